@@ -1,0 +1,1 @@
+"""Cases, roles, the audit chain, masked evidence exports and agency requests."""

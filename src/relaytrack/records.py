@@ -1,0 +1,220 @@
+"""Records passed between stages. Dependencies point one way: every stage imports these, never the reverse.
+
+Arrays in a batch are aligned on their first axis and validated when the batch is built; stage outputs are
+new objects, inputs are never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+# COCO-80 class names in NanoDet's output order.
+COCO_CLASSES: tuple[str, ...] = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
+    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
+    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
+    "teddy bear", "hair drier", "toothbrush",
+)  # fmt: skip
+CLASS_ID = {name: i for i, name in enumerate(COCO_CLASSES)}
+PERSON = CLASS_ID["person"]
+VEHICLE_CLASSES = ("car", "bus", "truck", "motorcycle", "bicycle")
+ITEM_CLASSES = ("backpack", "handbag", "suitcase", "umbrella", "cell phone")
+TRACKED_CLASSES = ("person", *VEHICLE_CLASSES)
+
+# Frame edges a track can enter or leave by; "inside" means it appeared or vanished within the view.
+EDGES = ("left", "right", "top", "bottom", "inside")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame. `index` is the 1-based frame number within its source, `t` seconds from the
+    source's start, `wall` epoch seconds (camera start time + t, or stream time)."""
+
+    camera: str
+    index: int
+    t: float
+    wall: float
+    image: np.ndarray  # HxWx3 BGR uint8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.image.shape[:2]
+        return w, h
+
+
+def _check_len(name: str, arr: np.ndarray, n: int) -> None:
+    if len(arr) != n:
+        raise ValueError(f"Detections.{name} has {len(arr)} rows, expected {n} (aligned with xyxy)")
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """Boxes of one frame: xyxy (N,4) in pixels, confidence (N,), class_id (N,) COCO ids."""
+
+    xyxy: np.ndarray
+    confidence: np.ndarray
+    class_id: np.ndarray
+
+    def __post_init__(self) -> None:
+        xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
+        object.__setattr__(self, "xyxy", xyxy)
+        object.__setattr__(self, "confidence", np.asarray(self.confidence, dtype=np.float32).reshape(-1))
+        object.__setattr__(self, "class_id", np.asarray(self.class_id, dtype=np.int32).reshape(-1))
+        _check_len("confidence", self.confidence, len(xyxy))
+        _check_len("class_id", self.class_id, len(xyxy))
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def select(self, mask: np.ndarray) -> Detections:
+        return Detections(self.xyxy[mask], self.confidence[mask], self.class_id[mask])
+
+    def of_classes(self, names: tuple[str, ...] | list[str]) -> Detections:
+        ids = [CLASS_ID[n] for n in names]
+        return self.select(np.isin(self.class_id, ids))
+
+    @property
+    def xywh(self) -> np.ndarray:
+        out = self.xyxy.copy()
+        out[:, 2:] -= out[:, :2]
+        return out
+
+
+@dataclass(slots=True)
+class TrackBox:
+    frame: int
+    t: float
+    xyxy: tuple[float, float, float, float]
+    confidence: float
+
+
+@dataclass(slots=True)
+class Tracklet:
+    """A finished (or current) track in one camera, with its direction of movement."""
+
+    track_id: int
+    camera: str
+    class_name: str
+    boxes: list[TrackBox] = field(default_factory=list)
+    entry_edge: str = "inside"
+    exit_edge: str = "inside"
+    heading_deg: float | None = None  # image-plane heading, 0 = right, 90 = down (image y grows down)
+    speed_px_s: float | None = None
+
+    @property
+    def first(self) -> TrackBox:
+        return self.boxes[0]
+
+    @property
+    def last(self) -> TrackBox:
+        return self.boxes[-1]
+
+
+@dataclass(slots=True)
+class Description:
+    """Appearance description of one tracklet."""
+
+    embedding: np.ndarray | None = None  # float32, L2-normalised
+    upper_color: str | None = None
+    upper_conf: float = 0.0
+    lower_color: str | None = None
+    lower_conf: float = 0.0
+    items: dict[str, float] = field(default_factory=dict)  # item class name -> confidence
+    vehicle_type: str | None = None
+    vehicle_color: str | None = None
+    vehicle_conf: float = 0.0
+    plate: str | None = None
+    best_frame: int | None = None
+    best_box: tuple[float, float, float, float] | None = None  # xywh
+    thumbnail_jpeg: bytes | None = None
+
+
+@dataclass(slots=True)
+class Sighting:
+    """A stored tracklet: the unit that search, relay and evidence work on."""
+
+    id: int
+    camera: str
+    source_id: int
+    track_id: int
+    kind: str  # "person" or "vehicle"
+    class_name: str
+    start: float  # seconds from the source's start
+    end: float
+    first_frame: int
+    last_frame: int
+    wall_start: float  # epoch seconds
+    wall_end: float
+    box: tuple[float, float, float, float]  # xywh of the best crop
+    entry_edge: str = "inside"
+    exit_edge: str = "inside"
+    heading_deg: float | None = None
+    speed_px_s: float | None = None
+    upper_color: str | None = None
+    upper_conf: float = 0.0
+    lower_color: str | None = None
+    lower_conf: float = 0.0
+    items: dict[str, float] = field(default_factory=dict)
+    vehicle_type: str | None = None
+    vehicle_color: str | None = None
+    plate: str | None = None
+    embedding: np.ndarray | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of the search/relay CLI contract."""
+        return {
+            "sighting": self.id,
+            "camera": self.camera,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "frames": [self.first_frame, self.last_frame],
+            "box": [round(float(v), 1) for v in self.box],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    id: str
+    name: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    heading_deg: float | None = None  # compass bearing the camera looks towards
+    fov_deg: float | None = None
+    district: str | None = None
+    owner: str | None = None  # 본청, 사업소, 투출기관, 자치구
+    purpose: str | None = None  # 방범, 어린이보호구역, ...
+    stream_url: str | None = None
+    clock_offset_s: float = 0.0
+    width: int | None = None
+    height: int | None = None
+
+    def with_(self, **kw: Any) -> Camera:
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Leaving camera `src` by `exit_edge` leads to `dst` after a travel time ~ lognormal-ish(mean, std)."""
+
+    src: str
+    dst: str
+    exit_edge: str | None  # None: any edge
+    entry_edge: str | None
+    mean_s: float
+    std_s: float
+    min_s: float = 0.0
+    max_s: float | None = None
+    mode: str = "walk"  # walk | drive
+    source: str = "map"  # map | data | manual

@@ -1,0 +1,3 @@
+"""Tables owned by this stage (see relaytrack.store.db for how migrations are applied)."""
+
+MIGRATIONS: list = []

@@ -1,0 +1,145 @@
+"""Connection, migrations and small helpers shared by every table owner.
+
+Each stage that owns tables keeps its schema in its own `schema.py` with a `MIGRATIONS` list of
+(name, sql). They are applied in the order of `SCHEMA_MODULES`, each recorded once in `_migrations`,
+so an old store is brought forward and never rebuilt.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pysqlite3.dbapi2 as sqlite3
+import sqlite_vec
+
+from relaytrack.errors import StoreError
+from relaytrack.paths import default_db
+
+SCHEMA_MODULES = (
+    "relaytrack.store.schema",
+    "relaytrack.evidence.schema",
+    "relaytrack.relay.schema",
+    "relaytrack.watch.schema",
+)
+
+Error = sqlite3.Error
+IntegrityError = sqlite3.IntegrityError
+
+
+def connect(path: str | Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
+    path = Path(path) if path else default_db()
+    if readonly and not path.exists():
+        raise StoreError(f"{path}: no such store (run `relaytrack ingest` or `relaytrack demo` first)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.enable_load_extension(True)
+        sqlite_vec.load(conn)
+        conn.enable_load_extension(False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"{path}: not a relaytrack store ({err})") from err
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+    )
+    done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+    applied = []
+    for mod_name in SCHEMA_MODULES:
+        mod = importlib.import_module(mod_name)
+        for name, sql in mod.MIGRATIONS:
+            key = f"{mod_name.rsplit('.', 2)[-2]}:{name}"
+            if key in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if callable(sql):
+                    sql(conn)
+                else:
+                    for stmt in _split_sql(sql):
+                        conn.execute(stmt)
+                conn.execute("INSERT INTO _migrations(name) VALUES (?)", (key,))
+                conn.execute("COMMIT")
+            except Exception:
+                conn.execute("ROLLBACK")
+                raise
+            applied.append(key)
+    return applied
+
+
+def _split_sql(script: str) -> list[str]:
+    # Triggers contain ';' inside BEGIN ... END; sqlite3.complete_statement knows where statements end.
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+class Store:
+    """An open, migrated store. Thread-safe for the simple use here: one lock around write transactions."""
+
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
+        self.path = Path(path) if path else default_db()
+        self.conn = connect(self.path, readonly=readonly)
+        self._lock = threading.RLock()
+        migrate(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole or not at all (a kill -9 mid-way loses only this one)."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+            self._sync_audit_anchor()
+
+    def _sync_audit_anchor(self) -> None:
+        # Audit entries appended inside a transaction move the chain's head only once it commits.
+        from relaytrack.evidence.audit import sync_anchor
+
+        sync_anchor(self.conn, self.path)
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: tuple | dict = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key=?", (key,))
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))

@@ -1,0 +1,69 @@
+"""Core tables: cameras, sources, sightings (tracklets), their boxes, thumbnails; meta. The vector table
+is created by `vectors.ensure_index` once the embedder's width is known."""
+
+MIGRATIONS = [
+    (
+        "001_core",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE cameras (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            lat REAL, lon REAL, heading_deg REAL, fov_deg REAL,
+            district TEXT, owner TEXT, purpose TEXT, stream_url TEXT,
+            clock_offset_s REAL NOT NULL DEFAULT 0,
+            width INTEGER, height INTEGER,
+            extra TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            camera_id TEXT NOT NULL REFERENCES cameras(id),
+            uri TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            start_wall REAL NOT NULL,
+            fps REAL, analysed_fps REAL, width INTEGER, height INTEGER,
+            frames_total INTEGER,
+            status TEXT NOT NULL DEFAULT 'running',   -- running | complete | failed
+            checkpoint_frame INTEGER NOT NULL DEFAULT 0,
+            checkpoint_state BLOB,
+            error TEXT,
+            created_at TEXT DEFAULT CURRENT_TIMESTAMP,
+            UNIQUE (camera_id, fingerprint)
+        );
+        CREATE TABLE sightings (
+            id INTEGER PRIMARY KEY,
+            camera_id TEXT NOT NULL REFERENCES cameras(id),
+            source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
+            track_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            class_name TEXT NOT NULL,
+            start_s REAL NOT NULL, end_s REAL NOT NULL,
+            first_frame INTEGER NOT NULL, last_frame INTEGER NOT NULL,
+            wall_start REAL NOT NULL, wall_end REAL NOT NULL,
+            box_x REAL, box_y REAL, box_w REAL, box_h REAL,
+            best_frame INTEGER,
+            entry_edge TEXT, exit_edge TEXT, heading_deg REAL, speed_px_s REAL,
+            upper_color TEXT, upper_conf REAL NOT NULL DEFAULT 0,
+            lower_color TEXT, lower_conf REAL NOT NULL DEFAULT 0,
+            items TEXT NOT NULL DEFAULT '{}',
+            vehicle_type TEXT, vehicle_color TEXT, plate TEXT,
+            embedding BLOB,
+            created_at REAL NOT NULL DEFAULT (unixepoch('subsec')),
+            UNIQUE (source_id, track_id)
+        );
+        CREATE INDEX sightings_cam_time ON sightings(camera_id, wall_start);
+        CREATE INDEX sightings_time ON sightings(wall_start);
+        CREATE INDEX sightings_attr ON sightings(kind, upper_color, lower_color);
+        CREATE TABLE boxes (
+            sighting_id INTEGER NOT NULL REFERENCES sightings(id) ON DELETE CASCADE,
+            frame INTEGER NOT NULL, t REAL NOT NULL,
+            x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL, conf REAL NOT NULL,
+            PRIMARY KEY (sighting_id, frame)
+        ) WITHOUT ROWID;
+        CREATE TABLE thumbnails (
+            sighting_id INTEGER PRIMARY KEY REFERENCES sightings(id) ON DELETE CASCADE,
+            jpeg BLOB NOT NULL
+        );
+        """,
+    ),
+]
