@@ -1,20 +1,32 @@
-"""Append-only, hash-chained audit log.
+"""Append-only, hash-chained and keyed audit log.
 
 Each entry's hash covers its own fields and the previous entry's hash, so an edited, deleted, inserted or
-reordered row breaks the chain at that row. Deleting the newest rows leaves a whole chain, so the head
-(seq, hash) is also written to an anchor file beside the store after every append.
+reordered row breaks the chain at that row. Anyone who can write the database file can drop the triggers and
+recompute plain SHA-256 hashes, so each entry also carries `mac` = HMAC-SHA256(key, hash) with a key kept
+outside the database (`home_dir()/keys/audit.key`, or the file named by RELAYTRACK_AUDIT_KEY); without the key
+a rewritten chain cannot be made to verify. Deleting the newest rows leaves a whole chain, so the head
+(seq, hash, mac) is also written to an anchor file beside the store after every append.
+
+`verify` checks the plain chain always and the MACs whenever this installation holds the key; a store that
+was keyed with a different key than the one found is reported, not silently passed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from relaytrack.paths import home_dir
+
 GENESIS = "0" * 64
+KEY_BYTES = 32
 
 
 def _canonical(seq: int, ts: float, user: str | None, case: str | None, action: str, outcome: str,
@@ -29,6 +41,54 @@ def entry_hash(*fields: Any) -> str:
     return hashlib.sha256(_canonical(*fields)).hexdigest()
 
 
+# ---- the key -------------------------------------------------------------------------------------------------
+
+def key_path() -> Path:
+    env = os.environ.get("RELAYTRACK_AUDIT_KEY")
+    return Path(env) if env else home_dir() / "keys" / "audit.key"
+
+
+def load_key(*, create: bool = False) -> bytes | None:
+    """The installation's audit MAC key; created (0600) on first use when `create`."""
+    path = key_path()
+    if path.exists():
+        data = path.read_bytes()
+        if len(data) >= KEY_BYTES:
+            return data[:KEY_BYTES]
+    if not create:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def key_fingerprint(key: bytes) -> str:
+    return hashlib.sha256(b"relaytrack-audit-key:" + key).hexdigest()[:16]
+
+
+def entry_mac(key: bytes, h: str) -> str:
+    return hmac.new(key, h.encode(), hashlib.sha256).hexdigest()
+
+
+def _anchor_mac(key: bytes, seq: int, h: str) -> str:
+    return hmac.new(key, f"anchor:{seq}:{h}".encode(), hashlib.sha256).hexdigest()
+
+
+def _key_for_store(conn, *, create: bool) -> bytes | None:
+    key = load_key(create=create)
+    if key is not None and create:
+        fp = key_fingerprint(key)
+        row = conn.execute("SELECT value FROM meta WHERE key='audit_key_fp'").fetchone()
+        if row is None:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_key_fp', ?)", (fp,))
+    return key
+
+
+# ---- appending -----------------------------------------------------------------------------------------------
+
 def anchor_path(db_path: Path) -> Path:
     return Path(str(db_path) + ".audit-anchor")
 
@@ -42,14 +102,15 @@ def append(conn, db_path: Path | None, *, user: str | None, case: str | None, ac
     if own_tx:
         conn.execute("BEGIN IMMEDIATE")
     try:
+        key = _key_for_store(conn, create=True)
         row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
         ts = time.time()
         h = entry_hash(seq, ts, user, case, action, outcome, detail_s, ids_s, prev)
         conn.execute(
-            "INSERT INTO audit_log(seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (seq, ts, user, case, action, outcome, detail_s, ids_s, prev, h),
+            "INSERT INTO audit_log(seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash,"
+            " mac) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (seq, ts, user, case, action, outcome, detail_s, ids_s, prev, h, entry_mac(key, h) if key else None),
         )
         if own_tx:
             conn.execute("COMMIT")
@@ -63,8 +124,12 @@ def append(conn, db_path: Path | None, *, user: str | None, case: str | None, ac
 
 
 def _write_anchor(db_path: Path, seq: int, h: str) -> None:
+    key = load_key()
+    rec: dict[str, Any] = {"seq": seq, "hash": h}
+    if key is not None:
+        rec["mac"] = _anchor_mac(key, seq, h)
     tmp = Path(str(anchor_path(db_path)) + ".tmp")
-    tmp.write_text(json.dumps({"seq": seq, "hash": h}))
+    tmp.write_text(json.dumps(rec))
     tmp.replace(anchor_path(db_path))
 
 
@@ -76,12 +141,15 @@ def sync_anchor(conn, db_path: Path) -> None:
     path = anchor_path(db_path)
     if path.exists():
         try:
-            if json.loads(path.read_text()).get("seq") == row[0]:
+            cur = json.loads(path.read_text())
+            if cur.get("seq") == row[0] and cur.get("hash") == row[1]:
                 return
         except (OSError, ValueError):
             pass
     _write_anchor(db_path, row[0], row[1])
 
+
+# ---- verifying -----------------------------------------------------------------------------------------------
 
 @dataclass
 class VerifyResult:
@@ -89,35 +157,80 @@ class VerifyResult:
     entries: int
     problem: str | None = None
     bad_seq: int | None = None
+    keyed: bool = False  # the MACs were checked with this installation's key
+    warning: str | None = None
 
 
 def verify(conn, db_path: Path | None = None) -> VerifyResult:
     """Walk the chain in seq order; report the first entry that does not fit."""
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%audit%'")]
     if "audit_log" not in tables:
-        return VerifyResult(False, 0, "audit_log table is missing")
-    prev, expect_seq, n = GENESIS, 1, 0
+        return VerifyResult(False, 0, "audit_log table is missing (dropped or renamed)")
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(audit_log)")}
+    key = load_key()
+    warning = None
+    if key is not None:
+        row = conn.execute("SELECT value FROM meta WHERE key='audit_key_fp'").fetchone()
+        if row is not None and row[0] != key_fingerprint(key):
+            return VerifyResult(False, 0, f"the store was keyed with audit key {row[0]}, but {key_path()} holds key "
+                                          f"{key_fingerprint(key)}; point RELAYTRACK_AUDIT_KEY at the store's key")
+    else:
+        warning = f"no audit key at {key_path()}: MACs not checked, only the plain hash chain"
+    if key is not None and "mac" not in cols:
+        return VerifyResult(False, 0, "audit_log has no mac column (table rebuilt without it)")
+    mac_col = "mac" if "mac" in cols else "NULL"
     rows = conn.execute(
-        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash"
-        " FROM audit_log ORDER BY seq"
+        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash, "
+        f"{mac_col} FROM audit_log ORDER BY seq"
     )
-    last_hash = GENESIS
-    for seq, ts, user, case, action, outcome, detail, ids, prev_hash, h in rows:
+    prev, expect_seq, n = GENESIS, 1, 0
+
+    def bad(problem: str, seq: int | None) -> VerifyResult:
+        return VerifyResult(False, n, problem, seq, key is not None, warning)
+
+    for seq, ts, user, case, action, outcome, detail, ids, prev_hash, h, mac in rows:
         n += 1
         if seq != expect_seq:
             kind = "deleted" if seq > expect_seq else "duplicated"
-            return VerifyResult(False, n, f"entry {expect_seq} is missing ({kind}); next present is {seq}", expect_seq)
+            return bad(f"entry {expect_seq} is missing ({kind}); next present is {seq}", expect_seq)
         if prev_hash != prev:
-            return VerifyResult(False, n, f"entry {seq} does not follow entry {seq - 1} (inserted, reordered or "
-                                          f"previous edited)", seq)
-        if entry_hash(seq, ts, user, case, action, outcome, detail, ids, prev_hash) != h:
-            return VerifyResult(False, n, f"entry {seq} was edited (its content does not match its hash)", seq)
-        prev, expect_seq, last_hash = h, seq + 1, h
+            return bad(f"entry {seq} does not follow entry {seq - 1} (inserted, reordered or previous edited)", seq)
+        try:
+            recomputed = entry_hash(seq, ts, user, case, action, outcome, detail, ids, prev_hash)
+        except (TypeError, ValueError):
+            recomputed = None
+        if recomputed != h:
+            return bad(f"entry {seq} was edited (its content does not match its hash)", seq)
+        if key is not None and (not isinstance(mac, str) or not hmac.compare_digest(mac, entry_mac(key, h))):
+            return bad(f"entry {seq} has a wrong or missing MAC (rewritten or inserted without the audit key)", seq)
+        prev, expect_seq = h, seq + 1
     if db_path is not None and anchor_path(db_path).exists():
-        anchor = json.loads(anchor_path(db_path).read_text())
-        if anchor["seq"] > n:
-            return VerifyResult(False, n, f"entries {n + 1}..{anchor['seq']} were deleted from the end of the log",
-                                n + 1)
-        if anchor["seq"] == n and anchor["hash"] != last_hash:
-            return VerifyResult(False, n, f"entry {n} does not match the recorded head of the chain", n)
-    return VerifyResult(True, n)
+        try:
+            anchor = json.loads(anchor_path(db_path).read_text())
+            a_seq, a_hash = int(anchor["seq"]), str(anchor["hash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return bad(f"anchor file {anchor_path(db_path)} is unreadable", None)
+        if key is not None and anchor.get("mac") is not None and not hmac.compare_digest(
+                str(anchor["mac"]), _anchor_mac(key, a_seq, a_hash)):
+            return bad(f"anchor file {anchor_path(db_path)} was rewritten (wrong MAC)", None)
+        if a_seq > n:
+            return bad(f"entries {n + 1}..{a_seq} were deleted from the end of the log", n + 1)
+        at = conn.execute("SELECT hash FROM audit_log WHERE seq=?", (a_seq,)).fetchone()
+        if a_seq >= 1 and (at is None or at[0] != a_hash):
+            return bad(f"entry {a_seq} does not match the recorded head of the chain", a_seq)
+    return VerifyResult(True, n, None, None, key is not None, warning)
+
+
+def export_case(conn, case: str) -> list[dict]:
+    """Every audit entry of one case, in chain order, with its hashes (for an auditor or a court)."""
+    out = []
+    for r in conn.execute(
+        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash FROM audit_log"
+        " WHERE case_no=? ORDER BY seq", (case,)
+    ):
+        out.append({
+            "seq": r[0], "ts": r[1], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r[1])),
+            "user": r[2], "case": r[3], "action": r[4], "outcome": r[5], "detail": json.loads(r[6] or "{}"),
+            "result_ids": json.loads(r[7] or "[]"), "prev_hash": r[8], "hash": r[9],
+        })
+    return out

@@ -51,3 +51,62 @@ MIGRATIONS = [
         """,
     ),
 ]
+
+
+def _keyed_audit(conn) -> None:
+    # A keyed MAC beside each entry's plain hash: someone who can write the database file can recompute
+    # SHA-256 hashes, but not an HMAC whose key lives outside the database (see audit.py).
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(audit_log)")}
+    if "mac" not in cols:
+        conn.execute("ALTER TABLE audit_log ADD COLUMN mac TEXT")
+
+
+MIGRATIONS.append(("002_keyed_audit", _keyed_audit))
+
+MIGRATIONS.append(
+    (
+        "003_auth_requests",
+        """
+        ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN locked_until REAL;
+        ALTER TABLE cases ADD COLUMN closed_at REAL;
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            user_name TEXT NOT NULL REFERENCES users(name),
+            token_hash TEXT NOT NULL UNIQUE,   -- SHA-256 of the secret; the secret itself is never stored
+            label TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL DEFAULT (unixepoch('subsec')),
+            expires_at REAL NOT NULL,
+            revoked_at REAL,
+            last_used_at REAL
+        );
+        CREATE INDEX api_tokens_user ON api_tokens(user_name);
+        CREATE TABLE agency_requests (
+            id INTEGER PRIMARY KEY,
+            agency TEXT NOT NULL,              -- police | fire | prosecution | ... (free name, validated)
+            requested_by TEXT REFERENCES users(name),
+            case_no TEXT NOT NULL REFERENCES cases(case_no),
+            purpose TEXT NOT NULL,
+            cameras TEXT NOT NULL DEFAULT '[]',   -- JSON list of camera ids
+            t_start REAL NOT NULL, t_end REAL NOT NULL,   -- epoch seconds
+            drug_related INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'requested',   -- requested | approved | refused | delivered
+            created_at REAL NOT NULL DEFAULT (unixepoch('subsec')),
+            decided_by TEXT, decided_at REAL, reason TEXT,
+            delivered_by TEXT, delivered_at REAL, package_path TEXT, package_digest TEXT,
+            outcome TEXT, outcome_note TEXT, outcome_at REAL
+        );
+        CREATE INDEX agency_requests_created ON agency_requests(created_at);
+        CREATE TABLE exports (
+            id INTEGER PRIMARY KEY,
+            case_no TEXT NOT NULL REFERENCES cases(case_no),
+            user_name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            manifest_digest TEXT NOT NULL,      -- SHA-256 of manifest.json
+            request_id INTEGER REFERENCES agency_requests(id),
+            sightings TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL DEFAULT (unixepoch('subsec'))
+        );
+        """,
+    )
+)
