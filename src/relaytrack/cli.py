@@ -20,8 +20,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-bench = typer.Typer(help="Benchmarks that print figures (accuracy, speed) and write them to files.",
-                    no_args_is_help=True)
+bench = typer.Typer(
+    help="Benchmarks that print figures (accuracy, speed) and write them to files.", no_args_is_help=True
+)
 app.add_typer(bench, name="bench")
 
 REGISTRARS = (

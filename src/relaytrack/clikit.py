@@ -12,7 +12,9 @@ from relaytrack.store import Store
 
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file (default: .relaytrack/relaytrack.db)")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Acting user (or RELAYTRACK_USER)")]
-CaseOpt = Annotated[str | None, typer.Option("--case", help="Case number the action is for (or RELAYTRACK_CASE)")]
+CaseOpt = Annotated[
+    str | None, typer.Option("--case", help="Case number the action is for (or RELAYTRACK_CASE)")
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
 
 
@@ -20,6 +22,8 @@ def open_store(db: Path | None, *, readonly: bool = False) -> Store:
     return Store(db, readonly=readonly)
 
 
-def access(store: Store, user: str | None, case: str | None, action: str, detail: dict | None = None) -> AccessContext:
+def access(
+    store: Store, user: str | None, case: str | None, action: str, detail: dict | None = None
+) -> AccessContext:
     u, c = identity(user, case)
     return authorize(store.conn, store.path, user=u, case=c, action=action, detail=detail)

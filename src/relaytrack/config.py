@@ -20,9 +20,15 @@ class Strict(BaseModel):
 
 
 class SourceConfig(Strict):
-    analyse_fps: float | None = Field(None, gt=0, le=120, description="Analysed frames per second; None = every frame")
-    motion_gate: bool = Field(False, description="Skip frames whose pixels barely changed since the last analysed one")
-    motion_threshold: float = Field(0.002, ge=0, le=1, description="Share of changed pixels that counts as motion")
+    analyse_fps: float | None = Field(
+        None, gt=0, le=120, description="Analysed frames per second; None = every frame"
+    )
+    motion_gate: bool = Field(
+        False, description="Skip frames whose pixels barely changed since the last analysed one"
+    )
+    motion_threshold: float = Field(
+        0.002, ge=0, le=1, description="Share of changed pixels that counts as motion"
+    )
     start_time: str | None = Field(None, description="ISO time of the source's first frame (wall clock)")
     reconnect_max_s: float = Field(30.0, gt=0, description="Longest back-off between stream reconnects")
     reconnect_tries: int = Field(0, ge=0, description="Reconnect attempts before giving up; 0 = forever")
@@ -31,13 +37,23 @@ class SourceConfig(Strict):
 class DetectConfig(Strict):
     model: str | None = Field(None, description="Path of a NanoDet-compatible ONNX file; None = built-in")
     input_size: int = Field(416, ge=128, le=1280, description="Network input side (the model must accept it)")
-    person_conf: float = Field(0.35, ge=0.01, le=1, description="Minimum score for persons kept as detections")
+    person_conf: float = Field(
+        0.35, ge=0.01, le=1, description="Minimum score for persons kept as detections"
+    )
     vehicle_conf: float = Field(0.35, ge=0.01, le=1)
     item_conf: float = Field(0.25, ge=0.01, le=1)
-    low_conf: float = Field(0.1, ge=0.01, le=1, description="Scores kept for the tracker's second association")
+    low_conf: float = Field(
+        0.1, ge=0.01, le=1, description="Scores kept for the tracker's second association"
+    )
+    keep_ratio: bool = Field(
+        True, description="Letterbox (keep aspect) instead of stretching to the input square"
+    )
     nms_iou: float = Field(0.6, ge=0.1, le=0.95)
-    tiles: str = Field("auto", pattern=r"^(auto|off|\d+x\d+)$",
-                       description="Tiling for small people in wide views: auto, off, or COLSxROWS")
+    tiles: str = Field(
+        "auto",
+        pattern=r"^(auto|off|\d+x\d+)$",
+        description="Tiling for small people in wide views: auto, off, or COLSxROWS",
+    )
     threads: int = Field(2, ge=1, le=64)
 
 
@@ -45,7 +61,9 @@ class TrackConfig(Strict):
     high_conf: float = Field(0.45, ge=0.05, le=1, description="First-stage association threshold")
     new_track_conf: float = Field(0.5, ge=0.05, le=1, description="Minimum score to start a new track")
     match_iou: float = Field(0.2, ge=0.01, le=1, description="Minimum IoU (1 - cost) for first-stage matches")
-    second_iou: float = Field(0.5, ge=0.01, le=1, description="Minimum IoU for low-score second-stage matches")
+    second_iou: float = Field(
+        0.5, ge=0.01, le=1, description="Minimum IoU for low-score second-stage matches"
+    )
     max_lost_s: float = Field(3.0, gt=0, description="Seconds a lost track is kept for re-association")
     min_hits: int = Field(2, ge=1, description="Matches before a track is reported")
     min_len: int = Field(3, ge=1, description="Boxes a finished tracklet needs to be stored")
@@ -54,7 +72,9 @@ class TrackConfig(Strict):
 
 
 class DescribeConfig(Strict):
-    embedder: str | None = Field(None, description="Path of an ONNX re-id/appearance embedder; None = built-in")
+    embedder: str | None = Field(
+        None, description="Path of an ONNX re-id/appearance embedder; None = built-in"
+    )
     crop_height: int = Field(256, ge=32, le=512)
     crop_width: int = Field(128, ge=16, le=512)
     best_crops: int = Field(5, ge=1, le=32, description="Crops per tracklet averaged into its embedding")

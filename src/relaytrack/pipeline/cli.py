@@ -2,8 +2,295 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from relaytrack.clikit import DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.config import Config, load_config
+from relaytrack.errors import RelaytrackError, SourceError
+from relaytrack.ui import console, console_err, print_json, progress
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="YAML config overriding the embedded defaults")
+]
+FpsOpt = Annotated[
+    float | None, typer.Option("--fps", help="Analysed frames per second (default: every frame)")
+]
+
+
+def _config(path: Path | None, fps: float | None = None, start: str | None = None) -> Config:
+    overrides = {}
+    if fps is not None:
+        overrides["source.analyse_fps"] = fps
+    if start is not None:
+        overrides["source.start_time"] = start
+    return load_config(path, overrides)
+
+
+def _frames_with_progress(uri: str, camera: str, cfg: Config, label: str):
+    from relaytrack.source import open_source, probe
+
+    info = probe(uri)
+    bad: list[str] = []
+    frames = open_source(uri, camera, cfg.source, 0.0, info=info, on_bad_frame=lambda i, m: bad.append(m))
+    return info, frames, bad
+
+
+def detect_cmd(
+    source: Annotated[
+        str, typer.Argument(help="Video file, image-sequence folder (MOT img1 layout) or stream URL")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="MOTChallenge detection file to write")],
+    config: ConfigOpt = None,
+    fps: FpsOpt = None,
+    min_conf: Annotated[
+        float | None, typer.Option(help="Lowest person score written (default: detect.low_conf)")
+    ] = None,
+) -> None:
+    """Detect persons and write MOTChallenge detection lines (frame,-1,x,y,w,h,conf,-1,-1,-1)."""
+    from relaytrack.detect import Detector
+    from relaytrack.pipeline.ingest import frame_dets_rows
+
+    cfg = _config(config, fps)
+    info, frames, bad = _frames_with_progress(source, "cli", cfg, "detect")
+    detector = Detector(cfg.detect)
+    thr = cfg.detect.low_conf if min_conf is None else min_conf
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(out, "w") as f, progress() as bar:
+        task = bar.add_task(f"detect {Path(source).name}", total=info.frames)
+        try:
+            for frame in frames:
+                for line in frame_dets_rows(frame, detector.detect(frame.image), thr):
+                    f.write(line + "\n")
+                n += 1
+                bar.update(task, completed=frame.index)
+        except SourceError as err:
+            console_err.print(f"[red]error:[/red] {err} (partial results kept in {out})")
+            sys.exit(1)
+    for msg in bad[:5]:
+        console_err.print(f"[yellow]warning:[/yellow] {msg}")
+    console_err.print(f"{n} frames -> {out}")
+
+
+def track_cmd(
+    source: Annotated[str, typer.Argument(help="Video file, image-sequence folder or stream URL")],
+    out: Annotated[Path, typer.Option("--out", help="MOTChallenge tracking file to write")],
+    config: ConfigOpt = None,
+    fps: FpsOpt = None,
+    dets: Annotated[
+        Path | None, typer.Option("--dets", help="Use these MOT detections instead of the detector")
+    ] = None,
+) -> None:
+    """Track persons and write MOTChallenge tracking lines (frame,id,x,y,w,h,conf,-1,-1,-1)."""
+    from relaytrack.pipeline.ingest import Stages, track_frames, tracklet_rows
+    from relaytrack.track import Tracker
+
+    cfg = _config(config, fps)
+    info, frames, bad = _frames_with_progress(source, "cli", cfg, "track")
+    finished = []
+    error = None
+    with progress() as bar:
+        task = bar.add_task(f"track {Path(source).name}", total=info.frames)
+        try:
+            if dets is not None:
+                from relaytrack.bench.motio import load_detections
+
+                table = load_detections(dets)
+                tracker = Tracker(cfg.track, (info.width, info.height), "cli", classes=("person",))
+                for frame in frames:
+                    tracker.update(table.get(frame.index, _empty()), frame.index, frame.t)
+                    finished.extend(tracker.pop_finished())
+                    bar.update(task, completed=frame.index)
+                finished.extend(tracker.flush())
+            else:
+                stages = Stages.load(cfg, embed=False)
+                state = None
+                for frame, done, state in track_frames(frames, stages, (info.width, info.height), "cli"):
+                    finished.extend(done)
+                    bar.update(task, completed=frame.index)
+                if state is not None:
+                    finished.extend(state.tracker.flush())
+        except SourceError as err:
+            error = err
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = tracklet_rows(finished)
+    out.write_text("".join(r[1] + "\n" for r in rows))
+    for msg in bad[:5]:
+        console_err.print(f"[yellow]warning:[/yellow] {msg}")
+    console_err.print(
+        f"{len({t.track_id for t in finished if t.class_name == 'person'})} tracks, {len(rows)} boxes -> {out}"
+    )
+    if error is not None:
+        console_err.print(f"[red]error:[/red] {error} (partial results kept in {out})")
+        sys.exit(1)
+
+
+def _empty():
+    from relaytrack.records import Detections
+
+    return Detections.empty()
+
+
+def ingest_cmd(
+    sources: Annotated[list[str], typer.Argument(help="Video files, image-sequence folders or stream URLs")],
+    camera: Annotated[
+        list[str], typer.Option("--camera", help="Camera id per source (default: file name)")
+    ] = [],
+    start: Annotated[str | None, typer.Option("--start", help="ISO wall time of the first frame")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    fps: FpsOpt = None,
+    user: UserOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Run the pipeline (detect, track, describe) and store sightings. Re-ingesting a source adds nothing;
+    an interrupted ingest resumes from its last checkpoint."""
+    from relaytrack.evidence.access import identity
+    from relaytrack.evidence.audit import append
+    from relaytrack.pipeline.ingest import Stages, default_camera_id, ingest
+
+    if camera and len(camera) != len(sources):
+        raise RelaytrackError(
+            f"--camera given {len(camera)} times for {len(sources)} sources; give one per source"
+        )
+    cfg = _config(config, fps, start)
+    results = []
+    with open_store(db) as store:
+        stages = None
+        with progress() as bar:
+            for k, uri in enumerate(sources):
+                cam = camera[k] if camera else default_camera_id(uri)
+                task = bar.add_task(f"ingest {cam}", total=None)
+                if stages is None:
+                    stages = Stages.load(cfg)
+                t0 = time.perf_counter()
+                res = ingest(
+                    store,
+                    uri,
+                    cam,
+                    cfg,
+                    stages,
+                    progress=lambda i, n, task=task: bar.update(task, completed=i, total=n),
+                )
+                res.timings["wall"] = time.perf_counter() - t0
+                bar.update(task, visible=False)
+                results.append(res)
+                u, _ = identity(user, None)
+                append(
+                    store.conn,
+                    store.path,
+                    user=u,
+                    case=None,
+                    action="ingest",
+                    outcome="ok" if res.status != "failed" else "error",
+                    detail={
+                        "uri": uri,
+                        "camera": cam,
+                        "status": res.status,
+                        "sightings": res.sightings,
+                        "error": res.error,
+                    },
+                )
+    failed = [r for r in results if r.status == "failed"]
+    if json_out:
+        print_json(
+            [
+                {
+                    "uri": r.uri,
+                    "camera": r.camera,
+                    "status": r.status,
+                    "sightings": r.sightings,
+                    "frames": r.frames,
+                    "resumed_from": r.resumed_from,
+                    "error": r.error,
+                    "bad_frames": len(r.bad_frames),
+                }
+                for r in results
+            ]
+        )
+    else:
+        for r in results:
+            if r.status == "failed":
+                console_err.print(f"[red]error:[/red] {r.error}")
+            else:
+                extra = f", resumed at frame {r.resumed_from}" if r.resumed_from else ""
+                console.print(
+                    f"{r.camera}: {r.status}, {r.sightings} sightings from {r.frames} analysed frames{extra}"
+                )
+            for msg in r.bad_frames[:3]:
+                console_err.print(f"[yellow]warning:[/yellow] {msg}")
+    if failed:
+        sys.exit(1)
+
+
+def sightings_cmd(
+    camera: Annotated[str | None, typer.Option("--camera")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 20,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: Annotated[str | None, typer.Option("--case")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """List stored sightings (needs a case: they are personal data)."""
+    from relaytrack.clikit import access
+    from relaytrack.store.sightings import SIGHTING_COLUMNS, row_to_sighting
+
+    with open_store(db, readonly=True) as store:
+        ctx = access(store, user, case, "view", {"what": "sightings", "camera": camera})
+        sql = f"SELECT {SIGHTING_COLUMNS} FROM sightings"
+        params: tuple = ()
+        if camera:
+            sql += " WHERE camera_id=?"
+            params = (camera,)
+        rows = [
+            row_to_sighting(r) for r in store.query(sql + " ORDER BY wall_start LIMIT ?", (*params, limit))
+        ]
+        ctx.log(detail={"what": "sightings", "camera": camera}, result_ids=[s.id for s in rows])
+    show_sightings(rows, json_out)
+
+
+def show_sightings(rows, json_out: bool) -> None:
+    if json_out:
+        print_json(
+            [
+                {
+                    **s.public(),
+                    "kind": s.class_name,
+                    "upper": s.upper_color,
+                    "lower": s.lower_color,
+                    "items": s.items,
+                    "entry": s.entry_edge,
+                    "exit": s.exit_edge,
+                }
+                for s in rows
+            ]
+        )
+        return
+    from rich.table import Table
+
+    table = Table("id", "camera", "class", "time (s)", "frames", "upper", "lower", "items", "in→out")
+    for s in rows:
+        table.add_row(
+            str(s.id),
+            s.camera,
+            s.class_name,
+            f"{s.start:.1f}-{s.end:.1f}",
+            f"{s.first_frame}-{s.last_frame}",
+            f"{s.upper_color or '-'} {s.upper_conf:.2f}",
+            f"{s.lower_color or '-'} {s.lower_conf:.2f}",
+            ", ".join(s.items) or "-",
+            f"{s.entry_edge}→{s.exit_edge}",
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    pass
+    app.command("detect")(detect_cmd)
+    app.command("track")(track_cmd)
+    app.command("ingest")(ingest_cmd)
+    app.command("sightings")(sightings_cmd)

@@ -25,6 +25,7 @@ SCHEMA_MODULES = (
     "relaytrack.evidence.schema",
     "relaytrack.relay.schema",
     "relaytrack.watch.schema",
+    "relaytrack.search.schema",
 )
 
 Error = sqlite3.Error

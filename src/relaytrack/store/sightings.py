@@ -28,8 +28,22 @@ def upsert_camera(conn, cam: Camera, extra: dict[str, Any] | None = None) -> Non
         " owner=excluded.owner, purpose=excluded.purpose, stream_url=excluded.stream_url,"
         " clock_offset_s=excluded.clock_offset_s, width=COALESCE(excluded.width, cameras.width),"
         " height=COALESCE(excluded.height, cameras.height), extra=excluded.extra",
-        (cam.id, cam.name, cam.lat, cam.lon, cam.heading_deg, cam.fov_deg, cam.district, cam.owner, cam.purpose,
-         cam.stream_url, cam.clock_offset_s, cam.width, cam.height, json.dumps(extra or {}, ensure_ascii=False)),
+        (
+            cam.id,
+            cam.name,
+            cam.lat,
+            cam.lon,
+            cam.heading_deg,
+            cam.fov_deg,
+            cam.district,
+            cam.owner,
+            cam.purpose,
+            cam.stream_url,
+            cam.clock_offset_s,
+            cam.width,
+            cam.height,
+            json.dumps(extra or {}, ensure_ascii=False),
+        ),
     )
 
 
@@ -41,21 +55,40 @@ def get_camera(conn, camera_id: str) -> Camera:
     row = conn.execute("SELECT * FROM cameras WHERE id=?", (camera_id,)).fetchone()
     if row is None:
         raise NotFound(f"unknown camera {camera_id!r}")
-    return Camera(id=row["id"], name=row["name"], lat=row["lat"], lon=row["lon"], heading_deg=row["heading_deg"],
-                  fov_deg=row["fov_deg"], district=row["district"], owner=row["owner"], purpose=row["purpose"],
-                  stream_url=row["stream_url"], clock_offset_s=row["clock_offset_s"], width=row["width"],
-                  height=row["height"])
+    return Camera(
+        id=row["id"],
+        name=row["name"],
+        lat=row["lat"],
+        lon=row["lon"],
+        heading_deg=row["heading_deg"],
+        fov_deg=row["fov_deg"],
+        district=row["district"],
+        owner=row["owner"],
+        purpose=row["purpose"],
+        stream_url=row["stream_url"],
+        clock_offset_s=row["clock_offset_s"],
+        width=row["width"],
+        height=row["height"],
+    )
 
 
-def insert_sighting(conn, s: Sighting, *, boxes: Iterable[tuple[int, float, float, float, float, float, float]] = (),
-                    thumbnail_jpeg: bytes | None = None, best_frame: int | None = None) -> int:
+def insert_sighting(
+    conn,
+    s: Sighting,
+    *,
+    boxes: Iterable[tuple[int, float, float, float, float, float, float]] = (),
+    thumbnail_jpeg: bytes | None = None,
+    best_frame: int | None = None,
+) -> int:
     """Insert one sighting (s.id is ignored) and its boxes (frame, t, x, y, w, h, conf); returns the new id.
 
     Re-inserting the same (source, track) is a no-op returning the existing id, so a resumed ingest never
     duplicates what it already committed.
     """
     if s.source_id is not None:
-        row = conn.execute("SELECT id FROM sightings WHERE source_id=? AND track_id=?", (s.source_id, s.track_id)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM sightings WHERE source_id=? AND track_id=?", (s.source_id, s.track_id)
+        ).fetchone()
         if row is not None:
             return int(row[0])
     emb = None
@@ -64,10 +97,34 @@ def insert_sighting(conn, s: Sighting, *, boxes: Iterable[tuple[int, float, floa
     cur = conn.execute(
         f"INSERT INTO sightings({SIGHTING_COLUMNS.replace('id, ', '', 1)}, best_frame) VALUES"
         " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (s.camera, s.source_id, s.track_id, s.kind, s.class_name, s.start, s.end, s.first_frame, s.last_frame,
-         s.wall_start, s.wall_end, *[float(v) for v in s.box], s.entry_edge, s.exit_edge, s.heading_deg,
-         s.speed_px_s, s.upper_color, s.upper_conf, s.lower_color, s.lower_conf,
-         json.dumps(s.items, ensure_ascii=False), s.vehicle_type, s.vehicle_color, s.plate, emb, best_frame),
+        (
+            s.camera,
+            s.source_id,
+            s.track_id,
+            s.kind,
+            s.class_name,
+            s.start,
+            s.end,
+            s.first_frame,
+            s.last_frame,
+            s.wall_start,
+            s.wall_end,
+            *[float(v) for v in s.box],
+            s.entry_edge,
+            s.exit_edge,
+            s.heading_deg,
+            s.speed_px_s,
+            s.upper_color,
+            s.upper_conf,
+            s.lower_color,
+            s.lower_conf,
+            json.dumps(s.items, ensure_ascii=False),
+            s.vehicle_type,
+            s.vehicle_color,
+            s.plate,
+            emb,
+            best_frame,
+        ),
     )
     sid = int(cur.lastrowid)
     conn.executemany(
@@ -75,7 +132,9 @@ def insert_sighting(conn, s: Sighting, *, boxes: Iterable[tuple[int, float, floa
         [(sid, *b) for b in boxes],
     )
     if thumbnail_jpeg is not None:
-        conn.execute("INSERT OR REPLACE INTO thumbnails(sighting_id, jpeg) VALUES (?, ?)", (sid, thumbnail_jpeg))
+        conn.execute(
+            "INSERT OR REPLACE INTO thumbnails(sighting_id, jpeg) VALUES (?, ?)", (sid, thumbnail_jpeg)
+        )
     if s.embedding is not None:
         vectors.add(conn, sid, s.embedding)
     return sid
@@ -84,14 +143,32 @@ def insert_sighting(conn, s: Sighting, *, boxes: Iterable[tuple[int, float, floa
 def row_to_sighting(row: Any) -> Sighting:
     emb = np.frombuffer(row["embedding"], dtype=np.float32) if row["embedding"] is not None else None
     return Sighting(
-        id=row["id"], camera=row["camera_id"], source_id=row["source_id"], track_id=row["track_id"],
-        kind=row["kind"], class_name=row["class_name"], start=row["start_s"], end=row["end_s"],
-        first_frame=row["first_frame"], last_frame=row["last_frame"], wall_start=row["wall_start"],
-        wall_end=row["wall_end"], box=(row["box_x"], row["box_y"], row["box_w"], row["box_h"]),
-        entry_edge=row["entry_edge"], exit_edge=row["exit_edge"], heading_deg=row["heading_deg"],
-        speed_px_s=row["speed_px_s"], upper_color=row["upper_color"], upper_conf=row["upper_conf"],
-        lower_color=row["lower_color"], lower_conf=row["lower_conf"], items=json.loads(row["items"] or "{}"),
-        vehicle_type=row["vehicle_type"], vehicle_color=row["vehicle_color"], plate=row["plate"], embedding=emb,
+        id=row["id"],
+        camera=row["camera_id"],
+        source_id=row["source_id"],
+        track_id=row["track_id"],
+        kind=row["kind"],
+        class_name=row["class_name"],
+        start=row["start_s"],
+        end=row["end_s"],
+        first_frame=row["first_frame"],
+        last_frame=row["last_frame"],
+        wall_start=row["wall_start"],
+        wall_end=row["wall_end"],
+        box=(row["box_x"], row["box_y"], row["box_w"], row["box_h"]),
+        entry_edge=row["entry_edge"],
+        exit_edge=row["exit_edge"],
+        heading_deg=row["heading_deg"],
+        speed_px_s=row["speed_px_s"],
+        upper_color=row["upper_color"],
+        upper_conf=row["upper_conf"],
+        lower_color=row["lower_color"],
+        lower_conf=row["lower_conf"],
+        items=json.loads(row["items"] or "{}"),
+        vehicle_type=row["vehicle_type"],
+        vehicle_color=row["vehicle_color"],
+        plate=row["plate"],
+        embedding=emb,
     )
 
 
@@ -114,8 +191,12 @@ def get_sightings(conn, ids: Iterable[int]) -> list[Sighting]:
 
 
 def boxes_of(conn, sighting_id: int) -> list[tuple[int, float, float, float, float, float, float]]:
-    return [tuple(r) for r in conn.execute(
-        "SELECT frame, t, x, y, w, h, conf FROM boxes WHERE sighting_id=? ORDER BY frame", (sighting_id,))]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            "SELECT frame, t, x, y, w, h, conf FROM boxes WHERE sighting_id=? ORDER BY frame", (sighting_id,)
+        )
+    ]
 
 
 def thumbnail(conn, sighting_id: int) -> bytes | None:

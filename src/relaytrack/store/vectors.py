@@ -25,16 +25,23 @@ def ensure_index(conn, width: int) -> None:
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING vec0("
             f"sighting_id INTEGER PRIMARY KEY, embedding float[{int(width)}] distance_metric=cosine)"
         )
-        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedding_dim', ?)", (str(int(width)),))
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('embedding_dim', ?)", (str(int(width)),)
+        )
     elif have != width:
-        raise StoreError(f"embedding width {width} does not match this store's index ({have}); "
-                         "use the same embedder as the store was built with, or a new store")
+        raise StoreError(
+            f"embedding width {width} does not match this store's index ({have}); "
+            "use the same embedder as the store was built with, or a new store"
+        )
 
 
 def add(conn, sighting_id: int, embedding: np.ndarray) -> None:
     vec = np.ascontiguousarray(embedding, dtype=np.float32).reshape(-1)
     ensure_index(conn, len(vec))
-    conn.execute(f"INSERT OR REPLACE INTO {TABLE}(sighting_id, embedding) VALUES (?, ?)", (int(sighting_id), vec.tobytes()))
+    conn.execute(
+        f"INSERT OR REPLACE INTO {TABLE}(sighting_id, embedding) VALUES (?, ?)",
+        (int(sighting_id), vec.tobytes()),
+    )
 
 
 def knn(conn, query: np.ndarray, k: int = 50) -> list[tuple[int, float]]:

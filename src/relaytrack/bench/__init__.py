@@ -1,0 +1,1 @@
+"""Benchmarks and evaluation: tracking (TrackEval vs peer trackers), retrieval, routes, speed."""

@@ -1,0 +1,191 @@
+"""Collecting the best crops of a track while it runs, and describing it when it ends.
+
+Crops are kept JPEG-encoded (a few KiB each) so that the running state of a camera stays small enough to
+checkpoint into the store with every commit.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from relaytrack.describe import colors
+from relaytrack.records import CLASS_ID, ITEM_CLASSES, VEHICLE_CLASSES, Description, Detections, Tracklet
+
+_ITEM_IDS = {CLASS_ID[c]: c for c in ITEM_CLASSES}
+
+
+def _jpeg(img: np.ndarray, quality: int = 85) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else b""
+
+
+def _unjpeg(data: bytes) -> np.ndarray:
+    import cv2
+
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def crop_quality(box: np.ndarray, conf: float, frame_w: int, frame_h: int, others: np.ndarray) -> float:
+    """Higher for confident, large, unoccluded boxes away from the frame border."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    if w < 4 or h < 8:
+        return 0.0
+    size = min(1.0, h / (0.35 * frame_h))
+    border = 0.5 if (x1 < 2 or y1 < 2 or x2 > frame_w - 2 or y2 > frame_h - 2) else 1.0
+    occl = 0.0
+    if len(others):
+        ix = np.clip(np.minimum(x2, others[:, 2]) - np.maximum(x1, others[:, 0]), 0, None)
+        iy = np.clip(np.minimum(y2, others[:, 3]) - np.maximum(y1, others[:, 1]), 0, None)
+        occl = float((ix * iy).max() / (w * h))
+    return float(conf * (0.3 + 0.7 * size) * border * (1.0 - min(occl, 0.9)))
+
+
+@dataclass
+class _Bank:
+    crops: list = field(default_factory=list)  # heap of (quality, frame, jpeg, xywh)
+    items: dict = field(default_factory=dict)  # item name -> [sum of scores, frames seen with it, max score]
+    frames: int = 0
+
+
+class CropBank:
+    """Per-track best crops and carried-item evidence, fed once per analysed frame."""
+
+    def __init__(self, keep: int = 5) -> None:
+        self.keep = keep
+        self.banks: dict[int, _Bank] = {}
+
+    def add_frame(
+        self,
+        image: np.ndarray,
+        frame: int,
+        tracks: list[tuple[int, int, np.ndarray, float]],
+        dets: Detections,
+    ) -> None:
+        fh, fw = image.shape[:2]
+        boxes = np.array([t[2] for t in tracks]) if tracks else np.zeros((0, 4))
+        item_mask = np.isin(dets.class_id, list(_ITEM_IDS))
+        items_xyxy, items_conf, items_cls = (
+            dets.xyxy[item_mask],
+            dets.confidence[item_mask],
+            dets.class_id[item_mask],
+        )
+        for k, (tid, cls, box, conf) in enumerate(tracks):
+            bank = self.banks.setdefault(tid, _Bank())
+            bank.frames += 1
+            q = crop_quality(box, conf, fw, fh, np.delete(boxes, k, axis=0))
+            if q > 0 and (len(bank.crops) < self.keep or q > bank.crops[0][0]):
+                x1, y1, x2, y2 = (int(round(v)) for v in box)
+                x1, y1 = max(0, x1), max(0, y1)
+                x2, y2 = min(fw, x2), min(fh, y2)
+                if x2 - x1 >= 4 and y2 - y1 >= 8:
+                    entry = (
+                        q,
+                        frame,
+                        _jpeg(image[y1:y2, x1:x2]),
+                        (float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
+                    )
+                    if len(bank.crops) < self.keep:
+                        heapq.heappush(bank.crops, entry)
+                    else:
+                        heapq.heapreplace(bank.crops, entry)
+            if cls == CLASS_ID["person"] and len(items_xyxy):
+                self._items_for(bank, box, items_xyxy, items_conf, items_cls)
+
+    @staticmethod
+    def _items_for(bank: _Bank, box: np.ndarray, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
+        x1, y1, x2, y2 = box
+        w, h = x2 - x1, y2 - y1
+        # Carried things hang beside the body as often as in front of it: widen the box sideways.
+        cx = (xyxy[:, 0] + xyxy[:, 2]) / 2
+        cy = (xyxy[:, 1] + xyxy[:, 3]) / 2
+        near = (cx > x1 - 0.35 * w) & (cx < x2 + 0.35 * w) & (cy > y1) & (cy < y2 + 0.05 * h)
+        area_ok = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]) < 1.2 * w * h
+        seen: dict[str, float] = {}
+        for i in np.nonzero(near & area_ok)[0]:
+            name = _ITEM_IDS[int(cls[i])]
+            seen[name] = max(seen.get(name, 0.0), float(conf[i]))
+        for name, s in seen.items():
+            acc = bank.items.setdefault(name, [0.0, 0, 0.0])
+            acc[0] += s
+            acc[1] += 1
+            acc[2] = max(acc[2], s)
+
+    def pop(self, tid: int) -> _Bank | None:
+        return self.banks.pop(tid, None)
+
+    def drop_except(self, live: set[int]) -> None:
+        for tid in [t for t in self.banks if t not in live]:
+            del self.banks[tid]
+
+
+def _body_regions(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    h, w = crop.shape[:2]
+    xs = slice(int(0.25 * w), max(int(0.25 * w) + 1, int(0.75 * w)))
+    upper = crop[int(0.18 * h) : int(0.48 * h), xs]
+    lower = crop[int(0.55 * h) : int(0.85 * h), xs]
+    return upper, lower
+
+
+def _vote(pairs: list[tuple[str | None, float, float]]) -> tuple[str | None, float]:
+    """Quality-weighted vote of (name, conf, weight) over crops."""
+    score: dict[str, float] = {}
+    total = 0.0
+    for name, conf, wgt in pairs:
+        total += wgt
+        if name:
+            score[name] = score.get(name, 0.0) + conf * wgt
+    if not score or total <= 0:
+        return None, 0.0
+    best = max(score, key=score.get)
+    return best, round(score[best] / total, 3)
+
+
+def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Description:
+    """Embedding (mean of the best crops' embeddings), colours, items, vehicle attributes, thumbnail."""
+    d = Description()
+    if bank is None or not bank.crops:
+        return d
+    crops = sorted(bank.crops, reverse=True)
+    images = [_unjpeg(c[2]) for c in crops]
+    keep = [(c, im) for c, im in zip(crops, images, strict=True) if im is not None]
+    if not keep:
+        return d
+    best, best_img = keep[0]
+    d.best_frame, d.best_box, d.thumbnail_jpeg = best[1], best[3], best[2]
+    if embedder is not None:
+        feats = embedder.embed([im for _, im in keep])
+        weights = np.array([c[0] for c, _ in keep], dtype=np.float32)[:, None]
+        mean = (feats * weights).sum(axis=0)
+        d.embedding = (mean / max(np.linalg.norm(mean), 1e-9)).astype(np.float32)
+    if tracklet.class_name == "person":
+        ups, lows = [], []
+        for c, im in keep:
+            up, lo = _body_regions(im)
+            n, s = colors.dominant(up)
+            ups.append((n, s, c[0]))
+            n, s = colors.dominant(lo)
+            lows.append((n, s, c[0]))
+        d.upper_color, d.upper_conf = _vote(ups)
+        d.lower_color, d.lower_conf = _vote(lows)
+        frames = max(bank.frames, 1)
+        for name, (ssum, n, smax) in bank.items.items():
+            share = n / frames
+            conf = 0.5 * smax + 0.5 * min(1.0, ssum / max(frames * 0.3, 1.0))
+            if n >= 2 or share >= 0.3:
+                d.items[name] = round(min(conf, 1.0), 3)
+    elif tracklet.class_name in VEHICLE_CLASSES:
+        votes = []
+        for c, im in keep:
+            h, w = im.shape[:2]
+            body = im[int(0.25 * h) : int(0.8 * h), int(0.15 * w) : int(0.85 * w)]
+            n, s = colors.dominant(body)
+            votes.append((n, s, c[0]))
+        d.vehicle_type = tracklet.class_name
+        d.vehicle_color, d.vehicle_conf = _vote(votes)
+    return d

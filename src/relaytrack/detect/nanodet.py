@@ -1,0 +1,174 @@
+"""NanoDet decoding, tiling and NMS.
+
+The network sees a 416x416 letterboxed image; each of its 3549 anchor points (strides 8/16/32) carries 80
+sigmoid class scores and, per box side, an 11-bin distribution whose expectation times the stride is the
+distance from the point's centre ((x + 0.5) * stride) to that side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relaytrack.config import DetectConfig
+from relaytrack.errors import ModelError
+from relaytrack.records import CLASS_ID, ITEM_CLASSES, PERSON, VEHICLE_CLASSES, Detections
+
+MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
+STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
+STRIDES = (8, 16, 32)
+REG_BINS = 11
+
+_VEHICLE_IDS = np.array([CLASS_ID[c] for c in VEHICLE_CLASSES])
+_ITEM_IDS = np.array([CLASS_ID[c] for c in ITEM_CLASSES])
+
+
+def nms(xyxy: np.ndarray, scores: np.ndarray, class_id: np.ndarray, iou: float) -> np.ndarray:
+    """Class-aware non-maximum suppression; returns kept indices, best first."""
+    if len(xyxy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Offsetting boxes by class keeps classes from suppressing one another in one pass.
+    offset = class_id.astype(np.float32)[:, None] * (float(xyxy.max()) + 1.0)
+    boxes = xyxy + offset
+    order = np.argsort(-scores)
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = np.maximum(0, x2 - x1) * np.maximum(0, y2 - y1)
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        ov = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-6)
+        order = rest[ov <= iou]
+    return np.array(keep, dtype=np.int64)
+
+
+def _anchor_centres(size: int) -> list[np.ndarray]:
+    out = []
+    for s in STRIDES:
+        n = int(np.ceil(size / s))
+        ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        out.append(np.stack([(xs.ravel() + 0.5) * s, (ys.ravel() + 0.5) * s], axis=1).astype(np.float32))
+    return out
+
+
+class Detector:
+    """`detect(image_bgr) -> Detections` for all 80 classes (pixel xyxy), thresholds per class group."""
+
+    def __init__(self, cfg: DetectConfig | None = None) -> None:
+        from relaytrack.models.registry import onnx_session
+
+        self.cfg = cfg or DetectConfig()
+        self.session = onnx_session("nanodet", self.cfg.model, threads=self.cfg.threads)
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        side = inp.shape[2] if isinstance(inp.shape[2], int) else self.cfg.input_size
+        self.size = int(side)
+        self.centres = _anchor_centres(self.size)
+        outs = self.session.get_outputs()
+        by_len: dict[tuple[int, int], str] = {}
+        for o in outs:
+            if not (isinstance(o.shape[1], int) and isinstance(o.shape[2], int)):
+                raise ModelError(f"{self.cfg.model or 'nanodet'}: output {o.name} has no static shape")
+            by_len[(o.shape[1], o.shape[2])] = o.name
+        self.out_names = []
+        for c in self.centres:
+            n = len(c)
+            if (n, 80) not in by_len or (n, 4 * REG_BINS) not in by_len:
+                raise ModelError(
+                    f"{self.cfg.model or 'nanodet'}: outputs do not match NanoDet "
+                    f"(need [1,{n},80] and [1,{n},44]; have {sorted(by_len)})"
+                )
+            self.out_names.append((by_len[(n, 80)], by_len[(n, 4 * REG_BINS)]))
+        self.min_conf = min(self.cfg.low_conf, self.cfg.item_conf, self.cfg.vehicle_conf)
+
+    def _tiles(self, w: int, h: int) -> list[tuple[int, int, int, int]]:
+        """Regions (x0, y0, x1, y1) to run on: the whole frame, plus overlapping tiles when configured."""
+        regions = [(0, 0, w, h)]
+        spec = self.cfg.tiles
+        if spec == "off":
+            return regions
+        if spec == "auto":
+            # Tiles cost a network pass each; only views much larger than the input get them.
+            if max(w, h) < 3 * self.size:
+                return regions
+            cols, rows = (3, 2) if w >= h else (2, 3)
+        else:
+            cols, rows = (int(v) for v in spec.split("x"))
+        tw, th = w / cols, h / rows
+        ox, oy = tw * 0.15, th * 0.15
+        for r in range(rows):
+            for c in range(cols):
+                x0, y0 = max(0, int(c * tw - ox)), max(0, int(r * th - oy))
+                x1, y1 = min(w, int((c + 1) * tw + ox)), min(h, int((r + 1) * th + oy))
+                regions.append((x0, y0, x1, y1))
+        return regions
+
+    def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import cv2
+
+        h, w = image.shape[:2]
+        if self.cfg.keep_ratio:
+            sx = sy = self.size / max(w, h)
+        else:
+            sx, sy = self.size / w, self.size / h
+        nw, nh = max(1, round(w * sx)), max(1, round(h * sy))
+        canvas = np.zeros((self.size, self.size, 3), dtype=np.float32)
+        canvas[:nh, :nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        blob = ((canvas - MEAN) / STD).transpose(2, 0, 1)[None]
+        names = [n for pair in self.out_names for n in pair]
+        outs = dict(zip(names, self.session.run(names, {self.input_name: blob}), strict=True))
+        boxes, scores, classes = [], [], []
+        for (cls_name, reg_name), centres, stride in zip(self.out_names, self.centres, STRIDES, strict=True):
+            cls = outs[cls_name][0]
+            best = cls.max(axis=1)
+            keep = best >= self.min_conf
+            if not keep.any():
+                continue
+            cls = cls[keep]
+            reg = outs[reg_name][0][keep].reshape(-1, 4, REG_BINS)
+            reg = np.exp(reg - reg.max(axis=2, keepdims=True))
+            reg /= reg.sum(axis=2, keepdims=True)
+            dist = (reg * np.arange(REG_BINS, dtype=np.float32)).sum(axis=2) * stride
+            c = centres[keep]
+            xyxy = np.stack(
+                [c[:, 0] - dist[:, 0], c[:, 1] - dist[:, 1], c[:, 0] + dist[:, 2], c[:, 1] + dist[:, 3]], 1
+            )
+            # A point may carry several classes (a person and her backpack); keep each above threshold.
+            pi, ci = np.nonzero(cls >= self.min_conf)
+            boxes.append(xyxy[pi] / np.array([sx, sy, sx, sy], dtype=np.float32))
+            scores.append(cls[pi, ci])
+            classes.append(ci)
+        if not boxes:
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32)
+        xyxy = np.concatenate(boxes)
+        xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
+        xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
+        return xyxy, np.concatenate(scores), np.concatenate(classes).astype(np.int32)
+
+    def detect(self, image: np.ndarray) -> Detections:
+        if image is None or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(
+                f"detect() needs an HxWx3 BGR image, got {None if image is None else image.shape}"
+            )
+        h, w = image.shape[:2]
+        parts = []
+        for x0, y0, x1, y1 in self._tiles(w, h):
+            xyxy, sc, cl = self._run(image[y0:y1, x0:x1])
+            xyxy = xyxy + np.array([x0, y0, x0, y0], dtype=np.float32)
+            parts.append((xyxy, sc, cl))
+        xyxy = np.concatenate([p[0] for p in parts])
+        sc = np.concatenate([p[1] for p in parts])
+        cl = np.concatenate([p[2] for p in parts])
+        thr = np.full(len(cl), 1.0, dtype=np.float32)
+        thr[cl == PERSON] = self.cfg.low_conf
+        thr[np.isin(cl, _VEHICLE_IDS)] = self.cfg.vehicle_conf
+        thr[np.isin(cl, _ITEM_IDS)] = self.cfg.item_conf
+        other = ~((cl == PERSON) | np.isin(cl, _VEHICLE_IDS) | np.isin(cl, _ITEM_IDS))
+        thr[other] = max(self.cfg.item_conf, 0.3)
+        ok = (sc >= thr) & ((xyxy[:, 2] - xyxy[:, 0]) > 2) & ((xyxy[:, 3] - xyxy[:, 1]) > 2)
+        xyxy, sc, cl = xyxy[ok], sc[ok], cl[ok]
+        keep = nms(xyxy, sc, cl, self.cfg.nms_iou)
+        return Detections(xyxy[keep], sc[keep], cl[keep])

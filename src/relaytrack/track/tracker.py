@@ -1,0 +1,238 @@
+"""Two-stage online tracker in the ByteTrack family, with observation-centric recovery of lost tracks.
+
+Per frame: predict every track; match confident detections to tracked and lost tracks (IoU fused with score,
+and for lost tracks also IoU against their last observed box grown by the time lost, which recovers people
+after occlusions where the Kalman prediction drifted); then match leftover low-score detections to tracks
+still unmatched; then confirm or start tracks. A track lost longer than `max_lost_s` is finished and handed
+back as a Tracklet. Track ids count per tracker instance; all collections are bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from relaytrack.config import TrackConfig
+from relaytrack.records import COCO_CLASSES, Detections, TrackBox, Tracklet
+from relaytrack.track.direction import edges_and_heading
+from relaytrack.track.kalman import Kalman
+
+MAX_BOXES = 5000  # a tracklet longer than this (a parked car) is closed and continued as a new one
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Minimum-cost matching; pairs above max_cost are left unmatched."""
+    if cost.size == 0:
+        return [], list(range(cost.shape[0])), list(range(cost.shape[1]))
+    import lap
+
+    _, x, y = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)
+    pairs = [(i, int(j)) for i, j in enumerate(x) if j >= 0]
+    return pairs, [i for i, j in enumerate(x) if j < 0], [j for j, i in enumerate(y) if i < 0]
+
+
+@dataclass
+class _Track:
+    id: int
+    class_id: int
+    kf: Kalman
+    boxes: list[TrackBox] = field(default_factory=list)
+    hits: int = 1
+    confirmed: bool = False
+    last_t: float = 0.0
+    last_box: np.ndarray | None = None
+    lost_since: float | None = None
+
+
+class Tracker:
+    """`update(dets, frame_index, t)` -> boxes of confirmed, currently matched tracks;
+    `pop_finished()` -> tracklets that ended; `flush()` at the end of a source."""
+
+    def __init__(
+        self,
+        cfg: TrackConfig | None = None,
+        frame_size: tuple[int, int] = (1920, 1080),
+        camera: str = "",
+        classes: tuple[str, ...] | None = None,
+    ) -> None:
+        self.cfg = cfg or TrackConfig()
+        self.frame_size = frame_size
+        self.camera = camera
+        self.class_ids = None if classes is None else {COCO_CLASSES.index(c) for c in classes}
+        self.reset()
+
+    def reset(self) -> None:
+        self._next_id = 1
+        self._tracks: list[_Track] = []
+        self._finished: list[Tracklet] = []
+        self._t: float | None = None
+
+    # -- association -------------------------------------------------------------------------------
+    def _cost(
+        self, tracks: list[_Track], xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, t: float
+    ) -> np.ndarray:
+        if not tracks or len(xyxy) == 0:
+            return np.ones((len(tracks), len(xyxy)))
+        pred = np.array([tr.kf.box for tr in tracks])
+        iou = iou_matrix(pred, xyxy)
+        for k, tr in enumerate(tracks):
+            if tr.lost_since is not None and tr.last_box is not None:
+                # Grow the last observed box with the time lost: a person who stood behind a pillar
+                # reappears near where they were last seen, not where constant velocity put them.
+                gap = t - tr.lost_since
+                b = tr.last_box
+                bw, bh = b[2] - b[0], b[3] - b[1]
+                g = min(1.0, 0.25 * gap)
+                grown = np.array([b[0] - g * bw, b[1] - g * bh * 0.25, b[2] + g * bw, b[3] + g * bh * 0.25])
+                iou[k] = np.maximum(iou[k], 0.9 * iou_matrix(grown[None], xyxy)[0])
+        cost = 1.0 - iou * conf[None, :] ** 0.5
+        track_cls = np.array([tr.class_id for tr in tracks])
+        cost[track_cls[:, None] != cls[None, :]] = 1.0
+        return cost
+
+    def update(
+        self, dets: Detections, frame_index: int, t: float
+    ) -> list[tuple[int, int, np.ndarray, float]]:
+        """Feed one analysed frame; returns (track_id, class_id, xyxy, conf) of confirmed matched tracks."""
+        cfg = self.cfg
+        if self.class_ids is not None:
+            dets = dets.select(np.isin(dets.class_id, list(self.class_ids)))
+        dt = 0.0 if self._t is None else t - self._t
+        self._t = t
+        for tr in self._tracks:
+            tr.kf.predict(dt)
+
+        high = dets.confidence >= cfg.high_conf
+        low = ~high
+        hi_idx, lo_idx = np.nonzero(high)[0], np.nonzero(low)[0]
+
+        active = [tr for tr in self._tracks if tr.confirmed]
+        tentative = [tr for tr in self._tracks if not tr.confirmed]
+        out: list[tuple[int, int, np.ndarray, float]] = []
+        matched_tracks: set[int] = set()
+
+        def take(tr: _Track, di: int) -> None:
+            box = dets.xyxy[di].astype(np.float64)
+            conf = float(dets.confidence[di])
+            tr.kf.update(box, conf)
+            tr.hits += 1
+            tr.last_t = t
+            tr.last_box = box
+            tr.lost_since = None
+            tr.boxes.append(TrackBox(frame_index, t, tuple(float(v) for v in box), conf))
+            matched_tracks.add(tr.id)
+            if tr.hits >= cfg.min_hits:
+                tr.confirmed = True
+            if tr.confirmed:
+                out.append((tr.id, tr.class_id, box, conf))
+
+        # Stage 1: confident detections against tracked and lost tracks.
+        cost = self._cost(active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t)
+        pairs, um_tracks, um_hi = assign(cost, 1.0 - cfg.match_iou)
+        for ti, dj in pairs:
+            take(active[ti], int(hi_idx[dj]))
+        # Stage 2: low-score detections rescue tracks that were being followed until now (not lost ones).
+        rest = [active[i] for i in um_tracks if active[i].lost_since is None]
+        cost = self._cost(rest, dets.xyxy[lo_idx], np.ones(len(lo_idx)), dets.class_id[lo_idx], t)
+        pairs, _, _ = assign(cost, 1.0 - cfg.second_iou)
+        for ti, dj in pairs:
+            take(rest[ti], int(lo_idx[dj]))
+        # Stage 3: tentative tracks take leftover confident detections.
+        left_hi = hi_idx[um_hi]
+        cost = self._cost(tentative, dets.xyxy[left_hi], dets.confidence[left_hi], dets.class_id[left_hi], t)
+        pairs, um_tent, um_new = assign(cost, 0.7)
+        for ti, dj in pairs:
+            take(tentative[ti], int(left_hi[dj]))
+        dead_tentative = {tentative[i].id for i in um_tent}
+        # New tracks from confident detections nobody claimed.
+        for dj in um_new:
+            di = int(left_hi[dj])
+            if dets.confidence[di] < cfg.new_track_conf:
+                continue
+            box = dets.xyxy[di].astype(np.float64)
+            tr = _Track(self._next_id, int(dets.class_id[di]), Kalman(box), last_t=t, last_box=box)
+            tr.boxes.append(
+                TrackBox(frame_index, t, tuple(float(v) for v in box), float(dets.confidence[di]))
+            )
+            if cfg.min_hits <= 1:
+                tr.confirmed = True
+                out.append((tr.id, tr.class_id, box, float(dets.confidence[di])))
+            self._next_id += 1
+            self._tracks.append(tr)
+            matched_tracks.add(tr.id)
+
+        # Lifecycle: unmatched confirmed tracks become lost; lost too long are finished.
+        keep: list[_Track] = []
+        for tr in self._tracks:
+            if tr.id in dead_tentative:
+                continue
+            if tr.id not in matched_tracks and tr.lost_since is None:
+                tr.lost_since = tr.last_t
+            if tr.lost_since is not None and t - tr.lost_since > cfg.max_lost_s:
+                self._finish(tr)
+                continue
+            if len(tr.boxes) >= MAX_BOXES:
+                self._finish(tr)
+                continue
+            keep.append(tr)
+        self._tracks = keep
+        return out
+
+    def _finish(self, tr: _Track) -> None:
+        if not tr.confirmed or len(tr.boxes) < self.cfg.min_len:
+            return
+        w, h = self.frame_size
+        entry, exit_, heading, speed = edges_and_heading(
+            [b.xyxy for b in tr.boxes], [b.t for b in tr.boxes], w, h, self.cfg.edge_margin
+        )
+        self._finished.append(
+            Tracklet(
+                track_id=tr.id,
+                camera=self.camera,
+                class_name=COCO_CLASSES[tr.class_id],
+                boxes=tr.boxes,
+                entry_edge=entry,
+                exit_edge=exit_,
+                heading_deg=heading,
+                speed_px_s=speed,
+            )
+        )
+
+    def pop_finished(self) -> list[Tracklet]:
+        done, self._finished = self._finished, []
+        return done
+
+    def flush(self) -> list[Tracklet]:
+        """End of source: finish every live track."""
+        for tr in self._tracks:
+            self._finish(tr)
+        self._tracks = []
+        return self.pop_finished()
+
+    @property
+    def live(self) -> int:
+        return len(self._tracks)
+
+    def live_ids(self) -> list[int]:
+        return [tr.id for tr in self._tracks]
+
+    def active_ids(self) -> list[int]:
+        return [tr.id for tr in self._tracks if tr.confirmed]
+
+    def oldest_live_frame(self) -> int | None:
+        frames = [tr.boxes[0].frame for tr in self._tracks if tr.boxes]
+        return min(frames) if frames else None
