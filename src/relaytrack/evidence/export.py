@@ -1,0 +1,351 @@
+"""Evidence export: per hop of a route (or a set of sightings, or an alert) a clip cut from the original
+footage with everyone but the target masked, plus a viewing copy; sealed into a signed package with a
+chain-of-custody record. The export is authorised (action "export" on an open case the user is assigned to),
+refused for another case's sightings, logged in the audit chain, and the exported sightings are put on the
+case's legal hold.
+
+Files per hop (hops/NN_<camera>/):
+    evidence.avi   masked clip, full resolution and frame rate (Motion-JPEG, high quality; every frame intact)
+    view.mp4       viewing copy: masked, at most 960 px wide, target outlined, camera and time burnt in
+    frames.json    per exported frame: frame number, wall time, target box, counts of masked regions
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from relaytrack.errors import InputError, NotFound
+from relaytrack.evidence import access as acc
+from relaytrack.evidence.guard import file_token, safe_join
+from relaytrack.evidence.mask import FrameMask, Masker, MaskSettings, TrackBoxes
+from relaytrack.evidence.package import seal, sha256_file
+
+MAX_HOPS = 64
+MAX_HOP_FRAMES = 20_000  # about 11 minutes at 30 fps: an export is a few clips, not a day of footage
+
+
+@dataclass
+class Hop:
+    """One clip to export: the target sighting (or None: mask everybody) on a camera, frames [first, last]."""
+
+    camera: str
+    first: int
+    last: int
+    sighting: int | None = None
+    source_id: int | None = None
+
+
+@dataclass
+class HopResult:
+    camera: str
+    sighting: int | None
+    first: int
+    last: int
+    frames: int
+    masked_regions: int
+    faces: int
+    dir: str
+    masks: list[FrameMask] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    manifest_sha256: str
+    hops: list[HopResult]
+    audit_seq: int
+    export_id: int
+
+    def as_dict(self) -> dict:
+        return {"package": str(self.path), "manifest_sha256": self.manifest_sha256, "audit_seq": self.audit_seq,
+                "export_id": self.export_id,
+                "hops": [{k: v for k, v in h.__dict__.items() if k != "masks"} for h in self.hops]}
+
+
+# ---- what to export ------------------------------------------------------------------------------------------
+
+def hops_from_route(conn, route: dict) -> list[Hop]:
+    """route.json: {"hops": [{"sighting": id, "camera", "start", "end", "frames": [first, last]}, ...]}."""
+    hops_in = route.get("hops") if isinstance(route, dict) else None
+    if not isinstance(hops_in, list) or not hops_in:
+        raise InputError("route has no 'hops' list")
+    out = []
+    for i, h in enumerate(hops_in):
+        if not isinstance(h, dict):
+            raise InputError(f"route hop {i} is not an object")
+        sid = h.get("sighting")
+        if sid is not None:
+            hop = _hop_of_sighting(conn, int(sid))
+            fr = h.get("frames")
+            if isinstance(fr, list) and len(fr) == 2:
+                hop.first, hop.last = min(hop.first, int(fr[0])), max(hop.last, int(fr[1]))
+            out.append(hop)
+        else:
+            fr = h.get("frames")
+            if not h.get("camera") or not isinstance(fr, list) or len(fr) != 2:
+                raise InputError(f"route hop {i}: needs 'sighting' or 'camera' and 'frames'")
+            out.append(Hop(str(h["camera"]), int(fr[0]), int(fr[1])))
+    return out
+
+
+def _hop_of_sighting(conn, sid: int) -> Hop:
+    row = conn.execute("SELECT camera_id, first_frame, last_frame, source_id FROM sightings WHERE id=?",
+                       (sid,)).fetchone()
+    if row is None:
+        raise NotFound(f"sighting {sid} not found")
+    return Hop(row[0], int(row[1]), int(row[2]), sid, row[3])
+
+
+def hops_from_sightings(conn, ids: list[int]) -> list[Hop]:
+    return [_hop_of_sighting(conn, int(i)) for i in ids]
+
+
+def hops_from_alert(conn, alert_id: int) -> list[Hop]:
+    """An alert of the watch stage: its sighting(s), or its camera and time span when it names none."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%alert%'"
+                                         " AND name NOT LIKE '%audit%'")]
+    if not tables:
+        raise NotFound("this store has no alerts table")
+    table = "alerts" if "alerts" in tables else tables[0]
+    row = conn.execute(f'SELECT * FROM "{table}" WHERE id=?', (int(alert_id),)).fetchone()
+    if row is None:
+        raise NotFound(f"alert {alert_id} not found")
+    rec = dict(zip(row.keys(), tuple(row), strict=True))
+    ids: list[int] = []
+    for key in ("sighting_id", "sighting"):
+        if rec.get(key) is not None:
+            ids.append(int(rec[key]))
+    for key in ("sighting_ids", "sightings"):
+        if rec.get(key):
+            val = rec[key]
+            ids.extend(int(v) for v in (json.loads(val) if isinstance(val, str) else val))
+    if ids:
+        return hops_from_sightings(conn, list(dict.fromkeys(ids)))
+    cam = rec.get("camera_id") or rec.get("camera")
+    src = conn.execute("SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1",
+                       (cam,)).fetchone()
+    start = rec.get("start_s", rec.get("start"))
+    end = rec.get("end_s", rec.get("end"))
+    if src is None or start is None or end is None:
+        raise InputError(f"alert {alert_id} names no sighting and no camera/time span to export")
+    fps = src[1] or 25.0
+    return [Hop(cam, int(float(start) * fps) + 1, int(float(end) * fps) + 1, None, src[0])]
+
+
+# ---- footage -------------------------------------------------------------------------------------------------
+
+@dataclass
+class SourceRow:
+    id: int
+    camera: str
+    uri: str
+    fps: float
+    start_wall: float
+    frames: int | None
+
+
+def _source_for(conn, hop: Hop) -> SourceRow:
+    if hop.source_id is not None:
+        row = conn.execute("SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE id=?",
+                           (hop.source_id,)).fetchone()
+    else:
+        row = conn.execute("SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE camera_id=?"
+                           " ORDER BY id DESC LIMIT 1", (hop.camera,)).fetchone()
+    if row is None:
+        raise NotFound(f"no recorded source for camera {hop.camera} (sighting {hop.sighting})")
+    return SourceRow(row[0], row[1], row[2], float(row[3] or 25.0), float(row[4]), row[5])
+
+
+def _read_frames(src: SourceRow, first: int, last: int):
+    from relaytrack.config import SourceConfig
+    from relaytrack.source.open import open_source, probe
+
+    info = probe(src.uri)
+    for fr in open_source(src.uri, src.camera, SourceConfig(), src.start_wall, info=info, start_index=first):
+        if fr.index > last:
+            break
+        yield fr
+
+
+def footage_digest(uri: str, first: int, last: int) -> dict:
+    """SHA-256 of the original footage the clip was cut from (the whole video file, or the image files of the
+    exported frame range), so a court can check the clip against the centre's original."""
+    p = Path(uri)
+    if p.is_file():
+        return {"uri": uri, "kind": "video", "sha256": sha256_file(p), "size": p.stat().st_size}
+    from relaytrack.source.open import IMAGE_EXTS
+
+    img_dir = p / "img1" if (p / "img1").is_dir() else p
+    files = sorted(f for f in img_dir.iterdir() if f.suffix.lower() in IMAGE_EXTS)[first - 1:last]
+    per = [{"file": f.name, "sha256": sha256_file(f)} for f in files]
+    return {"uri": uri, "kind": "images", "frames": [first, last], "files": per}
+
+
+class _Writers:
+    def __init__(self, folder: Path, fps: float, w: int, h: int) -> None:
+        import cv2
+
+        self.evidence = cv2.VideoWriter(str(folder / "evidence.avi"), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+        self.evidence.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+        scale = min(1.0, 960.0 / w)
+        self.view_size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
+        self.scale = scale
+        self.view = cv2.VideoWriter(str(folder / "view.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, self.view_size)
+        if not self.evidence.isOpened() or not self.view.isOpened():
+            raise InputError(f"{folder}: cannot write video files there")
+
+    def write(self, img: np.ndarray, target, caption: str) -> None:
+        import cv2
+
+        self.evidence.write(img)
+        view = cv2.resize(img, self.view_size, interpolation=cv2.INTER_AREA) if self.scale < 1 else img.copy()
+        if target is not None:
+            x1, y1, x2, y2 = (int(v * self.scale) for v in target)
+            cv2.rectangle(view, (x1, y1), (x2, y2), (0, 0, 255), 2)
+        cv2.rectangle(view, (0, 0), (view.shape[1], 22), (0, 0, 0), -1)
+        cv2.putText(view, caption, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        self.view.write(view)
+
+    def close(self) -> None:
+        self.evidence.release()
+        self.view.release()
+
+
+def _others(conn, source_id: int, first: int, last: int, exclude: int | None) -> list[tuple[TrackBoxes, str]]:
+    rows = conn.execute(
+        "SELECT id, kind FROM sightings WHERE source_id=? AND last_frame>=? AND first_frame<=? AND id IS NOT ?",
+        (source_id, first, last, exclude)).fetchall()
+    out = []
+    for sid, kind in rows:
+        boxes = conn.execute("SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=? AND frame BETWEEN ? AND ?",
+                             (sid, first - 1000, last + 1000)).fetchall()
+        if boxes:
+            out.append((TrackBoxes([tuple(b) for b in boxes]), kind))
+    return out
+
+
+def export_hop(conn, hop: Hop, folder: Path, masker: Masker, *, pre_roll: float, post_roll: float,
+               on_frame: Callable[[], None] | None = None, keep_masks: bool = False) -> tuple[HopResult, dict]:
+    src = _source_for(conn, hop)
+    first = max(1, hop.first - int(round(pre_roll * src.fps)))
+    last = hop.last + int(round(post_roll * src.fps))
+    if src.frames:
+        last = min(last, int(src.frames))
+    if last - first + 1 > MAX_HOP_FRAMES or last < first:
+        raise InputError(f"hop on {hop.camera}: frames {first}..{last} refused (1..{MAX_HOP_FRAMES} frames)")
+    target_boxes = None
+    if hop.sighting is not None:
+        rows = conn.execute("SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=?", (hop.sighting,)).fetchall()
+        target_boxes = TrackBoxes([tuple(r) for r in rows])
+    others = _others(conn, src.id, first, last, hop.sighting)
+    folder.mkdir(parents=True)
+    writers = None
+    log, masks, n_regions, n_faces = [], [], 0, 0
+    try:
+        for fr in _read_frames(src, first, last):
+            img = fr.image.copy()
+            target = target_boxes.at(fr.index) if target_boxes is not None else None
+            boxes = [(b, kind) for tb, kind in others if (b := tb.at(fr.index)) is not None]
+            fm = masker.apply(img, fr.index, target, boxes)
+            if writers is None:
+                writers = _Writers(folder, src.fps, img.shape[1], img.shape[0])
+            stamp = datetime.fromtimestamp(fr.wall).astimezone().isoformat(timespec="milliseconds")
+            writers.write(img, target, f"{hop.camera}  {stamp}  frame {fr.index}")
+            log.append({"frame": fr.index, "wall": round(fr.wall, 3),
+                        "target": [round(v, 1) for v in target] if target is not None else None,
+                        "masked": len(fm.tracked) + len(fm.detected), "faces": len(fm.faces)})
+            n_regions += len(fm.tracked) + len(fm.detected)
+            n_faces += len(fm.faces)
+            if keep_masks:
+                masks.append(fm)
+            if on_frame:
+                on_frame()
+    finally:
+        if writers is not None:
+            writers.close()
+    if not log:
+        raise NotFound(f"{src.uri}: frames {first}..{last} could not be read (footage deleted or moved?)")
+    (folder / "frames.json").write_text(json.dumps(log, indent=0))
+    res = HopResult(hop.camera, hop.sighting, first, last, len(log), n_regions, n_faces, folder.name, masks)
+    custody_src = {"camera": hop.camera, "source_id": src.id, "fps": src.fps, "start_wall": src.start_wall,
+                   "original": footage_digest(src.uri, first, last)}
+    return res, custody_src
+
+
+def export_evidence(store, out: Path, hops: list[Hop], *, user: str | None, case: str | None,
+                    pre_roll: float = 2.0, post_roll: float = 2.0, settings: MaskSettings | None = None,
+                    export_root: Path | None = None, request_id: int | None = None,
+                    progress: Callable[[int], None] | None = None, keep_masks: bool = False) -> ExportResult:
+    """Authorise, cut, mask, seal and log one export. `out` must not exist or be empty; with `export_root`
+    it is a name that must stay inside that folder (service use). Returns the package and per-hop counts."""
+    conn, db_path = store.conn, store.path
+    ids = [h.sighting for h in hops if h.sighting is not None]
+    ctx = acc.authorize(conn, db_path, user=user, case=case, action="export",
+                        detail={"sightings": ids, "out": str(out)})
+    if export_root is not None:
+        out = safe_join(Path(export_root), str(out), "export folder", conn=conn, db_path=db_path, user=user,
+                        case=case, action="export")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        ctx.log(outcome="denied", detail={"reason": "output folder exists and is not empty", "out": str(out)})
+        raise InputError(f"{out}: export folder exists and is not empty (a package is never overwritten)")
+    if not hops or len(hops) > MAX_HOPS:
+        raise InputError(f"export needs 1..{MAX_HOPS} hops, got {len(hops)}")
+    if not 0 <= pre_roll <= 60 or not 0 <= post_roll <= 60:
+        raise InputError("pre/post roll must be 0..60 seconds")
+    acc.check_case_ids(ctx, ids)
+    crow = conn.execute("SELECT legal_basis, purpose FROM cases WHERE case_no=?", (case,)).fetchone()
+    masker = Masker(settings or MaskSettings())
+    created = time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    results, sources = [], []
+    for i, hop in enumerate(hops, start=1):
+        folder = out / "hops" / f"{i:02d}_{file_token(hop.camera)}"
+        res, src = export_hop(conn, hop, folder, masker, pre_roll=pre_roll, post_roll=post_roll,
+                              keep_masks=keep_masks, on_frame=(lambda: progress(1)) if progress else None)
+        results.append(res)
+        sources.append({"hop": i, "sighting": hop.sighting, **src})
+    head = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    from relaytrack import __version__ as version
+
+    custody = {
+        "case": case, "legal_basis": crow[0], "purpose": crow[1], "request_id": request_id,
+        "exported_by": user, "role": ctx.role, "created": created,
+        "created_iso": datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds"),
+        "tool": f"relaytrack {version}", "host": platform.node(),
+        "audit_head_before": {"seq": head[0], "hash": head[1]} if head else None,
+        "masking": {"method": masker.s.method, "pad": masker.s.pad, "tracks": True, "detection_pass": masker.s.detect,
+                    "detection_threshold": masker.s.det_conf, "faces": masker.s.faces},
+        "pre_roll_s": pre_roll, "post_roll_s": post_roll,
+        "hops": [{k: v for k, v in r.__dict__.items() if k != "masks"} for r in results],
+        "sources": sources,
+        "events": [{"at": created, "event": "exported", "by": user}],
+    }
+    (out / "custody.json").write_text(json.dumps(custody, ensure_ascii=False, indent=1))
+    (out / "README.txt").write_text(
+        f"relaytrack evidence package for case {case}.\n"
+        "Every file is listed with its SHA-256 in manifest.json, which is signed (Ed25519, manifest.sig) with the\n"
+        "key in signing_key.pub. Check with: relaytrack evidence verify <this folder> [--key TRUSTED.pub]\n"
+        "hops/NN_<camera>/evidence.avi is the masked clip at full resolution; view.mp4 a viewing copy.\n"
+        "Everyone but the target is masked; custody.json records who exported what, why, and from which footage.\n"
+    )
+    digest = seal(out, case=case, created=created)
+    with store.tx():
+        seq = ctx.log(detail={"package": str(out), "manifest_sha256": digest, "hops": len(hops),
+                              "request": request_id, "frames": sum(r.frames for r in results)}, result_ids=ids)
+        cur = conn.execute("INSERT INTO exports(case_no, user_name, path, manifest_digest, request_id, sightings)"
+                           " VALUES (?,?,?,?,?,?)", (case, user, str(out), digest, request_id, json.dumps(ids)))
+        acc.hold_sightings(conn, case, ids, note=f"export {cur.lastrowid}")
+    return ExportResult(out, digest, results, seq, int(cur.lastrowid))
+
+
+__all__ = ["Hop", "HopResult", "ExportResult", "export_evidence", "hops_from_route", "hops_from_sightings",
+           "hops_from_alert"]

@@ -1,0 +1,257 @@
+"""Masking of everyone but the target in exported frames.
+
+Three sources of regions, united per frame (privacy first: a region is masked even when it overlaps the
+target, except where it is the target itself):
+1. tracks: boxes of the other sightings of the same source (the boxes table), interpolated between the
+   analysed frames and padded;
+2. a fresh detection pass (relaytrack.detect.Detector, low thresholds) for people and vehicles nobody tracked;
+3. faces: BlazeFace short-range on the upper part of every person box; a face outside the target's head
+   region is masked (a bystander's face next to or behind the target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from relaytrack.records import CLASS_ID, TRACKED_CLASSES
+
+Box = tuple[float, float, float, float]  # xyxy pixels
+
+MASK_CLASS_IDS = frozenset(CLASS_ID[c] for c in TRACKED_CLASSES)
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def pad(box: Box, frac: float, w: int, h: int) -> tuple[int, int, int, int]:
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x1 = int(np.floor(max(0.0, box[0] - frac * bw)))
+    y1 = int(np.floor(max(0.0, box[1] - frac * bh)))
+    x2 = int(np.ceil(min(float(w), box[2] + frac * bw)))
+    y2 = int(np.ceil(min(float(h), box[3] + frac * bh)))
+    return x1, y1, x2, y2
+
+
+class TrackBoxes:
+    """One sighting's boxes by frame, linearly interpolated between analysed frames (no extrapolation)."""
+
+    def __init__(self, rows: list[tuple[int, float, float, float, float]]) -> None:
+        rows = sorted(rows)
+        self.frames = np.array([r[0] for r in rows], dtype=np.int64)
+        self.xyxy = np.array([(r[1], r[2], r[1] + r[3], r[2] + r[4]) for r in rows], dtype=np.float64).reshape(-1, 4)
+
+    def at(self, frame: int) -> Box | None:
+        f = self.frames
+        if len(f) == 0 or frame < f[0] or frame > f[-1]:
+            return None
+        j = int(np.searchsorted(f, frame))
+        if f[j] == frame:
+            return tuple(self.xyxy[j])
+        a = (frame - f[j - 1]) / (f[j] - f[j - 1])
+        return tuple((1 - a) * self.xyxy[j - 1] + a * self.xyxy[j])
+
+
+def is_target(box: Box, target: Box | None, thr: float = 0.5) -> bool:
+    """A box is the target when it overlaps the target's box like the same object would."""
+    return target is not None and iou(box, target) >= thr
+
+
+def head_region(target: Box) -> Box:
+    w, h = target[2] - target[0], target[3] - target[1]
+    return target[0] + 0.1 * w, target[1] - 0.05 * h, target[2] - 0.1 * w, target[1] + 0.3 * h
+
+
+def pixelate(img: np.ndarray, rect: tuple[int, int, int, int], block: int | None = None) -> None:
+    import cv2
+
+    x1, y1, x2, y2 = rect
+    w, h = x2 - x1, y2 - y1
+    if w <= 0 or h <= 0:
+        return
+    # Blocks of ~1/6 of the shorter side (>= 6 px): a face or body becomes a handful of colour cells.
+    b = block or max(6, min(w, h) // 6)
+    roi = img[y1:y2, x1:x2]
+    small = cv2.resize(roi, (max(1, w // b), max(1, h // b)), interpolation=cv2.INTER_AREA)
+    img[y1:y2, x1:x2] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def blur(img: np.ndarray, rect: tuple[int, int, int, int]) -> None:
+    import cv2
+
+    x1, y1, x2, y2 = rect
+    w, h = x2 - x1, y2 - y1
+    if w <= 0 or h <= 0:
+        return
+    k = max(3, (min(w, h) // 2) | 1)
+    roi = img[y1:y2, x1:x2]
+    for _ in range(2):
+        roi = cv2.GaussianBlur(roi, (k, k), 0)
+    img[y1:y2, x1:x2] = roi
+
+
+METHODS = {"pixelate": pixelate, "blur": blur}
+
+
+# ---- BlazeFace -----------------------------------------------------------------------------------------------
+
+def _blazeface_anchors() -> np.ndarray:
+    """896 anchor centres (x, y) in [0,1] of MediaPipe's short-range model: stride 8 (2 per cell) and
+    stride 16 (6 per cell)."""
+    out = []
+    for stride, per in ((8, 2), (16, 6)):
+        n = 128 // stride
+        ys, xs = np.mgrid[0:n, 0:n]
+        c = np.stack([(xs + 0.5) / n, (ys + 0.5) / n], -1).reshape(-1, 1, 2)
+        out.append(np.repeat(c, per, axis=1).reshape(-1, 2))
+    return np.concatenate(out).astype(np.float32)
+
+
+class FaceDetector:
+    """BlazeFace short-range (contract in shared/models/MODELS.md) on crops; returns face boxes in crop pixels."""
+
+    def __init__(self, score: float = 0.5, threads: int = 1) -> None:
+        from relaytrack.models.registry import onnx_session
+
+        self.session = onnx_session("blazeface", threads=threads)
+        self.input_name = self.session.get_inputs()[0].name
+        outs = self.session.get_outputs()
+        self.reg_name = next(o.name for o in outs if o.shape[-1] == 16)
+        self.score_name = next(o.name for o in outs if o.shape[-1] == 1)
+        self.anchors = _blazeface_anchors()
+        self.score = score
+
+    def detect(self, crop_bgr: np.ndarray) -> list[tuple[Box, float]]:
+        import cv2
+
+        h, w = crop_bgr.shape[:2]
+        if h < 4 or w < 4:
+            return []
+        side = max(h, w)
+        # Letterbox to a square, then 128x128 RGB in [-1, 1].
+        canvas = np.zeros((side, side, 3), np.uint8)
+        ox, oy = (side - w) // 2, (side - h) // 2
+        canvas[oy:oy + h, ox:ox + w] = crop_bgr
+        inp = cv2.resize(canvas, (128, 128), interpolation=cv2.INTER_LINEAR)[:, :, ::-1]
+        x = (inp.astype(np.float32) / 127.5 - 1.0)[None]
+        reg, logit = self.session.run([self.reg_name, self.score_name], {self.input_name: x})
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logit[0, :, 0], -100, 100)))
+        keep = np.where(scores >= self.score)[0]
+        if len(keep) == 0:
+            return []
+        r = reg[0, keep]
+        cx = r[:, 0] / 128.0 + self.anchors[keep, 0]
+        cy = r[:, 1] / 128.0 + self.anchors[keep, 1]
+        bw, bh = r[:, 2] / 128.0, r[:, 3] / 128.0
+        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1) * side
+        boxes -= np.array([ox, oy, ox, oy], np.float32)
+        order = np.argsort(-scores[keep])
+        out: list[tuple[Box, float]] = []
+        for i in order:
+            b = tuple(float(v) for v in boxes[i])
+            if all(iou(b, o[0]) < 0.3 for o in out):
+                out.append((b, float(scores[keep][i])))
+        return out
+
+
+def upper_crop(box: Box, w: int, h: int) -> tuple[int, int, int, int]:
+    """The head-and-shoulders square at the top of a person box (where BlazeFace can see a face)."""
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    side = max(bw, 0.35 * bh) * 1.1
+    cx = (box[0] + box[2]) / 2
+    x1, y1 = int(max(0, cx - side / 2)), int(max(0, box[1] - 0.05 * bh))
+    x2, y2 = int(min(w, cx + side / 2)), int(min(h, y1 + side))
+    return x1, y1, x2, y2
+
+
+@dataclass
+class FrameMask:
+    """What was masked in one frame (rectangles in pixels, after padding and clipping)."""
+
+    frame: int
+    target: Box | None
+    tracked: list[tuple[int, int, int, int]]
+    detected: list[tuple[int, int, int, int]]
+    faces: list[tuple[int, int, int, int]]
+
+    @property
+    def rects(self) -> list[tuple[int, int, int, int]]:
+        return [*self.tracked, *self.detected, *self.faces]
+
+    def coverage_mask(self, w: int, h: int) -> np.ndarray:
+        m = np.zeros((h, w), bool)
+        for x1, y1, x2, y2 in self.rects:
+            m[y1:y2, x1:x2] = True
+        return m
+
+
+@dataclass
+class MaskSettings:
+    method: str = "pixelate"
+    pad: float = 0.12           # fraction of box size added on each side of a masked box
+    detect: bool = True         # fresh detection pass on every exported frame
+    faces: bool = True          # BlazeFace on person boxes
+    det_conf: float = 0.2       # detection threshold for masking: recall matters more than precision here
+    target_iou: float = 0.5
+
+
+class Masker:
+    def __init__(self, settings: MaskSettings) -> None:
+        if settings.method not in METHODS:
+            raise ValueError(f"mask method {settings.method!r}: use {', '.join(METHODS)}")
+        self.s = settings
+        self.detector = None
+        self.faces = None
+        if settings.detect:
+            from relaytrack.config import DetectConfig
+            from relaytrack.detect import Detector
+
+            c = settings.det_conf
+            self.detector = Detector(DetectConfig(person_conf=c, vehicle_conf=c, low_conf=min(0.1, c)))
+        if settings.faces:
+            self.faces = FaceDetector()
+
+    def apply(self, img: np.ndarray, frame: int, target: Box | None, others: list[tuple[Box, str]]) -> FrameMask:
+        """Mask `img` in place. `others` = interpolated boxes of other tracked sightings with their kind."""
+        h, w = img.shape[:2]
+        fm = FrameMask(frame, target, [], [], [])
+        person_boxes: list[Box] = []
+        for box, kind in others:
+            if is_target(box, target, 0.7):  # a duplicate/fragment track of the target itself
+                continue
+            fm.tracked.append(pad(box, self.s.pad, w, h))
+            if kind == "person":
+                person_boxes.append(box)
+        if self.detector is not None:
+            dets = self.detector.detect(img)
+            for b, c, k in zip(dets.xyxy, dets.confidence, dets.class_id, strict=True):
+                if int(k) not in MASK_CLASS_IDS or c < self.s.det_conf:
+                    continue
+                box = tuple(float(v) for v in b)
+                if is_target(box, target, self.s.target_iou):
+                    continue
+                fm.detected.append(pad(box, self.s.pad, w, h))
+                if int(k) == CLASS_ID["person"]:
+                    person_boxes.append(box)
+        if self.faces is not None:
+            head = head_region(target) if target is not None else None
+            for box in ([target] if target is not None else []) + person_boxes:
+                x1, y1, x2, y2 = upper_crop(box, w, h)
+                if x2 - x1 < 8 or y2 - y1 < 8:
+                    continue
+                for fb, _ in self.faces.detect(img[y1:y2, x1:x2]):
+                    face = (fb[0] + x1, fb[1] + y1, fb[2] + x1, fb[3] + y1)
+                    cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+                    if head is not None and head[0] <= cx <= head[2] and head[1] <= cy <= head[3]:
+                        continue  # the target's own face stays visible: it is the evidence
+                    fm.faces.append(pad(face, 0.25, w, h))
+        paint = METHODS[self.s.method]
+        for rect in fm.rects:
+            paint(img, rect)
+        return fm
