@@ -270,6 +270,8 @@ def extract_members(archive: Path, members: tuple[str, ...], dest: Path, prefix:
 
 def _write_manifest(out_dir: Path, results: list[BuildResult]) -> None:
     """Record what this build produced (digests of our own rebuilds) in out_dir/BUILD.json."""
+    if not any(r.ok and not r.skipped for r in results):
+        return
     path = out_dir / "BUILD.json"
     try:
         manifest = json.loads(path.read_text()) if path.is_file() else {}
