@@ -29,6 +29,8 @@ REGISTRARS = (
     "relaytrack.pipeline.cli",
     "relaytrack.models.cli",
     "relaytrack.evidence.cli",
+    "relaytrack.bench.cli",
+    "relaytrack.relay.cli",
 )
 
 for _name in REGISTRARS:
