@@ -27,6 +27,19 @@ from relaytrack.relay import network
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_sighting
 
 DIRECTIONS = ("both", "forward", "backward")
+COLOUR_NAMES = (
+    "black",
+    "white",
+    "gray",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
+)
 
 
 @dataclass
@@ -70,12 +83,22 @@ class Hop:
 
     def public(self) -> dict[str, Any]:
         s = self.sighting
-        return {**s.public(), "confidence": round(float(self.confidence), 4), "kind": s.kind,
-                "wall_start": round(s.wall_start, 3), "wall_end": round(s.wall_end, 3),
-                "true_start": round(self.true_start, 3), "true_end": round(self.true_end, 3),
-                "entry_edge": s.entry_edge, "exit_edge": s.exit_edge, "direction": self.direction,
-                "confirmed": self.confirmed, "link": self.link, "reasons": self.reasons,
-                "alternatives": self.alternatives}
+        return {
+            **s.public(),
+            "confidence": round(float(self.confidence), 4),
+            "kind": s.kind,
+            "wall_start": round(s.wall_start, 3),
+            "wall_end": round(s.wall_end, 3),
+            "true_start": round(self.true_start, 3),
+            "true_end": round(self.true_end, 3),
+            "entry_edge": s.entry_edge,
+            "exit_edge": s.exit_edge,
+            "direction": self.direction,
+            "confirmed": self.confirmed,
+            "link": self.link,
+            "reasons": self.reasons,
+            "alternatives": self.alternatives,
+        }
 
 
 @dataclass
@@ -98,9 +121,17 @@ class Route:
         return [h.sighting.id for h in self.hops]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"origin": self.origin, "case": self.case, "hops": [h.public() for h in self.hops],
-                "cameras": self.cameras, "stopped": self.stopped, "anchors": self.anchors,
-                "rejected": self.rejected, "elapsed_s": round(self.elapsed_s, 4), "params": asdict(self.params)}
+        return {
+            "origin": self.origin,
+            "case": self.case,
+            "hops": [h.public() for h in self.hops],
+            "cameras": self.cameras,
+            "stopped": self.stopped,
+            "anchors": self.anchors,
+            "rejected": self.rejected,
+            "elapsed_s": round(self.elapsed_s, 4),
+            "params": asdict(self.params),
+        }
 
 
 @dataclass
@@ -124,7 +155,8 @@ def true_times(conn, ids: list[int]) -> list[tuple[int, str, float, float, str]]
     rows = conn.execute(
         "SELECT s.id, s.camera_id, s.wall_start - c.clock_offset_s, s.wall_end - c.clock_offset_s, s.kind"
         f" FROM sightings s JOIN cameras c ON c.id = s.camera_id WHERE s.id IN ({','.join('?' * len(ids))})",
-        [int(i) for i in ids]).fetchall()
+        [int(i) for i in ids],
+    ).fetchall()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
@@ -134,13 +166,15 @@ def feedback_for(conn, case: str | None, origin: int) -> tuple[set[int], set[int
         return set(), set()
     conf, rej = set(), set()
     for sid, verdict in conn.execute(
-            "SELECT sighting_id, verdict FROM relay_feedback WHERE case_no=? AND origin_id=?", (case, int(origin))):
+        "SELECT sighting_id, verdict FROM relay_feedback WHERE case_no=? AND origin_id=?", (case, int(origin))
+    ):
         (conf if verdict == "confirm" else rej).add(int(sid))
     return conf, rej
 
 
-def record_feedback(conn, case: str, origin: int, sighting_ids: list[int], verdict: str,
-                    user: str | None = None) -> int:
+def record_feedback(
+    conn, case: str, origin: int, sighting_ids: list[int], verdict: str, user: str | None = None
+) -> int:
     """Store confirm/reject verdicts (the latest verdict on a sighting wins). Returns how many were stored."""
     if verdict not in ("confirm", "reject"):
         raise InputError(f"verdict must be confirm or reject, got {verdict!r}")
@@ -154,7 +188,8 @@ def record_feedback(conn, case: str, origin: int, sighting_ids: list[int], verdi
             "INSERT INTO relay_feedback(case_no, origin_id, sighting_id, verdict, user_name) VALUES (?,?,?,?,?)"
             " ON CONFLICT(case_no, origin_id, sighting_id) DO UPDATE SET verdict=excluded.verdict,"
             " user_name=excluded.user_name, created_at=unixepoch('subsec')",
-            (case, int(origin), int(sid), verdict, user))
+            (case, int(origin), int(sid), verdict, user),
+        )
     return len(sighting_ids)
 
 
@@ -176,7 +211,9 @@ def appearance_background(conn, kind: str, sample: int = 400, seed: int = 7) -> 
     ids = sorted(set(rng.integers(lo, hi + 1, size=min(sample * 3, hi - lo + 1)).tolist()))
     rows = conn.execute(
         f"SELECT camera_id, embedding FROM sightings WHERE id IN ({','.join('?' * len(ids))})"
-        " AND kind=? AND embedding IS NOT NULL", [*ids, kind]).fetchall()[:sample]
+        " AND kind=? AND embedding IS NOT NULL",
+        [*ids, kind],
+    ).fetchall()[:sample]
     if len(rows) < 8:
         return None
     cams = np.array([r[0] for r in rows])
@@ -190,23 +227,30 @@ def appearance_background(conn, kind: str, sample: int = 400, seed: int = 7) -> 
     return float(vals.mean()), max(float(vals.std()), 0.02)
 
 
-def colour_hist(conn, sighting_id: int, cache: dict[int, np.ndarray | None]) -> np.ndarray | None:
-    """HSV colour histogram of the stored thumbnail (the plain baseline's appearance), L2-normalised."""
-    if sighting_id in cache:
-        return cache[sighting_id]
-    import cv2
-
+def colour_hist(conn, s: Sighting, cache: dict[int, np.ndarray | None]) -> np.ndarray | None:
+    """The plain baseline's appearance: an HSV colour histogram of the stored thumbnail, L2-normalised; for a
+    sighting without thumbnail (detection-level stores) the confidence-weighted upper/lower colour names."""
+    if s.id in cache:
+        return cache[s.id]
     from relaytrack.store.sightings import thumbnail
 
-    jpeg = thumbnail(conn, sighting_id)
+    jpeg = thumbnail(conn, s.id)
     out = None
     if jpeg:
+        import cv2
+
         img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if img is not None:
             hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
             h = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).reshape(-1)
             out = _unit(np.sqrt(h))
-    cache[sighting_id] = out
+    if out is None and (s.upper_color or s.lower_color):
+        vec = np.zeros(2 * len(COLOUR_NAMES), np.float32)
+        for k, (name, conf) in enumerate(((s.upper_color, s.upper_conf), (s.lower_color, s.lower_conf))):
+            if name in COLOUR_NAMES:
+                vec[k * len(COLOUR_NAMES) + COLOUR_NAMES.index(name)] = max(conf or 0.0, 0.05)
+        out = _unit(vec)
+    cache[s.id] = out
     return out
 
 
@@ -217,8 +261,10 @@ def _norm_item(k: str) -> str:
 def attribute_logit(ref: Sighting, c: Sighting) -> tuple[float, list[str]]:
     """Colour/item/vehicle agreement between the reference and a candidate, weighted by the lower confidence."""
     score, why = 0.0, []
-    for name, a, ac, b, bc in (("upper", ref.upper_color, ref.upper_conf, c.upper_color, c.upper_conf),
-                               ("lower", ref.lower_color, ref.lower_conf, c.lower_color, c.lower_conf)):
+    for name, a, ac, b, bc in (
+        ("upper", ref.upper_color, ref.upper_conf, c.upper_color, c.upper_conf),
+        ("lower", ref.lower_color, ref.lower_conf, c.lower_color, c.lower_conf),
+    ):
         if a and b:
             w = min(ac or 0.0, bc or 0.0)
             if a == b:
@@ -237,7 +283,10 @@ def attribute_logit(ref: Sighting, c: Sighting) -> tuple[float, list[str]]:
         elif max(a, b) >= 0.6 and min(a, b) < 0.1:
             score -= 0.3 * max(a, b)  # an item can be hidden from one view: a mild penalty only
     if ref.kind == "vehicle":
-        for name, a, b in (("type", ref.vehicle_type, c.vehicle_type), ("colour", ref.vehicle_color, c.vehicle_color)):
+        for name, a, b in (
+            ("type", ref.vehicle_type, c.vehicle_type),
+            ("colour", ref.vehicle_color, c.vehicle_color),
+        ):
             if a and b:
                 score += 1.0 if a == b else -1.0
                 why.append(f"vehicle {name} {'agrees' if a == b else 'differs'}")
@@ -269,7 +318,7 @@ class _Relay:
         self.anchor_emb = _unit(np.mean(embs, axis=0)) if embs else None
         self.anchor_hist = None
         if params.appearance_fn == "colour_hist":
-            hs = [h for h in (colour_hist(conn, a.id, self.hist_cache) for a in anchors) if h is not None]
+            hs = [h for h in (colour_hist(conn, a, self.hist_cache) for a in anchors) if h is not None]
             self.anchor_hist = _unit(np.mean(hs, axis=0)) if hs else None
 
     def camera(self, cid: str) -> Camera | None:
@@ -291,8 +340,21 @@ class _Relay:
         if not out:
             other = get(self.conn, cid)
             # Links of the other mode still say who is next door; their window opens at zero for the faster mode.
-            out = [Link(x.src, x.dst, x.exit_edge, x.entry_edge, x.mean_s, x.std_s * 2, 0.0,
-                        x.max_s, x.mode, x.source) for x in other]
+            out = [
+                Link(
+                    x.src,
+                    x.dst,
+                    x.exit_edge,
+                    x.entry_edge,
+                    x.mean_s,
+                    x.std_s * 2,
+                    0.0,
+                    x.max_s,
+                    x.mode,
+                    x.source,
+                )
+                for x in other
+            ]
         if not out and not self.conn.execute("SELECT 1 FROM camera_links LIMIT 1").fetchone():
             out = self._map_links(cid, direction)
         self.link_cache[key] = out
@@ -306,8 +368,10 @@ class _Relay:
         r = network.DEFAULT_RADIUS_M[self.mode]
         dlat = r / 111_000.0
         dlon = r / (111_000.0 * max(0.1, math.cos(math.radians(cam.lat))))
-        rows = self.conn.execute("SELECT * FROM cameras WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
-                                 (cam.lat - dlat, cam.lat + dlat, cam.lon - dlon, cam.lon + dlon)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM cameras WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
+            (cam.lat - dlat, cam.lat + dlat, cam.lon - dlon, cam.lon + dlon),
+        ).fetchall()
         pool = [network.row_to_camera(x) for x in rows]
         links = network.infer_links([cam], pool, mode=self.mode, radius_m=r)
         key = "src" if direction == "forward" else "dst"
@@ -316,7 +380,8 @@ class _Relay:
     def _query(self, cam: str, wall_lo: float, wall_hi: float, exclude: set[int]) -> list[Sighting]:
         rows = self.conn.execute(
             f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND wall_start BETWEEN ? AND ? AND kind=?",
-            (cam, wall_lo, wall_hi, self.origin.kind)).fetchall()
+            (cam, wall_lo, wall_hi, self.origin.kind),
+        ).fetchall()
         return [row_to_sighting(r) for r in rows if r["id"] not in exclude and r["id"] not in self.rejected]
 
     def app_logit(self, prev: Sighting, c: Sighting) -> tuple[float, list[str]]:
@@ -324,22 +389,27 @@ class _Relay:
         if not p.use_appearance:
             return 0.0, []
         if p.appearance_fn == "colour_hist":
-            hc = colour_hist(self.conn, c.id, self.hist_cache)
-            hp = colour_hist(self.conn, prev.id, self.hist_cache)
+            hc = colour_hist(self.conn, c, self.hist_cache)
+            hp = colour_hist(self.conn, prev, self.hist_cache)
             if hc is None or self.anchor_hist is None:
                 return 0.0, ["no thumbnail for colour histogram"]
-            sim = 0.5 * float(hc @ self.anchor_hist) + 0.5 * float(hc @ (hp if hp is not None else self.anchor_hist))
+            sim = 0.5 * float(hc @ self.anchor_hist) + 0.5 * float(
+                hc @ (hp if hp is not None else self.anchor_hist)
+            )
             return p.w_app * 8.0 * (sim - 0.6), [f"colour histogram {sim:.2f}"]
         ce = _unit(c.embedding)
         if ce is None or self.anchor_emb is None or self.bg is None:
             return 0.0, []
         pe = _unit(prev.embedding)
-        sim = 0.5 * float(ce @ self.anchor_emb) + 0.5 * float(ce @ (pe if pe is not None else self.anchor_emb))
+        sim = 0.5 * float(ce @ self.anchor_emb) + 0.5 * float(
+            ce @ (pe if pe is not None else self.anchor_emb)
+        )
         z = (sim - self.bg[0]) / self.bg[1]
         return p.w_app * float(np.clip(z - p.app_z0, -8.0, 8.0)), [f"appearance {sim:.2f} (z {z:.1f})"]
 
-    def score(self, prev: Sighting, c: Sighting, link: Link, dt: float, direction: str, via: list[str]
-              ) -> tuple[float, list[str]]:
+    def score(
+        self, prev: Sighting, c: Sighting, link: Link, dt: float, direction: str, via: list[str]
+    ) -> tuple[float, list[str]]:
         p = self.p
         logit, why = self.app_logit(prev, c)
         if p.use_attributes:
@@ -353,13 +423,21 @@ class _Relay:
         if p.use_topology:
             # Forward: the candidate should enter by the link's entry edge, the previous hop leave by its exit
             # edge. Backward: mirror image.
-            near_edge, near_exp = (c.entry_edge, link.entry_edge) if direction == "forward" else (c.exit_edge, link.exit_edge)
-            far_edge, far_exp = (prev.exit_edge, link.exit_edge) if direction == "forward" else (prev.entry_edge, link.entry_edge)
+            near_edge, near_exp = (
+                (c.entry_edge, link.entry_edge) if direction == "forward" else (c.exit_edge, link.exit_edge)
+            )
+            far_edge, far_exp = (
+                (prev.exit_edge, link.exit_edge)
+                if direction == "forward"
+                else (prev.entry_edge, link.entry_edge)
+            )
             if near_exp and near_edge and near_edge != "inside" and not via:
                 ok = near_edge == near_exp
                 logit += p.w_edge * (0.7 if ok else -1.0)
-                why.append(f"{'entered' if direction == 'forward' else 'left'} by {near_edge}"
-                           f"{' as expected' if ok else f', expected {near_exp}'}")
+                why.append(
+                    f"{'entered' if direction == 'forward' else 'left'} by {near_edge}"
+                    f"{' as expected' if ok else f', expected {near_exp}'}"
+                )
             elif near_exp and near_edge and near_edge != "inside" and via:
                 ok = near_edge == near_exp
                 logit += p.w_edge * (0.4 if ok else -0.5)
@@ -402,9 +480,19 @@ class _Relay:
                 c.conf = float(pr)
         return sorted(cands, key=lambda c: -c.conf)
 
-    def _link_candidates(self, cur: Sighting, cur_t0: float, cur_t1: float, link: Link, direction: str,
-                         exclude: set[int], out: dict[int, _Cand], via: list[str], depth: int,
-                         first: Link | None = None) -> None:
+    def _link_candidates(
+        self,
+        cur: Sighting,
+        cur_t0: float,
+        cur_t1: float,
+        link: Link,
+        direction: str,
+        exclude: set[int],
+        out: dict[int, _Cand],
+        via: list[str],
+        depth: int,
+        first: Link | None = None,
+    ) -> None:
         other = link.dst if direction == "forward" else link.src
         if other == cur.camera or other in via:
             return
@@ -414,8 +502,13 @@ class _Relay:
         if direction == "forward":
             found = self._query(other, cur_t1 + lo + off, cur_t1 + hi + off, exclude)
         else:
-            found = [s for s in self._query(other, cur_t0 - hi - self.p.max_dwell_s + off, cur_t0 - lo + off, exclude)
-                     if cur_t0 - hi <= s.wall_end - off <= cur_t0 - lo]
+            found = [
+                s
+                for s in self._query(
+                    other, cur_t0 - hi - self.p.max_dwell_s + off, cur_t0 - lo + off, exclude
+                )
+                if cur_t0 - hi <= s.wall_end - off <= cur_t0 - lo
+            ]
         best = -1e9
         for s in found:
             t0, t1 = s.wall_start - off, s.wall_end - off
@@ -425,12 +518,18 @@ class _Relay:
             prev = out.get(s.id)
             if prev is None or logit > prev.logit:
                 chain = first or link
-                info = {"src": chain.src if direction == "forward" else link.src,
-                        "dst": link.dst if direction == "forward" else chain.dst,
-                        "exit_edge": chain.exit_edge if direction == "forward" else link.exit_edge,
-                        "entry_edge": link.entry_edge if direction == "forward" else chain.entry_edge,
-                        "mean_s": round(link.mean_s, 1), "std_s": round(link.std_s, 1), "mode": link.mode,
-                        "travel_s": round(dt, 1), "via": list(via), "source": link.source}
+                info = {
+                    "src": chain.src if direction == "forward" else link.src,
+                    "dst": link.dst if direction == "forward" else chain.dst,
+                    "exit_edge": chain.exit_edge if direction == "forward" else link.exit_edge,
+                    "entry_edge": link.entry_edge if direction == "forward" else chain.entry_edge,
+                    "mean_s": round(link.mean_s, 1),
+                    "std_s": round(link.std_s, 1),
+                    "mode": link.mode,
+                    "travel_s": round(dt, 1),
+                    "via": list(via),
+                    "source": link.source,
+                }
                 out[s.id] = _Cand(s, logit, info, why, t0, t1)
         # Blind spot: nobody plausible on this camera, so look one camera further with a composed window.
         if best < -1.0 and depth < self.p.max_skip:
@@ -439,15 +538,40 @@ class _Relay:
                 if nxt_other == cur.camera or nxt_other == other:
                     continue
                 a, b = (link, nxt) if direction == "forward" else (nxt, link)
-                composed = Link(a.src, b.dst, a.exit_edge, b.entry_edge, link.mean_s + nxt.mean_s,
-                                math.hypot(link.std_s, nxt.std_s), link.min_s + nxt.min_s,
-                                (link.max_s or link.mean_s + 3 * link.std_s) + (nxt.max_s or nxt.mean_s + 3 * nxt.std_s),
-                                link.mode, link.source)
-                self._link_candidates(cur, cur_t0, cur_t1, composed, direction, exclude, out, via=[*via, other],
-                                      depth=depth + 1, first=first or link)
+                composed = Link(
+                    a.src,
+                    b.dst,
+                    a.exit_edge,
+                    b.entry_edge,
+                    link.mean_s + nxt.mean_s,
+                    math.hypot(link.std_s, nxt.std_s),
+                    link.min_s + nxt.min_s,
+                    (link.max_s or link.mean_s + 3 * link.std_s) + (nxt.max_s or nxt.mean_s + 3 * nxt.std_s),
+                    link.mode,
+                    link.source,
+                )
+                self._link_candidates(
+                    cur,
+                    cur_t0,
+                    cur_t1,
+                    composed,
+                    direction,
+                    exclude,
+                    out,
+                    via=[*via, other],
+                    depth=depth + 1,
+                    first=first or link,
+                )
 
-    def _free_candidates(self, cur: Sighting, cur_t0: float, cur_t1: float, direction: str, exclude: set[int],
-                         out: dict[int, _Cand]) -> None:
+    def _free_candidates(
+        self,
+        cur: Sighting,
+        cur_t0: float,
+        cur_t1: float,
+        direction: str,
+        exclude: set[int],
+        out: dict[int, _Cand],
+    ) -> None:
         # No topology: any other camera within the horizon (the baseline and the appearance-only ablation).
         h = self.p.horizon_s
         if direction == "forward":
@@ -457,7 +581,8 @@ class _Relay:
         pad = 3600.0  # cameras' clock offsets are unknown to a plain time query; filter exactly below
         rows = self.conn.execute(
             f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE wall_start BETWEEN ? AND ? AND kind=? AND camera_id<>?",
-            (lo - pad, hi + pad, self.origin.kind, cur.camera)).fetchall()
+            (lo - pad, hi + pad, self.origin.kind, cur.camera),
+        ).fetchall()
         for r in rows:
             s = row_to_sighting(r)
             if s.id in exclude or s.id in self.rejected:
@@ -470,15 +595,30 @@ class _Relay:
                 continue
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
             logit, why = self.app_logit(cur, s)
+            # Without a map the only temporal knowledge is "the next camera comes soonest": a mild preference
+            # for the nearest in time keeps the person's own later sightings from splitting the vote.
+            logit -= max(dt, 0.0) / 60.0
             if self.p.use_attributes:
                 a, w = attribute_logit(self.origin, s)
                 logit += self.p.w_attr * a
                 why = why + w
-            out[s.id] = _Cand(s, logit, {"src": cur.camera, "dst": s.camera, "travel_s": round(dt, 1),
-                                         "via": [], "source": "none"}, why, t0, t1)
+            out[s.id] = _Cand(
+                s,
+                logit,
+                {"src": cur.camera, "dst": s.camera, "travel_s": round(dt, 1), "via": [], "source": "none"},
+                why,
+                t0,
+                t1,
+            )
 
-    def search(self, start: Sighting, direction: str, max_hops: int, stop_at: int | None = None,
-               not_after: float | None = None) -> tuple[list[tuple[_Cand, list[_Cand]]], str]:
+    def search(
+        self,
+        start: Sighting,
+        direction: str,
+        max_hops: int,
+        stop_at: int | None = None,
+        not_after: float | None = None,
+    ) -> tuple[list[tuple[_Cand, list[_Cand]]], str]:
         """Beam search from `start`; returns [(chosen, alternatives at that step)] and why it stopped."""
         Beam = tuple[float, list[tuple[_Cand, list[_Cand]]], bool, str]
         beams: list[Beam] = [(0.0, [], False, "")]
@@ -498,13 +638,23 @@ class _Relay:
                 viable = [c for c in cands if c.conf >= self.p.stop_conf][: self.p.beam]
                 alts = [c for c in cands if c.conf >= self.p.alt_min_conf]
                 if not viable:
-                    reason = "no candidate" if not cands else f"best candidate {cands[0].conf:.2f} below {self.p.stop_conf}"
+                    reason = (
+                        "no candidate"
+                        if not cands
+                        else f"best candidate {cands[0].conf:.2f} below {self.p.stop_conf}"
+                    )
                     nxt.append((score + math.log(max(1e-6, 1.0 - p_take)), path, True, reason))
                     continue
                 for c in viable:
                     reached = stop_at is not None and c.s.id == stop_at
-                    nxt.append((score + math.log(max(c.conf, 1e-9)), [*path, (c, alts)], reached,
-                                "reached anchor" if reached else ""))
+                    nxt.append(
+                        (
+                            score + math.log(max(c.conf, 1e-9)),
+                            [*path, (c, alts)],
+                            reached,
+                            "reached anchor" if reached else "",
+                        )
+                    )
             nxt.sort(key=lambda b: -b[0])
             beams = nxt[: self.p.beam]
             if all(b[2] for b in beams):
@@ -514,15 +664,35 @@ class _Relay:
 
 
 def _hop(c: _Cand, alts: list[_Cand], direction: str, confirmed: set[int]) -> Hop:
-    alt = [{**a.s.public(), "confidence": round(a.conf, 4), "reasons": a.reasons[:4]}
-           for a in alts if a.s.id != c.s.id][:4]
-    return Hop(c.s, 1.0 if c.s.id in confirmed else c.conf, direction, c.link, c.reasons, alt,
-               c.s.id in confirmed, c.t0, c.t1)
+    alt = [
+        {**a.s.public(), "confidence": round(a.conf, 4), "reasons": a.reasons[:4]}
+        for a in alts
+        if a.s.id != c.s.id
+    ][:4]
+    return Hop(
+        c.s,
+        1.0 if c.s.id in confirmed else c.conf,
+        direction,
+        c.link,
+        c.reasons,
+        alt,
+        c.s.id in confirmed,
+        c.t0,
+        c.t1,
+    )
 
 
-def relay(store: Any, from_sighting: int, hops: int = 10, *, case: str | None = None,
-          params: RelayParams | None = None, direction: str = "both", confirmed: set[int] | None = None,
-          rejected: set[int] | None = None) -> Route:
+def relay(
+    store: Any,
+    from_sighting: int,
+    hops: int = 10,
+    *,
+    case: str | None = None,
+    params: RelayParams | None = None,
+    direction: str = "both",
+    confirmed: set[int] | None = None,
+    rejected: set[int] | None = None,
+) -> Route:
     """Reconstruct the route through `from_sighting`: up to `hops` hops forwards and `hops` backwards in time.
 
     `store` is a Store or its connection. Feedback stored for (`case`, from_sighting) is applied: rejected
@@ -552,9 +722,16 @@ def relay(store: Any, from_sighting: int, hops: int = 10, *, case: str | None = 
     times = {a[0]: (a[2], a[3]) for a in anchor_rows}
 
     def anchor_hop(s: Sighting) -> Hop:
-        return Hop(s, 1.0, "origin" if s.id == origin.id else "confirmed", None,
-                   ["origin"] if s.id == origin.id else ["confirmed by operator"], [], s.id != origin.id,
-                   *times[s.id])
+        return Hop(
+            s,
+            1.0,
+            "origin" if s.id == origin.id else "confirmed",
+            None,
+            ["origin"] if s.id == origin.id else ["confirmed by operator"],
+            [],
+            s.id != origin.id,
+            *times[s.id],
+        )
 
     out: list[Hop] = [anchor_hop(anchors[0])]
     stopped: dict[str, str] = {}
@@ -574,5 +751,13 @@ def relay(store: Any, from_sighting: int, hops: int = 10, *, case: str | None = 
         out = [_hop(c, alts, "backward", confirmed) for c, alts in reversed(path)] + out
         stopped["backward"] = why
     out.sort(key=lambda h: (h.true_start, h.true_end))
-    return Route(origin.id, out, case, params, stopped, time.perf_counter() - t_start,
-                 [a.id for a in anchors if a.id != origin.id], sorted(rejected))
+    return Route(
+        origin.id,
+        out,
+        case,
+        params,
+        stopped,
+        time.perf_counter() - t_start,
+        [a.id for a in anchors if a.id != origin.id],
+        sorted(rejected),
+    )

@@ -40,7 +40,9 @@ def edge_for_relative_bearing(rel_deg: float) -> str:
     return "left"
 
 
-def edge_towards(lat: float, lon: float, heading_deg: float | None, to_lat: float, to_lon: float) -> str | None:
+def edge_towards(
+    lat: float, lon: float, heading_deg: float | None, to_lat: float, to_lon: float
+) -> str | None:
     """The edge of a camera at (lat, lon) looking along heading_deg that faces the map point (to_lat, to_lon);
     None when the heading is unknown (then any edge may lead there)."""
     if heading_deg is None:

@@ -27,7 +27,16 @@ from relaytrack.relay.geo import edge_towards, haversine_m
 from relaytrack.store.sightings import upsert_camera
 
 OWNERS = ("본청", "사업소", "투출기관", "자치구")
-PURPOSES = ("방범", "어린이보호구역", "도시공원·놀이터", "쓰레기무단투기", "시설안전·화재예방", "교통단속", "교통정보수집", "기타")
+PURPOSES = (
+    "방범",
+    "어린이보호구역",
+    "도시공원·놀이터",
+    "쓰레기무단투기",
+    "시설안전·화재예방",
+    "교통단속",
+    "교통정보수집",
+    "기타",
+)
 MODES = ("walk", "drive")
 # (slowest, typical, fastest) in m/s. Walking 0.8-1.8 m/s; city driving 15-60 km/h.
 SPEEDS = {"walk": (0.8, 1.3, 1.8), "drive": (4.2, 8.3, 16.7)}
@@ -36,11 +45,33 @@ DETOUR = 1.25
 DEFAULT_RADIUS_M = {"walk": 300.0, "drive": 1500.0}
 DEFAULT_NEIGHBOURS = 6
 
-CAMERA_FIELDS = ("id", "name", "lat", "lon", "heading_deg", "fov_deg", "district", "owner", "purpose",
-                 "stream_url", "clock_offset_s", "width", "height")
+CAMERA_FIELDS = (
+    "id",
+    "name",
+    "lat",
+    "lon",
+    "heading_deg",
+    "fov_deg",
+    "district",
+    "owner",
+    "purpose",
+    "stream_url",
+    "clock_offset_s",
+    "width",
+    "height",
+)
 EXTRA_FIELDS = ("start_time", "source", "zones")
-ALIASES = {"latitude": "lat", "longitude": "lon", "lng": "lon", "heading": "heading_deg", "fov": "fov_deg",
-           "clock_offset": "clock_offset_s", "url": "stream_url", "camera": "id", "camera_id": "id"}
+ALIASES = {
+    "latitude": "lat",
+    "longitude": "lon",
+    "lng": "lon",
+    "heading": "heading_deg",
+    "fov": "fov_deg",
+    "clock_offset": "clock_offset_s",
+    "url": "stream_url",
+    "camera": "id",
+    "camera_id": "id",
+}
 
 
 @dataclass
@@ -60,8 +91,15 @@ class NetworkFile:
 # ---------------------------------------------------------------- reading files
 
 
-def _num(value: Any, name: str, where: str, *, lo: float | None = None, hi: float | None = None,
-         integer: bool = False) -> float | int | None:
+def _num(
+    value: Any,
+    name: str,
+    where: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    integer: bool = False,
+) -> float | int | None:
     if value is None or value == "":
         return None
     try:
@@ -99,10 +137,16 @@ def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEnt
         raise InputError(f"{where}: give both lat and lon, or neither")
     heading = _num(d.get("heading_deg"), "heading_deg", where, lo=-360, hi=360)
     cam = Camera(
-        id=cid, name=_text(d.get("name")) or cid, lat=lat, lon=lon,
+        id=cid,
+        name=_text(d.get("name")) or cid,
+        lat=lat,
+        lon=lon,
         heading_deg=None if heading is None else heading % 360.0,
         fov_deg=_num(d.get("fov_deg"), "fov_deg", where, lo=1, hi=360),
-        district=_text(d.get("district")), owner=owner, purpose=purpose, stream_url=_text(d.get("stream_url")),
+        district=_text(d.get("district")),
+        owner=owner,
+        purpose=purpose,
+        stream_url=_text(d.get("stream_url")),
         clock_offset_s=_num(d.get("clock_offset_s"), "clock_offset_s", where, lo=-86400, hi=86400) or 0.0,
         width=_num(d.get("width"), "width", where, lo=1, hi=100000, integer=True),
         height=_num(d.get("height"), "height", where, lo=1, hi=100000, integer=True),
@@ -182,8 +226,18 @@ def _link_from_mapping(d: dict[str, Any], where: str) -> Link:
     hi = mean + 3 * std if hi is None else hi
     if not lo <= mean <= hi:
         raise InputError(f"{where}: needs min_s <= mean_s <= max_s, got {lo}, {mean}, {hi}")
-    return Link(src, dst, _edge(d.get("exit_edge"), "exit_edge", where), _edge(d.get("entry_edge"), "entry_edge", where),
-                float(mean), float(std), float(lo), float(hi), mode, "file")
+    return Link(
+        src,
+        dst,
+        _edge(d.get("exit_edge"), "exit_edge", where),
+        _edge(d.get("entry_edge"), "entry_edge", where),
+        float(mean),
+        float(std),
+        float(lo),
+        float(hi),
+        mode,
+        "file",
+    )
 
 
 def read_network(path: str | Path) -> NetworkFile:
@@ -271,12 +325,28 @@ def map_link(a: Camera, b: Camera, mode: str = "walk") -> Link:
     slow, typical, fast = SPEEDS[mode]
     lo, mean, hi = d / fast, d * DETOUR / typical, d * DETOUR * 1.3 / slow
     std = max(2.0, (hi - lo) / 4.0)
-    return Link(a.id, b.id, edge_towards(a.lat, a.lon, a.heading_deg, b.lat, b.lon),
-                edge_towards(b.lat, b.lon, b.heading_deg, a.lat, a.lon), mean, std, lo, hi, mode, "map")
+    return Link(
+        a.id,
+        b.id,
+        edge_towards(a.lat, a.lon, a.heading_deg, b.lat, b.lon),
+        edge_towards(b.lat, b.lon, b.heading_deg, a.lat, a.lon),
+        mean,
+        std,
+        lo,
+        hi,
+        mode,
+        "map",
+    )
 
 
-def infer_links(sources: list[Camera], pool: list[Camera], *, mode: str = "walk", radius_m: float | None = None,
-                neighbours: int = DEFAULT_NEIGHBOURS) -> list[Link]:
+def infer_links(
+    sources: list[Camera],
+    pool: list[Camera],
+    *,
+    mode: str = "walk",
+    radius_m: float | None = None,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+) -> list[Link]:
     """Links from each source camera to its nearest `neighbours` cameras of `pool` within radius_m, both ways."""
     import numpy as np
 
@@ -311,10 +381,21 @@ def infer_links(sources: list[Camera], pool: list[Camera], *, mode: str = "walk"
 
 
 def row_to_camera(row: Any) -> Camera:
-    return Camera(id=row["id"], name=row["name"], lat=row["lat"], lon=row["lon"], heading_deg=row["heading_deg"],
-                  fov_deg=row["fov_deg"], district=row["district"], owner=row["owner"], purpose=row["purpose"],
-                  stream_url=row["stream_url"], clock_offset_s=row["clock_offset_s"] or 0.0, width=row["width"],
-                  height=row["height"])
+    return Camera(
+        id=row["id"],
+        name=row["name"],
+        lat=row["lat"],
+        lon=row["lon"],
+        heading_deg=row["heading_deg"],
+        fov_deg=row["fov_deg"],
+        district=row["district"],
+        owner=row["owner"],
+        purpose=row["purpose"],
+        stream_url=row["stream_url"],
+        clock_offset_s=row["clock_offset_s"] or 0.0,
+        width=row["width"],
+        height=row["height"],
+    )
 
 
 def all_cameras(conn) -> list[Camera]:
@@ -328,26 +409,52 @@ def camera_info(conn, camera_id: str) -> dict[str, Any]:
     cam = row_to_camera(row)
     out = {k: getattr(cam, k) for k in CAMERA_FIELDS}
     out["extra"] = json.loads(row["extra"] or "{}")
-    out["sightings"] = conn.execute("SELECT COUNT(*) FROM sightings WHERE camera_id=?", (camera_id,)).fetchone()[0]
-    out["links_out"] = [link_dict(r) for r in conn.execute("SELECT * FROM camera_links WHERE src=? ORDER BY dst, mode",
-                                                           (camera_id,))]
-    out["links_in"] = [link_dict(r) for r in conn.execute("SELECT * FROM camera_links WHERE dst=? ORDER BY src, mode",
-                                                          (camera_id,))]
+    out["sightings"] = conn.execute(
+        "SELECT COUNT(*) FROM sightings WHERE camera_id=?", (camera_id,)
+    ).fetchone()[0]
+    out["links_out"] = [
+        link_dict(r)
+        for r in conn.execute("SELECT * FROM camera_links WHERE src=? ORDER BY dst, mode", (camera_id,))
+    ]
+    out["links_in"] = [
+        link_dict(r)
+        for r in conn.execute("SELECT * FROM camera_links WHERE dst=? ORDER BY src, mode", (camera_id,))
+    ]
     return out
 
 
 def row_to_link(r: Any) -> Link:
-    return Link(r["src"], r["dst"], r["exit_edge"] or None, r["entry_edge"] or None, r["mean_s"], r["std_s"],
-                r["min_s"], r["max_s"], r["mode"], r["source"])
+    return Link(
+        r["src"],
+        r["dst"],
+        r["exit_edge"] or None,
+        r["entry_edge"] or None,
+        r["mean_s"],
+        r["std_s"],
+        r["min_s"],
+        r["max_s"],
+        r["mode"],
+        r["source"],
+    )
 
 
 def link_dict(r: Any) -> dict[str, Any]:
-    return {"src": r["src"], "dst": r["dst"], "exit_edge": r["exit_edge"] or None,
-            "entry_edge": r["entry_edge"] or None, "mode": r["mode"], "mean_s": round(r["mean_s"], 2),
-            "std_s": round(r["std_s"], 2), "min_s": round(r["min_s"], 2),
-            "max_s": None if r["max_s"] is None else round(r["max_s"], 2), "source": r["source"],
-            "n_obs": r["n_obs"], "prior_mean_s": round(r["prior_mean_s"], 2), "prior_std_s": round(r["prior_std_s"], 2),
-            "distance_m": None if r["distance_m"] is None else round(r["distance_m"], 1)}
+    return {
+        "src": r["src"],
+        "dst": r["dst"],
+        "exit_edge": r["exit_edge"] or None,
+        "entry_edge": r["entry_edge"] or None,
+        "mode": r["mode"],
+        "mean_s": round(r["mean_s"], 2),
+        "std_s": round(r["std_s"], 2),
+        "min_s": round(r["min_s"], 2),
+        "max_s": None if r["max_s"] is None else round(r["max_s"], 2),
+        "source": r["source"],
+        "n_obs": r["n_obs"],
+        "prior_mean_s": round(r["prior_mean_s"], 2),
+        "prior_std_s": round(r["prior_std_s"], 2),
+        "distance_m": None if r["distance_m"] is None else round(r["distance_m"], 1),
+    }
 
 
 def links_from(conn, camera_id: str, mode: str | None = None) -> list[Link]:
@@ -367,7 +474,9 @@ def links_to(conn, camera_id: str, mode: str | None = None) -> list[Link]:
 
 
 def all_links(conn) -> list[dict[str, Any]]:
-    return [link_dict(r) for r in conn.execute("SELECT * FROM camera_links ORDER BY src, dst, mode, exit_edge")]
+    return [
+        link_dict(r) for r in conn.execute("SELECT * FROM camera_links ORDER BY src, dst, mode, exit_edge")
+    ]
 
 
 def save_link(conn, link: Link, distance_m: float | None = None, *, replace: bool = True) -> None:
@@ -375,8 +484,21 @@ def save_link(conn, link: Link, distance_m: float | None = None, *, replace: boo
     conn.execute(
         f"{verb} INTO camera_links(src, dst, exit_edge, entry_edge, mode, mean_s, std_s, min_s, max_s, source,"
         " prior_mean_s, prior_std_s, n_obs, distance_m) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
-        (link.src, link.dst, link.exit_edge or "", link.entry_edge or "", link.mode, link.mean_s, link.std_s,
-         link.min_s, link.max_s, link.source, link.mean_s, link.std_s, distance_m),
+        (
+            link.src,
+            link.dst,
+            link.exit_edge or "",
+            link.entry_edge or "",
+            link.mode,
+            link.mean_s,
+            link.std_s,
+            link.min_s,
+            link.max_s,
+            link.source,
+            link.mean_s,
+            link.std_s,
+            distance_m,
+        ),
     )
 
 
@@ -384,8 +506,15 @@ def _conn_of(target: Any) -> Any:
     return getattr(target, "conn", target)
 
 
-def import_network(target: Any, path: str | Path, *, infer: bool = True, modes: tuple[str, ...] = MODES,
-                   neighbours: int = DEFAULT_NEIGHBOURS, radius_m: dict[str, float] | None = None) -> dict[str, Any]:
+def import_network(
+    target: Any,
+    path: str | Path,
+    *,
+    infer: bool = True,
+    modes: tuple[str, ...] = MODES,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+    radius_m: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """Import a network file into a store (a Store or its connection) in one transaction.
 
     Cameras are upserted; links given in the file replace earlier file links of their source cameras; cameras
@@ -407,8 +536,15 @@ def import_network(target: Any, path: str | Path, *, infer: bool = True, modes: 
     return summary
 
 
-def _import(conn, net: NetworkFile, *, infer: bool, modes: tuple[str, ...], neighbours: int,
-            radius_m: dict[str, float]) -> dict[str, Any]:
+def _import(
+    conn,
+    net: NetworkFile,
+    *,
+    infer: bool,
+    modes: tuple[str, ...],
+    neighbours: int,
+    radius_m: dict[str, float],
+) -> dict[str, Any]:
     for e in net.cameras:
         upsert_camera(conn, e.camera, e.extra)
     known = {r[0] for r in conn.execute("SELECT id FROM cameras")}
@@ -433,7 +569,9 @@ def _import(conn, net: NetworkFile, *, infer: bool, modes: tuple[str, ...], neig
             conn.execute("DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'", (cid, cid))
         have = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links")}
         for mode in modes:
-            for link in infer_links(to_infer, pool, mode=mode, radius_m=radius_m.get(mode), neighbours=neighbours):
+            for link in infer_links(
+                to_infer, pool, mode=mode, radius_m=radius_m.get(mode), neighbours=neighbours
+            ):
                 if (link.src, link.dst) in have and link.src in set(given_src):
                     continue  # the file spoke about this camera's exits; do not second-guess it
                 a, b = by_id[link.src], by_id[link.dst]
@@ -443,8 +581,13 @@ def _import(conn, net: NetworkFile, *, infer: bool, modes: tuple[str, ...], neig
     for cid in file_ids:
         if conn.execute("SELECT 1 FROM camera_links WHERE src=? LIMIT 1", (cid,)).fetchone() is None:
             without.append(cid)
-    return {"file": str(net.path), "cameras": len(net.cameras), "links_given": len(net.links),
-            "links_inferred": inferred, "without_links": without}
+    return {
+        "file": str(net.path),
+        "cameras": len(net.cameras),
+        "links_given": len(net.links),
+        "links_inferred": inferred,
+        "without_links": without,
+    }
 
 
 # ---------------------------------------------------------------- refinement from confirmed hops
@@ -458,10 +601,16 @@ def transition_observations(conn, *, min_conf: float = 0.8) -> list[tuple[str, s
     from relaytrack.relay.engine import true_times
 
     chains: list[list[int]] = []
-    for case_no, origin in conn.execute("SELECT DISTINCT case_no, origin_id FROM relay_feedback WHERE verdict='confirm'"):
-        ids = [origin] + [r[0] for r in conn.execute(
-            "SELECT sighting_id FROM relay_feedback WHERE case_no=? AND origin_id=? AND verdict='confirm'",
-            (case_no, origin))]
+    for case_no, origin in conn.execute(
+        "SELECT DISTINCT case_no, origin_id FROM relay_feedback WHERE verdict='confirm'"
+    ):
+        ids = [origin] + [
+            r[0]
+            for r in conn.execute(
+                "SELECT sighting_id FROM relay_feedback WHERE case_no=? AND origin_id=? AND verdict='confirm'",
+                (case_no, origin),
+            )
+        ]
         chains.append(ids)
     for (route_json,) in conn.execute("SELECT route FROM relay_routes"):
         try:
@@ -493,7 +642,9 @@ def refine_links(conn, *, min_conf: float = 0.8, observations: list[tuple] | Non
         by_pair.setdefault((o[0], o[1], mode), []).append(float(o[2]))
     updated, unlinked = 0, []
     for (src, dst, mode), xs in sorted(by_pair.items()):
-        rows = conn.execute("SELECT * FROM camera_links WHERE src=? AND dst=? AND mode=?", (src, dst, mode)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM camera_links WHERE src=? AND dst=? AND mode=?", (src, dst, mode)
+        ).fetchall()
         if not rows:
             unlinked.append([src, dst])
             continue
@@ -506,7 +657,10 @@ def refine_links(conn, *, min_conf: float = 0.8, observations: list[tuple] | Non
             std = max(1.0, math.sqrt(ss / (k + n)))
             lo = min(r["min_s"], min(xs) - std)
             hi = max(r["max_s"] if r["max_s"] is not None else mean + 3 * std, max(xs) + std)
-            conn.execute("UPDATE camera_links SET mean_s=?, std_s=?, min_s=?, max_s=?, n_obs=?, source='data'"
-                         " WHERE id=?", (mean, std, lo, hi, n, r["id"]))
+            conn.execute(
+                "UPDATE camera_links SET mean_s=?, std_s=?, min_s=?, max_s=?, n_obs=?, source='data'"
+                " WHERE id=?",
+                (mean, std, lo, hi, n, r["id"]),
+            )
             updated += 1
     return {"observations": len(obs), "links_updated": updated, "unlinked": unlinked}

@@ -66,10 +66,22 @@ def camera_grid(cfg: SynthConfig, rng: np.random.Generator) -> list[dict[str, An
     cams = []
     for r in range(rows):
         for c in range(cols):
-            cams.append({"id": f"C{r * cols + c + 1:02d}", "name": f"grid {r},{c}", "lat": LAT0 + r * dlat,
-                         "lon": LON0 + c * dlon, "heading_deg": float(rng.choice([0, 90, 180, 270])), "fov_deg": 70,
-                         "district": "마포구", "owner": "자치구", "purpose": "방범", "width": 640, "height": 360,
-                         "clock_offset_s": float(rng.uniform(-cfg.clock_jitter_s, cfg.clock_jitter_s))})
+            cams.append(
+                {
+                    "id": f"C{r * cols + c + 1:02d}",
+                    "name": f"grid {r},{c}",
+                    "lat": LAT0 + r * dlat,
+                    "lon": LON0 + c * dlon,
+                    "heading_deg": float(rng.choice([0, 90, 180, 270])),
+                    "fov_deg": 70,
+                    "district": "마포구",
+                    "owner": "자치구",
+                    "purpose": "방범",
+                    "width": 640,
+                    "height": 360,
+                    "clock_offset_s": float(rng.uniform(-cfg.clock_jitter_s, cfg.clock_jitter_s)),
+                }
+            )
     return cams
 
 
@@ -85,8 +97,13 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
     cams = camera_grid(cfg, rng)
     rows, cols = cfg.grid
     with tempfile.TemporaryDirectory() as tmp, store.tx() as conn:
-        import_network(conn, write_network(cams, Path(tmp) / "cameras.yaml"), modes=("walk",),
-                       radius_m={"walk": cfg.spacing_m * 1.2}, neighbours=4)
+        import_network(
+            conn,
+            write_network(cams, Path(tmp) / "cameras.yaml"),
+            modes=("walk",),
+            radius_m={"walk": cfg.spacing_m * 1.2},
+            neighbours=4,
+        )
     by_id = {c["id"]: c for c in cams}
 
     def neighbours(cid: str) -> list[str]:
@@ -134,10 +151,22 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
                 t = t_out + cfg.spacing_m * float(rng.uniform(1.05, 1.35)) / speed
             if rng.random() < cfg.miss_rate and 0 < k:
                 continue
-            entry = edge_towards(cam["lat"], cam["lon"], cam["heading_deg"], by_id[path[k - 1]]["lat"],
-                                 by_id[path[k - 1]]["lon"]) if k > 0 else "inside"
-            exit_ = edge_towards(cam["lat"], cam["lon"], cam["heading_deg"], nxt["lat"], nxt["lon"]) \
-                if k + 1 < len(path) else "inside"
+            entry = (
+                edge_towards(
+                    cam["lat"],
+                    cam["lon"],
+                    cam["heading_deg"],
+                    by_id[path[k - 1]]["lat"],
+                    by_id[path[k - 1]]["lon"],
+                )
+                if k > 0
+                else "inside"
+            )
+            exit_ = (
+                edge_towards(cam["lat"], cam["lon"], cam["heading_deg"], nxt["lat"], nxt["lon"])
+                if k + 1 < len(path)
+                else "inside"
+            )
             if rng.random() < cfg.edge_noise:
                 entry = str(rng.choice(["left", "right", "top", "bottom", "inside"]))
             if rng.random() < cfg.edge_noise:
@@ -149,11 +178,29 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
             if rng.random() < cfg.colour_noise:
                 lo = str(rng.choice(COLOURS))
             off = cam["clock_offset_s"]
-            s = Sighting(id=0, camera=cid, source_id=None, track_id=0, kind="person", class_name="person",
-                         start=t_in, end=t_out, first_frame=int(t_in * 10) + 1, last_frame=int(t_out * 10) + 1,
-                         wall_start=T0 + t_in + off, wall_end=T0 + t_out + off, box=(100.0, 80.0, 40.0, 110.0),
-                         entry_edge=entry, exit_edge=exit_, upper_color=up, upper_conf=float(rng.uniform(0.5, 0.95)),
-                         lower_color=lo, lower_conf=float(rng.uniform(0.4, 0.9)), items=items_of[p], embedding=emb)
+            s = Sighting(
+                id=0,
+                camera=cid,
+                source_id=None,
+                track_id=0,
+                kind="person",
+                class_name="person",
+                start=t_in,
+                end=t_out,
+                first_frame=int(t_in * 10) + 1,
+                last_frame=int(t_out * 10) + 1,
+                wall_start=T0 + t_in + off,
+                wall_end=T0 + t_out + off,
+                box=(100.0, 80.0, 40.0, 110.0),
+                entry_edge=entry,
+                exit_edge=exit_,
+                upper_color=up,
+                upper_conf=float(rng.uniform(0.5, 0.95)),
+                lower_color=lo,
+                lower_conf=float(rng.uniform(0.4, 0.9)),
+                items=items_of[p],
+                embedding=emb,
+            )
             pending.append((t_in, p, s))
     pending.sort(key=lambda x: x[0])
     with store.tx() as conn:

@@ -1,0 +1,349 @@
+"""CLI: `relaytrack cameras import|list|show|links`, `relaytrack relay` (+ confirm/reject), `bench relay`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relaytrack.clikit import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
+from relaytrack.errors import InputError
+from relaytrack.ui import console, print_json
+
+cameras_app = typer.Typer(
+    help="Camera network: cameras, links between them, travel times.", no_args_is_help=True
+)
+relay_app = typer.Typer(
+    help="Follow a sighting camera to camera (relay) and record operator verdicts.",
+    invoke_without_command=True,
+)
+
+
+@cameras_app.command("import")
+def cameras_import(
+    file: Annotated[
+        Path, typer.Argument(help="Network file: .yaml (shared format), .csv (cameras or links), .geojson")
+    ],
+    db: DbOpt = None,
+    infer: Annotated[
+        bool, typer.Option("--infer/--no-infer", help="Infer missing links from the map")
+    ] = True,
+    neighbours: Annotated[int, typer.Option(help="Map links per camera (nearest first)", min=1, max=50)] = 6,
+    walk_radius: Annotated[float, typer.Option(help="Farthest walking link, metres")] = 300.0,
+    drive_radius: Annotated[float, typer.Option(help="Farthest driving link, metres")] = 1500.0,
+    json_out: JsonFlag = False,
+) -> None:
+    """Import cameras (and links) in one transaction; a bad row names the file and row, nothing is stored."""
+    from relaytrack.relay.network import import_network
+
+    with open_store(db) as store:
+        summary = import_network(
+            store,
+            file,
+            infer=infer,
+            neighbours=neighbours,
+            radius_m={"walk": walk_radius, "drive": drive_radius},
+        )
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(
+            f"{summary['cameras']} cameras, {summary['links_given']} links given, "
+            f"{summary['links_inferred']} inferred from the map ({file})"
+        )
+        if summary["without_links"]:
+            console.print(f"[yellow]no links:[/yellow] {', '.join(summary['without_links'][:20])}")
+
+
+@cameras_app.command("list")
+def cameras_list(db: DbOpt = None, json_out: JsonFlag = False) -> None:
+    """All cameras with position, owner, purpose and link count."""
+    from relaytrack.relay.network import CAMERA_FIELDS
+
+    with open_store(db, readonly=True) as store:
+        rows = store.query(
+            "SELECT c.*, (SELECT COUNT(*) FROM camera_links l WHERE l.src=c.id) AS n_links,"
+            " (SELECT COUNT(*) FROM sightings s WHERE s.camera_id=c.id) AS n_sightings"
+            " FROM cameras c ORDER BY c.id"
+        )
+    out = [
+        {**{k: r[k] for k in CAMERA_FIELDS}, "links": r["n_links"], "sightings": r["n_sightings"]}
+        for r in rows
+    ]
+    if json_out:
+        print_json(out)
+        return
+    from rich.table import Table
+
+    t = Table("id", "name", "lat", "lon", "heading", "district", "owner", "purpose", "links", "sightings")
+    for r in out:
+        t.add_row(
+            r["id"],
+            r["name"] or "",
+            f"{r['lat']:.5f}" if r["lat"] is not None else "",
+            f"{r['lon']:.5f}" if r["lon"] is not None else "",
+            "" if r["heading_deg"] is None else f"{r['heading_deg']:.0f}",
+            r["district"] or "",
+            r["owner"] or "",
+            r["purpose"] or "",
+            str(r["links"]),
+            str(r["sightings"]),
+        )
+    console.print(t)
+
+
+@cameras_app.command("show")
+def cameras_show(camera_id: str, db: DbOpt = None, json_out: JsonFlag = False) -> None:
+    """One camera: fields, extra (start_time, source, zones), links in and out."""
+    from relaytrack.relay.network import camera_info
+
+    with open_store(db, readonly=True) as store:
+        info = camera_info(store.conn, camera_id)
+    if json_out:
+        print_json(info)
+        return
+    for k, v in info.items():
+        if k not in ("links_out", "links_in"):
+            console.print(
+                f"[bold]{k}[/bold]: {json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v}"
+            )
+    for name in ("links_out", "links_in"):
+        console.print(f"[bold]{name}[/bold]:")
+        for ln in info[name]:
+            console.print(
+                f"  {ln['src']} -{ln['exit_edge'] or 'any'}-> {ln['dst']} ({ln['entry_edge'] or 'any'}) "
+                f"{ln['mode']} {ln['mean_s']}±{ln['std_s']} s [{ln['min_s']}, {ln['max_s']}] {ln['source']}"
+                f" n={ln['n_obs']}"
+            )
+
+
+@cameras_app.command("links")
+def cameras_links(
+    db: DbOpt = None,
+    json_out: JsonFlag = False,
+    refine: Annotated[
+        bool, typer.Option("--refine", help="Update travel times from confirmed/confident hops")
+    ] = False,
+    min_conf: Annotated[
+        float, typer.Option(help="Route hops at least this confident count as observations")
+    ] = 0.8,
+) -> None:
+    """List links (exit edge -> neighbour, travel-time distribution); --refine learns from confirmed hops first."""
+    from relaytrack.relay.network import all_links, refine_links
+
+    with open_store(db, readonly=not refine) as store:
+        summary = None
+        if refine:
+            with store.tx() as conn:
+                summary = refine_links(conn, min_conf=min_conf)
+        links = all_links(store.conn)
+    if json_out:
+        print_json({"links": links, "refined": summary} if refine else links)
+        return
+    if summary:
+        console.print(
+            f"refined: {summary['observations']} observed transitions, {summary['links_updated']} links "
+            f"updated, {len(summary['unlinked'])} transitions between unlinked cameras"
+        )
+    for ln in links:
+        console.print(
+            f"{ln['src']} -{ln['exit_edge'] or 'any'}-> {ln['dst']} ({ln['entry_edge'] or 'any'}) {ln['mode']} "
+            f"{ln['mean_s']}±{ln['std_s']} s [{ln['min_s']}, {ln['max_s']}] {ln['source']} n={ln['n_obs']}"
+        )
+
+
+@relay_app.callback()
+def relay_cmd(
+    ctx: typer.Context,
+    from_: Annotated[int | None, typer.Option("--from", help="Confirmed sighting id to start from")] = None,
+    hops: Annotated[
+        int, typer.Option("--hops", help="Most hops forwards and most hops backwards", min=0, max=200)
+    ] = 10,
+    out: Annotated[Path | None, typer.Option("--out", help="Route JSON file")] = None,
+    geojson: Annotated[
+        Path | None, typer.Option("--geojson", help="Also write GeoJSON (timed LineString + cameras)")
+    ] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Also write an offline HTML report")] = None,
+    mot: Annotated[
+        Path | None, typer.Option("--mot", help="Also write per-camera MOTChallenge files here")
+    ] = None,
+    direction: Annotated[str, typer.Option(help="both | forward | backward")] = "both",
+    beam: Annotated[int, typer.Option(help="Paths kept by the beam search", min=1, max=50)] = 4,
+    stop_conf: Annotated[
+        float, typer.Option(help="Stop where the best candidate is less likely than this")
+    ] = 0.25,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Reconstruct a route from a sighting: `relaytrack relay --from ID [--hops N] --out route.json`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if from_ is None:
+        raise InputError("relay needs --from SIGHTING (or a subcommand: confirm, reject)")
+    if out is None and not json_out:
+        raise InputError("relay needs --out route.json (or --json to print the route)")
+    from relaytrack.evidence.access import identity
+    from relaytrack.relay.engine import RelayParams, relay
+    from relaytrack.relay.outputs import (
+        write_route_geojson,
+        write_route_html,
+        write_route_json,
+        write_route_mot,
+    )
+
+    with open_store(db) as store:
+        acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
+        route = relay(
+            store,
+            from_,
+            hops,
+            case=identity(user, case)[1],
+            direction=direction,
+            params=RelayParams(beam=beam, stop_conf=stop_conf),
+        )
+        written = []
+        if out is not None:
+            written.append(str(write_route_json(route, out)))
+        if geojson is not None:
+            written.append(str(write_route_geojson(route, store, geojson)))
+        if html_out is not None:
+            written.append(str(write_route_html(route, store, html_out, title=f"Relay route from #{from_}")))
+        if mot is not None:
+            written += [str(p) for p in write_route_mot(route, store, mot)]
+        with store.tx() as conn:
+            conn.execute(
+                "INSERT INTO relay_routes(case_no, origin_id, user_name, route) VALUES (?,?,?,?)",
+                (route.case, route.origin, acx.user, json.dumps(route.to_dict(), ensure_ascii=False)),
+            )
+            acx.log(
+                detail={"from": from_, "hops": len(route.hops), "files": written},
+                result_ids=route.sighting_ids,
+            )
+    if json_out:
+        print_json(route.to_dict())
+    else:
+        for h in route.hops:
+            console.print(
+                f"{h.sighting.camera:>8}  #{h.sighting.id:<8} {h.sighting.start:8.1f}-{h.sighting.end:<8.1f}"
+                f" conf {h.confidence:.2f} {h.direction}"
+                + (
+                    f"  alt: {', '.join(str(a['sighting']) for a in h.alternatives)}"
+                    if h.alternatives
+                    else ""
+                )
+            )
+        console.print(
+            f"{len(route.hops)} hops, stopped: {route.stopped}; wrote {', '.join(written) or 'nothing'}"
+        )
+
+
+def _origin_of(route_or_sighting: str) -> int:
+    p = Path(route_or_sighting)
+    if p.suffix.lower() == ".json" or p.is_file():
+        try:
+            return int(json.loads(p.read_text(encoding="utf-8"))["origin"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{p}: not a route file written by `relaytrack relay` ({err})") from None
+    try:
+        return int(route_or_sighting)
+    except ValueError:
+        raise InputError(
+            f"{route_or_sighting!r} is neither a route JSON file nor an origin sighting id"
+        ) from None
+
+
+def _feedback(
+    verdict: str, route_or_origin: str, sightings: list[int], db, user, case, json_out: bool
+) -> None:
+    from relaytrack.evidence.access import identity
+    from relaytrack.relay.engine import record_feedback
+
+    origin = _origin_of(route_or_origin)
+    with open_store(db) as store:
+        acx = access(store, user, case, "relay", detail={"verdict": verdict, "origin": origin})
+        with store.tx() as conn:
+            n = record_feedback(conn, identity(user, case)[1], origin, sightings, verdict, acx.user)
+            acx.log(detail={"verdict": verdict, "origin": origin}, result_ids=list(sightings))
+    if json_out:
+        print_json({"origin": origin, "verdict": verdict, "sightings": sightings, "stored": n})
+    else:
+        console.print(
+            f"{verdict}ed {n} sighting(s) for route from #{origin}; run `relaytrack relay --from {origin}` "
+            "again to re-score around them"
+        )
+
+
+@relay_app.command("confirm")
+def relay_confirm(
+    route_or_origin: Annotated[str, typer.Argument(help="route.json or the origin sighting id")],
+    sightings: Annotated[list[int], typer.Argument(help="Sighting ids that are the person")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Confirm candidates: they become anchors the re-scored route passes through."""
+    _feedback("confirm", route_or_origin, sightings, db, user, case, json_out)
+
+
+@relay_app.command("reject")
+def relay_reject(
+    route_or_origin: Annotated[str, typer.Argument(help="route.json or the origin sighting id")],
+    sightings: Annotated[list[int], typer.Argument(help="Sighting ids that are not the person")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Reject candidates: the re-scored route never proposes them again for this case."""
+    _feedback("reject", route_or_origin, sightings, db, user, case, json_out)
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.add_typer(cameras_app, name="cameras")
+    app.add_typer(relay_app, name="relay")
+
+    @bench.command("relay")
+    def bench_relay(
+        town: Annotated[
+            Path | None,
+            typer.Option(help="Town folder (truth.json, mot/<cam>/gt/gt.txt) already ingested into --db"),
+        ] = None,
+        synth_people: Annotated[int, typer.Option(help="People in the built-in synthetic grid town")] = 60,
+        seeds: Annotated[int, typer.Option(help="Synthetic towns to average over")] = 3,
+        epfl: Annotated[
+            bool, typer.Option("--epfl/--no-epfl", help="Topology/time-only figures on EPFL GT")
+        ] = True,
+        scale_db: Annotated[
+            Path | None,
+            typer.Option("--scale-db", help="Large store (e.g. the city simulator's) for 10-hop latency"),
+        ] = None,
+        scale_queries: Annotated[int, typer.Option(help="Relay calls timed on --scale-db")] = 30,
+        db: DbOpt = None,
+        json_out: JsonFlag = False,
+        out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here")] = None,
+    ) -> None:
+        """Relay accuracy (per-hop P/R, camera-sequence accuracy, rank-1/mAP) vs a colour-histogram baseline and
+        ablations, on generated scenes and EPFL GT; 10-hop latency p50/p95 on a large store."""
+        from relaytrack.relay.bench import print_report, run_bench
+
+        res = run_bench(
+            town=town,
+            db=db,
+            synth_people=synth_people,
+            seeds=seeds,
+            epfl=epfl,
+            scale_db=scale_db,
+            scale_queries=scale_queries,
+        )
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if json_out:
+            print_json(res)
+        else:
+            print_report(res)
