@@ -1,0 +1,233 @@
+"""`relaytrack bench search`: latency and recall of description and example search on a simulated city.
+
+Recall is measured against exact search in the same run: every sighting's attributes scored with the same
+scoring function (relaytrack.search.score.score_columns) over the whole store for description queries, and a
+NumPy brute-force cosine top-K over every stored vector for example queries. Description recall counts a
+returned sighting as correct when its exact score reaches the exact K-th best score (ties at the cut-off
+are interchangeable). A plain baseline is timed beside the index: sqlite-vec's own exact (full) scan.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relaytrack.search.engine import search_description, search_example
+from relaytrack.search.query import Query
+from relaytrack.search.score import ATTR_COLUMNS, Columns, score_columns
+from relaytrack.store import Store, vectors
+
+
+def _pct(xs: list[float]) -> dict[str, float]:
+    a = np.array(xs) * 1000.0
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 1),
+        "p95_ms": round(float(np.percentile(a, 95)), 1),
+        "max_ms": round(float(a.max()), 1),
+        "n": len(xs),
+    }
+
+
+def _ensure_store(db: Path | None, sightings: int, cameras: int, seed: int) -> tuple[Path, dict | None]:
+    from relaytrack.town.city import simulate_city
+
+    db = db or Path(tempfile.gettempdir()) / f"relaytrack-city-{sightings}-s{seed}.db"
+    if db.exists():
+        with Store(db) as st:
+            n = st.one("SELECT COUNT(*) FROM sightings")[0]
+            meta = st.meta("sim_city")
+        if n:
+            return db, ({**json.loads(meta), "reused": True} if meta else {"reused": True})
+    summary = simulate_city(db, cameras=min(cameras, 40_000), sightings=sightings, seed=seed)
+    return db, summary | {"reused": False}
+
+
+def _description_queries(conn, n: int, rng: np.random.Generator) -> list[Query]:
+    rows = conn.execute(
+        "SELECT kind, upper_color, lower_color, items, vehicle_type, vehicle_color, plate FROM "
+        "sim_identities ORDER BY random() LIMIT ?",
+        (n,),
+    ).fetchall()
+    if not rows:  # a real store: describe what was actually seen
+        rows = [
+            (r[0], r[1], r[2], json.dumps(list(json.loads(r[3]))), r[4], r[5], r[6])
+            for r in conn.execute(
+                "SELECT kind, upper_color, lower_color, items, vehicle_type, vehicle_color, plate FROM sightings "
+                "ORDER BY random() LIMIT ?",
+                (n,),
+            )
+        ]
+    out = []
+    for kind, up, lo, items, vt, vc, plate in rows:
+        its = json.loads(items or "[]")
+        if kind == "person":
+            form = rng.integers(4)  # mixes of what witnesses say: both colours, one colour, + an item
+            q = Query(
+                kind="person",
+                upper=up if form != 2 else None,
+                lower=lo if form in (0, 2) else None,
+                items=its[:1] if form in (0, 3) else [],
+            )
+            if not q.has_attributes():
+                q.upper = up
+        else:
+            q = Query(
+                kind="vehicle",
+                vehicle_type=vt,
+                vehicle_color=vc,
+                plate=plate[-4:] if plate and rng.random() < 0.3 else None,
+            )
+        out.append(q)
+    return out
+
+
+def run_bench(
+    db: Path | None, *, sightings: int, cameras: int, queries: int, top: int, nprobe: int | None, seed: int
+) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    t = time.perf_counter()
+    db, sim = _ensure_store(db, sightings, cameras, seed)
+    build_s = time.perf_counter() - t
+    res: dict[str, Any] = {"db": str(db), "store_build_s": round(build_s, 1), "simulation": sim, "top": top}
+    with Store(db) as st:
+        conn = st.conn
+        n = conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0]
+        res["sightings"] = n
+        res["nlist"] = 0 if vectors.centroids(conn) is None else len(vectors.centroids(conn))
+        res["nprobe"] = nprobe or vectors.DEFAULT_NPROBE
+        # Exact references need every row in memory once.
+        t = time.perf_counter()
+        rows = conn.execute(f"SELECT {ATTR_COLUMNS} FROM sightings").fetchall()
+        kinds = np.array([r[1] == "person" for r in rows])
+        cols = {
+            "person": Columns.from_rows([r for r, k in zip(rows, kinds, strict=True) if k]),
+            "vehicle": Columns.from_rows([r for r, k in zip(rows, kinds, strict=True) if not k]),
+        }
+        del rows
+        ids, vecs = [], []
+        for sid, blob in conn.execute(f"SELECT sighting_id, embedding FROM {vectors.TABLE}"):
+            ids.append(sid)
+            vecs.append(blob)
+        all_ids = np.array(ids, dtype=np.int64)
+        mat = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(ids), -1)
+        del vecs
+        res["reference_load_s"] = round(time.perf_counter() - t, 1)
+
+        # Description search.
+        lat, rec, exact_lat = [], [], []
+        for q in _description_queries(conn, queries, rng):
+            t = time.perf_counter()
+            r = search_description(conn, q, top=top)
+            lat.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            sc = score_columns(q, cols[q.kind])
+            exact_lat.append(time.perf_counter() - t)
+            k = min(top, int((sc.score > 0).sum()))
+            if k == 0:
+                continue
+            kth = np.partition(sc.score, -k)[-k]
+            exact_of = dict(
+                zip(
+                    sc.ids[sc.score >= kth - 1e-6].tolist(),
+                    sc.score[sc.score >= kth - 1e-6].tolist(),
+                    strict=True,
+                )
+            )
+            got = [h.sighting.id for h in r.hits[:k]]
+            rec.append(sum(1 for g in got if g in exact_of) / k)
+        res["description"] = {
+            **_pct(lat),
+            f"recall@{top}": round(float(np.mean(rec)), 4) if rec else None,
+            "exact_numpy_in_ram": _pct(exact_lat),
+        }
+
+        # Example (vector) search: stored sightings' embeddings as the photos.
+        qrows = rng.choice(len(all_ids), min(queries, len(all_ids)), replace=False)
+        truth = dict(
+            conn.execute(
+                "SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN (%s)"
+                % ",".join(str(int(all_ids[i])) for i in qrows)
+            ).fetchall()
+        )
+        lat, rec, exact_lat, same = [], [], [], []
+        for qi in qrows:
+            qid, v = int(all_ids[qi]), mat[qi]
+            t = time.perf_counter()
+            r = search_example(conn, v, top=top, exclude=qid, nprobe=nprobe)
+            lat.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            sims = mat @ v
+            sims[qi] = -np.inf
+            best = np.argpartition(-sims, top)[:top]
+            exact_lat.append(time.perf_counter() - t)
+            kth = sims[best].min()
+            ok = set(all_ids[sims >= kth - 1e-5].tolist())
+            got = [h.sighting.id for h in r.hits]
+            rec.append(sum(1 for g in got if g in ok) / top)
+            if qid in truth and got:
+                ident = truth[qid]
+                ti = dict(
+                    conn.execute(
+                        "SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN (%s)"
+                        % ",".join(map(str, got))
+                    ).fetchall()
+                )
+                same.append(sum(1 for g in got if ti.get(g) == ident) / len(got))
+        res["example"] = {
+            **_pct(lat),
+            f"recall@{top}": round(float(np.mean(rec)), 4),
+            "exact_numpy_in_ram": _pct(exact_lat),
+            "same_identity_share": round(float(np.mean(same)), 4) if same else None,
+        }
+        # Baseline: sqlite-vec's exact scan of the same table (what a store without the IVF does).
+        lat = []
+        for qi in qrows[: min(5, len(qrows))]:
+            t = time.perf_counter()
+            vectors.knn(conn, mat[qi], top, exact=True)
+            lat.append(time.perf_counter() - t)
+        res["baseline_vec0_full_scan"] = _pct(lat)
+    return res
+
+
+def print_report(res: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from relaytrack.ui import console
+
+    console.print(
+        f"store {res['db']}: {res['sightings']:,} sightings, IVF {res['nlist']} cells, nprobe "
+        f"{res['nprobe']}, build/reuse {res['store_build_s']} s",
+        highlight=False,
+    )
+    k = res["top"]
+    t = Table("query", "p50 ms", "p95 ms", "max ms", f"recall@{k}", "n", title="relaytrack bench search")
+    for name, key in (("description (tiers)", "description"), ("example (IVF index)", "example")):
+        d = res[key]
+        t.add_row(
+            name, str(d["p50_ms"]), str(d["p95_ms"]), str(d["max_ms"]), str(d[f"recall@{k}"]), str(d["n"])
+        )
+        e = d["exact_numpy_in_ram"]
+        t.add_row(
+            "  exact NumPy (all rows in RAM)",
+            str(e["p50_ms"]),
+            str(e["p95_ms"]),
+            str(e["max_ms"]),
+            "1.0",
+            str(e["n"]),
+        )
+    b = res["baseline_vec0_full_scan"]
+    t.add_row(
+        "baseline: vec0 full scan", str(b["p50_ms"]), str(b["p95_ms"]), str(b["max_ms"]), "1.0", str(b["n"])
+    )
+    console.print(t)
+    if res["example"].get("same_identity_share") is not None:
+        console.print(
+            f"example search: share of top-{k} that is the same simulated identity: "
+            f"{res['example']['same_identity_share']}",
+            highlight=False,
+        )

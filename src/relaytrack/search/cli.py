@@ -1,0 +1,209 @@
+"""CLI: `relaytrack search`, `relaytrack city simulate|index`, `relaytrack bench search`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relaytrack.clikit import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
+from relaytrack.errors import InputError, NotFound
+from relaytrack.ui import console, console_err, print_json, progress
+
+
+def _filters(from_: str | None, to: str | None, cameras: list[str] | None, kind: str | None):
+    from relaytrack.search.engine import Filters
+    from relaytrack.search.query import parse_iso
+
+    if kind is not None and kind not in ("person", "vehicle"):
+        raise InputError(f"--kind {kind!r}: use person or vehicle")
+    return Filters(
+        time_from=parse_iso(from_, "--from") if from_ else None,
+        time_to=parse_iso(to, "--to") if to else None,
+        cameras=list(cameras or []),
+        kind=kind,
+    )
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    city = typer.Typer(
+        help="Detection-level city simulator (real Seoul camera sites) and vector index upkeep.",
+        no_args_is_help=True,
+    )
+    app.add_typer(city, name="city")
+
+    @app.command("search")
+    def search_cmd(
+        text: Annotated[str | None, typer.Option("--text", help="Description, Korean or English")] = None,
+        image: Annotated[Path | None, typer.Option("--image", help="Photo or crop of the suspect")] = None,
+        sighting: Annotated[
+            int | None, typer.Option("--sighting", help="Find sightings that look like this one")
+        ] = None,
+        top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many results")] = 20,
+        from_: Annotated[
+            str | None, typer.Option("--from", help="ISO start of the time window (naive = KST)")
+        ] = None,
+        to: Annotated[str | None, typer.Option("--to", help="ISO end of the time window")] = None,
+        camera: Annotated[
+            list[str] | None, typer.Option("--camera", help="Only these cameras (repeatable)")
+        ] = None,
+        kind: Annotated[str | None, typer.Option("--kind", help="person or vehicle")] = None,
+        db: DbOpt = None,
+        user: UserOpt = None,
+        case: CaseOpt = None,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """Ranked sightings for a description, a photo or a stored sighting (needs --user and --case)."""
+        from relaytrack.search import engine
+        from relaytrack.search.query import parse_text
+
+        given = [x for x in (text, image, sighting) if x is not None]
+        if len(given) != 1:
+            raise InputError("give exactly one of --text, --image or --sighting")
+        flt = _filters(from_, to, camera, kind)
+        store = open_store(db, readonly=True)
+        try:
+            detail = {
+                "text": text,
+                "image": str(image) if image else None,
+                "sighting": sighting,
+                "top": top,
+                "from": from_,
+                "to": to,
+                "cameras": camera or [],
+                "kind": kind,
+            }
+            ctx = access(store, user, case, "search", detail={k: v for k, v in detail.items() if v})
+            parsed = None
+            try:
+                if text is not None:
+                    parsed = parse_text(text)
+                    res = engine.search_description(store.conn, parsed, top=top, filters=flt)
+                elif image is not None:
+                    if not image.is_file():
+                        raise InputError(f"{image}: no such image file")
+                    res = engine.search_example(
+                        store.conn,
+                        engine.embed_image(str(image)),
+                        top=top,
+                        filters=flt.merged(engine.Filters(kind="person")),
+                    )
+                    res.query = {"image": str(image), **res.query}
+                else:
+                    res = engine.search_sighting(store.conn, sighting, top=top, filters=flt)
+            except (InputError, NotFound) as err:
+                ctx.log(detail={**detail, "error": str(err)}, result_ids=[], outcome="error")
+                raise
+            ids = [h.sighting.id for h in res.hits]
+            ctx.log(
+                detail={k: v for k, v in {**detail, "query": res.query, "message": res.message}.items() if v},
+                result_ids=ids,
+            )
+        finally:
+            store.close()
+        if res.message:
+            console_err.print(f"[yellow]{res.message}[/yellow]", highlight=False)
+        if json_out:
+            print_json([h.public() for h in res.hits])
+            return
+        from rich.table import Table
+
+        if parsed is not None:
+            console.print(f"[bold]Query:[/bold] {parsed.human()}", highlight=False)
+            console.print(json.dumps(parsed.to_json(), ensure_ascii=False), highlight=False, soft_wrap=True)
+        else:
+            console.print(f"[bold]Query:[/bold] {json.dumps(res.query, ensure_ascii=False)}", highlight=False)
+        table = Table("#", "sighting", "camera", "start s", "end s", "frames", "score", "reasons")
+        for i, h in enumerate(res.hits, 1):
+            p = h.public()
+            table.add_row(
+                str(i),
+                str(p["sighting"]),
+                p["camera"],
+                f"{p['start']:.1f}",
+                f"{p['end']:.1f}",
+                f"{p['frames'][0]}-{p['frames'][1]}",
+                f"{p['score']:.3f}",
+                "; ".join(p["reasons"]),
+            )
+        console.print(table)
+
+    @city.command("simulate")
+    def simulate_cmd(
+        db: Annotated[Path, typer.Option("--db", help="New store file to fill (put big ones on local disk)")],
+        cameras: Annotated[int, typer.Option("--cameras", min=2, help="Cameras (real Seoul sites)")] = 10_000,
+        sightings: Annotated[
+            int, typer.Option("--sightings", min=1, help="Sightings to generate")
+        ] = 1_000_000,
+        seed: Annotated[int, typer.Option("--seed")] = 0,
+        dim: Annotated[
+            int, typer.Option("--dim", min=8, max=4096, help="Embedding width (real embedder: 1280)")
+        ] = 128,
+        hours: Annotated[float, typer.Option("--hours", min=0.01, help="Simulated time span")] = 24.0,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """Fill a new store with a simulated city: people and vehicles moving between real camera sites."""
+        from relaytrack.town.city import simulate_city
+
+        with progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def say(step: str, frac: float) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=100)
+                bar.update(tasks[step], completed=int(frac * 100))
+
+            summary = simulate_city(db, cameras, sightings, seed, dim, hours=hours, progress=say)
+        if json_out:
+            print_json(summary)
+        else:
+            console.print(summary)
+
+    @city.command("index")
+    def index_cmd(
+        db: DbOpt = None,
+        nlist: Annotated[
+            int | None, typer.Option("--nlist", min=1, help="IVF cells (default: vectors/1000)")
+        ] = None,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """(Re)build the IVF vector index of a store, e.g. after it grew a lot since the last build."""
+        from relaytrack.store import vectors
+
+        store = open_store(db, readonly=True)
+        try:
+            with store.tx() as conn:
+                out = vectors.build_ivf(conn, nlist=nlist)
+        finally:
+            store.close()
+        print_json(out) if json_out else console.print(out)
+
+    @bench.command("search")
+    def bench_search_cmd(
+        db: Annotated[
+            Path | None, typer.Option("--db", help="Simulated store to use or build (default under /tmp)")
+        ] = None,
+        sightings: Annotated[int, typer.Option("--sightings", min=1000)] = 1_000_000,
+        cameras: Annotated[int, typer.Option("--cameras", min=2)] = 10_000,
+        queries: Annotated[
+            int, typer.Option("--queries", min=1, max=2000, help="Queries of each type")
+        ] = 100,
+        top: Annotated[int, typer.Option("--top", min=1, max=500)] = 20,
+        nprobe: Annotated[
+            int | None, typer.Option("--nprobe", min=1, help="IVF cells probed per vector query")
+        ] = None,
+        seed: Annotated[int, typer.Option("--seed")] = 0,
+        out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """Latency (p50/p95) and recall@K against exact NumPy search, on a simulated city store."""
+        from relaytrack.search.bench import print_report, run_bench
+
+        res = run_bench(
+            db, sightings=sightings, cameras=cameras, queries=queries, top=top, nprobe=nprobe, seed=seed
+        )
+        if out:
+            out.write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
+        print_json(res) if json_out else print_report(res)

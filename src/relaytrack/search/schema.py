@@ -1,0 +1,37 @@
+"""Tables and indexes owned by search and the city simulator.
+
+- Indexes that let description search walk sightings attribute-combination by combination, best
+  confidence first (see relaytrack.search.engine), and that serve overlap filters on time.
+- sim_identities / sim_truth: ground truth of a simulated city (relaytrack.town.city): which identity each
+  simulated sighting belongs to, so recall and route accuracy can be measured. Empty in real stores.
+"""
+
+MIGRATIONS = [
+    (
+        "001_search",
+        """
+        CREATE INDEX IF NOT EXISTS sightings_upper_conf ON sightings(kind, upper_color, lower_color, upper_conf);
+        CREATE INDEX IF NOT EXISTS sightings_vehicle ON sightings(kind, vehicle_type, vehicle_color);
+        CREATE INDEX IF NOT EXISTS sightings_wall_end ON sightings(wall_end);
+        CREATE INDEX IF NOT EXISTS sightings_plate ON sightings(plate) WHERE plate IS NOT NULL;
+        CREATE TABLE sim_identities (
+            identity INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            upper_color TEXT, lower_color TEXT,
+            items TEXT NOT NULL DEFAULT '[]',
+            vehicle_type TEXT, vehicle_color TEXT, plate TEXT
+        );
+        CREATE TABLE sim_truth (
+            sighting_id INTEGER PRIMARY KEY REFERENCES sightings(id) ON DELETE CASCADE,
+            identity INTEGER NOT NULL
+        );
+        CREATE INDEX sim_truth_identity ON sim_truth(identity);
+        CREATE INDEX IF NOT EXISTS sightings_lower_conf ON sightings(kind, lower_color, lower_conf);
+        CREATE INDEX IF NOT EXISTS sightings_item_backpack ON sightings(kind, json_extract(items, '$."backpack"'));
+        CREATE INDEX IF NOT EXISTS sightings_item_handbag ON sightings(kind, json_extract(items, '$."handbag"'));
+        CREATE INDEX IF NOT EXISTS sightings_item_suitcase ON sightings(kind, json_extract(items, '$."suitcase"'));
+        CREATE INDEX IF NOT EXISTS sightings_item_umbrella ON sightings(kind, json_extract(items, '$."umbrella"'));
+        CREATE INDEX IF NOT EXISTS sightings_item_phone ON sightings(kind, json_extract(items, '$."cell phone"'));
+        """,
+    ),
+]
