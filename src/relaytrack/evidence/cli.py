@@ -1,21 +1,52 @@
-"""CLI: users, cases and the audit chain."""
+"""CLI: users, tokens, cases, the audit chain, evidence export/verify, agency requests, retention, and the
+masking benchmark."""
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import DbOpt, JsonFlag, open_store
+from relaytrack.clikit import CaseOpt, DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.errors import AccessDenied, InputError
 from relaytrack.evidence import access as acc
-from relaytrack.evidence import audit
-from relaytrack.ui import console, print_json
+from relaytrack.evidence import audit, auth
+from relaytrack.evidence import requests as rq
+from relaytrack.ui import console, print_json, progress
 
 audit_app = typer.Typer(help="Audit log: verify the hash chain, export a case's entries.", no_args_is_help=True)
-users_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles, passwords and API tokens.", no_args_is_help=True)
 cases_app = typer.Typer(help="Cases (case number, legal basis, purpose) and their members.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Masked, signed evidence packages: export and verify.", no_args_is_help=True)
+requests_app = typer.Typer(help="Agency requests for footage: add, approve/refuse, deliver, outcome, statistics.",
+                           no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of footage-derived data.", no_args_is_help=True)
 
+
+def _ids(value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as err:
+        raise InputError(f"ids {value!r}: give numbers separated by commas") from err
+
+
+def _password(stdin: bool, env: str | None) -> str | None:
+    import os
+
+    if env:
+        val = os.environ.get(env)
+        if val is None:
+            raise InputError(f"environment variable {env} is not set")
+        return val
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return None
+
+
+# ---- audit ---------------------------------------------------------------------------------------------------
 
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = None, json_out: JsonFlag = False) -> None:
@@ -23,37 +54,372 @@ def audit_verify(db: DbOpt = None, json_out: JsonFlag = False) -> None:
     with open_store(db, readonly=True) as store:
         res = audit.verify(store.conn, store.path)
     if json_out:
-        print_json({"ok": res.ok, "entries": res.entries, "problem": res.problem, "bad_seq": res.bad_seq})
+        print_json({"ok": res.ok, "entries": res.entries, "problem": res.problem, "bad_seq": res.bad_seq,
+                    "keyed": res.keyed, "warning": res.warning})
     elif res.ok:
-        console.print(f"audit chain whole: {res.entries} entries")
+        console.print(f"audit chain whole: {res.entries} entries" + (" (MACs checked)" if res.keyed else ""))
     else:
-        console.print(f"[red]audit chain broken[/red] at entry {res.bad_seq}: {res.problem}")
+        where = f" at entry {res.bad_seq}" if res.bad_seq is not None else ""
+        console.print(f"[red]audit chain broken[/red]{where}: {res.problem}")
+    if res.warning and not json_out:
+        console.print(f"[yellow]warning:[/yellow] {res.warning}")
     if not res.ok:
         sys.exit(1)
 
 
+@audit_app.command("export")
+def audit_export(case: CaseOpt = None, out: Annotated[Path | None, typer.Option("--out", help="JSON file")] = None,
+                 user: UserOpt = None, db: DbOpt = None) -> None:
+    """A case's audit entries as JSON (auditor or supervisor; an investigator for a case they are on)."""
+    u, c = acc.identity(user, case)
+    with open_store(db) as store:
+        role = store.one("SELECT role FROM users WHERE name=?", (u,)) if u else None
+        action = "audit" if role is not None and role[0] in ("auditor", "supervisor") else "view"
+        ctx = acc.authorize(store.conn, store.path, user=u, case=c, action=action, detail={"audit_export": c})
+        if not c:
+            raise InputError("audit export needs --case")
+        entries = audit.export_case(store.conn, c)
+        chain = audit.verify(store.conn, store.path)
+        ctx.log(action="audit_export", detail={"entries": len(entries), "out": str(out) if out else None})
+    doc = {"case": c, "exported_by": u, "chain_ok": chain.ok, "chain_problem": chain.problem, "entries": entries}
+    if out:
+        out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+        console.print(f"{len(entries)} entries of case {c} -> {out}")
+    else:
+        print_json(doc)
+
+
+# ---- users and cases -----------------------------------------------------------------------------------------
+
 @users_app.command("add")
 def users_add(name: str, role: Annotated[str, typer.Option(help=f"One of: {', '.join(acc.ROLES)}")],
-              agency: Annotated[str | None, typer.Option()] = None, db: DbOpt = None) -> None:
-    """Create or update a user."""
+              agency: Annotated[str | None, typer.Option()] = None,
+              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read a password")] = False,
+              password_env: Annotated[str | None, typer.Option(help="Take the password from this env var")] = None,
+              db: DbOpt = None) -> None:
+    """Create or update a user (optionally with a password, hashed with argon2id)."""
+    pw = _password(password_stdin, password_env)
     with open_store(db) as store, store.tx() as conn:
         acc.create_user(conn, name, role, agency=agency)
+        if pw is not None:
+            auth.set_password(conn, name, pw)
         audit.append(conn, store.path, user=None, case=None, action="user_admin", detail={"user": name, "role": role})
     console.print(f"user {name} ({role})")
 
 
+@users_app.command("passwd")
+def users_passwd(name: str, password_env: Annotated[str | None, typer.Option()] = None, db: DbOpt = None) -> None:
+    """Set a user's password (read from stdin, or from --password-env VAR)."""
+    pw = _password(True, password_env)
+    with open_store(db) as store, store.tx() as conn:
+        auth.set_password(conn, name, pw)
+    console.print(f"password of {name} set")
+
+
+@users_app.command("token")
+def users_token(name: str, hours: Annotated[float, typer.Option(help="Lifetime")] = auth.DEFAULT_TOKEN_HOURS,
+                label: Annotated[str, typer.Option()] = "cli", db: DbOpt = None) -> None:
+    """Issue an API token for a user (printed once; stored only hashed)."""
+    with open_store(db) as store, store.tx() as conn:
+        token = auth.issue_token(conn, name, hours=hours, label=label)
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("revoke-token")
+def users_revoke(token_id: Annotated[int | None, typer.Argument()] = None,
+                 all_of: Annotated[str | None, typer.Option("--all-of", help="Revoke every token of a user")] = None,
+                 db: DbOpt = None) -> None:
+    """Revoke one token by id, or all tokens of a user."""
+    with open_store(db) as store, store.tx() as conn:
+        if all_of:
+            n = auth.revoke_user_tokens(conn, all_of)
+            console.print(f"{n} token(s) of {all_of} revoked")
+        elif token_id is not None:
+            auth.revoke_token(conn, token_id)
+            console.print(f"token {token_id} revoked")
+        else:
+            raise InputError("give a token id or --all-of USER")
+
+
 @cases_app.command("add")
 def cases_add(case_no: str, legal_basis: Annotated[str, typer.Option("--basis")],
-              purpose: Annotated[str, typer.Option()], member: Annotated[list[str], typer.Option()] = [],
+              purpose: Annotated[str, typer.Option()], member: Annotated[list[str] | None, typer.Option()] = None,
               db: DbOpt = None) -> None:
     """Open a case and assign its members."""
     with open_store(db) as store, store.tx() as conn:
-        acc.create_case(conn, case_no, legal_basis=legal_basis, purpose=purpose, members=member)
-        audit.append(conn, store.path, user=None, case=case_no, action="case_admin", detail={"members": member})
+        acc.create_case(conn, case_no, legal_basis=legal_basis, purpose=purpose, members=member or [])
+        audit.append(conn, store.path, user=None, case=case_no, action="case_admin",
+                     detail={"members": member or []})
     console.print(f"case {case_no}")
+
+
+@cases_app.command("assign")
+def cases_assign(case_no: str, user_name: str, db: DbOpt = None) -> None:
+    """Assign a user to a case."""
+    with open_store(db) as store, store.tx() as conn:
+        acc.assign(conn, case_no, user_name)
+        audit.append(conn, store.path, user=None, case=case_no, action="case_admin", detail={"assign": user_name})
+    console.print(f"{user_name} assigned to {case_no}")
+
+
+@cases_app.command("close")
+def cases_close(case_no: str, release_hold: Annotated[bool, typer.Option(help="Also lift the legal hold")] = False,
+                db: DbOpt = None) -> None:
+    """Close a case (no more searches or exports on it); --release-hold lets retention purge its data."""
+    with open_store(db) as store, store.tx() as conn:
+        acc.set_case_status(conn, case_no, status="closed", legal_hold=False if release_hold else None)
+        audit.append(conn, store.path, user=None, case=case_no, action="case_admin",
+                     detail={"closed": True, "hold_released": release_hold})
+    console.print(f"case {case_no} closed")
+
+
+# ---- evidence ------------------------------------------------------------------------------------------------
+
+@evidence_app.command("export")
+def evidence_export(
+    out: Annotated[Path, typer.Option("--out", help="Package folder to create (must not exist or be empty)")],
+    route: Annotated[Path | None, typer.Option("--route", help="route.json from the relay stage")] = None,
+    sightings: Annotated[str | None, typer.Option("--sightings", help="Sighting ids, comma separated")] = None,
+    alert: Annotated[int | None, typer.Option("--alert", help="An alert id of the watch stage")] = None,
+    pre_roll: Annotated[float, typer.Option("--pre", help="Seconds before each hop")] = 2.0,
+    post_roll: Annotated[float, typer.Option("--post", help="Seconds after each hop")] = 2.0,
+    method: Annotated[str, typer.Option("--mask", help="pixelate | blur")] = "pixelate",
+    detect: Annotated[bool, typer.Option("--detect/--no-detect", help="Fresh detection pass for masking")] = True,
+    faces: Annotated[bool, typer.Option("--faces/--no-faces", help="BlazeFace face masking")] = True,
+    user: UserOpt = None, case: CaseOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+) -> None:
+    """Export masked clips of a route, sightings or an alert as a signed evidence package."""
+    from relaytrack.evidence.export import (
+        export_evidence,
+        hops_from_alert,
+        hops_from_route,
+        hops_from_sightings,
+    )
+    from relaytrack.evidence.mask import MaskSettings
+
+    if sum(x is not None for x in (route, sightings, alert)) != 1:
+        raise InputError("give exactly one of --route, --sightings or --alert")
+    u, c = acc.identity(user, case)
+    with open_store(db) as store:
+        acc.authorize(store.conn, store.path, user=u, case=c, action="export")  # refuse before reading anything
+        if route is not None:
+            try:
+                doc = json.loads(route.read_text())
+            except (OSError, ValueError) as err:
+                raise InputError(f"{route}: not a readable route JSON ({err})") from err
+            hops = hops_from_route(store.conn, doc)
+        elif sightings is not None:
+            hops = hops_from_sightings(store.conn, _ids(sightings))
+        else:
+            hops = hops_from_alert(store.conn, alert)
+        with progress() as bar:
+            task = bar.add_task("export", total=None)
+            res = export_evidence(store, out, hops, user=u, case=c, pre_roll=pre_roll, post_roll=post_roll,
+                                  settings=MaskSettings(method=method, detect=detect, faces=faces),
+                                  progress=lambda n: bar.advance(task, n))
+    if json_out:
+        print_json(res.as_dict())
+    else:
+        frames = sum(h.frames for h in res.hops)
+        console.print(f"package {res.path}: {len(res.hops)} hop(s), {frames} frames, "
+                      f"{sum(h.masked_regions for h in res.hops)} masked regions, "
+                      f"{sum(h.faces for h in res.hops)} faces; manifest sha256 {res.manifest_sha256}")
+
+
+@evidence_app.command("verify")
+def evidence_verify(package: Path,
+                    key: Annotated[Path | None, typer.Option("--key", help="Trusted public key (PEM)")] = None,
+                    json_out: JsonFlag = False) -> None:
+    """Check a package: signature, signer, and every file against the manifest. Exit 1 when anything differs."""
+    from relaytrack.evidence.package import verify_package
+
+    res = verify_package(package, key)
+    if json_out:
+        print_json(res.as_dict())
+    elif res.ok:
+        console.print(f"package {package} verified: {res.files} files, case {res.case}, key {res.key_id}")
+    else:
+        console.print(f"[red]package {package} does NOT verify[/red]:")
+        for p in res.problems:
+            console.print(f"  - {p}", highlight=False)
+    for w in res.warnings if not json_out else []:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    if not res.ok:
+        sys.exit(1)
+
+
+# ---- agency requests -----------------------------------------------------------------------------------------
+
+@requests_app.command("add")
+def requests_add(
+    agency: Annotated[str, typer.Option(help="police | fire | prosecution | ...")],
+    purpose: Annotated[str, typer.Option()],
+    cameras: Annotated[str, typer.Option(help="Camera ids, comma separated")],
+    start: Annotated[str, typer.Option(help="ISO time (KST when no zone) or epoch seconds")],
+    end: Annotated[str, typer.Option()],
+    drug: Annotated[bool, typer.Option("--drug/--no-drug", help="Drug-related monitoring")] = False,
+    user: UserOpt = None, case: CaseOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+) -> None:
+    """File an agency request for footage (waits for a supervisor's decision)."""
+    u, c = acc.identity(user, case)
+    with open_store(db) as store:
+        rid = rq.add(store.conn, store.path, user=u, case=c, agency=agency, purpose=purpose,
+                     cameras=[x.strip() for x in cameras.split(",") if x.strip()], start=start, end=end,
+                     drug_related=drug)
+    print_json({"request": rid, "status": "requested"}) if json_out else console.print(f"request {rid} filed")
+
+
+@requests_app.command("approve")
+def requests_approve(request_id: int, note: Annotated[str, typer.Option()] = "", user: UserOpt = None,
+                     db: DbOpt = None) -> None:
+    """Approve a request (supervisor, not the requester)."""
+    u, _ = acc.identity(user, None)
+    with open_store(db) as store:
+        rq.approve(store.conn, store.path, request_id, user=u, note=note)
+    console.print(f"request {request_id} approved")
+
+
+@requests_app.command("refuse")
+def requests_refuse(request_id: int, reason: Annotated[str, typer.Option()], user: UserOpt = None,
+                    db: DbOpt = None) -> None:
+    """Refuse a request with a reason (supervisor)."""
+    u, _ = acc.identity(user, None)
+    with open_store(db) as store:
+        rq.refuse(store.conn, store.path, request_id, user=u, reason=reason)
+    console.print(f"request {request_id} refused")
+
+
+@requests_app.command("deliver")
+def requests_deliver(
+    request_id: int,
+    package: Annotated[Path | None, typer.Option(help="An existing package to deliver (verified first)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Build the package here from the request's cameras/time")] = None,
+    targets: Annotated[str | None, typer.Option(help="Target sighting ids (else everybody is masked)")] = None,
+    user: UserOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+) -> None:
+    """Deliver an approved request: export (or take) a signed package and record the delivery."""
+    from relaytrack.evidence.export import export_evidence, hops_from_request
+
+    if (package is None) == (out is None):
+        raise InputError("give exactly one of --package or --out")
+    u, _ = acc.identity(user, None)
+    with open_store(db) as store:
+        req = rq.get(store.conn, request_id)
+        if req.status != "approved":
+            raise InputError(f"request {request_id} is {req.status}; only an approved request is delivered")
+        if out is not None:
+            hops = hops_from_request(store.conn, req.cameras, req.t_start, req.t_end,
+                                     _ids(targets) if targets else None)
+            package = export_evidence(store, out, hops, user=u, case=req.case_no, request_id=request_id,
+                                      pre_roll=0.0, post_roll=0.0).path
+        digest = rq.deliver(store.conn, store.path, request_id, user=u, package=package)
+    if json_out:
+        print_json({"request": request_id, "status": "delivered", "package": str(package), "manifest_sha256": digest})
+    else:
+        console.print(f"request {request_id} delivered: {package} (manifest sha256 {digest})")
+
+
+@requests_app.command("outcome")
+def requests_outcome(request_id: int, outcome: Annotated[str, typer.Option(help=" | ".join(rq.OUTCOMES))],
+                     note: Annotated[str, typer.Option()] = "", user: UserOpt = None, db: DbOpt = None) -> None:
+    """Record what a request led to (e.g. arrest), reported later by the agency."""
+    u, _ = acc.identity(user, None)
+    with open_store(db) as store:
+        rq.record_outcome(store.conn, store.path, request_id, user=u, outcome=outcome, note=note)
+    console.print(f"request {request_id}: outcome {outcome}")
+
+
+@requests_app.command("stats")
+def requests_stats(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (Korea time); all months when omitted")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write CSV here")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report here")] = None,
+    user: UserOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+) -> None:
+    """Requests and deliveries per month by agency, drug-related counts, outcomes (CSV and HTML)."""
+    u, _ = acc.identity(user, None)
+    with open_store(db) as store:
+        ctx = acc.authorize(store.conn, store.path, user=u, case=None, action="stats")
+        rows = rq.stats(store.conn, month)
+        ctx.log(detail={"month": month, "rows": len(rows)})
+    if csv_out:
+        csv_out.write_text(rq.stats_csv(rows))
+    if html_out:
+        html_out.write_text(rq.stats_html(rows, f"CCTV footage requests {month or ''}".strip()))
+    if json_out:
+        print_json(rows)
+    elif not csv_out and not html_out:
+        sys.stdout.write(rq.stats_csv(rows))
+    else:
+        console.print(f"{len(rows)} rows" + (f" -> {csv_out}" if csv_out else "") + (f" -> {html_out}" if html_out else ""))
+
+
+# ---- retention -----------------------------------------------------------------------------------------------
+
+@retention_app.command("purge")
+def retention_purge(
+    days: Annotated[float | None, typer.Option(help="Retention period (default: configured, 30 days)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only; delete nothing")] = False,
+    user: UserOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+) -> None:
+    """Purge sightings, boxes, crops and embeddings older than the period unless a case holds them."""
+    from relaytrack.evidence import retention
+
+    u, _ = acc.identity(user, None)
+    with open_store(db) as store:
+        if u:  # a person purging needs the right; without --user it runs as the scheduled system job
+            acc.authorize(store.conn, store.path, user=u, case=None, action="purge")
+        res = retention.purge(store.conn, store.path, days=days, dry_run=dry_run, user=u)
+    if json_out:
+        print_json(res.as_dict())
+    else:
+        verb = "would purge" if dry_run else "purged"
+        console.print(f"{verb} {res.sightings} sightings ({res.boxes} boxes, {res.thumbnails} crops, "
+                      f"{res.embeddings} embeddings) older than {res.days:g} days; {res.held} held by cases")
+
+
+# ---- bench ---------------------------------------------------------------------------------------------------
+
+def bench_masking(
+    seq: Annotated[Path | None, typer.Option(help="MOT sequence folder with gt/gt.txt (default PETS09-S2L1)")] = None,
+    video: Annotated[Path | None, typer.Option(help="Footage when the folder has no img1/ (town video)")] = None,
+    target: Annotated[int | None, typer.Option(help="GT id of the target (default: the longest)")] = None,
+    frames: Annotated[int, typer.Option(help="Frames to export from the start")] = 100,
+    tracks: Annotated[bool, typer.Option("--tracks/--no-tracks", help="Ingest with the pipeline first")] = True,
+    detect: Annotated[bool, typer.Option("--detect/--no-detect")] = True,
+    faces: Annotated[bool, typer.Option("--faces/--no-faces")] = True,
+    threshold: Annotated[float, typer.Option(help="Share of a box that must be covered")] = 0.9,
+    out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
+) -> None:
+    """Share of non-target GT person boxes masked in the exported frames (target >= 99%), with and without
+    the pipeline's tracks, and the target's own visibility."""
+    from relaytrack.evidence.bench import measure_masking
+    from relaytrack.paths import data_dir
+
+    seq = seq or data_dir() / "mot15" / "PETS09-S2L1"
+    runs = []
+    configs = [(tracks, detect, faces)]
+    if tracks and detect:
+        configs.append((False, True, faces))  # peer: detection pass alone
+    for tr, de, fa in configs:
+        with progress() as bar:
+            task = bar.add_task(f"masking tracks={tr} detect={de}", total=frames)
+            runs.append(measure_masking(seq, target=target, frames=frames, tracks=tr, detect=de, faces=fa,
+                                        video=video, threshold=threshold,
+                                        progress=lambda n, t=task: bar.advance(t, n)))
+    print_json(runs)
+    if out:
+        out.write_text(json.dumps(runs, indent=1))
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     app.add_typer(cases_app, name="cases")
+    app.add_typer(evidence_app, name="evidence")
+    app.add_typer(requests_app, name="requests")
+    app.add_typer(retention_app, name="retention")
+    bench.command("masking")(bench_masking)
+
+
+__all__ = ["register", "AccessDenied"]

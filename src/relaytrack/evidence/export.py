@@ -349,3 +349,33 @@ def export_evidence(store, out: Path, hops: list[Hop], *, user: str | None, case
 
 __all__ = ["Hop", "HopResult", "ExportResult", "export_evidence", "hops_from_route", "hops_from_sightings",
            "hops_from_alert"]
+
+
+def hops_from_request(conn, cameras: list[str], t_start: float, t_end: float,
+                      targets: list[int] | None = None) -> list[Hop]:
+    """Hops for an agency request: the target sightings named (they must lie on the requested cameras and
+    time range), or else the whole requested span of every requested camera with everybody masked."""
+    if targets:
+        hops = hops_from_sightings(conn, targets)
+        for h, sid in zip(hops, targets, strict=True):
+            row = conn.execute("SELECT wall_start, wall_end FROM sightings WHERE id=?", (sid,)).fetchone()
+            if h.camera not in cameras or row[1] < t_start or row[0] > t_end:
+                raise InputError(f"sighting {sid} is outside the request's cameras or time range")
+        return hops
+    hops = []
+    for cam in cameras:
+        for sid_, fps, start_wall, frames in conn.execute(
+                "SELECT id, fps, start_wall, frames_total FROM sources WHERE camera_id=? ORDER BY start_wall", (cam,)):
+            fps = fps or 25.0
+            end_wall = start_wall + (frames or 0) / fps if frames else float("inf")
+            if end_wall < t_start or start_wall > t_end:
+                continue
+            first = max(1, int((t_start - start_wall) * fps) + 1)
+            last = int((t_end - start_wall) * fps) + 1
+            if frames:
+                last = min(last, int(frames))
+            if last >= first:
+                hops.append(Hop(cam, first, last, None, sid_))
+    if not hops:
+        raise NotFound(f"no recorded footage of {', '.join(cameras)} in the requested time range")
+    return hops

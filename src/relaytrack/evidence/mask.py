@@ -58,9 +58,41 @@ class TrackBoxes:
         return tuple((1 - a) * self.xyxy[j - 1] + a * self.xyxy[j])
 
 
-def is_target(box: Box, target: Box | None, thr: float = 0.5) -> bool:
-    """A box is the target when it overlaps the target's box like the same object would."""
-    return target is not None and iou(box, target) >= thr
+def is_target(box: Box, target: Box | None, thr: float = 0.5, part: float = 0.0) -> bool:
+    """A box is the target when it overlaps the target's box like the same object would, or (with `part`)
+    when at least that share of it lies inside the target's box with its centre there too: a detection of
+    the target's upper body or legs, which would otherwise mask the target itself."""
+    if target is None:
+        return False
+    if iou(box, target) >= thr:
+        return True
+    if part <= 0:
+        return False
+    ix = max(0.0, min(box[2], target[2]) - max(box[0], target[0]))
+    iy = max(0.0, min(box[3], target[3]) - max(box[1], target[1]))
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    inside = target[0] <= cx <= target[2] and target[1] <= cy <= target[3]
+    return area > 0 and inside and ix * iy / area >= part
+
+
+def outside_parts(rect: tuple[int, int, int, int], target: Box) -> list[tuple[int, int, int, int]]:
+    """`rect` minus the target's box, as up to four strips: the part of a box matched to the target that
+    sticks out of it (a merged box of the target and a bystander beside them)."""
+    x1, y1, x2, y2 = rect
+    tx1, ty1, tx2, ty2 = (int(round(v)) for v in target)
+    out = []
+    if x1 < tx1:
+        out.append((x1, y1, min(x2, tx1), y2))
+    if x2 > tx2:
+        out.append((max(x1, tx2), y1, x2, y2))
+    cx1, cx2 = max(x1, tx1), min(x2, tx2)
+    if cx1 < cx2:
+        if y1 < ty1:
+            out.append((cx1, y1, cx2, min(y2, ty1)))
+        if y2 > ty2:
+            out.append((cx1, max(y1, ty2), cx2, y2))
+    return [r for r in out if r[2] - r[0] >= 2 and r[3] - r[1] >= 2]
 
 
 def head_region(target: Box) -> Box:
@@ -194,11 +226,12 @@ class FrameMask:
 @dataclass
 class MaskSettings:
     method: str = "pixelate"
-    pad: float = 0.12           # fraction of box size added on each side of a masked box
+    pad: float = 0.2            # fraction of box size added on each side of a masked box
     detect: bool = True         # fresh detection pass on every exported frame
     faces: bool = True          # BlazeFace on person boxes
     det_conf: float = 0.2       # detection threshold for masking: recall matters more than precision here
     target_iou: float = 0.5
+    target_part: float = 0.75  # a detection this much inside the target's box (centre inside) is the target
 
 
 class Masker:
@@ -224,6 +257,7 @@ class Masker:
         person_boxes: list[Box] = []
         for box, kind in others:
             if is_target(box, target, 0.7):  # a duplicate/fragment track of the target itself
+                fm.tracked.extend(outside_parts(pad(box, self.s.pad, w, h), target))
                 continue
             fm.tracked.append(pad(box, self.s.pad, w, h))
             if kind == "person":
@@ -234,7 +268,8 @@ class Masker:
                 if int(k) not in MASK_CLASS_IDS or c < self.s.det_conf:
                     continue
                 box = tuple(float(v) for v in b)
-                if is_target(box, target, self.s.target_iou):
+                if is_target(box, target, self.s.target_iou, self.s.target_part):
+                    fm.detected.extend(outside_parts(pad(box, self.s.pad, w, h), target))
                     continue
                 fm.detected.append(pad(box, self.s.pad, w, h))
                 if int(k) == CLASS_ID["person"]:
