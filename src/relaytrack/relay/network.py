@@ -564,7 +564,8 @@ def _import(
     if infer:
         pool = all_cameras(conn)
         by_id = {c.id: c for c in pool}
-        to_infer = [by_id[i] for i in file_ids if i not in set(given_src)]
+        given = set(given_src)
+        to_infer = [by_id[i] for i in file_ids if i not in given]
         for cid in [c.id for c in to_infer]:
             conn.execute("DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'", (cid, cid))
         have = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links")}
@@ -572,7 +573,7 @@ def _import(
             for link in infer_links(
                 to_infer, pool, mode=mode, radius_m=radius_m.get(mode), neighbours=neighbours
             ):
-                if (link.src, link.dst) in have and link.src in set(given_src):
+                if link.src in given or (link.src, link.dst) in have:
                     continue  # the file spoke about this camera's exits; do not second-guess it
                 a, b = by_id[link.src], by_id[link.dst]
                 before = conn.total_changes
