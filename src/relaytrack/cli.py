@@ -29,6 +29,7 @@ REGISTRARS = (
     "relaytrack.pipeline.cli",
     "relaytrack.models.cli",
     "relaytrack.evidence.cli",
+    "relaytrack.town.cli",
     "relaytrack.search.cli",
     "relaytrack.bench.cli",
     "relaytrack.relay.cli",

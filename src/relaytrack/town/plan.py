@@ -44,6 +44,7 @@ class TownSpec:
     courier_stops: int = 2  # stops inside the footage (more follow after it)
     decoys: int = 0
     crowd: float = 1.0  # pedestrian density factor
+    courier_spot: str | None = None  # kind of the first hiding spot (mailbox, ac_unit, ...); None = any
 
     @property
     def duration(self) -> float:
@@ -239,7 +240,6 @@ def plan_town(spec: TownSpec) -> Town:
     T = spec.duration
     people: list[Person] = []
     cams: list[CamSpec] = []
-    district = world.anchor[1]
 
     def add_cam(cam: PinholeCamera, purpose: str, role: str, name: str) -> None:
         cid = f"C{len(cams) + 1:02d}"
@@ -281,7 +281,8 @@ def plan_town(spec: TownSpec) -> Town:
         if len(cams) >= spec.cameras and _c > 0:
             break
         for _try in range(40):
-            first = spots[int(rng.integers(len(spots)))]
+            pool = [s for s in spots if spec.courier_spot in (None, s.kind)] or spots
+            first = pool[int(rng.integers(len(pool)))]
             near = sorted(
                 (s for s in spots if s.id != first.id),
                 key=lambda s: math.dist((s.x, s.y), (first.x, first.y)),

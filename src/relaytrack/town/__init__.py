@@ -1,0 +1,58 @@
+"""Synthetic town: a fully known world rendered to multi-camera CCTV footage with ground truth.
+
+Public API (used by `relaytrack demo`):
+
+- ``generate(seed=0, cameras=8, minutes=1.5, out_dir=..., progress=None, lighting="day", force=False) -> Path``
+  Plans and renders a town into ``out_dir`` and returns it. A complete town for the same parameters already
+  there is reused (``town.json`` records them). ``progress(done, total, message)`` is called per frame.
+  Folder: ``cameras.yaml`` (camera network: lat/lon, heading, fov, purpose, start_time, source, zones of
+  the hiding spots each camera sees, links with mean_s/std_s derived from simulated walks), ``videos/<cam>.mp4``
+  (640x360, 10 fps, mp4v), ``mot/<cam>/seqinfo.ini`` + ``mot/<cam>/gt/gt.txt`` (MOTChallenge
+  ``frame,id,bb_left,bb_top,w,h,1,1,visibility``; global person ids; 1-based boxes clipped to the image;
+  people under 20 px tall or under 20 % visible are not annotated), ``truth.json`` (suspect description
+  KO/EN, attributes and true route with entry/exit edges; couriers' drop events; every annotated person's
+  attributes; vehicles), ``town.json`` (parameters, render fps).
+- ``load_truth(dir) -> dict``: truth.json of a town folder.
+- ``measure_detector_recall(town_dir, max_frames=150, every=2, cameras=None) -> dict``: recall of the gt
+  people at IoU 0.5 by ``relaytrack.detect.Detector``: keys ``recall`` (at person_conf), ``recall_low``,
+  ``recall_visible``, ``precision``, ``per_camera``, ``by_height``, ``lighting``, ``gt_boxes``.
+- ``scenario(name, out_dir, progress=None, seed=None) -> Path``: training clip (``mailbox-night``,
+  ``courier-stops``, ``decoys``) with ``answer.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from relaytrack.errors import NotFound
+from relaytrack.town.generate import Progress, generate_town
+from relaytrack.town.plan import TownSpec
+from relaytrack.town.recall import measure_detector_recall
+from relaytrack.town.scenario import SCENARIOS, scenario
+
+DEFAULT_MINUTES = 1.5
+
+
+def generate(
+    seed: int = 0,
+    cameras: int = 8,
+    minutes: float = DEFAULT_MINUTES,
+    out_dir: str | Path = "town",
+    progress: Progress | None = None,
+    lighting: str = "day",
+    force: bool = False,
+) -> Path:
+    spec = TownSpec(seed=seed, cameras=cameras, minutes=minutes, lighting=lighting)
+    path, _meta = generate_town(spec, out_dir, progress, force=force)
+    return path
+
+
+def load_truth(town_dir: str | Path) -> dict:
+    path = Path(town_dir) / "truth.json"
+    if not path.exists():
+        raise NotFound(f"{path}: no truth.json (not a generated town folder)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+__all__ = ["generate", "load_truth", "measure_detector_recall", "scenario", "SCENARIOS", "TownSpec"]
