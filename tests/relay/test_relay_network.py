@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from relaytrack.errors import InputError
+from relaytrack.records import Camera
 from relaytrack.relay.geo import bearing_deg, edge_for_relative_bearing, haversine_m
 from relaytrack.relay.network import (
     all_links,
@@ -17,7 +18,6 @@ from relaytrack.relay.network import (
     read_network,
     refine_links,
 )
-from relaytrack.records import Camera
 from relaytrack.store import Store
 
 LAT, LON = 37.5563, 126.9220
@@ -79,7 +79,10 @@ def test_map_link_exit_edge_from_bearing_and_walking_time() -> None:
     assert abs(haversine_m(a.lat, a.lon, east.lat, east.lon) - 100) < 1
     assert abs(bearing_deg(a.lat, a.lon, east.lat, east.lon) - 90) < 0.5
     ln = map_link(a, east)
-    assert (ln.exit_edge, ln.entry_edge) == ("right", "left")  # east of a north-looking camera; A is west of E
+    assert (ln.exit_edge, ln.entry_edge) == (
+        "right",
+        "left",
+    )  # east of a north-looking camera; A is west of E
     assert 100 / 1.8 - 1 < ln.min_s < ln.mean_s < ln.max_s
     assert ln.max_s >= 100 / 0.8
     assert map_link(a, north).exit_edge == "top"
@@ -119,20 +122,28 @@ def test_yaml_import_keeps_fields_extra_and_infers_missing_links(store: Store, t
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("cameras:\n  - {id: C01, lat: 37.5, lon: 127.0}\nlinks:\n  - {src: C01, dst: C99, mean_s: 30}\n",
-         "links[0]: link to missing camera 'C99'"),
+        (
+            "cameras:\n  - {id: C01, lat: 37.5, lon: 127.0}\nlinks:\n  - {src: C01, dst: C99, mean_s: 30}\n",
+            "links[0]: link to missing camera 'C99'",
+        ),
         ("cameras:\n  - {id: C01, owner: 구청}\n", "cameras[0] (camera C01): owner '구청'"),
         ("cameras:\n  - {id: C01, purpose: spying}\n", "purpose 'spying'"),
         ("cameras:\n  - {id: C01, lat: 137.5, lon: 127.0}\n", "lat 137.5 out of range"),
         ("cameras:\n  - {id: C01}\n  - {id: C01}\n", "duplicate camera id"),
-        ("cameras:\n  - {id: C01}\n  - {id: C02}\nlinks:\n  - {src: C01, dst: C02, mean_s: 30, exit_edge: up}\n",
-         "exit_edge 'up'"),
-        ("cameras:\n  - {id: C01}\n  - {id: C02}\nlinks:\n  - {src: C01, dst: C02, mean_s: 30, min_s: 40}\n",
-         "min_s <= mean_s <= max_s"),
+        (
+            "cameras:\n  - {id: C01}\n  - {id: C02}\nlinks:\n  - {src: C01, dst: C02, mean_s: 30, exit_edge: up}\n",
+            "exit_edge 'up'",
+        ),
+        (
+            "cameras:\n  - {id: C01}\n  - {id: C02}\nlinks:\n  - {src: C01, dst: C02, mean_s: 30, min_s: 40}\n",
+            "min_s <= mean_s <= max_s",
+        ),
         ("cameras: [\n", "not valid YAML"),
     ],
 )
-def test_bad_input_names_the_row_and_changes_nothing(store: Store, tmp_path: Path, text: str, message: str) -> None:
+def test_bad_input_names_the_row_and_changes_nothing(
+    store: Store, tmp_path: Path, text: str, message: str
+) -> None:
     f = tmp_path / "bad.yaml"
     f.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=None) as err:
@@ -147,8 +158,10 @@ def test_link_to_missing_camera_rolls_back_cameras_of_the_same_file(store: Store
     good.write_text("cameras:\n  - {id: A, lat: 37.5, lon: 127.0, heading_deg: 0}\n", encoding="utf-8")
     import_network(store, good)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("cameras:\n  - {id: B, lat: 37.5001, lon: 127.0}\nlinks:\n  - {src: B, dst: Z, mean_s: 9}\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "cameras:\n  - {id: B, lat: 37.5001, lon: 127.0}\nlinks:\n  - {src: B, dst: Z, mean_s: 9}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match="missing camera 'Z'"):
         import_network(store, bad)
     assert [r[0] for r in store.query("SELECT id FROM cameras")] == ["A"]
@@ -156,21 +169,39 @@ def test_link_to_missing_camera_rolls_back_cameras_of_the_same_file(store: Store
 
 def test_csv_and_geojson_import(store: Store, tmp_path: Path) -> None:
     cams = tmp_path / "cams.csv"
-    cams.write_text("id,name,latitude,longitude,heading,owner,purpose,clock_offset_s\n"
-                    "A,a,37.5563,126.9220,90,자치구,방범,0\nB,b,37.5563,126.9232,270,사업소,교통단속,2\n",
-                    encoding="utf-8")
+    cams.write_text(
+        "id,name,latitude,longitude,heading,owner,purpose,clock_offset_s\n"
+        "A,a,37.5563,126.9220,90,자치구,방범,0\nB,b,37.5563,126.9232,270,사업소,교통단속,2\n",
+        encoding="utf-8",
+    )
     links = tmp_path / "links.csv"
-    links.write_text("src,dst,exit_edge,entry_edge,mean_s,std_s,mode\nA,B,top,top,80,10,walk\n", encoding="utf-8")
+    links.write_text(
+        "src,dst,exit_edge,entry_edge,mean_s,std_s,mode\nA,B,top,top,80,10,walk\n", encoding="utf-8"
+    )
     assert import_network(store, cams, infer=False)["cameras"] == 2
     assert import_network(store, links)["links_given"] == 1
     assert camera_info(store.conn, "B")["clock_offset_s"] == 2.0
     gj = tmp_path / "net.geojson"
-    gj.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [126.9244, 37.5563]},
-         "properties": {"id": "C", "heading_deg": 0, "purpose": "기타"}},
-        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
-         "properties": {"src": "B", "dst": "C", "mean_s": 70, "exit_edge": "left"}},
-    ]}), encoding="utf-8")
+    gj.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [126.9244, 37.5563]},
+                        "properties": {"id": "C", "heading_deg": 0, "purpose": "기타"},
+                    },
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+                        "properties": {"src": "B", "dst": "C", "mean_s": 70, "exit_edge": "left"},
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     summary = import_network(store, gj)
     assert summary["cameras"] == 1 and summary["links_given"] == 1
     assert camera_info(store.conn, "C")["lon"] == pytest.approx(126.9244)
@@ -181,10 +212,20 @@ def test_csv_and_geojson_import(store: Store, tmp_path: Path) -> None:
 
 def test_refine_links_blends_prior_with_observations(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "n.yaml"
-    f.write_text("cameras:\n  - {id: A}\n  - {id: B}\nlinks:\n"
-                 "  - {src: A, dst: B, mean_s: 60, std_s: 20, min_s: 10, max_s: 150}\n", encoding="utf-8")
+    f.write_text(
+        "cameras:\n  - {id: A}\n  - {id: B}\nlinks:\n"
+        "  - {src: A, dst: B, mean_s: 60, std_s: 20, min_s: 10, max_s: 150}\n",
+        encoding="utf-8",
+    )
     import_network(store, f)
-    obs = [("A", "B", 30.0), ("A", "B", 32.0), ("A", "B", 28.0), ("A", "B", 31.0), ("A", "B", 29.0), ("A", "B", 30.0)]
+    obs = [
+        ("A", "B", 30.0),
+        ("A", "B", 32.0),
+        ("A", "B", 28.0),
+        ("A", "B", 31.0),
+        ("A", "B", 29.0),
+        ("A", "B", 30.0),
+    ]
     with store.tx() as conn:
         out = refine_links(conn, observations=[*obs, ("B", "A", 5.0)])
     assert out["links_updated"] == 1 and out["unlinked"] == [["B", "A"]]

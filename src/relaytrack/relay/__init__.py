@@ -1,0 +1,70 @@
+"""Camera network and relay: follow a person (or vehicle) camera to camera.
+
+Public API (for the demo and the service; `store` is a relaytrack.store.Store or its connection):
+
+Camera network (relaytrack.relay.network)
+- import_network(store, path, *, infer=True, modes=("walk", "drive"), neighbours=6, radius_m=None) -> dict
+    Import YAML (shared format) / CSV (cameras or links) / GeoJSON in one transaction. Links not given are
+    inferred from the map. Returns {"file", "cameras", "links_given", "links_inferred", "without_links"}.
+    Bad rows raise relaytrack.errors.InputError naming file and row; nothing is stored then.
+- refine_links(conn, *, min_conf=0.8, observations=None) -> dict: travel times from confirmed/confident hops
+  (or explicit (src, dst, seconds[, mode]) observations). {"observations", "links_updated", "unlinked"}.
+- all_links(conn) -> list[dict], camera_info(conn, camera_id) -> dict.
+
+Relay (relaytrack.relay.engine)
+- relay(store, from_sighting, hops=10, *, case=None, params=None, direction="both", confirmed=None,
+        rejected=None) -> Route
+    Route: .origin (int), .hops (list[Hop], time order, origin included), .cameras, .sighting_ids, .stopped
+    ({"forward": why, "backward": why}), .anchors, .rejected, .elapsed_s, .to_dict() (the route JSON).
+    Hop: .sighting (records.Sighting), .confidence (0-1), .direction (origin|confirmed|forward|backward),
+    .link (dict: src, dst, exit_edge, entry_edge, mean_s, std_s, travel_s, via), .reasons, .alternatives,
+    .confirmed, .true_start/.true_end (epoch seconds, camera clock offset removed), .public() (hop JSON).
+- RelayParams: beam, stop_conf, max_skip, weights, and the ablation switches use_appearance/use_attributes/
+  use_topology/use_time, appearance_fn ("embedding" | "colour_hist").
+- record_feedback(conn, case, origin, sighting_ids, "confirm"|"reject", user=None) -> int; feedback_for(...).
+
+Outputs (relaytrack.relay.outputs)
+- write_route_json(route, path), write_route_geojson(route, store, path), write_route_html(route, store, path,
+  title=...), write_route_mot(route, store, out_dir, identity=1) -> list[Path] (one <camera>.txt each).
+
+Evaluation (relaytrack.relay.evaluate)
+- route_accuracy(route, truth_route, tolerance_s=2.0) -> {"sequence_accuracy" (share of the true camera
+  sequence recovered in order), "exact_sequence", "hops_found", "hops_true", "hops_predicted", "precision",
+  "recall"}; truth_route is truth.json's suspect["route"] (camera, start, end in source seconds).
+
+Synthetic grid town for tests/benchmarks: relaytrack.relay.synth.generate(store, SynthConfig(...)) -> SynthTruth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "import_network": "network",
+    "refine_links": "network",
+    "all_links": "network",
+    "camera_info": "network",
+    "read_network": "network",
+    "relay": "engine",
+    "Route": "engine",
+    "Hop": "engine",
+    "RelayParams": "engine",
+    "record_feedback": "engine",
+    "feedback_for": "engine",
+    "write_route_json": "outputs",
+    "write_route_geojson": "outputs",
+    "write_route_html": "outputs",
+    "write_route_mot": "outputs",
+    "route_accuracy": "evaluate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the store imports relay.schema while opening, and should not pull the whole relay stage in.
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"relaytrack.relay.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'relaytrack.relay' has no attribute {name!r}")
