@@ -74,6 +74,13 @@ def test_rebuilt_file_with_other_bytes_passes_by_outputs_vs_shared(isolated_mode
     res = check.check_file("embedder", built)
     assert res.ok, res.error
     assert not res.digest_match and res.passed_by == "outputs-vs-shared" and res.max_abs_diff == 0.0
+    assert res.build_record is None  # no BUILD.json beside it
+    record = {"embedder": {"file": EMBEDDER, "sha256": res.sha256}}
+    (isolated_models / "BUILD.json").write_text(json.dumps(record))
+    assert check.check_file("embedder", built).build_record is True
+    record["embedder"]["sha256"] = "0" * 64
+    (isolated_models / "BUILD.json").write_text(json.dumps(record))
+    assert check.check_file("embedder", built).build_record is False
 
 
 @needs_shared_models

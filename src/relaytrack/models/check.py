@@ -7,12 +7,15 @@ A file passes by one of three kinds of evidence, strongest first:
 - "outputs-vs-stats": where no shared file is at hand, its outputs match the reference statistics recorded
   from the shared file (reference.py): shape, mean, std, min, max and a probe of values at fixed positions.
 Every file must also satisfy the stage's I/O contract (registry.onnx_session).
-Rebuilding with tf2onnx is not bit-reproducible (its constant de-duplication follows Python's per-process
-hash seed), hence the output comparison.
+Rebuilding with tf2onnx is not bit-reproducible (the names and order of the constants it folds follow Python's
+hash seed and object identities: two runs on the same machine differ), hence the output comparison.
+A file written by `models build` is also matched against the digest recorded in its folder's BUILD.json
+(`build_record`): informative only, it shows whether the file changed since it was built.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,6 +158,7 @@ class CheckResult:
     max_abs_diff: float | None = None
     error: str | None = None
     outputs: dict[str, float] = field(default_factory=dict)  # per-output max abs difference
+    build_record: bool | None = None  # matches BUILD.json beside it; None = no record
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,6 +172,17 @@ def _shared_reference(name: str, path: Path) -> Path | None:
     return ref if sha256_file(ref) == MODELS[name].sha256 else None
 
 
+def _build_record_matches(name: str, path: Path, sha256: str) -> bool | None:
+    record_path = path.parent / "BUILD.json"
+    try:
+        record = json.loads(record_path.read_text()).get(name) if record_path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(record, dict) or record.get("file") != path.name:
+        return None
+    return record.get("sha256") == sha256
+
+
 def check_file(name: str, path: Path, reference_stats: dict[str, Any] | None = None) -> CheckResult:
     """Check one file for built-in model `name`. Never raises for a bad file: the result says what failed."""
     if name not in MODELS:
@@ -179,6 +194,7 @@ def check_file(name: str, path: Path, reference_stats: dict[str, Any] | None = N
             raise ModelError(f"{path}: model file not found")
         res.sha256 = sha256_file(path)
         res.digest_match = res.sha256 == spec.sha256
+        res.build_record = _build_record_matches(name, path, res.sha256)
         got = run_model(name, path)  # opens the session: contract errors surface here
         res.contract_ok = True
         if res.digest_match:
