@@ -150,8 +150,9 @@ def run_bench(
         qrows = rng.choice(len(all_ids), min(queries, len(all_ids)), replace=False)
         truth = dict(
             conn.execute(
-                "SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN (%s)"
-                % ",".join(str(int(all_ids[i])) for i in qrows)
+                "SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN ("
+                + ",".join(str(int(all_ids[i])) for i in qrows)
+                + ")"
             ).fetchall()
         )
         lat, rec, exact_lat, same = [], [], [], []
@@ -173,8 +174,9 @@ def run_bench(
                 ident = truth[qid]
                 ti = dict(
                     conn.execute(
-                        "SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN (%s)"
-                        % ",".join(map(str, got))
+                        "SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN ("
+                        + ",".join(map(str, got))
+                        + ")"
                     ).fetchall()
                 )
                 same.append(sum(1 for g in got if ti.get(g) == ident) / len(got))
