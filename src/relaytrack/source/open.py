@@ -206,6 +206,29 @@ def _stream_frames(info: SourceInfo, cfg: SourceConfig) -> Iterator[tuple[int, f
         delay = min(cfg.reconnect_max_s, delay * 2)
 
 
+class RateSampler:
+    """Keeps frames at `fps` per second of source time (None: every frame), on a fixed grid so that the
+    analysed frames of a source are the same on every run."""
+
+    def __init__(self, fps: float | None) -> None:
+        self.step = 1.0 / fps if fps else 0.0
+        self.next_t: float | None = None
+
+    def take(self, t: float) -> bool:
+        if not self.step:
+            return True
+        if self.next_t is not None and t + 1e-6 < self.next_t:
+            return False
+        self.next_t = (self.next_t + self.step) if self.next_t is not None and t - self.next_t < self.step else t + self.step
+        return True
+
+
+def analysed_indices(frames: int, fps: float, analyse_fps: float | None) -> list[int]:
+    """1-based frame numbers the pipeline analyses in a source of `frames` frames (no motion gating)."""
+    sampler = RateSampler(analyse_fps)
+    return [i for i in range(1, frames + 1) if sampler.take((i - 1) / fps)]
+
+
 def open_source(
     uri: str,
     camera: str,
@@ -227,18 +250,18 @@ def open_source(
         start_wall = parse_time(cfg.start_time)
     if start_wall is None:
         start_wall = time.time() if info.kind == "stream" else _default_start(info)
-    step = 1.0 / cfg.analyse_fps if cfg.analyse_fps else 0.0
-    next_t = None
+    sampler = RateSampler(cfg.analyse_fps)
+    if start_index > 1 and info.kind != "stream":
+        # Resuming after frame start_index - 1, which was analysed: continue on the same sampling grid.
+        sampler.take((start_index - 2) / info.fps)
     prev_small = None
     for index, t, img in _raw_frames(info, cfg, start_index):
         if img is None:
             if on_bad_frame:
                 on_bad_frame(index, f"{uri}: frame {index} failed to decode")
             continue
-        if step:
-            if next_t is not None and t + 1e-6 < next_t:
-                continue
-            next_t = (next_t + step) if next_t is not None and t - next_t < step else t + step
+        if not sampler.take(t):
+            continue
         if cfg.motion_gate:
             small = _small_gray(img)
             if prev_small is not None and _changed_share(prev_small, small) < cfg.motion_threshold:
