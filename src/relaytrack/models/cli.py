@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from relaytrack.errors import ModelError
 from relaytrack.models.registry import MODELS, candidates
 from relaytrack.ui import console, console_err, print_json, progress
 
@@ -50,6 +51,9 @@ def models_build(
     out_dir = out or models_dir()
     cache_dir = cache or default_cache_dir()
     names = list(only) if only else None
+    unknown = [n for n in names or [] if n not in MODELS]
+    if unknown:
+        raise ModelError(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
     console_err.print(f"building into {out_dir} (cache {cache_dir})")
     with progress() as bar:
         tasks: dict[str, int] = {}
