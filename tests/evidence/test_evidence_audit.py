@@ -17,8 +17,15 @@ def logged(tmp_path):
     path = tmp_path / "a.db"
     with Store(path) as s:
         for i in range(6):
-            audit.append(s.conn, s.path, user="kim", case="C-1", action="search", detail={"q": f"red coat {i}"},
-                         result_ids=[i, i + 1])
+            audit.append(
+                s.conn,
+                s.path,
+                user="kim",
+                case="C-1",
+                action="search",
+                detail={"q": f"red coat {i}"},
+                result_ids=[i, i + 1],
+            )
     return path
 
 
@@ -41,14 +48,18 @@ def rehash_from(path, start):
     """An attacker who knows the plain hash formula rewrites the chain from `start` on (no key)."""
     con = sqlite3.connect(path)
     con.execute("DROP TRIGGER IF EXISTS audit_no_update")
-    rows = con.execute("SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash"
-                       " FROM audit_log ORDER BY seq").fetchall()
+    rows = con.execute(
+        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash"
+        " FROM audit_log ORDER BY seq"
+    ).fetchall()
     prev = audit.GENESIS
     for r in rows:
         if r[0] >= start:
             h = audit.entry_hash(*r[:8], prev)
-            con.execute("UPDATE audit_log SET prev_hash=?, hash=?, mac=? WHERE seq=?",
-                        (prev, h, hashlib.sha256(h.encode()).hexdigest(), r[0]))
+            con.execute(
+                "UPDATE audit_log SET prev_hash=?, hash=?, mac=? WHERE seq=?",
+                (prev, h, hashlib.sha256(h.encode()).hexdigest(), r[0]),
+            )
             prev = h
         else:
             prev = con.execute("SELECT hash FROM audit_log WHERE seq=?", (r[0],)).fetchone()[0]
@@ -64,14 +75,25 @@ def test_whole_chain_verifies(logged):
 @pytest.mark.parametrize(
     "sql,bad",
     [
-        (["UPDATE audit_log SET detail='{\"q\":\"blue\"}' WHERE seq=3"], 3),
+        (['UPDATE audit_log SET detail=\'{"q":"blue"}\' WHERE seq=3'], 3),
         (["UPDATE audit_log SET user_name='lee' WHERE seq=1"], 1),
         (["DELETE FROM audit_log WHERE seq=4"], 4),
         (["DELETE FROM audit_log WHERE seq>=5"], 5),
-        (["UPDATE audit_log SET seq=100 WHERE seq=2", "UPDATE audit_log SET seq=2 WHERE seq=3",
-          "UPDATE audit_log SET seq=3 WHERE seq=100"], 2),
-        (["INSERT INTO audit_log SELECT 7, ts, user_name, case_no, action, outcome, detail, result_ids, hash, hash,"
-          " mac FROM audit_log WHERE seq=6"], 7),
+        (
+            [
+                "UPDATE audit_log SET seq=100 WHERE seq=2",
+                "UPDATE audit_log SET seq=2 WHERE seq=3",
+                "UPDATE audit_log SET seq=3 WHERE seq=100",
+            ],
+            2,
+        ),
+        (
+            [
+                "INSERT INTO audit_log SELECT 7, ts, user_name, case_no, action, outcome, detail, result_ids, hash, hash,"
+                " mac FROM audit_log WHERE seq=6"
+            ],
+            7,
+        ),
         (["DELETE FROM audit_log"], 1),
     ],
     ids=["edit-detail", "edit-user", "delete-middle", "delete-tail", "swap", "insert", "delete-all"],
@@ -87,14 +109,20 @@ def test_swapped_contents_detected(logged):
     r2 = con.execute("SELECT detail, result_ids, hash, prev_hash, mac FROM audit_log WHERE seq=2").fetchone()
     r3 = con.execute("SELECT detail, result_ids, hash, prev_hash, mac FROM audit_log WHERE seq=3").fetchone()
     con.close()
-    tamper(logged, *(f"UPDATE audit_log SET detail='{r[0]}', result_ids='{r[1]}', hash='{r[2]}', prev_hash='{r[3]}',"
-                     f" mac='{r[4]}' WHERE seq={seq}" for seq, r in ((2, r3), (3, r2))))
+    tamper(
+        logged,
+        *(
+            f"UPDATE audit_log SET detail='{r[0]}', result_ids='{r[1]}', hash='{r[2]}', prev_hash='{r[3]}',"
+            f" mac='{r[4]}' WHERE seq={seq}"
+            for seq, r in ((2, r3), (3, r2))
+        ),
+    )
     res = check(logged)
     assert not res.ok and res.bad_seq == 2
 
 
 def test_recomputed_plain_hashes_still_detected_by_mac(logged):
-    tamper(logged, "UPDATE audit_log SET detail='{\"q\":\"forged\"}' WHERE seq=4")
+    tamper(logged, 'UPDATE audit_log SET detail=\'{"q":"forged"}\' WHERE seq=4')
     rehash_from(logged, 4)
     res = check(logged)
     assert not res.ok and res.bad_seq == 4 and "MAC" in res.problem
@@ -128,7 +156,9 @@ def test_without_key_plain_chain_checked_with_warning(logged, monkeypatch, tmp_p
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "relaytrack.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "relaytrack.cli", *args], capture_output=True, text=True, env=env
+    )
 
 
 def test_cli_verify_exit_codes(logged):

@@ -107,4 +107,6 @@ def test_demo_identity_idempotent(store):
     assert ctx.role == "investigator"
     with pytest.raises(AccessDenied):
         acc.authorize(store.conn, store.path, user="demo", case=None, action="search")
-    assert store.one("SELECT COUNT(*) FROM audit_log WHERE case_no='DEMO-0001' AND action='case_admin'")[0] == 1
+    assert (
+        store.one("SELECT COUNT(*) FROM audit_log WHERE case_no='DEMO-0001' AND action='case_admin'")[0] == 1
+    )

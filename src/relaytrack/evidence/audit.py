@@ -29,11 +29,21 @@ GENESIS = "0" * 64
 KEY_BYTES = 32
 
 
-def _canonical(seq: int, ts: float, user: str | None, case: str | None, action: str, outcome: str,
-               detail: str, result_ids: str, prev_hash: str) -> bytes:
+def _canonical(
+    seq: int,
+    ts: float,
+    user: str | None,
+    case: str | None,
+    action: str,
+    outcome: str,
+    detail: str,
+    result_ids: str,
+    prev_hash: str,
+) -> bytes:
     return json.dumps(
         [seq, repr(float(ts)), user, case, action, outcome, detail, result_ids, prev_hash],
-        ensure_ascii=False, separators=(",", ":"),
+        ensure_ascii=False,
+        separators=(",", ":"),
     ).encode()
 
 
@@ -42,6 +52,7 @@ def entry_hash(*fields: Any) -> str:
 
 
 # ---- the key -------------------------------------------------------------------------------------------------
+
 
 def key_path() -> Path:
     env = os.environ.get("RELAYTRACK_AUDIT_KEY")
@@ -89,12 +100,22 @@ def _key_for_store(conn, *, create: bool) -> bytes | None:
 
 # ---- appending -----------------------------------------------------------------------------------------------
 
+
 def anchor_path(db_path: Path) -> Path:
     return Path(str(db_path) + ".audit-anchor")
 
 
-def append(conn, db_path: Path | None, *, user: str | None, case: str | None, action: str,
-           outcome: str = "ok", detail: dict | None = None, result_ids: list | None = None) -> int:
+def append(
+    conn,
+    db_path: Path | None,
+    *,
+    user: str | None,
+    case: str | None,
+    action: str,
+    outcome: str = "ok",
+    detail: dict | None = None,
+    result_ids: list | None = None,
+) -> int:
     """Append one entry; returns its seq. Runs in its own transaction unless one is open."""
     detail_s = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
     ids_s = json.dumps(list(result_ids or []), default=str)
@@ -110,7 +131,19 @@ def append(conn, db_path: Path | None, *, user: str | None, case: str | None, ac
         conn.execute(
             "INSERT INTO audit_log(seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash,"
             " mac) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (seq, ts, user, case, action, outcome, detail_s, ids_s, prev, h, entry_mac(key, h) if key else None),
+            (
+                seq,
+                ts,
+                user,
+                case,
+                action,
+                outcome,
+                detail_s,
+                ids_s,
+                prev,
+                h,
+                entry_mac(key, h) if key else None,
+            ),
         )
         if own_tx:
             conn.execute("COMMIT")
@@ -151,6 +184,7 @@ def sync_anchor(conn, db_path: Path) -> None:
 
 # ---- verifying -----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -163,7 +197,10 @@ class VerifyResult:
 
 def verify(conn, db_path: Path | None = None) -> VerifyResult:
     """Walk the chain in seq order; report the first entry that does not fit."""
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%audit%'")]
+    tables = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%audit%'")
+    ]
     if "audit_log" not in tables:
         return VerifyResult(False, 0, "audit_log table is missing (dropped or renamed)")
     cols = {r[1] for r in conn.execute("PRAGMA table_info(audit_log)")}
@@ -172,8 +209,12 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
     if key is not None:
         row = conn.execute("SELECT value FROM meta WHERE key='audit_key_fp'").fetchone()
         if row is not None and row[0] != key_fingerprint(key):
-            return VerifyResult(False, 0, f"the store was keyed with audit key {row[0]}, but {key_path()} holds key "
-                                          f"{key_fingerprint(key)}; point RELAYTRACK_AUDIT_KEY at the store's key")
+            return VerifyResult(
+                False,
+                0,
+                f"the store was keyed with audit key {row[0]}, but {key_path()} holds key "
+                f"{key_fingerprint(key)}; point RELAYTRACK_AUDIT_KEY at the store's key",
+            )
     else:
         warning = f"no audit key at {key_path()}: MACs not checked, only the plain hash chain"
     if key is not None and "mac" not in cols:
@@ -194,7 +235,9 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
             kind = "deleted" if seq > expect_seq else "duplicated"
             return bad(f"entry {expect_seq} is missing ({kind}); next present is {seq}", expect_seq)
         if prev_hash != prev:
-            return bad(f"entry {seq} does not follow entry {seq - 1} (inserted, reordered or previous edited)", seq)
+            return bad(
+                f"entry {seq} does not follow entry {seq - 1} (inserted, reordered or previous edited)", seq
+            )
         try:
             recomputed = entry_hash(seq, ts, user, case, action, outcome, detail, ids, prev_hash)
         except (TypeError, ValueError):
@@ -202,7 +245,9 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
         if recomputed != h:
             return bad(f"entry {seq} was edited (its content does not match its hash)", seq)
         if key is not None and (not isinstance(mac, str) or not hmac.compare_digest(mac, entry_mac(key, h))):
-            return bad(f"entry {seq} has a wrong or missing MAC (rewritten or inserted without the audit key)", seq)
+            return bad(
+                f"entry {seq} has a wrong or missing MAC (rewritten or inserted without the audit key)", seq
+            )
         prev, expect_seq = h, seq + 1
     if db_path is not None and anchor_path(db_path).exists():
         try:
@@ -210,8 +255,11 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
             a_seq, a_hash = int(anchor["seq"]), str(anchor["hash"])
         except (OSError, ValueError, KeyError, TypeError):
             return bad(f"anchor file {anchor_path(db_path)} is unreadable", None)
-        if key is not None and anchor.get("mac") is not None and not hmac.compare_digest(
-                str(anchor["mac"]), _anchor_mac(key, a_seq, a_hash)):
+        if (
+            key is not None
+            and anchor.get("mac") is not None
+            and not hmac.compare_digest(str(anchor["mac"]), _anchor_mac(key, a_seq, a_hash))
+        ):
             return bad(f"anchor file {anchor_path(db_path)} was rewritten (wrong MAC)", None)
         if a_seq > n:
             return bad(f"entries {n + 1}..{a_seq} were deleted from the end of the log", n + 1)
@@ -226,11 +274,22 @@ def export_case(conn, case: str) -> list[dict]:
     out = []
     for r in conn.execute(
         "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash FROM audit_log"
-        " WHERE case_no=? ORDER BY seq", (case,)
+        " WHERE case_no=? ORDER BY seq",
+        (case,),
     ):
-        out.append({
-            "seq": r[0], "ts": r[1], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r[1])),
-            "user": r[2], "case": r[3], "action": r[4], "outcome": r[5], "detail": json.loads(r[6] or "{}"),
-            "result_ids": json.loads(r[7] or "[]"), "prev_hash": r[8], "hash": r[9],
-        })
+        out.append(
+            {
+                "seq": r[0],
+                "ts": r[1],
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r[1])),
+                "user": r[2],
+                "case": r[3],
+                "action": r[4],
+                "outcome": r[5],
+                "detail": json.loads(r[6] or "{}"),
+                "result_ids": json.loads(r[7] or "[]"),
+                "prev_hash": r[8],
+                "hash": r[9],
+            }
+        )
     return out

@@ -49,7 +49,9 @@ def hash_password(password: str) -> str:
 
 def set_password(conn, name: str, password: str, db_path: Path | None = None) -> None:
     h = hash_password(password)
-    cur = conn.execute("UPDATE users SET password_hash=?, failed_logins=0, locked_until=NULL WHERE name=?", (h, name))
+    cur = conn.execute(
+        "UPDATE users SET password_hash=?, failed_logins=0, locked_until=NULL WHERE name=?", (h, name)
+    )
     if cur.rowcount == 0:
         raise NotFound(f"user {name!r} not found")
     audit.append(conn, db_path, user=name, case=None, action="password", detail={"user": name})
@@ -71,12 +73,24 @@ def check_password(conn, name: str, password: str, db_path: Path | None = None) 
         if count and row is not None:
             fails = int(row[5] or 0) + 1
             lock = now + LOCK_SECONDS if fails >= MAX_FAILED_LOGINS else None
-            conn.execute("UPDATE users SET failed_logins=?, locked_until=? WHERE name=?", (fails, lock, row[0]))
-        audit.append(conn, db_path, user=name if row is not None else None, case=None, action="login",
-                     outcome="denied", detail={"reason": reason, "name": str(name)[:64]})
+            conn.execute(
+                "UPDATE users SET failed_logins=?, locked_until=? WHERE name=?", (fails, lock, row[0])
+            )
+        audit.append(
+            conn,
+            db_path,
+            user=name if row is not None else None,
+            case=None,
+            action="login",
+            outcome="denied",
+            detail={"reason": reason, "name": str(name)[:64]},
+        )
         # One message for unknown user and wrong password: no user enumeration.
-        return AccessDenied("login refused: wrong user name or password" if count or row is None else
-                            f"login refused: {reason}")
+        return AccessDenied(
+            "login refused: wrong user name or password"
+            if count or row is None
+            else f"login refused: {reason}"
+        )
 
     if row is None:
         raise deny("unknown user")
@@ -101,8 +115,9 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn, name: str, *, hours: float = DEFAULT_TOKEN_HOURS, label: str = "",
-                db_path: Path | None = None) -> str:
+def issue_token(
+    conn, name: str, *, hours: float = DEFAULT_TOKEN_HOURS, label: str = "", db_path: Path | None = None
+) -> str:
     """A new API token for user `name`; the secret is returned once and stored only hashed."""
     if not 0 < hours <= MAX_TOKEN_HOURS:
         raise InputError(f"token lifetime {hours} h refused: 0 < hours <= {MAX_TOKEN_HOURS:g}")
@@ -111,15 +126,24 @@ def issue_token(conn, name: str, *, hours: float = DEFAULT_TOKEN_HOURS, label: s
         raise NotFound(f"user {name!r} not found or disabled")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = time.time()
-    cur = conn.execute("INSERT INTO api_tokens(user_name, token_hash, label, created_at, expires_at) VALUES (?,?,?,?,?)",
-                       (name, _token_hash(token), label[:64], now, now + hours * 3600))
-    audit.append(conn, db_path, user=name, case=None, action="token_issue",
-                 detail={"token_id": cur.lastrowid, "hours": hours, "label": label[:64]})
+    cur = conn.execute(
+        "INSERT INTO api_tokens(user_name, token_hash, label, created_at, expires_at) VALUES (?,?,?,?,?)",
+        (name, _token_hash(token), label[:64], now, now + hours * 3600),
+    )
+    audit.append(
+        conn,
+        db_path,
+        user=name,
+        case=None,
+        action="token_issue",
+        detail={"token_id": cur.lastrowid, "hours": hours, "label": label[:64]},
+    )
     return token
 
 
-def login(conn, name: str, password: str, *, hours: float = DEFAULT_TOKEN_HOURS,
-          db_path: Path | None = None) -> str:
+def login(
+    conn, name: str, password: str, *, hours: float = DEFAULT_TOKEN_HOURS, db_path: Path | None = None
+) -> str:
     """Check the password and return a fresh API token (for `Authorization: Bearer <token>`)."""
     check_password(conn, name, password, db_path)
     return issue_token(conn, name, hours=hours, label="login", db_path=db_path)
@@ -131,15 +155,23 @@ def authenticate_token(conn, token: str, *, db_path: Path | None = None) -> User
     now = time.time()
 
     def deny(reason: str, user: str | None = None, token_id: int | None = None) -> AccessDenied:
-        audit.append(conn, db_path, user=user, case=None, action="token", outcome="denied",
-                     detail={"reason": reason, "token_id": token_id})
+        audit.append(
+            conn,
+            db_path,
+            user=user,
+            case=None,
+            action="token",
+            outcome="denied",
+            detail={"reason": reason, "token_id": token_id},
+        )
         return AccessDenied(f"token refused: {reason}")
 
     if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or not 20 < len(token) < 100:
         raise deny("malformed token")
     row = conn.execute(
         "SELECT t.id, t.user_name, t.expires_at, t.revoked_at, u.role, u.agency, u.active"
-        " FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash=?", (_token_hash(token),)
+        " FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash=?",
+        (_token_hash(token),),
     ).fetchone()
     if row is None:
         raise deny("unknown or forged token")
@@ -155,14 +187,19 @@ def authenticate_token(conn, token: str, *, db_path: Path | None = None) -> User
 
 
 def revoke_token(conn, token_id: int, *, by: str | None = None, db_path: Path | None = None) -> None:
-    cur = conn.execute("UPDATE api_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL", (time.time(), token_id))
+    cur = conn.execute(
+        "UPDATE api_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL", (time.time(), token_id)
+    )
     if cur.rowcount == 0:
         raise NotFound(f"token {token_id} not found or already revoked")
     audit.append(conn, db_path, user=by, case=None, action="token_revoke", detail={"token_id": token_id})
 
 
 def revoke_user_tokens(conn, name: str, *, by: str | None = None, db_path: Path | None = None) -> int:
-    cur = conn.execute("UPDATE api_tokens SET revoked_at=? WHERE user_name=? AND revoked_at IS NULL",
-                       (time.time(), name))
-    audit.append(conn, db_path, user=by, case=None, action="token_revoke", detail={"user": name, "n": cur.rowcount})
+    cur = conn.execute(
+        "UPDATE api_tokens SET revoked_at=? WHERE user_name=? AND revoked_at IS NULL", (time.time(), name)
+    )
+    audit.append(
+        conn, db_path, user=by, case=None, action="token_revoke", detail={"user": name, "n": cur.rowcount}
+    )
     return cur.rowcount

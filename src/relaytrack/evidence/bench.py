@@ -17,7 +17,12 @@ import numpy as np
 
 from relaytrack.errors import InputError
 
-PERSON_CLASSES_MOT17 = {1, 2, 7, -1}  # pedestrian, person on vehicle, static person; -1: unspecified (synthetic)
+PERSON_CLASSES_MOT17 = {
+    1,
+    2,
+    7,
+    -1,
+}  # pedestrian, person on vehicle, static person; -1: unspecified (synthetic)
 
 
 def load_gt(seq: Path) -> np.ndarray:
@@ -42,9 +47,19 @@ def _footage(seq: Path, video: Path | None) -> str:
     return str(seq)
 
 
-def measure_masking(seq: Path, *, target: int | None = None, frames: int = 100, tracks: bool = True,
-                    detect: bool = True, faces: bool = True, video: Path | None = None, threshold: float = 0.9,
-                    method: str = "pixelate", progress=None) -> dict:
+def measure_masking(
+    seq: Path,
+    *,
+    target: int | None = None,
+    frames: int = 100,
+    tracks: bool = True,
+    detect: bool = True,
+    faces: bool = True,
+    video: Path | None = None,
+    threshold: float = 0.9,
+    method: str = "pixelate",
+    progress=None,
+) -> dict:
     from relaytrack.evidence import access as acc
     from relaytrack.evidence.export import Hop, export_evidence
     from relaytrack.evidence.mask import MaskSettings
@@ -67,8 +82,9 @@ def measure_masking(seq: Path, *, target: int | None = None, frames: int = 100, 
         store = Store(Path(tmp) / "bench.db")
         with store.tx() as conn:
             acc.create_user(conn, "bench", "investigator")
-            acc.create_case(conn, "BENCH-1", legal_basis="benchmark", purpose="masking measurement",
-                            members=["bench"])
+            acc.create_case(
+                conn, "BENCH-1", legal_basis="benchmark", purpose="masking measurement", members=["bench"]
+            )
         source_id = None
         n_tracks = 0
         if tracks:
@@ -86,19 +102,43 @@ def measure_masking(seq: Path, *, target: int | None = None, frames: int = 100, 
                 source_id = conn.execute(
                     "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height, frames_total)"
                     " VALUES ('BENCH',?,?,?,?,?,?,?)",
-                    (uri, info.fingerprint, 0.0, info.fps, info.width, info.height, info.frames)).lastrowid
+                    (uri, info.fingerprint, 0.0, info.fps, info.width, info.height, info.frames),
+                ).lastrowid
             first_f, last_f = int(tg[0, 0]), int(tg[-1, 0])
             sid = conn.execute(
                 "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s, first_frame,"
                 " last_frame, wall_start, wall_end) VALUES ('BENCH',?,?,?,?,?,?,?,?,?,?)",
-                (source_id, 10_000_000 + target, "person", "person", (first_f - 1) / info.fps,
-                 (last_f - 1) / info.fps, first_f, last_f, 0.0, 0.0)).lastrowid
-            conn.executemany("INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)",
-                             [(sid, int(r[0]), 0.0, r[2], r[3], r[4], r[5], 1.0) for r in tg])
+                (
+                    source_id,
+                    10_000_000 + target,
+                    "person",
+                    "person",
+                    (first_f - 1) / info.fps,
+                    (last_f - 1) / info.fps,
+                    first_f,
+                    last_f,
+                    0.0,
+                    0.0,
+                ),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)",
+                [(sid, int(r[0]), 0.0, r[2], r[3], r[4], r[5], 1.0) for r in tg],
+            )
         hop = Hop("BENCH", 1, last, sid, source_id)
         settings = MaskSettings(method=method, detect=detect, faces=faces)
-        exp = export_evidence(store, Path(tmp) / "pkg", [hop], user="bench", case="BENCH-1", pre_roll=0,
-                              post_roll=0, settings=settings, keep_masks=True, progress=progress)
+        exp = export_evidence(
+            store,
+            Path(tmp) / "pkg",
+            [hop],
+            user="bench",
+            case="BENCH-1",
+            pre_roll=0,
+            post_roll=0,
+            settings=settings,
+            keep_masks=True,
+            progress=progress,
+        )
         store.close()
     masks = {m.frame: m for m in exp.hops[0].masks}
     w, h = info.width, info.height
@@ -126,9 +166,18 @@ def measure_masking(seq: Path, *, target: int | None = None, frames: int = 100, 
             per_frame_min = min(per_frame_min, fr_cov / fr_tot)
     cov = np.array(cov_all) if cov_all else np.zeros(0)
     return {
-        "sequence": seq.name, "footage": uri, "frames": len(masks), "target_id": target,
-        "config": {"tracks": tracks, "detection_pass": detect, "faces": faces, "method": method,
-                   "threshold": threshold, "pipeline_tracks": n_tracks},
+        "sequence": seq.name,
+        "footage": uri,
+        "frames": len(masks),
+        "target_id": target,
+        "config": {
+            "tracks": tracks,
+            "detection_pass": detect,
+            "faces": faces,
+            "method": method,
+            "threshold": threshold,
+            "pipeline_tracks": n_tracks,
+        },
         "non_target_boxes": total,
         "masked": covered_n,
         "masked_rate": round(covered_n / total, 4) if total else None,

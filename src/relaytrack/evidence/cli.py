@@ -17,12 +17,18 @@ from relaytrack.evidence import audit, auth
 from relaytrack.evidence import requests as rq
 from relaytrack.ui import console, print_json, progress
 
-audit_app = typer.Typer(help="Audit log: verify the hash chain, export a case's entries.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Audit log: verify the hash chain, export a case's entries.", no_args_is_help=True
+)
 users_app = typer.Typer(help="Users, roles, passwords and API tokens.", no_args_is_help=True)
-cases_app = typer.Typer(help="Cases (case number, legal basis, purpose) and their members.", no_args_is_help=True)
+cases_app = typer.Typer(
+    help="Cases (case number, legal basis, purpose) and their members.", no_args_is_help=True
+)
 evidence_app = typer.Typer(help="Masked, signed evidence packages: export and verify.", no_args_is_help=True)
-requests_app = typer.Typer(help="Agency requests for footage: add, approve/refuse, deliver, outcome, statistics.",
-                           no_args_is_help=True)
+requests_app = typer.Typer(
+    help="Agency requests for footage: add, approve/refuse, deliver, outcome, statistics.",
+    no_args_is_help=True,
+)
 retention_app = typer.Typer(help="Retention of footage-derived data.", no_args_is_help=True)
 
 
@@ -48,14 +54,23 @@ def _password(stdin: bool, env: str | None) -> str | None:
 
 # ---- audit ---------------------------------------------------------------------------------------------------
 
+
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = None, json_out: JsonFlag = False) -> None:
     """Check the audit chain; exit 0 when whole, 1 naming the first bad entry otherwise."""
     with open_store(db, readonly=True) as store:
         res = audit.verify(store.conn, store.path)
     if json_out:
-        print_json({"ok": res.ok, "entries": res.entries, "problem": res.problem, "bad_seq": res.bad_seq,
-                    "keyed": res.keyed, "warning": res.warning})
+        print_json(
+            {
+                "ok": res.ok,
+                "entries": res.entries,
+                "problem": res.problem,
+                "bad_seq": res.bad_seq,
+                "keyed": res.keyed,
+                "warning": res.warning,
+            }
+        )
     elif res.ok:
         console.print(f"audit chain whole: {res.entries} entries" + (" (MACs checked)" if res.keyed else ""))
     else:
@@ -68,8 +83,12 @@ def audit_verify(db: DbOpt = None, json_out: JsonFlag = False) -> None:
 
 
 @audit_app.command("export")
-def audit_export(case: CaseOpt = None, out: Annotated[Path | None, typer.Option("--out", help="JSON file")] = None,
-                 user: UserOpt = None, db: DbOpt = None) -> None:
+def audit_export(
+    case: CaseOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="JSON file")] = None,
+    user: UserOpt = None,
+    db: DbOpt = None,
+) -> None:
     """A case's audit entries as JSON (auditor or supervisor; an investigator for a case they are on)."""
     u, c = acc.identity(user, case)
     with open_store(db) as store:
@@ -81,7 +100,13 @@ def audit_export(case: CaseOpt = None, out: Annotated[Path | None, typer.Option(
         entries = audit.export_case(store.conn, c)
         chain = audit.verify(store.conn, store.path)
         ctx.log(action="audit_export", detail={"entries": len(entries), "out": str(out) if out else None})
-    doc = {"case": c, "exported_by": u, "chain_ok": chain.ok, "chain_problem": chain.problem, "entries": entries}
+    doc = {
+        "case": c,
+        "exported_by": u,
+        "chain_ok": chain.ok,
+        "chain_problem": chain.problem,
+        "entries": entries,
+    }
     if out:
         out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
         console.print(f"{len(entries)} entries of case {c} -> {out}")
@@ -91,24 +116,32 @@ def audit_export(case: CaseOpt = None, out: Annotated[Path | None, typer.Option(
 
 # ---- users and cases -----------------------------------------------------------------------------------------
 
+
 @users_app.command("add")
-def users_add(name: str, role: Annotated[str, typer.Option(help=f"One of: {', '.join(acc.ROLES)}")],
-              agency: Annotated[str | None, typer.Option()] = None,
-              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read a password")] = False,
-              password_env: Annotated[str | None, typer.Option(help="Take the password from this env var")] = None,
-              db: DbOpt = None) -> None:
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(acc.ROLES)}")],
+    agency: Annotated[str | None, typer.Option()] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read a password")] = False,
+    password_env: Annotated[str | None, typer.Option(help="Take the password from this env var")] = None,
+    db: DbOpt = None,
+) -> None:
     """Create or update a user (optionally with a password, hashed with argon2id)."""
     pw = _password(password_stdin, password_env)
     with open_store(db) as store, store.tx() as conn:
         acc.create_user(conn, name, role, agency=agency)
         if pw is not None:
             auth.set_password(conn, name, pw)
-        audit.append(conn, store.path, user=None, case=None, action="user_admin", detail={"user": name, "role": role})
+        audit.append(
+            conn, store.path, user=None, case=None, action="user_admin", detail={"user": name, "role": role}
+        )
     console.print(f"user {name} ({role})")
 
 
 @users_app.command("passwd")
-def users_passwd(name: str, password_env: Annotated[str | None, typer.Option()] = None, db: DbOpt = None) -> None:
+def users_passwd(
+    name: str, password_env: Annotated[str | None, typer.Option()] = None, db: DbOpt = None
+) -> None:
     """Set a user's password (read from stdin, or from --password-env VAR)."""
     pw = _password(True, password_env)
     with open_store(db) as store, store.tx() as conn:
@@ -117,8 +150,12 @@ def users_passwd(name: str, password_env: Annotated[str | None, typer.Option()] 
 
 
 @users_app.command("token")
-def users_token(name: str, hours: Annotated[float, typer.Option(help="Lifetime")] = auth.DEFAULT_TOKEN_HOURS,
-                label: Annotated[str, typer.Option()] = "cli", db: DbOpt = None) -> None:
+def users_token(
+    name: str,
+    hours: Annotated[float, typer.Option(help="Lifetime")] = auth.DEFAULT_TOKEN_HOURS,
+    label: Annotated[str, typer.Option()] = "cli",
+    db: DbOpt = None,
+) -> None:
     """Issue an API token for a user (printed once; stored only hashed)."""
     with open_store(db) as store, store.tx() as conn:
         token = auth.issue_token(conn, name, hours=hours, label=label)
@@ -126,9 +163,11 @@ def users_token(name: str, hours: Annotated[float, typer.Option(help="Lifetime")
 
 
 @users_app.command("revoke-token")
-def users_revoke(token_id: Annotated[int | None, typer.Argument()] = None,
-                 all_of: Annotated[str | None, typer.Option("--all-of", help="Revoke every token of a user")] = None,
-                 db: DbOpt = None) -> None:
+def users_revoke(
+    token_id: Annotated[int | None, typer.Argument()] = None,
+    all_of: Annotated[str | None, typer.Option("--all-of", help="Revoke every token of a user")] = None,
+    db: DbOpt = None,
+) -> None:
     """Revoke one token by id, or all tokens of a user."""
     with open_store(db) as store, store.tx() as conn:
         if all_of:
@@ -142,14 +181,19 @@ def users_revoke(token_id: Annotated[int | None, typer.Argument()] = None,
 
 
 @cases_app.command("add")
-def cases_add(case_no: str, legal_basis: Annotated[str, typer.Option("--basis")],
-              purpose: Annotated[str, typer.Option()], member: Annotated[list[str] | None, typer.Option()] = None,
-              db: DbOpt = None) -> None:
+def cases_add(
+    case_no: str,
+    legal_basis: Annotated[str, typer.Option("--basis")],
+    purpose: Annotated[str, typer.Option()],
+    member: Annotated[list[str] | None, typer.Option()] = None,
+    db: DbOpt = None,
+) -> None:
     """Open a case and assign its members."""
     with open_store(db) as store, store.tx() as conn:
         acc.create_case(conn, case_no, legal_basis=legal_basis, purpose=purpose, members=member or [])
-        audit.append(conn, store.path, user=None, case=case_no, action="case_admin",
-                     detail={"members": member or []})
+        audit.append(
+            conn, store.path, user=None, case=case_no, action="case_admin", detail={"members": member or []}
+        )
     console.print(f"case {case_no}")
 
 
@@ -158,35 +202,54 @@ def cases_assign(case_no: str, user_name: str, db: DbOpt = None) -> None:
     """Assign a user to a case."""
     with open_store(db) as store, store.tx() as conn:
         acc.assign(conn, case_no, user_name)
-        audit.append(conn, store.path, user=None, case=case_no, action="case_admin", detail={"assign": user_name})
+        audit.append(
+            conn, store.path, user=None, case=case_no, action="case_admin", detail={"assign": user_name}
+        )
     console.print(f"{user_name} assigned to {case_no}")
 
 
 @cases_app.command("close")
-def cases_close(case_no: str, release_hold: Annotated[bool, typer.Option(help="Also lift the legal hold")] = False,
-                db: DbOpt = None) -> None:
+def cases_close(
+    case_no: str,
+    release_hold: Annotated[bool, typer.Option(help="Also lift the legal hold")] = False,
+    db: DbOpt = None,
+) -> None:
     """Close a case (no more searches or exports on it); --release-hold lets retention purge its data."""
     with open_store(db) as store, store.tx() as conn:
         acc.set_case_status(conn, case_no, status="closed", legal_hold=False if release_hold else None)
-        audit.append(conn, store.path, user=None, case=case_no, action="case_admin",
-                     detail={"closed": True, "hold_released": release_hold})
+        audit.append(
+            conn,
+            store.path,
+            user=None,
+            case=case_no,
+            action="case_admin",
+            detail={"closed": True, "hold_released": release_hold},
+        )
     console.print(f"case {case_no} closed")
 
 
 # ---- evidence ------------------------------------------------------------------------------------------------
 
+
 @evidence_app.command("export")
 def evidence_export(
     out: Annotated[Path, typer.Option("--out", help="Package folder to create (must not exist or be empty)")],
     route: Annotated[Path | None, typer.Option("--route", help="route.json from the relay stage")] = None,
-    sightings: Annotated[str | None, typer.Option("--sightings", help="Sighting ids, comma separated")] = None,
+    sightings: Annotated[
+        str | None, typer.Option("--sightings", help="Sighting ids, comma separated")
+    ] = None,
     alert: Annotated[int | None, typer.Option("--alert", help="An alert id of the watch stage")] = None,
     pre_roll: Annotated[float, typer.Option("--pre", help="Seconds before each hop")] = 2.0,
     post_roll: Annotated[float, typer.Option("--post", help="Seconds after each hop")] = 2.0,
     method: Annotated[str, typer.Option("--mask", help="pixelate | blur")] = "pixelate",
-    detect: Annotated[bool, typer.Option("--detect/--no-detect", help="Fresh detection pass for masking")] = True,
+    detect: Annotated[
+        bool, typer.Option("--detect/--no-detect", help="Fresh detection pass for masking")
+    ] = True,
     faces: Annotated[bool, typer.Option("--faces/--no-faces", help="BlazeFace face masking")] = True,
-    user: UserOpt = None, case: CaseOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    db: DbOpt = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Export masked clips of a route, sightings or an alert as a signed evidence package."""
     from relaytrack.evidence.export import (
@@ -201,7 +264,9 @@ def evidence_export(
         raise InputError("give exactly one of --route, --sightings or --alert")
     u, c = acc.identity(user, case)
     with open_store(db) as store:
-        acc.authorize(store.conn, store.path, user=u, case=c, action="export")  # refuse before reading anything
+        acc.authorize(
+            store.conn, store.path, user=u, case=c, action="export"
+        )  # refuse before reading anything
         if route is not None:
             try:
                 doc = json.loads(route.read_text())
@@ -214,22 +279,34 @@ def evidence_export(
             hops = hops_from_alert(store.conn, alert)
         with progress() as bar:
             task = bar.add_task("export", total=None)
-            res = export_evidence(store, out, hops, user=u, case=c, pre_roll=pre_roll, post_roll=post_roll,
-                                  settings=MaskSettings(method=method, detect=detect, faces=faces),
-                                  progress=lambda n: bar.advance(task, n))
+            res = export_evidence(
+                store,
+                out,
+                hops,
+                user=u,
+                case=c,
+                pre_roll=pre_roll,
+                post_roll=post_roll,
+                settings=MaskSettings(method=method, detect=detect, faces=faces),
+                progress=lambda n: bar.advance(task, n),
+            )
     if json_out:
         print_json(res.as_dict())
     else:
         frames = sum(h.frames for h in res.hops)
-        console.print(f"package {res.path}: {len(res.hops)} hop(s), {frames} frames, "
-                      f"{sum(h.masked_regions for h in res.hops)} masked regions, "
-                      f"{sum(h.faces for h in res.hops)} faces; manifest sha256 {res.manifest_sha256}")
+        console.print(
+            f"package {res.path}: {len(res.hops)} hop(s), {frames} frames, "
+            f"{sum(h.masked_regions for h in res.hops)} masked regions, "
+            f"{sum(h.faces for h in res.hops)} faces; manifest sha256 {res.manifest_sha256}"
+        )
 
 
 @evidence_app.command("verify")
-def evidence_verify(package: Path,
-                    key: Annotated[Path | None, typer.Option("--key", help="Trusted public key (PEM)")] = None,
-                    json_out: JsonFlag = False) -> None:
+def evidence_verify(
+    package: Path,
+    key: Annotated[Path | None, typer.Option("--key", help="Trusted public key (PEM)")] = None,
+    json_out: JsonFlag = False,
+) -> None:
     """Check a package: signature, signer, and every file against the manifest. Exit 1 when anything differs."""
     from relaytrack.evidence.package import verify_package
 
@@ -250,6 +327,7 @@ def evidence_verify(package: Path,
 
 # ---- agency requests -----------------------------------------------------------------------------------------
 
+
 @requests_app.command("add")
 def requests_add(
     agency: Annotated[str, typer.Option(help="police | fire | prosecution | ...")],
@@ -258,20 +336,33 @@ def requests_add(
     start: Annotated[str, typer.Option(help="ISO time (KST when no zone) or epoch seconds")],
     end: Annotated[str, typer.Option()],
     drug: Annotated[bool, typer.Option("--drug/--no-drug", help="Drug-related monitoring")] = False,
-    user: UserOpt = None, case: CaseOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    db: DbOpt = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """File an agency request for footage (waits for a supervisor's decision)."""
     u, c = acc.identity(user, case)
     with open_store(db) as store:
-        rid = rq.add(store.conn, store.path, user=u, case=c, agency=agency, purpose=purpose,
-                     cameras=[x.strip() for x in cameras.split(",") if x.strip()], start=start, end=end,
-                     drug_related=drug)
+        rid = rq.add(
+            store.conn,
+            store.path,
+            user=u,
+            case=c,
+            agency=agency,
+            purpose=purpose,
+            cameras=[x.strip() for x in cameras.split(",") if x.strip()],
+            start=start,
+            end=end,
+            drug_related=drug,
+        )
     print_json({"request": rid, "status": "requested"}) if json_out else console.print(f"request {rid} filed")
 
 
 @requests_app.command("approve")
-def requests_approve(request_id: int, note: Annotated[str, typer.Option()] = "", user: UserOpt = None,
-                     db: DbOpt = None) -> None:
+def requests_approve(
+    request_id: int, note: Annotated[str, typer.Option()] = "", user: UserOpt = None, db: DbOpt = None
+) -> None:
     """Approve a request (supervisor, not the requester)."""
     u, _ = acc.identity(user, None)
     with open_store(db) as store:
@@ -280,8 +371,9 @@ def requests_approve(request_id: int, note: Annotated[str, typer.Option()] = "",
 
 
 @requests_app.command("refuse")
-def requests_refuse(request_id: int, reason: Annotated[str, typer.Option()], user: UserOpt = None,
-                    db: DbOpt = None) -> None:
+def requests_refuse(
+    request_id: int, reason: Annotated[str, typer.Option()], user: UserOpt = None, db: DbOpt = None
+) -> None:
     """Refuse a request with a reason (supervisor)."""
     u, _ = acc.identity(user, None)
     with open_store(db) as store:
@@ -292,10 +384,18 @@ def requests_refuse(request_id: int, reason: Annotated[str, typer.Option()], use
 @requests_app.command("deliver")
 def requests_deliver(
     request_id: int,
-    package: Annotated[Path | None, typer.Option(help="An existing package to deliver (verified first)")] = None,
-    out: Annotated[Path | None, typer.Option(help="Build the package here from the request's cameras/time")] = None,
-    targets: Annotated[str | None, typer.Option(help="Target sighting ids (else everybody is masked)")] = None,
-    user: UserOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+    package: Annotated[
+        Path | None, typer.Option(help="An existing package to deliver (verified first)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Build the package here from the request's cameras/time")
+    ] = None,
+    targets: Annotated[
+        str | None, typer.Option(help="Target sighting ids (else everybody is masked)")
+    ] = None,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Deliver an approved request: export (or take) a signed package and record the delivery."""
     from relaytrack.evidence.export import export_evidence, hops_from_request
@@ -308,20 +408,29 @@ def requests_deliver(
         if req.status != "approved":
             raise InputError(f"request {request_id} is {req.status}; only an approved request is delivered")
         if out is not None:
-            hops = hops_from_request(store.conn, req.cameras, req.t_start, req.t_end,
-                                     _ids(targets) if targets else None)
-            package = export_evidence(store, out, hops, user=u, case=req.case_no, request_id=request_id,
-                                      pre_roll=0.0, post_roll=0.0).path
+            hops = hops_from_request(
+                store.conn, req.cameras, req.t_start, req.t_end, _ids(targets) if targets else None
+            )
+            package = export_evidence(
+                store, out, hops, user=u, case=req.case_no, request_id=request_id, pre_roll=0.0, post_roll=0.0
+            ).path
         digest = rq.deliver(store.conn, store.path, request_id, user=u, package=package)
     if json_out:
-        print_json({"request": request_id, "status": "delivered", "package": str(package), "manifest_sha256": digest})
+        print_json(
+            {"request": request_id, "status": "delivered", "package": str(package), "manifest_sha256": digest}
+        )
     else:
         console.print(f"request {request_id} delivered: {package} (manifest sha256 {digest})")
 
 
 @requests_app.command("outcome")
-def requests_outcome(request_id: int, outcome: Annotated[str, typer.Option(help=" | ".join(rq.OUTCOMES))],
-                     note: Annotated[str, typer.Option()] = "", user: UserOpt = None, db: DbOpt = None) -> None:
+def requests_outcome(
+    request_id: int,
+    outcome: Annotated[str, typer.Option(help=" | ".join(rq.OUTCOMES))],
+    note: Annotated[str, typer.Option()] = "",
+    user: UserOpt = None,
+    db: DbOpt = None,
+) -> None:
     """Record what a request led to (e.g. arrest), reported later by the agency."""
     u, _ = acc.identity(user, None)
     with open_store(db) as store:
@@ -334,7 +443,9 @@ def requests_stats(
     month: Annotated[str | None, typer.Option(help="YYYY-MM (Korea time); all months when omitted")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write CSV here")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report here")] = None,
-    user: UserOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Requests and deliveries per month by agency, drug-related counts, outcomes (CSV and HTML)."""
     u, _ = acc.identity(user, None)
@@ -351,16 +462,25 @@ def requests_stats(
     elif not csv_out and not html_out:
         sys.stdout.write(rq.stats_csv(rows))
     else:
-        console.print(f"{len(rows)} rows" + (f" -> {csv_out}" if csv_out else "") + (f" -> {html_out}" if html_out else ""))
+        console.print(
+            f"{len(rows)} rows"
+            + (f" -> {csv_out}" if csv_out else "")
+            + (f" -> {html_out}" if html_out else "")
+        )
 
 
 # ---- retention -----------------------------------------------------------------------------------------------
 
+
 @retention_app.command("purge")
 def retention_purge(
-    days: Annotated[float | None, typer.Option(help="Retention period (default: configured, 30 days)")] = None,
+    days: Annotated[
+        float | None, typer.Option(help="Retention period (default: configured, 30 days)")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only; delete nothing")] = False,
-    user: UserOpt = None, db: DbOpt = None, json_out: JsonFlag = False,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Purge sightings, boxes, crops and embeddings older than the period unless a case holds them."""
     from relaytrack.evidence import retention
@@ -374,18 +494,27 @@ def retention_purge(
         print_json(res.as_dict())
     else:
         verb = "would purge" if dry_run else "purged"
-        console.print(f"{verb} {res.sightings} sightings ({res.boxes} boxes, {res.thumbnails} crops, "
-                      f"{res.embeddings} embeddings) older than {res.days:g} days; {res.held} held by cases")
+        console.print(
+            f"{verb} {res.sightings} sightings ({res.boxes} boxes, {res.thumbnails} crops, "
+            f"{res.embeddings} embeddings) older than {res.days:g} days; {res.held} held by cases"
+        )
 
 
 # ---- bench ---------------------------------------------------------------------------------------------------
 
+
 def bench_masking(
-    seq: Annotated[Path | None, typer.Option(help="MOT sequence folder with gt/gt.txt (default PETS09-S2L1)")] = None,
-    video: Annotated[Path | None, typer.Option(help="Footage when the folder has no img1/ (town video)")] = None,
+    seq: Annotated[
+        Path | None, typer.Option(help="MOT sequence folder with gt/gt.txt (default PETS09-S2L1)")
+    ] = None,
+    video: Annotated[
+        Path | None, typer.Option(help="Footage when the folder has no img1/ (town video)")
+    ] = None,
     target: Annotated[int | None, typer.Option(help="GT id of the target (default: the longest)")] = None,
     frames: Annotated[int, typer.Option(help="Frames to export from the start")] = 100,
-    tracks: Annotated[bool, typer.Option("--tracks/--no-tracks", help="Ingest with the pipeline first")] = True,
+    tracks: Annotated[
+        bool, typer.Option("--tracks/--no-tracks", help="Ingest with the pipeline first")
+    ] = True,
     detect: Annotated[bool, typer.Option("--detect/--no-detect")] = True,
     faces: Annotated[bool, typer.Option("--faces/--no-faces")] = True,
     threshold: Annotated[float, typer.Option(help="Share of a box that must be covered")] = 0.9,
@@ -404,9 +533,19 @@ def bench_masking(
     for tr, de, fa in configs:
         with progress() as bar:
             task = bar.add_task(f"masking tracks={tr} detect={de}", total=frames)
-            runs.append(measure_masking(seq, target=target, frames=frames, tracks=tr, detect=de, faces=fa,
-                                        video=video, threshold=threshold,
-                                        progress=lambda n, t=task: bar.advance(t, n)))
+            runs.append(
+                measure_masking(
+                    seq,
+                    target=target,
+                    frames=frames,
+                    tracks=tr,
+                    detect=de,
+                    faces=fa,
+                    video=video,
+                    threshold=threshold,
+                    progress=lambda n, t=task: bar.advance(t, n),
+                )
+            )
     print_json(runs)
     if out:
         out.write_text(json.dumps(runs, indent=1))

@@ -65,12 +65,17 @@ class ExportResult:
     export_id: int
 
     def as_dict(self) -> dict:
-        return {"package": str(self.path), "manifest_sha256": self.manifest_sha256, "audit_seq": self.audit_seq,
-                "export_id": self.export_id,
-                "hops": [{k: v for k, v in h.__dict__.items() if k != "masks"} for h in self.hops]}
+        return {
+            "package": str(self.path),
+            "manifest_sha256": self.manifest_sha256,
+            "audit_seq": self.audit_seq,
+            "export_id": self.export_id,
+            "hops": [{k: v for k, v in h.__dict__.items() if k != "masks"} for h in self.hops],
+        }
 
 
 # ---- what to export ------------------------------------------------------------------------------------------
+
 
 def hops_from_route(conn, route: dict) -> list[Hop]:
     """route.json: {"hops": [{"sighting": id, "camera", "start", "end", "frames": [first, last]}, ...]}."""
@@ -97,8 +102,9 @@ def hops_from_route(conn, route: dict) -> list[Hop]:
 
 
 def _hop_of_sighting(conn, sid: int) -> Hop:
-    row = conn.execute("SELECT camera_id, first_frame, last_frame, source_id FROM sightings WHERE id=?",
-                       (sid,)).fetchone()
+    row = conn.execute(
+        "SELECT camera_id, first_frame, last_frame, source_id FROM sightings WHERE id=?", (sid,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"sighting {sid} not found")
     return Hop(row[0], int(row[1]), int(row[2]), sid, row[3])
@@ -110,8 +116,13 @@ def hops_from_sightings(conn, ids: list[int]) -> list[Hop]:
 
 def hops_from_alert(conn, alert_id: int) -> list[Hop]:
     """An alert of the watch stage: its sighting(s), or its camera and time span when it names none."""
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%alert%'"
-                                         " AND name NOT LIKE '%audit%'")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%alert%'"
+            " AND name NOT LIKE '%audit%'"
+        )
+    ]
     if not tables:
         raise NotFound("this store has no alerts table")
     table = "alerts" if "alerts" in tables else tables[0]
@@ -130,8 +141,9 @@ def hops_from_alert(conn, alert_id: int) -> list[Hop]:
     if ids:
         return hops_from_sightings(conn, list(dict.fromkeys(ids)))
     cam = rec.get("camera_id") or rec.get("camera")
-    src = conn.execute("SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1",
-                       (cam,)).fetchone()
+    src = conn.execute(
+        "SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1", (cam,)
+    ).fetchone()
     start = rec.get("start_s", rec.get("start"))
     end = rec.get("end_s", rec.get("end"))
     if src is None or start is None or end is None:
@@ -141,6 +153,7 @@ def hops_from_alert(conn, alert_id: int) -> list[Hop]:
 
 
 # ---- footage -------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class SourceRow:
@@ -154,11 +167,16 @@ class SourceRow:
 
 def _source_for(conn, hop: Hop) -> SourceRow:
     if hop.source_id is not None:
-        row = conn.execute("SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE id=?",
-                           (hop.source_id,)).fetchone()
+        row = conn.execute(
+            "SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE id=?",
+            (hop.source_id,),
+        ).fetchone()
     else:
-        row = conn.execute("SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE camera_id=?"
-                           " ORDER BY id DESC LIMIT 1", (hop.camera,)).fetchone()
+        row = conn.execute(
+            "SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE camera_id=?"
+            " ORDER BY id DESC LIMIT 1",
+            (hop.camera,),
+        ).fetchone()
     if row is None:
         raise NotFound(f"no recorded source for camera {hop.camera} (sighting {hop.sighting})")
     return SourceRow(row[0], row[1], row[2], float(row[3] or 25.0), float(row[4]), row[5])
@@ -175,6 +193,16 @@ def _read_frames(src: SourceRow, first: int, last: int):
         yield fr
 
 
+def _probe_frames(uri: str) -> int | None:
+    from relaytrack.errors import SourceError
+    from relaytrack.source.open import probe
+
+    try:
+        return probe(uri).frames
+    except SourceError as err:
+        raise NotFound(f"original footage of this hop is not readable: {err}") from err
+
+
 def footage_digest(uri: str, first: int, last: int) -> dict:
     """SHA-256 of the original footage the clip was cut from (the whole video file, or the image files of the
     exported frame range), so a court can check the clip against the centre's original."""
@@ -184,7 +212,7 @@ def footage_digest(uri: str, first: int, last: int) -> dict:
     from relaytrack.source.open import IMAGE_EXTS
 
     img_dir = p / "img1" if (p / "img1").is_dir() else p
-    files = sorted(f for f in img_dir.iterdir() if f.suffix.lower() in IMAGE_EXTS)[first - 1:last]
+    files = sorted(f for f in img_dir.iterdir() if f.suffix.lower() in IMAGE_EXTS)[first - 1 : last]
     per = [{"file": f.name, "sha256": sha256_file(f)} for f in files]
     return {"uri": uri, "kind": "images", "frames": [first, last], "files": per}
 
@@ -193,12 +221,16 @@ class _Writers:
     def __init__(self, folder: Path, fps: float, w: int, h: int) -> None:
         import cv2
 
-        self.evidence = cv2.VideoWriter(str(folder / "evidence.avi"), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+        self.evidence = cv2.VideoWriter(
+            str(folder / "evidence.avi"), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h)
+        )
         self.evidence.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
         scale = min(1.0, 960.0 / w)
         self.view_size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
         self.scale = scale
-        self.view = cv2.VideoWriter(str(folder / "view.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, self.view_size)
+        self.view = cv2.VideoWriter(
+            str(folder / "view.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, self.view_size
+        )
         if not self.evidence.isOpened() or not self.view.isOpened():
             raise InputError(f"{folder}: cannot write video files there")
 
@@ -222,28 +254,43 @@ class _Writers:
 def _others(conn, source_id: int, first: int, last: int, exclude: int | None) -> list[tuple[TrackBoxes, str]]:
     rows = conn.execute(
         "SELECT id, kind FROM sightings WHERE source_id=? AND last_frame>=? AND first_frame<=? AND id IS NOT ?",
-        (source_id, first, last, exclude)).fetchall()
+        (source_id, first, last, exclude),
+    ).fetchall()
     out = []
     for sid, kind in rows:
-        boxes = conn.execute("SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=? AND frame BETWEEN ? AND ?",
-                             (sid, first - 1000, last + 1000)).fetchall()
+        boxes = conn.execute(
+            "SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=? AND frame BETWEEN ? AND ?",
+            (sid, first - 1000, last + 1000),
+        ).fetchall()
         if boxes:
             out.append((TrackBoxes([tuple(b) for b in boxes]), kind))
     return out
 
 
-def export_hop(conn, hop: Hop, folder: Path, masker: Masker, *, pre_roll: float, post_roll: float,
-               on_frame: Callable[[], None] | None = None, keep_masks: bool = False) -> tuple[HopResult, dict]:
+def export_hop(
+    conn,
+    hop: Hop,
+    folder: Path,
+    masker: Masker,
+    *,
+    pre_roll: float,
+    post_roll: float,
+    on_frame: Callable[[], None] | None = None,
+    keep_masks: bool = False,
+) -> tuple[HopResult, dict]:
     src = _source_for(conn, hop)
     first = max(1, hop.first - int(round(pre_roll * src.fps)))
     last = hop.last + int(round(post_roll * src.fps))
-    if src.frames:
-        last = min(last, int(src.frames))
+    total = src.frames or _probe_frames(src.uri)
+    if total:
+        last = min(last, int(total))
     if last - first + 1 > MAX_HOP_FRAMES or last < first:
         raise InputError(f"hop on {hop.camera}: frames {first}..{last} refused (1..{MAX_HOP_FRAMES} frames)")
     target_boxes = None
     if hop.sighting is not None:
-        rows = conn.execute("SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=?", (hop.sighting,)).fetchall()
+        rows = conn.execute(
+            "SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=?", (hop.sighting,)
+        ).fetchall()
         target_boxes = TrackBoxes([tuple(r) for r in rows])
     others = _others(conn, src.id, first, last, hop.sighting)
     folder.mkdir(parents=True)
@@ -259,9 +306,15 @@ def export_hop(conn, hop: Hop, folder: Path, masker: Masker, *, pre_roll: float,
                 writers = _Writers(folder, src.fps, img.shape[1], img.shape[0])
             stamp = datetime.fromtimestamp(fr.wall).astimezone().isoformat(timespec="milliseconds")
             writers.write(img, target, f"{hop.camera}  {stamp}  frame {fr.index}")
-            log.append({"frame": fr.index, "wall": round(fr.wall, 3),
-                        "target": [round(v, 1) for v in target] if target is not None else None,
-                        "masked": len(fm.tracked) + len(fm.detected), "faces": len(fm.faces)})
+            log.append(
+                {
+                    "frame": fr.index,
+                    "wall": round(fr.wall, 3),
+                    "target": [round(v, 1) for v in target] if target is not None else None,
+                    "masked": len(fm.tracked) + len(fm.detected),
+                    "faces": len(fm.faces),
+                }
+            )
             n_regions += len(fm.tracked) + len(fm.detected)
             n_faces += len(fm.faces)
             if keep_masks:
@@ -275,24 +328,49 @@ def export_hop(conn, hop: Hop, folder: Path, masker: Masker, *, pre_roll: float,
         raise NotFound(f"{src.uri}: frames {first}..{last} could not be read (footage deleted or moved?)")
     (folder / "frames.json").write_text(json.dumps(log, indent=0))
     res = HopResult(hop.camera, hop.sighting, first, last, len(log), n_regions, n_faces, folder.name, masks)
-    custody_src = {"camera": hop.camera, "source_id": src.id, "fps": src.fps, "start_wall": src.start_wall,
-                   "original": footage_digest(src.uri, first, last)}
+    custody_src = {
+        "camera": hop.camera,
+        "source_id": src.id,
+        "fps": src.fps,
+        "start_wall": src.start_wall,
+        "original": footage_digest(src.uri, first, last),
+    }
     return res, custody_src
 
 
-def export_evidence(store, out: Path, hops: list[Hop], *, user: str | None, case: str | None,
-                    pre_roll: float = 2.0, post_roll: float = 2.0, settings: MaskSettings | None = None,
-                    export_root: Path | None = None, request_id: int | None = None,
-                    progress: Callable[[int], None] | None = None, keep_masks: bool = False) -> ExportResult:
+def export_evidence(
+    store,
+    out: Path,
+    hops: list[Hop],
+    *,
+    user: str | None,
+    case: str | None,
+    pre_roll: float = 2.0,
+    post_roll: float = 2.0,
+    settings: MaskSettings | None = None,
+    export_root: Path | None = None,
+    request_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep_masks: bool = False,
+) -> ExportResult:
     """Authorise, cut, mask, seal and log one export. `out` must not exist or be empty; with `export_root`
     it is a name that must stay inside that folder (service use). Returns the package and per-hop counts."""
     conn, db_path = store.conn, store.path
     ids = [h.sighting for h in hops if h.sighting is not None]
-    ctx = acc.authorize(conn, db_path, user=user, case=case, action="export",
-                        detail={"sightings": ids, "out": str(out)})
+    ctx = acc.authorize(
+        conn, db_path, user=user, case=case, action="export", detail={"sightings": ids, "out": str(out)}
+    )
     if export_root is not None:
-        out = safe_join(Path(export_root), str(out), "export folder", conn=conn, db_path=db_path, user=user,
-                        case=case, action="export")
+        out = safe_join(
+            Path(export_root),
+            str(out),
+            "export folder",
+            conn=conn,
+            db_path=db_path,
+            user=user,
+            case=case,
+            action="export",
+        )
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         ctx.log(outcome="denied", detail={"reason": "output folder exists and is not empty", "out": str(out)})
@@ -309,22 +387,43 @@ def export_evidence(store, out: Path, hops: list[Hop], *, user: str | None, case
     results, sources = [], []
     for i, hop in enumerate(hops, start=1):
         folder = out / "hops" / f"{i:02d}_{file_token(hop.camera)}"
-        res, src = export_hop(conn, hop, folder, masker, pre_roll=pre_roll, post_roll=post_roll,
-                              keep_masks=keep_masks, on_frame=(lambda: progress(1)) if progress else None)
+        res, src = export_hop(
+            conn,
+            hop,
+            folder,
+            masker,
+            pre_roll=pre_roll,
+            post_roll=post_roll,
+            keep_masks=keep_masks,
+            on_frame=(lambda: progress(1)) if progress else None,
+        )
         results.append(res)
         sources.append({"hop": i, "sighting": hop.sighting, **src})
     head = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     from relaytrack import __version__ as version
 
     custody = {
-        "case": case, "legal_basis": crow[0], "purpose": crow[1], "request_id": request_id,
-        "exported_by": user, "role": ctx.role, "created": created,
+        "case": case,
+        "legal_basis": crow[0],
+        "purpose": crow[1],
+        "request_id": request_id,
+        "exported_by": user,
+        "role": ctx.role,
+        "created": created,
         "created_iso": datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds"),
-        "tool": f"relaytrack {version}", "host": platform.node(),
+        "tool": f"relaytrack {version}",
+        "host": platform.node(),
         "audit_head_before": {"seq": head[0], "hash": head[1]} if head else None,
-        "masking": {"method": masker.s.method, "pad": masker.s.pad, "tracks": True, "detection_pass": masker.s.detect,
-                    "detection_threshold": masker.s.det_conf, "faces": masker.s.faces},
-        "pre_roll_s": pre_roll, "post_roll_s": post_roll,
+        "masking": {
+            "method": masker.s.method,
+            "pad": masker.s.pad,
+            "tracks": True,
+            "detection_pass": masker.s.detect,
+            "detection_threshold": masker.s.det_conf,
+            "faces": masker.s.faces,
+        },
+        "pre_roll_s": pre_roll,
+        "post_roll_s": post_roll,
         "hops": [{k: v for k, v in r.__dict__.items() if k != "masks"} for r in results],
         "sources": sources,
         "events": [{"at": created, "event": "exported", "by": user}],
@@ -339,20 +438,39 @@ def export_evidence(store, out: Path, hops: list[Hop], *, user: str | None, case
     )
     digest = seal(out, case=case, created=created)
     with store.tx():
-        seq = ctx.log(detail={"package": str(out), "manifest_sha256": digest, "hops": len(hops),
-                              "request": request_id, "frames": sum(r.frames for r in results)}, result_ids=ids)
-        cur = conn.execute("INSERT INTO exports(case_no, user_name, path, manifest_digest, request_id, sightings)"
-                           " VALUES (?,?,?,?,?,?)", (case, user, str(out), digest, request_id, json.dumps(ids)))
+        seq = ctx.log(
+            detail={
+                "package": str(out),
+                "manifest_sha256": digest,
+                "hops": len(hops),
+                "request": request_id,
+                "frames": sum(r.frames for r in results),
+            },
+            result_ids=ids,
+        )
+        cur = conn.execute(
+            "INSERT INTO exports(case_no, user_name, path, manifest_digest, request_id, sightings)"
+            " VALUES (?,?,?,?,?,?)",
+            (case, user, str(out), digest, request_id, json.dumps(ids)),
+        )
         acc.hold_sightings(conn, case, ids, note=f"export {cur.lastrowid}")
     return ExportResult(out, digest, results, seq, int(cur.lastrowid))
 
 
-__all__ = ["Hop", "HopResult", "ExportResult", "export_evidence", "hops_from_route", "hops_from_sightings",
-           "hops_from_alert"]
+__all__ = [
+    "Hop",
+    "HopResult",
+    "ExportResult",
+    "export_evidence",
+    "hops_from_route",
+    "hops_from_sightings",
+    "hops_from_alert",
+]
 
 
-def hops_from_request(conn, cameras: list[str], t_start: float, t_end: float,
-                      targets: list[int] | None = None) -> list[Hop]:
+def hops_from_request(
+    conn, cameras: list[str], t_start: float, t_end: float, targets: list[int] | None = None
+) -> list[Hop]:
     """Hops for an agency request: the target sightings named (they must lie on the requested cameras and
     time range), or else the whole requested span of every requested camera with everybody masked."""
     if targets:
@@ -365,7 +483,9 @@ def hops_from_request(conn, cameras: list[str], t_start: float, t_end: float,
     hops = []
     for cam in cameras:
         for sid_, fps, start_wall, frames in conn.execute(
-                "SELECT id, fps, start_wall, frames_total FROM sources WHERE camera_id=? ORDER BY start_wall", (cam,)):
+            "SELECT id, fps, start_wall, frames_total FROM sources WHERE camera_id=? ORDER BY start_wall",
+            (cam,),
+        ):
             fps = fps or 25.0
             end_wall = start_wall + (frames or 0) / fps if frames else float("inf")
             if end_wall < t_start or start_wall > t_end:

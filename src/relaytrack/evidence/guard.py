@@ -29,28 +29,64 @@ MAX_TEXT = 500
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # 10 MiB: a query image, never a video
 
 
-def _refuse(message: str, conn, db_path, user: str | None, case: str | None, action: str, **detail) -> InputError:
+def _refuse(
+    message: str, conn, db_path, user: str | None, case: str | None, action: str, **detail
+) -> InputError:
     if conn is not None:
-        audit.append(conn, db_path, user=user, case=case, action=action, outcome="denied",
-                     detail={"reason": message, **detail})
+        audit.append(
+            conn,
+            db_path,
+            user=user,
+            case=case,
+            action=action,
+            outcome="denied",
+            detail={"reason": message, **detail},
+        )
     return InputError(message)
 
 
-def check_name(value: str | None, what: str, *, conn=None, db_path: Path | None = None, user: str | None = None,
-               case: str | None = None, action: str = "input") -> str:
+def check_name(
+    value: str | None,
+    what: str,
+    *,
+    conn=None,
+    db_path: Path | None = None,
+    user: str | None = None,
+    case: str | None = None,
+    action: str = "input",
+) -> str:
     """A safe identifier (user, case number, agency, camera id); returns it unchanged."""
     if value is None or not isinstance(value, str) or not NAME_RE.match(value) or value in (".", ".."):
-        raise _refuse(f"{what} {value!r} is not allowed: use 1-64 letters, digits, '.', '-', '_', ':' or '@'",
-                      conn, db_path, user, case, action, field=what, value=repr(value)[:100])
+        raise _refuse(
+            f"{what} {value!r} is not allowed: use 1-64 letters, digits, '.', '-', '_', ':' or '@'",
+            conn,
+            db_path,
+            user,
+            case,
+            action,
+            field=what,
+            value=repr(value)[:100],
+        )
     return value
 
 
-def check_text(value: str | None, what: str, *, max_len: int = MAX_TEXT, conn=None, db_path: Path | None = None,
-               user: str | None = None, case: str | None = None, action: str = "input") -> str:
+def check_text(
+    value: str | None,
+    what: str,
+    *,
+    max_len: int = MAX_TEXT,
+    conn=None,
+    db_path: Path | None = None,
+    user: str | None = None,
+    case: str | None = None,
+    action: str = "input",
+) -> str:
     """Free text (a search description, a purpose, a refusal reason); returns it unchanged."""
+
     def refuse(why: str) -> InputError:
-        return _refuse(f"{what} refused: {why}", conn, db_path, user, case, action, field=what,
-                       value=repr(value)[:200])
+        return _refuse(
+            f"{what} refused: {why}", conn, db_path, user, case, action, field=what, value=repr(value)[:200]
+        )
 
     if value is None or not isinstance(value, str) or not value.strip():
         raise refuse("empty")
@@ -65,36 +101,77 @@ def check_text(value: str | None, what: str, *, max_len: int = MAX_TEXT, conn=No
     return value
 
 
-def check_upload(data: bytes, limit: int = DEFAULT_UPLOAD_LIMIT, *, kinds: tuple[str, ...] = ("jpeg", "png"),
-                 conn=None, db_path: Path | None = None, user: str | None = None, case: str | None = None,
-                 action: str = "upload") -> bytes:
+def check_upload(
+    data: bytes,
+    limit: int = DEFAULT_UPLOAD_LIMIT,
+    *,
+    kinds: tuple[str, ...] = ("jpeg", "png"),
+    conn=None,
+    db_path: Path | None = None,
+    user: str | None = None,
+    case: str | None = None,
+    action: str = "upload",
+) -> bytes:
     """An uploaded query image: refuses empty, oversized (> limit bytes) or non-image payloads."""
     size = len(data) if isinstance(data, bytes | bytearray | memoryview) else -1
     if size <= 0:
         raise _refuse("upload refused: empty or not bytes", conn, db_path, user, case, action)
     if size > limit:
-        raise _refuse(f"upload refused: {size} bytes, limit {limit}", conn, db_path, user, case, action,
-                      size=size, limit=limit)
+        raise _refuse(
+            f"upload refused: {size} bytes, limit {limit}",
+            conn,
+            db_path,
+            user,
+            case,
+            action,
+            size=size,
+            limit=limit,
+        )
     head = bytes(data[:8])
     kind = "jpeg" if head[:3] == b"\xff\xd8\xff" else "png" if head == b"\x89PNG\r\n\x1a\n" else None
     if kinds and kind not in kinds:
-        raise _refuse(f"upload refused: not a {' or '.join(kinds)} image", conn, db_path, user, case, action,
-                      size=size)
+        raise _refuse(
+            f"upload refused: not a {' or '.join(kinds)} image", conn, db_path, user, case, action, size=size
+        )
     return bytes(data)
 
 
-def safe_join(root: Path, name: str, what: str = "path", *, conn=None, db_path: Path | None = None,
-              user: str | None = None, case: str | None = None, action: str = "input") -> Path:
+def safe_join(
+    root: Path,
+    name: str,
+    what: str = "path",
+    *,
+    conn=None,
+    db_path: Path | None = None,
+    user: str | None = None,
+    case: str | None = None,
+    action: str = "input",
+) -> Path:
     """`root/name` for a relative name that stays inside root (no '..', no absolute path, no NUL)."""
-    bad = (not isinstance(name, str) or not name or "\x00" in name or "\\" in name or name.startswith(("/", "~"))
-           or any(part in ("..", "") for part in name.split("/")) or re.match(r"^[A-Za-z]:", name) is not None)
+    bad = (
+        not isinstance(name, str)
+        or not name
+        or "\x00" in name
+        or "\\" in name
+        or name.startswith(("/", "~"))
+        or any(part in ("..", "") for part in name.split("/"))
+        or re.match(r"^[A-Za-z]:", name) is not None
+    )
     root_r = Path(root).resolve()
     if not bad:
         target = (root_r / name).resolve()
         bad = target != root_r and root_r not in target.parents
     if bad:
-        raise _refuse(f"{what} {name!r} refused: it must be a relative path inside {root}", conn, db_path, user,
-                      case, action, field=what, value=repr(name)[:200])
+        raise _refuse(
+            f"{what} {name!r} refused: it must be a relative path inside {root}",
+            conn,
+            db_path,
+            user,
+            case,
+            action,
+            field=what,
+            value=repr(name)[:200],
+        )
     return root_r / name
 
 

@@ -45,7 +45,9 @@ class TrackBoxes:
     def __init__(self, rows: list[tuple[int, float, float, float, float]]) -> None:
         rows = sorted(rows)
         self.frames = np.array([r[0] for r in rows], dtype=np.int64)
-        self.xyxy = np.array([(r[1], r[2], r[1] + r[3], r[2] + r[4]) for r in rows], dtype=np.float64).reshape(-1, 4)
+        self.xyxy = np.array(
+            [(r[1], r[2], r[1] + r[3], r[2] + r[4]) for r in rows], dtype=np.float64
+        ).reshape(-1, 4)
 
     def at(self, frame: int) -> Box | None:
         f = self.frames
@@ -133,6 +135,7 @@ METHODS = {"pixelate": pixelate, "blur": blur}
 
 # ---- BlazeFace -----------------------------------------------------------------------------------------------
 
+
 def _blazeface_anchors() -> np.ndarray:
     """896 anchor centres (x, y) in [0,1] of MediaPipe's short-range model: stride 8 (2 per cell) and
     stride 16 (6 per cell)."""
@@ -169,7 +172,7 @@ class FaceDetector:
         # Letterbox to a square, then 128x128 RGB in [-1, 1].
         canvas = np.zeros((side, side, 3), np.uint8)
         ox, oy = (side - w) // 2, (side - h) // 2
-        canvas[oy:oy + h, ox:ox + w] = crop_bgr
+        canvas[oy : oy + h, ox : ox + w] = crop_bgr
         inp = cv2.resize(canvas, (128, 128), interpolation=cv2.INTER_LINEAR)[:, :, ::-1]
         x = (inp.astype(np.float32) / 127.5 - 1.0)[None]
         reg, logit = self.session.run([self.reg_name, self.score_name], {self.input_name: x})
@@ -226,10 +229,10 @@ class FrameMask:
 @dataclass
 class MaskSettings:
     method: str = "pixelate"
-    pad: float = 0.2            # fraction of box size added on each side of a masked box
-    detect: bool = True         # fresh detection pass on every exported frame
-    faces: bool = True          # BlazeFace on person boxes
-    det_conf: float = 0.2       # detection threshold for masking: recall matters more than precision here
+    pad: float = 0.2  # fraction of box size added on each side of a masked box
+    detect: bool = True  # fresh detection pass on every exported frame
+    faces: bool = True  # BlazeFace on person boxes
+    det_conf: float = 0.2  # detection threshold for masking: recall matters more than precision here
     target_iou: float = 0.5
     target_part: float = 0.75  # a detection this much inside the target's box (centre inside) is the target
 
@@ -250,7 +253,9 @@ class Masker:
         if settings.faces:
             self.faces = FaceDetector()
 
-    def apply(self, img: np.ndarray, frame: int, target: Box | None, others: list[tuple[Box, str]]) -> FrameMask:
+    def apply(
+        self, img: np.ndarray, frame: int, target: Box | None, others: list[tuple[Box, str]]
+    ) -> FrameMask:
         """Mask `img` in place. `others` = interpolated boxes of other tracked sightings with their kind."""
         h, w = img.shape[:2]
         fm = FrameMask(frame, target, [], [], [])

@@ -53,8 +53,9 @@ def load_signing_key(*, create: bool = True) -> Ed25519PrivateKey | None:
         return None
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
@@ -111,8 +112,15 @@ def seal(root: Path, *, case: str, created: float, extra: dict | None = None) ->
             continue
         p = root / rel
         files.append({"path": rel, "size": p.stat().st_size, "sha256": sha256_file(p)})
-    manifest = {"format": FORMAT, "case": case, "created": created, "key_id": key_id(pub),
-                "public_key": base64.b64encode(raw_public(pub)).decode(), "files": files, **(extra or {})}
+    manifest = {
+        "format": FORMAT,
+        "case": case,
+        "created": created,
+        "key_id": key_id(pub),
+        "public_key": base64.b64encode(raw_public(pub)).decode(),
+        "files": files,
+        **(extra or {}),
+    }
     data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
     (root / "manifest.json").write_bytes(data)
     (root / "manifest.sig").write_bytes(base64.b64encode(key.sign(data)) + b"\n")
@@ -130,8 +138,15 @@ class PackageVerify:
     manifest_digest: str | None = None
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "problems": self.problems, "warnings": self.warnings, "case": self.case,
-                "files": self.files, "key_id": self.key_id, "manifest_sha256": self.manifest_digest}
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "case": self.case,
+            "files": self.files,
+            "key_id": self.key_id,
+            "manifest_sha256": self.manifest_digest,
+        }
 
 
 def verify_package(root: Path, trusted_key: Path | None = None) -> PackageVerify:

@@ -80,8 +80,19 @@ def get(conn, request_id: int) -> Request:
     return Request(*r)
 
 
-def add(conn, db_path: Path | None, *, user: str | None, case: str | None, agency: str, purpose: str,
-        cameras: list[str], start: str | float, end: str | float, drug_related: bool = False) -> int:
+def add(
+    conn,
+    db_path: Path | None,
+    *,
+    user: str | None,
+    case: str | None,
+    agency: str,
+    purpose: str,
+    cameras: list[str],
+    start: str | float,
+    end: str | float,
+    drug_related: bool = False,
+) -> int:
     """File a request (role with 'request' permission, assigned to the case); returns its id."""
     ctx = authorize(conn, db_path, user=user, case=case, action="request")
     kw = {"conn": conn, "db_path": db_path, "user": user, "case": case, "action": "request"}
@@ -92,11 +103,18 @@ def add(conn, db_path: Path | None, *, user: str | None, case: str | None, agenc
         raise InputError("request refused: name at least one camera")
     t0, t1 = parse_time(start), parse_time(end)
     if not t0 < t1 or t1 - t0 > MAX_SPAN_S:
-        raise InputError(f"request refused: time range must be increasing and at most {MAX_SPAN_S / 86400:g} days")
+        raise InputError(
+            f"request refused: time range must be increasing and at most {MAX_SPAN_S / 86400:g} days"
+        )
     if case is None or conn.execute("SELECT status FROM cases WHERE case_no=?", (case,)).fetchone() is None:
         raise NotFound(f"case {case!r} not found")
-    if ctx.role not in ("supervisor", "agency") and conn.execute(
-            "SELECT 1 FROM case_members WHERE case_no=? AND user_name=?", (case, user)).fetchone() is None:
+    if (
+        ctx.role not in ("supervisor", "agency")
+        and conn.execute(
+            "SELECT 1 FROM case_members WHERE case_no=? AND user_name=?", (case, user)
+        ).fetchone()
+        is None
+    ):
         ctx.log(outcome="denied", detail={"reason": f"not assigned to case {case}"})
         raise AccessDenied(f"request refused: user {user!r} is not assigned to case {case!r}")
     cur = conn.execute(
@@ -104,21 +122,42 @@ def add(conn, db_path: Path | None, *, user: str | None, case: str | None, agenc
         " VALUES (?,?,?,?,?,?,?,?)",
         (agency, user, case, purpose, json.dumps(cams), t0, t1, int(bool(drug_related))),
     )
-    ctx.log(detail={"request": cur.lastrowid, "agency": agency, "cameras": cams, "t_start": t0, "t_end": t1,
-                    "drug_related": bool(drug_related)}, result_ids=[cur.lastrowid])
+    ctx.log(
+        detail={
+            "request": cur.lastrowid,
+            "agency": agency,
+            "cameras": cams,
+            "t_start": t0,
+            "t_end": t1,
+            "drug_related": bool(drug_related),
+        },
+        result_ids=[cur.lastrowid],
+    )
     return int(cur.lastrowid)
 
 
-def _transition(conn, db_path: Path | None, request_id: int, user: str | None, action: str, allowed_from: tuple,
-                ) -> tuple[Request, object]:
+def _transition(
+    conn,
+    db_path: Path | None,
+    request_id: int,
+    user: str | None,
+    action: str,
+    allowed_from: tuple,
+) -> tuple[Request, object]:
     try:
         req = get(conn, request_id)
     except NotFound:
-        audit.append(conn, db_path, user=user, case=None, action=action, outcome="denied",
-                     detail={"reason": "no such request", "request": request_id})
+        audit.append(
+            conn,
+            db_path,
+            user=user,
+            case=None,
+            action=action,
+            outcome="denied",
+            detail={"reason": "no such request", "request": request_id},
+        )
         raise
-    ctx = authorize(conn, db_path, user=user, case=req.case_no, action=action,
-                    detail={"request": request_id})
+    ctx = authorize(conn, db_path, user=user, case=req.case_no, action=action, detail={"request": request_id})
     if req.status not in allowed_from:
         ctx.log(outcome="denied", detail={"reason": f"request is {req.status}", "request": request_id})
         raise InputError(f"request {request_id} is {req.status}; {action} needs {' or '.join(allowed_from)}")
@@ -130,18 +169,26 @@ def approve(conn, db_path: Path | None, request_id: int, *, user: str | None, no
     if note:
         check_text(note, "note", conn=conn, db_path=db_path, user=user, case=req.case_no, action="approve")
     if req.requested_by == user:
-        ctx.log(outcome="denied", detail={"reason": "requester cannot approve own request", "request": request_id})
+        ctx.log(
+            outcome="denied", detail={"reason": "requester cannot approve own request", "request": request_id}
+        )
         raise AccessDenied(f"approve refused: {user} filed request {request_id} and cannot approve it")
-    conn.execute("UPDATE agency_requests SET status='approved', decided_by=?, decided_at=?, reason=? WHERE id=?",
-                 (user, time.time(), note or None, request_id))
+    conn.execute(
+        "UPDATE agency_requests SET status='approved', decided_by=?, decided_at=?, reason=? WHERE id=?",
+        (user, time.time(), note or None, request_id),
+    )
     ctx.log(detail={"request": request_id, "decision": "approved", "note": note}, result_ids=[request_id])
 
 
 def refuse(conn, db_path: Path | None, request_id: int, *, user: str | None, reason: str) -> None:
     req, ctx = _transition(conn, db_path, request_id, user, "approve", ("requested", "approved"))
-    check_text(reason, "refusal reason", conn=conn, db_path=db_path, user=user, case=req.case_no, action="approve")
-    conn.execute("UPDATE agency_requests SET status='refused', decided_by=?, decided_at=?, reason=? WHERE id=?",
-                 (user, time.time(), reason, request_id))
+    check_text(
+        reason, "refusal reason", conn=conn, db_path=db_path, user=user, case=req.case_no, action="approve"
+    )
+    conn.execute(
+        "UPDATE agency_requests SET status='refused', decided_by=?, decided_at=?, reason=? WHERE id=?",
+        (user, time.time(), reason, request_id),
+    )
     ctx.log(detail={"request": request_id, "decision": "refused", "reason": reason}, result_ids=[request_id])
 
 
@@ -152,37 +199,72 @@ def deliver(conn, db_path: Path | None, request_id: int, *, user: str | None, pa
     req, ctx = _transition(conn, db_path, request_id, user, "export", ("approved",))
     res = verify_package(Path(package))
     if not res.ok:
-        ctx.log(outcome="denied", detail={"reason": f"package does not verify: {res.problems[:3]}",
-                                          "request": request_id})
+        ctx.log(
+            outcome="denied",
+            detail={"reason": f"package does not verify: {res.problems[:3]}", "request": request_id},
+        )
         raise InputError(f"deliver refused: package {package} does not verify ({res.problems[0]})")
     if res.case != req.case_no:
         ctx.log(outcome="denied", detail={"reason": f"package is for case {res.case}", "request": request_id})
-        raise AccessDenied(f"deliver refused: package {package} was exported for case {res.case}, "
-                           f"request {request_id} is for {req.case_no}")
-    conn.execute("UPDATE agency_requests SET status='delivered', delivered_by=?, delivered_at=?, package_path=?,"
-                 " package_digest=? WHERE id=?", (user, time.time(), str(package), res.manifest_digest, request_id))
-    ctx.log(action="deliver", detail={"request": request_id, "agency": req.agency, "package": str(package),
-                                      "manifest_sha256": res.manifest_digest}, result_ids=[request_id])
+        raise AccessDenied(
+            f"deliver refused: package {package} was exported for case {res.case}, "
+            f"request {request_id} is for {req.case_no}"
+        )
+    conn.execute(
+        "UPDATE agency_requests SET status='delivered', delivered_by=?, delivered_at=?, package_path=?,"
+        " package_digest=? WHERE id=?",
+        (user, time.time(), str(package), res.manifest_digest, request_id),
+    )
+    ctx.log(
+        action="deliver",
+        detail={
+            "request": request_id,
+            "agency": req.agency,
+            "package": str(package),
+            "manifest_sha256": res.manifest_digest,
+        },
+        result_ids=[request_id],
+    )
     return res.manifest_digest
 
 
-def record_outcome(conn, db_path: Path | None, request_id: int, *, user: str | None, outcome: str,
-                   note: str = "") -> None:
+def record_outcome(
+    conn, db_path: Path | None, request_id: int, *, user: str | None, outcome: str, note: str = ""
+) -> None:
     if outcome not in OUTCOMES:
         raise InputError(f"outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
     req, ctx = _transition(conn, db_path, request_id, user, "request", ("delivered", "approved", "refused"))
     if note:
-        check_text(note, "outcome note", conn=conn, db_path=db_path, user=user, case=req.case_no, action="request")
-    conn.execute("UPDATE agency_requests SET outcome=?, outcome_note=?, outcome_at=? WHERE id=?",
-                 (outcome, note or None, time.time(), request_id))
-    ctx.log(action="outcome", detail={"request": request_id, "outcome": outcome, "note": note},
-            result_ids=[request_id])
+        check_text(
+            note, "outcome note", conn=conn, db_path=db_path, user=user, case=req.case_no, action="request"
+        )
+    conn.execute(
+        "UPDATE agency_requests SET outcome=?, outcome_note=?, outcome_at=? WHERE id=?",
+        (outcome, note or None, time.time(), request_id),
+    )
+    ctx.log(
+        action="outcome",
+        detail={"request": request_id, "outcome": outcome, "note": note},
+        result_ids=[request_id],
+    )
 
 
 # ---- statistics ----------------------------------------------------------------------------------------------
 
-STAT_COLUMNS = ("month", "agency", "requests", "approved", "refused", "delivered", "pending", "drug_related",
-                "drug_related_delivered", "outcomes_recorded", "arrests", "evidence_used")
+STAT_COLUMNS = (
+    "month",
+    "agency",
+    "requests",
+    "approved",
+    "refused",
+    "delivered",
+    "pending",
+    "drug_related",
+    "drug_related_delivered",
+    "outcomes_recorded",
+    "arrests",
+    "evidence_used",
+)
 
 
 def _month_bounds(month: str) -> tuple[float, float]:
@@ -201,8 +283,9 @@ def stats(conn, month: str | None = None) -> list[dict]:
     where, params = "", ()
     if month:
         where, params = "WHERE created_at >= ? AND created_at < ?", _month_bounds(month)
-    rows = conn.execute(f"SELECT created_at, agency, status, drug_related, outcome FROM agency_requests {where}",
-                        params).fetchall()
+    rows = conn.execute(
+        f"SELECT created_at, agency, status, drug_related, outcome FROM agency_requests {where}", params
+    ).fetchall()
     table: dict[tuple[str, str], dict] = {}
     for created, agency, status, drug, outcome in rows:
         mon = datetime.fromtimestamp(created, KST).strftime("%Y-%m")
@@ -219,7 +302,7 @@ def stats(conn, month: str | None = None) -> list[dict]:
             r["arrests"] += outcome == "arrest"
             r["evidence_used"] += outcome == "evidence_used"
     out = []
-    for (mon, agency) in sorted(table, key=lambda k: (k[0], k[1] == "ALL", k[1])):
+    for mon, agency in sorted(table, key=lambda k: (k[0], k[1] == "ALL", k[1])):
         out.append({"month": mon, "agency": agency, **table[(mon, agency)]})
     if month and not out:
         out.append({"month": month, "agency": "ALL", **{c: 0 for c in STAT_COLUMNS[2:]}})
@@ -238,8 +321,12 @@ def stats_html(rows: list[dict], title: str = "CCTV footage requests by agency")
     """A small self-contained report; every value is escaped (names come from users)."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in STAT_COLUMNS)
     body = "".join(
-        "<tr" + (' class="all"' if r["agency"] == "ALL" else "") + ">"
-        + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in STAT_COLUMNS) + "</tr>" for r in rows
+        "<tr"
+        + (' class="all"' if r["agency"] == "ALL" else "")
+        + ">"
+        + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in STAT_COLUMNS)
+        + "</tr>"
+        for r in rows
     )
     tot = [r for r in rows if r["agency"] == "ALL"]
     summary = ""
@@ -247,10 +334,12 @@ def stats_html(rows: list[dict], title: str = "CCTV footage requests by agency")
         req = sum(r["requests"] for r in tot)
         dlv = sum(r["delivered"] for r in tot)
         drug = sum(r["drug_related"] for r in tot)
-        summary = (f"<p>{req} requests, {dlv} delivered ({(100.0 * dlv / req) if req else 0:.1f}%), "
-                   f"{drug} drug-related; {sum(r['arrests'] for r in tot)} arrests contributed.</p>")
+        summary = (
+            f"<p>{req} requests, {dlv} delivered ({(100.0 * dlv / req) if req else 0:.1f}%), "
+            f"{drug} drug-related; {sum(r['arrests'] for r in tot)} arrests contributed.</p>"
+        )
     return (
-        "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\"><title>" + html.escape(title) + "</title>"
+        '<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>' + html.escape(title) + "</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #999;padding:4px 8px;text-align:right}th{background:#eee}"
         "tr.all td{font-weight:bold;background:#f6f6f6}</style></head><body>"

@@ -44,15 +44,28 @@ class PurgeResult:
     audit_seq: int | None = None
 
     def as_dict(self) -> dict:
-        return {"cutoff": self.cutoff, "days": self.days, "dry_run": self.dry_run, "sightings": self.sightings,
-                "boxes": self.boxes, "thumbnails": self.thumbnails, "embeddings": self.embeddings,
-                "held": self.held, "other_rows": self.other_rows, "audit_seq": self.audit_seq}
+        return {
+            "cutoff": self.cutoff,
+            "days": self.days,
+            "dry_run": self.dry_run,
+            "sightings": self.sightings,
+            "boxes": self.boxes,
+            "thumbnails": self.thumbnails,
+            "embeddings": self.embeddings,
+            "held": self.held,
+            "other_rows": self.other_rows,
+            "audit_seq": self.audit_seq,
+        }
 
 
 def vector_tables(conn) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE (name LIKE 'vec_sightings%' OR name LIKE 'sighting_vec%')"
-        " AND sql LIKE 'CREATE VIRTUAL TABLE%'")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE (name LIKE 'vec_sightings%' OR name LIKE 'sighting_vec%')"
+            " AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+        )
+    ]
 
 
 def _referencing_tables(conn) -> list[tuple[str, str, str]]:
@@ -67,8 +80,15 @@ def _referencing_tables(conn) -> list[tuple[str, str, str]]:
     return out
 
 
-def purge(conn, db_path: Path | None, *, days: float | None = None, dry_run: bool = False,
-          user: str | None = None, now: float | None = None) -> PurgeResult:
+def purge(
+    conn,
+    db_path: Path | None,
+    *,
+    days: float | None = None,
+    dry_run: bool = False,
+    user: str | None = None,
+    now: float | None = None,
+) -> PurgeResult:
     """Delete (or with dry_run count) unheld footage-derived data older than `days`; returns the counts."""
     days = configured_days(conn) if days is None else float(days)
     if not 0 <= days <= 3650:
@@ -79,16 +99,24 @@ def purge(conn, db_path: Path | None, *, days: float | None = None, dry_run: boo
     try:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _purge(id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM _purge")
-        held_sql = ("SELECT cs.sighting_id FROM case_sightings cs JOIN cases c ON c.case_no = cs.case_no"
-                    " WHERE c.status='open' AND c.legal_hold=1")
-        conn.execute(f"INSERT INTO _purge SELECT id FROM sightings WHERE wall_end < ? AND id NOT IN ({held_sql})",
-                     (cutoff,))
-        res.held = conn.execute(f"SELECT COUNT(*) FROM sightings WHERE wall_end < ? AND id IN ({held_sql})",
-                                (cutoff,)).fetchone()[0]
+        held_sql = (
+            "SELECT cs.sighting_id FROM case_sightings cs JOIN cases c ON c.case_no = cs.case_no"
+            " WHERE c.status='open' AND c.legal_hold=1"
+        )
+        conn.execute(
+            f"INSERT INTO _purge SELECT id FROM sightings WHERE wall_end < ? AND id NOT IN ({held_sql})",
+            (cutoff,),
+        )
+        res.held = conn.execute(
+            f"SELECT COUNT(*) FROM sightings WHERE wall_end < ? AND id IN ({held_sql})", (cutoff,)
+        ).fetchone()[0]
         res.sightings = conn.execute("SELECT COUNT(*) FROM _purge").fetchone()[0]
-        res.boxes = conn.execute("SELECT COUNT(*) FROM boxes WHERE sighting_id IN (SELECT id FROM _purge)").fetchone()[0]
+        res.boxes = conn.execute(
+            "SELECT COUNT(*) FROM boxes WHERE sighting_id IN (SELECT id FROM _purge)"
+        ).fetchone()[0]
         res.thumbnails = conn.execute(
-            "SELECT COUNT(*) FROM thumbnails WHERE sighting_id IN (SELECT id FROM _purge)").fetchone()[0]
+            "SELECT COUNT(*) FROM thumbnails WHERE sighting_id IN (SELECT id FROM _purge)"
+        ).fetchone()[0]
         res.embeddings = conn.execute(
             "SELECT COUNT(*) FROM sightings WHERE embedding IS NOT NULL AND id IN (SELECT id FROM _purge)"
         ).fetchone()[0]
@@ -97,11 +125,15 @@ def purge(conn, db_path: Path | None, *, days: float | None = None, dry_run: boo
             cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')]
             col = "sighting_id" if "sighting_id" in cols else "rowid"
             vec_cols[t] = col
-            n = conn.execute(f'SELECT COUNT(*) FROM "{t}" WHERE {col} IN (SELECT id FROM _purge)').fetchone()[0]
+            n = conn.execute(f'SELECT COUNT(*) FROM "{t}" WHERE {col} IN (SELECT id FROM _purge)').fetchone()[
+                0
+            ]
             res.other_rows[t] = n
         refs = _referencing_tables(conn)
         for table, col, on_delete in refs:
-            n = conn.execute(f'SELECT COUNT(*) FROM "{table}" WHERE "{col}" IN (SELECT id FROM _purge)').fetchone()[0]
+            n = conn.execute(
+                f'SELECT COUNT(*) FROM "{table}" WHERE "{col}" IN (SELECT id FROM _purge)'
+            ).fetchone()[0]
             if n:
                 res.other_rows[f"{table}.{col}"] = n
         if not dry_run:
@@ -109,7 +141,9 @@ def purge(conn, db_path: Path | None, *, days: float | None = None, dry_run: boo
                 conn.execute(f'DELETE FROM "{t}" WHERE {col} IN (SELECT id FROM _purge)')
             for table, col, on_delete in refs:
                 if on_delete == "SET NULL":
-                    conn.execute(f'UPDATE "{table}" SET "{col}"=NULL WHERE "{col}" IN (SELECT id FROM _purge)')
+                    conn.execute(
+                        f'UPDATE "{table}" SET "{col}"=NULL WHERE "{col}" IN (SELECT id FROM _purge)'
+                    )
                 elif on_delete != "CASCADE":
                     conn.execute(f'DELETE FROM "{table}" WHERE "{col}" IN (SELECT id FROM _purge)')
             # Boxes and thumbnails go with their sighting (ON DELETE CASCADE); deleted explicitly as well in case
@@ -118,8 +152,14 @@ def purge(conn, db_path: Path | None, *, days: float | None = None, dry_run: boo
             conn.execute("DELETE FROM thumbnails WHERE sighting_id IN (SELECT id FROM _purge)")
             conn.execute("DELETE FROM sightings WHERE id IN (SELECT id FROM _purge)")
         conn.execute("DELETE FROM _purge")
-        res.audit_seq = audit.append(conn, db_path, user=user or SYSTEM_USER, case=None, action="purge",
-                                     detail={k: v for k, v in res.as_dict().items() if k != "audit_seq"})
+        res.audit_seq = audit.append(
+            conn,
+            db_path,
+            user=user or SYSTEM_USER,
+            case=None,
+            action="purge",
+            detail={k: v for k, v in res.as_dict().items() if k != "audit_seq"},
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
