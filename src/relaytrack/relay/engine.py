@@ -197,7 +197,7 @@ def _unit(v: np.ndarray | None) -> np.ndarray | None:
     if v is None:
         return None
     v = np.asarray(v, dtype=np.float32).reshape(-1)
-    n = float(np.linalg.norm(v))
+    n = math.sqrt(float(v @ v))
     return v / n if n > 0 else None
 
 
@@ -311,6 +311,8 @@ class _Relay:
         self.cams: dict[str, Camera | None] = {}
         self.link_cache: dict[tuple[str, str, str], list[Link]] = {}
         self.hist_cache: dict[int, np.ndarray | None] = {}
+        self.ref_cache: dict[int, np.ndarray] = {}
+        self.cand_cache: dict[tuple[int, str], list[_Cand]] = {}
         self.mode = "walk" if origin.kind == "person" else "drive"
         self.bg = appearance_background(conn, origin.kind) if params.use_appearance else None
         anchors = [origin] + [get_sighting(conn, i) for i in sorted(confirmed)]
@@ -400,12 +402,15 @@ class _Relay:
         ce = _unit(c.embedding)
         if ce is None or self.anchor_emb is None or self.bg is None:
             return 0.0, []
-        pe = _unit(prev.embedding)
-        sim = 0.5 * float(ce @ self.anchor_emb) + 0.5 * float(
-            ce @ (pe if pe is not None else self.anchor_emb)
-        )
+        # Half the anchors' mean look, half the previous hop's (lighting drifts along a route).
+        ref = self.ref_cache.get(prev.id)
+        if ref is None:
+            pe = _unit(prev.embedding)
+            ref = 0.5 * self.anchor_emb + 0.5 * (pe if pe is not None else self.anchor_emb)
+            self.ref_cache[prev.id] = ref
+        sim = float(ce @ ref)
         z = (sim - self.bg[0]) / self.bg[1]
-        return p.w_app * float(np.clip(z - p.app_z0, -8.0, 8.0)), [f"appearance {sim:.2f} (z {z:.1f})"]
+        return p.w_app * min(8.0, max(-8.0, z - p.app_z0)), [f"appearance {sim:.2f} (z {z:.1f})"]
 
     def score(
         self, prev: Sighting, c: Sighting, link: Link, dt: float, direction: str, via: list[str]
@@ -457,15 +462,14 @@ class _Relay:
         return lo - slack, hi + slack, 0.0
 
     def candidates(self, cur: Sighting, direction: str, exclude: set[int]) -> list[_Cand]:
-        cur_t0 = cur.wall_start - self.offset(cur.camera)
-        cur_t1 = cur.wall_end - self.offset(cur.camera)
-        out: dict[int, _Cand] = {}
-        if not self.p.use_topology:
-            self._free_candidates(cur, cur_t0, cur_t1, direction, exclude, out)
-        else:
-            for link in self.links(cur.camera, direction):
-                self._link_candidates(cur, cur_t0, cur_t1, link, direction, exclude, out, via=[], depth=0)
-        cands = list(out.values())
+        key = (cur.id, direction)
+        if key not in self.cand_cache:  # beams often share a sighting: score its neighbourhood once
+            self.cand_cache[key] = self._gather(cur, direction)
+        cands = [
+            _Cand(c.s, c.logit, c.link, c.reasons, c.t0, c.t1)
+            for c in self.cand_cache[key]
+            if c.s.id not in exclude
+        ]
         # Confirmed anchors win their hop outright; the operator has spoken.
         forced = [c for c in cands if c.s.id in self.confirmed]
         if forced:
@@ -480,6 +484,29 @@ class _Relay:
                 c.conf = float(pr)
         return sorted(cands, key=lambda c: -c.conf)
 
+    def _gather(self, cur: Sighting, direction: str) -> list[_Cand]:
+        cur_t0 = cur.wall_start - self.offset(cur.camera)
+        cur_t1 = cur.wall_end - self.offset(cur.camera)
+        out: dict[int, _Cand] = {}
+        if not self.p.use_topology:
+            self._free_candidates(cur, cur_t0, cur_t1, direction, set(), out)
+            return list(out.values())
+        links = self.links(cur.camera, direction)
+        weak: list[Link] = []
+        for link in links:
+            if (
+                self._link_candidates(cur, cur_t0, cur_t1, link, direction, set(), out, via=[], depth=0)
+                < -1.0
+            ):
+                weak.append(link)
+        # Blind spots: only worth a look when no direct candidate is already convincing, since a skip must beat
+        # a seen person at the next camera (and costs a query per neighbour of neighbour).
+        best = max((c.logit for c in out.values()), default=-1e9)
+        if weak and self.p.max_skip > 0 and best < self.p.none_logit + 2.0:
+            for link in weak:
+                self._skip(cur, cur_t0, cur_t1, link, direction, out, via=[], depth=0, first=None)
+        return list(out.values())
+
     def _link_candidates(
         self,
         cur: Sighting,
@@ -492,7 +519,7 @@ class _Relay:
         via: list[str],
         depth: int,
         first: Link | None = None,
-    ) -> None:
+    ) -> float:
         other = link.dst if direction == "forward" else link.src
         if other == cur.camera or other in via:
             return
@@ -531,36 +558,54 @@ class _Relay:
                     "source": link.source,
                 }
                 out[s.id] = _Cand(s, logit, info, why, t0, t1)
-        # Blind spot: nobody plausible on this camera, so look one camera further with a composed window.
-        if best < -1.0 and depth < self.p.max_skip:
-            for nxt in self.links(other, direction):
-                nxt_other = nxt.dst if direction == "forward" else nxt.src
-                if nxt_other == cur.camera or nxt_other == other:
-                    continue
-                a, b = (link, nxt) if direction == "forward" else (nxt, link)
-                composed = Link(
-                    a.src,
-                    b.dst,
-                    a.exit_edge,
-                    b.entry_edge,
-                    link.mean_s + nxt.mean_s,
-                    math.hypot(link.std_s, nxt.std_s),
-                    link.min_s + nxt.min_s,
-                    (link.max_s or link.mean_s + 3 * link.std_s) + (nxt.max_s or nxt.mean_s + 3 * nxt.std_s),
-                    link.mode,
-                    link.source,
-                )
-                self._link_candidates(
-                    cur,
-                    cur_t0,
-                    cur_t1,
-                    composed,
-                    direction,
-                    exclude,
-                    out,
-                    via=[*via, other],
-                    depth=depth + 1,
-                    first=first or link,
+        return best
+
+    def _skip(
+        self,
+        cur: Sighting,
+        cur_t0: float,
+        cur_t1: float,
+        link: Link,
+        direction: str,
+        out: dict[int, _Cand],
+        via: list[str],
+        depth: int,
+        first: Link | None,
+    ) -> None:
+        """Nobody plausible on the far camera of `link`: look one camera further with a composed, widened window."""
+        other = link.dst if direction == "forward" else link.src
+        for nxt in self.links(other, direction):
+            nxt_other = nxt.dst if direction == "forward" else nxt.src
+            if nxt_other == cur.camera or nxt_other == other or nxt_other in via:
+                continue
+            a, b = (link, nxt) if direction == "forward" else (nxt, link)
+            composed = Link(
+                a.src,
+                b.dst,
+                a.exit_edge,
+                b.entry_edge,
+                link.mean_s + nxt.mean_s,
+                math.hypot(link.std_s, nxt.std_s),
+                link.min_s + nxt.min_s,
+                (link.max_s or link.mean_s + 3 * link.std_s) + (nxt.max_s or nxt.mean_s + 3 * nxt.std_s),
+                link.mode,
+                link.source,
+            )
+            best = self._link_candidates(
+                cur,
+                cur_t0,
+                cur_t1,
+                composed,
+                direction,
+                set(),
+                out,
+                via=[*via, other],
+                depth=depth + 1,
+                first=first or link,
+            )
+            if best < -1.0 and depth + 1 < self.p.max_skip:
+                self._skip(
+                    cur, cur_t0, cur_t1, composed, direction, out, [*via, other], depth + 1, first or link
                 )
 
     def _free_candidates(
