@@ -350,11 +350,25 @@ def bench_scale(path: Path, queries: int, hops: int = 10, seed: int = 0) -> dict
         if row:
             origins.append(sid)
     relay(conn, origins[0], hops)  # warm the page cache once, as a running service would be
+    has_truth = conn.execute("SELECT 1 FROM sqlite_master WHERE name='sim_truth'").fetchone() is not None
+    correct = predicted = true = 0
     for sid in origins:
         t = time.perf_counter()
         route = relay(conn, sid, hops)
         lat.append(time.perf_counter() - t)
         lens.append(len(route.hops))
+        if has_truth:  # the simulator's truth table, read only after the relay has answered
+            ids = route.sighting_ids
+            ident = dict(
+                conn.execute(
+                    f"SELECT sighting_id, identity FROM sim_truth WHERE sighting_id IN ({','.join('?' * len(ids))})",
+                    ids,
+                ).fetchall()
+            )
+            me = ident.get(sid)
+            correct += sum(1 for i in ids if i != sid and ident.get(i) == me)
+            predicted += len(ids) - 1
+            true += conn.execute("SELECT COUNT(*) FROM sim_truth WHERE identity=?", (me,)).fetchone()[0] - 1
     store.close()
     arr = np.array(lat)
     return {
@@ -367,6 +381,8 @@ def bench_scale(path: Path, queries: int, hops: int = 10, seed: int = 0) -> dict
         "latency_p95_s": float(np.percentile(arr, 95)),
         "mean_route_hops": float(np.mean(lens)),
         "target_s": 2.0,
+        "hop_precision": correct / predicted if has_truth and predicted else None,
+        "hop_recall": correct / true if has_truth and true else None,
         "meets_target": bool(np.percentile(arr, 95) < 2.0),
     }
 
@@ -445,5 +461,6 @@ def print_report(res: dict[str, Any]) -> None:
         s = res["scale"]
         console.print(
             f"scale: {s['sightings']} sightings, {s['cameras']} cameras: {s['hops']}-hop relay p50 "
-            f"{s['latency_p50_s']:.3f} s, p95 {s['latency_p95_s']:.3f} s (target < 2 s) over {s['queries']}"
+            f"{s['latency_p50_s']:.3f} s, p95 {s['latency_p95_s']:.3f} s (target < 2 s) over {s['queries']} routes, "
+            f"mean {s['mean_route_hops']:.1f} hops; hop precision {s['hop_precision']}, recall {s['hop_recall']}"
         )
