@@ -339,3 +339,19 @@ def test_cli_relay_contract_and_feedback(town: Town, tmp_path: Path) -> None:
     assert isinstance(res.exception, NotFound) and "ZZZ" in str(res.exception)
     res = runner.invoke(app, ["cameras", "links", "--db", db, "--json"])
     assert res.exit_code == 0 and len(json.loads(res.output)) == 6
+
+
+def test_confirmed_hops_refine_link_travel_times(town: Town) -> None:
+    from relaytrack.relay.network import all_links, refine_links
+
+    me = unit(town.rng.normal(size=DIM))
+    ids = walk(town, me, gap=40.0)  # faster than the map's typical 1.3 m/s over 100 m
+    with town.store.tx() as conn:
+        record_feedback(conn, "case-r", ids[0], ids[1:], "confirm", "kim")
+        out = refine_links(conn)
+    assert out["observations"] == 3 and out["links_updated"] == 3
+    ab = next(ln for ln in all_links(town.store.conn) if (ln["src"], ln["dst"]) == ("A", "B"))
+    assert ab["source"] == "data" and ab["n_obs"] == 1
+    assert 40.0 < ab["mean_s"] < ab["prior_mean_s"]  # C's +30 s clock offset did not leak into B->C either
+    bc = next(ln for ln in all_links(town.store.conn) if (ln["src"], ln["dst"]) == ("B", "C"))
+    assert bc["mean_s"] < bc["prior_mean_s"]
