@@ -77,7 +77,9 @@ def pose_joints(
             y = amp * math.sin(ph)
             lift = 0.07 * H * max(0.0, math.cos(ph)) ** 2
             feet[side] = np.array([sx * hip_w * 0.8, y, ANKLE_Z * H + lift])
-        pelvis_z = 0.525 * H - 0.012 * H * abs(math.cos(phase))
+        # The pelvis drops at full stride so the stance leg (length 0.49 H) still reaches the ground.
+        reach_y = amp * abs(math.sin(phase))
+        pelvis_z = min(0.525 * H, ANKLE_Z * H + 0.995 * math.sqrt(((THIGH + SHIN) * H) ** 2 - reach_y**2))
     elif pose in ("stand", "phone"):
         for side in ("l", "r"):
             sx = -1 if side == "l" else 1

@@ -1,0 +1,216 @@
+"""A tiny rendered town: files, MOTChallenge gt validity, TrackEval reads it, determinism, truth contents."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from relaytrack.town import generate, load_truth
+from relaytrack.town.generate import _visible_boxes, edge_of, render_frame, zones_for
+from relaytrack.town.plan import TownSpec, plan_town
+from relaytrack.town.render import LIGHT, build_view
+from relaytrack.town.world import ground_texture
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return generate(seed=5, cameras=3, minutes=0.05, out_dir=tmp_path_factory.mktemp("town") / "t")
+
+
+def test_folder_layout(tiny):
+    for c in ("C01", "C02", "C03"):
+        assert (tiny / "videos" / f"{c}.mp4").stat().st_size > 10_000
+        assert (tiny / "mot" / c / "gt" / "gt.txt").exists()
+        ini = (tiny / "mot" / c / "seqinfo.ini").read_text()
+        assert "seqLength=30" in ini and "imWidth=640" in ini and "frameRate=10" in ini
+
+
+def test_video_matches_gt_frames(tiny):
+    import cv2
+
+    cap = cv2.VideoCapture(str(tiny / "videos" / "C01.mp4"))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 30
+    assert cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 640
+
+
+def test_gt_rows_are_valid_mot(tiny):
+    rows = 0
+    for c in ("C01", "C02", "C03"):
+        for line in (tiny / "mot" / c / "gt" / "gt.txt").read_text().splitlines():
+            f, pid, x, y, w, h, conf, cls, vis = line.split(",")
+            assert 1 <= int(f) <= 30 and int(pid) >= 1
+            assert (
+                float(x) >= 1 and float(y) >= 1 and float(x) + float(w) <= 641 and float(y) + float(h) <= 361
+            )
+            assert float(h) >= 20 and float(w) > 0
+            assert (conf, cls) == ("1", "1") and 0.2 <= float(vis) <= 1.0
+            rows += 1
+    assert rows > 20
+
+
+def test_camera_network_file(tiny):
+    net = yaml.safe_load((tiny / "cameras.yaml").read_text(encoding="utf-8"))
+    ids = [c["id"] for c in net["cameras"]]
+    assert ids == ["C01", "C02", "C03"]
+    for c in net["cameras"]:
+        assert 37.4 < c["lat"] < 37.7 and 126.7 < c["lon"] < 127.2
+        assert 0 <= c["heading_deg"] < 360 and 40 < c["fov_deg"] < 100
+        assert c["purpose"] in (
+            "방범",
+            "어린이보호구역",
+            "도시공원·놀이터",
+            "쓰레기무단투기",
+            "시설안전·화재예방",
+            "교통단속",
+            "교통정보수집",
+            "기타",
+        )
+        assert c["source"] == f"videos/{c['id']}.mp4" and c["start_time"].endswith("+09:00")
+        for z in c.get("zones", []):
+            assert z["kind"] in (
+                "mailbox",
+                "ac_unit",
+                "bench",
+                "utility_box",
+                "flower_pot",
+                "gas_meter",
+                "stairwell",
+                "other",
+            )
+            assert len(z["polygon"]) >= 3
+    for link in net["links"]:
+        assert link["src"] in ids and link["dst"] in ids and link["src"] != link["dst"]
+        assert link["exit_edge"] in ("left", "right", "top", "bottom", "inside")
+        assert link["std_s"] >= 1.0 and link["min_s"] <= link["mean_s"] <= link["max_s"]
+
+
+def test_truth_file(tiny):
+    t = load_truth(tiny)
+    assert t["seed"] == 5 and t["fps"] == 10.0
+    s = t["suspect"]
+    assert s["description_ko"] and s["description_en"] and s["attributes"]["upper"]
+    starts = [v["start"] for v in s["route"]]
+    assert starts == sorted(starts)
+    for v in s["route"]:
+        assert v["first_frame"] <= v["last_frame"] and v["entry_edge"] in (
+            "left",
+            "right",
+            "top",
+            "bottom",
+            "inside",
+        )
+    colours = {
+        "black",
+        "white",
+        "gray",
+        "red",
+        "orange",
+        "yellow",
+        "green",
+        "blue",
+        "purple",
+        "pink",
+        "brown",
+    }
+    gt_ids = {
+        int(line.split(",")[1])
+        for c in ("C01", "C02", "C03")
+        for line in (tiny / "mot" / c / "gt" / "gt.txt").read_text().splitlines()
+    }
+    assert gt_ids <= {int(k) for k in t["people"]}
+    for p in t["people"].values():
+        assert p["upper"] in colours and p["lower"] in colours and p["kind"] == "person"
+
+
+def test_reuses_a_complete_town(tiny):
+    before = (tiny / "truth.json").stat().st_mtime_ns
+    assert generate(seed=5, cameras=3, minutes=0.05, out_dir=tiny) == tiny
+    assert (tiny / "truth.json").stat().st_mtime_ns == before
+
+
+def test_trackeval_reads_gt_with_perfect_scores(tiny, tmp_path):
+    trackeval = pytest.importorskip("trackeval")
+    seqs = {"C01": 30, "C02": 30, "C03": 30}
+    data = tmp_path / "trackers" / "perfect" / "data"
+    data.mkdir(parents=True)
+    for c in seqs:
+        (data / f"{c}.txt").write_text((tiny / "mot" / c / "gt" / "gt.txt").read_text())
+    cfg = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
+    cfg.update(
+        GT_FOLDER=str(tiny / "mot"),
+        TRACKERS_FOLDER=str(tmp_path / "trackers"),
+        SKIP_SPLIT_FOL=True,
+        SEQ_INFO=seqs,
+        TRACKERS_TO_EVAL=["perfect"],
+        BENCHMARK="town",
+        PRINT_CONFIG=False,
+    )
+    ev_cfg = trackeval.Evaluator.get_default_eval_config()
+    ev_cfg.update(
+        PRINT_RESULTS=False,
+        PRINT_CONFIG=False,
+        OUTPUT_SUMMARY=False,
+        OUTPUT_DETAILED=False,
+        PLOT_CURVES=False,
+        USE_PARALLEL=False,
+        TIME_PROGRESS=False,
+    )
+    res, _ = trackeval.Evaluator(ev_cfg).evaluate(
+        [trackeval.datasets.MotChallenge2DBox(cfg)],
+        [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()],
+    )
+    summary = res["MotChallenge2DBox"]["perfect"]["COMBINED_SEQ"]["pedestrian"]
+    assert summary["Identity"]["IDF1"] == pytest.approx(1.0)
+    assert summary["CLEAR"]["MOTA"] == pytest.approx(1.0)
+    assert float(np.mean(summary["HOTA"]["HOTA"])) == pytest.approx(1.0)
+
+
+def test_rendering_is_deterministic_for_a_seed():
+    spec = TownSpec(seed=9, cameras=2, minutes=0.5)
+    a, b, c = plan_town(spec), plan_town(spec), plan_town(TownSpec(seed=10, cameras=2, minutes=0.5))
+    assert [p.look for p in a.people] == [p.look for p in b.people]
+    assert [p.look for p in a.people] != [p.look for p in c.people]
+
+    def frame(town):
+        rng = np.random.default_rng(1)
+        tex, ox, oy = ground_texture(town.world, rng)
+        views = [build_view(town.world, cs.cam, tex, (ox, oy), LIGHT["dusk"], rng) for cs in town.cameras]
+        return render_frame(town, views, 12.0, LIGHT["dusk"])
+
+    fa, fb = frame(a), frame(b)
+    for (ia, ra), (ib, rb) in zip(fa, fb, strict=True):
+        assert np.array_equal(ia, ib) and ra == rb
+
+
+def test_default_town_suspect_crosses_four_cameras_and_courier_drops_in_view():
+    town = plan_town(TownSpec())
+    T = town.spec.duration
+    suspect = next(p for p in town.people if p.id == town.suspect)
+    ts = np.arange(0, T, 0.2)
+    xs = np.interp(ts, suspect.times, suspect.xy[:, 0])
+    ys = np.interp(ts, suspect.times, suspect.xy[:, 1])
+    seen = [c.id for c in town.cameras if _visible_boxes(c, xs, ys, suspect.look.height, None)[0].sum() >= 10]
+    assert len(seen) >= 4
+    courier = next(p for p in town.people if p.id == town.couriers[0])
+    inside = [s for s in courier.stops if 0 <= s["start"] and s["end"] <= T]
+    assert len(inside) >= 2
+    for s in inside:
+        assert 5 <= s["end"] - s["start"] <= 40
+        poses = [a[2] for a in courier.actions if s["start"] <= a[0] < s["end"]]
+        assert ("crouch" in poses or "bend" in poses) and "phone" in poses
+    cam = next(c for c in town.cameras if c.role == "courier")
+    assert inside[0]["spot"] in {z["id"] for z in zones_for(town, cam, None)}
+
+
+def test_edge_rule():
+    assert edge_of((0, 100, 40, 200), 640, 360) == "left"
+    assert edge_of((300, 100, 340, 359), 640, 360) == "bottom"
+    assert edge_of((300, 100, 340, 200), 640, 360) == "inside"
+    assert math.isclose(0.04 * 640, 25.6)
+    assert json.dumps(edge_of((620, 0, 640, 40), 640, 360)) in ('"right"', '"top"')
