@@ -27,6 +27,7 @@ app.add_typer(bench, name="bench")
 
 REGISTRARS = (
     "relaytrack.pipeline.cli",
+    "relaytrack.risk.cli",
     "relaytrack.models.cli",
     "relaytrack.evidence.cli",
     "relaytrack.town.cli",

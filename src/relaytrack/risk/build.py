@@ -23,8 +23,11 @@ from relaytrack.risk.score import RiskResult, composite, coverage_gaps, resident
 SEOUL_TZ = ZoneInfo("Asia/Seoul")
 
 
-def build(cfg: RiskConfig | None = None, alerts: Iterable[Any] | None = None,
-          step: Callable[[str], None] | None = None) -> RiskResult:
+def build(
+    cfg: RiskConfig | None = None,
+    alerts: Iterable[Any] | None = None,
+    step: Callable[[str], None] | None = None,
+) -> RiskResult:
     """Build the index. `alerts`: confirmed alerts (see alerts_to_points) added as the incidents layer."""
     cfg = cfg or RiskConfig()
     secs: dict[str, float] = {}
@@ -60,15 +63,29 @@ def build(cfg: RiskConfig | None = None, alerts: Iterable[Any] | None = None,
     score, contrib = composite(indicators)
     cams = points.get("cameras")
     if cams is not None and len(cams):
-        cam_dist, _ = cKDTree(np.column_stack([cams.x, cams.y])).query(np.column_stack([grid.cx, grid.cy]), k=1)
+        cam_dist, _ = cKDTree(np.column_stack([cams.x, cams.y])).query(
+            np.column_stack([grid.cx, grid.cy]), k=1
+        )
     else:
         cam_dist = np.full(len(grid), np.inf)
     lap("indicators")
     resid = residential_share(grid, points.get("camera_sites"), cfg)
-    res = RiskResult(cfg=cfg, grid=grid, ids=grid.ids(), indicators=indicators, skipped=skipped, score=score,
-                     contrib=contrib, points=points, stats=stats, cam_dist=cam_dist,
-                     gap=coverage_gaps(score, cam_dist, cfg), residential=resid, incident_slots=slots,
-                     seconds=secs)
+    res = RiskResult(
+        cfg=cfg,
+        grid=grid,
+        ids=grid.ids(),
+        indicators=indicators,
+        skipped=skipped,
+        score=score,
+        contrib=contrib,
+        points=points,
+        stats=stats,
+        cam_dist=cam_dist,
+        gap=coverage_gaps(score, cam_dist, cfg),
+        residential=resid,
+        incident_slots=slots,
+        seconds=secs,
+    )
     lap("scores")
     secs["build"] = round(time.perf_counter() - t0, 3)
     return res
@@ -77,8 +94,18 @@ def build(cfg: RiskConfig | None = None, alerts: Iterable[Any] | None = None,
 def _subset(p: Points, keep: np.ndarray) -> Points:
     idx = np.flatnonzero(keep)
     p.ledger.kept = len(idx) if p.ledger else len(idx)
-    return Points(p.name, p.x[idx], p.y[idx], p.lon[idx], p.lat[idx], [p.ids[i] for i in idx], p.rows[idx],
-                  p.weight[idx], {k: [v[i] for i in idx] for k, v in p.labels.items()}, p.ledger)
+    return Points(
+        p.name,
+        p.x[idx],
+        p.y[idx],
+        p.lon[idx],
+        p.lat[idx],
+        [p.ids[i] for i in idx],
+        p.rows[idx],
+        p.weight[idx],
+        {k: [v[i] for i in idx] for k, v in p.labels.items()},
+        p.ledger,
+    )
 
 
 def _get(a: Any, key: str) -> Any:
@@ -99,7 +126,9 @@ def _hour(t: Any) -> float | None:
     return dt.hour + dt.minute / 60.0
 
 
-def alerts_to_points(alerts: Iterable[Any], crs: str, cameras: Points | None = None) -> tuple[Points, np.ndarray]:
+def alerts_to_points(
+    alerts: Iterable[Any], crs: str, cameras: Points | None = None
+) -> tuple[Points, np.ndarray]:
     """Confirmed alerts -> an incident point layer and each incident's 2-hour slot (-1 if untimed).
 
     Each alert is a dict or object with `camera_id` (or `camera`), `lat`, `lon` and `time` (epoch seconds,
@@ -135,8 +164,18 @@ def alerts_to_points(alerts: Iterable[Any], crs: str, cameras: Points | None = N
         x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lo_a, la_a)
     else:
         x = y = np.zeros(0)
-    pts = Points("alerts", np.asarray(x), np.asarray(y), lo_a, la_a, ids, np.asarray(rows, dtype=np.int64),
-                 np.ones(len(lo_a)), {}, ledger)
+    pts = Points(
+        "alerts",
+        np.asarray(x),
+        np.asarray(y),
+        lo_a,
+        la_a,
+        ids,
+        np.asarray(rows, dtype=np.int64),
+        np.ones(len(lo_a)),
+        {},
+        ledger,
+    )
     return pts, np.asarray(slots, dtype=np.int64)
 
 
@@ -145,8 +184,14 @@ def add_alerts(res: RiskResult, alerts: Iterable[Any]) -> RiskResult:
 
     Alerts are added to those already in `res`; a full rebuild keeps every indicator consistent."""
     old = res.points.get("alerts")
-    prev = [{"camera_id": old.ids[i], "lat": old.lat[i], "lon": old.lon[i],
-             "time": None} for i in range(len(old))] if old is not None else []
+    prev = (
+        [
+            {"camera_id": old.ids[i], "lat": old.lat[i], "lon": old.lon[i], "time": None}
+            for i in range(len(old))
+        ]
+        if old is not None
+        else []
+    )
     # Previous slots are kept by re-encoding them as an hour in the slot.
     for i, s in enumerate(res.incident_slots):
         if s >= 0:

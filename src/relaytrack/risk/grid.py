@@ -73,8 +73,10 @@ def read_areas(path: Path, crs: str) -> Areas:
         g = shapely.geometry.shape(f["geometry"])
         lon, lat = g.bounds[0], g.bounds[1]
         if not (120 < lon < 135 and 30 < lat < 45):
-            raise InputError(f"{path}: feature {i} ({props['name']}) is not in WGS84 lon/lat over Korea "
-                             f"(bounds start at {lon:.1f}, {lat:.1f})")
+            raise InputError(
+                f"{path}: feature {i} ({props['name']}) is not in WGS84 lon/lat over Korea "
+                f"(bounds start at {lon:.1f}, {lat:.1f})"
+            )
         g = shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
         codes.append(str(props.get("code", props["name"])))
         names.append(str(props["name"]))
@@ -116,7 +118,9 @@ class Grid:
         kx = np.floor(np.asarray(x) / self.cell_m).astype(np.int64)
         ky = np.floor(np.asarray(y) / self.cell_m).astype(np.int64)
         keys = _key(kx, ky)
-        own = _key(np.round(self.x0 / self.cell_m).astype(np.int64), np.round(self.y0 / self.cell_m).astype(np.int64))
+        own = _key(
+            np.round(self.x0 / self.cell_m).astype(np.int64), np.round(self.y0 / self.cell_m).astype(np.int64)
+        )
         order = np.argsort(own)
         pos = np.searchsorted(own[order], keys)
         pos = np.clip(pos, 0, len(own) - 1)
@@ -156,5 +160,14 @@ def build_grid(districts: Areas, dongs: Areas, cell_m: float, crs: str) -> Grid:
     keep = dist >= 0
     gx, gy, cx, cy, dist = gx[keep], gy[keep], cx[keep], cy[keep], dist[keep]
     dong = dongs.locate(cx, cy, max_m=cell_m * 5)
-    return Grid(crs=crs, cell_m=cell_m, x0=gx, y0=gy, district=dist, dong=dong, districts=districts,
-                dongs=dongs, outline=outline)
+    return Grid(
+        crs=crs,
+        cell_m=cell_m,
+        x0=gx,
+        y0=gy,
+        district=dist,
+        dong=dong,
+        districts=districts,
+        dongs=dongs,
+        outline=outline,
+    )

@@ -34,18 +34,29 @@ def _tree(points: Points) -> cKDTree:
 
 def _layer(name: str, spec: Indicator, points: dict[str, Points]) -> Points:
     if spec.source not in points:
-        raise ConfigError(f"indicator {name}: unknown layer {spec.source!r}; layers: {', '.join(sorted(points))}")
+        raise ConfigError(
+            f"indicator {name}: unknown layer {spec.source!r}; layers: {', '.join(sorted(points))}"
+        )
     return points[spec.source]
 
 
-def raw_values(name: str, spec: Indicator, grid: Grid, points: dict[str, Points], stats: DistrictStats,
-               cfg: RiskConfig, trees: dict[str, cKDTree]) -> tuple[np.ndarray, str] | None:
+def raw_values(
+    name: str,
+    spec: Indicator,
+    grid: Grid,
+    points: dict[str, Points],
+    stats: DistrictStats,
+    cfg: RiskConfig,
+    trees: dict[str, cKDTree],
+) -> tuple[np.ndarray, str] | None:
     """Raw values per cell and their unit; None when the layer has no data (the indicator is skipped)."""
     centres = np.column_stack([grid.cx, grid.cy])
     if spec.method == "district":
         if spec.source not in stats.values:
-            raise ConfigError(f"indicator {name}: unknown district value {spec.source!r}; available: "
-                              f"{', '.join(sorted(stats.values))}")
+            raise ConfigError(
+                f"indicator {name}: unknown district value {spec.source!r}; available: "
+                f"{', '.join(sorted(stats.values))}"
+            )
         return stats.values[spec.source][grid.district], "per 구"
     layer = _layer(name, spec, points)
     if len(layer) == 0:
@@ -78,8 +89,9 @@ def normalise(raw: np.ndarray, how: str, higher_is_riskier: bool) -> np.ndarray:
     return n if higher_is_riskier else 1.0 - n
 
 
-def compute_indicators(grid: Grid, points: dict[str, Points], stats: DistrictStats,
-                       cfg: RiskConfig) -> tuple[list[IndicatorValues], dict[str, str]]:
+def compute_indicators(
+    grid: Grid, points: dict[str, Points], stats: DistrictStats, cfg: RiskConfig
+) -> tuple[list[IndicatorValues], dict[str, str]]:
     """All indicators with weight > 0 that have data, and the reason each skipped one was skipped."""
     out, skipped = [], {}
     trees: dict[str, cKDTree] = {}
@@ -92,7 +104,9 @@ def compute_indicators(grid: Grid, points: dict[str, Points], stats: DistrictSta
             skipped[name] = f"no data in layer {spec.source!r}"
             continue
         raw, unit = got
-        out.append(IndicatorValues(name, spec, raw, normalise(raw, cfg.normalise, spec.higher_is_riskier), unit))
+        out.append(
+            IndicatorValues(name, spec, raw, normalise(raw, cfg.normalise, spec.higher_is_riskier), unit)
+        )
     if not out:
         raise ConfigError("risk config: no indicator with weight > 0 has data")
     return out, skipped

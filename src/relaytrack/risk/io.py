@@ -39,9 +39,16 @@ class BadRows:
         return sum(self.bad.values())
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "encoding": self.encoding, "read": self.read, "kept": self.kept,
-                "filtered": self.filtered, "bad": dict(self.bad), "bad_total": self.bad_total,
-                "examples": list(self.examples)}
+        return {
+            "path": self.path,
+            "encoding": self.encoding,
+            "read": self.read,
+            "kept": self.kept,
+            "filtered": self.filtered,
+            "bad": dict(self.bad),
+            "bad_total": self.bad_total,
+            "examples": list(self.examples),
+        }
 
 
 def decode(path: Path) -> tuple[str, str]:
@@ -77,8 +84,10 @@ def read_records(path: Path, required: list[str]) -> tuple[list[str], list[list[
     header = [h.strip() for h in rows[0]]
     missing = [c for c in required if c not in header]
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; the header has "
-                         f"{', '.join(h for h in header if h) or 'no names'}")
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)}; the header has "
+            f"{', '.join(h for h in header if h) or 'no names'}"
+        )
     return header, rows[1:], enc
 
 

@@ -48,7 +48,7 @@ def norm_district(name: str) -> str:
     n = re.sub(r"\s+", "", name)
     for prefix in ("서울특별시", "서울시", "서울"):
         if n.startswith(prefix) and len(n) > len(prefix) + 1:
-            n = n[len(prefix):]
+            n = n[len(prefix) :]
             break
     # Some city tables write 영등포, 동대문 without the 구 suffix.
     return n if n.endswith("구") or not n else n + "구"
@@ -73,7 +73,9 @@ def load_points(name: str, layer: PointLayer, cfg: RiskConfig, grid: Grid) -> Po
     if path.suffix.lower() in (".geojson", ".json"):
         header, rows, enc, coords = _geojson_rows(path)
     else:
-        needed = [c for c in (layer.lat, layer.lon, layer.x, layer.y, layer.id_column, layer.count_column) if c]
+        needed = [
+            c for c in (layer.lat, layer.lon, layer.x, layer.y, layer.id_column, layer.count_column) if c
+        ]
         header, rows, enc = read_records(path, needed + list(layer.where) + layer.label_columns)
         coords = None
     ledger = BadRows(layer=name, path=str(path), encoding=enc)
@@ -137,7 +139,8 @@ def load_points(name: str, layer: PointLayer, cfg: RiskConfig, grid: Grid) -> Po
         raise InputError(
             f"{path}: {share_out:.0%} of {len(a)} rows fall outside Seoul when read as {src} "
             f"(e.g. row {rownums[k]}: {a[k]}, {b[k]}); wrong coordinate system or columns? "
-            f"set crs/x/y or lat/lon for layer {name!r}")
+            f"set crs/x/y or lat/lon for layer {name!r}"
+        )
     for k in np.flatnonzero(~inside):
         ledger.skip(rownums[k], "outside_seoul", f"point {a[k]}, {b[k]} ({src}) is outside Seoul")
     back = _transformer(src, "EPSG:4326", path)
@@ -148,11 +151,23 @@ def load_points(name: str, layer: PointLayer, cfg: RiskConfig, grid: Grid) -> Po
         lon, lat = back.transform(a[keep], b[keep])
     rows_kept = np.asarray(rownums, dtype=np.int64)[keep]
     idc = col[layer.id_column] if layer.id_column else -1
-    ids = [keep_rows[k][idc].strip() if idc >= 0 else f"{name}-{rows_kept[j]:06d}" for j, k in enumerate(keep)]
+    ids = [
+        keep_rows[k][idc].strip() if idc >= 0 else f"{name}-{rows_kept[j]:06d}" for j, k in enumerate(keep)
+    ]
     labels = {c: [keep_rows[k][col[c]].strip() for k in keep] for c in layer.label_columns if c in col}
     ledger.kept = len(keep)
-    return Points(name, gx[keep], gy[keep], np.asarray(lon), np.asarray(lat), ids, rows_kept,
-                  np.asarray(weights)[keep], labels, ledger)
+    return Points(
+        name,
+        gx[keep],
+        gy[keep],
+        np.asarray(lon),
+        np.asarray(lat),
+        ids,
+        rows_kept,
+        np.asarray(weights)[keep],
+        labels,
+        ledger,
+    )
 
 
 def _check_latlon(path: Path, lon: np.ndarray, lat: np.ndarray, rows: np.ndarray) -> None:
@@ -160,13 +175,17 @@ def _check_latlon(path: Path, lon: np.ndarray, lat: np.ndarray, rows: np.ndarray
     swapped = (lat > 120) & (lat < 135) & (lon > 30) & (lon < 45)
     if swapped.mean() > 0.5:
         k = int(np.flatnonzero(swapped)[0])
-        raise InputError(f"{path}: latitude and longitude look swapped (row {rows[k]}: lon={lon[k]}, "
-                         f"lat={lat[k]}); swap the lat/lon column names in the layer config")
+        raise InputError(
+            f"{path}: latitude and longitude look swapped (row {rows[k]}: lon={lon[k]}, "
+            f"lat={lat[k]}); swap the lat/lon column names in the layer config"
+        )
     projected = (np.abs(lon) > 180) | (np.abs(lat) > 90)
     if projected.mean() > 0.5:
         k = int(np.flatnonzero(projected)[0])
-        raise InputError(f"{path}: lat/lon values look projected (row {rows[k]}: {lon[k]}, {lat[k]}); "
-                         f"configure x/y columns and their crs instead")
+        raise InputError(
+            f"{path}: lat/lon values look projected (row {rows[k]}: {lon[k]}, {lat[k]}); "
+            f"configure x/y columns and their crs instead"
+        )
 
 
 def _geojson_rows(path: Path) -> tuple[list[str], list[list[str]], str, list[tuple[float, float]]]:
@@ -179,7 +198,7 @@ def _geojson_rows(path: Path) -> tuple[list[str], list[list[str]], str, list[tup
         raise InputError(f"{path}: not a GeoJSON FeatureCollection")
     keys: list[str] = []
     for f in feats:
-        for k in (f.get("properties") or {}):
+        for k in f.get("properties") or {}:
             if k not in keys:
                 keys.append(k)
     rows, coords = [], []
@@ -233,8 +252,11 @@ def load_addresses(name: str, layer: AddressLayer, cfg: RiskConfig, grid: Grid) 
         wanted = [_dong_stem(label)] + ([_dong_stem(paren.group(1))] if paren else [])
         hits = [j for j in range(len(dongs)) if dong_gu[j] == gu and stems[j] in wanted]
         if not hits:
-            hits = [j for j in range(len(dongs)) if dong_gu[j] == gu and stems[j].startswith(wanted[0][:2])
-                    and len(wanted[0]) >= 2]
+            hits = [
+                j
+                for j in range(len(dongs))
+                if dong_gu[j] == gu and stems[j].startswith(wanted[0][:2]) and len(wanted[0]) >= 2
+            ]
         if not hits:
             ledger.skip(line, "unlocated", f"no 동 named like {label!r} in {districts.names[gu]}")
             continue
@@ -247,8 +269,9 @@ def load_addresses(name: str, layer: AddressLayer, cfg: RiskConfig, grid: Grid) 
         return _empty(name, ledger)
     x, y = np.asarray(xs), np.asarray(ys)
     lon, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(x, y)
-    return Points(name, x, y, np.asarray(lon), np.asarray(lat), ids, np.asarray(nums), np.ones(len(x)), {},
-                  ledger)
+    return Points(
+        name, x, y, np.asarray(lon), np.asarray(lat), ids, np.asarray(nums), np.ones(len(x)), {}, ledger
+    )
 
 
 def _dong_stem(name: str) -> str:
@@ -275,13 +298,15 @@ class DistrictStats:
 def _align(table_path: Path, names: list[str], got: dict[str, float], what: str) -> np.ndarray:
     missing = [n for n in names if n not in got]
     if missing:
-        raise InputError(f"{table_path}: no {what} row for {', '.join(missing[:5])}"
-                         f"{' …' if len(missing) > 5 else ''}")
+        raise InputError(
+            f"{table_path}: no {what} row for {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}"
+        )
     return np.array([got[n] for n in names], dtype=np.float64)
 
 
-def _kosis_column(tab: KosisTable, areas: Areas, parts: tuple[str, ...], what: str,
-                  ledger: BadRows) -> np.ndarray:
+def _kosis_column(
+    tab: KosisTable, areas: Areas, parts: tuple[str, ...], what: str, ledger: BadRows
+) -> np.ndarray:
     idx = tab.find(*parts)
     if not idx:
         raise InputError(f"{tab.path}: no column with header {'/'.join(parts)} ({what})")
@@ -293,7 +318,11 @@ def _kosis_column(tab: KosisTable, areas: Areas, parts: tuple[str, ...], what: s
             continue
         v = number(row[c]) if c < len(row) else None
         if v is None:
-            ledger.skip(i + 1 + len(tab.columns[0]), "unparsable", f"{name}: {what} {row[c] if c < len(row) else ''!r}")
+            ledger.skip(
+                i + 1 + len(tab.columns[0]),
+                "unparsable",
+                f"{name}: {what} {row[c] if c < len(row) else ''!r}",
+            )
             continue
         got[name] = v
     return _align(tab.path, areas.names, got, what)
@@ -362,8 +391,9 @@ def load_district_stats(cfg: RiskConfig, areas: Areas) -> DistrictStats:
         values[key] = _user_table(key, dl, cfg, areas, ledgers)
     prior = _slot_prior(cfg.resolve(t.time_of_day), ledgers) if t.time_of_day else None
     note = f"crime years {min(by_year)}-{max(by_year)}"
-    return DistrictStats(values=values, crime_by_year=by_year, slot_prior=prior, ledgers=ledgers,
-                         years_note=note)
+    return DistrictStats(
+        values=values, crime_by_year=by_year, slot_prior=prior, ledgers=ledgers, years_note=note
+    )
 
 
 def _drug_rate(path: Path, areas: Areas, population: np.ndarray, ledgers: list[BadRows]) -> np.ndarray:
@@ -393,7 +423,7 @@ def _non_intelligent(path: Path, areas: Areas, ledgers: list[BadRows]) -> np.nda
     led = BadRows("intelligent_cctv", str(path), enc, read=len(rows) - hi - 1)
     ct, ci = header.index("관제수량"), header.index("계")
     got = {}
-    for i, r in enumerate(rows[hi + 1:], start=hi + 2):
+    for i, r in enumerate(rows[hi + 1 :], start=hi + 2):
         name = norm_district(r[0]) if r else ""
         if name not in areas.names:
             continue
@@ -406,8 +436,9 @@ def _non_intelligent(path: Path, areas: Areas, ledgers: list[BadRows]) -> np.nda
     return _align(path, areas.names, got, "intelligent CCTV")
 
 
-def _user_table(key: str, dl: DistrictValueLayer, cfg: RiskConfig, areas: Areas,
-                ledgers: list[BadRows]) -> np.ndarray:
+def _user_table(
+    key: str, dl: DistrictValueLayer, cfg: RiskConfig, areas: Areas, ledgers: list[BadRows]
+) -> np.ndarray:
     path = cfg.resolve(dl.path)
     header, rows, enc = read_records(path, [dl.district_column, dl.value_column])
     led = BadRows(key, str(path), enc, read=len(rows))

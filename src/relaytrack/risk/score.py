@@ -35,6 +35,17 @@ class RiskResult:
     incident_slots: np.ndarray  # (incidents,) 2-hour slot index of each incident, -1 unknown
     seconds: dict[str, float] = field(default_factory=dict)
 
+    _top: np.ndarray | None = None  # (cells, 3) indicator indices lifting each cell most; built once
+
+    def lift(self) -> np.ndarray:
+        """Each indicator's contribution minus its city-wide mean contribution, per cell."""
+        return self.contrib - self.contrib.mean(axis=0)
+
+    def top_lift(self) -> np.ndarray:
+        if self._top is None:
+            self._top = np.argsort(-self.lift(), axis=1)[:, :3]
+        return self._top
+
     def names(self) -> list[str]:
         return [iv.name for iv in self.indicators]
 
@@ -89,14 +100,33 @@ def _pct(score: np.ndarray) -> np.ndarray:
 
 def cell_reasons(res: RiskResult, i: int, k: int = 3) -> list[str]:
     """The k indicators that lift this cell most above the city's average contribution, with raw values."""
-    lift = res.contrib[i] - res.contrib.mean(axis=0)
+    cache = res.__dict__.setdefault("_reasons", {})
+    if k == 3 and i in cache:
+        return cache[i]
+    out = _cell_reasons(res, i, k)
+    if k == 3:
+        cache[i] = out
+    return out
+
+
+def _cell_reasons(res: RiskResult, i: int, k: int) -> list[str]:
+    top = res.top_lift()[i][:k]
+    lift = res.contrib[i] - res.contrib.mean(axis=0) if k > 3 else None
+    if lift is not None:
+        top = np.argsort(-lift)[:k]
     out = []
-    for j in np.argsort(-lift)[:k]:
-        if lift[j] <= 0:
+    for j in top:
+        if res.contrib[i, j] - _city(res)[j] <= 0:
             break
         iv = res.indicators[j]
         out.append(f"{iv.name}={_fmt(iv.raw[i])} {iv.unit} (p{int(round(iv.norm[i] * 100))})")
     return out
+
+
+def _city(res: RiskResult) -> np.ndarray:
+    if not hasattr(res, "_city"):
+        res._city = res.contrib.mean(axis=0)  # type: ignore[attr-defined]
+    return res._city  # type: ignore[attr-defined]
 
 
 def _fmt(v: float) -> str:
@@ -108,12 +138,27 @@ def rank_cells(res: RiskResult, n: int, gaps_only: bool = False) -> list[dict]:
     idx = idx[np.argsort(-res.score[idx], kind="stable")][:n]
     lon, lat = _cell_lonlat(res, idx)
     g = res.grid
-    return [{"rank": r + 1, "cell": res.ids[i], "score": round(float(res.score[i]), 2),
-             "district": g.districts.names[g.district[i]],
-             "dong": g.dongs.names[g.dong[i]] if g.dong[i] >= 0 else "",
-             "lat": round(float(lat[r]), 6), "lon": round(float(lon[r]), 6),
-             "nearest_camera_m": round(float(res.cam_dist[i]), 1), "gap": bool(res.gap[i]),
-             "reasons": cell_reasons(res, int(i))} for r, i in enumerate(idx)]
+    # Plain Python lists first: per-element numpy scalars make this loop several times slower.
+    score = np.round(res.score[idx], 2).tolist()
+    lat_l, lon_l = np.round(lat, 6).tolist(), np.round(lon, 6).tolist()
+    cam = np.round(res.cam_dist[idx], 1).tolist()
+    gap = res.gap[idx].tolist()
+    dist, dong = g.district[idx].tolist(), g.dong[idx].tolist()
+    return [
+        {
+            "rank": r + 1,
+            "cell": res.ids[i],
+            "score": score[r],
+            "district": g.districts.names[dist[r]],
+            "dong": g.dongs.names[dong[r]] if dong[r] >= 0 else "",
+            "lat": lat_l[r],
+            "lon": lon_l[r],
+            "nearest_camera_m": cam[r],
+            "gap": gap[r],
+            "reasons": cell_reasons(res, i),
+        }
+        for r, i in enumerate(idx.tolist())
+    ]
 
 
 def _cell_lonlat(res: RiskResult, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,11 +192,22 @@ def rank_areas(res: RiskResult, level: str, n: int | None = None) -> list[dict]:
             if lift[j] <= 0:
                 break
             iv = res.indicators[j]
-            reasons.append(f"{iv.name}: mean {_fmt(float(iv.raw[sel].mean()))} {iv.unit} "
-                           f"(city {_fmt(float(iv.raw.mean()))})")
-        out.append({"rank": r + 1, level: areas.names[a], "code": areas.codes[a],
-                    "score": round(float(mean[a]), 2), "cells": int(cnt[a]), "gap_cells": int(gaps[a]),
-                    "cameras": int(cams[a]), "reasons": reasons})
+            reasons.append(
+                f"{iv.name}: mean {_fmt(float(iv.raw[sel].mean()))} {iv.unit} "
+                f"(city {_fmt(float(iv.raw.mean()))})"
+            )
+        out.append(
+            {
+                "rank": r + 1,
+                level: areas.names[a],
+                "code": areas.codes[a],
+                "score": round(float(mean[a]), 2),
+                "cells": int(cnt[a]),
+                "gap_cells": int(gaps[a]),
+                "cameras": int(cams[a]),
+                "reasons": reasons,
+            }
+        )
     return out
 
 
@@ -174,21 +230,36 @@ def rank_cameras(res: RiskResult, n: int | None = None) -> list[dict]:
     if n:
         order = order[:n]
     label = next(iter(cam.labels.values()), None)
-    return [_camera_row(res, r + 1, cam.ids[i], float(cam.lat[i]), float(cam.lon[i]), float(prio[i]),
-                        int(cell[i]), label[i] if label else "") for r, i in enumerate(order)]
+    lat, lon, pr, ce = cam.lat.tolist(), cam.lon.tolist(), prio.tolist(), cell.tolist()
+    return [
+        _camera_row(res, r + 1, cam.ids[i], lat[i], lon[i], pr[i], ce[i], label[i] if label else "")
+        for r, i in enumerate(order.tolist())
+    ]
 
 
-def _camera_row(res: RiskResult, rank: int, cid: str, lat: float, lon: float, prio: float, cell: int,
-                label: str) -> dict:
-    row = {"rank": rank, "camera": cid, "score": round(prio, 2), "lat": round(lat, 6), "lon": round(lon, 6),
-           "district": label, "cell": res.ids[cell] if cell >= 0 else "",
-           "cell_score": round(float(res.score[cell]), 2) if cell >= 0 else None,
-           "residential": round(float(res.residential[cell]), 2) if cell >= 0 else None, "reasons": []}
+def _camera_row(
+    res: RiskResult, rank: int, cid: str, lat: float, lon: float, prio: float, cell: int, label: str
+) -> dict:
+    row = {
+        "rank": rank,
+        "camera": cid,
+        "score": round(prio, 2),
+        "lat": round(lat, 6),
+        "lon": round(lon, 6),
+        "district": label,
+        "cell": res.ids[cell] if cell >= 0 else "",
+        "cell_score": round(float(res.score[cell]), 2) if cell >= 0 else None,
+        "residential": round(float(res.residential[cell]), 2) if cell >= 0 else None,
+        "reasons": [],
+    }
     if cell >= 0:
         g = res.grid
         row["district"] = g.districts.names[g.district[cell]]
-        row["reasons"] = [f"cell risk {res.score[cell]:.0f}/100"] + cell_reasons(res, cell) + [
-            f"residential street share {res.residential[cell]:.2f}"]
+        row["reasons"] = (
+            [f"cell risk {row['cell_score']:.0f}/100"]
+            + cell_reasons(res, cell)
+            + [f"residential street share {row['residential']:.2f}"]
+        )
     else:
         row["reasons"] = ["outside the Seoul grid"]
     return row
@@ -204,8 +275,10 @@ def camera_priority(res: RiskResult, cameras: list[tuple[str, float, float]]) ->
     x, y = tr.transform(lon, lat)
     prio, cell = camera_scores(res, np.asarray(x), np.asarray(y))
     order = np.argsort(-prio, kind="stable")
-    return [_camera_row(res, r + 1, cameras[i][0], lat[i], lon[i], float(prio[i]), int(cell[i]), "")
-            for r, i in enumerate(order)]
+    return [
+        _camera_row(res, r + 1, cameras[i][0], lat[i], lon[i], float(prio[i]), int(cell[i]), "")
+        for r, i in enumerate(order)
+    ]
 
 
 def slot_of(t: float) -> int:
@@ -226,15 +299,27 @@ def time_profile(res: RiskResult, cell: int, pseudo: float = 5.0) -> list[dict]:
         near = (d <= spec.radius_m) & (res.incident_slots >= 0)
         counts = np.bincount(res.incident_slots[near], minlength=12).astype(np.float64)
     dist = (counts + pseudo * prior) / (counts.sum() + pseudo)
-    return [{"slot": SLOTS[s], "share": round(float(dist[s]), 4),
-             "risk": round(float(res.score[cell] * dist[s] * 12), 2), "incidents": int(counts[s])}
-            for s in range(12)]
+    return [
+        {
+            "slot": SLOTS[s],
+            "share": round(float(dist[s]), 4),
+            "risk": round(float(res.score[cell] * dist[s] * 12), 2),
+            "incidents": int(counts[s]),
+        }
+        for s in range(12)
+    ]
 
 
 def city_time_profile(res: RiskResult) -> dict:
     prior = res.stats.slot_prior
-    inc = np.bincount(res.incident_slots[res.incident_slots >= 0], minlength=12) if len(res.incident_slots) else \
-        np.zeros(12, dtype=np.int64)
-    return {"slots": SLOTS, "prior": None if prior is None else [round(float(p), 4) for p in prior],
-            "prior_source": "경찰청 범죄 발생 시간대 (national, 3-hour bands spread evenly over hours)",
-            "incidents": [int(v) for v in inc]}
+    inc = (
+        np.bincount(res.incident_slots[res.incident_slots >= 0], minlength=12)
+        if len(res.incident_slots)
+        else np.zeros(12, dtype=np.int64)
+    )
+    return {
+        "slots": SLOTS,
+        "prior": None if prior is None else [round(float(p), 4) for p in prior],
+        "prior_source": "경찰청 범죄 발생 시간대 (national, 3-hour bands spread evenly over hours)",
+        "incidents": [int(v) for v in inc],
+    }
