@@ -27,7 +27,8 @@ from relaytrack.store import vectors
 from relaytrack.store.sightings import get_sighting, get_sightings
 
 SMALL_SET = 30_000  # filtered rows scored directly instead of walking tiers / the vector index
-PAGE = 2_000
+FIRST_PAGE = 256
+MAX_PAGE = 16_384
 APPEARANCE_WEIGHT = 0.75  # example search: share of appearance vs attribute agreement
 _TZ_OFFSET = int(KST.utcoffset(None).total_seconds())
 
@@ -164,6 +165,7 @@ class _Tier:
     order_expr: str | None = field(default=None, compare=False)  # read best-first by this confidence
     bound_at: Any = field(default=None, compare=False)  # confidence last read -> bound of the unread rest
     last: tuple[Any, ...] | None = field(default=None, compare=False)  # keyset position
+    page: int = field(default=FIRST_PAGE, compare=False)  # grows x4 per read: most tiers need one small page
 
 
 def _item_expr(item: str) -> str:
@@ -309,15 +311,16 @@ def search_description(conn, q: Query, *, top: int = 20, filters: Filters | None
                 if t.last is not None:
                     sql += f" AND ({t.order_expr} < ? OR ({t.order_expr} = ? AND id < ?))"
                     p += [t.last[0], t.last[0], t.last[1]]
-                sql += f" ORDER BY _o DESC, id DESC LIMIT {PAGE}"
+                sql += f" ORDER BY _o DESC, id DESC LIMIT {t.page}"
             else:
                 if t.last is not None:
                     sql += " AND id > ?"
                     p.append(t.last[1])
-                sql += f" ORDER BY id LIMIT {PAGE}"
+                sql += f" ORDER BY id LIMIT {t.page}"
             rows = conn.execute(sql, p).fetchall()
             take(rows)
-            if len(rows) == PAGE:
+            if len(rows) == t.page:
+                t.page = min(t.page * 4, MAX_PAGE)
                 t.last = (rows[-1][10], rows[-1][0])
                 if t.bound_at is not None:
                     t.neg_bound = -t.bound_at(float(rows[-1][10] or 0.0))

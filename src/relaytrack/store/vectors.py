@@ -143,6 +143,8 @@ def knn(
         ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
     nprobe = max(1, min(int(nprobe or DEFAULT_NPROBE), len(cents)))
+    if nprobe * 4 > len(cents):  # probing a large share of cells costs more than one full scan
+        return knn(conn, vec, k, exact=True)
     sims = cents @ _normalise(vec)
     probe = np.argpartition(-sims, nprobe - 1)[:nprobe] + 1
     cells = [UNASSIGNED, *sorted(int(c) for c in probe)]
