@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PinholeCamera:
     """A pole-mounted camera: position, compass heading (0 = north, 90 = east), downward tilt, horizontal FOV."""
 
@@ -21,11 +22,11 @@ class PinholeCamera:
     width: int
     height: int
 
-    @property
+    @cached_property
     def f(self) -> float:
         return (self.width / 2) / math.tan(math.radians(self.fov_deg) / 2)
 
-    @property
+    @cached_property
     def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(right, down, forward) unit vectors in world coordinates."""
         h, t = math.radians(self.heading_deg), math.radians(self.tilt_deg)
@@ -34,15 +35,17 @@ class PinholeCamera:
         up = np.cross(right, fwd)
         return right, -up, fwd
 
-    @property
+    @cached_property
     def centre(self) -> np.ndarray:
         return np.array([self.x, self.y, self.z])
 
+    @cached_property
+    def rotation(self) -> np.ndarray:
+        return np.stack(self.basis, axis=1)  # world -> camera: rel @ rotation
+
     def to_cam(self, pts: np.ndarray) -> np.ndarray:
         """World points (...,3) -> camera coordinates (...,3): x right, y down, z depth."""
-        r, d, f = self.basis
-        rel = np.asarray(pts, dtype=np.float64) - self.centre
-        return np.stack([rel @ r, rel @ d, rel @ f], axis=-1)
+        return (np.asarray(pts, dtype=np.float64) - self.centre) @ self.rotation
 
     def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World points (...,3) -> pixel coordinates (...,2) and depth (...,). Depth <= 0 means behind."""
