@@ -34,6 +34,7 @@ REGISTRARS = (
     "relaytrack.search.cli",
     "relaytrack.bench.cli",
     "relaytrack.relay.cli",
+    "relaytrack.service.cli",
 )
 
 for _name in REGISTRARS:

@@ -1,0 +1,116 @@
+"""The app factory: `create_app(db)` builds the FastAPI app on one store with explicit dependencies (no
+globals), mounts one router per resource, the bundled console at `/` and its assets at `/static`.
+
+Errors of the library map to HTTP statuses (AccessDenied 403, NotFound 404, InputError 422, unavailable
+source/model 409), so hostile input gets a clear 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from relaytrack.errors import (
+    AccessDenied,
+    ConfigError,
+    InputError,
+    ModelError,
+    NotFound,
+    RelaytrackError,
+    SourceError,
+    StoreError,
+)
+from relaytrack.evidence.mask import MaskSettings
+from relaytrack.paths import home_dir
+from relaytrack.service.deps import ServiceConfig, StorePool
+from relaytrack.service.live import AlertHub
+from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
+from relaytrack.service.routers import sightings as sightings_router
+from relaytrack.service.routers import video as video_router
+from relaytrack.store.db import Error as SqliteError
+
+STATIC = Path(__file__).resolve().parent / "static"
+ROUTERS = (auth, cameras, search, sightings_router, relay, alerts, cases, requests, exports, audit, video_router)
+STATUS = ((AccessDenied, 403), (NotFound, 404), (InputError, 422), (SourceError, 409), (ModelError, 409),
+          (StoreError, 409), (ConfigError, 409))
+# The console loads nothing from elsewhere: every asset is bundled, the map is drawn from camera positions.
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def create_app(db: str | Path | None = None, *, export_root: Path | None = None,
+               mask: MaskSettings | None = None, upload_limit: int = 8 * 1024 * 1024,
+               alert_poll_s: float = 1.0, keepalive_s: float = 15.0) -> FastAPI:
+    """The service on store `db` (default: relaytrack.paths.default_db()). Exports are written under
+    `export_root` (default: <home>/exports); `mask` overrides the exporter's masking settings."""
+    from relaytrack.paths import default_db
+
+    db_path = Path(db) if db else default_db()
+    root = Path(export_root) if export_root else home_dir() / "exports"
+    cfg = ServiceConfig(db=db_path, export_root=root, mask=mask, upload_limit=upload_limit,
+                        alert_poll_s=alert_poll_s, keepalive_s=keepalive_s,
+                        clip_roots=[db_path.parent, home_dir()])
+    pool = StorePool(db_path)
+    hub = AlertHub(pool, alert_poll_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await hub.stop()
+        pool.close()
+
+    app = FastAPI(
+        title="relaytrack",
+        version="0.1.0",
+        summary="Case-bound suspect search, relay tracking, live alerts and evidence for CCTV control rooms.",
+        description="Every endpoint that returns or changes data needs `Authorization: Bearer <token>` "
+                    "(POST /api/auth/login) and, for search/relay/view/export, the case it is for (`X-Case` "
+                    "header or `case` query parameter). Every access is written to the hash-chained audit log.",
+        lifespan=lifespan,
+    )
+    app.state.cfg, app.state.pool, app.state.hub = cfg, pool, hub
+
+    for exc, status in STATUS:
+        app.add_exception_handler(exc, _handler(status))
+    app.add_exception_handler(RelaytrackError, _handler(400))
+    app.add_exception_handler(SqliteError, _db_busy)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        # Refuse oversized bodies before they are read (photo uploads are the only large ones).
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > cfg.upload_limit + 64 * 1024):
+            return JSONResponse({"detail": f"request body over {cfg.upload_limit} bytes refused"}, 413)
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")  # tokens may sit in media URLs
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    for mod in ROUTERS:
+        app.include_router(mod.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    return app
+
+
+def _handler(status: int):
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status)
+
+    return handle
+
+
+async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": f"store busy, try again ({exc})", "error": "StoreBusy"}, 503,
+                        headers={"Retry-After": "1"})

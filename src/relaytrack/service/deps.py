@@ -1,0 +1,158 @@
+"""Dependencies shared by every router: the store (one connection per worker thread), the caller's identity
+(bearer token), the case they act for, and the authorisation of one action.
+
+The service never has a second, weaker path to the data: each route that returns or changes data depends on
+`need(action)`, which authenticates the token (401 without one), then calls
+`relaytrack.evidence.access.authorize` with the user's role and case exactly as the CLI does (refusals are
+logged there), and hands the route an `Access` whose `log()` writes the audit entry of what it returned.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from relaytrack.errors import AccessDenied
+from relaytrack.evidence import access as acc
+from relaytrack.evidence.auth import User, authenticate_token
+from relaytrack.evidence.mask import MaskSettings
+from relaytrack.store import Store
+
+MAX_CASE_LEN = 64
+
+
+@dataclass
+class ServiceConfig:
+    """What the app factory was given; kept on app.state.cfg."""
+
+    db: Path
+    export_root: Path
+    mask: MaskSettings | None = None  # None: the exporter's defaults (detection pass and faces on)
+    upload_limit: int = 8 * 1024 * 1024
+    alert_poll_s: float = 1.0
+    keepalive_s: float = 15.0
+    clip_roots: list[Path] = field(default_factory=list)  # folders alert clips may be read from
+
+
+class StorePool:
+    """One open Store per worker thread. SQLite connections are cheap and WAL lets readers run beside the
+    one writer; sharing a single connection between threads would mix their transactions (the audit chain
+    joins whatever transaction is open on its connection)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[Store] = []
+        self._lock = threading.Lock()
+        Store(self.path).close()  # create and migrate once, up front
+
+    def get(self) -> Store:
+        s = getattr(self._local, "store", None)
+        if s is None:
+            s = Store(self.path)
+            self._local.store = s
+            with self._lock:
+                self._all.append(s)
+        return s
+
+    def close(self) -> None:
+        with self._lock:
+            for s in self._all:
+                try:
+                    s.close()
+                except Exception:  # noqa: BLE001 - closing at shutdown, nothing left to do with an error
+                    pass
+            self._all.clear()
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.pool.get()
+
+
+def get_cfg(request: Request) -> ServiceConfig:
+    return request.app.state.cfg
+
+
+bearer = HTTPBearer(auto_error=False, description="API token from POST /api/auth/login")
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_user(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    access_token: Annotated[
+        str | None,
+        Query(max_length=200, description="Token for <img>/<EventSource> URLs that cannot send headers"),
+    ] = None,
+) -> User:
+    token = creds.credentials if creds is not None else access_token
+    if not token:
+        raise _unauthorized("authentication required: send Authorization: Bearer <token> (POST /api/auth/login)")
+    store = get_store(request)
+    try:
+        user = authenticate_token(store.conn, token, db_path=store.path)
+    except AccessDenied as err:
+        raise _unauthorized(str(err)) from None
+    request.state.user = user
+    request.state.token = token
+    return user
+
+
+def current_case(
+    x_case: Annotated[str | None, Header(alias="X-Case", max_length=MAX_CASE_LEN)] = None,
+    case: Annotated[str | None, Query(max_length=MAX_CASE_LEN, description="Case number (or X-Case)")] = None,
+) -> str | None:
+    return x_case or case or None
+
+
+@dataclass
+class Access:
+    """An authorised caller: the store, the user, the case and the audit context of the action."""
+
+    store: Store
+    user: User
+    case: str | None
+    ctx: acc.AccessContext
+    cfg: ServiceConfig
+
+    @property
+    def conn(self) -> Any:
+        return self.store.conn
+
+    def log(self, detail: dict | None = None, result_ids: list | None = None, *, outcome: str = "ok",
+            action: str | None = None) -> int:
+        return self.ctx.log(detail=detail, result_ids=result_ids, outcome=outcome, action=action)
+
+    def check_ids(self, ids: list[int]) -> None:
+        """Refuse (and log) sightings that another case holds or that do not exist."""
+        acc.check_case_ids(self.ctx, ids)
+
+
+def authorize_user(store: Store, user: User, case: str | None, action: str, detail: dict | None,
+                   cfg: ServiceConfig) -> Access:
+    ctx = acc.authorize(store.conn, store.path, user=user.name, case=case, action=action, detail=detail)
+    return Access(store, user, case, ctx, cfg)
+
+
+def need(action: str) -> Callable[..., Access]:
+    """Dependency: the caller authenticated and authorised for `action` on their case (403 when refused)."""
+
+    def dep(
+        request: Request,
+        user: Annotated[User, Depends(current_user)],
+        case: Annotated[str | None, Depends(current_case)],
+    ) -> Access:
+        return authorize_user(get_store(request), user, case, action,
+                              {"endpoint": f"{request.method} {request.url.path}"}, get_cfg(request))
+
+    dep.__name__ = f"need_{action}"
+    return dep

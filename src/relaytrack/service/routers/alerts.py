@@ -1,0 +1,140 @@
+"""The live alert wall: recent alerts, one alert, a server-sent event stream of new ones, and the operator's
+verdict (acknowledged / false alarm) when the watch stage offers a function to store it."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from relaytrack.service import queries
+from relaytrack.service.deps import Access, need
+from relaytrack.service.schemas import MAX_ID, AlertVerdictIn
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _media(alert: dict) -> dict:
+    alert["video"] = f"/api/video/alert/{alert['id']}.mjpeg"
+    alert["thumbnails"] = [f"/api/sightings/{s}/thumbnail" for s in alert["sightings"]]
+    return alert
+
+
+@router.get("")
+def list_alerts(
+    a: Annotated[Access, Depends(need("alerts"))],
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    camera: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict]:
+    """Newest alerts first (camera, time, score, reasons, clip)."""
+    out = [_media(x) for x in queries.list_alerts(a.conn, before=before, camera=camera, limit=limit)]
+    a.log({"endpoint": "GET /api/alerts", "alerts": len(out)}, [x["id"] for x in out])
+    return out
+
+
+def _sse(event: str, data: dict, ident: int | None = None) -> str:
+    head = f"id: {ident}\n" if ident is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+
+@router.get("/stream", responses={200: {"content": {"text/event-stream": {}}}})
+async def stream(
+    request: Request,
+    a: Annotated[Access, Depends(need("alerts"))],
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Replay alerts with a larger id first")] = 0,
+    limit: Annotated[int, Query(ge=0, le=100000, description="Close after this many alerts (0 = never)")] = 0,
+    max_s: Annotated[float, Query(ge=0, le=86400, description="Close after this many seconds (0 = never)")] = 0,
+) -> StreamingResponse:
+    """Server-sent events: `event: alert` per new alert (id = alert id, so EventSource resumes after a drop),
+    a comment every keep-alive interval."""
+    await run_in_threadpool(a.log, {"endpoint": "GET /api/alerts/stream", "after": after})
+    hub = request.app.state.hub
+    keepalive = request.app.state.cfg.keepalive_s
+    last_event = request.headers.get("last-event-id", "")
+    start_after = max(after, int(last_event) if last_event.isdigit() and len(last_event) < 18 else 0)
+    q = await hub.subscribe()
+
+    async def events():
+        sent, last_id, t0 = 0, start_after, time.monotonic()
+        try:
+            yield f"retry: 3000\n\n{_sse('hello', {'user': a.user.name, 'poll_s': hub.poll_s})}"
+            if start_after:
+                backlog = await run_in_threadpool(
+                    lambda: queries.list_alerts(request.app.state.pool.get().conn, after=start_after, limit=500))
+                for row in backlog:
+                    last_id = max(last_id, int(row["id"]))
+                    yield _sse("alert", _media(row), row["id"])
+                    sent += 1
+                    if limit and sent >= limit:
+                        return
+            while True:
+                wait = keepalive
+                if max_s:
+                    left = max_s - (time.monotonic() - t0)
+                    if left <= 0:
+                        return
+                    wait = min(wait, left)
+                try:
+                    row = await asyncio.wait_for(q.get(), timeout=wait)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keep-alive\n\n"
+                    continue
+                if int(row["id"]) <= last_id:
+                    continue
+                last_id = int(row["id"])
+                yield _sse("alert", _media(dict(row)), row["id"])
+                sent += 1
+                if limit and sent >= limit:
+                    return
+        finally:
+            hub.unsubscribe(q)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/{alert_id}")
+def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) -> dict:
+    """One alert with its reasons, sightings and clip."""
+    alert = queries.get_alert(a.conn, alert_id)
+    if alert is None:
+        raise HTTPException(404, f"alert {alert_id} not found")
+    a.log({"endpoint": "GET /api/alerts/{id}"}, [alert_id])
+    return _media(alert)
+
+
+def _watch_verdict_fn():
+    """The watch stage's function storing an operator verdict, when it has one."""
+    for mod, name in (("relaytrack.watch.alerts", "acknowledge"), ("relaytrack.watch.alerts", "ack"),
+                      ("relaytrack.watch.store", "acknowledge"), ("relaytrack.watch", "acknowledge")):
+        try:
+            fn = getattr(importlib.import_module(mod), name, None)
+        except ImportError:
+            continue
+        if callable(fn):
+            return fn
+    return None
+
+
+@router.post("/{alert_id}/verdict")
+def verdict(alert_id: AlertId, body: AlertVerdictIn, a: Annotated[Access, Depends(need("alerts"))]) -> dict:
+    """Acknowledge an alert or mark it a false alarm (kept by the watch stage for tuning)."""
+    if queries.get_alert(a.conn, alert_id) is None:
+        raise HTTPException(404, f"alert {alert_id} not found")
+    fn = _watch_verdict_fn()
+    if fn is None:
+        raise HTTPException(409, "this installation's watch stage stores no alert verdicts yet")
+    with a.store.tx() as conn:
+        fn(conn, alert_id, body.verdict, user=a.user.name, note=body.note)
+        a.log({"endpoint": "POST /api/alerts/{id}/verdict", "verdict": body.verdict}, [alert_id])
+    return _media(queries.get_alert(a.conn, alert_id))

@@ -1,0 +1,47 @@
+"""The audit view for auditors and supervisors: entries (filtered), one case's chain, verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from relaytrack.evidence import audit
+from relaytrack.service import queries
+from relaytrack.service.deps import Access, need
+from relaytrack.service.schemas import MAX_ID
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+
+@router.get("")
+def entries(
+    a: Annotated[Access, Depends(need("audit"))],
+    of_case: Annotated[str | None, Query(max_length=64, description="Only this case's entries")] = None,
+    of_user: Annotated[str | None, Query(max_length=64)] = None,
+    of_action: Annotated[str | None, Query(max_length=32)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Entries older than this seq")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict]:
+    """Audit entries, newest first."""
+    out = queries.audit_entries(a.conn, case=of_case, user=of_user, action=of_action, before=before, limit=limit)
+    a.log({"endpoint": "GET /api/audit", "of_case": of_case, "of_user": of_user, "of_action": of_action,
+           "entries": len(out)})
+    return out
+
+
+@router.get("/verify")
+def verify(a: Annotated[Access, Depends(need("audit"))]) -> dict:
+    """Walk the hash chain (and MACs with this installation's key); the first bad entry, if any."""
+    res = audit.verify(a.conn, a.store.path)
+    a.log({"endpoint": "GET /api/audit/verify", "ok": res.ok, "entries": res.entries})
+    return res.__dict__
+
+
+@router.get("/case/{case_no}")
+def case_chain(case_no: Annotated[str, Path(min_length=1, max_length=64)],
+               a: Annotated[Access, Depends(need("audit"))]) -> list[dict]:
+    """Every entry of one case in chain order, with hashes (for a court)."""
+    out = audit.export_case(a.conn, case_no)
+    a.log({"endpoint": "GET /api/audit/case/{no}", "of_case": case_no, "entries": len(out)})
+    return out

@@ -1,0 +1,87 @@
+"""Agency requests: file, approve or refuse (with reasons), deliver an export, record the outcome; monthly
+statistics. Each transition is authorised and logged by relaytrack.evidence.requests itself."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from relaytrack.evidence import requests as rq
+from relaytrack.evidence.auth import User
+from relaytrack.service import queries
+from relaytrack.service.deps import Access, current_case, current_user, get_store, need
+from relaytrack.service.schemas import MAX_ID, DecisionIn, DeliverIn, OutcomeIn, RefuseIn, RequestIn
+
+router = APIRouter(prefix="/api/requests", tags=["requests"])
+ReqId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Authed = Annotated[User, Depends(current_user)]
+
+
+@router.get("")
+def list_requests(a: Annotated[Access, Depends(need("request"))]) -> list[dict]:
+    """Requests the caller may see: all (supervisor), their own (agency), their cases' (others)."""
+    out = queries.requests_for(a.conn, a.user.name, a.user.role)
+    a.log({"endpoint": "GET /api/requests", "requests": len(out)}, [r["id"] for r in out])
+    return out
+
+
+@router.get("/stats")
+def request_stats(
+    a: Annotated[Access, Depends(need("stats"))],
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    fmt: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+):
+    """Requests and deliveries per month by agency (drug-related counts, outcomes), JSON or CSV."""
+    rows = rq.stats(a.conn, month)
+    a.log({"endpoint": "GET /api/requests/stats", "month": month, "rows": len(rows)})
+    if fmt == "csv":
+        return PlainTextResponse(rq.stats_csv(rows), media_type="text/csv")
+    return rows
+
+
+@router.post("", status_code=201)
+def file_request(body: RequestIn, request: Request, user: Authed,
+                 case: Annotated[str | None, Depends(current_case)]) -> dict:
+    """File a request for footage (agency, purpose, cameras, time range) on the acting case."""
+    store = get_store(request)
+    rid = rq.add(store.conn, store.path, user=user.name, case=case, agency=body.agency, purpose=body.purpose,
+                 cameras=body.cameras, start=body.start, end=body.end, drug_related=body.drug_related)
+    return rq.get(store.conn, rid).as_dict()
+
+
+@router.post("/{request_id}/approve")
+def approve(request_id: ReqId, body: DecisionIn, request: Request, user: Authed) -> dict:
+    """Approve (supervisor; never one's own request)."""
+    store = get_store(request)
+    rq.approve(store.conn, store.path, request_id, user=user.name, note=body.note)
+    return rq.get(store.conn, request_id).as_dict()
+
+
+@router.post("/{request_id}/refuse")
+def refuse(request_id: ReqId, body: RefuseIn, request: Request, user: Authed) -> dict:
+    """Refuse with a reason (supervisor)."""
+    store = get_store(request)
+    rq.refuse(store.conn, store.path, request_id, user=user.name, reason=body.reason)
+    return rq.get(store.conn, request_id).as_dict()
+
+
+@router.post("/{request_id}/deliver")
+def deliver(request_id: ReqId, body: DeliverIn, request: Request, user: Authed) -> dict:
+    """Deliver an export package of the request's case (verified before it is recorded)."""
+    store = get_store(request)
+    exp = queries.export_row(store.conn, body.export_id)
+    if exp is None:
+        raise HTTPException(404, f"export {body.export_id} not found")
+    rq.deliver(store.conn, store.path, request_id, user=user.name, package=FsPath(exp["package"]))
+    return rq.get(store.conn, request_id).as_dict()
+
+
+@router.post("/{request_id}/outcome")
+def outcome(request_id: ReqId, body: OutcomeIn, request: Request, user: Authed) -> dict:
+    """Record what the footage led to (arrest, evidence used, ...)."""
+    store = get_store(request)
+    rq.record_outcome(store.conn, store.path, request_id, user=user.name, outcome=body.outcome, note=body.note)
+    return rq.get(store.conn, request_id).as_dict()
