@@ -1,0 +1,53 @@
+"""Courier watch: live detection of dead-drop behaviour at hiding spots, with explained, throttled alerts.
+
+Public API (used by `relaytrack demo`):
+
+- ``watch_sources(sources, db_path=None, cfg=None, wcfg=None, *, once=True, clips_dir=None, on_alert=None,
+  stop=None, progress=None, store_sightings=True) -> WatchResult``
+  sources: ``CameraSpec(uri, camera, zones, start_wall=None)`` or ``(uri, camera, zones)`` tuples. Runs a
+  worker pool (``wcfg.run.workers``, 0 = one per core) over all sources; with ``once`` files/sequences run to
+  their end. ``db_path``: alerts, camera status and the sightings of the watched footage (same describe/store
+  path as ingest; alerts get ``sighting`` once their track finishes); clips under ``<db folder>/clips``
+  unless ``clips_dir``. ``WatchResult.alerts``: list[Alert] (``Alert.public()`` = the JSON of
+  ``relaytrack watch --json``: camera, start, end, score, reasons, clip, alert_id, track, zone, zone_kind,
+  decided, explanation, signals, keyframes, sighting, latency_s); ``.operator_alerts`` (camera down);
+  ``.cameras``: CameraReport per camera (state, frames, dropped, reconnects, pose_runs, ...).
+- ``sources_from_network(path, zones_file=None) -> list[CameraSpec]``: cameras of a camera network YAML
+  (``source`` relative to the file, else ``stream_url``; ``start_time``; ``zones``).
+- ``load_zones(path) -> {camera id or '*': [Zone]}``: network YAML, ``{camera: [zones]}`` or a zone list.
+- ``evaluate_events(alerts, truth, tolerance_s=2.0) -> dict``: recall, precision, matched, time-to-alert
+  (``latency`` = alert decision minus event start, ``latency_action``: minus the hand action start) of
+  alerts (Alert or public dicts) against truth.json couriers' events ({camera, zone, start, end}).
+- ``load_watch_config(path=None, overrides=None) -> WatchConfig``: strict pydantic config (signals, pose,
+  weights of the score, alert threshold/throttle/clips, run/workers).
+- Store helpers in ``relaytrack.watch.alerts``: ``list_alerts(conn, ...)``, ``get_alert(conn, id)``,
+  ``ack_alert(conn, id, user, false_alarm=False, note=None)``.
+
+Score (documented weights, ``WeightConfig``): dwell 0.25 (0.5 at ``min_dwell_s`` rising to 1 at
+``full_dwell_s``), crouch/bend 0.25, hand into the zone 0.25, phone raised 0.20, several stops 0.25 (2nd stop
+0.5, 3rd+ 1.0), revisit 0.15, night 0.10; alert at ``alert.threshold`` 0.60. A track must have stopped at a
+zone for ``min_dwell_s`` to score at all.
+"""
+
+from relaytrack.watch.alerts import Alert, ack_alert, get_alert, list_alerts
+from relaytrack.watch.config import WatchConfig, load_watch_config
+from relaytrack.watch.evaluate import evaluate_events
+from relaytrack.watch.service import CameraSpec, WatchResult, sources_from_network, watch_sources
+from relaytrack.watch.zones import KINDS, Zone, load_zones
+
+__all__ = [
+    "KINDS",
+    "Alert",
+    "CameraSpec",
+    "WatchConfig",
+    "WatchResult",
+    "Zone",
+    "ack_alert",
+    "evaluate_events",
+    "get_alert",
+    "list_alerts",
+    "load_watch_config",
+    "load_zones",
+    "sources_from_network",
+    "watch_sources",
+]

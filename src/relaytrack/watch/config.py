@@ -1,0 +1,149 @@
+"""Strict configuration of the courier watch: signal thresholds, score weights, alerting, clips, workers.
+
+Every field is bounded and described; unknown keys are rejected. Load a YAML file with `load_watch_config`
+(either the watch section alone or a file with a top-level `watch:` key next to the pipeline's sections).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from relaytrack.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SignalConfig(_Strict):
+    """How each behaviour is measured. Lengths are in units of the track's own standing height (h)."""
+
+    zone_margin_h: float = Field(
+        0.45, ge=0, le=3, description="A foot point this many heights from a zone counts as near it"
+    )
+    stop_speed_h_s: float = Field(
+        0.25, gt=0, le=3, description="Foot speed (heights/s, over speed_window_s) below which a track stops"
+    )
+    speed_window_s: float = Field(1.0, gt=0, le=10, description="Window for the foot-point speed")
+    min_dwell_s: float = Field(
+        3.0, ge=0, le=120, description="Stop near a zone needed before a track can score at all"
+    )
+    full_dwell_s: float = Field(15.0, gt=0, le=600, description="Dwell that gives the full dwell signal")
+    gap_s: float = Field(1.5, ge=0, le=30, description="Short breaks (occlusion, shuffling) a stop survives")
+    crouch_box_ratio: float = Field(
+        0.78, gt=0.2, le=1, description="Box height / standing height below which the box says crouched"
+    )
+    crouch_knee_deg: float = Field(
+        125.0, ge=30, le=180, description="Hip-knee-ankle angle below which the legs say crouched"
+    )
+    bend_torso_deg: float = Field(
+        35.0, ge=5, le=90, description="Torso inclination from vertical above which the pose says bent"
+    )
+    reach_margin_h: float = Field(
+        0.12, ge=0, le=1, description="A wrist this many heights from a zone counts as reaching into it"
+    )
+    kp_min_score: float = Field(0.2, ge=0, le=1, description="Keypoints below this MoveNet score are ignored")
+    phone_after_s: float = Field(
+        15.0, ge=0, le=300, description="A phone raise counts this long after a stop at a zone ended"
+    )
+    phone_frames: int = Field(2, ge=1, le=50, description="Analysed frames with a raised phone needed")
+    pose_frames: int = Field(2, ge=1, le=50, description="Analysed frames with crouch/bend (or reach) needed")
+    sitting_s: float = Field(
+        40.0, gt=0, le=3600, description="Low posture held longer than this is sitting/resting, not a drop"
+    )
+    route_window_s: float = Field(360.0, gt=0, le=7200, description="Sliding window for counting stops")
+    min_stop_s: float = Field(3.0, ge=0, le=120, description="Shortest stop that counts in the route")
+    revisit_gap_s: float = Field(20.0, ge=0, le=7200, description="Away at least this long before a return")
+    appearance_match: float = Field(
+        0.80, ge=0, le=1, description="Colour-histogram similarity linking one person's stops across tracks"
+    )
+    night_start_hour: int = Field(22, ge=0, le=23, description="Local hour at which the unusual hours begin")
+    night_end_hour: int = Field(5, ge=0, le=23, description="Local hour at which the unusual hours end")
+    timezone: str = Field("Asia/Seoul", description="Zone for local hours (IANA name)")
+
+
+class PoseConfig(_Strict):
+    enabled: bool = Field(True, description="Run MoveNet on tracks that slowed down near a zone")
+    model: str | None = Field(None, description="Path of a MoveNet MultiPose ONNX file; None = built-in")
+    long_side: int = Field(256, ge=128, le=512, description="Crop input long side (multiple of 32)")
+    max_per_frame: int = Field(4, ge=1, le=32, description="Most person crops posed per analysed frame")
+    near_factor: float = Field(
+        1.5, ge=1, le=5, description="Pose runs within this many zone margins of a zone (cost control)"
+    )
+
+
+class WeightConfig(_Strict):
+    """Weights of the courier-suspicion score: score = sum(weight * strength), strengths in [0, 1]."""
+
+    dwell: float = Field(0.25, ge=0, le=2, description="Dwell near a zone (min_dwell_s .. full_dwell_s)")
+    crouch: float = Field(0.25, ge=0, le=2, description="Crouched or bent during the stop")
+    reach: float = Field(0.25, ge=0, le=2, description="Wrist inside the zone")
+    phone: float = Field(0.20, ge=0, le=2, description="Phone raised during/after the stop")
+    stops: float = Field(0.25, ge=0, le=2, description="Several stops at different zones in the window")
+    revisit: float = Field(0.15, ge=0, le=2, description="Came back to the same spot")
+    night: float = Field(0.10, ge=0, le=2, description="Unusual hour")
+
+
+class AlertConfig(_Strict):
+    threshold: float = Field(0.60, ge=0, le=5, description="Score at which a track raises an alert")
+    throttle_window_s: float = Field(600.0, ge=0, le=86400, description="Per-camera throttle window")
+    throttle_max: int = Field(6, ge=1, le=1000, description="Alerts per camera per throttle window")
+    pre_roll_s: float = Field(5.0, ge=0, le=60, description="Clip seconds before the stop began")
+    post_roll_s: float = Field(3.0, ge=0, le=60, description="Clip seconds after the decision")
+    clip_fps: float = Field(5.0, gt=0, le=30, description="Frames per second kept in the ring buffer")
+    clip_max_side: int = Field(640, ge=64, le=4096, description="Clip frames are scaled down to this side")
+    buffer_s: float = Field(40.0, gt=0, le=600, description="Ring buffer length per camera (bounded memory)")
+    keyframes: int = Field(3, ge=0, le=10, description="Key-moment JPEGs stored per alert")
+    clips: bool = Field(True, description="Write clips and key frames")
+
+
+class RunConfig(_Strict):
+    workers: int = Field(0, ge=0, le=64, description="Analysis workers; 0 = one per core, at most cameras")
+    analyse_fps: float = Field(5.0, gt=0, le=30, description="Analysed frames per second per camera")
+    queue_frames: int = Field(
+        8, ge=1, le=1000, description="Frames buffered per live camera; older ones are dropped to bound latency"
+    )
+    stall_s: float = Field(10.0, gt=0, le=3600, description="No frame this long marks a live camera stalled")
+    reconnect_tries: int = Field(0, ge=0, le=100000, description="Reconnects before a camera is given up (0 = forever)")
+    reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="Longest back-off between reconnects")
+    track_history_s: float = Field(120.0, gt=1, le=3600, description="Per-track history kept (bounded)")
+
+
+class WatchConfig(_Strict):
+    signals: SignalConfig = SignalConfig()
+    pose: PoseConfig = PoseConfig()
+    weights: WeightConfig = WeightConfig()
+    alert: AlertConfig = AlertConfig()
+    run: RunConfig = RunConfig()
+
+
+def load_watch_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> WatchConfig:
+    """Defaults, then a YAML file (its `watch:` section if it has one), then dotted overrides."""
+    data: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as err:
+            raise ConfigError(f"{p}: watch config file not found") from err
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from err
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: top level must be a mapping")
+        if "watch" in data:
+            data = data["watch"] or {}
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[leaf] = value
+    try:
+        return WatchConfig.model_validate(data)
+    except ValidationError as err:
+        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors())
+        raise ConfigError(f"{path or 'watch config'}: invalid: {msgs}") from err

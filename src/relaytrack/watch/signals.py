@@ -1,0 +1,464 @@
+"""Behaviour signals per track and the courier-suspicion score, independent of any model.
+
+`CameraWatch.step()` takes one analysed frame's live tracks (boxes), cell-phone boxes and, through
+callbacks, posture and appearance of chosen tracks; it keeps per-track state (bounded), finds stops near
+hiding-spot zones and turns each stop into measured signals:
+
+- dwell: seconds stopped with the foot point (or the lower body) within `zone_margin_h` standing heights of
+  the zone;
+- crouch/bend: box height against the track's own standing height, knee angle and torso inclination from
+  keypoints; low posture held longer than `sitting_s` (or hips on a bench) is resting, not a drop;
+- reach: a wrist inside (or within `reach_margin_h` of) the zone;
+- phone: a cell-phone detection at the upper body or a raised-wrist pose, during a stop or soon after it;
+- stops: distinct zones this person stopped at within `route_window_s` (the person = the same track, or a
+  track elsewhere whose colour histogram matches, through the shared `RouteMemory`);
+- revisit: the same person stopped at the same zone before, at least `revisit_gap_s` earlier;
+- night: local wall-clock hour in the unusual hours.
+
+score = sum(weight * strength) over WeightConfig, with strengths in [0, 1]; no zone stop, no score.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from relaytrack.watch.config import WatchConfig
+from relaytrack.watch.pose import Posture
+from relaytrack.watch.zones import Zone
+
+ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+
+
+def ordinal(n: int) -> str:
+    return ORDINAL.get(n, f"{n}th")
+
+
+@dataclass
+class Stop:
+    """One stop of a track near one zone, with the evidence gathered during it (and its phone window)."""
+
+    zone: Zone
+    start: float
+    last: float
+    start_frame: int
+    crouch_frames: int = 0
+    low_s: float = 0.0
+    reach_frames: int = 0
+    phone_frames: int = 0
+    sitting: bool = False
+    knee_min: float | None = None
+    torso_max: float | None = None
+    box_ratio_min: float | None = None
+    closed: bool = False
+    key: dict[str, tuple[int, float]] = field(default_factory=dict)  # moment -> (frame index, t)
+
+    @property
+    def dwell(self) -> float:
+        return self.last - self.start
+
+
+@dataclass
+class TrackState:
+    track_id: int
+    boxes: deque  # (frame, t, xyxy tuple)
+    heights: deque  # box heights for the standing height
+    stop: Stop | None = None
+    stops: list[Stop] = field(default_factory=list)
+    hist: np.ndarray | None = None
+    last_t: float = 0.0
+    alerted_zones: set[str] = field(default_factory=set)
+
+    def stand_h(self) -> float:
+        h = np.fromiter(self.heights, float)
+        return float(np.percentile(h, 85)) if len(h) else 1.0
+
+
+@dataclass
+class StopRecord:
+    camera: str
+    zone: str
+    track: tuple[str, int]
+    start: float  # wall seconds
+    end: float
+    hist: np.ndarray | None
+
+
+class RouteMemory:
+    """Recent stops of everyone, shared by all cameras of a watch (thread-safe, bounded by time and count)."""
+
+    def __init__(self, window_s: float, max_items: int = 5000) -> None:
+        self.window_s = window_s
+        self._items: deque[StopRecord] = deque(maxlen=max_items)
+        self._lock = threading.Lock()
+
+    def add(self, rec: StopRecord) -> None:
+        with self._lock:
+            self._items.append(rec)
+
+    def same_person(
+        self, track: tuple[str, int], hist: np.ndarray | None, now: float, thr: float, horizon: float
+    ) -> list[StopRecord]:
+        with self._lock:
+            items = [r for r in self._items if r.end >= now - horizon]
+        out = []
+        for r in items:
+            if r.track == track:
+                out.append(r)
+            elif hist is not None and r.hist is not None and float(np.dot(hist, r.hist)) >= thr:
+                out.append(r)
+        return out
+
+
+@dataclass
+class Assessment:
+    """The score of one track's stop with its measured signals and the operator's explanation."""
+
+    track_id: int
+    zone: Zone
+    score: float
+    signals: dict[str, float]
+    strengths: dict[str, float]
+    reasons: list[str]
+    explanation: str
+    stop: Stop
+
+
+def appearance_hist(image: np.ndarray, xyxy) -> np.ndarray | None:
+    """HSV colour histogram of the upper and lower body, L2-normalised (cheap cross-track linking)."""
+    import cv2
+
+    H, W = image.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in xyxy)
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(W, x2), min(H, y2)
+    if x2 - x1 < 4 or y2 - y1 < 8:
+        return None
+    hsv = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2HSV)
+    h = hsv.shape[0]
+    parts = []
+    for a, b in ((0.15, 0.5), (0.5, 0.9)):
+        sub = hsv[int(a * h) : max(int(a * h) + 1, int(b * h))]
+        hist = cv2.calcHist([sub], [0, 1, 2], None, [8, 3, 3], [0, 180, 0, 256, 0, 256]).ravel()
+        parts.append(hist / max(hist.sum(), 1.0))
+    v = np.sqrt(np.concatenate(parts))  # Hellinger: dot product = Bhattacharyya coefficient
+    n = float(np.linalg.norm(v))
+    return (v / n).astype(np.float32) if n > 0 else None
+
+
+def local_hour(wall: float, tz: str) -> float:
+    d = datetime.fromtimestamp(wall, ZoneInfo(tz))
+    return d.hour + d.minute / 60.0
+
+
+def is_night(wall: float, start: int, end: int, tz: str) -> bool:
+    h = local_hour(wall, tz)
+    return (start <= h or h < end) if start > end else (start <= h < end)
+
+
+def _lower_body_points(xyxy, n: int = 4) -> list[tuple[float, float]]:
+    x1, y1, x2, y2 = xyxy
+    cx, h = (x1 + x2) / 2, y2 - y1
+    return [(cx, y2 - k * 0.5 * h / (n - 1)) for k in range(n)]
+
+
+class CameraWatch:
+    """Per-camera behaviour state. Not thread-safe: one worker owns one camera."""
+
+    def __init__(
+        self,
+        camera: str,
+        zones: list[Zone],
+        cfg: WatchConfig,
+        route: RouteMemory | None = None,
+    ) -> None:
+        self.camera = camera
+        self.zones = zones
+        self.cfg = cfg
+        self.route = route or RouteMemory(cfg.signals.route_window_s)
+        self.tracks: dict[int, TrackState] = {}
+        self.pose_runs = 0
+
+    # ------------------------------------------------------------------ per frame
+
+    def near_zone(self, xyxy, stand_h: float, factor: float = 1.0) -> tuple[Zone | None, float]:
+        """Nearest zone to the person's lower body and its distance in standing heights."""
+        best, best_d = None, math.inf
+        for z in self.zones:
+            d = min(z.distance(x, y) for x, y in _lower_body_points(xyxy))
+            if d < best_d:
+                best, best_d = z, d
+        if best is None:
+            return None, math.inf
+        d_h = best_d / max(stand_h, 1.0)
+        return (best if d_h <= self.cfg.signals.zone_margin_h * factor else None), d_h
+
+    def _speed(self, tr: TrackState, t: float) -> float:
+        """Foot-point speed in standing heights per second over the speed window."""
+        win = self.cfg.signals.speed_window_s
+        last = tr.boxes[-1]
+        ref = None
+        for b in reversed(tr.boxes):
+            ref = b
+            if last[1] - b[1] >= win:
+                break
+        if ref is None or last[1] - ref[1] < 1e-6:
+            return 0.0
+        (ax1, _, ax2, ay2), (bx1, _, bx2, by2) = ref[2], last[2]
+        d = math.hypot((bx1 + bx2) / 2 - (ax1 + ax2) / 2, by2 - ay2)
+        return d / max(tr.stand_h(), 1.0) / (last[1] - ref[1])
+
+    def step(
+        self,
+        frame_index: int,
+        t: float,
+        wall: float,
+        tracks: list[tuple[int, tuple[float, float, float, float]]],
+        phones: np.ndarray | None = None,
+        pose_fn: Callable[[int, tuple], Posture | None] | None = None,
+        hist_fn: Callable[[tuple], np.ndarray | None] | None = None,
+    ) -> list[Assessment]:
+        """Feed one analysed frame; returns the assessments of tracks that are at (or just left) a stop."""
+        sc = self.cfg.signals
+        horizon = self.cfg.run.track_history_s
+        seen = set()
+        pose_budget = self.cfg.pose.max_per_frame if (pose_fn is not None and self.cfg.pose.enabled) else 0
+        candidates: list[tuple[float, TrackState, tuple]] = []
+        for tid, xyxy in tracks:
+            xyxy = tuple(float(v) for v in xyxy)
+            seen.add(tid)
+            tr = self.tracks.get(tid)
+            if tr is None:
+                maxlen = int(horizon * 30) + 8
+                tr = self.tracks[tid] = TrackState(tid, deque(maxlen=maxlen), deque(maxlen=maxlen))
+            tr.boxes.append((frame_index, t, xyxy))
+            while tr.boxes and t - tr.boxes[0][1] > horizon:
+                tr.boxes.popleft()
+            tr.heights.append(xyxy[3] - xyxy[1])
+            tr.last_t = t
+            stand_h = tr.stand_h()
+            speed = self._speed(tr, t)
+            zone, d_h = self.near_zone(xyxy, stand_h)
+            stopped = speed < sc.stop_speed_h_s
+            if zone is not None and stopped:
+                if tr.stop is not None and not tr.stop.closed and tr.stop.zone.id == zone.id:
+                    tr.stop.last = t
+                else:
+                    self._close(tr, wall)
+                    tr.stop = Stop(zone, t, t, frame_index)
+                    tr.stop.key["stop"] = (frame_index, t)
+                    if tr.hist is None and hist_fn is not None:
+                        tr.hist = hist_fn(xyxy)
+            elif tr.stop is not None and not tr.stop.closed and t - tr.stop.last > sc.gap_s:
+                self._close(tr, wall)
+            # Cost control: keypoints only for tracks that slowed down close to a zone.
+            if pose_budget and d_h <= sc.zone_margin_h * self.cfg.pose.near_factor and speed < 2 * sc.stop_speed_h_s:
+                dwell = tr.stop.dwell if tr.stop is not None and not tr.stop.closed else 0.0
+                candidates.append((dwell, tr, xyxy))
+            self._box_evidence(tr, xyxy, stand_h, frame_index, t)
+            self._phone_evidence(tr, xyxy, phones, frame_index, t)
+        for _, tr, xyxy in sorted(candidates, key=lambda c: -c[0])[:pose_budget]:
+            p = pose_fn(tr.track_id, xyxy)
+            self.pose_runs += 1
+            if p is not None:
+                self._pose_evidence(tr, xyxy, p, frame_index, t)
+        # Tracks not seen for a while are dropped (bounded memory); their open stops are closed first.
+        for tid in [k for k, tr in self.tracks.items() if k not in seen and t - tr.last_t > horizon / 4]:
+            self._close(self.tracks[tid], wall)
+            del self.tracks[tid]
+        out = []
+        for tid in seen:
+            a = self.assess(self.tracks[tid], t, wall)
+            if a is not None:
+                out.append(a)
+        return out
+
+    def end_track(self, track_id: int, wall: float) -> None:
+        tr = self.tracks.pop(track_id, None)
+        if tr is not None:
+            self._close(tr, wall)
+
+    # ------------------------------------------------------------------ evidence
+
+    def _active_stop(self, tr: TrackState, t: float) -> Stop | None:
+        s = tr.stop
+        if s is None:
+            return None
+        if not s.closed or t - s.last <= self.cfg.signals.phone_after_s:
+            return s
+        return None
+
+    def _box_evidence(self, tr: TrackState, xyxy, stand_h: float, frame: int, t: float) -> None:
+        s = tr.stop
+        if s is None or s.closed:
+            return
+        ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
+        s.box_ratio_min = ratio if s.box_ratio_min is None else min(s.box_ratio_min, ratio)
+        # Box-only crouch counts when the track was seen standing long enough to know its height.
+        if ratio < self.cfg.signals.crouch_box_ratio and len(tr.heights) >= 5:
+            self._low(tr, s, frame, t)
+
+    def _low(self, tr: TrackState, s: Stop, frame: int, t: float) -> None:
+        s.crouch_frames += 1
+        s.low_s = s.dwell
+        if s.crouch_frames == self.cfg.signals.pose_frames:
+            s.key["crouch"] = (frame, t)
+
+    def _pose_evidence(self, tr: TrackState, xyxy, p: Posture, frame: int, t: float) -> None:
+        sc = self.cfg.signals
+        s = self._active_stop(tr, t)
+        if s is None:
+            return
+        stand_h = tr.stand_h()
+        if p.phone_pose:
+            s.phone_frames += 1
+            if s.phone_frames == sc.phone_frames:
+                s.key["phone"] = (frame, t)
+        if s.closed:
+            return
+        if p.knee_deg is not None:
+            s.knee_min = p.knee_deg if s.knee_min is None else min(s.knee_min, p.knee_deg)
+        if p.torso_deg is not None:
+            s.torso_max = p.torso_deg if s.torso_max is None else max(s.torso_max, p.torso_deg)
+        # Hips on the bench itself = sitting on it, which is not a drop.
+        if s.zone.kind == "bench" and p.hips is not None and s.zone.distance(*p.hips) <= 0.05 * stand_h:
+            s.sitting = True
+        low = (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg) or (
+            p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg
+        )
+        box_low = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0) < sc.crouch_box_ratio and len(tr.heights) >= 5
+        if low and not box_low:  # box evidence already counted this frame
+            self._low(tr, s, frame, t)
+        margin = sc.reach_margin_h * stand_h
+        if any(s.zone.distance(x, y) <= margin for x, y in p.wrists):
+            s.reach_frames += 1
+            if s.reach_frames == sc.pose_frames:
+                s.key["reach"] = (frame, t)
+
+    def _phone_evidence(self, tr: TrackState, xyxy, phones: np.ndarray | None, frame: int, t: float) -> None:
+        if phones is None or len(phones) == 0:
+            return
+        s = self._active_stop(tr, t)
+        if s is None:
+            return
+        x1, y1, x2, y2 = xyxy
+        h = y2 - y1
+        cx, cy = (phones[:, 0] + phones[:, 2]) / 2, (phones[:, 1] + phones[:, 3]) / 2
+        # A phone held up: its centre within the box (slightly widened) and in the upper 60 % of it.
+        hit = (cx > x1 - 0.15 * h) & (cx < x2 + 0.15 * h) & (cy > y1 - 0.1 * h) & (cy < y1 + 0.6 * h)
+        if hit.any():
+            s.phone_frames += 1
+            if s.phone_frames == self.cfg.signals.phone_frames:
+                s.key["phone"] = (frame, t)
+
+    def _close(self, tr: TrackState, wall: float) -> None:
+        s = tr.stop
+        if s is None or s.closed:
+            return
+        s.closed = True
+        tr.stops.append(s)
+        del tr.stops[:-20]
+        if s.dwell >= self.cfg.signals.min_stop_s:
+            end_wall = wall - (tr.last_t - s.last)
+            self.route.add(
+                StopRecord(self.camera, s.zone.id, (self.camera, tr.track_id), end_wall - s.dwell, end_wall, tr.hist)
+            )
+
+    # ------------------------------------------------------------------ score
+
+    def assess(self, tr: TrackState, t: float, wall: float) -> Assessment | None:
+        s = self._active_stop(tr, t)
+        sc, w = self.cfg.signals, self.cfg.weights
+        if s is None or s.dwell < sc.min_dwell_s:
+            return None
+        sitting = s.sitting or s.low_s > sc.sitting_s
+        crouched = s.crouch_frames >= sc.pose_frames and not sitting
+        reached = s.reach_frames >= sc.pose_frames and not sitting
+        phone = s.phone_frames >= sc.phone_frames
+        stop_start_wall = wall - (t - s.start)
+        others = self.route.same_person(
+            (self.camera, tr.track_id), tr.hist, stop_start_wall, sc.appearance_match, sc.route_window_s
+        )
+        prior = [r for r in others if r.end <= stop_start_wall + 1e-6 and not (r.camera == self.camera and r.zone == s.zone.id)]
+        n_stops = 1 + len({(r.camera, r.zone) for r in prior})
+        back = [
+            r
+            for r in others
+            if r.camera == self.camera and r.zone == s.zone.id and stop_start_wall - r.end >= sc.revisit_gap_s
+        ]
+        night = is_night(wall, sc.night_start_hour, sc.night_end_hour, sc.timezone)
+        span = max(sc.full_dwell_s - sc.min_dwell_s, 1e-6)
+        strengths = {
+            "dwell": 0.5 + 0.5 * min(1.0, (s.dwell - sc.min_dwell_s) / span),
+            "crouch": 1.0 if crouched else 0.0,
+            "reach": 1.0 if reached else 0.0,
+            "phone": 1.0 if phone else 0.0,
+            "stops": min(1.0, (n_stops - 1) / 2.0),
+            "revisit": 1.0 if back else 0.0,
+            "night": 1.0 if night else 0.0,
+        }
+        score = sum(getattr(w, k) * v for k, v in strengths.items())
+        first = min((r.start for r in prior), default=stop_start_wall)
+        signals = {
+            "dwell_s": round(s.dwell, 1),
+            "crouch_frames": s.crouch_frames,
+            "box_ratio_min": None if s.box_ratio_min is None else round(s.box_ratio_min, 2),
+            "knee_min_deg": None if s.knee_min is None else round(s.knee_min, 1),
+            "torso_max_deg": None if s.torso_max is None else round(s.torso_max, 1),
+            "reach_frames": s.reach_frames,
+            "phone_frames": s.phone_frames,
+            "sitting": sitting,
+            "stops_in_window": n_stops,
+            "route_span_s": round(stop_start_wall - first, 1),
+            "revisit_gap_s": round(stop_start_wall - max(r.end for r in back), 1) if back else None,
+            "local_hour": round(local_hour(wall, sc.timezone), 2),
+        }
+        reasons, explanation = explain(s, signals, strengths)
+        return Assessment(tr.track_id, s.zone, round(score, 3), signals, strengths, reasons, explanation, s)
+
+
+def explain(s: Stop, signals: dict, strengths: dict) -> tuple[list[str], str]:
+    """Reasons (one phrase per signal that fired, with its measured value) and a one-line explanation."""
+    reasons = [f"stopped {signals['dwell_s']:.0f} s at {s.zone.label}"]
+    acts = []
+    if strengths["crouch"]:
+        what = "bent over" if (s.torso_max or 0) > (180 - (s.knee_min or 180)) else "crouched"
+        detail = []
+        if s.knee_min is not None:
+            detail.append(f"knee {s.knee_min:.0f}°")
+        if s.torso_max is not None:
+            detail.append(f"torso {s.torso_max:.0f}°")
+        if s.box_ratio_min is not None:
+            detail.append(f"height x{s.box_ratio_min:.2f}")
+        reasons.append(f"{what} ({', '.join(detail)})" if detail else what)
+        acts.append(what)
+    if strengths["reach"]:
+        reasons.append(f"hand into the {s.zone.label.split(' ')[0]} ({s.reach_frames} frames)")
+        acts.append("reached in")
+    if strengths["phone"]:
+        reasons.append(f"phone raised towards the spot ({s.phone_frames} frames)")
+        acts.append("then phone raised" if acts else "phone raised")
+    tail = []
+    n = signals["stops_in_window"]
+    if n >= 2:
+        mins = max(1, math.ceil(signals["route_span_s"] / 60.0))
+        txt = f"{ordinal(n)} stop in {mins} min"
+        reasons.append(txt)
+        tail.append(txt)
+    if strengths["revisit"]:
+        txt = f"back at the same spot after {signals['revisit_gap_s']:.0f} s"
+        reasons.append(txt)
+        tail.append(txt)
+    if strengths["night"]:
+        h = signals["local_hour"]
+        txt = f"at night ({int(h):02d}:{int(round((h % 1) * 60)) % 60:02d})"
+        reasons.append(txt)
+        tail.append(txt)
+    head = ", ".join([reasons[0], *acts])
+    return reasons, head + ("; " + "; ".join(tail) if tail else "")
