@@ -35,6 +35,7 @@ REGISTRARS = (
     "relaytrack.bench.cli",
     "relaytrack.relay.cli",
     "relaytrack.service.cli",
+    "relaytrack.watch.cli",
 )
 
 for _name in REGISTRARS:

@@ -157,14 +157,17 @@ def ack_alert(conn, alert_id: int, user: str, *, false_alarm: bool = False, note
         "INSERT INTO alert_feedback(alert_id, user_name, verdict, note, score, signals) VALUES (?,?,?,?,?,?)",
         (alert_id, user, verdict, note, a.score, json.dumps(a.signals, ensure_ascii=False)),
     )
-    conn.execute("UPDATE alerts SET status=? WHERE id=?", ("false_alarm" if false_alarm else "acked", alert_id))
+    conn.execute(
+        "UPDATE alerts SET status=? WHERE id=?", ("false_alarm" if false_alarm else "acked", alert_id)
+    )
     a.status = "false_alarm" if false_alarm else "acked"
     return a
 
 
 def feedback(conn, alert_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT user_name, verdict, note, created_at FROM alert_feedback WHERE alert_id=? ORDER BY id", (alert_id,)
+        "SELECT user_name, verdict, note, created_at FROM alert_feedback WHERE alert_id=? ORDER BY id",
+        (alert_id,),
     ).fetchall()
     return [dict(r) for r in rows]
 
@@ -201,7 +204,9 @@ class FrameRing:
         self._next_t = t + 1.0 / self.cfg.clip_fps
         h, w = image.shape[:2]
         self.scale = min(1.0, self.cfg.clip_max_side / max(h, w))
-        img = image if self.scale >= 1.0 else cv2.resize(image, (round(w * self.scale), round(h * self.scale)))
+        img = (
+            image if self.scale >= 1.0 else cv2.resize(image, (round(w * self.scale), round(h * self.scale)))
+        )
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
             self.items.append((index, t, buf.tobytes()))
@@ -229,11 +234,15 @@ def _annotate(img: np.ndarray, a: Alert, polygon: np.ndarray | None, frame: int,
     if box is not None:
         x, y, w, h = (v * scale for v in box[2:6])
         cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), (0, 0, 255), 2)
-    cv2.putText(out, f"{a.camera} score {a.score:.2f}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    cv2.putText(
+        out, f"{a.camera} score {a.score:.2f}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1
+    )
     return out
 
 
-def write_clip(ring: FrameRing, a: Alert, t0: float, t1: float, folder: Path, polygon: np.ndarray | None) -> str | None:
+def write_clip(
+    ring: FrameRing, a: Alert, t0: float, t1: float, folder: Path, polygon: np.ndarray | None
+) -> str | None:
     """MJPEG .avi of the ring-buffer frames between t0 and t1, boxes and zone drawn; returns its path."""
     import cv2
 

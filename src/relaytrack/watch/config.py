@@ -105,10 +105,15 @@ class RunConfig(_Strict):
     workers: int = Field(0, ge=0, le=64, description="Analysis workers; 0 = one per core, at most cameras")
     analyse_fps: float = Field(5.0, gt=0, le=30, description="Analysed frames per second per camera")
     queue_frames: int = Field(
-        8, ge=1, le=1000, description="Frames buffered per live camera; older ones are dropped to bound latency"
+        8,
+        ge=1,
+        le=1000,
+        description="Frames buffered per live camera; older ones are dropped to bound latency",
     )
     stall_s: float = Field(10.0, gt=0, le=3600, description="No frame this long marks a live camera stalled")
-    reconnect_tries: int = Field(0, ge=0, le=100000, description="Reconnects before a camera is given up (0 = forever)")
+    reconnect_tries: int = Field(
+        0, ge=0, le=100000, description="Reconnects before a camera is given up (0 = forever)"
+    )
     reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="Longest back-off between reconnects")
     track_history_s: float = Field(120.0, gt=1, le=3600, description="Per-track history kept (bounded)")
 

@@ -20,7 +20,9 @@ def evaluate_events(alerts: list, truth: dict | list, tolerance_s: float = 2.0) 
     - the hand action start where the truth gives it."""
     events = truth_events(truth) if isinstance(truth, dict) else list(truth)
     cand = [a for a in alerts if (_get(a, "kind", "courier") or "courier") == "courier"]
-    cand.sort(key=lambda a: _get(a, "decided", None) if _get(a, "decided", None) is not None else _get(a, "start"))
+    cand.sort(
+        key=lambda a: _get(a, "decided", None) if _get(a, "decided", None) is not None else _get(a, "start")
+    )
     used: set[int] = set()
     matches = []
     for ei, e in enumerate(sorted(events, key=lambda e: e["start"])):

@@ -74,7 +74,9 @@ class PoseEstimator:
         kp = best[:51].reshape(17, 3)
         xs = kp[:, 1] * iw / s + cx1
         ys = kp[:, 0] * ih / s + cy1
-        return Keypoints(np.stack([xs, ys], 1).astype(np.float32), kp[:, 2].astype(np.float32), float(best[55]))
+        return Keypoints(
+            np.stack([xs, ys], 1).astype(np.float32), kp[:, 2].astype(np.float32), float(best[55])
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ def posture(kp: Keypoints, min_score: float = 0.2) -> Posture:
     if sho is not None and hip is not None:
         d = sho - hip
         if np.hypot(*d) > 1e-3:
-            torso = math.degrees(math.atan2(abs(float(d[0])), -float(d[1])))  # 0 when shoulders straight above
+            torso = math.degrees(
+                math.atan2(abs(float(d[0])), -float(d[1]))
+            )  # 0 when shoulders straight above
     wrists = tuple((float(kp.xy[i][0]), float(kp.xy[i][1])) for i in (L_WRI, R_WRI) if ok[i])
     phone = False
     if sho is not None and hip is not None and ok[L_SHO] and ok[R_SHO]:

@@ -269,7 +269,9 @@ def _reader(
                 def bad(_i: int, _m: str) -> None:
                     rep.bad_frames += 1
 
-                frames = open_source(spec.uri, spec.camera, cfg.source, spec.start_wall, info=info, on_bad_frame=bad)
+                frames = open_source(
+                    spec.uri, spec.camera, cfg.source, spec.start_wall, info=info, on_bad_frame=bad
+                )
                 t_wall0 = None
                 for frame in frames:
                     if stop.is_set():
@@ -376,10 +378,14 @@ def _worker(
             def on_frame(fr, dets, tracks, _seen=seen) -> None:
                 _seen["dets"], _seen["tracks"] = dets, tracks
 
-            for _fr, finished, state in track_frames([frame], stages, c.size, camera, on_frame=on_frame, state=c.state):
+            for _fr, finished, state in track_frames(
+                [frame], stages, c.size, camera, on_frame=on_frame, state=c.state
+            ):
                 c.state = state
                 dets, tracks = seen["dets"], seen["tracks"]
-                persons = {tid: tuple(float(v) for v in xyxy) for tid, cls, xyxy, _ in tracks if cls == PERSON}
+                persons = {
+                    tid: tuple(float(v) for v in xyxy) for tid, cls, xyxy, _ in tracks if cls == PERSON
+                }
                 phones = dets.xyxy[dets.class_id == PHONE] if len(dets) else np.zeros((0, 4), np.float32)
 
                 def pose_fn(_tid, xyxy, _img=image):
@@ -445,7 +451,9 @@ def _finished(c: _Cam, tracklets, stages, sink: _Sink, store, with_sightings: bo
     rows = []
     for tl in tracklets:
         desc = describe_tracklet(tl, c.state.bank.pop(tl.track_id), stages.embedder)
-        s = tracklet_to_sighting(tl, desc, camera=c.spec.camera, source_id=c.source_id, start_wall=c.start_wall)
+        s = tracklet_to_sighting(
+            tl, desc, camera=c.spec.camera, source_id=c.source_id, start_wall=c.start_wall
+        )
         rows.append((s, tl, desc))
     with sink.lock, store.tx() as conn:
         for s, tl, desc in rows:
@@ -467,7 +475,9 @@ def _end_camera(c: _Cam, stages, sink: _Sink, store, rep: CameraReport, with_sig
         return
     c.ended = True
     if c.state is not None and c.book is not None:
-        _finished(c, c.state.tracker.flush(), stages, sink, store, with_sightings, c.start_wall + rep.duration_s)
+        _finished(
+            c, c.state.tracker.flush(), stages, sink, store, with_sightings, c.start_wall + rep.duration_s
+        )
         c.book.finish_all()
         rep.alerts = len(c.book.emitted)
         rep.suppressed = c.book.suppressed

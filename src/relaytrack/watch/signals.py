@@ -258,7 +258,11 @@ class CameraWatch:
             elif tr.stop is not None and not tr.stop.closed and t - tr.stop.last > sc.gap_s:
                 self._close(tr, wall)
             # Cost control: keypoints only for tracks that slowed down close to a zone.
-            if pose_budget and d_h <= sc.zone_margin_h * self.cfg.pose.near_factor and speed < 2 * sc.stop_speed_h_s:
+            if (
+                pose_budget
+                and d_h <= sc.zone_margin_h * self.cfg.pose.near_factor
+                and speed < 2 * sc.stop_speed_h_s
+            ):
                 dwell = tr.stop.dwell if tr.stop is not None and not tr.stop.closed else 0.0
                 candidates.append((dwell, tr, xyxy))
             self._box_evidence(tr, xyxy, stand_h, frame_index, t)
@@ -367,7 +371,9 @@ class CameraWatch:
         if s.dwell >= self.cfg.signals.min_stop_s:
             end_wall = wall - (tr.last_t - s.last)
             self.route.add(
-                StopRecord(self.camera, s.zone.id, (self.camera, tr.track_id), end_wall - s.dwell, end_wall, tr.hist)
+                StopRecord(
+                    self.camera, s.zone.id, (self.camera, tr.track_id), end_wall - s.dwell, end_wall, tr.hist
+                )
             )
 
     # ------------------------------------------------------------------ score
@@ -385,7 +391,11 @@ class CameraWatch:
         others = self.route.same_person(
             (self.camera, tr.track_id), tr.hist, stop_start_wall, sc.appearance_match, sc.route_window_s
         )
-        prior = [r for r in others if r.end <= stop_start_wall + 1e-6 and not (r.camera == self.camera and r.zone == s.zone.id)]
+        prior = [
+            r
+            for r in others
+            if r.end <= stop_start_wall + 1e-6 and not (r.camera == self.camera and r.zone == s.zone.id)
+        ]
         n_stops = 1 + len({(r.camera, r.zone) for r in prior})
         back = [
             r
