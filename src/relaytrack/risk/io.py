@@ -62,9 +62,10 @@ def decode(path: Path) -> tuple[str, str]:
             return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
-    # Neither decodes cleanly: keep CP949 with replacement marks; rows holding a mark are skipped as
-    # `encoding` by the callers, so one broken byte costs one row, not the file.
-    return raw.decode("cp949", errors="replace"), "cp949-broken"
+    # Neither decodes cleanly: keep the one with fewer replacement marks; rows holding a mark are skipped
+    # as `encoding` by the callers, so one broken byte costs one row, not the file.
+    texts = [(raw.decode(enc, errors="replace"), f"{enc}-broken") for enc in ("utf-8", "cp949")]
+    return min(texts, key=lambda t: t[0].count("\ufffd"))
 
 
 def read_rows(path: Path) -> tuple[list[list[str]], str]:
