@@ -32,34 +32,33 @@ Public API (for the service and `relaytrack demo`):
 - `read_ranking(out_dir, by, n) -> list[dict]`: top rows of a written build (what `risk top` prints).
 """
 
-from relaytrack.risk.backtest import backtest
-from relaytrack.risk.build import add_alerts, alerts_to_points, build
-from relaytrack.risk.cli import run_build
-from relaytrack.risk.config import RiskConfig, load_config
-from relaytrack.risk.report import read_ranking, write_outputs
-from relaytrack.risk.score import (
-    RiskResult,
-    camera_priority,
-    rank_areas,
-    rank_cameras,
-    rank_cells,
-    time_profile,
-)
+from __future__ import annotations
 
-__all__ = [
-    "RiskConfig",
-    "RiskResult",
-    "add_alerts",
-    "alerts_to_points",
-    "backtest",
-    "build",
-    "camera_priority",
-    "load_config",
-    "rank_areas",
-    "rank_cameras",
-    "rank_cells",
-    "read_ranking",
-    "run_build",
-    "time_profile",
-    "write_outputs",
-]
+import importlib
+from typing import Any
+
+# Lazy: `relaytrack --help` imports risk.cli through this package and should not pay for scipy/shapely.
+_EXPORTS = {
+    "backtest": "backtest",
+    "add_alerts": "build",
+    "alerts_to_points": "build",
+    "build": "build",
+    "run_build": "cli",
+    "RiskConfig": "config",
+    "load_config": "config",
+    "read_ranking": "report",
+    "write_outputs": "report",
+    "RiskResult": "score",
+    "camera_priority": "score",
+    "rank_areas": "score",
+    "rank_cameras": "score",
+    "rank_cells": "score",
+    "time_profile": "score",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'relaytrack.risk' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"relaytrack.risk.{_EXPORTS[name]}"), name)
