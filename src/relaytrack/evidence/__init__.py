@@ -1,1 +1,64 @@
-"""Cases, roles, the audit chain, masked evidence exports and agency requests."""
+"""Cases, roles, the audit chain, masked evidence exports, agency requests, retention and input guards.
+
+Public API (for the demo, the HTTP service and the other stages). `conn` is `Store.conn`, `db_path` is
+`Store.path` (the audit anchor file lives beside it); functions that take both append to the audit chain.
+
+Identity and access (`relaytrack.evidence.access`)
+    authorize(conn, db_path, *, user, case, action, detail=None) -> AccessContext
+        Raises AccessDenied (logged) for an unknown/inactive user, a role without the action, or, for
+        search/relay/view/export, a missing/unknown/closed case the user is not assigned to (supervisors may
+        act on any open case). `ctx.log(detail=..., result_ids=[...], outcome="ok", action=None) -> seq`.
+    ROLES, PERMISSIONS, CASE_ACTIONS; identity(user, case) -> (user, case) with RELAYTRACK_USER/_CASE.
+    create_user(conn, name, role, *, password_hash=None, agency=None); create_case(conn, case_no, *,
+        legal_basis, purpose, created_by=None, members=()); assign(conn, case_no, user);
+        set_case_status(conn, case_no, status="open"|"closed", legal_hold=bool).
+    hold_sightings(conn, case_no, ids, note="")  bind sightings to a case (legal hold; other cases refused).
+    check_case_ids(ctx, sighting_ids)  AccessDenied (logged) for ids that do not exist or another case holds.
+    ensure_demo_identity(conn, db_path=None) -> ("demo", "DEMO-0001")  idempotent: investigator `demo`,
+        open case DEMO-0001 (legal basis, purpose) with demo as member.
+
+Authentication for the HTTP service (`relaytrack.evidence.auth`)
+    login(conn, name, password, *, hours=12, db_path=None) -> str token ("rt_..."); AccessDenied (logged)
+        on a wrong user/password (one message for both), disabled or locked account (5 failures -> 15 min).
+    authenticate_token(conn, token, *, db_path=None) -> User(name, role, agency, token_id); AccessDenied
+        (logged) for malformed, unknown/forged, expired or revoked tokens. Then call
+        authorize(conn, db_path, user=user.name, case=..., action=...).
+    issue_token(conn, name, *, hours, label, db_path) -> str; revoke_token(conn, token_id, *, by, db_path);
+    revoke_user_tokens(conn, name, ...); set_password(conn, name, password, db_path); hash_password(pw).
+    Passwords: argon2id (64 MiB, t=3); tokens stored only as SHA-256.
+
+Input guards (`relaytrack.evidence.guard`): each raises InputError and, given conn=..., logs the refusal.
+    check_name(value, what, ...)   identifiers (users, cases, agencies, camera ids)
+    check_text(value, what, max_len=500, ...)   free text / search queries: no control chars, markup, SQL syntax
+    check_upload(data, limit=10 MiB, kinds=("jpeg","png"), ...) -> bytes
+    safe_join(root, name, what, ...) -> Path inside root (no '..', absolute paths, NUL, symlink escapes)
+
+Audit chain (`relaytrack.evidence.audit`)
+    append(conn, db_path, *, user, case, action, outcome="ok", detail=None, result_ids=None) -> seq
+    verify(conn, db_path=None) -> VerifyResult(ok, entries, problem, bad_seq, keyed, warning)
+    export_case(conn, case) -> list[dict]; sync_anchor(conn, db_path)
+    Entries are SHA-256 chained and HMAC'd with a key outside the DB (home_dir()/keys/audit.key, or
+    RELAYTRACK_AUDIT_KEY); the head is anchored in <db>.audit-anchor.
+
+Evidence export (`relaytrack.evidence.export`, `.package`, `.mask`)
+    hops_from_route(conn, route_dict) / hops_from_sightings(conn, ids) / hops_from_alert(conn, id)
+        / hops_from_request(conn, cameras, t_start, t_end, targets=None) -> list[Hop]
+    export_evidence(store, out_dir, hops, *, user, case, pre_roll=2.0, post_roll=2.0,
+        settings=MaskSettings(method="pixelate"|"blur", detect=True, faces=True), export_root=None,
+        request_id=None, progress=None) -> ExportResult(path, manifest_sha256, hops, audit_seq, export_id)
+    verify_package(path, trusted_key=None) -> PackageVerify(ok, problems, warnings, case, files, key_id,
+        manifest_digest). Signing key: home_dir()/keys/evidence-ed25519.pem (+ .pub).
+
+Agency requests (`relaytrack.evidence.requests`)
+    add(conn, db_path, *, user, case, agency, purpose, cameras, start, end, drug_related=False) -> id
+    approve(conn, db_path, id, *, user, note="") / refuse(..., reason) / deliver(..., package) -> digest
+    record_outcome(conn, db_path, id, *, user, outcome in OUTCOMES, note="")
+    stats(conn, month="YYYY-MM"|None) -> rows; stats_csv(rows) -> str; stats_html(rows) -> str
+
+Retention (`relaytrack.evidence.retention`)
+    purge(conn, db_path, *, days=None, dry_run=False, user=None) -> PurgeResult (counts; logged)
+
+CLI: relaytrack audit verify|export, users add|passwd|token|revoke-token, cases add|assign|close,
+evidence export|verify, requests add|approve|refuse|deliver|outcome|stats, retention purge,
+bench masking.
+"""

@@ -47,6 +47,21 @@ def _footage(seq: Path, video: Path | None) -> str:
     return str(seq)
 
 
+def _trimmed(uri: str, last: int, tmp: Path) -> str:
+    from relaytrack.source.open import IMAGE_EXTS
+
+    src = Path(uri) / "img1" if (Path(uri) / "img1").is_dir() else Path(uri)
+    files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS)[:last]
+    dst = tmp / "trimmed" / "img1"
+    dst.mkdir(parents=True)
+    for p in files:
+        (dst / p.name).symlink_to(p.resolve())
+    ini = src.parent / "seqinfo.ini"
+    if ini.is_file():
+        (dst.parent / "seqinfo.ini").write_text(ini.read_text())
+    return str(dst.parent)
+
+
 def measure_masking(
     seq: Path,
     *,
@@ -91,7 +106,10 @@ def measure_masking(
             from relaytrack.config import Config
             from relaytrack.pipeline.ingest import ingest
 
-            res = ingest(store, uri, "BENCH", Config(), stop_after=last)
+            # The pipeline flushes its open tracks only at the end of a source, so it gets a source that ends
+            # at the last measured frame (links to the first frames), not an interrupted run.
+            ingest_uri = _trimmed(uri, last, Path(tmp)) if info.kind == "images" else uri
+            res = ingest(store, ingest_uri, "BENCH", Config())
             if res.status == "failed":
                 raise InputError(f"ingest of {uri} failed: {res.error}")
             source_id = res.source_id
