@@ -400,8 +400,12 @@ class _Relay:
             )
             return p.w_app * 8.0 * (sim - 0.6), [f"colour histogram {sim:.2f}"]
         ce = _unit(c.embedding)
-        if ce is None or self.anchor_emb is None or self.bg is None:
+        if ce is None or self.anchor_emb is None:
             return 0.0, []
+        if self.bg is None:
+            # Too few sightings to learn what "unrelated" looks like for this embedder: a cosine alone has no
+            # calibrated meaning, so appearance is left out rather than guessed.
+            return 0.0, ["appearance not scored (store too small to calibrate)"]
         # Half the anchors' mean look, half the previous hop's (lighting drifts along a route).
         ref = self.ref_cache.get(prev.id)
         if ref is None:
