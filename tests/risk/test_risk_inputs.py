@@ -9,7 +9,7 @@ import pytest
 from risk_fixtures import mini_config
 
 from relaytrack.errors import ConfigError, InputError
-from relaytrack.risk.build import build
+from relaytrack.risk.index import build
 from relaytrack.risk.config import load_config
 from relaytrack.risk.grid import cell_ids
 from relaytrack.risk.io import decode, number, read_kosis

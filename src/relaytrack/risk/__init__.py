@@ -39,10 +39,10 @@ from typing import Any
 
 # Lazy: `relaytrack --help` imports risk.cli through this package and should not pay for scipy/shapely.
 _EXPORTS = {
-    "backtest": "backtest",
-    "add_alerts": "build",
-    "alerts_to_points": "build",
-    "build": "build",
+    "backtest": "validate",
+    "add_alerts": "index",
+    "alerts_to_points": "index",
+    "build": "index",
     "run_build": "cli",
     "RiskConfig": "config",
     "load_config": "config",

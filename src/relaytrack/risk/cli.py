@@ -40,7 +40,7 @@ def read_alerts(path: Path) -> list[dict]:
 
 
 def run_build(config: Path | None, out: Path, alerts: Path | None = None) -> dict:
-    from relaytrack.risk.build import build
+    from relaytrack.risk.index import build
     from relaytrack.risk.config import load_config
     from relaytrack.risk.report import write_outputs
 
@@ -123,8 +123,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Time a full-Seoul build (target < 10 s on 2 cores) against brute-force nearest-camera search."""
         from scipy.spatial import cKDTree
 
-        from relaytrack.risk.backtest import backtest
-        from relaytrack.risk.build import build
+        from relaytrack.risk.validate import backtest
+        from relaytrack.risk.index import build
         from relaytrack.risk.config import load_config
 
         cfg = load_config(config)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from relaytrack.risk.backtest import backtest
+from relaytrack.risk.validate import backtest
 from relaytrack.risk.score import RiskResult, city_time_profile, rank_areas, rank_cameras, rank_cells
 
 RANKING_FILES = {
