@@ -9,9 +9,9 @@ import pytest
 from risk_fixtures import mini_config
 
 from relaytrack.errors import ConfigError, InputError
-from relaytrack.risk.index import build
 from relaytrack.risk.config import load_config
 from relaytrack.risk.grid import cell_ids
+from relaytrack.risk.index import build
 from relaytrack.risk.io import decode, number, read_kosis
 from relaytrack.risk.layers import norm_district
 

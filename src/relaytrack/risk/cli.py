@@ -40,8 +40,8 @@ def read_alerts(path: Path) -> list[dict]:
 
 
 def run_build(config: Path | None, out: Path, alerts: Path | None = None) -> dict:
-    from relaytrack.risk.index import build
     from relaytrack.risk.config import load_config
+    from relaytrack.risk.index import build
     from relaytrack.risk.report import write_outputs
 
     cfg = load_config(config)
@@ -123,9 +123,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Time a full-Seoul build (target < 10 s on 2 cores) against brute-force nearest-camera search."""
         from scipy.spatial import cKDTree
 
-        from relaytrack.risk.validate import backtest
-        from relaytrack.risk.index import build
         from relaytrack.risk.config import load_config
+        from relaytrack.risk.index import build
+        from relaytrack.risk.validate import backtest
 
         cfg = load_config(config)
         times, res = [], None

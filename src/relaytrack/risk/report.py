@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from relaytrack.risk.validate import backtest
 from relaytrack.risk.score import RiskResult, city_time_profile, rank_areas, rank_cameras, rank_cells
+from relaytrack.risk.validate import backtest
 
 RANKING_FILES = {
     "cell": "cells.csv",
