@@ -49,7 +49,7 @@ def _sse(event: str, data: dict, ident: int | None = None) -> str:
 async def stream(
     request: Request,
     a: Annotated[Access, Depends(need("alerts"))],
-    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Replay alerts with a larger id first")] = 0,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Replay alerts with a larger id first")] = None,
     limit: Annotated[int, Query(ge=0, le=100000, description="Close after this many alerts (0 = never)")] = 0,
     max_s: Annotated[float, Query(ge=0, le=86400, description="Close after this many seconds (0 = never)")] = 0,
 ) -> StreamingResponse:
@@ -59,14 +59,15 @@ async def stream(
     hub = request.app.state.hub
     keepalive = request.app.state.cfg.keepalive_s
     last_event = request.headers.get("last-event-id", "")
-    start_after = max(after, int(last_event) if last_event.isdigit() and len(last_event) < 18 else 0)
+    resume = int(last_event) if last_event.isdigit() and len(last_event) < 18 else None
+    start_after = max((x for x in (after, resume) if x is not None), default=None)
     q = await hub.subscribe()
 
     async def events():
-        sent, last_id, t0 = 0, start_after, time.monotonic()
+        sent, last_id, t0 = 0, start_after or 0, time.monotonic()
         try:
             yield f"retry: 3000\n\n{_sse('hello', {'user': a.user.name, 'poll_s': hub.poll_s})}"
-            if start_after:
+            if start_after is not None:
                 backlog = await run_in_threadpool(
                     lambda: queries.list_alerts(request.app.state.pool.get().conn, after=start_after, limit=500))
                 for row in backlog:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from relaytrack.errors import InputError, NotFound
-from relaytrack.evidence.guard import check_upload
+from relaytrack.evidence.guard import check_text, check_upload
 from relaytrack.search import engine
 from relaytrack.search.query import parse_iso, parse_text
 from relaytrack.service.deps import Access, need
@@ -50,6 +50,8 @@ def _run(a: Access, detail: dict, fn) -> engine.SearchResult:
 @router.post("/text", response_model=SearchOut)
 def search_text(body: TextSearchIn, a: Annotated[Access, Depends(need("search"))]) -> dict:
     """Ranked sightings for a description ("빨간 상의에 검은 바지, 백팩" / "red top, black trousers, backpack")."""
+    check_text(body.text, "description", conn=a.conn, db_path=a.store.path, user=a.user.name, case=a.case,
+               action="search")
     detail = {"endpoint": "POST /api/search/text", **body.model_dump(exclude_none=True)}
     holder: dict[str, Any] = {}
 
