@@ -214,3 +214,29 @@ def test_cli_verify_exit_codes(package, tmp_path):
     shutil.copy(package / "custody.json", package / "copy.json")
     r = CliRunner().invoke(app, ["evidence", "verify", str(package)])
     assert r.exit_code == 1 and "copy.json: added" in r.output
+
+
+def test_export_from_video_file_with_pre_roll(store, add_sightings, tmp_path):
+    video = tmp_path / "cam.mp4"
+    wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (W, H))
+    for f in range(30):
+        wr.write(np.full((H, W, 3), 8 * f, np.uint8))
+    wr.release()
+    ids = add_sightings(store, uri=str(video), n=1)
+    store.conn.execute("UPDATE sightings SET first_frame=15, last_frame=20 WHERE id=?", (ids[0],))
+    res = export_evidence(
+        store,
+        tmp_path / "pkg",
+        hops_from_sightings(store.conn, ids),
+        user="kim",
+        case="C-1",
+        pre_roll=0.5,
+        post_roll=0.5,
+        settings=NO_MODELS,
+    )
+    assert (res.hops[0].first, res.hops[0].last, res.hops[0].frames) == (10, 25, 16)
+    frames = _frames(res.path / "hops" / "01_CAM1" / "evidence.avi")
+    assert len(frames) == 16 and abs(float(frames[0].mean()) - 8 * 9) < 6  # frame 10 is the 10th written
+    custody = json.loads((res.path / "custody.json").read_text())
+    assert custody["sources"][0]["original"]["kind"] == "video"
+    assert len(custody["sources"][0]["original"]["sha256"]) == 64
