@@ -341,9 +341,11 @@ class AlertBook:
         raised = []
         live = set()
         for a in assessments:
-            live.add(a.track_id)
             op = self.open.get(a.track_id)
             if op is not None and op.assessment.zone.id == a.zone.id:
+                if a.stop.closed:  # the track left the spot: the alert closes (after the post-roll)
+                    continue
+                live.add(a.track_id)
                 op.last_t, op.closing_at = t, None
                 if a.score >= op.alert.score:
                     op.alert.score, op.alert.reasons, op.alert.explanation = a.score, a.reasons, a.explanation
