@@ -240,3 +240,20 @@ def test_export_from_video_file_with_pre_roll(store, add_sightings, tmp_path):
     custody = json.loads((res.path / "custody.json").read_text())
     assert custody["sources"][0]["original"]["kind"] == "video"
     assert len(custody["sources"][0]["original"]["sha256"]) == 64
+
+
+def test_alert_track_is_the_target(store, sids, footage, tmp_path):
+    boxes = [[f, 0.0, 5 + 15 + f, 5, 10, 30] for f in range(1, 11)]  # the watch's track = sighting 2's person
+    store.conn.execute("INSERT INTO alerts(camera_id, source_id, boxes, start_s, end_s) VALUES ('CAM1', 1, ?, 0, 1)",
+                       (json.dumps(boxes),))
+    from relaytrack.evidence.export import hops_from_alert
+
+    hops = hops_from_alert(store.conn, 1)
+    assert (hops[0].first, hops[0].last, hops[0].sighting) == (1, 10, None)
+    res = export_evidence(store, tmp_path / "pkg", hops, user="kim", case="C-1", pre_roll=0, post_roll=0,
+                          settings=NO_MODELS, keep_masks=True)
+    m = res.hops[0].masks[4]
+    assert m.target == (25.0, 5.0, 35.0, 35.0)
+    cover = m.coverage_mask(W, H)
+    assert not cover[5:35, 25:35].any()  # sighting 2's own track is the target: never masked
+    assert cover[5:35, 10:20].all() and cover[5:35, 40:50].all()  # sightings 1 and 3 are

@@ -41,6 +41,8 @@ class Hop:
     last: int
     sighting: int | None = None
     source_id: int | None = None
+    target_boxes: list[tuple[int, float, float, float, float]] | None = None  # (frame, x, y, w, h) w/o sighting
+    uri: str | None = None  # footage not recorded in sources (an alert of a watch run that stored no sightings)
 
 
 @dataclass
@@ -141,15 +143,33 @@ def hops_from_alert(conn, alert_id: int) -> list[Hop]:
     if ids:
         return hops_from_sightings(conn, list(dict.fromkeys(ids)))
     cam = rec.get("camera_id") or rec.get("camera")
-    src = conn.execute(
-        "SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1", (cam,)
-    ).fetchone()
+    if rec.get("source_id") is not None:
+        src = conn.execute("SELECT id, fps, start_wall FROM sources WHERE id=?", (rec["source_id"],)).fetchone()
+    else:
+        src = conn.execute("SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1",
+                           (cam,)).fetchone()
+    # The watch stage stores the alerted track's boxes as JSON [[frame, t, x, y, w, h], ...]: that is the target.
+    track = []
+    try:
+        track = [(int(b[0]), float(b[2]), float(b[3]), float(b[4]), float(b[5]))
+                 for b in json.loads(rec.get("boxes") or "[]")]
+    except (ValueError, TypeError, IndexError):
+        track = []
+    if src is None and not rec.get("source_uri"):
+        raise InputError(f"alert {alert_id}: no recorded source for camera {cam}")
+    src_id, uri = (src[0], None) if src is not None else (None, rec["source_uri"])
+    if track:
+        return [Hop(cam, min(b[0] for b in track), max(b[0] for b in track), None, src_id, track, uri)]
+    if src is None:
+        from relaytrack.source.open import probe
+
+        src = (None, probe(uri).fps, 0.0)
     start = rec.get("start_s", rec.get("start"))
     end = rec.get("end_s", rec.get("end"))
-    if src is None or start is None or end is None:
-        raise InputError(f"alert {alert_id} names no sighting and no camera/time span to export")
+    if start is None or end is None:
+        raise InputError(f"alert {alert_id} names no sighting, track or time span to export")
     fps = src[1] or 25.0
-    return [Hop(cam, int(float(start) * fps) + 1, int(float(end) * fps) + 1, None, src[0])]
+    return [Hop(cam, int(float(start) * fps) + 1, int(float(end) * fps) + 1, None, src_id, None, uri)]
 
 
 # ---- footage -------------------------------------------------------------------------------------------------
@@ -166,6 +186,11 @@ class SourceRow:
 
 
 def _source_for(conn, hop: Hop) -> SourceRow:
+    if hop.source_id is None and hop.uri:
+        from relaytrack.source.open import probe
+
+        info = probe(hop.uri)
+        return SourceRow(0, hop.camera, hop.uri, info.fps, 0.0, info.frames)
     if hop.source_id is not None:
         row = conn.execute(
             "SELECT id, camera_id, uri, fps, start_wall, frames_total FROM sources WHERE id=?",
@@ -286,7 +311,7 @@ def export_hop(
         last = min(last, int(total))
     if last - first + 1 > MAX_HOP_FRAMES or last < first:
         raise InputError(f"hop on {hop.camera}: frames {first}..{last} refused (1..{MAX_HOP_FRAMES} frames)")
-    target_boxes = None
+    target_boxes = TrackBoxes(hop.target_boxes) if hop.target_boxes else None
     if hop.sighting is not None:
         rows = conn.execute(
             "SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=?", (hop.sighting,)
