@@ -117,7 +117,7 @@ def _write_gt(root: Path, seq: SeqData) -> None:
     if is_mot17_gt(gt):
         keep &= gt[:, 7] == 1
     lines = [f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},1,1,1" for r in gt[keep]]
-    (d / "gt" / "gt.txt").write_text("\n".join(lines) + "\n")
+    (d / "gt" / "gt.txt").write_text("".join(line + "\n" for line in lines))
     (d / "seqinfo.ini").write_text(
         f"[Sequence]\nname={seq.name}\nimDir=img1\nframeRate={seq.fps}\nseqLength={len(seq.frames)}\n"
         f"imWidth={seq.size[0]}\nimHeight={seq.size[1]}\nimExt=.jpg\n"

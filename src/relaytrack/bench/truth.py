@@ -1,0 +1,93 @@
+"""Scoring stored sightings against MOTChallenge ground truth with global identities (synthetic town).
+
+A sighting's true identity is the GT id its boxes overlap most (IoU >= 0.5 on the same frames); tracking
+IDF1/HOTA is computed by TrackEval on the analysed frames only, renumbered 1..n so that a pipeline that
+analyses every other frame is not charged for frames it never looked at.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from relaytrack.bench.motio import read_mot
+
+
+def _iou_one(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of one xywh box against many xywh boxes."""
+    x1 = np.maximum(a[0], b[:, 0])
+    y1 = np.maximum(a[1], b[:, 1])
+    x2 = np.minimum(a[0] + a[2], b[:, 0] + b[:, 2])
+    y2 = np.minimum(a[1] + a[3], b[:, 1] + b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    return inter / np.maximum(a[2] * a[3] + b[:, 2] * b[:, 3] - inter, 1e-9)
+
+
+def sighting_identities(conn, camera: str, gt_file: Path, min_iou: float = 0.5) -> dict[int, int | None]:
+    """{sighting id: GT identity (or None when its boxes match nobody)} for one camera's person sightings."""
+    gt = read_mot(gt_file)
+    by_frame: dict[int, np.ndarray] = {}
+    for f in np.unique(gt[:, 0]).astype(int) if len(gt) else []:
+        by_frame[int(f)] = gt[gt[:, 0] == f]
+    out: dict[int, int | None] = {}
+    rows = conn.execute(
+        "SELECT s.id, b.frame, b.x, b.y, b.w, b.h FROM sightings s JOIN boxes b ON b.sighting_id = s.id"
+        " WHERE s.camera_id = ? AND s.kind = 'person' ORDER BY s.id", (camera,)
+    ).fetchall()
+    votes: dict[int, Counter] = {}
+    for sid, frame, x, y, w, h in rows:
+        votes.setdefault(sid, Counter())
+        g = by_frame.get(int(frame))
+        if g is None or not len(g):
+            votes[sid][None] += 1
+            continue
+        iou = _iou_one(np.array([x, y, w, h]), g[:, 2:6])
+        j = int(iou.argmax())
+        votes[sid][int(g[j, 1]) if iou[j] >= min_iou else None] += 1
+    for sid, c in votes.items():
+        ident, n = c.most_common(1)[0]
+        if ident is None and len(c) > 1:
+            ident, n = [kv for kv in c.most_common(2) if kv[0] is not None][0]
+        # A sighting is someone's only if that person owns a fair share of its boxes.
+        out[sid] = ident if ident is not None and n >= 0.3 * sum(c.values()) else None
+    return out
+
+
+def tracking_scores(conn, cameras: dict[str, Path], analysed: dict[str, list[int]]) -> dict[str, float]:
+    """TrackEval HOTA/IDF1/MOTA over all cameras, on the analysed frames only.
+
+    cameras: {camera id: MOT sequence folder with gt/gt.txt}; analysed: {camera id: analysed frame numbers}.
+    """
+    from relaytrack.bench.mot import trackeval_scores
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        names = []
+        for cam, seq in cameras.items():
+            frames = analysed.get(cam) or []
+            if not frames:
+                continue
+            remap = {f: k for k, f in enumerate(frames, 1)}
+            gt = read_mot(seq / "gt" / "gt.txt")
+            gt_lines = [f"{remap[int(r[0])]},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},1,1,1"
+                        for r in gt if int(r[0]) in remap and r[6] != 0]
+            d = root / "gt" / cam
+            (d / "gt").mkdir(parents=True)
+            (d / "gt" / "gt.txt").write_text("".join(line + "\n" for line in gt_lines))
+            (d / "seqinfo.ini").write_text(f"[Sequence]\nname={cam}\nseqLength={len(frames)}\n")
+            pred = conn.execute(
+                "SELECT b.frame, s.track_id, b.x, b.y, b.w, b.h FROM sightings s JOIN boxes b ON b.sighting_id = s.id"
+                " WHERE s.camera_id = ? AND s.kind = 'person'", (cam,)
+            ).fetchall()
+            lines = [f"{remap[int(f)]},{int(t)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},1,-1,-1,-1"
+                     for f, t, x, y, w, h in pred if int(f) in remap]
+            td = root / "trackers" / "relaytrack" / "data"
+            td.mkdir(parents=True, exist_ok=True)
+            (td / f"{cam}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+            names.append(cam)
+        if not names:
+            return {}
+        return trackeval_scores(root, names, ["relaytrack"])["relaytrack"]
