@@ -161,7 +161,8 @@ def _write_anchor(db_path: Path, seq: int, h: str) -> None:
     rec: dict[str, Any] = {"seq": seq, "hash": h}
     if key is not None:
         rec["mac"] = _anchor_mac(key, seq, h)
-    tmp = Path(str(anchor_path(db_path)) + ".tmp")
+    # A writer-unique temporary name: service threads append concurrently, and a shared ".tmp" would race.
+    tmp = Path(f"{anchor_path(db_path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(json.dumps(rec))
     tmp.replace(anchor_path(db_path))
 
