@@ -213,7 +213,26 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
                 def at(conf: float, full: float = full, step: float = step) -> float:
                     return full - step * (1.0 - conf)  # upper credit is similarity x confidence
 
-                add(full, f"{a} AND {b}", pa + pb, "upper_conf", at)
+                if q.items:  # rows without the item cannot reach `full`: read them (if ever) after the rest
+                    ie = _item_expr(q.items[0])
+                    n, partial = len(q.items), max(ITEM_SIMILAR.values())
+                    low = bound(
+                        q,
+                        upper=u,
+                        lower=lo if q.lower else ...,
+                        items_max=(n - 1 + partial) / n,
+                        plate_max=plate_max,
+                    )
+                    add(full, f"{a} AND {b} AND {ie} IS NOT NULL", pa + pb, "upper_conf", at)
+                    add(
+                        low,
+                        f"{a} AND {b} AND {ie} IS NULL",
+                        pa + pb,
+                        "upper_conf",
+                        lambda conf, low=low, step=step: low - step * (1.0 - conf),
+                    )
+                else:
+                    add(full, f"{a} AND {b}", pa + pb, "upper_conf", at)
         return tiers
     if q.lower:
         for lo in values:
@@ -288,15 +307,27 @@ def search_description(conn, q: Query, *, top: int = 20, filters: Filters | None
         if q.plate:
             from relaytrack.search.score import norm_plate
 
+            # Any plate earning credit shares a run of >= 3 characters with the fragment (or contains it):
+            # find those through the small plate index, so the tiers below can ignore plates entirely.
             frag = norm_plate(q.plate)
-            take(
-                conn.execute(
-                    f"SELECT {ATTR_COLUMNS} FROM sightings WHERE plate IS NOT NULL AND"
-                    f" plate LIKE ? AND {where}",
-                    [f"%{frag}%", *params],
-                ).fetchall()
-            )
-            plate_max = 0.6 * (len(frag) - 1) / len(frag) if len(frag) > 3 else 0.0
+            runs = sorted({frag[i : i + 3] for i in range(len(frag) - 2)}) if len(frag) > 3 else [frag]
+            like = " OR ".join("plate LIKE ?" for _ in runs)
+            pids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM sightings INDEXED BY sightings_plate WHERE plate IS NOT NULL AND ({like})",
+                    [f"%{r}%" for r in runs],
+                )
+            ]
+            for i in range(0, len(pids), 900):
+                chunk = pids[i : i + 900]
+                take(
+                    conn.execute(
+                        f"SELECT {ATTR_COLUMNS} FROM sightings WHERE id IN ({','.join('?' * len(chunk))})"
+                        f" AND {where}",
+                        [*chunk, *params],
+                    ).fetchall()
+                )
         heap = _tiers(q, plate_max)
         heapq.heapify(heap)
         stats["tiers_read"] = 0
