@@ -13,7 +13,14 @@ TRUTH = {
         {
             "id": 2,
             "events": [
-                {"camera": "C03", "zone": "Z62", "kind": "drop", "start": 7.0, "end": 17.3, "hand": [7.6, 11.2]},
+                {
+                    "camera": "C03",
+                    "zone": "Z62",
+                    "kind": "drop",
+                    "start": 7.0,
+                    "end": 17.3,
+                    "hand": [7.6, 11.2],
+                },
                 {"camera": "C03", "zone": "Z60", "kind": "drop", "start": 22.5, "end": 36.9, "hand": None},
                 {"camera": "C05", "zone": "Z60", "kind": "drop", "start": 22.5, "end": 36.9},
             ],
@@ -25,8 +32,22 @@ TRUTH = {
 def test_matching_is_one_to_one_by_camera_and_time():
     alerts = [
         {"camera": "C03", "start": 7.4, "end": 15.0, "decided": 9.0, "score": 0.7, "zone": "Z62"},
-        {"camera": "C03", "start": 8.0, "end": 16.0, "decided": 10.0, "score": 0.7, "zone": "Z62"},  # duplicate
-        {"camera": "C05", "start": 50.0, "end": 55.0, "decided": 51.0, "score": 0.7, "zone": "Z1"},  # wrong time
+        {
+            "camera": "C03",
+            "start": 8.0,
+            "end": 16.0,
+            "decided": 10.0,
+            "score": 0.7,
+            "zone": "Z62",
+        },  # duplicate
+        {
+            "camera": "C05",
+            "start": 50.0,
+            "end": 55.0,
+            "decided": 51.0,
+            "score": 0.7,
+            "zone": "Z1",
+        },  # wrong time
         {"camera": "C03", "start": 23.0, "end": 30.0, "decided": 25.5, "score": 0.8, "zone": "Z60"},
         {"camera": "C03", "kind": "camera_down", "start": 0, "end": 0, "score": 1.0},  # not a courier alert
     ]

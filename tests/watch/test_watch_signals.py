@@ -156,9 +156,10 @@ def test_stops_link_across_cameras_by_appearance_only_when_similar(cfg):
 
     def go(w, x, hist, t0, tid):
         out = []
-        for i in range(int(8 * FPS)):
+        for i in range(int(10 * FPS)):
             t = t0 + i / FPS
-            out += w.step(i, t, DAY + t, [(tid, person_box(x))], None, None, lambda _b, h=hist: h)
+            xi = x - 100 + 10 * i if i < 10 else x  # walks in for 2 s, then stays
+            out += w.step(i, t, DAY + t, [(tid, person_box(xi))], None, None, lambda _b, h=hist: h)
         return out
 
     go(a, 320, red, 0.0, 1)
@@ -258,3 +259,24 @@ def test_explain_ordinal_and_bent_over():
     reasons, text = explain(s, signals, strengths)
     assert text == "stopped 18 s at mailbox Z2, bent over, then phone raised; 3rd stop in 6 min"
     assert reasons[1].startswith("bent over (knee 170°, torso 60°")
+
+
+def test_a_track_that_never_moved_is_not_a_stop(cfg):
+    # A static false detection next to a spot (e.g. the spot itself taken for a person) never walked there.
+    w = CameraWatch("C1", [MAILBOX], cfg)
+    assert run(w, [{"s": 30, "x0": 320, "x1": 320, "h": 60}]) == []
+
+
+def test_adjacent_spots_stay_one_stop_while_the_person_stands_still(cfg):
+    # Two spots side by side: the box shrinks while crouching, so the nearest spot may switch; still one stop.
+    left = make_zone(
+        {"id": "A", "kind": "flower_pot", "polygon": [[290, 240], [318, 240], [318, 262], [290, 262]]}, "t"
+    )
+    right = make_zone(
+        {"id": "B", "kind": "ac_unit", "polygon": [[322, 150], [352, 150], [352, 175], [322, 175]]}, "t"
+    )
+    w = CameraWatch("C1", [left, right], cfg)
+    res = run(w, [{"s": 2, "x0": 200, "x1": 320}, {"s": 3, "x0": 320, "x1": 320, "h": 60},
+                  {"s": 4, "x0": 320, "x1": 322, "h": 100}])  # fmt: skip
+    assert {a.zone.id for a in res} == {"A"}
+    assert res[-1].signals["dwell_s"] >= 6.0

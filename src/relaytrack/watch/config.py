@@ -29,8 +29,14 @@ class SignalConfig(_Strict):
         0.25, gt=0, le=3, description="Foot speed (heights/s, over speed_window_s) below which a track stops"
     )
     speed_window_s: float = Field(1.0, gt=0, le=10, description="Window for the foot-point speed")
+    arrive_h: float = Field(
+        0.5, ge=0, le=20, description="A track must have walked this far (heights) before its stops count"
+    )
+    same_place_h: float = Field(
+        0.6, ge=0, le=5, description="Moving less than this during a stop keeps it one stop (adjacent spots)"
+    )
     min_dwell_s: float = Field(
-        3.0, ge=0, le=120, description="Stop near a zone needed before a track can score at all"
+        2.0, ge=0, le=120, description="Stop near a zone needed before a track can score at all"
     )
     full_dwell_s: float = Field(15.0, gt=0, le=600, description="Dwell that gives the full dwell signal")
     gap_s: float = Field(1.5, ge=0, le=30, description="Short breaks (occlusion, shuffling) a stop survives")
@@ -56,7 +62,7 @@ class SignalConfig(_Strict):
         40.0, gt=0, le=3600, description="Low posture held longer than this is sitting/resting, not a drop"
     )
     route_window_s: float = Field(360.0, gt=0, le=7200, description="Sliding window for counting stops")
-    min_stop_s: float = Field(3.0, ge=0, le=120, description="Shortest stop that counts in the route")
+    min_stop_s: float = Field(2.0, ge=0, le=120, description="Shortest stop that counts in the route")
     revisit_gap_s: float = Field(20.0, ge=0, le=7200, description="Away at least this long before a return")
     appearance_match: float = Field(
         0.80, ge=0, le=1, description="Colour-histogram similarity linking one person's stops across tracks"

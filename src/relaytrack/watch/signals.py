@@ -49,6 +49,7 @@ class Stop:
     start: float
     last: float
     start_frame: int
+    foot: tuple[float, float] = (0.0, 0.0)  # where the person stood when the stop began
     crouch_frames: int = 0
     low_s: float = 0.0
     reach_frames: int = 0
@@ -74,7 +75,8 @@ class TrackState:
     stops: list[Stop] = field(default_factory=list)
     hist: np.ndarray | None = None
     last_t: float = 0.0
-    alerted_zones: set[str] = field(default_factory=set)
+    first_foot: tuple[float, float] | None = None
+    travelled_h: float = 0.0  # farthest the foot point got from where the track began, in standing heights
 
     def stand_h(self) -> float:
         h = np.fromiter(self.heights, float)
@@ -244,14 +246,28 @@ class CameraWatch:
             tr.last_t = t
             stand_h = tr.stand_h()
             speed = self._speed(tr, t)
+            foot = ((xyxy[0] + xyxy[2]) / 2, xyxy[3])
+            if tr.first_foot is None:
+                tr.first_foot = foot
+            tr.travelled_h = max(
+                tr.travelled_h, math.hypot(foot[0] - tr.first_foot[0], foot[1] - tr.first_foot[1]) / stand_h
+            )
             zone, d_h = self.near_zone(xyxy, stand_h)
-            stopped = speed < sc.stop_speed_h_s
+            # Only people who walked there: a track that never moved is most often a static false detection.
+            stopped = speed < sc.stop_speed_h_s and tr.travelled_h >= sc.arrive_h
             if zone is not None and stopped:
-                if tr.stop is not None and not tr.stop.closed and tr.stop.zone.id == zone.id:
-                    tr.stop.last = t
+                s = tr.stop
+                same_place = (
+                    s is not None
+                    and not s.closed
+                    and math.hypot(foot[0] - s.foot[0], foot[1] - s.foot[1]) / stand_h < sc.same_place_h
+                )
+                if s is not None and not s.closed and (s.zone.id == zone.id or same_place):
+                    # Two spots side by side: the person standing still stays at the first one.
+                    s.last = t
                 else:
                     self._close(tr, wall)
-                    tr.stop = Stop(zone, t, t, frame_index)
+                    tr.stop = Stop(zone, t, t, frame_index, foot)
                     tr.stop.key["stop"] = (frame_index, t)
                     if tr.hist is None and hist_fn is not None:
                         tr.hist = hist_fn(xyxy)
