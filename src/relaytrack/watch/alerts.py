@@ -322,6 +322,7 @@ class AlertBook:
         self.recent: deque[float] = deque(maxlen=1000)  # decision times (source seconds) for the throttle
         self.emitted: list[Alert] = []
         self.suppressed = 0
+        self.max_score = 0.0  # highest score seen on this camera (how close non-alerts came, for tuning)
         self.history_fn = None  # track id -> [(frame, t, xyxy), ...] (the watch's per-track history)
 
     def on_frame(
@@ -341,6 +342,7 @@ class AlertBook:
         raised = []
         live = set()
         for a in assessments:
+            self.max_score = max(self.max_score, a.score)
             op = self.open.get(a.track_id)
             if op is not None and op.assessment.zone.id == a.zone.id:
                 if a.stop.closed:  # the track left the spot: the alert closes (after the post-roll)

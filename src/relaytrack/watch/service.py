@@ -57,6 +57,7 @@ class CameraReport:
     pose_runs: int = 0
     alerts: int = 0
     suppressed: int = 0
+    max_score: float = 0.0
     sightings: int = 0
     busy_s: float = 0.0
     duration_s: float = 0.0
@@ -161,6 +162,7 @@ def watch_sources(
     stop: threading.Event | None = None,
     progress: Callable[[str, int], None] | None = None,
     store_sightings: bool = True,
+    pace: bool | None = None,
 ) -> WatchResult:
     """Watch sources; with once=True runs files/sequences to their end and returns every alert raised.
 
@@ -218,7 +220,8 @@ def watch_sources(
         box = inboxes[i % n_workers]
         box.add_camera(spec.camera)
         th = threading.Thread(
-            target=_reader, args=(spec, cfg, wcfg, box, reports[spec.camera], sink, camera_down, once, stop),
+            target=_reader, args=(spec, cfg, wcfg, box, reports[spec.camera], sink, camera_down, once, stop,
+                  (not once) if pace is None else pace),
             name=f"watch-read-{spec.camera}", daemon=True,
         )  # fmt: skip
         readers.append(th)
@@ -253,7 +256,7 @@ def watch_sources(
 
 def _reader(
     spec: CameraSpec, cfg: Config, wcfg: WatchConfig, box: _Inbox, rep: CameraReport, sink: _Sink,
-    camera_down, once: bool, stop: threading.Event,
+    camera_down, once: bool, stop: threading.Event, pace: bool,
 ) -> None:  # fmt: skip
     """Decode one source into its worker's inbox; reconnect with back-off; never raises."""
     from relaytrack.source import open_source, probe
@@ -280,14 +283,16 @@ def _reader(
                         down = False
                         tries, delay = 0, 0.5
                         sink.status(rep, "up")
-                    if not once and not live:
+                    if pace and not live:
                         # A file played as live: keep to its own clock.
                         if t_wall0 is None:
                             t_wall0 = time.time() - frame.t
                         wait = t_wall0 + frame.t - time.time()
                         if wait > 0:
                             time.sleep(wait)
-                    rep.dropped += box.put(spec.camera, (frame, time.time()), drop_oldest=not once, stop=stop)
+                    rep.dropped += box.put(
+                        spec.camera, (frame, time.time()), drop_oldest=pace or live, stop=stop
+                    )
                 if not live or stop.is_set():
                     sink.status(rep, "ended" if not stop.is_set() else rep.state)
                     return
@@ -481,6 +486,7 @@ def _end_camera(c: _Cam, stages, sink: _Sink, store, rep: CameraReport, with_sig
         c.book.finish_all()
         rep.alerts = len(c.book.emitted)
         rep.suppressed = c.book.suppressed
+        rep.max_score = round(c.book.max_score, 3)
         if with_sightings and c.source_id is not None:
             with sink.lock, store.tx() as conn:
                 conn.execute("UPDATE sources SET status='complete' WHERE id=?", (c.source_id,))
