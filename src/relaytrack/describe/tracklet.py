@@ -95,10 +95,11 @@ class CropBank:
                     else:
                         heapq.heapreplace(bank.crops, entry)
             if cls == CLASS_ID["person"] and len(items_xyxy):
-                self._items_for(bank, box, items_xyxy, items_conf, items_cls)
+                self._items_for(bank, box, items_xyxy, items_conf, items_cls, image)
 
     @staticmethod
-    def _items_for(bank: _Bank, box: np.ndarray, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
+    def _items_for(bank: _Bank, box: np.ndarray, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray,
+                   image: np.ndarray) -> None:
         x1, y1, x2, y2 = box
         w, h = x2 - x1, y2 - y1
         # Carried things hang beside the body as often as in front of it: widen the box sideways.
@@ -106,15 +107,24 @@ class CropBank:
         cy = (xyxy[:, 1] + xyxy[:, 3]) / 2
         near = (cx > x1 - 0.35 * w) & (cx < x2 + 0.35 * w) & (cy > y1) & (cy < y2 + 0.05 * h)
         area_ok = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]) < 1.2 * w * h
-        seen: dict[str, float] = {}
+        seen: dict[str, tuple[float, int]] = {}
         for i in np.nonzero(near & area_ok)[0]:
             name = _ITEM_IDS[int(cls[i])]
-            seen[name] = max(seen.get(name, 0.0), float(conf[i]))
-        for name, s in seen.items():
-            acc = bank.items.setdefault(name, [0.0, 0, 0.0])
+            if float(conf[i]) > seen.get(name, (0.0, -1))[0]:
+                seen[name] = (float(conf[i]), int(i))
+        for name, (s, i) in seen.items():
+            acc = bank.items.setdefault(name, [0.0, 0, 0.0, {}])
             acc[0] += s
             acc[1] += 1
             acc[2] = max(acc[2], s)
+            # The item's own colour: a backpack seen from behind covers the torso, and must not be taken
+            # for the shirt (see describe_tracklet).
+            bx1, by1, bx2, by2 = (int(round(v)) for v in xyxy[i])
+            bw, bh = bx2 - bx1, by2 - by1
+            region = image[max(0, by1 + bh // 5):max(0, by2 - bh // 5), max(0, bx1 + bw // 5):max(0, bx2 - bw // 5)]
+            colour, share = colors.dominant(region)
+            if colour:
+                acc[3][colour] = acc[3].get(colour, 0.0) + share * s
 
     def pop(self, tid: int) -> _Bank | None:
         return self.banks.pop(tid, None)
@@ -130,6 +140,22 @@ def _body_regions(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     upper = crop[int(0.18 * h) : int(0.48 * h), xs]
     lower = crop[int(0.55 * h) : int(0.85 * h), xs]
     return upper, lower
+
+
+def _second_colours(crops: list) -> list[tuple[str | None, float]]:
+    """For each crop, the second most common palette colour of its upper body and that colour's share."""
+    out = []
+    for _, im in crops:
+        up, _lo = _body_regions(im)
+        pix = up.reshape(-1, 3)
+        if len(pix) < 8:
+            out.append((None, 0.0))
+            continue
+        counts = np.bincount(colors.classify_pixels(pix), minlength=len(colors.NAMES)).astype(np.float64)
+        order = np.argsort(-counts)
+        out.append((colors.NAMES[int(order[1])], float(counts[order[1]] / counts.sum())) if counts[order[1]] > 0
+                   else (None, 0.0))
+    return out
 
 
 def _vote(pairs: list[tuple[str | None, float, float]]) -> tuple[str | None, float]:
@@ -174,7 +200,17 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
         d.upper_color, d.upper_conf = _vote(ups)
         d.lower_color, d.lower_conf = _vote(lows)
         frames = max(bank.frames, 1)
-        for name, (ssum, n, smax) in bank.items.items():
+        carried = {name: max(acc[3], key=acc[3].get) for name, acc in bank.items.items()
+                   if acc[3] and acc[1] >= 2 and name in ("backpack", "handbag", "suitcase")}
+        if d.upper_color and d.upper_color in carried.values():
+            # The torso's top colour is the bag's: take the next colour of the upper body if it is substantial.
+            alt = [(n2, s2, w) for (n, s, w), (n2, s2) in zip(ups, _second_colours(keep), strict=True)
+                   if n == d.upper_color and n2]
+            if alt:
+                name2, conf2 = _vote(alt)
+                if name2 and conf2 >= 0.2:
+                    d.upper_color, d.upper_conf = name2, conf2
+        for name, (ssum, n, smax, _colours) in bank.items.items():
             share = n / frames
             conf = 0.5 * smax + 0.5 * min(1.0, ssum / max(frames * 0.3, 1.0))
             if n >= 2 or share >= 0.3:
