@@ -37,8 +37,14 @@ def world(world_template, tmp_path, monkeypatch) -> World:
     anchor = Path(str(world_template.db) + ".audit-anchor")
     if anchor.exists():
         shutil.copy(anchor, Path(str(db) + ".audit-anchor"))
-    return World(db, world_template.home, list(world_template.suspect), list(world_template.others),
-                 world_template.held_c2, dict(world_template.tokens))
+    return World(
+        db,
+        world_template.home,
+        list(world_template.suspect),
+        list(world_template.others),
+        world_template.held_c2,
+        dict(world_template.tokens),
+    )
 
 
 @pytest.fixture
@@ -47,8 +53,13 @@ def app(world, tmp_path):
     from relaytrack.service.app import create_app
 
     # No detector/face models on CI: mask by the stored tracks only (the exporter's own tests cover the rest).
-    return create_app(world.db, export_root=tmp_path / "exports", mask=MaskSettings(detect=False, faces=False),
-                      alert_poll_s=0.2, keepalive_s=1.0)
+    return create_app(
+        world.db,
+        export_root=tmp_path / "exports",
+        mask=MaskSettings(detect=False, faces=False),
+        alert_poll_s=0.2,
+        keepalive_s=1.0,
+    )
 
 
 @pytest.fixture
@@ -57,5 +68,3 @@ def client(app):
 
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
-
-

@@ -42,7 +42,9 @@ def _data_routes(app):
 
 def _audit(world, **where):
     with Store(world.db) as s:
-        rows = s.query("SELECT user_name, case_no, action, outcome, detail, result_ids FROM audit_log ORDER BY seq")
+        rows = s.query(
+            "SELECT user_name, case_no, action, outcome, detail, result_ids FROM audit_log ORDER BY seq"
+        )
     out = [dict(zip(("user", "case", "action", "outcome", "detail", "ids"), r, strict=True)) for r in rows]
     return [e for e in out if all(e[k] == v for k, v in where.items())]
 
@@ -52,8 +54,11 @@ def test_every_data_endpoint_needs_a_token(app, client, world):
     assert len(routes) >= 35
     for method, path in routes:
         url = _fill(path)
-        for headers in ({}, {"Authorization": "Bearer rt_forged_token_abcdefghijklmnopqrstuvwxyz"},
-                        {"Authorization": "Basic a2ltOnB3"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer rt_forged_token_abcdefghijklmnopqrstuvwxyz"},
+            {"Authorization": "Basic a2ltOnB3"},
+        ):
             r = client.request(method, url, headers={**headers, "X-Case": "C-1"}, json={})
             assert r.status_code == 401, (method, url, headers, r.status_code, r.text[:200])
             assert r.headers.get("www-authenticate") == "Bearer"
@@ -79,7 +84,9 @@ def test_login_me_logout(client, world):
 
 
 def test_search_text_parses_ranks_and_logs(client, world):
-    r = client.post("/api/search/text", headers=hdr(world, "kim"), json={"text": "빨간 상의에 검은 바지", "top": 5})
+    r = client.post(
+        "/api/search/text", headers=hdr(world, "kim"), json={"text": "빨간 상의에 검은 바지", "top": 5}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert "red" in body["parsed"] and "black" in body["parsed"]
@@ -95,8 +102,16 @@ def test_search_text_parses_ranks_and_logs(client, world):
 
 @pytest.mark.parametrize(
     ("user", "case", "status"),
-    [("kim", None, 403), ("kim", "C-2", 403), ("kim", "NO-SUCH", 403), ("aud", "C-1", 403), ("pol", "C-1", 403),
-     ("op", "C-1", 200), ("sup", "C-1", 200), ("lee", "C-2", 200)],
+    [
+        ("kim", None, 403),
+        ("kim", "C-2", 403),
+        ("kim", "NO-SUCH", 403),
+        ("aud", "C-1", 403),
+        ("pol", "C-1", 403),
+        ("op", "C-1", 200),
+        ("sup", "C-1", 200),
+        ("lee", "C-2", 200),
+    ],
 )
 def test_search_case_and_role_checks(client, world, user, case, status):
     r = client.post("/api/search/text", headers=hdr(world, user, case), json={"text": "red top"})
@@ -113,18 +128,36 @@ def test_case_query_parameter_works_like_header(client, world):
 
 def test_other_cases_evidence_is_refused(client, world):
     sid = world.held_c2
-    for url in (f"/api/sightings/{sid}", f"/api/sightings/{sid}/thumbnail", f"/api/video/sighting/{sid}.mjpeg"):
+    for url in (
+        f"/api/sightings/{sid}",
+        f"/api/sightings/{sid}/thumbnail",
+        f"/api/video/sighting/{sid}.mjpeg",
+    ):
         r = client.get(url, headers=hdr(world, "kim"))
         assert r.status_code == 403, url
         assert "another case" in r.json()["detail"]
     assert client.get(f"/api/sightings/{sid}", headers=hdr(world, "lee", "C-2")).status_code == 200
+    # Searches leave it out for C-1 and show it to C-2.
+    body = {"text": "blue top, gray trousers", "top": 20}
+    assert sid not in [
+        h["sighting"]
+        for h in client.post("/api/search/text", headers=hdr(world, "kim"), json=body).json()["hits"]
+    ]
+    assert sid in [
+        h["sighting"]
+        for h in client.post("/api/search/text", headers=hdr(world, "lee", "C-2"), json=body).json()["hits"]
+    ]
     assert client.get("/api/sightings/999999", headers=hdr(world, "kim")).status_code == 403  # unknown id
 
 
 def test_sighting_thumbnail_and_boxes(client, world):
     sid = world.suspect[1]
     r = client.get(f"/api/sightings/{sid}/thumbnail", headers=hdr(world, "kim"))
-    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:3] == b"\xff\xd8\xff"
+    assert (
+        r.status_code == 200
+        and r.headers["content-type"] == "image/jpeg"
+        and r.content[:3] == b"\xff\xd8\xff"
+    )
     s = client.get(f"/api/sightings/{sid}", headers=hdr(world, "kim")).json()
     assert s["camera"] == "C02" and s["upper_color"] == "red" and s["boxes"] == 26
     # Media URLs can carry the token as a query parameter (an <img> cannot send headers).
@@ -134,7 +167,9 @@ def test_sighting_thumbnail_and_boxes(client, world):
 
 def test_mjpeg_stream_has_frames_with_boxes(client, world):
     sid = world.suspect[0]
-    with client.stream("GET", f"/api/video/sighting/{sid}.mjpeg?speed=16&pad_s=0", headers=hdr(world, "kim")) as r:
+    with client.stream(
+        "GET", f"/api/video/sighting/{sid}.mjpeg?speed=16&pad_s=0", headers=hdr(world, "kim")
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("multipart/x-mixed-replace")
         data = b"".join(r.iter_bytes())
@@ -144,7 +179,7 @@ def test_mjpeg_stream_has_frames_with_boxes(client, world):
     import numpy as np
 
     first = data.index(b"\xff\xd8\xff")
-    img = cv2.imdecode(np.frombuffer(data[first:data.index(b"\r\n--", first)], np.uint8), cv2.IMREAD_COLOR)
+    img = cv2.imdecode(np.frombuffer(data[first : data.index(b"\r\n--", first)], np.uint8), cv2.IMREAD_COLOR)
     # The target's box is drawn in red (BGR ~ (40, 40, 230)) somewhere in the frame.
     red = (img[..., 2] > 180) & (img[..., 0] < 90) & (img[..., 1] < 90)
     assert red.sum() > 20
@@ -168,13 +203,22 @@ def test_relay_confirm_reject_export_audit(client, world):
     assert route["anchors"] == world.suspect[1:3]
     assert [x["confirmed"] for x in route["hops"]] == [False, True, True, False]
     # Rejecting the last hop removes it from the re-scored route.
-    r = client.post(f"/api/relay/{origin}/reject", headers=h, json={"sightings": [world.suspect[3]], "hops": 4})
+    r = client.post(
+        f"/api/relay/{origin}/reject", headers=h, json={"sightings": [world.suspect[3]], "hops": 4}
+    )
     assert world.suspect[3] not in [x["sighting"] for x in r.json()["hops"]]
     assert client.get(f"/api/relay/{origin}", headers=h).json()["rejected"] == [world.suspect[3]]
     # The origin cannot be "confirmed"; another case's sighting cannot be pulled in.
-    assert client.post(f"/api/relay/{origin}/confirm", headers=h, json={"sightings": [origin]}).status_code == 422
-    assert client.post(f"/api/relay/{origin}/confirm", headers=h,
-                       json={"sightings": [world.held_c2]}).status_code == 403
+    assert (
+        client.post(f"/api/relay/{origin}/confirm", headers=h, json={"sightings": [origin]}).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/api/relay/{origin}/confirm", headers=h, json={"sightings": [world.held_c2]}
+        ).status_code
+        == 403
+    )
     # Export the route: masked clips, signed manifest, verified, listed, logged.
     r = client.post("/api/exports", headers=h, json={"origin": origin, "pre_roll": 0, "post_roll": 0})
     assert r.status_code == 201, r.text
@@ -190,7 +234,10 @@ def test_relay_confirm_reject_export_audit(client, world):
         r = client.get(f"/api/exports/{exp['export_id']}/file", params={"name": bad}, headers=h)
         assert r.status_code == 422, bad
     # Another case cannot read this case's export.
-    assert client.get(f"/api/exports/{exp['export_id']}/verify", headers=hdr(world, "lee", "C-2")).status_code == 403
+    assert (
+        client.get(f"/api/exports/{exp['export_id']}/verify", headers=hdr(world, "lee", "C-2")).status_code
+        == 403
+    )
     # The auditor sees the export in the case's chain, and the chain verifies.
     chain = client.get("/api/audit/case/C-1", headers=hdr(world, "aud", None)).json()
     assert any(e["action"] == "export" and e["outcome"] == "ok" for e in chain)
@@ -209,32 +256,53 @@ def test_cases_admin(client, world):
     assert client.post("/api/cases", headers=hdr(world, "sup", None), json=body).status_code == 409
     r = client.post("/api/cases/C-9/members", headers=hdr(world, "sup", None), json={"user": "op"})
     assert r.json()["members"] == ["kim", "op"]
-    assert client.post("/api/cases/C-9/members", headers=hdr(world, "sup", None),
-                       json={"user": "ghost"}).status_code == 404
+    assert (
+        client.post(
+            "/api/cases/C-9/members", headers=hdr(world, "sup", None), json={"user": "ghost"}
+        ).status_code
+        == 404
+    )
     bad = {**body, "case_no": "C-10", "purpose": "x'; DROP TABLE cases; --"}
     assert client.post("/api/cases", headers=hdr(world, "sup", None), json=bad).status_code == 422
     r = client.post("/api/cases/C-9/status", headers=hdr(world, "sup", None), json={"status": "closed"})
     assert r.json()["status"] == "closed"
     # A closed case refuses searches.
-    assert client.post("/api/search/text", headers=hdr(world, "kim", "C-9"), json={"text": "red top"}).status_code == 403
+    assert (
+        client.post(
+            "/api/search/text", headers=hdr(world, "kim", "C-9"), json={"text": "red top"}
+        ).status_code
+        == 403
+    )
     listed = [c["case_no"] for c in client.get("/api/cases", headers=hdr(world, "sup", None)).json()]
     assert listed[0] == "C-9" and sorted(listed) == ["C-1", "C-2", "C-9"]
     assert client.get("/api/users", headers=hdr(world, "kim", None)).status_code == 403
 
 
 def test_agency_request_lifecycle(client, world):
-    req = {"agency": "police", "purpose": "robbery near C02", "cameras": ["C02", "C03"],
-           "start": "2026-11-18T00:00:00+09:00", "end": "2026-11-18T23:00:00+09:00", "drug_related": True}
+    req = {
+        "agency": "police",
+        "purpose": "robbery near C02",
+        "cameras": ["C02", "C03"],
+        "start": "2026-11-18T00:00:00+09:00",
+        "end": "2026-11-18T23:00:00+09:00",
+        "drug_related": True,
+    }
     assert client.post("/api/requests", headers=hdr(world, "aud"), json=req).status_code == 403
     r = client.post("/api/requests", headers=hdr(world, "pol"), json=req)
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
     assert client.post(f"/api/requests/{rid}/approve", headers=hdr(world, "kim"), json={}).status_code == 403
-    r = client.post(f"/api/requests/{rid}/approve", headers=hdr(world, "sup"), json={"note": "warrant checked"})
+    r = client.post(
+        f"/api/requests/{rid}/approve", headers=hdr(world, "sup"), json={"note": "warrant checked"}
+    )
     assert r.json()["status"] == "approved"
-    r = client.post("/api/exports", headers=hdr(world, "sup"), json={"request_id": rid, "pre_roll": 0, "post_roll": 0})
+    r = client.post(
+        "/api/exports", headers=hdr(world, "sup"), json={"request_id": rid, "pre_roll": 0, "post_roll": 0}
+    )
     assert r.status_code == 201, r.text
-    r = client.post(f"/api/requests/{rid}/deliver", headers=hdr(world, "sup"), json={"export_id": r.json()["export_id"]})
+    r = client.post(
+        f"/api/requests/{rid}/deliver", headers=hdr(world, "sup"), json={"export_id": r.json()["export_id"]}
+    )
     assert r.status_code == 200 and r.json()["status"] == "delivered"
     r = client.post(f"/api/requests/{rid}/outcome", headers=hdr(world, "pol"), json={"outcome": "arrest"})
     assert r.json()["outcome"] == "arrest"
@@ -250,8 +318,15 @@ def test_agency_request_lifecycle(client, world):
 
 def test_alert_wall_and_live_stream(client, world):
     with Store(world.db) as s, s.tx() as conn:
-        first = write_alert(conn, "C02", start=1.0, end=3.0, score=0.91, reasons=["stopped 18 s at mailbox"],
-                            sighting=world.suspect[1])
+        first = write_alert(
+            conn,
+            "C02",
+            start=1.0,
+            end=3.0,
+            score=0.91,
+            reasons=["stopped 18 s at mailbox"],
+            sighting=world.suspect[1],
+        )
     alerts = client.get("/api/alerts", headers=hdr(world, "op", None)).json()
     assert alerts[0]["id"] == first and alerts[0]["reasons"] == ["stopped 18 s at mailbox"]
     assert alerts[0]["camera"] == "C02" and alerts[0]["sightings"] == [world.suspect[1]]
@@ -265,26 +340,34 @@ def test_alert_wall_and_live_stream(client, world):
     t = threading.Thread(target=later)
     t.start()
     events = []
-    with client.stream("GET", "/api/alerts/stream?limit=2&max_s=8&after=" + str(first - 1),
-                       headers=hdr(world, "op", None)) as r:
+    with client.stream(
+        "GET", "/api/alerts/stream?limit=2&max_s=8&after=" + str(first - 1), headers=hdr(world, "op", None)
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("data: ") and '"reasons"' in line:
                 events.append(json.loads(line[6:]))
     t.join()
     assert [e["reasons"][0] for e in events] == ["stopped 18 s at mailbox", "crouched at AC unit"]
-    with client.stream("GET", f"/api/video/alert/{first}.mjpeg?speed=16", headers=hdr(world, "op", None)) as r:
+    with client.stream(
+        "GET", f"/api/video/alert/{first}.mjpeg?speed=16", headers=hdr(world, "op", None)
+    ) as r:
         assert r.status_code == 200 and b"image/jpeg" in b"".join(r.iter_bytes())
 
 
 def test_hostile_input(client, world):
     h = hdr(world, "kim")
-    assert client.post("/api/search/text", headers=h, json={"text": "<script>alert(1)</script>"}).status_code == 422
+    assert (
+        client.post("/api/search/text", headers=h, json={"text": "<script>alert(1)</script>"}).status_code
+        == 422
+    )
     assert client.post("/api/search/text", headers=h, json={"text": "red' OR 1=1 --"}).status_code == 422
     assert client.post("/api/search/text", headers=h, json={"text": "red", "top": 10**9}).status_code == 422
     assert client.post("/api/search/text", headers=h, json={"text": "red", "extra": 1}).status_code == 422
     assert client.get("/api/sightings/99999999999999999999999", headers=h).status_code == 422
-    r = client.post("/api/search/photo", headers=h, files={"file": ("x.jpg", b"GIF89a not a photo", "image/jpeg")})
+    r = client.post(
+        "/api/search/photo", headers=h, files={"file": ("x.jpg", b"GIF89a not a photo", "image/jpeg")}
+    )
     assert r.status_code == 422 and "not a jpeg or png" in r.json()["detail"]
     big = b"\xff\xd8\xff" + b"0" * (9 * 1024 * 1024)
     r = client.post("/api/search/photo", headers=h, files={"file": ("big.jpg", big, "image/jpeg")})
@@ -299,7 +382,11 @@ def test_hostile_input(client, world):
 def test_cameras_map_data(client, world):
     cams = client.get("/api/cameras", headers=hdr(world, "op", None)).json()
     assert [c["id"] for c in cams] == ["C01", "C02", "C03", "C04"]
-    assert cams[1]["status"] == "recorded" and cams[1]["sightings"] == 3 and cams[1]["purpose"] == "어린이보호구역"
+    assert (
+        cams[1]["status"] == "recorded"
+        and cams[1]["sightings"] == 3
+        and cams[1]["purpose"] == "어린이보호구역"
+    )
     one = client.get("/api/cameras/C02", headers=hdr(world, "op", None)).json()
     assert [ln["dst"] for ln in one["links_out"]] == ["C03"] and one["sources"][0]["frames"] == 40
     assert client.get("/api/cameras/NOPE", headers=hdr(world, "op", None)).status_code == 404

@@ -34,26 +34,59 @@ from relaytrack.service.routers import video as video_router
 from relaytrack.store.db import Error as SqliteError
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTERS = (auth, cameras, search, sightings_router, relay, alerts, cases, requests, exports, audit, video_router)
-STATUS = ((AccessDenied, 403), (NotFound, 404), (InputError, 422), (SourceError, 409), (ModelError, 409),
-          (StoreError, 409), (ConfigError, 409))
+ROUTERS = (
+    auth,
+    cameras,
+    search,
+    sightings_router,
+    relay,
+    alerts,
+    cases,
+    requests,
+    exports,
+    audit,
+    video_router,
+)
+STATUS = (
+    (AccessDenied, 403),
+    (NotFound, 404),
+    (InputError, 422),
+    (SourceError, 409),
+    (ModelError, 409),
+    (StoreError, 409),
+    (ConfigError, 409),
+)
 # The console loads nothing from elsewhere: every asset is bundled, the map is drawn from camera positions.
-CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
-def create_app(db: str | Path | None = None, *, export_root: Path | None = None,
-               mask: MaskSettings | None = None, upload_limit: int = 8 * 1024 * 1024,
-               alert_poll_s: float = 1.0, keepalive_s: float = 15.0) -> FastAPI:
+def create_app(
+    db: str | Path | None = None,
+    *,
+    export_root: Path | None = None,
+    mask: MaskSettings | None = None,
+    upload_limit: int = 8 * 1024 * 1024,
+    alert_poll_s: float = 1.0,
+    keepalive_s: float = 15.0,
+) -> FastAPI:
     """The service on store `db` (default: relaytrack.paths.default_db()). Exports are written under
     `export_root` (default: <home>/exports); `mask` overrides the exporter's masking settings."""
     from relaytrack.paths import default_db
 
     db_path = Path(db) if db else default_db()
     root = Path(export_root) if export_root else home_dir() / "exports"
-    cfg = ServiceConfig(db=db_path, export_root=root, mask=mask, upload_limit=upload_limit,
-                        alert_poll_s=alert_poll_s, keepalive_s=keepalive_s,
-                        clip_roots=[db_path.parent, home_dir()])
+    cfg = ServiceConfig(
+        db=db_path,
+        export_root=root,
+        mask=mask,
+        upload_limit=upload_limit,
+        alert_poll_s=alert_poll_s,
+        keepalive_s=keepalive_s,
+        clip_roots=[db_path.parent, home_dir()],
+    )
     pool = StorePool(db_path)
     hub = AlertHub(pool, alert_poll_s)
 
@@ -68,8 +101,8 @@ def create_app(db: str | Path | None = None, *, export_root: Path | None = None,
         version="0.1.0",
         summary="Case-bound suspect search, relay tracking, live alerts and evidence for CCTV control rooms.",
         description="Every endpoint that returns or changes data needs `Authorization: Bearer <token>` "
-                    "(POST /api/auth/login) and, for search/relay/view/export, the case it is for (`X-Case` "
-                    "header or `case` query parameter). Every access is written to the hash-chained audit log.",
+        "(POST /api/auth/login) and, for search/relay/view/export, the case it is for (`X-Case` "
+        "header or `case` query parameter). Every access is written to the hash-chained audit log.",
         lifespan=lifespan,
     )
     app.state.cfg, app.state.pool, app.state.hub = cfg, pool, hub
@@ -112,5 +145,6 @@ def _handler(status: int):
 
 
 async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": f"store busy, try again ({exc})", "error": "StoreBusy"}, 503,
-                        headers={"Retry-After": "1"})
+    return JSONResponse(
+        {"detail": f"store busy, try again ({exc})", "error": "StoreBusy"}, 503, headers={"Retry-After": "1"}
+    )

@@ -24,8 +24,18 @@ from relaytrack.store import Store
 
 BENCH_CASE = "BENCH-0001"
 BENCH_PASSWORD = "bench-password-1"
-QUERIES = ("red top, black trousers", "빨간 상의에 검은 바지", "blue top", "흰색 상의, 백팩", "green top, gray trousers",
-           "black top, blue trousers, backpack", "노란 상의", "pink top", "갈색 하의", "purple top, white trousers")
+QUERIES = (
+    "red top, black trousers",
+    "빨간 상의에 검은 바지",
+    "blue top",
+    "흰색 상의, 백팩",
+    "green top, gray trousers",
+    "black top, blue trousers, backpack",
+    "노란 상의",
+    "pink top",
+    "갈색 하의",
+    "purple top, white trousers",
+)
 
 
 # ---- alerts: written the way the watch stage stores them --------------------------------------------------
@@ -39,25 +49,49 @@ def ensure_alert_table(conn) -> tuple[str, bool]:
     table = alert_table(conn)
     if table is not None:
         return table, False
-    conn.execute("CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL,"
-                 " start_s REAL, end_s REAL, score REAL, reasons TEXT NOT NULL DEFAULT '[]', clip TEXT,"
-                 " sighting_id INTEGER, status TEXT NOT NULL DEFAULT 'new', created_at REAL)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL,"
+        " start_s REAL, end_s REAL, score REAL, reasons TEXT NOT NULL DEFAULT '[]', clip TEXT,"
+        " sighting_id INTEGER, status TEXT NOT NULL DEFAULT 'new', created_at REAL)"
+    )
     return "alerts", True
 
 
 _DEFAULTS = {"INTEGER": 0, "REAL": 0.0, "TEXT": "", "BLOB": b""}
 
 
-def write_alert(conn, camera: str, *, start: float, end: float, score: float, reasons: list[str],
-                sighting: int | None = None, created: float | None = None) -> int:
+def write_alert(
+    conn,
+    camera: str,
+    *,
+    start: float,
+    end: float,
+    score: float,
+    reasons: list[str],
+    sighting: int | None = None,
+    created: float | None = None,
+) -> int:
     """Insert one alert row into the alert table whatever its exact columns (known names are filled, other
     required columns get neutral values). Returns the new id."""
     table, _ = ensure_alert_table(conn)
     cols = {r[1]: (r[2].upper(), r[3], r[4], r[5]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
     now = created if created is not None else time.time()
-    known = {"camera_id": camera, "camera": camera, "start_s": start, "start": start, "end_s": end, "end": end,
-             "score": score, "reasons": json.dumps(reasons, ensure_ascii=False), "sighting_id": sighting,
-             "created_at": now, "ts": now, "wall": now, "wall_start": now, "status": "new"}
+    known = {
+        "camera_id": camera,
+        "camera": camera,
+        "start_s": start,
+        "start": start,
+        "end_s": end,
+        "end": end,
+        "score": score,
+        "reasons": json.dumps(reasons, ensure_ascii=False),
+        "sighting_id": sighting,
+        "created_at": now,
+        "ts": now,
+        "wall": now,
+        "wall_start": now,
+        "status": "new",
+    }
     values = {}
     for name, (ctype, notnull, default, pk) in cols.items():
         if pk:
@@ -67,8 +101,10 @@ def write_alert(conn, camera: str, *, start: float, end: float, score: float, re
         elif notnull and default is None:
             values[name] = next((v for k, v in _DEFAULTS.items() if k in ctype), "")
     names = list(values)
-    cur = conn.execute(f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})',
-                       [values[n] for n in names])
+    cur = conn.execute(
+        f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})',
+        [values[n] for n in names],
+    )
     return int(cur.lastrowid)
 
 
@@ -90,12 +126,22 @@ def build_store(db: Path, users: int, people: int, seed: int = 0) -> dict[str, A
         with store.tx() as conn:
             for n in names:
                 acc.create_user(conn, n, "investigator", password_hash=pw)
-            acc.create_case(conn, BENCH_CASE, legal_basis="bench warrant", purpose="service load benchmark",
-                            created_by="bench", members=names)
+            acc.create_case(
+                conn,
+                BENCH_CASE,
+                legal_basis="bench warrant",
+                purpose="service load benchmark",
+                created_by="bench",
+                members=names,
+            )
             ensure_alert_table(conn)
         n = store.one("SELECT COUNT(*) FROM sightings")[0]
-        return {"sightings": int(n), "cameras": len(truth.cameras), "users": names,
-                "build_s": round(time.perf_counter() - t0, 2)}
+        return {
+            "sightings": int(n),
+            "cameras": len(truth.cameras),
+            "users": names,
+            "build_s": round(time.perf_counter() - t0, 2),
+        }
 
 
 def _free_port() -> int:
@@ -108,8 +154,12 @@ def _pct(xs: list[float]) -> dict[str, Any]:
     if not xs:
         return {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
     a = np.asarray(xs) * 1000
-    return {"n": len(xs), "p50_ms": round(float(np.percentile(a, 50)), 1),
-            "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)}
+    return {
+        "n": len(xs),
+        "p50_ms": round(float(np.percentile(a, 50)), 1),
+        "p95_ms": round(float(np.percentile(a, 95)), 1),
+        "max_ms": round(float(a.max()), 1),
+    }
 
 
 def _baseline(db: Path, seconds: float = 3.0) -> dict[str, Any]:
@@ -128,8 +178,16 @@ def _baseline(db: Path, seconds: float = 3.0) -> dict[str, Any]:
     return _pct(lat)
 
 
-def run_bench(*, users: int = 8, subscribers: int = 20, duration_s: float = 20.0, people: int = 1500,
-              alert_rate: float = 2.0, db: Path | None = None, seed: int = 0) -> dict[str, Any]:
+def run_bench(
+    *,
+    users: int = 8,
+    subscribers: int = 20,
+    duration_s: float = 20.0,
+    people: int = 1500,
+    alert_rate: float = 2.0,
+    db: Path | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     import httpx
 
     tmp = None
@@ -137,14 +195,32 @@ def run_bench(*, users: int = 8, subscribers: int = 20, duration_s: float = 20.0
         tmp = tempfile.TemporaryDirectory(prefix="rt-bench-service-")
         db = Path(tmp.name) / "bench.db"
     db = Path(db)
-    store_info = build_store(db, users, people, seed) if not db.exists() else {"users": [
-        f"bench{i:03d}" for i in range(users)]}
+    store_info = (
+        build_store(db, users, people, seed)
+        if not db.exists()
+        else {"users": [f"bench{i:03d}" for i in range(users)]}
+    )
     baseline = _baseline(db)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "relaytrack.cli", "serve", "--db", str(db), "--port", str(port),
-                             "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "relaytrack.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         t0 = time.time()
         while True:
@@ -165,14 +241,23 @@ def run_bench(*, users: int = 8, subscribers: int = 20, duration_s: float = 20.0
             proc.kill()
         if tmp is not None:
             tmp.cleanup()
-    return {"config": {"users": users, "subscribers": subscribers, "duration_s": duration_s,
-                       "alert_rate_per_s": alert_rate, "cpu_count": os.cpu_count()},
-            "store": {k: v for k, v in store_info.items() if k != "users"},
-            "baseline_in_process_search": baseline, **res}
+    return {
+        "config": {
+            "users": users,
+            "subscribers": subscribers,
+            "duration_s": duration_s,
+            "alert_rate_per_s": alert_rate,
+            "cpu_count": os.cpu_count(),
+        },
+        "store": {k: v for k, v in store_info.items() if k != "users"},
+        "baseline_in_process_search": baseline,
+        **res,
+    }
 
 
-def _load(base: str, db: Path, names: list[str], subscribers: int, duration_s: float,
-          alert_rate: float) -> dict[str, Any]:
+def _load(
+    base: str, db: Path, names: list[str], subscribers: int, duration_s: float, alert_rate: float
+) -> dict[str, Any]:
     import httpx
 
     lock = threading.Lock()
@@ -206,7 +291,9 @@ def _load(base: str, db: Path, names: list[str], subscribers: int, duration_s: f
 
     def user(i: int, name: str) -> None:
         with httpx.Client(base_url=base, timeout=30) as c:
-            r = timed("login", lambda: c.post("/api/auth/login", json={"user": name, "password": BENCH_PASSWORD}))
+            r = timed(
+                "login", lambda: c.post("/api/auth/login", json={"user": name, "password": BENCH_PASSWORD})
+            )
             try:
                 ready.wait()
             except threading.BrokenBarrierError:
@@ -216,18 +303,22 @@ def _load(base: str, db: Path, names: list[str], subscribers: int, duration_s: f
             h = {"Authorization": f"Bearer {r.json()['token']}", "X-Case": BENCH_CASE}
             k = i
             while not stop.is_set():
-                r = timed("search", lambda: c.post("/api/search/text", headers=h,
-                                                   json={"text": QUERIES[k % len(QUERIES)], "top": 20}))
+                q = {"text": QUERIES[k % len(QUERIES)], "top": 20}
+                r = timed("search", lambda q=q: c.post("/api/search/text", headers=h, json=q))
                 if r is not None and r.json()["hits"]:
                     url = r.json()["hits"][0]["thumbnail"]
-                    timed("thumbnail", lambda: c.get(url, headers=h))
+                    timed("thumbnail", lambda url=url: c.get(url, headers=h))
                 k += 1
 
     def subscriber(token: str) -> None:
         try:
             with httpx.Client(base_url=base, timeout=httpx.Timeout(10, read=duration_s + 30)) as c:
-                with c.stream("GET", "/api/alerts/stream", params={"max_s": duration_s + 3},
-                              headers={"Authorization": f"Bearer {token}"}) as r:
+                with c.stream(
+                    "GET",
+                    "/api/alerts/stream",
+                    params={"max_s": duration_s + 3},
+                    headers={"Authorization": f"Bearer {token}"},
+                ) as r:
                     if r.status_code != 200:
                         sse_errors.append(f"status {r.status_code}")
                         ready.wait()
@@ -256,7 +347,9 @@ def _load(base: str, db: Path, names: list[str], subscribers: int, duration_s: f
             r = c.post("/api/auth/login", json={"user": names[0], "password": BENCH_PASSWORD})
             sub_token = r.json()["token"]
     threads = [threading.Thread(target=user, args=(i, n), daemon=True) for i, n in enumerate(names)]
-    threads += [threading.Thread(target=subscriber, args=(sub_token,), daemon=True) for _ in range(subscribers)]
+    threads += [
+        threading.Thread(target=subscriber, args=(sub_token,), daemon=True) for _ in range(subscribers)
+    ]
     for t in threads:
         t.start()
     ready.wait()
@@ -269,8 +362,15 @@ def _load(base: str, db: Path, names: list[str], subscribers: int, duration_s: f
             if alert_rate > 0 and time.perf_counter() >= next_at:
                 with store.tx() as conn:
                     now = time.time()
-                    aid = write_alert(conn, cams[n_alerts % len(cams)], start=1.0, end=6.0, score=0.8,
-                                      reasons=["bench alert"], created=now)
+                    aid = write_alert(
+                        conn,
+                        cams[n_alerts % len(cams)],
+                        start=1.0,
+                        end=6.0,
+                        score=0.8,
+                        reasons=["bench alert"],
+                        created=now,
+                    )
                 with lock:
                     written[aid] = now
                 n_alerts += 1
@@ -290,8 +390,14 @@ def _load(base: str, db: Path, names: list[str], subscribers: int, duration_s: f
         "latency": {k: _pct(v) for k, v in lat.items()},
         "errors": errors,
         "error_rate": round(sum(errors.values()) / max(n_req, 1), 4),
-        "alerts": {"written": n_alerts, "subscribers": subscribers, "expected_events": expected,
-                   "delivered_events": got, "delivery": _pct(delivered), "stream_errors": sse_errors[:10]},
+        "alerts": {
+            "written": n_alerts,
+            "subscribers": subscribers,
+            "expected_events": expected,
+            "delivered_events": got,
+            "delivery": _pct(delivered),
+            "stream_errors": sse_errors[:10],
+        },
     }
 
 
@@ -301,18 +407,24 @@ def print_report(res: dict[str, Any]) -> None:
     from relaytrack.ui import console
 
     c = res["config"]
-    console.print(f"[bold]bench service[/bold]: {c['users']} users searching, {c['subscribers']} alert "
-                  f"subscribers, {c['duration_s']} s on loopback ({c['cpu_count']} CPUs); store {res['store']}")
+    console.print(
+        f"[bold]bench service[/bold]: {c['users']} users searching, {c['subscribers']} alert "
+        f"subscribers, {c['duration_s']} s on loopback ({c['cpu_count']} CPUs); store {res['store']}"
+    )
     t = Table("request", "n", "p50 ms", "p95 ms", "max ms")
     for k, v in res["latency"].items():
         t.add_row(k, str(v["n"]), str(v["p50_ms"]), str(v["p95_ms"]), str(v["max_ms"]))
     b = res["baseline_in_process_search"]
-    t.add_row("search in-process (baseline)", str(b["n"]), str(b["p50_ms"]), str(b["p95_ms"]), str(b["max_ms"]))
+    t.add_row(
+        "search in-process (baseline)", str(b["n"]), str(b["p50_ms"]), str(b["p95_ms"]), str(b["max_ms"])
+    )
     d = res["alerts"]["delivery"]
     t.add_row("alert delivery (SSE)", str(d["n"]), str(d["p50_ms"]), str(d["p95_ms"]), str(d["max_ms"]))
     console.print(t)
     a = res["alerts"]
-    console.print(f"throughput {res['throughput_rps']} req/s; errors {res['errors'] or 'none'} "
-                  f"(rate {res['error_rate']}); alerts written {a['written']}, events delivered "
-                  f"{a['delivered_events']}/{a['expected_events']}"
-                  + (f"; stream errors {a['stream_errors']}" if a["stream_errors"] else ""))
+    console.print(
+        f"throughput {res['throughput_rps']} req/s; errors {res['errors'] or 'none'} "
+        f"(rate {res['error_rate']}); alerts written {a['written']}, events delivered "
+        f"{a['delivered_events']}/{a['expected_events']}"
+        + (f"; stream errors {a['stream_errors']}" if a["stream_errors"] else "")
+    )

@@ -42,7 +42,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         ] = 20,
         duration: Annotated[float, typer.Option("--duration", min=2, max=600, help="Seconds of load")] = 20.0,
         people: Annotated[int, typer.Option("--people", min=10, help="People in the synthetic town")] = 1500,
-        alert_rate: Annotated[float, typer.Option("--alert-rate", min=0, help="Alerts written per second")] = 2.0,
+        alert_rate: Annotated[
+            float, typer.Option("--alert-rate", min=0, help="Alerts written per second")
+        ] = 2.0,
         db: DbOpt = None,
         out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
         json_out: JsonFlag = False,
@@ -51,8 +53,14 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         p50/p95 latency, errors, alert delivery latency; the in-process search as the baseline."""
         from relaytrack.service.bench import print_report, run_bench
 
-        res = run_bench(users=users, subscribers=subscribers, duration_s=duration, people=people,
-                        alert_rate=alert_rate, db=db)
+        res = run_bench(
+            users=users,
+            subscribers=subscribers,
+            duration_s=duration,
+            people=people,
+            alert_rate=alert_rate,
+            db=db,
+        )
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -9,8 +9,10 @@ logged there), and hands the route an `Access` whose `log()` writes the audit en
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,25 +43,42 @@ class ServiceConfig:
 
 
 class StorePool:
-    """One open Store per worker thread. SQLite connections are cheap and WAL lets readers run beside the
-    one writer; sharing a single connection between threads would mix their transactions (the audit chain
-    joins whatever transaction is open on its connection)."""
+    """Open Stores lent to one request at a time. SQLite connections are cheap and WAL lets readers run
+    beside the one writer, but a connection must never be shared by two requests at once: the audit chain
+    joins whatever transaction is open on its connection (and FastAPI may run a request's dependencies and
+    its endpoint on different worker threads, so thread-local connections are not enough)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
+        self._idle: queue.LifoQueue[Store] = queue.LifoQueue()
         self._all: list[Store] = []
         self._lock = threading.Lock()
-        Store(self.path).close()  # create and migrate once, up front
+        self._idle.put(self._open())  # create and migrate once, up front
 
-    def get(self) -> Store:
-        s = getattr(self._local, "store", None)
-        if s is None:
-            s = Store(self.path)
-            self._local.store = s
-            with self._lock:
-                self._all.append(s)
+    def _open(self) -> Store:
+        s = Store(self.path)
+        with self._lock:
+            self._all.append(s)
         return s
+
+    def acquire(self) -> Store:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return self._open()
+
+    def release(self, s: Store) -> None:
+        if s.conn.in_transaction:  # a request that failed half-way: nothing of it is kept
+            s.conn.execute("ROLLBACK")
+        self._idle.put(s)
+
+    @contextmanager
+    def lend(self) -> Iterator[Store]:
+        s = self.acquire()
+        try:
+            yield s
+        finally:
+            self.release(s)
 
     def close(self) -> None:
         with self._lock:
@@ -71,8 +90,10 @@ class StorePool:
             self._all.clear()
 
 
-def get_store(request: Request) -> Store:
-    return request.app.state.pool.get()
+def request_store(request: Request) -> Iterator[Store]:
+    """The store lent to this request (FastAPI caches it, so all of a request's dependencies share it)."""
+    with request.app.state.pool.lend() as s:
+        yield s
 
 
 def get_cfg(request: Request) -> ServiceConfig:
@@ -88,6 +109,7 @@ def _unauthorized(detail: str) -> HTTPException:
 
 def current_user(
     request: Request,
+    store: Annotated[Store, Depends(request_store)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
     access_token: Annotated[
         str | None,
@@ -96,8 +118,9 @@ def current_user(
 ) -> User:
     token = creds.credentials if creds is not None else access_token
     if not token:
-        raise _unauthorized("authentication required: send Authorization: Bearer <token> (POST /api/auth/login)")
-    store = get_store(request)
+        raise _unauthorized(
+            "authentication required: send Authorization: Bearer <token> (POST /api/auth/login)"
+        )
     try:
         user = authenticate_token(store.conn, token, db_path=store.path)
     except AccessDenied as err:
@@ -128,8 +151,14 @@ class Access:
     def conn(self) -> Any:
         return self.store.conn
 
-    def log(self, detail: dict | None = None, result_ids: list | None = None, *, outcome: str = "ok",
-            action: str | None = None) -> int:
+    def log(
+        self,
+        detail: dict | None = None,
+        result_ids: list | None = None,
+        *,
+        outcome: str = "ok",
+        action: str | None = None,
+    ) -> int:
         return self.ctx.log(detail=detail, result_ids=result_ids, outcome=outcome, action=action)
 
     def check_ids(self, ids: list[int]) -> None:
@@ -137,8 +166,9 @@ class Access:
         acc.check_case_ids(self.ctx, ids)
 
 
-def authorize_user(store: Store, user: User, case: str | None, action: str, detail: dict | None,
-                   cfg: ServiceConfig) -> Access:
+def authorize_user(
+    store: Store, user: User, case: str | None, action: str, detail: dict | None, cfg: ServiceConfig
+) -> Access:
     ctx = acc.authorize(store.conn, store.path, user=user.name, case=case, action=action, detail=detail)
     return Access(store, user, case, ctx, cfg)
 
@@ -148,11 +178,13 @@ def need(action: str) -> Callable[..., Access]:
 
     def dep(
         request: Request,
+        store: Annotated[Store, Depends(request_store)],
         user: Annotated[User, Depends(current_user)],
         case: Annotated[str | None, Depends(current_case)],
     ) -> Access:
-        return authorize_user(get_store(request), user, case, action,
-                              {"endpoint": f"{request.method} {request.url.path}"}, get_cfg(request))
+        return authorize_user(
+            store, user, case, action, {"endpoint": f"{request.method} {request.url.path}"}, get_cfg(request)
+        )
 
     dep.__name__ = f"need_{action}"
     return dep

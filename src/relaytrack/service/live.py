@@ -24,11 +24,11 @@ class AlertHub:
         self._task: asyncio.Task | None = None
 
     def _read_new(self) -> list[dict[str, Any]]:
-        conn = self.pool.get().conn
-        if self.last_id is None:
-            self.last_id = queries.max_alert_id(conn)
-            return []
-        rows = queries.list_alerts(conn, after=self.last_id, limit=500)
+        with self.pool.lend() as store:
+            if self.last_id is None:
+                self.last_id = queries.max_alert_id(store.conn)
+                return []
+            rows = queries.list_alerts(store.conn, after=self.last_id, limit=500)
         if rows:
             self.last_id = max(int(r["id"]) for r in rows)
         return rows

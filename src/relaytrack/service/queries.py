@@ -17,11 +17,21 @@ from relaytrack.evidence.access import PERMISSIONS
 
 
 def _case_row(conn, r: Any) -> dict[str, Any]:
-    members = [m[0] for m in conn.execute(
-        "SELECT user_name FROM case_members WHERE case_no=? ORDER BY user_name", (r["case_no"],))]
-    return {"case_no": r["case_no"], "legal_basis": r["legal_basis"], "purpose": r["purpose"],
-            "status": r["status"], "legal_hold": bool(r["legal_hold"]), "members": members,
-            "created_at": r["created_at"]}
+    members = [
+        m[0]
+        for m in conn.execute(
+            "SELECT user_name FROM case_members WHERE case_no=? ORDER BY user_name", (r["case_no"],)
+        )
+    ]
+    return {
+        "case_no": r["case_no"],
+        "legal_basis": r["legal_basis"],
+        "purpose": r["purpose"],
+        "status": r["status"],
+        "legal_hold": bool(r["legal_hold"]),
+        "members": members,
+        "created_at": r["created_at"],
+    }
 
 
 def cases_of(conn, user: str, role: str) -> list[dict[str, Any]]:
@@ -31,7 +41,9 @@ def cases_of(conn, user: str, role: str) -> list[dict[str, Any]]:
     else:
         rows = conn.execute(
             "SELECT c.* FROM cases c JOIN case_members m ON m.case_no=c.case_no WHERE m.user_name=?"
-            " ORDER BY c.created_at DESC, c.case_no", (user,)).fetchall()
+            " ORDER BY c.created_at DESC, c.case_no",
+            (user,),
+        ).fetchall()
     return [_case_row(conn, r) for r in rows]
 
 
@@ -40,54 +52,112 @@ def get_case(conn, case_no: str) -> dict[str, Any] | None:
     return None if r is None else _case_row(conn, r)
 
 
+def held_elsewhere(conn, case: str | None, ids: list[int]) -> set[int]:
+    """Sightings among `ids` that other cases hold and `case` does not: not shown to this case."""
+    ids = [int(i) for i in ids]
+    if not ids:
+        return set()
+    held: dict[int, set[str]] = {}
+    for sid, c in conn.execute(
+        f"SELECT sighting_id, case_no FROM case_sightings WHERE sighting_id IN ({','.join('?' * len(ids))})",
+        ids,
+    ):
+        held.setdefault(int(sid), set()).add(c)
+    return {sid for sid, cases in held.items() if case not in cases}
+
+
 def permissions(role: str) -> list[str]:
     return sorted(PERMISSIONS.get(role, frozenset()))
 
 
 def users(conn) -> list[dict[str, Any]]:
-    return [{"name": r[0], "role": r[1], "agency": r[2], "active": bool(r[3])}
-            for r in conn.execute("SELECT name, role, agency, active FROM users ORDER BY name")]
+    return [
+        {"name": r[0], "role": r[1], "agency": r[2], "active": bool(r[3])}
+        for r in conn.execute("SELECT name, role, agency, active FROM users ORDER BY name")
+    ]
 
 
 # ---- cameras ---------------------------------------------------------------------------------------------
 
-CAMERA_KEYS = ("id", "name", "lat", "lon", "heading_deg", "fov_deg", "district", "owner", "purpose",
-               "clock_offset_s", "width", "height")
+CAMERA_KEYS = (
+    "id",
+    "name",
+    "lat",
+    "lon",
+    "heading_deg",
+    "fov_deg",
+    "district",
+    "owner",
+    "purpose",
+    "clock_offset_s",
+    "width",
+    "height",
+)
 
 
 def cameras_overview(conn) -> list[dict[str, Any]]:
     """Every camera with its position, view cone and status: how much it recorded and when it last saw
     someone (`status`: recording = a source is being analysed, recorded = footage analysed, idle = none)."""
-    src = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-        "SELECT camera_id, COUNT(*), SUM(status='running'), SUM(status='failed') FROM sources GROUP BY camera_id")}
-    sig = {r[0]: (r[1], r[2]) for r in conn.execute(
-        "SELECT camera_id, COUNT(*), MAX(wall_end) FROM sightings GROUP BY camera_id")}
+    src = {
+        r[0]: (r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT camera_id, COUNT(*), SUM(status='running'), SUM(status='failed') FROM sources GROUP BY camera_id"
+        )
+    }
+    sig = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute("SELECT camera_id, COUNT(*), MAX(wall_end) FROM sightings GROUP BY camera_id")
+    }
     links = {r[0]: r[1] for r in conn.execute("SELECT src, COUNT(*) FROM camera_links GROUP BY src")}
     out = []
     for r in conn.execute("SELECT * FROM cameras ORDER BY id"):
         n_src, running, failed = src.get(r["id"], (0, 0, 0))
         n_sig, last = sig.get(r["id"], (0, None))
-        status = ("failed" if failed and not running else "recording" if running else
-                  "recorded" if n_src else "idle")
-        out.append({**{k: r[k] for k in CAMERA_KEYS}, "sources": n_src, "sightings": n_sig,
-                    "last_seen": last, "links": links.get(r["id"], 0), "status": status})
+        status = (
+            "failed"
+            if failed and not running
+            else "recording"
+            if running
+            else "recorded"
+            if n_src
+            else "idle"
+        )
+        out.append(
+            {
+                **{k: r[k] for k in CAMERA_KEYS},
+                "sources": n_src,
+                "sightings": n_sig,
+                "last_seen": last,
+                "links": links.get(r["id"], 0),
+                "status": status,
+            }
+        )
     return out
 
 
 def sources_of(conn, camera: str) -> list[dict[str, Any]]:
-    return [dict(zip(("id", "fps", "width", "height", "frames", "start_wall", "status"), tuple(r), strict=True))
-            for r in conn.execute("SELECT id, fps, width, height, frames_total, start_wall, status FROM sources"
-                                  " WHERE camera_id=? ORDER BY start_wall", (camera,))]
+    return [
+        dict(zip(("id", "fps", "width", "height", "frames", "start_wall", "status"), tuple(r), strict=True))
+        for r in conn.execute(
+            "SELECT id, fps, width, height, frames_total, start_wall, status FROM sources"
+            " WHERE camera_id=? ORDER BY start_wall",
+            (camera,),
+        )
+    ]
 
 
 def latest_source(conn, camera: str) -> Any:
-    return conn.execute("SELECT id, uri, fps, start_wall, frames_total FROM sources WHERE camera_id=?"
-                        " ORDER BY start_wall DESC, id DESC LIMIT 1", (camera,)).fetchone()
+    return conn.execute(
+        "SELECT id, uri, fps, start_wall, frames_total FROM sources WHERE camera_id=?"
+        " ORDER BY start_wall DESC, id DESC LIMIT 1",
+        (camera,),
+    ).fetchone()
 
 
 def source_row(conn, source_id: int) -> Any:
-    return conn.execute("SELECT id, uri, fps, start_wall, frames_total, camera_id FROM sources WHERE id=?",
-                        (int(source_id),)).fetchone()
+    return conn.execute(
+        "SELECT id, uri, fps, start_wall, frames_total, camera_id FROM sources WHERE id=?", (int(source_id),)
+    ).fetchone()
 
 
 def boxes_in(conn, source_id: int, first: int, last: int) -> dict[int, list[tuple]]:
@@ -95,9 +165,11 @@ def boxes_in(conn, source_id: int, first: int, last: int) -> dict[int, list[tupl
     class, x, y, w, h, conf)]. Boxes are stored on analysed frames only; the player holds the last one."""
     out: dict[int, list[tuple]] = {}
     for r in conn.execute(
-            "SELECT b.frame, b.sighting_id, s.kind, s.class_name, b.x, b.y, b.w, b.h, b.conf FROM boxes b"
-            " JOIN sightings s ON s.id=b.sighting_id WHERE s.source_id=? AND b.frame BETWEEN ? AND ?"
-            " AND s.first_frame <= ? AND s.last_frame >= ?", (int(source_id), first, last, last, first)):
+        "SELECT b.frame, b.sighting_id, s.kind, s.class_name, b.x, b.y, b.w, b.h, b.conf FROM boxes b"
+        " JOIN sightings s ON s.id=b.sighting_id WHERE s.source_id=? AND b.frame BETWEEN ? AND ?"
+        " AND s.first_frame <= ? AND s.last_frame >= ?",
+        (int(source_id), first, last, last, first),
+    ):
         out.setdefault(int(r[0]), []).append(tuple(r[1:]))
     return out
 
@@ -106,21 +178,30 @@ def boxes_in(conn, source_id: int, first: int, last: int) -> dict[int, list[tupl
 
 
 def save_route(conn, case: str | None, origin: int, user: str, route: dict[str, Any]) -> int:
-    cur = conn.execute("INSERT INTO relay_routes(case_no, origin_id, user_name, route) VALUES (?,?,?,?)",
-                       (case, int(origin), user, json.dumps(route, ensure_ascii=False)))
+    cur = conn.execute(
+        "INSERT INTO relay_routes(case_no, origin_id, user_name, route) VALUES (?,?,?,?)",
+        (case, int(origin), user, json.dumps(route, ensure_ascii=False)),
+    )
     return int(cur.lastrowid)
 
 
 def latest_route(conn, case: str | None, origin: int) -> dict[str, Any] | None:
-    r = conn.execute("SELECT route FROM relay_routes WHERE case_no IS ? AND origin_id=? ORDER BY id DESC LIMIT 1",
-                     (case, int(origin))).fetchone()
+    r = conn.execute(
+        "SELECT route FROM relay_routes WHERE case_no IS ? AND origin_id=? ORDER BY id DESC LIMIT 1",
+        (case, int(origin)),
+    ).fetchone()
     return None if r is None else json.loads(r[0])
 
 
 def routes_of_case(conn, case: str) -> list[dict[str, Any]]:
-    return [{"id": r[0], "origin": r[1], "user": r[2], "created_at": r[3], "hops": len(json.loads(r[4])["hops"])}
-            for r in conn.execute("SELECT id, origin_id, user_name, created_at, route FROM relay_routes"
-                                  " WHERE case_no=? ORDER BY id DESC LIMIT 200", (case,))]
+    return [
+        {"id": r[0], "origin": r[1], "user": r[2], "created_at": r[3], "hops": len(json.loads(r[4])["hops"])}
+        for r in conn.execute(
+            "SELECT id, origin_id, user_name, created_at, route FROM relay_routes"
+            " WHERE case_no=? ORDER BY id DESC LIMIT 200",
+            (case,),
+        )
+    ]
 
 
 # ---- requests and exports --------------------------------------------------------------------------------
@@ -131,22 +212,46 @@ def requests_for(conn, user: str, role: str, limit: int = 200) -> list[dict[str,
     from relaytrack.evidence.requests import get
 
     if role == "supervisor":
-        ids = [r[0] for r in conn.execute("SELECT id FROM agency_requests ORDER BY id DESC LIMIT ?", (limit,))]
+        ids = [
+            r[0] for r in conn.execute("SELECT id FROM agency_requests ORDER BY id DESC LIMIT ?", (limit,))
+        ]
     elif role == "agency":
-        ids = [r[0] for r in conn.execute("SELECT id FROM agency_requests WHERE requested_by=? ORDER BY id DESC"
-                                          " LIMIT ?", (user, limit))]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM agency_requests WHERE requested_by=? ORDER BY id DESC LIMIT ?", (user, limit)
+            )
+        ]
     else:
-        ids = [r[0] for r in conn.execute(
-            "SELECT r.id FROM agency_requests r JOIN case_members m ON m.case_no=r.case_no WHERE m.user_name=?"
-            " ORDER BY r.id DESC LIMIT ?", (user, limit))]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT r.id FROM agency_requests r JOIN case_members m ON m.case_no=r.case_no WHERE m.user_name=?"
+                " ORDER BY r.id DESC LIMIT ?",
+                (user, limit),
+            )
+        ]
     return [get(conn, i).as_dict() for i in ids]
 
 
 def exports_of_case(conn, case: str) -> list[dict[str, Any]]:
-    return [{"id": r[0], "case": r[1], "user": r[2], "package": r[3], "manifest_sha256": r[4],
-             "request_id": r[5], "sightings": json.loads(r[6] or "[]"), "created_at": r[7]}
-            for r in conn.execute("SELECT id, case_no, user_name, path, manifest_digest, request_id, sightings,"
-                                  " created_at FROM exports WHERE case_no=? ORDER BY id DESC", (case,))]
+    return [
+        {
+            "id": r[0],
+            "case": r[1],
+            "user": r[2],
+            "package": r[3],
+            "manifest_sha256": r[4],
+            "request_id": r[5],
+            "sightings": json.loads(r[6] or "[]"),
+            "created_at": r[7],
+        }
+        for r in conn.execute(
+            "SELECT id, case_no, user_name, path, manifest_digest, request_id, sightings,"
+            " created_at FROM exports WHERE case_no=? ORDER BY id DESC",
+            (case,),
+        )
+    ]
 
 
 def export_row(conn, export_id: int) -> dict[str, Any] | None:
@@ -157,8 +262,15 @@ def export_row(conn, export_id: int) -> dict[str, Any] | None:
 # ---- audit -----------------------------------------------------------------------------------------------
 
 
-def audit_entries(conn, *, case: str | None = None, user: str | None = None, action: str | None = None,
-                  before: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def audit_entries(
+    conn,
+    *,
+    case: str | None = None,
+    user: str | None = None,
+    action: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
     where, args = [], []
     for col, val in (("case_no", case), ("user_name", user), ("action", action)):
         if val:
@@ -167,12 +279,25 @@ def audit_entries(conn, *, case: str | None = None, user: str | None = None, act
     if before:
         where.append("seq < ?")
         args.append(int(before))
-    sql = ("SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, hash FROM audit_log"
-           f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq DESC LIMIT ?")
+    sql = (
+        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, hash FROM audit_log"
+        f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq DESC LIMIT ?"
+    )
     out = []
     for r in conn.execute(sql, [*args, int(limit)]):
-        out.append({"seq": r[0], "ts": r[1], "user": r[2], "case": r[3], "action": r[4], "outcome": r[5],
-                    "detail": json.loads(r[6] or "{}"), "result_ids": json.loads(r[7] or "[]"), "hash": r[8]})
+        out.append(
+            {
+                "seq": r[0],
+                "ts": r[1],
+                "user": r[2],
+                "case": r[3],
+                "action": r[4],
+                "outcome": r[5],
+                "detail": json.loads(r[6] or "{}"),
+                "result_ids": json.loads(r[7] or "[]"),
+                "hash": r[8],
+            }
+        )
     return out
 
 
@@ -180,9 +305,13 @@ def audit_entries(conn, *, case: str | None = None, user: str | None = None, act
 
 
 def alert_table(conn) -> str | None:
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%alert%' AND name NOT LIKE '%audit%'"
-        " ORDER BY name")]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%alert%' AND name NOT LIKE '%audit%'"
+            " ORDER BY name"
+        )
+    ]
     if "alerts" in names:
         return "alerts"
     main = [n for n in names if not any(x in n for x in ("feedback", "frame", "ack", "verdict", "event"))]
@@ -233,8 +362,9 @@ def normalise_alert(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_alerts(conn, *, after: int = 0, before: int | None = None, limit: int = 100,
-                camera: str | None = None) -> list[dict[str, Any]]:
+def list_alerts(
+    conn, *, after: int = 0, before: int | None = None, limit: int = 100, camera: str | None = None
+) -> list[dict[str, Any]]:
     """Alerts newest first (or, with `after`, those with a larger id, oldest first for streaming)."""
     table = alert_table(conn)
     if table is None:
@@ -250,8 +380,10 @@ def list_alerts(conn, *, after: int = 0, before: int | None = None, limit: int =
             where.append(f"{cam_col} = ?")
             args.append(camera)
     order = "ASC" if after else "DESC"
-    rows = conn.execute(f'SELECT * FROM "{table}" WHERE {" AND ".join(where)} ORDER BY id {order} LIMIT ?',
-                        [*args, int(limit)]).fetchall()
+    rows = conn.execute(
+        f'SELECT * FROM "{table}" WHERE {" AND ".join(where)} ORDER BY id {order} LIMIT ?',
+        [*args, int(limit)],
+    ).fetchall()
     return [normalise_alert(dict(zip(r.keys(), tuple(r), strict=True))) for r in rows]
 
 

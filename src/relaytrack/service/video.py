@@ -65,13 +65,15 @@ def _draw(img: np.ndarray, frame: int, clip: Clip, held: dict[int, tuple[int, tu
         colour = (40, 40, 230) if is_target else (80, 200, 80) if kind == "person" else (230, 160, 40)
         cv2.rectangle(img, p1, p2, colour, th * (2 if is_target else 1))
         label = f"#{sid} {cls} {conf:.2f}"
-        cv2.putText(img, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            img, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA
+        )
     t = clip.start_wall + (frame - 1) / clip.fps
     stamp = f"{clip.camera}  {datetime.fromtimestamp(t, KST).strftime('%Y-%m-%d %H:%M:%S')}  f{frame}"
     cv2.putText(img, stamp, (8, img.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, stamp, (8, img.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        img, stamp, (8, img.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA
+    )
     return img
 
 
@@ -83,7 +85,9 @@ def frames(clip: Clip) -> Iterator[tuple[int, np.ndarray]]:
     held: dict[int, tuple[int, tuple]] = {}
     last = clip.last if clip.last is not None else clip.first + MAX_FRAMES - 1
     last = min(last, clip.first + MAX_FRAMES - 1)
-    for fr in open_source(clip.uri, clip.camera, SourceConfig(), clip.start_wall, start_index=max(1, clip.first)):
+    for fr in open_source(
+        clip.uri, clip.camera, SourceConfig(), clip.start_wall, start_index=max(1, clip.first)
+    ):
         if fr.index > last:
             break
         yield fr.index, _draw(fr.image, fr.index, clip, held)
@@ -105,8 +109,11 @@ def mjpeg(clip: Clip, *, speed: float = 1.0, quality: int = 80) -> Iterator[byte
             if t_next > now:
                 time.sleep(t_next - now)
             t_next = max(t_next + period, time.monotonic() - period)
-            yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-                   + data + b"\r\n")
+            yield (
+                f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                + data
+                + b"\r\n"
+            )
     except SourceError:
         return  # the source vanished mid-stream: end the stream cleanly, the status line is already out
     yield f"--{BOUNDARY}--\r\n".encode()

@@ -40,6 +40,11 @@ def list_alerts(
     return out
 
 
+def _backlog(pool, after: int) -> list[dict]:
+    with pool.lend() as store:
+        return queries.list_alerts(store.conn, after=after, limit=500)
+
+
 def _sse(event: str, data: dict, ident: int | None = None) -> str:
     head = f"id: {ident}\n" if ident is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
@@ -49,9 +54,13 @@ def _sse(event: str, data: dict, ident: int | None = None) -> str:
 async def stream(
     request: Request,
     a: Annotated[Access, Depends(need("alerts"))],
-    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Replay alerts with a larger id first")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Replay alerts with a larger id first")
+    ] = None,
     limit: Annotated[int, Query(ge=0, le=100000, description="Close after this many alerts (0 = never)")] = 0,
-    max_s: Annotated[float, Query(ge=0, le=86400, description="Close after this many seconds (0 = never)")] = 0,
+    max_s: Annotated[
+        float, Query(ge=0, le=86400, description="Close after this many seconds (0 = never)")
+    ] = 0,
 ) -> StreamingResponse:
     """Server-sent events: `event: alert` per new alert (id = alert id, so EventSource resumes after a drop),
     a comment every keep-alive interval."""
@@ -68,8 +77,7 @@ async def stream(
         try:
             yield f"retry: 3000\n\n{_sse('hello', {'user': a.user.name, 'poll_s': hub.poll_s})}"
             if start_after is not None:
-                backlog = await run_in_threadpool(
-                    lambda: queries.list_alerts(request.app.state.pool.get().conn, after=start_after, limit=500))
+                backlog = await run_in_threadpool(_backlog, request.app.state.pool, start_after)
                 for row in backlog:
                     last_id = max(last_id, int(row["id"]))
                     yield _sse("alert", _media(row), row["id"])
@@ -100,8 +108,11 @@ async def stream(
         finally:
             hub.unsubscribe(q)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/{alert_id}")
@@ -116,8 +127,12 @@ def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) 
 
 def _watch_verdict_fn():
     """The watch stage's function storing an operator verdict, when it has one."""
-    for mod, name in (("relaytrack.watch.alerts", "acknowledge"), ("relaytrack.watch.alerts", "ack"),
-                      ("relaytrack.watch.store", "acknowledge"), ("relaytrack.watch", "acknowledge")):
+    for mod, name in (
+        ("relaytrack.watch.alerts", "acknowledge"),
+        ("relaytrack.watch.alerts", "ack"),
+        ("relaytrack.watch.store", "acknowledge"),
+        ("relaytrack.watch", "acknowledge"),
+    ):
         try:
             fn = getattr(importlib.import_module(mod), name, None)
         except ImportError:

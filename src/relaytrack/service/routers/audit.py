@@ -24,9 +24,18 @@ def entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict]:
     """Audit entries, newest first."""
-    out = queries.audit_entries(a.conn, case=of_case, user=of_user, action=of_action, before=before, limit=limit)
-    a.log({"endpoint": "GET /api/audit", "of_case": of_case, "of_user": of_user, "of_action": of_action,
-           "entries": len(out)})
+    out = queries.audit_entries(
+        a.conn, case=of_case, user=of_user, action=of_action, before=before, limit=limit
+    )
+    a.log(
+        {
+            "endpoint": "GET /api/audit",
+            "of_case": of_case,
+            "of_user": of_user,
+            "of_action": of_action,
+            "entries": len(out),
+        }
+    )
     return out
 
 
@@ -39,8 +48,9 @@ def verify(a: Annotated[Access, Depends(need("audit"))]) -> dict:
 
 
 @router.get("/case/{case_no}")
-def case_chain(case_no: Annotated[str, Path(min_length=1, max_length=64)],
-               a: Annotated[Access, Depends(need("audit"))]) -> list[dict]:
+def case_chain(
+    case_no: Annotated[str, Path(min_length=1, max_length=64)], a: Annotated[Access, Depends(need("audit"))]
+) -> list[dict]:
     """Every entry of one case in chain order, with hashes (for a court)."""
     out = audit.export_case(a.conn, case_no)
     a.log({"endpoint": "GET /api/audit/case/{no}", "of_case": case_no, "entries": len(out)})

@@ -4,27 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 
 from relaytrack.errors import AccessDenied
 from relaytrack.evidence import audit
 from relaytrack.evidence.auth import User, login, revoke_token
 from relaytrack.service import queries
-from relaytrack.service.deps import current_user, get_store
+from relaytrack.service.deps import current_user, request_store
 from relaytrack.service.schemas import LoginIn, LoginOut, MeOut
+from relaytrack.store import Store
 
+StoreDep = Annotated[Store, Depends(request_store)]
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
 def _me(conn, user: User) -> dict:
-    return {"user": user.name, "role": user.role, "agency": user.agency,
-            "permissions": queries.permissions(user.role), "cases": queries.cases_of(conn, user.name, user.role)}
+    return {
+        "user": user.name,
+        "role": user.role,
+        "agency": user.agency,
+        "permissions": queries.permissions(user.role),
+        "cases": queries.cases_of(conn, user.name, user.role),
+    }
 
 
 @router.post("/auth/login", response_model=LoginOut)
-def login_route(body: LoginIn, request: Request) -> dict:
+def login_route(body: LoginIn, store: StoreDep) -> dict:
     """Check the password (argon2id; five failures lock the account) and return a fresh API token."""
-    store = get_store(request)
     try:
         token = login(store.conn, body.user, body.password, hours=body.hours, db_path=store.path)
     except AccessDenied as err:
@@ -34,18 +40,22 @@ def login_route(body: LoginIn, request: Request) -> dict:
 
 
 @router.post("/auth/logout")
-def logout_route(request: Request, user: Annotated[User, Depends(current_user)]) -> dict:
+def logout_route(store: StoreDep, user: Annotated[User, Depends(current_user)]) -> dict:
     """Revoke the token this request was made with."""
-    store = get_store(request)
     revoke_token(store.conn, user.token_id, by=user.name, db_path=store.path)
     return {"revoked": user.token_id}
 
 
 @router.get("/me", response_model=MeOut)
-def me_route(request: Request, user: Annotated[User, Depends(current_user)]) -> dict:
+def me_route(store: StoreDep, user: Annotated[User, Depends(current_user)]) -> dict:
     """The caller's role, permissions and the cases they may act for."""
-    store = get_store(request)
     out = _me(store.conn, user)
-    audit.append(store.conn, store.path, user=user.name, case=None, action="session",
-                 detail={"endpoint": "GET /api/me", "cases": len(out["cases"])})
+    audit.append(
+        store.conn,
+        store.path,
+        user=user.name,
+        case=None,
+        action="session",
+        detail={"endpoint": "GET /api/me", "cases": len(out["cases"])},
+    )
     return out

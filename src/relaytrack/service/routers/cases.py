@@ -30,8 +30,14 @@ def create_case(body: CaseIn, a: Annotated[Access, Depends(need("case_admin"))])
     if queries.get_case(a.conn, body.case_no) is not None:
         raise HTTPException(409, f"case {body.case_no} already exists")
     with a.store.tx() as conn:
-        acc.create_case(conn, body.case_no, legal_basis=body.legal_basis, purpose=body.purpose,
-                        created_by=a.user.name, members=list(body.members))
+        acc.create_case(
+            conn,
+            body.case_no,
+            legal_basis=body.legal_basis,
+            purpose=body.purpose,
+            created_by=a.user.name,
+            members=list(body.members),
+        )
         a.log({"endpoint": "POST /api/cases", "created": body.case_no, "members": body.members})
     return queries.get_case(a.conn, body.case_no)
 
@@ -46,11 +52,15 @@ def add_member(case_no: CaseNo, body: MemberIn, a: Annotated[Access, Depends(nee
 
 
 @router.post("/cases/{case_no}/status", response_model=CaseOut)
-def set_status(case_no: CaseNo, body: CaseStatusIn, a: Annotated[Access, Depends(need("case_admin"))]) -> dict:
+def set_status(
+    case_no: CaseNo, body: CaseStatusIn, a: Annotated[Access, Depends(need("case_admin"))]
+) -> dict:
     """Close or reopen a case; set or release its legal hold."""
     with a.store.tx() as conn:
         acc.set_case_status(conn, case_no, status=body.status, legal_hold=body.legal_hold)
-        a.log({"endpoint": "POST /api/cases/{no}/status", "case": case_no, **body.model_dump(exclude_none=True)})
+        a.log(
+            {"endpoint": "POST /api/cases/{no}/status", "case": case_no, **body.model_dump(exclude_none=True)}
+        )
     return queries.get_case(a.conn, case_no)
 
 
@@ -58,8 +68,10 @@ def set_status(case_no: CaseNo, body: CaseStatusIn, a: Annotated[Access, Depends
 def case_routes(case_no: CaseNo, a: Annotated[Access, Depends(need("relay"))]) -> list[dict]:
     """Relay routes computed in a case (the caller must be acting for that case)."""
     if case_no != a.case:
-        a.log({"endpoint": "GET /api/cases/{no}/routes", "reason": f"acting for {a.case}, asked {case_no}"},
-              outcome="denied")
+        a.log(
+            {"endpoint": "GET /api/cases/{no}/routes", "reason": f"acting for {a.case}, asked {case_no}"},
+            outcome="denied",
+        )
         raise HTTPException(403, f"routes of case {case_no} refused: you act for case {a.case}")
     out = queries.routes_of_case(a.conn, case_no)
     a.log({"endpoint": "GET /api/cases/{no}/routes"}, [r["origin"] for r in out])

@@ -46,9 +46,18 @@ def create_export(body: ExportIn, a: Annotated[Access, Depends(need("export"))])
     hops = _hops(a, body)
     name = f"{file_token(a.case)}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000:06d}"
     a.cfg.export_root.mkdir(parents=True, exist_ok=True)
-    res = ex.export_evidence(a.store, FsPath(name), hops, user=a.user.name, case=a.case,
-                             pre_roll=body.pre_roll, post_roll=body.post_roll, settings=a.cfg.mask,
-                             export_root=a.cfg.export_root, request_id=body.request_id)
+    res = ex.export_evidence(
+        a.store,
+        FsPath(name),
+        hops,
+        user=a.user.name,
+        case=a.case,
+        pre_roll=body.pre_roll,
+        post_roll=body.post_roll,
+        settings=a.cfg.mask,
+        export_root=a.cfg.export_root,
+        request_id=body.request_id,
+    )
     out = res.as_dict()
     out["files"] = sorted(str(p.relative_to(res.path)) for p in res.path.rglob("*") if p.is_file())
     return out
@@ -89,8 +98,16 @@ def export_file(
 ) -> FileResponse:
     """One file of a package (manifest.json, hops/01_<cam>/view.mp4, ...)."""
     exp = _export_of_case(a, export_id)
-    path = safe_join(FsPath(exp["package"]), name, "package file", conn=a.conn, db_path=a.store.path,
-                     user=a.user.name, case=a.case, action="export")
+    path = safe_join(
+        FsPath(exp["package"]),
+        name,
+        "package file",
+        conn=a.conn,
+        db_path=a.store.path,
+        user=a.user.name,
+        case=a.case,
+        action="export",
+    )
     if not path.is_file():
         raise HTTPException(404, f"export {export_id} has no file {name!r}")
     a.log({"endpoint": "GET /api/exports/{id}/file", "file": name}, [export_id])

@@ -40,8 +40,13 @@ def _relay(a: Access, origin: int, hops: int, direction: str, detail: dict) -> d
 def start_route(body: RelayIn, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """Reconstruct the route through a sighting (forwards and backwards in time)."""
     a.check_ids([body.origin])
-    return _relay(a, body.origin, body.hops, body.direction,
-                  {"endpoint": "POST /api/relay", "from": body.origin, "hops_max": body.hops})
+    return _relay(
+        a,
+        body.origin,
+        body.hops,
+        body.direction,
+        {"endpoint": "POST /api/relay", "from": body.origin, "hops_max": body.hops},
+    )
 
 
 @router.get("/{origin}")
@@ -59,10 +64,22 @@ def _verdict(verdict: str, origin: int, body: VerdictIn, a: Access) -> dict:
     a.check_ids([origin, *body.sightings])
     with a.store.tx() as conn:
         n = record_feedback(conn, a.case, origin, body.sightings, verdict, a.user.name)
-        a.log({"endpoint": f"POST /api/relay/{{origin}}/{verdict}", "verdict": verdict, "origin": origin,
-               "stored": n}, list(body.sightings))
-    return _relay(a, origin, body.hops, body.direction,
-                  {"endpoint": f"POST /api/relay/{{origin}}/{verdict}", "from": origin, "rescored": True})
+        a.log(
+            {
+                "endpoint": f"POST /api/relay/{{origin}}/{verdict}",
+                "verdict": verdict,
+                "origin": origin,
+                "stored": n,
+            },
+            list(body.sightings),
+        )
+    return _relay(
+        a,
+        origin,
+        body.hops,
+        body.direction,
+        {"endpoint": f"POST /api/relay/{{origin}}/{verdict}", "from": origin, "rescored": True},
+    )
 
 
 @router.post("/{origin}/confirm")

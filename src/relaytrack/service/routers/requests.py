@@ -6,15 +6,17 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from relaytrack.evidence import requests as rq
 from relaytrack.evidence.auth import User
 from relaytrack.service import queries
-from relaytrack.service.deps import Access, current_case, current_user, get_store, need
+from relaytrack.service.deps import Access, current_case, current_user, need, request_store
 from relaytrack.service.schemas import MAX_ID, DecisionIn, DeliverIn, OutcomeIn, RefuseIn, RequestIn
+from relaytrack.store import Store
 
+StoreDep = Annotated[Store, Depends(request_store)]
 router = APIRouter(prefix="/api/requests", tags=["requests"])
 ReqId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Authed = Annotated[User, Depends(current_user)]
@@ -43,35 +45,42 @@ def request_stats(
 
 
 @router.post("", status_code=201)
-def file_request(body: RequestIn, request: Request, user: Authed,
-                 case: Annotated[str | None, Depends(current_case)]) -> dict:
+def file_request(
+    body: RequestIn, store: StoreDep, user: Authed, case: Annotated[str | None, Depends(current_case)]
+) -> dict:
     """File a request for footage (agency, purpose, cameras, time range) on the acting case."""
-    store = get_store(request)
-    rid = rq.add(store.conn, store.path, user=user.name, case=case, agency=body.agency, purpose=body.purpose,
-                 cameras=body.cameras, start=body.start, end=body.end, drug_related=body.drug_related)
+    rid = rq.add(
+        store.conn,
+        store.path,
+        user=user.name,
+        case=case,
+        agency=body.agency,
+        purpose=body.purpose,
+        cameras=body.cameras,
+        start=body.start,
+        end=body.end,
+        drug_related=body.drug_related,
+    )
     return rq.get(store.conn, rid).as_dict()
 
 
 @router.post("/{request_id}/approve")
-def approve(request_id: ReqId, body: DecisionIn, request: Request, user: Authed) -> dict:
+def approve(request_id: ReqId, body: DecisionIn, store: StoreDep, user: Authed) -> dict:
     """Approve (supervisor; never one's own request)."""
-    store = get_store(request)
     rq.approve(store.conn, store.path, request_id, user=user.name, note=body.note)
     return rq.get(store.conn, request_id).as_dict()
 
 
 @router.post("/{request_id}/refuse")
-def refuse(request_id: ReqId, body: RefuseIn, request: Request, user: Authed) -> dict:
+def refuse(request_id: ReqId, body: RefuseIn, store: StoreDep, user: Authed) -> dict:
     """Refuse with a reason (supervisor)."""
-    store = get_store(request)
     rq.refuse(store.conn, store.path, request_id, user=user.name, reason=body.reason)
     return rq.get(store.conn, request_id).as_dict()
 
 
 @router.post("/{request_id}/deliver")
-def deliver(request_id: ReqId, body: DeliverIn, request: Request, user: Authed) -> dict:
+def deliver(request_id: ReqId, body: DeliverIn, store: StoreDep, user: Authed) -> dict:
     """Deliver an export package of the request's case (verified before it is recorded)."""
-    store = get_store(request)
     exp = queries.export_row(store.conn, body.export_id)
     if exp is None:
         raise HTTPException(404, f"export {body.export_id} not found")
@@ -80,8 +89,9 @@ def deliver(request_id: ReqId, body: DeliverIn, request: Request, user: Authed) 
 
 
 @router.post("/{request_id}/outcome")
-def outcome(request_id: ReqId, body: OutcomeIn, request: Request, user: Authed) -> dict:
+def outcome(request_id: ReqId, body: OutcomeIn, store: StoreDep, user: Authed) -> dict:
     """Record what the footage led to (arrest, evidence used, ...)."""
-    store = get_store(request)
-    rq.record_outcome(store.conn, store.path, request_id, user=user.name, outcome=body.outcome, note=body.note)
+    rq.record_outcome(
+        store.conn, store.path, request_id, user=user.name, outcome=body.outcome, note=body.note
+    )
     return rq.get(store.conn, request_id).as_dict()

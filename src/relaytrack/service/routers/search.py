@@ -12,6 +12,7 @@ from relaytrack.errors import InputError, NotFound
 from relaytrack.evidence.guard import check_text, check_upload
 from relaytrack.search import engine
 from relaytrack.search.query import parse_iso, parse_text
+from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import Filters, SearchOut, SightingSearchIn, TextSearchIn
 
@@ -32,8 +33,13 @@ def _filters(f: Filters) -> engine.Filters:
 
 
 def _out(res: engine.SearchResult, parsed: str | None = None) -> dict[str, Any]:
-    return {"query": res.query, "parsed": parsed, "message": res.message, "stats": res.stats,
-            "hits": [{**h.public(), "thumbnail": thumb_url(h.sighting.id)} for h in res.hits]}
+    return {
+        "query": res.query,
+        "parsed": parsed,
+        "message": res.message,
+        "stats": res.stats,
+        "hits": [{**h.public(), "thumbnail": thumb_url(h.sighting.id)} for h in res.hits],
+    }
 
 
 def _run(a: Access, detail: dict, fn) -> engine.SearchResult:
@@ -43,15 +49,28 @@ def _run(a: Access, detail: dict, fn) -> engine.SearchResult:
     except (InputError, NotFound) as err:
         a.log({**detail, "error": str(err)}, [], outcome="error")
         raise
-    a.log({**detail, "query": res.query, "message": res.message}, [h.sighting.id for h in res.hits])
+    # Another case's evidence (on its legal hold) is not shown here, as every other read refuses it.
+    hidden = queries.held_elsewhere(a.conn, a.case, [h.sighting.id for h in res.hits])
+    res.hits = [h for h in res.hits if h.sighting.id not in hidden]
+    a.log(
+        {**detail, "query": res.query, "message": res.message, "withheld": len(hidden)},
+        [h.sighting.id for h in res.hits],
+    )
     return res
 
 
 @router.post("/text", response_model=SearchOut)
 def search_text(body: TextSearchIn, a: Annotated[Access, Depends(need("search"))]) -> dict:
     """Ranked sightings for a description ("빨간 상의에 검은 바지, 백팩" / "red top, black trousers, backpack")."""
-    check_text(body.text, "description", conn=a.conn, db_path=a.store.path, user=a.user.name, case=a.case,
-               action="search")
+    check_text(
+        body.text,
+        "description",
+        conn=a.conn,
+        db_path=a.store.path,
+        user=a.user.name,
+        case=a.case,
+        action="search",
+    )
     detail = {"endpoint": "POST /api/search/text", **body.model_dump(exclude_none=True)}
     holder: dict[str, Any] = {}
 
@@ -69,8 +88,9 @@ def search_sighting(body: SightingSearchIn, a: Annotated[Access, Depends(need("s
     """Sightings that look like a stored one (appearance and attributes), itself left out."""
     a.check_ids([body.sighting])
     detail = {"endpoint": "POST /api/search/sighting", **body.model_dump(exclude_none=True)}
-    res = _run(a, detail, lambda: engine.search_sighting(a.conn, body.sighting, top=body.top,
-                                                         filters=_filters(body)))
+    res = _run(
+        a, detail, lambda: engine.search_sighting(a.conn, body.sighting, top=body.top, filters=_filters(body))
+    )
     return _out(res)
 
 
@@ -83,16 +103,26 @@ def search_photo(
     """Nearest sightings to the largest person in an uploaded photo (size-limited, JPEG/PNG only)."""
     limit = a.cfg.upload_limit
     data = file.file.read(limit + 1)
-    check_upload(data, limit, conn=a.conn, db_path=a.store.path, user=a.user.name, case=a.case,
-                 action="search")
-    detail = {"endpoint": "POST /api/search/photo", "bytes": len(data), "top": top,
-              "filename": (file.filename or "")[:64]}
+    check_upload(
+        data, limit, conn=a.conn, db_path=a.store.path, user=a.user.name, case=a.case, action="search"
+    )
+    detail = {
+        "endpoint": "POST /api/search/photo",
+        "bytes": len(data),
+        "top": top,
+        "filename": (file.filename or "")[:64],
+    }
     fd, tmp = tempfile.mkstemp(suffix=".img", prefix="rt-query-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        res = _run(a, detail, lambda: engine.search_example(
-            a.conn, engine.embed_image(tmp), top=top, filters=engine.Filters(kind="person")))
+        res = _run(
+            a,
+            detail,
+            lambda: engine.search_example(
+                a.conn, engine.embed_image(tmp), top=top, filters=engine.Filters(kind="person")
+            ),
+        )
     finally:
         os.unlink(tmp)
     return _out(res)

@@ -21,13 +21,27 @@ def sighting(sighting_id: SightingId, a: Annotated[Access, Depends(need("view"))
     a.check_ids([sighting_id])
     s = get_sighting(a.conn, sighting_id)
     a.log({"endpoint": "GET /api/sightings/{id}"}, [sighting_id])
-    return {**s.public(), "kind": s.kind, "class_name": s.class_name, "wall_start": s.wall_start,
-            "wall_end": s.wall_end, "entry_edge": s.entry_edge, "exit_edge": s.exit_edge,
-            "upper_color": s.upper_color, "upper_conf": s.upper_conf, "lower_color": s.lower_color,
-            "lower_conf": s.lower_conf, "items": s.items, "vehicle_type": s.vehicle_type,
-            "vehicle_color": s.vehicle_color, "plate": s.plate, "source_id": s.source_id,
-            "boxes": len(boxes_of(a.conn, sighting_id)), "thumbnail": f"/api/sightings/{s.id}/thumbnail",
-            "video": f"/api/video/sighting/{s.id}.mjpeg"}
+    return {
+        **s.public(),
+        "kind": s.kind,
+        "class_name": s.class_name,
+        "wall_start": s.wall_start,
+        "wall_end": s.wall_end,
+        "entry_edge": s.entry_edge,
+        "exit_edge": s.exit_edge,
+        "upper_color": s.upper_color,
+        "upper_conf": s.upper_conf,
+        "lower_color": s.lower_color,
+        "lower_conf": s.lower_conf,
+        "items": s.items,
+        "vehicle_type": s.vehicle_type,
+        "vehicle_color": s.vehicle_color,
+        "plate": s.plate,
+        "source_id": s.source_id,
+        "boxes": len(boxes_of(a.conn, sighting_id)),
+        "thumbnail": f"/api/sightings/{s.id}/thumbnail",
+        "video": f"/api/video/sighting/{s.id}.mjpeg",
+    }
 
 
 @router.get("/{sighting_id}/boxes")

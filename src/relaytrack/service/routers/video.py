@@ -24,8 +24,9 @@ _RESP = {200: {"content": {MEDIA: {}}}}
 
 def _stream(clip: video.Clip, speed: float) -> StreamingResponse:
     video.check_source(clip.uri)
-    return StreamingResponse(video.mjpeg(clip, speed=speed), media_type=MEDIA,
-                             headers={"Cache-Control": "no-store"})
+    return StreamingResponse(
+        video.mjpeg(clip, speed=speed), media_type=MEDIA, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _sighting_clip(a: Access, sighting_id: int, pad_s: float) -> video.Clip:
@@ -35,8 +36,16 @@ def _sighting_clip(a: Access, sighting_id: int, pad_s: float) -> video.Clip:
     fps = float(src[2] or 25.0)
     first = max(1, s.first_frame - int(pad_s * fps))
     last = s.last_frame + int(pad_s * fps)
-    return video.Clip(src[1], s.camera, float(src[3]), fps, first, last,
-                      queries.boxes_in(a.conn, src[0], first, last), {s.id})
+    return video.Clip(
+        src[1],
+        s.camera,
+        float(src[3]),
+        fps,
+        first,
+        last,
+        queries.boxes_in(a.conn, src[0], first, last),
+        {s.id},
+    )
 
 
 @router.get("/sighting/{sighting_id}.mjpeg", responses=_RESP)
@@ -73,8 +82,16 @@ def camera_video(
         first, last = 1, n
     else:
         first, last = max(1, int(total) - n + 1), int(total)
-    clip = video.Clip(uri, camera_id, float(start_wall), fps, first, last,
-                      {} if is_stream(uri) else queries.boxes_in(a.conn, sid, first, last), set())
+    clip = video.Clip(
+        uri,
+        camera_id,
+        float(start_wall),
+        fps,
+        first,
+        last,
+        {} if is_stream(uri) else queries.boxes_in(a.conn, sid, first, last),
+        set(),
+    )
     a.log({"endpoint": "GET /api/video/camera/{id}", "camera": camera_id, "frames": [first, last]})
     return _stream(clip, speed)
 
@@ -104,13 +121,28 @@ def alert_video(
         if not p.is_absolute():
             p = a.store.path.parent / p
         if _inside(p, a.cfg.clip_roots) and p.exists():
-            return _stream(video.Clip(str(p), str(alert["camera"]), float(alert.get("wall") or 0.0), 25.0, 1,
-                                      None, {}, set()), speed)
+            return _stream(
+                video.Clip(
+                    str(p), str(alert["camera"]), float(alert.get("wall") or 0.0), 25.0, 1, None, {}, set()
+                ),
+                speed,
+            )
     src = queries.latest_source(a.conn, str(alert["camera"]))
     start, end = alert.get("start"), alert.get("end")
     if src is None or not isinstance(start, int | float) or not isinstance(end, int | float):
         raise HTTPException(404, f"alert {alert_id} has no playable clip")
     fps = float(src[2] or 25.0)
     first, last = max(1, int(start * fps) - int(2 * fps) + 1), int(end * fps) + int(2 * fps) + 1
-    return _stream(video.Clip(src[1], str(alert["camera"]), float(src[3]), fps, first, last,
-                              queries.boxes_in(a.conn, src[0], first, last), set()), speed)
+    return _stream(
+        video.Clip(
+            src[1],
+            str(alert["camera"]),
+            float(src[3]),
+            fps,
+            first,
+            last,
+            queries.boxes_in(a.conn, src[0], first, last),
+            set(),
+        ),
+        speed,
+    )

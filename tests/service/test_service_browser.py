@@ -1,0 +1,195 @@
+"""End to end in a real browser: Debian's Chromium (headless, driven by Playwright; no browser download)
+against `uvicorn` serving the app on the test world. An investigator logs in, opens a case, looks at the map,
+searches by a Korean description, starts a relay, confirms two hops, exports evidence; the live alert wall
+receives an alert; an auditor sees the export in the audit log. Screenshots of every page go to
+.relaytrack/screenshots (or $RELAYTRACK_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from svc_world import PASSWORD
+
+from relaytrack.paths import repo_root
+from relaytrack.service.bench import write_alert
+from relaytrack.store import Store
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="no /usr/bin/chromium (run .ci/install-browser as root)"
+    ),
+]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(app):
+    import uvicorn
+
+    port = _port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    t0 = time.time()
+    while not srv.started:
+        if time.time() - t0 > 20 or not th.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    th.join(10)
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (dev extras)")
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        except Exception as err:  # noqa: BLE001 - an unusable browser is an environment problem, not ours
+            pytest.skip(f"chromium at {CHROMIUM} could not be launched: {err}")
+        # bypass_csp: Playwright evaluates its wait predicates as strings; the CSP header itself is tested elsewhere.
+        ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ko-KR", bypass_csp=True)
+        pg = ctx.new_page()
+        pg.set_default_timeout(15000)
+        pg.errors = []
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+        pg.refused = []
+        pg.on("response", lambda r: pg.refused.append((r.status, r.url)) if r.status >= 400 else None)
+        yield pg
+        browser.close()
+
+
+def _shots() -> Path:
+    out = Path(os.environ.get("RELAYTRACK_SCREENSHOTS") or repo_root() / ".relaytrack" / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _login(page, base: str, user: str) -> None:
+    page.goto(base + "/#login")
+    page.fill("#login-user", user)
+    page.fill("#login-pass", PASSWORD)
+    page.click("#login-btn")
+    page.wait_for_selector("#topbar:not(.hidden)")
+
+
+def test_investigation_in_the_browser(server, page, world):
+    shots = _shots()
+    base = server
+    page.goto(base + "/")
+    page.wait_for_selector("#login-form")
+    assert page.locator("#login-btn").inner_text() == "로그인"  # Korean first
+    page.screenshot(path=str(shots / "01-login.png"))
+    # A wrong password is refused on the page.
+    page.fill("#login-user", "kim")
+    page.fill("#login-pass", "not-the-password")
+    page.click("#login-btn")
+    page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
+
+    _login(page, base, "kim")
+    page.wait_for_selector('#case-list tr[data-case="C-1"]')
+    page.click('#case-list tr[data-case="C-1"] button.open-case')
+    page.wait_for_function("document.querySelector('#case-select').value === 'C-1'")
+    page.screenshot(path=str(shots / "02-cases.png"), full_page=True)
+
+    page.click('#nav a[data-page="map"]')
+    page.wait_for_selector("#camera-map g.cam")
+    assert page.locator("#camera-map g.cam").count() == 4
+    page.click('#camera-map g.cam[data-id="C02"]')
+    page.wait_for_selector("#camera-detail h3")
+    assert "C02" in page.inner_text("#camera-detail h3")
+    page.wait_for_function(
+        "(() => { const v = document.querySelector('#camera-video'); return v && v.naturalWidth > 0; })()"
+    )  # MJPEG frames arrive
+    page.screenshot(path=str(shots / "03-map.png"), full_page=True)
+
+    page.click('#nav a[data-page="search"]')
+    page.fill("#search-text", "빨간 상의에 검은 바지")
+    page.click("#search-btn")
+    page.wait_for_selector("#results .hit")
+    assert "red" in page.inner_text("#parsed") and "black" in page.inner_text("#parsed")
+    first = page.locator("#results .hit").first
+    assert first.get_attribute("data-sighting") == str(world.suspect[0])
+    page.wait_for_function("document.querySelector('#results .hit img').naturalWidth > 0")  # thumbnail loaded
+    page.screenshot(path=str(shots / "04-search.png"), full_page=True)
+
+    first.locator(".relay-btn").click()
+    page.wait_for_selector("#relay-hops .hop")
+    assert [
+        int(x)
+        for x in page.locator("#relay-hops .hop").evaluate_all("els => els.map(e => e.dataset.sighting)")
+    ] == world.suspect
+    for sid in world.suspect[1:3]:
+        page.click(f'#relay-hops .hop[data-sighting="{sid}"] .confirm-btn')
+        page.wait_for_selector(f'#relay-hops .hop[data-sighting="{sid}"][data-state="confirmed"]')
+    assert page.locator("#relay-map .route-confirmed").count() == 1
+    page.click(f'#relay-hops .hop[data-sighting="{world.suspect[1]}"] img')
+    page.wait_for_function("document.querySelector('#relay-video').naturalWidth > 0")
+    page.click("#export-btn")
+    page.wait_for_selector("#export-package", timeout=60000)
+    page.screenshot(path=str(shots / "05-relay-export.png"), full_page=True)
+
+    page.click('#nav a[data-page="alerts"]')
+    page.wait_for_selector("#alert-live.ok")
+    with Store(world.db) as s, s.tx() as conn:
+        aid = write_alert(
+            conn,
+            "C03",
+            start=1.0,
+            end=3.0,
+            score=0.88,
+            reasons=["18초 우편함 앞 정지, 웅크림"],
+            sighting=world.suspect[2],
+        )
+    page.wait_for_selector(f'#alert-wall .alert[data-alert="{aid}"]')
+    page.click(f'#alert-wall .alert[data-alert="{aid}"]')
+    page.wait_for_function("document.querySelector('#alert-video').naturalWidth > 0")
+    page.screenshot(path=str(shots / "06-alerts.png"), full_page=True)
+
+    page.click("#lang-toggle")
+    assert page.inner_text('#nav a[data-page="search"]') == "Suspect search"
+    page.click('#nav a[data-page="cases"]')
+    page.wait_for_selector("#export-list li")
+    page.screenshot(path=str(shots / "07-cases-en.png"), full_page=True)
+    page.click("#logout")
+    page.wait_for_selector("#login-form")
+
+    _login(page, base, "aud")
+    page.wait_for_selector("#audit-table tr[data-action]")
+    page.fill("#audit-case", "C-1")
+    page.click("#audit-refresh")
+    page.wait_for_selector('#audit-table tr[data-action="export"][data-case="C-1"]')
+    assert "✔" in page.inner_text("#audit-verify")
+    assert page.locator('#nav a[data-page="search"]').is_hidden()  # auditors do not search
+    page.screenshot(path=str(shots / "08-audit.png"), full_page=True)
+    # The only refusals the console met are the deliberate wrong password.
+    assert [(st, url.split("?")[0].replace(base, "")) for st, url in page.refused] == [
+        (401, "/api/auth/login")
+    ]
+    assert not [e for e in page.errors if "status of 401" not in e], page.errors
