@@ -46,6 +46,12 @@ class SignalConfig(_Strict):
     crouch_knee_deg: float = Field(
         125.0, ge=30, le=180, description="Hip-knee-ankle angle below which the legs say crouched"
     )
+    confirm_box_ratio: float = Field(
+        0.92,
+        gt=0.2,
+        le=1.5,
+        description="A crouch/bend from keypoints needs the box below this share of the height",
+    )
     bend_torso_deg: float = Field(
         35.0, ge=5, le=90, description="Torso inclination from vertical above which the pose says bent"
     )
@@ -57,7 +63,7 @@ class SignalConfig(_Strict):
         15.0, ge=0, le=300, description="A phone raise counts this long after a stop at a zone ended"
     )
     phone_frames: int = Field(2, ge=1, le=50, description="Analysed frames with a raised phone needed")
-    pose_frames: int = Field(2, ge=1, le=50, description="Analysed frames with crouch/bend (or reach) needed")
+    pose_frames: int = Field(3, ge=1, le=50, description="Analysed frames with crouch/bend (or reach) needed")
     sitting_s: float = Field(
         40.0, gt=0, le=3600, description="Low posture held longer than this is sitting/resting, not a drop"
     )

@@ -76,6 +76,7 @@ class TrackState:
     hist: np.ndarray | None = None
     last_t: float = 0.0
     first_foot: tuple[float, float] | None = None
+    box_low: bool = False  # this frame's box is much lower than the standing height
     travelled_h: float = 0.0  # farthest the foot point got from where the track began, in standing heights
 
     def stand_h(self) -> float:
@@ -321,7 +322,8 @@ class CameraWatch:
         ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
         s.box_ratio_min = ratio if s.box_ratio_min is None else min(s.box_ratio_min, ratio)
         # Box-only crouch counts when the track was seen standing long enough to know its height.
-        if ratio < self.cfg.signals.crouch_box_ratio and len(tr.heights) >= 5:
+        tr.box_low = ratio < self.cfg.signals.crouch_box_ratio and len(tr.heights) >= 5
+        if tr.box_low:
             self._low(tr, s, frame, t)
 
     def _low(self, tr: TrackState, s: Stop, frame: int, t: float) -> None:
@@ -349,14 +351,24 @@ class CameraWatch:
         # Hips on the bench itself = sitting on it, which is not a drop.
         if s.zone.kind == "bench" and p.hips is not None and s.zone.distance(*p.hips) <= 0.05 * stand_h:
             s.sitting = True
-        low = (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg) or (
-            p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg
+        ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
+        # Keypoints of small people are noisy: a low pose counts only when the box got lower too.
+        low = (
+            (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg)
+            or (p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg)
+        ) and ratio < sc.confirm_box_ratio
+        upright = (
+            p.knee_deg is not None and p.knee_deg >= 160 and p.torso_deg is not None and p.torso_deg <= 20
         )
-        box_low = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0) < sc.crouch_box_ratio and len(tr.heights) >= 5
-        if low and not box_low:  # box evidence already counted this frame
+        if tr.box_low and upright and s.crouch_frames > 0:
+            s.crouch_frames -= 1  # a shorter box of a person standing upright: occlusion, not a crouch
+        elif low and not tr.box_low:  # box evidence already counted this frame
             self._low(tr, s, frame, t)
         margin = sc.reach_margin_h * stand_h
-        if any(s.zone.distance(x, y) <= margin for x, y in p.wrists):
+        # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
+        if (low or (tr.box_low and not upright)) and any(
+            s.zone.distance(x, y) <= margin for x, y in p.wrists
+        ):
             s.reach_frames += 1
             if s.reach_frames == sc.pose_frames:
                 s.key["reach"] = (frame, t)
