@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,8 @@ from relaytrack.evidence.requests import OUTCOMES
 
 MAX_ID = 2**62
 Id = Field(ge=1, le=MAX_ID)
+IdItem = Annotated[int, Field(ge=1, le=MAX_ID)]
+NameItem = Annotated[str, Field(min_length=1, max_length=64)]
 Name = Field(min_length=1, max_length=64)
 Text = Field(min_length=1, max_length=500)
 
@@ -57,7 +59,7 @@ class LoginOut(MeOut):
 class Filters(Strict):
     time_from: str | None = Field(None, max_length=40, description="ISO time (naive = KST)")
     time_to: str | None = Field(None, max_length=40)
-    cameras: list[str] = Field(default_factory=list, max_length=100)
+    cameras: list[NameItem] = Field(default_factory=list, max_length=100)
     kind: Literal["person", "vehicle"] | None = None
 
 
@@ -101,7 +103,7 @@ class RelayIn(Strict):
 
 
 class VerdictIn(Strict):
-    sightings: list[int] = Field(min_length=1, max_length=50)
+    sightings: list[IdItem] = Field(min_length=1, max_length=50)
     hops: int = Field(6, ge=0, le=50)
     direction: Literal["both", "forward", "backward"] = "both"
 
@@ -113,7 +115,7 @@ class CaseIn(Strict):
     case_no: str = Name
     legal_basis: str = Field(min_length=1, max_length=200)
     purpose: str = Text
-    members: list[str] = Field(default_factory=list, max_length=50)
+    members: list[NameItem] = Field(default_factory=list, max_length=50)
 
 
 class MemberIn(Strict):
@@ -128,7 +130,7 @@ class CaseStatusIn(Strict):
 class RequestIn(Strict):
     agency: str = Name
     purpose: str = Text
-    cameras: list[str] = Field(min_length=1, max_length=100)
+    cameras: list[NameItem] = Field(min_length=1, max_length=100)
     start: str = Field(min_length=1, max_length=40, description="ISO time or epoch seconds")
     end: str = Field(min_length=1, max_length=40)
     drug_related: bool = False
@@ -153,7 +155,7 @@ class OutcomeIn(Strict):
 
 class ExportIn(Strict):
     origin: int | None = Field(None, ge=1, le=MAX_ID, description="Export the case's latest route from here")
-    sightings: list[int] = Field(default_factory=list, max_length=64)
+    sightings: list[IdItem] = Field(default_factory=list, max_length=64)
     request_id: int | None = Field(None, ge=1, le=MAX_ID)
     pre_roll: float = Field(2.0, ge=0, le=60)
     post_roll: float = Field(2.0, ge=0, le=60)

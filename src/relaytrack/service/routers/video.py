@@ -18,7 +18,7 @@ from relaytrack.store.sightings import get_sighting
 
 router = APIRouter(prefix="/api/video", tags=["video"])
 MEDIA = f"multipart/x-mixed-replace; boundary={video.BOUNDARY}"
-Speed = Annotated[float, Query(gt=0, le=16, description="Playback speed (1 = source rate)")]
+Speed = Annotated[float, Query(ge=0.25, le=16, description="Playback speed (1 = source rate)")]
 _RESP = {200: {"content": {MEDIA: {}}}}
 
 
