@@ -32,7 +32,10 @@ METHODS: dict[str, RelayParams] = {
     "appearance+attributes": RelayParams(use_topology=False, use_time=False),
     "+topology": RelayParams(use_time=False),
     "+travel_time (full)": RelayParams(),
+    # The full relay as first written, before the robustness to real-pipeline output (RelayParams.legacy()).
+    "full (legacy)": RelayParams.legacy(),
 }
+FULL, LEGACY = "+travel_time (full)", "full (legacy)"
 
 
 def _new_acc() -> dict[str, float]:
@@ -205,7 +208,8 @@ def town_identities(conn, town: Path) -> dict[int, int]:
     return out
 
 
-def bench_town(town: Path, db: Path | None) -> dict[str, Any]:
+def bench_town(town: Path, db: Path | None, methods: dict[str, RelayParams] | None = None) -> dict[str, Any]:
+    methods = methods or METHODS
     truth_path = town / "truth.json"
     if not truth_path.is_file():
         raise InputError(f"{truth_path}: no truth.json (a town folder from `relaytrack town generate`)")
@@ -240,16 +244,51 @@ def bench_town(town: Path, db: Path | None) -> dict[str, Any]:
     }
     suspect = truth.get("suspect") or {}
     sus_id = suspect.get("id")
-    for name, params in METHODS.items():
+    sus_ids = routes.get(_gt_id(sus_id, routes)) or [] if sus_id is not None else []
+    out["suspect_sightings"] = len(sus_ids)
+    out["suspect_from_each"] = {}
+    for name, params in methods.items():
         acc = _new_acc()
         _run_method(conn, params, evals, _T, cams, acc)
         out["methods"][name] = _finish(acc)
-        if sus_id is not None and routes.get(_gt_id(sus_id, routes)):
-            ids = routes[_gt_id(sus_id, routes)]
-            route = relay(conn, ids[len(ids) // 2], 10, params=params)
+        if sus_ids:
+            route = relay(conn, sus_ids[len(sus_ids) // 2], 10, params=params)
             out["suspect"][name] = route_accuracy(route, suspect.get("route") or [])
+            # The demo starts from whichever sighting search ranks first: average over every possible origin.
+            accs = [
+                route_accuracy(relay(conn, o, 10, params=params), suspect.get("route") or [])[
+                    "sequence_accuracy"
+                ]
+                for o in sus_ids
+            ]
+            out["suspect_from_each"][name] = float(np.mean(accs))
     store.close()
     return out
+
+
+def bench_towns(
+    towns: list[Path], dbs: list[Path], methods: dict[str, RelayParams] | None = None
+) -> dict[str, Any]:
+    """bench_town on each (town, store) pair, and the mean over towns of the suspect's route accuracy (from the
+    middle sighting and from each sighting) and every person's camera-sequence accuracy, per method."""
+    if len(towns) != len(dbs):
+        raise InputError(f"{len(towns)} --town folders but {len(dbs)} --db stores: give one store per town")
+    methods = methods or METHODS
+    per = [bench_town(t, d, methods) for t, d in zip(towns, dbs, strict=True)]
+    mean: dict[str, dict[str, float | None]] = {}
+    for name in methods:
+        sus = [r["suspect"][name]["sequence_accuracy"] for r in per if name in r["suspect"]]
+        each = [r["suspect_from_each"][name] for r in per if name in r["suspect_from_each"]]
+        mean[name] = {
+            "suspect_route_accuracy": float(np.mean(sus)) if sus else None,
+            "suspect_from_each": float(np.mean(each)) if each else None,
+            "people_sequence_accuracy": float(
+                np.mean([r["methods"][name]["sequence_accuracy"] for r in per])
+            ),
+            "hop_precision": float(np.mean([r["methods"][name]["hop_precision"] for r in per])),
+            "hop_recall": float(np.mean([r["methods"][name]["hop_recall"] for r in per])),
+        }
+    return {"towns": [{"town": str(t), **r} for t, r in zip(towns, per, strict=True)], "mean": mean}
 
 
 def _gt_id(raw: Any, routes: dict[int, list[int]]) -> int | None:
@@ -389,17 +428,21 @@ def bench_scale(path: Path, queries: int, hops: int = 10, seed: int = 0) -> dict
 
 def run_bench(
     *,
-    town: Path | None,
-    db: Path | None,
+    town: Path | list[Path] | None,
+    db: Path | list[Path] | None,
     synth_people: int,
     seeds: int,
     epfl: bool,
     scale_db: Path | None,
     scale_queries: int,
 ) -> dict[str, Any]:
-    res: dict[str, Any] = {"synthetic": bench_synthetic(synth_people, seeds)}
-    if town is not None:
-        res["town"] = bench_town(town, db)
+    res: dict[str, Any] = {"synthetic": bench_synthetic(synth_people, seeds)} if seeds > 0 else {}
+    towns = [town] if isinstance(town, Path) else list(town or [])
+    dbs = [db] if isinstance(db, Path) else list(db or [])
+    if len(towns) == 1:
+        res["town"] = bench_town(towns[0], dbs[0] if dbs else None)
+    elif towns:
+        res["towns"] = bench_towns(towns, dbs)
     if epfl:
         res["epfl"] = bench_epfl()
     if scale_db is not None:
@@ -442,14 +485,56 @@ def print_report(res: dict[str, Any]) -> None:
             )
         console.print(t)
 
-    syn = res["synthetic"]
-    table(f"relay on {syn['store']}", syn["methods"])
-    for k, v in syn["retrieval"].items():
-        console.print(f"cross-camera retrieval ({k}): rank-1 {v['rank1']:.3f}, mAP {v['mAP']:.3f}")
+    if "synthetic" in res:
+        syn = res["synthetic"]
+        table(f"relay on {syn['store']}", syn["methods"])
+        for k, v in syn["retrieval"].items():
+            console.print(f"cross-camera retrieval ({k}): rank-1 {v['rank1']:.3f}, mAP {v['mAP']:.3f}")
     if "town" in res:
         table(f"relay on town {res['town']['store']}", res["town"]["methods"])
         for k, v in res["town"]["suspect"].items():
             console.print(f"suspect route ({k}): {v}")
+    if "towns" in res:
+        for r in res["towns"]["towns"]:
+            table(f"relay on town {r['town']} ({r['store']})", r["methods"])
+        t = Table(
+            "town",
+            "suspect sightings",
+            "suspect route: legacy",
+            "robust",
+            "from each sighting: legacy",
+            "robust",
+            "all people cam-seq: legacy",
+            "robust",
+            title="route accuracy per town, before (legacy) vs after (robust) in this run",
+        )
+
+        def f(x: float | None) -> str:
+            return "-" if x is None else f"{x:.3f}"
+
+        for r in res["towns"]["towns"]:
+            t.add_row(
+                Path(r["town"]).name,
+                str(r["suspect_sightings"]),
+                f(r["suspect"].get(LEGACY, {}).get("sequence_accuracy")),
+                f(r["suspect"].get(FULL, {}).get("sequence_accuracy")),
+                f(r["suspect_from_each"].get(LEGACY)),
+                f(r["suspect_from_each"].get(FULL)),
+                f(r["methods"][LEGACY]["sequence_accuracy"]),
+                f(r["methods"][FULL]["sequence_accuracy"]),
+            )
+        m = res["towns"]["mean"]
+        t.add_row(
+            "mean",
+            "",
+            f(m[LEGACY]["suspect_route_accuracy"]),
+            f(m[FULL]["suspect_route_accuracy"]),
+            f(m[LEGACY]["suspect_from_each"]),
+            f(m[FULL]["suspect_from_each"]),
+            f(m[LEGACY]["people_sequence_accuracy"]),
+            f(m[FULL]["people_sequence_accuracy"]),
+        )
+        console.print(t)
     if res.get("epfl"):
         e = res["epfl"]
         console.print(

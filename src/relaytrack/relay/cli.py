@@ -310,11 +310,14 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("relay")
     def bench_relay(
         town: Annotated[
-            Path | None,
-            typer.Option(help="Town folder (truth.json, mot/<cam>/gt/gt.txt) already ingested into --db"),
+            list[Path] | None,
+            typer.Option(
+                help="Town folder (truth.json, mot/<cam>/gt/gt.txt) already ingested into --db; repeat "
+                "--town/--db pairs for a per-town and mean table, legacy vs robust relay"
+            ),
         ] = None,
         synth_people: Annotated[int, typer.Option(help="People in the built-in synthetic grid town")] = 60,
-        seeds: Annotated[int, typer.Option(help="Synthetic towns to average over")] = 3,
+        seeds: Annotated[int, typer.Option(help="Synthetic towns to average over (0: skip them)")] = 3,
         epfl: Annotated[
             bool, typer.Option("--epfl/--no-epfl", help="Topology/time-only figures on EPFL GT")
         ] = True,
@@ -323,7 +326,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             typer.Option("--scale-db", help="Large store (e.g. the city simulator's) for 10-hop latency"),
         ] = None,
         scale_queries: Annotated[int, typer.Option(help="Relay calls timed on --scale-db")] = 30,
-        db: DbOpt = None,
+        db: Annotated[
+            list[Path] | None, typer.Option("--db", help="Store file; one per --town, in the same order")
+        ] = None,
         json_out: JsonFlag = False,
         out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here")] = None,
     ) -> None:

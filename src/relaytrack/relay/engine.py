@@ -67,6 +67,33 @@ class RelayParams:
     horizon_s: float = 600.0  # window used when topology is off
     alt_min_conf: float = 0.05  # alternatives reported per hop
     appearance_fn: str = "embedding"  # embedding | colour_hist (baseline)
+    # Robustness to real-pipeline output (late/early detections, fragmented tracklets, wrong edges, colour
+    # misreads). Each is a switch so the engine as first written stays reproducible: RelayParams.legacy().
+    time_tail: bool = True  # Student-t travel-time likelihood, link std widened by tracklet-boundary jitter
+    time_jitter_s: float = 2.5  # how far a real tracklet's start/end sits from the true entry/exit
+    time_nu: float = 3.0  # Student-t degrees of freedom (lower = heavier tails)
+    soft_edges: bool = True  # adjacent edges get partial credit; short tracklets' edges count less
+    edge_full_s: float = 4.0  # a tracklet this long (or longer) has edges worth full weight
+    soft_colours: bool = True  # confusable colour pairs (yellow/brown, gray/white, ...) cost half a mismatch
+    camera_calibration: bool = True  # appearance z also against the candidate camera's own sightings
+    fragments: bool = True  # a tracklet broken in the same camera continues as a same-camera hop
+    frag_gap_s: float = 4.0  # longest gap between two fragments of one passage through a view
+    frag_logit: float = -0.5  # prior cost of a same-camera hop (the tracker usually keeps a person whole)
+    skip_needs_empty: bool = True  # never skip a camera that holds a plausible-looking candidate
+    skip_block_app: float = 0.0  # appearance+attribute logit that counts as "plausible-looking"
+
+    @classmethod
+    def legacy(cls, **kw: Any) -> RelayParams:
+        """The relay as first written (tuned on detection-level synthetic towns): for before/after benches."""
+        return cls(
+            time_tail=False,
+            soft_edges=False,
+            soft_colours=False,
+            camera_calibration=False,
+            fragments=False,
+            skip_needs_empty=False,
+            **kw,
+        )
 
 
 @dataclass
@@ -258,8 +285,31 @@ def _norm_item(k: str) -> str:
     return k.split(":")[-1]
 
 
-def attribute_logit(ref: Sighting, c: Sighting) -> tuple[float, list[str]]:
-    """Colour/item/vehicle agreement between the reference and a candidate, weighted by the lower confidence."""
+# Colour names a real classifier mixes up under shade, white balance and compression (a yellow top in shadow
+# reads brown, gray reads white or black, ...): a mismatch between these is weaker evidence of another person.
+CONFUSABLE = {
+    frozenset(p)
+    for p in (
+        ("black", "gray"),
+        ("gray", "white"),
+        ("black", "brown"),
+        ("yellow", "orange"),
+        ("yellow", "brown"),
+        ("orange", "brown"),
+        ("orange", "red"),
+        ("red", "pink"),
+        ("pink", "purple"),
+        ("purple", "blue"),
+        ("blue", "gray"),
+        ("green", "gray"),
+    )
+}
+OPPOSITE_EDGE = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
+
+
+def attribute_logit(ref: Sighting, c: Sighting, soft: bool = False) -> tuple[float, list[str]]:
+    """Colour/item/vehicle agreement between the reference and a candidate, weighted by the lower confidence.
+    `soft`: a confusable colour pair (CONFUSABLE) costs half a mismatch."""
     score, why = 0.0, []
     for name, a, ac, b, bc in (
         ("upper", ref.upper_color, ref.upper_conf, c.upper_color, c.upper_conf),
@@ -270,6 +320,9 @@ def attribute_logit(ref: Sighting, c: Sighting) -> tuple[float, list[str]]:
             if a == b:
                 score += 1.0 * w
                 why.append(f"{name} {b} agrees")
+            elif soft and frozenset((a, b)) in CONFUSABLE:
+                score -= 0.75 * w
+                why.append(f"{name} {b} vs {a} (confusable)")
             else:
                 score -= 1.5 * w
                 why.append(f"{name} {b} vs {a}")
@@ -313,6 +366,10 @@ class _Relay:
         self.hist_cache: dict[int, np.ndarray | None] = {}
         self.ref_cache: dict[int, np.ndarray] = {}
         self.cand_cache: dict[tuple[int, str], list[_Cand]] = {}
+        self.cam_emb: dict[str, np.ndarray | None] = {}
+        self.cam_bg: dict[tuple[str, int], tuple[float, float] | None] = {}
+        self.seen_app: dict[tuple[int, str, str], float] = {}  # (from, direction, camera) -> best look
+        self.last_look = 0.0
         self.mode = "walk" if origin.kind == "person" else "drive"
         self.bg = appearance_background(conn, origin.kind) if params.use_appearance else None
         anchors = [origin] + [get_sighting(conn, i) for i in sorted(confirmed)]
@@ -414,7 +471,40 @@ class _Relay:
             self.ref_cache[prev.id] = ref
         sim = float(ce @ ref)
         z = (sim - self.bg[0]) / self.bg[1]
+        if p.camera_calibration:
+            cal = self.camera_background(c.camera, ref, prev.id)
+            if cal is not None:
+                # A camera whose view makes everyone look alike (backlight, night, a low angle) raises every
+                # cosine: half the evidence is how this candidate stands out among that camera's own people.
+                z = 0.5 * z + 0.5 * (sim - cal[0]) / cal[1]
         return p.w_app * min(8.0, max(-8.0, z - p.app_z0)), [f"appearance {sim:.2f} (z {z:.1f})"]
+
+    def camera_background(self, cam: str, ref: np.ndarray, ref_key: int) -> tuple[float, float] | None:
+        """Median and robust spread (1.4826 MAD) of the reference's similarity to sightings of `cam` near the
+        origin's time (the person is at most a few of them, which the median ignores). None if too few."""
+        key = (cam, ref_key)
+        if key in self.cam_bg:
+            return self.cam_bg[key]
+        if cam not in self.cam_emb:
+            t = self.origin.wall_start
+            rows = self.conn.execute(
+                "SELECT embedding FROM sightings WHERE camera_id=? AND kind=? AND wall_start BETWEEN ? AND ?"
+                " AND embedding IS NOT NULL LIMIT 256",
+                (cam, self.origin.kind, t - 1800.0, t + 1800.0),
+            ).fetchall()
+            emb = None
+            if len(rows) >= 12:
+                emb = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
+                emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
+            self.cam_emb[cam] = emb
+        emb = self.cam_emb[cam]
+        out = None
+        if emb is not None and emb.shape[1] == ref.shape[0]:
+            sims = emb @ ref
+            med = float(np.median(sims))
+            out = (med, max(1.4826 * float(np.median(np.abs(sims - med))), self.bg[1] if self.bg else 0.02))
+        self.cam_bg[key] = out
+        return out
 
     def score(
         self, prev: Sighting, c: Sighting, link: Link, dt: float, direction: str, via: list[str]
@@ -422,14 +512,21 @@ class _Relay:
         p = self.p
         logit, why = self.app_logit(prev, c)
         if p.use_attributes:
-            a, w = attribute_logit(self.origin, c)
+            a, w = attribute_logit(self.origin, c, p.soft_colours)
             logit += p.w_attr * a
             why += w
+        self.last_look = logit  # appearance + attributes alone: "does anyone there look like the person?"
         if p.use_topology and p.use_time:
-            z = (dt - link.mean_s) / max(link.std_s, 0.5)
-            logit += p.w_time * max(-6.0, 0.5 - 0.5 * z * z)
+            logit += p.w_time * self.time_logit(dt, link)
             why.append(f"travel {dt:.0f} s (expected {link.mean_s:.0f}±{link.std_s:.0f})")
-        if p.use_topology:
+        if p.use_topology and p.soft_edges:
+            e, w = self.edge_logit(prev, c, link, direction, via)
+            logit += p.w_edge * e
+            why += w
+            if via:
+                logit += p.skip_logit * len(via)
+                why.append(f"via unseen {'/'.join(via)}")
+        elif p.use_topology:
             # Forward: the candidate should enter by the link's entry edge, the previous hop leave by its exit
             # edge. Backward: mirror image.
             near_edge, near_exp = (
@@ -457,12 +554,68 @@ class _Relay:
                 why.append(f"via unseen {'/'.join(via)}")
         return logit, why
 
+    def time_logit(self, dt: float, link: Link) -> float:
+        """Travel-time log-likelihood ratio, 0.5 at the link's mean. The legacy Gaussian (floor -6) is right for
+        exact times; a real tracklet starts late / ends early by seconds (missed detections, fragments), so the
+        robust form adds that jitter to the link's spread and uses Student-t tails (a 4-sigma time is unlikely,
+        not impossible)."""
+        p = self.p
+        if not p.time_tail:
+            z = (dt - link.mean_s) / max(link.std_s, 0.5)
+            return max(-6.0, 0.5 - 0.5 * z * z)
+        z = (dt - link.mean_s) / max(math.hypot(link.std_s, p.time_jitter_s), 0.5)
+        return max(-4.0, 0.5 - 0.5 * (p.time_nu + 1.0) * math.log1p(z * z / p.time_nu))
+
+    def edge_reliability(self, s: Sighting) -> float:
+        """How much a tracklet's edges are worth: a short one (a fragment, a person cut by the frame corner)
+        has its entry/exit guessed from a few boxes."""
+        return min(1.0, max(0.25, (s.end - s.start) / self.p.edge_full_s))
+
+    def edge_logit(
+        self, prev: Sighting, c: Sighting, link: Link, direction: str, via: list[str]
+    ) -> tuple[float, list[str]]:
+        """Soft edge consistency: the same edge as the link scores, an adjacent edge (sharing a frame corner:
+        the person left near the corner, or the box touched two borders) costs little, the opposite edge
+        costs most. Each side is weighted by its tracklet's edge reliability; 'inside' is no evidence."""
+        near, near_exp = (
+            (c.entry_edge, link.entry_edge) if direction == "forward" else (c.exit_edge, link.exit_edge)
+        )
+        far, far_exp = (
+            (prev.exit_edge, link.exit_edge) if direction == "forward" else (prev.entry_edge, link.entry_edge)
+        )
+        # (match, adjacent, opposite) for the candidate's side, then for the previous hop's side; a skip's near
+        # side is half-weight (the composed link's entry is a guess over an unseen camera).
+        table_near = (0.4, -0.25, -0.5) if via else (0.7, -0.3, -1.0)
+        table_far = (0.3, -0.4, -1.5)
+        total, why = 0.0, []
+        for edge, exp, table, s, name in (
+            (near, near_exp, table_near, c, "near"),
+            (far, far_exp, table_far, prev, "far"),
+        ):
+            if not (edge and exp) or edge == "inside" or exp == "inside":
+                continue
+            if edge == exp:
+                v = table[0]
+            elif OPPOSITE_EDGE.get(edge) == exp:
+                v = table[2]
+            else:
+                v = table[1]
+            total += v * self.edge_reliability(s)
+            if name == "near" and not via:
+                why.append(
+                    f"{'entered' if direction == 'forward' else 'left'} by {edge}"
+                    f"{' as expected' if edge == exp else f', expected {exp}'}"
+                )
+        return total, why
+
     def _window(self, cur: Sighting, link: Link, direction: str, widen: float) -> tuple[float, float, float]:
         lo = link.min_s
         hi = link.max_s if link.max_s is not None else link.mean_s + 3 * link.std_s
         if widen != 1.0:
             lo, hi = min(lo, lo / widen), hi * widen
         slack = self.p.slack_s
+        if self.p.time_tail:
+            slack = max(slack, 2.0 * self.p.time_jitter_s)
         return lo - slack, hi + slack, 0.0
 
     def candidates(self, cur: Sighting, direction: str, exclude: set[int]) -> list[_Cand]:
@@ -509,7 +662,62 @@ class _Relay:
         if weak and self.p.max_skip > 0 and best < self.p.none_logit + 2.0:
             for link in weak:
                 self._skip(cur, cur_t0, cur_t1, link, direction, out, via=[], depth=0, first=None)
+        if self.p.fragments:
+            self._fragments(cur, cur_t0, cur_t1, direction, out)
         return list(out.values())
+
+    def _fragments(
+        self, cur: Sighting, cur_t0: float, cur_t1: float, direction: str, out: dict[int, _Cand]
+    ) -> None:
+        """The tracker lost the person for a moment (occlusion, missed detections) and started a new tracklet in
+        the same view: a same-camera hop to a tracklet starting within frag_gap_s of this one's end (forward) or
+        ending that soon before its start (backward), judged by look and the gap alone."""
+        p = self.p
+        off = self.offset(cur.camera)
+        gap_link = Link(
+            cur.camera, cur.camera, None, None, 0.5, 1.0, -1.0, p.frag_gap_s, self.mode, "fragment"
+        )
+        if direction == "forward":
+            found = self._query(cur.camera, cur.wall_end - 1.0, cur.wall_end + p.frag_gap_s, {cur.id})
+        else:
+            found = [
+                s
+                for s in self._query(
+                    cur.camera, cur.wall_start - p.max_dwell_s, cur.wall_start + 1.0, {cur.id}
+                )
+                if cur.wall_start - p.frag_gap_s <= s.wall_end <= cur.wall_start + 1.0
+            ]
+        for s in found:
+            t0, t1 = s.wall_start - off, s.wall_end - off
+            if (direction == "forward" and t0 <= cur_t0) or (direction == "backward" and t1 >= cur_t1):
+                continue  # overlapping the whole tracklet: someone else beside the person
+            dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
+            logit, why = self.app_logit(cur, s)
+            if p.use_attributes:
+                a, w = attribute_logit(self.origin, s, p.soft_colours)
+                logit += p.w_attr * a
+                why = why + w
+            if p.use_time:
+                logit += p.w_time * self.time_logit(dt, gap_link)
+            logit += p.frag_logit
+            why.append(
+                f"same camera, tracklet {'resumes' if direction == 'forward' else 'began'} {abs(dt):.1f} s apart"
+            )
+            prev = out.get(s.id)
+            if prev is None or logit > prev.logit:
+                info = {
+                    "src": cur.camera,
+                    "dst": cur.camera,
+                    "exit_edge": None,
+                    "entry_edge": None,
+                    "mean_s": 0.5,
+                    "std_s": 1.0,
+                    "mode": self.mode,
+                    "travel_s": round(dt, 1),
+                    "via": [],
+                    "source": "fragment",
+                }
+                out[s.id] = _Cand(s, logit, info, why, t0, t1)
 
     def _link_candidates(
         self,
@@ -541,11 +749,13 @@ class _Relay:
                 if cur_t0 - hi <= s.wall_end - off <= cur_t0 - lo
             ]
         best = -1e9
+        seen_key = (cur.id, direction, other)
         for s in found:
             t0, t1 = s.wall_start - off, s.wall_end - off
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
             logit, why = self.score(cur, s, link, dt, direction, via)
             best = max(best, logit)
+            self.seen_app[seen_key] = max(self.seen_app.get(seen_key, -1e9), self.last_look)
             prev = out.get(s.id)
             if prev is None or logit > prev.logit:
                 chain = first or link
@@ -578,6 +788,13 @@ class _Relay:
     ) -> None:
         """Nobody plausible on the far camera of `link`: look one camera further with a composed, widened window."""
         other = link.dst if direction == "forward" else link.src
+        if (
+            self.p.skip_needs_empty
+            and self.seen_app.get((cur.id, direction, other), -1e9) >= self.p.skip_block_app
+        ):
+            # Someone who looks like the person is on `other` (late, early, by another edge): the route goes
+            # through them as a direct hop; skipping would pass over a probable sighting for a cheaper time fit.
+            return
         for nxt in self.links(other, direction):
             nxt_other = nxt.dst if direction == "forward" else nxt.src
             if nxt_other == cur.camera or nxt_other == other or nxt_other in via:
@@ -648,7 +865,7 @@ class _Relay:
             # for the nearest in time keeps the person's own later sightings from splitting the vote.
             logit -= max(dt, 0.0) / 60.0
             if self.p.use_attributes:
-                a, w = attribute_logit(self.origin, s)
+                a, w = attribute_logit(self.origin, s, self.p.soft_colours)
                 logit += self.p.w_attr * a
                 why = why + w
             out[s.id] = _Cand(
