@@ -20,7 +20,12 @@ Relay (relaytrack.relay.engine)
     .link (dict: src, dst, exit_edge, entry_edge, mean_s, std_s, travel_s, via), .reasons, .alternatives,
     .confirmed, .true_start/.true_end (epoch seconds, camera clock offset removed), .public() (hop JSON).
 - RelayParams: beam, stop_conf, max_skip, weights, and the ablation switches use_appearance/use_attributes/
-  use_topology/use_time, appearance_fn ("embedding" | "colour_hist").
+  use_topology/use_time, appearance_fn ("embedding" | "colour_hist"). Robustness to real-pipeline output
+  (all on by default): time_tail (Student-t travel time, link std widened by time_jitter_s), soft_edges
+  (adjacent edge = partial credit, short tracklets' edges weigh less), soft_colours (confusable colour pairs),
+  camera_calibration (appearance z also against the candidate camera's own sightings), fragments (same-camera
+  hop to a tracklet resuming within frag_gap_s), skip_needs_empty (no skip over a camera holding someone who
+  looks like the person). RelayParams.legacy() is the engine as first written (for before/after benches).
 - record_feedback(conn, case, origin, sighting_ids, "confirm"|"reject", user=None) -> int; feedback_for(...).
 
 Outputs (relaytrack.relay.outputs)
@@ -31,6 +36,9 @@ Evaluation (relaytrack.relay.evaluate)
 - route_accuracy(route, truth_route, tolerance_s=2.0) -> {"sequence_accuracy" (share of the true camera
   sequence recovered in order), "exact_sequence", "hops_found", "hops_true", "hops_predicted", "precision",
   "recall"}; truth_route is truth.json's suspect["route"] (camera, start, end in source seconds).
+
+Benchmarks (relaytrack.relay.bench): bench_towns(towns, dbs) -> per-town and mean route accuracy, legacy vs
+robust (`relaytrack bench relay --town DIR1 --db DB1 --town DIR2 --db DB2 ... [--seeds 0]`).
 
 Synthetic grid town for tests/benchmarks: relaytrack.relay.synth.generate(store, SynthConfig(...)) -> SynthTruth.
 """
