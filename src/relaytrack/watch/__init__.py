@@ -3,10 +3,11 @@
 Public API (used by `relaytrack demo`):
 
 - ``watch_sources(sources, db_path=None, cfg=None, wcfg=None, *, once=True, clips_dir=None, on_alert=None,
-  stop=None, progress=None, store_sightings=True) -> WatchResult``
+  stop=None, progress=None, store_sightings=True, pace=None) -> WatchResult``
   sources: ``CameraSpec(uri, camera, zones, start_wall=None)`` or ``(uri, camera, zones)`` tuples. Runs a
   worker pool (``wcfg.run.workers``, 0 = one per core) over all sources; with ``once`` files/sequences run to
-  their end. ``db_path``: alerts, camera status and the sightings of the watched footage (same describe/store
+  their end; ``pace=True`` plays files at their own speed dropping the oldest frames when analysis lags (live
+  behaviour, used for latency figures). ``db_path``: alerts, camera status and the sightings of the watched footage (same describe/store
   path as ingest; alerts get ``sighting`` once their track finishes); clips under ``<db folder>/clips``
   unless ``clips_dir``. ``WatchResult.alerts``: list[Alert] (``Alert.public()`` = the JSON of
   ``relaytrack watch --json``: camera, start, end, score, reasons, clip, alert_id, track, zone, zone_kind,
@@ -26,7 +27,14 @@ Public API (used by `relaytrack demo`):
 Score (documented weights, ``WeightConfig``): dwell 0.25 (0.5 at ``min_dwell_s`` rising to 1 at
 ``full_dwell_s``), crouch/bend 0.25, hand into the zone 0.25, phone raised 0.20, several stops 0.25 (2nd stop
 0.5, 3rd+ 1.0), revisit 0.15, night 0.10; alert at ``alert.threshold`` 0.60. A track must have stopped at a
-zone for ``min_dwell_s`` to score at all.
+zone for ``min_dwell_s`` (2 s) to score at all, and must have walked there (``arrive_h``). A crouch/bend
+from keypoints counts only when the box got lower too (``confirm_box_ratio``), a reach only while low, each
+after ``pose_frames`` (3) analysed frames. MoveNet runs only for tracks that slowed down near a zone
+(``pose.near_factor``, at most ``pose.max_per_frame`` crops per frame).
+
+Timing: ``start``/``end`` are seconds from the source's start (the stop's start and the alert's last update);
+``decided`` is when the score crossed the threshold; ``latency_s`` is wall seconds from the frame's arrival to
+the stored alert.
 """
 
 from relaytrack.watch.alerts import Alert, ack_alert, get_alert, list_alerts
