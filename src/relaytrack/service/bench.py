@@ -261,13 +261,14 @@ def _load(
     import httpx
 
     lock = threading.Lock()
-    lat: dict[str, list[float]] = {"login": [], "search": [], "thumbnail": []}
+    lat: dict[str, list[float]] = {"login": [], "search": [], "sighting": []}
     errors: dict[str, int] = {}
     written: dict[int, float] = {}
     delivered: list[float] = []
     received: dict[int, int] = {}
     sse_errors: list[str] = []
     stop = threading.Event()
+    end_id: list[int | None] = [None]
     ready = threading.Barrier(len(names) + subscribers + 1, timeout=120)
 
     def err(kind: str) -> None:
@@ -306,8 +307,9 @@ def _load(
                 q = {"text": QUERIES[k % len(QUERIES)], "top": 20}
                 r = timed("search", lambda q=q: c.post("/api/search/text", headers=h, json=q))
                 if r is not None and r.json()["hits"]:
-                    url = r.json()["hits"][0]["thumbnail"]
-                    timed("thumbnail", lambda url=url: c.get(url, headers=h))
+                    # The console then opens the best hit (thumbnails are fetched the same way when stored).
+                    url = f"/api/sightings/{r.json()['hits'][0]['sighting']}"
+                    timed("sighting", lambda url=url: c.get(url, headers=h))
                 k += 1
 
     def subscriber(token: str) -> None:
@@ -316,7 +318,7 @@ def _load(
                 with c.stream(
                     "GET",
                     "/api/alerts/stream",
-                    params={"max_s": duration_s + 3},
+                    params={"max_s": duration_s + 60},
                     headers={"Authorization": f"Bearer {token}"},
                 ) as r:
                     if r.status_code != 200:
@@ -334,6 +336,8 @@ def _load(
                         elif line.startswith("data: ") and event == "alert":
                             now = time.time()
                             aid = int(json.loads(line[6:])["id"])
+                            if end_id[0] is not None and aid >= end_id[0]:
+                                return  # the writer's closing alert: every earlier one has been seen
                             with lock:
                                 received[aid] = received.get(aid, 0) + 1
                                 if aid in written:
@@ -376,9 +380,10 @@ def _load(
                 n_alerts += 1
                 next_at += 1.0 / alert_rate
             time.sleep(0.01)
-    stop.set()
-    elapsed = time.perf_counter() - t_start
-    time.sleep(2.5)  # let the last alerts reach the subscribers (poll interval 1 s)
+        stop.set()
+        elapsed = time.perf_counter() - t_start
+        with store.tx() as conn:  # a closing alert: subscribers stop when it arrives (events are in id order)
+            end_id[0] = write_alert(conn, cams[0], start=0.0, end=0.0, score=0.0, reasons=["bench end"])
     for t in threads:
         t.join(timeout=duration_s + 40)
     n_req = sum(len(v) for v in lat.values()) + sum(errors.values())
@@ -386,7 +391,7 @@ def _load(
     got = sum(min(received.get(a, 0), subscribers) for a in written)
     return {
         "requests": n_req,
-        "throughput_rps": round((len(lat["search"]) + len(lat["thumbnail"])) / elapsed, 1),
+        "throughput_rps": round((len(lat["search"]) + len(lat["sighting"])) / elapsed, 1),
         "latency": {k: _pct(v) for k, v in lat.items()},
         "errors": errors,
         "error_rate": round(sum(errors.values()) / max(n_req, 1), 4),
