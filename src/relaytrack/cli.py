@@ -36,6 +36,7 @@ REGISTRARS = (
     "relaytrack.relay.cli",
     "relaytrack.service.cli",
     "relaytrack.watch.cli",
+    "relaytrack.store.cli",
 )
 
 for _name in REGISTRARS:

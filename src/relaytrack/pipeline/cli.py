@@ -147,9 +147,32 @@ def ingest_cmd(
     fps: FpsOpt = None,
     user: UserOpt = None,
     json_out: JsonFlag = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Sources ingested at once: local processes (default 1; 0 = one per core), or the CPUs of a "
+            "local Ray (default: all)",
+        ),
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster address (default: start a local Ray)")
+    ] = None,
+    shards: Annotated[
+        bool,
+        typer.Option(
+            "--shards/--shared-store",
+            help="Ray: each task writes a shard store on its node, merged here (machines sharing no disk)",
+        ),
+    ] = False,
+    shard_dir: Annotated[
+        str | None,
+        typer.Option("--shard-dir", help="Ray shards: folder on each node (default ~/.relaytrack/shards)"),
+    ] = None,
 ) -> None:
     """Run the pipeline (detect, track, describe) and store sightings. Re-ingesting a source adds nothing;
-    an interrupted ingest resumes from its last checkpoint."""
+    an interrupted ingest resumes from its last checkpoint. --workers N / --engine ray ingest many at once."""
     from relaytrack.evidence.access import identity
     from relaytrack.evidence.audit import append
     from relaytrack.pipeline.ingest import Stages, default_camera_id, ingest
@@ -158,12 +181,19 @@ def ingest_cmd(
         raise RelaytrackError(
             f"--camera given {len(camera)} times for {len(sources)} sources; give one per source"
         )
+    if engine not in ("local", "ray"):
+        raise RelaytrackError(f"--engine {engine!r}: use 'local' or 'ray'")
     cfg = _config(config, fps, start)
     results = []
+    parallel = engine == "ray" or (workers is not None and workers != 1)
     with open_store(db) as store:
+        if parallel:
+            results = _ingest_many(
+                store, sources, camera, cfg, workers, engine, ray_address, shards, shard_dir, user
+            )
         stages = None
         with progress() as bar:
-            for k, uri in enumerate(sources):
+            for k, uri in enumerate([] if parallel else sources):
                 cam = camera[k] if camera else default_camera_id(uri)
                 task = bar.add_task(f"ingest {cam}", total=None)
                 if stages is None:
@@ -226,6 +256,62 @@ def ingest_cmd(
                 console_err.print(f"[yellow]warning:[/yellow] {msg}")
     if failed:
         sys.exit(1)
+
+
+def _ingest_many(store, sources, camera, cfg, workers, engine, ray_address, shards, shard_dir, user) -> list:
+    """Many sources at once (relaytrack.pipeline.parallel); the audit entries are written here, by the one
+    driver process, in source order."""
+    from relaytrack.evidence.access import identity
+    from relaytrack.evidence.audit import append
+    from relaytrack.pipeline.ingest import default_camera_id
+    from relaytrack.pipeline.parallel import Job, import_ray, run_local, run_ray
+
+    jobs = [Job(uri, camera[k] if camera else default_camera_id(uri)) for k, uri in enumerate(sources)]
+    with progress() as bar:
+        tasks = [bar.add_task(f"ingest {j.camera}", total=None) for j in jobs]
+
+        def done(k, res):
+            bar.update(tasks[k], visible=False)
+
+        if engine == "ray":
+            import_ray()  # fails with the extra to install before anything starts
+            results = run_ray(
+                store.path,
+                jobs,
+                cfg,
+                address=ray_address,
+                num_cpus=workers or None,
+                mode="shards" if shards else "shared",
+                shard_dir=shard_dir,
+                on_done=done,
+            )
+        else:
+            results = run_local(
+                store.path,
+                jobs,
+                cfg,
+                1 if workers is None else workers,
+                progress=lambda k, i, n: bar.update(tasks[k], completed=i, total=n),
+                on_done=done,
+            )
+    u, _ = identity(user, None)
+    for job, res in zip(jobs, results, strict=True):
+        append(
+            store.conn,
+            store.path,
+            user=u,
+            case=None,
+            action="ingest",
+            outcome="ok" if res.status != "failed" else "error",
+            detail={
+                "uri": job.uri,
+                "camera": job.camera,
+                "status": res.status,
+                "sightings": res.sightings,
+                "error": res.error,
+            },
+        )
+    return results
 
 
 def sightings_cmd(
@@ -295,7 +381,9 @@ def demo_cmd(
     minutes: Annotated[float | None, typer.Option(help="Minutes of footage per camera")] = None,
     db: DbOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the town, store and report")] = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this JSON file")] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the figures to this JSON file")
+    ] = None,
     fps: Annotated[float, typer.Option(help="Analysed frames per second")] = 5.0,
     watch: Annotated[bool, typer.Option(help="Run the courier watch on residential cameras")] = True,
 ) -> None:
@@ -303,8 +391,11 @@ def demo_cmd(
     watch, and an accuracy summary against ground truth."""
     from relaytrack.pipeline.demo import DemoOptions, run_demo, summary_lines, write_json
 
-    res = run_demo(DemoOptions(seed=seed, cameras=cameras, minutes=minutes, db=db, out=out, fps=fps, watch=watch),
-                   say=lambda m: console.print(m), progress_factory=progress)
+    res = run_demo(
+        DemoOptions(seed=seed, cameras=cameras, minutes=minutes, db=db, out=out, fps=fps, watch=watch),
+        say=lambda m: console.print(m),
+        progress_factory=progress,
+    )
     console.rule("relaytrack demo: accuracy against the town's ground truth")
     for line in summary_lines(res.figures):
         console.print(line)
