@@ -141,3 +141,22 @@ def test_zone_files_in_three_shapes(tmp_path):
 def test_polygon_distance(x, y, expected):
     sq = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], np.float32)
     assert polygon_distance(sq, x, y) == pytest.approx(expected, abs=1e-4)
+
+
+def test_soak_state_stays_bounded(cfg, tmp_path):
+    """Thousands of frames with people coming and going: per-camera state does not grow."""
+    from relaytrack.watch.zones import zones_from_list
+
+    cfg.run.track_history_s = 20.0
+    watch = CameraWatch("C1", zones_from_list(ZONES, "t"), cfg)
+    book = AlertBook("C1", cfg.alert, None)
+    img = np.zeros((90, 160, 3), np.uint8)
+    for k in range(6000):
+        t = k / FPS
+        tracks = {tid: box(-60 + 10 * (k - tid * 40)) for tid in range(max(0, k // 40 - 3), k // 40 + 1)}
+        assessed = watch.step(k + 1, t, 1.7e9 + t, list(tracks.items()))
+        book.on_frame(k + 1, t, img, assessed, tracks, 0.0)
+    assert len(watch.tracks) <= 4 + int(cfg.run.track_history_s / 4 * FPS / 40) + 2
+    assert all(len(tr.boxes) <= cfg.run.track_history_s * FPS + 1 for tr in watch.tracks.values())
+    assert len(book.ring.items) <= book.ring.items.maxlen
+    assert len(watch.route._items) <= watch.route._items.maxlen

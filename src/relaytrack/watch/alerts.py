@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -318,9 +318,11 @@ class AlertBook:
         self.source_uri, self.source_id, self.start_wall = source_uri, source_id, start_wall
         self.ring = FrameRing(cfg)
         self.open: dict[int, _Open] = {}
-        self.alerted: dict[int, set[str]] = {}  # track -> zones it already raised an alert for
+        # Bounded for 24/7 cameras: track -> zones it already alerted for (oldest tracks forgotten first).
+        self.alerted: OrderedDict[int, set[str]] = OrderedDict()
         self.recent: deque[float] = deque(maxlen=1000)  # decision times (source seconds) for the throttle
-        self.emitted: list[Alert] = []
+        self.emitted: deque[Alert] = deque(maxlen=2000)  # recent alerts (sighting links arrive later)
+        self.n_emitted = 0
         self.suppressed = 0
         self.max_score = 0.0  # highest score seen on this camera (how close non-alerts came, for tuning)
         self.history_fn = None  # track id -> [(frame, t, xyxy), ...] (the watch's per-track history)
@@ -370,6 +372,8 @@ class AlertBook:
 
     def _raise(self, a: Assessment, index: int, t: float, boxes: dict, capture_wall: float) -> list[Alert]:
         self.alerted.setdefault(a.track_id, set()).add(a.zone.id)
+        while len(self.alerted) > 5000:
+            self.alerted.popitem(last=False)
         while self.recent and t - self.recent[0] > self.cfg.throttle_window_s:
             self.recent.popleft()
         suppressed = len(self.recent) >= self.cfg.throttle_max
@@ -392,6 +396,7 @@ class AlertBook:
         moments["decision"] = (index, t)
         self.open[a.track_id] = _Open(alert, a, t, moments)
         self.emitted.append(alert)
+        self.n_emitted += 1
         return [alert]
 
     def _history(self, a: Assessment, boxes: dict, index: int, t: float):

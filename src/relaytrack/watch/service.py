@@ -230,7 +230,7 @@ def watch_sources(
         mine = [s for i, s in enumerate(specs) if i % n_workers == k]
         th = threading.Thread(
             target=_worker,
-            args=(mine, inboxes[k], cfg, wcfg, store, sink, clips, route, reports, alerts, on_alert, stop,
+            args=(mine, inboxes[k], once, cfg, wcfg, store, sink, clips, route, reports, alerts, on_alert, stop,
                   progress, store_sightings and store is not None),
             name=f"watch-work-{k}", daemon=True,
         )  # fmt: skip
@@ -345,7 +345,7 @@ class _Cam:
 
 
 def _worker(
-    specs: list[CameraSpec], box: _Inbox, cfg: Config, wcfg: WatchConfig, store, sink: _Sink, clips: Path | None,
+    specs: list[CameraSpec], box: _Inbox, once: bool, cfg: Config, wcfg: WatchConfig, store, sink: _Sink, clips: Path | None,
     route: RouteMemory, reports: dict[str, CameraReport], alerts: list[Alert], on_alert, stop: threading.Event,
     progress, with_sightings: bool,
 ) -> None:  # fmt: skip
@@ -404,6 +404,8 @@ def _worker(
                 raised = c.book.on_frame(frame.index, frame.t, image, assessed, persons, capture_wall)
                 for a in raised:
                     alerts.append(a)
+                    if not once and len(alerts) > 10000:  # a 24/7 watch returns only the recent ones
+                        del alerts[:1000]
                     if on_alert:
                         on_alert(a)
                 _finished(c, finished, stages, sink, store, with_sightings, frame.wall)
@@ -484,7 +486,7 @@ def _end_camera(c: _Cam, stages, sink: _Sink, store, rep: CameraReport, with_sig
             c, c.state.tracker.flush(), stages, sink, store, with_sightings, c.start_wall + rep.duration_s
         )
         c.book.finish_all()
-        rep.alerts = len(c.book.emitted)
+        rep.alerts = c.book.n_emitted
         rep.suppressed = c.book.suppressed
         rep.max_score = round(c.book.max_score, 3)
         if with_sightings and c.source_id is not None:
