@@ -52,10 +52,10 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 
 class World:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, extra_links: str = "") -> None:
         self.store = Store(path)
         net = path.parent / "net.yaml"
-        net.write_text(NETWORK, encoding="utf-8")
+        net.write_text(NETWORK + extra_links, encoding="utf-8")
         import_network(self.store, net, infer=False)
         self.rng = np.random.default_rng(11)
         self.n = 0
@@ -250,3 +250,32 @@ def test_bench_towns_needs_one_store_per_town(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="one store per town"):
         bench_towns([tmp_path / "t1", tmp_path / "t2"], [tmp_path / "a.db"])
+
+
+def test_gap_between_hops_is_filled_when_a_direct_street_also_exists(tmp_path: Path) -> None:
+    # A second street leads from A straight to C (30 s): the beam, multiplying hop probabilities, prefers the
+    # one-hop path A -> C even though B saw the person on the way.
+    w = World(
+        tmp_path / "gap.db",
+        "  - {src: A, dst: C, exit_edge: right, entry_edge: left, mean_s: 26.0, std_s: 2.0, min_s: 20.0,"
+        " max_s: 40.0, mode: walk}\n",
+    )
+    try:
+        me = unit(w.rng.normal(size=DIM))
+        a = w.add("A", 0.0, w.noisy(me))
+        b = w.add("B", 16.0, w.noisy(me, 1.2), upper="brown")
+        c = w.add("C", 32.0, w.noisy(me))
+        plain = relay(w.store, a, 5, direction="forward", params=off(fill_gaps=False))
+        assert plain.sighting_ids == [a, c]
+        route = relay(w.store, a, 5, direction="forward")
+        assert route.sighting_ids == [a, b, c]
+        assert route.hops[1].link["src"] == "A" and route.hops[2].link["src"] == "B"
+        assert "fits between the neighbouring hops" in route.hops[1].reasons
+        # Backwards from C the same route, links pointing to each hop's later neighbour.
+        back = relay(w.store, c, 5, direction="backward")
+        assert back.sighting_ids == [a, b, c] and back.hops[0].link["dst"] == "B"
+        # A stranger on B at the same moment is not inserted.
+        stranger = w.add("B", 17.0, unit(w.rng.normal(size=DIM)), upper="green", lower="white")
+        assert stranger not in relay(w.store, a, 5, direction="forward").sighting_ids
+    finally:
+        w.store.close()

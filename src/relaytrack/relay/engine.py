@@ -81,6 +81,8 @@ class RelayParams:
     frag_logit: float = -0.5  # prior cost of a same-camera hop (the tracker usually keeps a person whole)
     skip_needs_empty: bool = True  # never skip a camera that holds a plausible-looking candidate
     skip_block_app: float = 0.0  # appearance+attribute logit that counts as "plausible-looking"
+    fill_gaps: bool = True  # insert a plausible sighting on a camera between two consecutive hops
+    gap_min_logit: float = -2.0  # log-odds (vs nobody) the inserted sighting's leg to the next hop needs
 
     @classmethod
     def legacy(cls, **kw: Any) -> RelayParams:
@@ -92,6 +94,7 @@ class RelayParams:
             camera_calibration=False,
             fragments=False,
             skip_needs_empty=False,
+            fill_gaps=False,
             **kw,
         )
 
@@ -948,6 +951,45 @@ def _hop(c: _Cand, alts: list[_Cand], direction: str, confirmed: set[int]) -> Ho
     )
 
 
+def _fill_gaps(r: _Relay, hops: list[Hop], confirmed: set[int]) -> list[Hop]:
+    """Insert a sighting Y between consecutive hops A -> B when A -> Y is a hop the relay would take (confidence
+    >= stop_conf) and Y -> B is plausible (log-odds >= gap_min_logit). The beam multiplies hop probabilities, so where a network has both a
+    direct street A -> B and a way through Y, the shorter path wins even when Y holds the person; a sighting
+    that fits both ends in look and time is the better explanation."""
+    stop = r.p.stop_conf
+    out = list(hops)
+    i = 0
+    while i < len(out) - 1 and len(out) < 4 * len(hops) + 4:
+        a, b = out[i], out[i + 1]
+        used = {h.sighting.id for h in out}
+        best: tuple[float, _Cand, _Cand] | None = None
+        for y in r.candidates(a.sighting, "forward", used):
+            if y.conf < stop or y.t0 >= b.true_start or y.t1 <= a.true_start:
+                continue
+            for z in r.candidates(y.s, "forward", used - {b.sighting.id}):
+                # B is already on the route: the second leg only has to be plausible, not to win against
+                # Y's other neighbours.
+                if z.s.id == b.sighting.id and z.logit >= r.p.none_logit + r.p.gap_min_logit:
+                    if best is None or y.conf > best[0]:
+                        best = (y.conf, y, z)
+        if best is None:
+            i += 1
+            continue
+        _, y, z = best
+        backward = a.direction == "backward"
+        hop_y = _hop(y, [], "backward" if backward else "forward", confirmed)
+        hop_y.reasons = [*y.reasons, "fits between the neighbouring hops"]
+        if backward:  # a backward hop's link leads to its later neighbour, a forward hop's to its earlier one
+            hop_y.link, a.link = z.link, y.link
+        else:
+            hop_y.link = y.link
+            if b.direction == "forward":
+                b.link = z.link
+        out.insert(i + 1, hop_y)
+        i += 1
+    return out
+
+
 def relay(
     store: Any,
     from_sighting: int,
@@ -1017,6 +1059,8 @@ def relay(
         out = [_hop(c, alts, "backward", confirmed) for c, alts in reversed(path)] + out
         stopped["backward"] = why
     out.sort(key=lambda h: (h.true_start, h.true_end))
+    if params.fill_gaps and params.use_topology:
+        out = _fill_gaps(r, out, confirmed)
     return Route(
         origin.id,
         out,
