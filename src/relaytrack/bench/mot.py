@@ -9,6 +9,8 @@ MOT15 and MOT17 sequences are evaluated alike.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import tempfile
 import time
@@ -137,13 +139,11 @@ def trackeval_scores(root: Path, seq_names: list[str], tracker_names: list[str])
                    "TRACKERS_TO_EVAL": tracker_names, "SEQ_INFO": {s: None for s in seq_names},
                    "SKIP_SPLIT_FOL": True, "GT_LOC_FORMAT": "{gt_folder}/{seq}/gt/gt.txt", "BENCHMARK": "MOT17",
                    "PRINT_CONFIG": False, "DO_PREPROC": True})
-    evaluator = trackeval.Evaluator(eval_cfg)
-    dataset = trackeval.datasets.MotChallenge2DBox(ds_cfg)
-    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
-    import contextlib
-    import io
-
+    # TrackEval prints its configuration and progress; the benchmark prints its own table instead.
     with contextlib.redirect_stdout(io.StringIO()):
+        evaluator = trackeval.Evaluator(eval_cfg)
+        dataset = trackeval.datasets.MotChallenge2DBox(ds_cfg)
+        metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
         res, _ = evaluator.evaluate([dataset], metrics)
     out = {}
     for tr in tracker_names:

@@ -134,20 +134,42 @@ class CropBank:
             del self.banks[tid]
 
 
-def _body_regions(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _foreground(region: np.ndarray, border: np.ndarray, min_keep: float = 0.2) -> np.ndarray:
+    """Pixels of `region` (N,3) unlike the background sampled at the crop's side borders (M,3).
+
+    Between the legs and beside the torso a person's box shows pavement; pixels close (in Lab) to some
+    border pixel are taken for background. When that would leave too little, everything is kept.
+    """
+    import cv2
+
+    if len(border) == 0 or len(region) == 0:
+        return region
+    step = max(1, len(border) // 96)
+    lab_b = cv2.cvtColor(border[::step].reshape(-1, 1, 3), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    lab_r = cv2.cvtColor(region.reshape(-1, 1, 3), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    d = np.sqrt(((lab_r[:, None, :] - lab_b[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    keep = d > 14.0
+    return region[keep] if keep.mean() >= min_keep else region
+
+
+def _body_pixels(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground pixels (N,3) of the upper body (torso, arms) and of the lower body (legs)."""
     h, w = crop.shape[:2]
-    xs = slice(int(0.25 * w), max(int(0.25 * w) + 1, int(0.75 * w)))
-    upper = crop[int(0.18 * h) : int(0.48 * h), xs]
-    lower = crop[int(0.55 * h) : int(0.85 * h), xs]
-    return upper, lower
+    x0, x1 = int(0.15 * w), max(int(0.15 * w) + 1, int(0.85 * w))
+    bw = max(1, int(0.08 * w))
+    out = []
+    for y0, y1 in ((int(0.18 * h), int(0.48 * h)), (int(0.55 * h), int(0.85 * h))):
+        rows = crop[y0:y1]
+        border = np.concatenate([rows[:, :bw].reshape(-1, 3), rows[:, w - bw :].reshape(-1, 3)])
+        out.append(_foreground(np.ascontiguousarray(rows[:, x0:x1].reshape(-1, 3)), border))
+    return out[0], out[1]
 
 
 def _second_colours(crops: list) -> list[tuple[str | None, float]]:
     """For each crop, the second most common palette colour of its upper body and that colour's share."""
     out = []
     for _, im in crops:
-        up, _lo = _body_regions(im)
-        pix = up.reshape(-1, 3)
+        pix, _lo = _body_pixels(im)
         if len(pix) < 8:
             out.append((None, 0.0))
             continue
@@ -192,7 +214,7 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
     if tracklet.class_name == "person":
         ups, lows = [], []
         for c, im in keep:
-            up, lo = _body_regions(im)
+            up, lo = _body_pixels(im)
             n, s = colors.dominant(up)
             ups.append((n, s, c[0]))
             n, s = colors.dominant(lo)

@@ -404,7 +404,76 @@ def demo_cmd(
         console.print(f"figures: {json_file}")
 
 
+def bench_ingest_cmd(
+    sources: Annotated[int, typer.Option("--sources", help="Clips ingested in each mode")] = 4,
+    frames: Annotated[int, typer.Option("--frames", help="Frames per clip (from the start of each)")] = 100,
+    workers: Annotated[
+        list[int],
+        typer.Option("--workers", help="Pool sizes to compare with sequential (repeatable; 0 = cores)"),
+    ] = [2],
+    ray: Annotated[bool, typer.Option("--ray/--no-ray", help="Also run on a local Ray")] = True,
+    ray_mode: Annotated[
+        str, typer.Option("--ray-mode", help="shared (one store) or shards (merged)")
+    ] = "shared",
+    config: ConfigOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the figures to this JSON file")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Ingest the same short real clips sequentially, with a process pool and with Ray; analysed frames per
+    second and speed-up over sequential."""
+    import json
+
+    from rich.table import Table
+
+    from relaytrack.pipeline.parallel_bench import bench_ingest
+
+    res = bench_ingest(
+        _config(config),
+        sources=sources,
+        frames=frames,
+        workers=workers,
+        ray=ray,
+        ray_mode=ray_mode,
+        say=lambda m: console_err.print(m),
+    )
+    figures = res.as_dict()
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2))
+    if json_out:
+        print_json(figures)
+        return
+    table = Table(
+        "mode",
+        "workers",
+        "ONNX threads",
+        "frames",
+        "wall s",
+        "start s",
+        "frames/s",
+        "speed-up",
+        "failed",
+        title=f"ingest of {len(res.clips)} clips on {res.cores} cores",
+    )
+    for r in figures["rows"]:
+        table.add_row(
+            r["mode"],
+            str(r["workers"]),
+            str(r["onnx_threads"]),
+            str(r["frames"]),
+            f"{r['wall_s']:.1f}",
+            f"{r['startup_s']:.1f}",
+            f"{r['fps']:.1f}",
+            f"{r['speedup']:.2f}x",
+            str(r["failed"]),
+        )
+    console.print(table)
+    if out:
+        console.print(f"figures: {out}")
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
+    bench.command("ingest")(bench_ingest_cmd)
     app.command("demo")(demo_cmd)
     app.command("detect")(detect_cmd)
     app.command("track")(track_cmd)

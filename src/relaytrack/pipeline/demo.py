@@ -53,8 +53,14 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     from relaytrack.bench.truth import sighting_identities, tracking_scores
     from relaytrack.evidence.access import authorize, ensure_demo_identity
     from relaytrack.pipeline.ingest import Stages, ingest
-    from relaytrack.relay import import_network, relay, route_accuracy, write_route_geojson, write_route_html
-    from relaytrack.relay import write_route_json
+    from relaytrack.relay import (
+        import_network,
+        relay,
+        route_accuracy,
+        write_route_geojson,
+        write_route_html,
+        write_route_json,
+    )
     from relaytrack.search.engine import search_description
     from relaytrack.search.query import parse_text
 
@@ -73,8 +79,9 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         def town_progress(done: int, total: int, message: str = "") -> None:
             bar.update(task, completed=done, total=total, description=f"render {message}".strip())
 
-        town_mod.generate(seed=opts.seed, cameras=opts.cameras, minutes=minutes, out_dir=town_dir,
-                          progress=town_progress)
+        town_mod.generate(
+            seed=opts.seed, cameras=opts.cameras, minutes=minutes, out_dir=town_dir, progress=town_progress
+        )
     truth = town_mod.load_truth(town_dir)
     net = _network(town_dir)
     say(f"town: {town_dir} ({len(net['cameras'])} cameras)")
@@ -84,8 +91,10 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     with store.tx() as conn:
         user, case = ensure_demo_identity(conn, store.path)
     summary = import_network(store, town_dir / "cameras.yaml")
-    say(f"camera network: {summary['cameras']} cameras, {summary.get('links_given', 0)} links given, "
-        f"{summary.get('links_inferred', 0)} inferred")
+    say(
+        f"camera network: {summary['cameras']} cameras, {summary.get('links_given', 0)} links given, "
+        f"{summary.get('links_inferred', 0)} inferred"
+    )
 
     # 3. Ingest every camera through the real pipeline.
     cfg: Config = load_config(None, {"source.analyse_fps": opts.fps})
@@ -97,8 +106,15 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         for cam in net["cameras"]:
             src = town_dir / cam["source"]
             task = bar.add_task(f"ingest {cam['id']}", total=None)
-            res = ingest(store, str(src), cam["id"], cfg, stages, start_wall=parse_time(cam.get("start_time")),
-                         progress=lambda i, n, task=task: bar.update(task, completed=i, total=n))
+            res = ingest(
+                store,
+                str(src),
+                cam["id"],
+                cfg,
+                stages,
+                start_wall=parse_time(cam.get("start_time")),
+                progress=lambda i, n, task=task: bar.update(task, completed=i, total=n),
+            )
             if res.status == "failed":
                 say(f"[red]ingest {cam['id']} failed:[/red] {res.error}")
                 continue
@@ -131,7 +147,9 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     say(f"search «{text}» → {query.human()}: {len(hits)} hits")
     suspect_ranks = [k for k, h in enumerate(hits, 1) if identities.get(h.sighting.id) == suspect_id]
     figures["search_first_suspect_rank"] = suspect_ranks[0] if suspect_ranks else None
-    figures["search_precision_at_5"] = round(sum(1 for r in suspect_ranks if r <= 5) / max(min(5, len(hits)), 1), 4)
+    figures["search_precision_at_5"] = round(
+        sum(1 for r in suspect_ranks if r <= 5) / max(min(5, len(hits)), 1), 4
+    )
 
     route = None
     report = out / "report.html"
@@ -139,8 +157,9 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         start = hits[0].sighting.id
         rctx = authorize(store.conn, store.path, user=user, case=case, action="relay")
         route = relay(store, start, hops=opts.hops, case=case)
-        rctx.log(detail={"from": start, "hops": opts.hops, "cameras": route.cameras},
-                 result_ids=route.sighting_ids)
+        rctx.log(
+            detail={"from": start, "hops": opts.hops, "cameras": route.cameras}, result_ids=route.sighting_ids
+        )
         write_route_json(route, out / "route.json")
         write_route_geojson(route, store, out / "route.geojson")
         write_route_html(route, store, report, title=f"DEMO-0001 · {text}")
@@ -153,15 +172,17 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         say(f"relay from sighting {start}: {' → '.join(route.cameras)}")
     else:
         figures.update(route_accuracy=0.0, route_hops_found=0, route_hops_true=len(truth["suspect"]["route"]))
-        report.write_text("<!doctype html><meta charset=utf-8><title>relaytrack demo</title>"
-                          "<p>No sighting matched the suspect's description; no route.</p>")
+        report.write_text(
+            "<!doctype html><meta charset=utf-8><title>relaytrack demo</title>"
+            "<p>No sighting matched the suspect's description; no route.</p>"
+        )
     figures["route_true_cameras"] = [h["camera"] for h in truth["suspect"]["route"]]
 
     # 6. Courier watch on the residential cameras (those with hiding-spot zones).
     figures["events_recall"] = None
     figures["events_precision"] = None
     if opts.watch:
-        figures.update(_run_watch(town_dir, net, truth, db, say))
+        figures.update(_run_watch(town_dir, db, truth, say))
 
     figures["report"] = str(report)
     figures["db"] = str(db)
@@ -170,20 +191,29 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     return DemoResult(figures, report)
 
 
-def _run_watch(town_dir: Path, net: dict, truth: dict, db: Path, say: Say) -> dict:
-    try:
-        from relaytrack.watch import evaluate_events, watch_sources
-    except ImportError:
-        say("[yellow]courier watch not available in this build; events not scored[/yellow]")
-        return {}
-    sources = [(str(town_dir / c["source"]), c["id"], c.get("zones") or []) for c in net["cameras"] if c.get("zones")]
+def _run_watch(town_dir: Path, db: Path, truth: dict, say: Say) -> dict:
+    """The courier watch on the town's residential cameras (those with hiding-spot zones), scored against
+    the couriers' true drop events."""
+    from relaytrack.watch import evaluate_events, sources_from_network, watch_sources
+
+    sources = [s for s in sources_from_network(town_dir / "cameras.yaml") if s.zones]
     if not sources:
+        say("courier watch: no camera of this town has hiding-spot zones")
         return {}
-    alerts = watch_sources(sources, db_path=db, once=True)
-    ev = evaluate_events(alerts, truth)
-    say(f"courier watch: {len(alerts)} alerts on {len(sources)} residential cameras")
-    return {"events_recall": ev.get("recall"), "events_precision": ev.get("precision"),
-            "events_latency_s": ev.get("latency_s"), "alerts": len(alerts)}
+    # The footage is already in the store from the ingest; the watch only needs its own tracks.
+    result = watch_sources(sources, db_path=db, once=True, store_sightings=False)
+    ev = evaluate_events(result.alerts, truth)
+    say(
+        f"courier watch: {len(result.alerts)} alerts on {len(sources)} residential cameras, "
+        f"{ev['matched']} of {ev['events']} drops found"
+    )
+    return {
+        "events_recall": ev["recall"],
+        "events_precision": ev["precision"],
+        "events_latency_s": ev["latency"],
+        "events_true": ev["events"],
+        "alerts": ev["alerts"],
+    }
 
 
 def summary_lines(f: dict) -> list[str]:
