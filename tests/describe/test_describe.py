@@ -1,0 +1,81 @@
+"""Clothing colours, carried items and embeddings on synthetic crops and real re-id crops."""
+
+import numpy as np
+import pytest
+
+from relaytrack.describe import colors
+from relaytrack.describe.tracklet import CropBank, _body_pixels, describe_tracklet
+from relaytrack.paths import data_dir
+from relaytrack.records import CLASS_ID, Detections, TrackBox, Tracklet
+
+BGR = {"red": (30, 30, 200), "blue": (170, 70, 20), "yellow": (40, 210, 230), "black": (25, 25, 25),
+       "white": (235, 235, 235), "green": (50, 140, 40), "gray": (128, 128, 128), "pink": (180, 140, 245)}
+
+
+def person_crop(upper: str, lower: str, background=(110, 120, 125), h=160, w=64) -> np.ndarray:
+    """A standing figure: torso and two legs with pavement showing between them."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = background
+    img[int(0.02 * h):int(0.16 * h), int(0.38 * w):int(0.62 * w)] = (80, 110, 160)  # head
+    img[int(0.16 * h):int(0.52 * h), int(0.22 * w):int(0.78 * w)] = BGR[upper]
+    img[int(0.52 * h):int(0.97 * h), int(0.28 * w):int(0.46 * w)] = BGR[lower]
+    img[int(0.52 * h):int(0.97 * h), int(0.54 * w):int(0.72 * w)] = BGR[lower]
+    return img
+
+
+@pytest.mark.parametrize("upper,lower", [("red", "blue"), ("yellow", "black"), ("white", "gray"),
+                                         ("green", "blue"), ("pink", "black")])
+def test_colours_of_torso_and_legs(upper, lower):
+    up, lo = _body_pixels(person_crop(upper, lower))
+    assert colors.dominant(up)[0] == upper
+    name, conf = colors.dominant(lo)
+    assert name == lower and conf > 0.6  # the pavement between the legs is not counted
+
+
+@pytest.mark.parametrize("bgr,name", [((20, 20, 20), "black"), ((250, 250, 250), "white"),
+                                      ((128, 128, 128), "gray"), ((0, 0, 220), "red"), ((0, 140, 255), "orange"),
+                                      ((0, 220, 230), "yellow"), ((40, 160, 40), "green"), ((200, 90, 20), "blue"),
+                                      ((150, 40, 120), "purple"), ((190, 150, 255), "pink"), ((40, 70, 120), "brown")])
+def test_palette_pixels(bgr, name):
+    assert colors.NAMES[colors.classify_pixels(np.array([bgr], np.uint8))[0]] == name
+
+
+def test_palette_has_korean_names():
+    assert len(colors.PALETTE) == 11 and colors.PALETTE["red"] == "빨강"
+    assert colors.similarity("black", "gray") == 0.5 and colors.similarity("red", "blue") == 0.0
+
+
+def test_tracklet_description_votes_over_crops_and_finds_a_backpack():
+    bank = CropBank(keep=3)
+    frame = np.full((360, 640, 3), (110, 120, 125), np.uint8)
+    crop = person_crop("red", "blue", h=160, w=64)
+    frame[100:260, 300:364] = crop
+    box = np.array([300, 100, 364, 260], np.float32)
+    bag = Detections(np.array([[330, 140, 380, 200]]), np.array([0.6]), np.array([CLASS_ID["backpack"]]))
+    for f in range(1, 6):
+        bank.add_frame(frame, f, [(1, 0, box, 0.9)], bag)
+    tl = Tracklet(1, "C1", "person", [TrackBox(f, f / 10, tuple(box), 0.9) for f in range(1, 6)])
+    d = describe_tracklet(tl, bank.pop(1), embedder=None)
+    assert (d.upper_color, d.lower_color) == ("red", "blue")
+    assert "backpack" in d.items and d.thumbnail_jpeg and d.best_box[2] == 64
+
+
+def test_embedder_ranks_the_same_person_first():
+    crops_dir = data_dir() / "reid-samples" / "market1501-crops"
+    if not crops_dir.is_dir():
+        pytest.skip("../shared/data/reid-samples not present")
+    import cv2
+
+    from relaytrack.describe import Embedder
+
+    files = sorted(crops_dir.glob("*.jpg"))
+    pids = [f.name.split("_")[0] for f in files]
+    emb = Embedder().embed([cv2.imread(str(f)) for f in files])
+    assert emb.shape[1] == 1280 and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -1)
+    same = [i for i in range(len(files)) if pids.count(pids[i]) > 1]
+    assert same, "the sample set has a person seen twice"
+    hits = sum(pids[int(np.argmax(sims[i]))] == pids[i] for i in same)
+    # Not re-id trained: we only require better than chance on this tiny set (see README figures).
+    assert hits / len(same) > 1 / (len(set(pids)))
