@@ -887,11 +887,12 @@ class _Relay:
         max_hops: int,
         stop_at: int | None = None,
         not_after: float | None = None,
+        exclude: set[int] | None = None,
     ) -> tuple[list[tuple[_Cand, list[_Cand]]], str]:
         """Beam search from `start`; returns [(chosen, alternatives at that step)] and why it stopped."""
         Beam = tuple[float, list[tuple[_Cand, list[_Cand]]], bool, str]
         beams: list[Beam] = [(0.0, [], False, "")]
-        used0 = {start.id, self.origin.id}
+        used0 = {start.id, self.origin.id} | (exclude or set())
         for _ in range(max_hops):
             nxt: list[Beam] = []
             for score, path, done, why in beams:
@@ -1055,7 +1056,10 @@ def relay(
         out += [_hop(c, alts, "forward", confirmed) for c, alts in path]
         stopped["forward"] = why
     if direction in ("both", "backward") and hops > 0:
-        path, why = r.search(anchors[0], "backward", hops)
+        # Overlapping views give negative travel times: a sighting already taken forwards can also look like
+        # an earlier one; one route visits each sighting once.
+        taken = {h.sighting.id for h in out}
+        path, why = r.search(anchors[0], "backward", hops, exclude=taken)
         out = [_hop(c, alts, "backward", confirmed) for c, alts in reversed(path)] + out
         stopped["backward"] = why
     out.sort(key=lambda h: (h.true_start, h.true_end))
