@@ -279,3 +279,22 @@ def test_gap_between_hops_is_filled_when_a_direct_street_also_exists(tmp_path: P
         assert stranger not in relay(w.store, a, 5, direction="forward").sighting_ids
     finally:
         w.store.close()
+
+
+def test_overlapping_views_do_not_visit_a_sighting_twice(tmp_path: Path) -> None:
+    # A and B overlap: the person is in both at once, so B fits both after A (forwards) and before it.
+    w = World(
+        tmp_path / "overlap.db",
+        "  - {src: A, dst: B, exit_edge: top, entry_edge: top, mean_s: -2.0, std_s: 1.0, min_s: -6.0,"
+        " max_s: 2.0, mode: walk}\n"
+        "  - {src: B, dst: A, exit_edge: top, entry_edge: top, mean_s: -2.0, std_s: 1.0, min_s: -6.0,"
+        " max_s: 2.0, mode: walk}\n",
+    )
+    try:
+        me = unit(w.rng.normal(size=DIM))
+        a = w.add("A", 100.0, w.noisy(me), dur=2.0, entry="top", exit_="top")
+        b = w.add("B", 100.0, w.noisy(me), dur=4.0, entry="top", exit_="top")
+        route = relay(w.store, a, 5)
+        assert sorted(route.sighting_ids) == sorted({a, b})
+    finally:
+        w.store.close()
