@@ -349,6 +349,13 @@ def test_alert_wall_and_live_stream(client, world):
                 events.append(json.loads(line[6:]))
     t.join()
     assert [e["reasons"][0] for e in events] == ["stopped 18 s at mailbox", "crouched at AC unit"]
+    r = client.post(
+        f"/api/alerts/{first}/verdict", headers=hdr(world, "op", None), json={"verdict": "false_alarm"}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "false_alarm"
+    with Store(world.db) as s:
+        row = s.one("SELECT verdict, user_name FROM alert_feedback WHERE alert_id=?", (first,))
+        assert tuple(row) == ("false_alarm", "op")
     with client.stream(
         "GET", f"/api/video/alert/{first}.mjpeg?speed=16", headers=hdr(world, "op", None)
     ) as r:

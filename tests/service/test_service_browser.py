@@ -170,6 +170,8 @@ def test_investigation_in_the_browser(server, page, world):
     page.wait_for_selector(f'#alert-wall .alert[data-alert="{aid}"]')
     page.click(f'#alert-wall .alert[data-alert="{aid}"]')
     page.wait_for_function("document.querySelector('#alert-video').naturalWidth > 0")
+    page.click("#alert-detail .ack-btn")
+    page.wait_for_function("document.querySelector('#alert-status').textContent === 'acked'")
     page.screenshot(path=str(shots / "06-alerts.png"), full_page=True)
 
     page.click("#lang-toggle")
@@ -185,7 +187,7 @@ def test_investigation_in_the_browser(server, page, world):
     page.fill("#audit-case", "C-1")
     page.click("#audit-refresh")
     page.wait_for_selector('#audit-table tr[data-action="export"][data-case="C-1"]')
-    assert "✔" in page.inner_text("#audit-verify")
+    assert "✔" in page.inner_text("#audit-verify"), page.inner_text("#audit-verify")
     assert page.locator('#nav a[data-page="search"]').is_hidden()  # auditors do not search
     page.screenshot(path=str(shots / "08-audit.png"), full_page=True)
     # The only refusals the console met are the deliberate wrong password.

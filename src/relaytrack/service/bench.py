@@ -41,25 +41,6 @@ QUERIES = (
 # ---- alerts: written the way the watch stage stores them --------------------------------------------------
 
 
-def ensure_alert_table(conn) -> tuple[str, bool]:
-    """The store's alert table; a throw-away store without the watch stage gets a minimal stand-in.
-    Returns (table, stand_in)."""
-    from relaytrack.service.queries import alert_table
-
-    table = alert_table(conn)
-    if table is not None:
-        return table, False
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL,"
-        " start_s REAL, end_s REAL, score REAL, reasons TEXT NOT NULL DEFAULT '[]', clip TEXT,"
-        " sighting_id INTEGER, status TEXT NOT NULL DEFAULT 'new', created_at REAL)"
-    )
-    return "alerts", True
-
-
-_DEFAULTS = {"INTEGER": 0, "REAL": 0.0, "TEXT": "", "BLOB": b""}
-
-
 def write_alert(
     conn,
     camera: str,
@@ -71,41 +52,22 @@ def write_alert(
     sighting: int | None = None,
     created: float | None = None,
 ) -> int:
-    """Insert one alert row into the alert table whatever its exact columns (known names are filled, other
-    required columns get neutral values). Returns the new id."""
-    table, _ = ensure_alert_table(conn)
-    cols = {r[1]: (r[2].upper(), r[3], r[4], r[5]) for r in conn.execute(f'PRAGMA table_info("{table}")')}
+    """Store one alert the way the watch stage does (relaytrack.watch.alerts.insert_alert). Returns its id."""
+    from relaytrack.watch.alerts import Alert, insert_alert
+
     now = created if created is not None else time.time()
-    known = {
-        "camera_id": camera,
-        "camera": camera,
-        "start_s": start,
-        "start": start,
-        "end_s": end,
-        "end": end,
-        "score": score,
-        "reasons": json.dumps(reasons, ensure_ascii=False),
-        "sighting_id": sighting,
-        "created_at": now,
-        "ts": now,
-        "wall": now,
-        "wall_start": now,
-        "status": "new",
-    }
-    values = {}
-    for name, (ctype, notnull, default, pk) in cols.items():
-        if pk:
-            continue
-        if name in known and known[name] is not None:
-            values[name] = known[name]
-        elif notnull and default is None:
-            values[name] = next((v for k, v in _DEFAULTS.items() if k in ctype), "")
-    names = list(values)
-    cur = conn.execute(
-        f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})',
-        [values[n] for n in names],
+    a = Alert(
+        camera,
+        start,
+        end,
+        score,
+        list(reasons),
+        sighting=sighting,
+        wall_start=now,
+        wall_decided=now,
+        explanation="; ".join(reasons),
     )
-    return int(cur.lastrowid)
+    return insert_alert(conn, a)
 
 
 # ---- the bench store ------------------------------------------------------------------------------------
@@ -134,7 +96,6 @@ def build_store(db: Path, users: int, people: int, seed: int = 0) -> dict[str, A
                 created_by="bench",
                 members=names,
             )
-            ensure_alert_table(conn)
         n = store.one("SELECT COUNT(*) FROM sightings")[0]
         return {
             "sightings": int(n),

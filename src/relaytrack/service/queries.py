@@ -1,9 +1,8 @@
 """Read (and the few write) queries the service needs beyond the stages' own functions: lists for the
 console's pages. Routes call these; no SQL lives in a router.
 
-Alerts belong to the watch stage. They are read here from its table generically (any table named `alerts`,
-else the first table whose name contains `alert`), so the alert wall and the live stream work with whatever
-columns the watch writes: camera/camera_id, start/start_s, end/end_s, score, reasons, clip, sighting(s).
+Alerts belong to the watch stage: rows of its `alerts` table are read through relaytrack.watch.alerts
+(row_to_alert, Alert.public()); only the id-ordered paging the live stream needs is added here.
 """
 
 from __future__ import annotations
@@ -109,6 +108,7 @@ def cameras_overview(conn) -> list[dict[str, Any]]:
         for r in conn.execute("SELECT camera_id, COUNT(*), MAX(wall_end) FROM sightings GROUP BY camera_id")
     }
     links = {r[0]: r[1] for r in conn.execute("SELECT src, COUNT(*) FROM camera_links GROUP BY src")}
+    live = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT camera_id, state, error FROM camera_status")}
     out = []
     for r in conn.execute("SELECT * FROM cameras ORDER BY id"):
         n_src, running, failed = src.get(r["id"], (0, 0, 0))
@@ -122,6 +122,8 @@ def cameras_overview(conn) -> list[dict[str, Any]]:
             if n_src
             else "idle"
         )
+        if r["id"] in live:  # the watch's live state wins: up | down | stalled | starting | ended | failed
+            status = live[r["id"]][0]
         out.append(
             {
                 **{k: r[k] for k in CAMERA_KEYS},
@@ -130,6 +132,7 @@ def cameras_overview(conn) -> list[dict[str, Any]]:
                 "last_seen": last,
                 "links": links.get(r["id"], 0),
                 "status": status,
+                "error": live.get(r["id"], (None, None))[1],
             }
         )
     return out
@@ -301,102 +304,50 @@ def audit_entries(
     return out
 
 
-# ---- alerts (the watch stage's table, read generically) --------------------------------------------------
+# ---- alerts (the watch stage's table, through its own row reader) --------------------------------------
 
 
-def alert_table(conn) -> str | None:
-    names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%alert%' AND name NOT LIKE '%audit%'"
-            " ORDER BY name"
-        )
-    ]
-    if "alerts" in names:
-        return "alerts"
-    main = [n for n in names if not any(x in n for x in ("feedback", "frame", "ack", "verdict", "event"))]
-    return (main or names or [None])[0]
-
-
-def _json(val: Any) -> Any:
-    if isinstance(val, str) and val[:1] in "[{":
-        try:
-            return json.loads(val)
-        except ValueError:
-            return val
-    return val
-
-
-def _first(rec: dict[str, Any], *keys: str) -> Any:
-    for k in keys:
-        if rec.get(k) is not None:
-            return rec[k]
-    return None
-
-
-def normalise_alert(rec: dict[str, Any]) -> dict[str, Any]:
-    rec = {k: _json(v) for k, v in rec.items() if not isinstance(v, bytes | memoryview)}
-    reasons = _first(rec, "reasons", "reason", "explanation")
-    if isinstance(reasons, str):
-        reasons = [reasons]
-    sightings = []
-    for k in ("sighting_id", "sighting"):
-        if isinstance(rec.get(k), int):
-            sightings.append(rec[k])
-    for k in ("sighting_ids", "sightings"):
-        if isinstance(rec.get(k), list):
-            sightings += [int(v) for v in rec[k] if isinstance(v, int)]
+def alert_view(a: Any) -> dict[str, Any]:
+    """A relaytrack.watch Alert as the console shows it: the watch's public JSON plus id, wall time, sightings."""
     return {
-        "id": rec.get("id"),
-        "camera": _first(rec, "camera_id", "camera"),
-        "start": _first(rec, "start_s", "start"),
-        "end": _first(rec, "end_s", "end"),
-        "wall": _first(rec, "wall_start", "wall", "ts", "created_at", "time"),
-        "score": _first(rec, "score", "suspicion"),
-        "reasons": reasons or [],
-        "clip": _first(rec, "clip", "clip_path"),
-        "status": _first(rec, "status", "verdict", "state") or "new",
-        "track": _first(rec, "track_id", "track"),
-        "sightings": list(dict.fromkeys(sightings)),
-        "fields": {k: v for k, v in rec.items() if k not in ("embedding",)},
+        **a.public(),
+        "id": a.id,
+        "wall": a.wall_decided or a.wall_start,
+        "sightings": [a.sighting] if a.sighting is not None else [],
+        "source_id": a.source_id,
     }
 
 
 def list_alerts(
     conn, *, after: int = 0, before: int | None = None, limit: int = 100, camera: str | None = None
 ) -> list[dict[str, Any]]:
-    """Alerts newest first (or, with `after`, those with a larger id, oldest first for streaming)."""
-    table = alert_table(conn)
-    if table is None:
-        return []
-    cols = {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}
-    where, args = ["id > ?"], [int(after)]
+    """Shown (not throttled) alerts newest first; with `after`, those with a larger id oldest first (the
+    live stream's order). Paging by id is what the watch's own list_alerts does not offer."""
+    from relaytrack.watch.alerts import row_to_alert
+
+    where, args = ["suppressed = 0", "id > ?"], [int(after)]
     if before:
         where.append("id < ?")
         args.append(int(before))
     if camera:
-        cam_col = "camera_id" if "camera_id" in cols else "camera" if "camera" in cols else None
-        if cam_col:
-            where.append(f"{cam_col} = ?")
-            args.append(camera)
+        where.append("camera_id = ?")
+        args.append(camera)
     order = "ASC" if after else "DESC"
     rows = conn.execute(
-        f'SELECT * FROM "{table}" WHERE {" AND ".join(where)} ORDER BY id {order} LIMIT ?',
-        [*args, int(limit)],
+        f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?", [*args, int(limit)]
     ).fetchall()
-    return [normalise_alert(dict(zip(r.keys(), tuple(r), strict=True))) for r in rows]
+    return [alert_view(row_to_alert(r)) for r in rows]
 
 
 def get_alert(conn, alert_id: int) -> dict[str, Any] | None:
-    table = alert_table(conn)
-    if table is None:
+    from relaytrack.errors import NotFound
+    from relaytrack.watch.alerts import get_alert as watch_get
+
+    try:
+        return alert_view(watch_get(conn, int(alert_id)))
+    except NotFound:
         return None
-    r = conn.execute(f'SELECT * FROM "{table}" WHERE id=?', (int(alert_id),)).fetchone()
-    return None if r is None else normalise_alert(dict(zip(r.keys(), tuple(r), strict=True)))
 
 
 def max_alert_id(conn) -> int:
-    table = alert_table(conn)
-    if table is None:
-        return 0
-    return int(conn.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"').fetchone()[0])
+    return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()[0])

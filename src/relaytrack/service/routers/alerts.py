@@ -1,10 +1,9 @@
 """The live alert wall: recent alerts, one alert, a server-sent event stream of new ones, and the operator's
-verdict (acknowledged / false alarm) when the watch stage offers a function to store it."""
+verdict (acknowledged / false alarm), stored by the watch stage with the alert's signals for tuning."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import time
 from typing import Annotated
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import MAX_ID, AlertVerdictIn
+from relaytrack.watch.alerts import ack_alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -125,32 +125,14 @@ def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) 
     return _media(alert)
 
 
-def _watch_verdict_fn():
-    """The watch stage's function storing an operator verdict, when it has one."""
-    for mod, name in (
-        ("relaytrack.watch.alerts", "acknowledge"),
-        ("relaytrack.watch.alerts", "ack"),
-        ("relaytrack.watch.store", "acknowledge"),
-        ("relaytrack.watch", "acknowledge"),
-    ):
-        try:
-            fn = getattr(importlib.import_module(mod), name, None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn
-    return None
-
-
 @router.post("/{alert_id}/verdict")
 def verdict(alert_id: AlertId, body: AlertVerdictIn, a: Annotated[Access, Depends(need("alerts"))]) -> dict:
     """Acknowledge an alert or mark it a false alarm (kept by the watch stage for tuning)."""
     if queries.get_alert(a.conn, alert_id) is None:
         raise HTTPException(404, f"alert {alert_id} not found")
-    fn = _watch_verdict_fn()
-    if fn is None:
-        raise HTTPException(409, "this installation's watch stage stores no alert verdicts yet")
     with a.store.tx() as conn:
-        fn(conn, alert_id, body.verdict, user=a.user.name, note=body.note)
+        ack_alert(
+            conn, alert_id, a.user.name, false_alarm=body.verdict == "false_alarm", note=body.note or None
+        )
         a.log({"endpoint": "POST /api/alerts/{id}/verdict", "verdict": body.verdict}, [alert_id])
     return _media(queries.get_alert(a.conn, alert_id))

@@ -118,7 +118,8 @@
 
   // ---- map ----------------------------------------------------------------------------------------------
   const PALETTE = ["#d1495b", "#00798c", "#edae49", "#30638e", "#66a182", "#8d6a9f", "#e07a5f", "#3d405b", "#81b29a", "#f2cc8f"];
-  const STATUS_COLOURS = { recording: "#2a9d8f", recorded: "#457b9d", idle: "#999999", failed: "#e63946" };
+  const STATUS_COLOURS = { up: "#2a9d8f", recording: "#2a9d8f", recorded: "#457b9d", starting: "#a8dadc", ended: "#457b9d",
+    idle: "#999999", stalled: "#e9a23b", down: "#e63946", failed: "#e63946" };
   function projector(cams, w, h, pad = 40) {
     const pts = cams.filter((c) => c.lat !== null && c.lon !== null);
     const lat0 = pts.reduce((s, c) => s + c.lat, 0) / Math.max(pts.length, 1);
@@ -352,14 +353,24 @@
   // ---- alerts -------------------------------------------------------------------------------------------
   function alertCard(a) {
     return el("div", { class: "alert card", "data-alert": a.id, onclick: () => showAlert(a) },
-      el("b", { text: `#${a.id} · ${a.camera}` }),
+      el("b", { text: `#${a.id} · ${a.camera}${a.kind && a.kind !== "courier" ? " · " + a.kind : ""} · ${a.status || ""}` }),
       el("div", { class: "muted", text: `${fmtTime(a.wall)} · ${a.start ?? ""}–${a.end ?? ""} s` }),
       el("div", { text: `${t("alerts.score")} ${a.score !== null && a.score !== undefined ? Number(a.score).toFixed(2) : "-"}` }),
       el("div", { class: "reasons", text: (a.reasons || []).join(" · ") }));
   }
+  async function alertVerdict(a, verdict) {
+    const updated = await api("POST", `/api/alerts/${a.id}/verdict`, { verdict }, { noCase: true });
+    const card = document.querySelector(`#alert-wall [data-alert="${a.id}"]`);
+    if (card) card.replaceWith(alertCard(updated));
+    showAlert(updated);
+  }
   function showAlert(a) {
     $("#alert-video").src = media(a.video);
     $("#alert-detail").replaceChildren(el("h4", { text: t("alerts.reasons") }),
+      el("p", { text: a.explanation || "" }),
+      el("div", { class: "row" }, el("span", { class: "badge", id: "alert-status", text: a.status }),
+        el("button", { type: "button", class: "ack-btn", text: t("alerts.ack"), onclick: () => alertVerdict(a, "ack") }),
+        el("button", { type: "button", class: "reject-btn false-btn", text: t("alerts.false"), onclick: () => alertVerdict(a, "false_alarm") })),
       el("ul", {}, ...(a.reasons || []).map((r) => el("li", { text: r }))),
       ...(a.thumbnails || []).map((u) => el("img", { src: media(u), class: "thumb", alt: "" })));
   }
