@@ -350,6 +350,7 @@ def _load(
     n_req = sum(len(v) for v in lat.values()) + sum(errors.values())
     expected = n_alerts * subscribers
     got = sum(min(received.get(a, 0), subscribers) for a in written)
+    missing = sorted(a for a in written if received.get(a, 0) < subscribers)
     return {
         "requests": n_req,
         "throughput_rps": round((len(lat["search"]) + len(lat["sighting"])) / elapsed, 1),
@@ -361,6 +362,7 @@ def _load(
             "subscribers": subscribers,
             "expected_events": expected,
             "delivered_events": got,
+            "missed_alert_ids": missing[:20],
             "delivery": _pct(delivered),
             "stream_errors": sse_errors[:10],
         },

@@ -25,10 +25,7 @@ class AlertHub:
 
     def _read_new(self) -> list[dict[str, Any]]:
         with self.pool.lend() as store:
-            if self.last_id is None:
-                self.last_id = queries.max_alert_id(store.conn)
-                return []
-            rows = queries.list_alerts(store.conn, after=self.last_id, limit=500)
+            rows = queries.list_alerts(store.conn, after=self.last_id or 0, limit=500)
         if rows:
             self.last_id = max(int(r["id"]) for r in rows)
         return rows
@@ -47,7 +44,15 @@ class AlertHub:
                     q.put_nowait(row)
             await asyncio.sleep(self.poll_s)
 
+    def _max_id(self) -> int:
+        with self.pool.lend() as store:
+            return queries.max_alert_id(store.conn)
+
     async def subscribe(self) -> asyncio.Queue:
+        if self.last_id is None:
+            # Everything stored before the first subscriber is history (GET /api/alerts, or ?after=); the
+            # poller starts from here, before this subscriber is told it is connected.
+            self.last_id = await run_in_threadpool(self._max_id)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         q: asyncio.Queue = asyncio.Queue(QUEUE_MAX)

@@ -319,20 +319,20 @@ def alert_view(a: Any) -> dict[str, Any]:
 
 
 def list_alerts(
-    conn, *, after: int = 0, before: int | None = None, limit: int = 100, camera: str | None = None
+    conn, *, after: int | None = None, before: int | None = None, limit: int = 100, camera: str | None = None
 ) -> list[dict[str, Any]]:
     """Shown (not throttled) alerts newest first; with `after`, those with a larger id oldest first (the
     live stream's order). Paging by id is what the watch's own list_alerts does not offer."""
     from relaytrack.watch.alerts import row_to_alert
 
-    where, args = ["suppressed = 0", "id > ?"], [int(after)]
+    where, args = ["suppressed = 0", "id > ?"], [int(after or 0)]
     if before:
         where.append("id < ?")
         args.append(int(before))
     if camera:
         where.append("camera_id = ?")
         args.append(camera)
-    order = "ASC" if after else "DESC"
+    order = "ASC" if after is not None else "DESC"
     rows = conn.execute(
         f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?", [*args, int(limit)]
     ).fetchall()
