@@ -5,7 +5,10 @@ Every method runs on the same stores in the same run:
 - appearance: embedding cosine only, no topology, no travel time;
 - appearance+attributes;
 - +topology: candidates only on linked cameras, edge consistency, window = link [min, max];
-- +travel_time (full relay); and full with travel times refined from other people's confirmed hops.
+- +travel_time (full relay); and full with travel times refined from other people's confirmed hops;
+- full (legacy): the full relay as first written (RelayParams.legacy()), the "before" of the robustness work.
+Rendered towns (`--town DIR --db DB`, repeatable) add the suspect's route accuracy (from the middle sighting and
+averaged over every suspect sighting as origin) per town and the mean, legacy vs robust.
 """
 
 from __future__ import annotations
