@@ -251,7 +251,10 @@ def plan_town(spec: TownSpec) -> Town:
     nodes = _walk_route(world, rng, route_len)
     pts = np.array([world.graph.nodes[n] for n in nodes]) + rng.uniform(-0.4, 0.4, 2)
     arc = _arc(pts)
-    n_route = min(spec.cameras, max(4, round(0.6 * spec.cameras))) if spec.cameras >= 4 else spec.cameras
+    # With couriers, one camera is kept for the courier's hiding spots: small towns (under 5 cameras, as in
+    # the courier scenarios) would otherwise spend every camera on the suspect's route and record no drop.
+    free = spec.cameras - (1 if spec.couriers > 0 and spec.cameras >= 2 else 0)
+    n_route = min(free, max(4, round(0.6 * spec.cameras))) if spec.cameras >= 4 else free
     for k in range(n_route):
         s = min(arc[-1] - 2, (k + 0.5) / n_route * min(route_len, arc[-1]) + float(rng.uniform(-3, 3)))
         placed = None
