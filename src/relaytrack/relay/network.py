@@ -24,7 +24,10 @@ import yaml
 from relaytrack.errors import InputError, NotFound
 from relaytrack.records import EDGES, Camera, Link
 from relaytrack.relay.geo import edge_towards, haversine_m
-from relaytrack.store.sightings import upsert_camera
+from relaytrack.store.sightings import (
+    row_to_camera,  # noqa: F401  (re-exported for relay.engine)
+    upsert_camera,
+)
 
 OWNERS = ("본청", "사업소", "투출기관", "자치구")
 PURPOSES = (
@@ -378,24 +381,6 @@ def infer_links(
 
 
 # ---------------------------------------------------------------- store access
-
-
-def row_to_camera(row: Any) -> Camera:
-    return Camera(
-        id=row["id"],
-        name=row["name"],
-        lat=row["lat"],
-        lon=row["lon"],
-        heading_deg=row["heading_deg"],
-        fov_deg=row["fov_deg"],
-        district=row["district"],
-        owner=row["owner"],
-        purpose=row["purpose"],
-        stream_url=row["stream_url"],
-        clock_offset_s=row["clock_offset_s"] or 0.0,
-        width=row["width"],
-        height=row["height"],
-    )
 
 
 def all_cameras(conn) -> list[Camera]:

@@ -18,26 +18,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from relaytrack.describe.colors import NAMES as COLOR_NAMES  # noqa: F401  (part of this module's API)
+from relaytrack.describe.colors import PALETTE
 from relaytrack.errors import InputError
-
-try:  # the palette is defined by the describe stage; the names below are its English keys
-    from relaytrack.describe.colors import NAMES as COLOR_NAMES
-    from relaytrack.describe.colors import PALETTE
-except ImportError:  # pragma: no cover - only while describe is not installed
-    PALETTE = {
-        "black": "검정",
-        "white": "흰색",
-        "gray": "회색",
-        "red": "빨강",
-        "orange": "주황",
-        "yellow": "노랑",
-        "green": "초록",
-        "blue": "파랑",
-        "purple": "보라",
-        "pink": "분홍",
-        "brown": "갈색",
-    }
-    COLOR_NAMES = tuple(PALETTE)
 
 KST = timezone(timedelta(hours=9))
 MAX_TEXT = 500

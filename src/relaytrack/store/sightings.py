@@ -51,10 +51,7 @@ def ensure_camera(conn, camera_id: str) -> None:
     conn.execute("INSERT OR IGNORE INTO cameras(id, name) VALUES (?, ?)", (camera_id, camera_id))
 
 
-def get_camera(conn, camera_id: str) -> Camera:
-    row = conn.execute("SELECT * FROM cameras WHERE id=?", (camera_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"unknown camera {camera_id!r}")
+def row_to_camera(row: Any) -> Camera:
     return Camera(
         id=row["id"],
         name=row["name"],
@@ -66,10 +63,17 @@ def get_camera(conn, camera_id: str) -> Camera:
         owner=row["owner"],
         purpose=row["purpose"],
         stream_url=row["stream_url"],
-        clock_offset_s=row["clock_offset_s"],
+        clock_offset_s=row["clock_offset_s"] or 0.0,
         width=row["width"],
         height=row["height"],
     )
+
+
+def get_camera(conn, camera_id: str) -> Camera:
+    row = conn.execute("SELECT * FROM cameras WHERE id=?", (camera_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"unknown camera {camera_id!r}")
+    return row_to_camera(row)
 
 
 def insert_sighting(

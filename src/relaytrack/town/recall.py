@@ -12,6 +12,7 @@ import numpy as np
 
 from relaytrack.errors import NotFound
 from relaytrack.records import PERSON
+from relaytrack.track.tracker import iou_matrix
 
 
 def load_gt(path: Path) -> dict[int, list[tuple[int, np.ndarray, float]]]:
@@ -28,19 +29,6 @@ def load_gt(path: Path) -> dict[int, list[tuple[int, np.ndarray, float]]]:
             (int(pid), np.array([x0, y0, x0 + float(w), y0 + float(h)]), float(vis))
         )
     return out
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def greedy_match(iou: np.ndarray, thr: float) -> np.ndarray:
