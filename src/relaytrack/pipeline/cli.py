@@ -260,22 +260,38 @@ def ingest_cmd(
 
 def _ingest_many(store, sources, camera, cfg, workers, engine, ray_address, shards, shard_dir, user) -> list:
     """Many sources at once (relaytrack.pipeline.parallel); the audit entries are written here, by the one
-    driver process, in source order."""
+    driver process, as each source finishes (so a run killed half-way has the entries of those done)."""
     from relaytrack.evidence.access import identity
     from relaytrack.evidence.audit import append
     from relaytrack.pipeline.ingest import default_camera_id
     from relaytrack.pipeline.parallel import Job, import_ray, run_local, run_ray
 
     jobs = [Job(uri, camera[k] if camera else default_camera_id(uri)) for k, uri in enumerate(sources)]
+    u, _ = identity(user, None)
     with progress() as bar:
         tasks = [bar.add_task(f"ingest {j.camera}", total=None) for j in jobs]
 
         def done(k, res):
             bar.update(tasks[k], visible=False)
+            append(
+                store.conn,
+                store.path,
+                user=u,
+                case=None,
+                action="ingest",
+                outcome="ok" if res.status != "failed" else "error",
+                detail={
+                    "uri": jobs[k].uri,
+                    "camera": jobs[k].camera,
+                    "status": res.status,
+                    "sightings": res.sightings,
+                    "error": res.error,
+                },
+            )
 
         if engine == "ray":
             import_ray()  # fails with the extra to install before anything starts
-            results = run_ray(
+            return run_ray(
                 store.path,
                 jobs,
                 cfg,
@@ -285,33 +301,14 @@ def _ingest_many(store, sources, camera, cfg, workers, engine, ray_address, shar
                 shard_dir=shard_dir,
                 on_done=done,
             )
-        else:
-            results = run_local(
-                store.path,
-                jobs,
-                cfg,
-                1 if workers is None else workers,
-                progress=lambda k, i, n: bar.update(tasks[k], completed=i, total=n),
-                on_done=done,
-            )
-    u, _ = identity(user, None)
-    for job, res in zip(jobs, results, strict=True):
-        append(
-            store.conn,
+        return run_local(
             store.path,
-            user=u,
-            case=None,
-            action="ingest",
-            outcome="ok" if res.status != "failed" else "error",
-            detail={
-                "uri": job.uri,
-                "camera": job.camera,
-                "status": res.status,
-                "sightings": res.sightings,
-                "error": res.error,
-            },
+            jobs,
+            cfg,
+            1 if workers is None else workers,
+            progress=lambda k, i, n: bar.update(tasks[k], completed=i, total=n),
+            on_done=done,
         )
-    return results
 
 
 def sightings_cmd(
@@ -423,8 +420,6 @@ def bench_ingest_cmd(
     second and speed-up over sequential."""
     import json
 
-    from rich.table import Table
-
     from relaytrack.pipeline.parallel_bench import bench_ingest
 
     res = bench_ingest(
@@ -443,31 +438,26 @@ def bench_ingest_cmd(
     if json_out:
         print_json(figures)
         return
-    table = Table(
-        "mode",
-        "workers",
-        "ONNX threads",
-        "frames",
-        "wall s",
-        "start s",
-        "frames/s",
-        "speed-up",
-        "failed",
-        title=f"ingest of {len(res.clips)} clips on {res.cores} cores",
+    # Plain aligned lines: they stay readable in CI logs and narrow terminals.
+    frames_n = figures["rows"][0]["frames"] if figures["rows"] else 0
+    console.print(
+        f"ingest of {len(res.clips)} clips ({frames_n} frames) on {res.cores} cores", highlight=False
+    )
+    console.print(
+        f"{'mode':<14}{'procs':>6}{'ONNX thr':>10}{'wall s':>9}{'frames/s':>10}{'speed-up':>10}  failed"
     )
     for r in figures["rows"]:
-        table.add_row(
-            r["mode"],
-            str(r["workers"]),
-            str(r["onnx_threads"]),
-            str(r["frames"]),
-            f"{r['wall_s']:.1f}",
-            f"{r['startup_s']:.1f}",
-            f"{r['fps']:.1f}",
-            f"{r['speedup']:.2f}x",
-            str(r["failed"]),
+        note = f"  (+{r['startup_s']:.1f} s Ray start, not counted)" if r["startup_s"] else ""
+        console.print(
+            f"{r['mode']:<14}{r['workers']:>6}{r['onnx_threads']:>10}{r['wall_s']:>9.1f}{r['fps']:>10.1f}"
+            f"{r['speedup'] or 0.0:>9.2f}x  {r['failed']}{note}",
+            highlight=False,
         )
-    console.print(table)
+    console.print(
+        f"load average (1 min) before/after: {figures['load_before']:.1f}/{figures['load_after']:.1f}"
+        " (other work on the machine takes CPU from every mode; compare on an idle machine)",
+        highlight=False,
+    )
     if out:
         console.print(f"figures: {out}")
 

@@ -175,20 +175,27 @@ def run_local(
             pool.submit(_pool_run, str(db_path), job, k): k for k, job in enumerate(jobs)
         }
         pending = set(futs)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(q, progress)
-            for f in done:
-                k = futs[f]
-                try:
-                    res = f.result()
-                except Exception as err:  # the worker process died (killed, out of memory)
-                    res = _failed(
-                        jobs[k], f"{jobs[k].uri}: worker process died ({type(err).__name__}: {err})"
-                    )
-                results[k] = res
-                if on_done:
-                    on_done(k, res)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(q, progress)
+                for f in done:
+                    k = futs[f]
+                    try:
+                        res = f.result()
+                    except Exception as err:  # the worker process died (killed, out of memory)
+                        res = _failed(
+                            jobs[k], f"{jobs[k].uri}: worker process died ({type(err).__name__}: {err})"
+                        )
+                    results[k] = res
+                    if on_done:
+                        on_done(k, res)
+        except KeyboardInterrupt:
+            # Stop now rather than wait for every running source: each is resumable from its checkpoint.
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     _drain(q, progress)
     return [r for r in results if r is not None]
 
@@ -224,6 +231,15 @@ def _ray_task(db_path: str, job: Job, cfg_json: str, shard_dir: str | None, came
     the worker's node; returns (result, snapshot bytes of the shard)."""
     cfg = Config.model_validate_json(cfg_json)
     if shard_dir is None:
+        if not Path(db_path).is_file():
+            # The driver created it, so this node does not see the driver's disk: writing a fresh store
+            # here would scatter sightings over the nodes.
+            import socket
+
+            msg = (
+                f"{job.uri}: store {db_path} is not visible on Ray node {socket.gethostname()}; use --shards"
+            )
+            return _failed(job, msg), None
         return _ingest_job(db_path, job, cfg, None, 0), None
     from relaytrack.store import Store
 

@@ -9,6 +9,7 @@ cluster start is reported apart, since a real deployment starts it once.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -41,12 +42,16 @@ class BenchResult:
     cores: int
     clips: list[str]
     rows: list[BenchRow] = field(default_factory=list)
+    load_before: float = 0.0
+    load_after: float = 0.0
 
     def as_dict(self) -> dict:
         base = self.rows[0].fps if self.rows else 0.0
         return {
             "cores": self.cores,
             "clips": self.clips,
+            "load_before": round(self.load_before, 2),
+            "load_after": round(self.load_after, 2),
             "rows": [
                 {
                     "mode": r.mode,
@@ -150,7 +155,7 @@ def bench_ingest(
         tmp_p = Path(tmp)
         clips = make_clips(tmp_p / "clips", sources, frames)
         jobs = [Job(str(c), c.stem.split("-", 1)[0], start_wall=1_700_000_000.0) for c in clips]
-        res = BenchResult(cores=cores(), clips=[c.name for c in clips])
+        res = BenchResult(cores=cores(), clips=[c.name for c in clips], load_before=os.getloadavg()[0])
 
         def run(mode: str, n: int, threads: int, fn, startup: float = 0.0) -> None:
             db = tmp_p / f"{mode}-{n}.db"
@@ -192,4 +197,5 @@ def bench_ingest(
                 )
             finally:
                 rmod.shutdown()
+    res.load_after = os.getloadavg()[0]
     return res
