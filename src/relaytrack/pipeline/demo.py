@@ -36,6 +36,7 @@ class DemoOptions:
     hops: int = 10
     watch: bool = True
     recall_frames: int = 60
+    candidates: int = 3
 
 
 @dataclass
@@ -154,12 +155,20 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     route = None
     report = out / "report.html"
     if hits:
-        start = hits[0].sighting.id
+        # An investigator looks at the best few hits, not only the first: relay from each of the top three
+        # and keep the route that hangs together best (most confident hops over most cameras).
         rctx = authorize(store.conn, store.path, user=user, case=case, action="relay")
-        route = relay(store, start, hops=opts.hops, case=case)
-        rctx.log(
-            detail={"from": start, "hops": opts.hops, "cameras": route.cameras}, result_ids=route.sighting_ids
-        )
+        tried = []
+        for hit in hits[: opts.candidates]:
+            r = relay(store, hit.sighting.id, hops=opts.hops, case=case)
+            support = sum(h.confidence for h in r.hops if h.sighting.id != hit.sighting.id)
+            tried.append((support, len(set(r.cameras)), -hits.index(hit), r))
+            rctx.log(detail={"from": hit.sighting.id, "hops": opts.hops, "cameras": r.cameras,
+                             "support": round(support, 3)}, result_ids=r.sighting_ids)
+        route = max(tried, key=lambda x: x[:3])[3]
+        start = route.origin
+        say("relay candidates: " + "; ".join(f"#{t[3].origin} → {len(t[3].hops)} hops, support {t[0]:.2f}"
+                                              for t in tried))
         write_route_json(route, out / "route.json")
         write_route_geojson(route, store, out / "route.geojson")
         write_route_html(route, store, report, title=f"DEMO-0001 · {text}")
