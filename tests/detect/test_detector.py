@@ -47,7 +47,10 @@ def test_rejects_non_image(detector):
 
 def test_tiles_cover_wide_views(detector):
     regions = Detector._tiles(detector, 1920, 1080)
-    assert len(regions) == 7 and regions[0] == (0, 0, 1920, 1080)
+    assert len(regions) == 5 and regions[0] == (0, 0, 1920, 1080)
+    # Overlapping tiles cover the whole frame.
+    assert min(r[0] for r in regions[1:]) == 0 and max(r[2] for r in regions[1:]) == 1920
+    assert Detector._tiles(detector, 1280, 720) == [(0, 0, 1280, 720)]
     assert Detector._tiles(detector, 640, 360) == [(0, 0, 640, 360)]
 
 
