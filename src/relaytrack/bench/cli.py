@@ -8,14 +8,15 @@ from typing import Annotated
 import typer
 
 from relaytrack.config import load_config
-from relaytrack.paths import data_dir
+from relaytrack.paths import data_dir, home_dir
 from relaytrack.ui import console, console_err, print_json
 
 
 def bench_mot(
     folder: Annotated[Path | None, typer.Argument(help="MOTChallenge folder (default: ../shared/data/mot17-mini)")] = None,
     trackers: Annotated[str, typer.Option(help="Comma-separated: relaytrack, bytetrack, ocsort")] = "relaytrack,bytetrack,ocsort",
-    out: Annotated[Path, typer.Option("--out", help="Where the table is written (JSON and Markdown beside it)")] = Path("bench-mot.json"),
+    out: Annotated[Path | None, typer.Option("--out", help="Where the table is written (JSON and Markdown beside it; "
+                                             "default .relaytrack/bench/mot.json)")] = None,
     config: Annotated[Path | None, typer.Option("--config")] = None,
     speed: Annotated[bool, typer.Option(help="Also measure detect/track/describe speed at 1280x720")] = True,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -26,6 +27,7 @@ def bench_mot(
     from relaytrack.bench import mot
 
     folder = folder or data_dir() / "mot17-mini"
+    out = out or home_dir() / "bench" / "mot.json"
     cfg = load_config(config)
     names = [t.strip() for t in trackers.split(",") if t.strip()]
     for n in names:
