@@ -21,6 +21,12 @@ Public API (used by `relaytrack demo`):
   alerts (Alert or public dicts) against truth.json couriers' events ({camera, zone, start, end}).
 - ``load_watch_config(path=None, overrides=None) -> WatchConfig``: strict pydantic config (signals, pose,
   weights of the score, alert threshold/throttle/clips, run/workers).
+- ``relaytrack.watch.replay``: ``record_source(spec, cfg=None, wcfg=None) -> Recording`` (detector, tracker,
+  MoveNet and colour histograms of one source, per analysed frame; ``Recording.save/load``) and
+  ``replay(recording, wcfg, route=None, trace=None) -> list[Alert]`` (the behaviour logic and alert lifecycle
+  over a recording): tuning thresholds without re-running the models.
+- ``relaytrack.watch.bench.run_bench(out, towns, ..., held_out=[...], real_held_out=False)``: the
+  ``relaytrack bench watch`` table (tuning towns, held-out towns, real footage false alarms per camera-hour).
 - Store helpers in ``relaytrack.watch.alerts``: ``list_alerts(conn, ...)``, ``get_alert(conn, id)``,
   ``ack_alert(conn, id, user, false_alarm=False, note=None)``.
 
@@ -28,8 +34,11 @@ Score (documented weights, ``WeightConfig``): dwell 0.25 (0.5 at ``min_dwell_s``
 ``full_dwell_s``), crouch/bend 0.25, hand into the zone 0.25, phone raised 0.20, several stops 0.25 (2nd stop
 0.5, 3rd+ 1.0), revisit 0.15, night 0.10; alert at ``alert.threshold`` 0.60. A track must have stopped at a
 zone for ``min_dwell_s`` (2 s) to score at all, and must have walked there (``arrive_h``). A crouch/bend
-from keypoints counts only when the box got lower too (``confirm_box_ratio``), a reach only while low, each
-after ``pose_frames`` (3) analysed frames. MoveNet runs only for tracks that slowed down near a zone
+from keypoints counts only when the box got lower too (``confirm_box_ratio``), and only while the box bottom
+stays where the stop began (``planted_h``: a box shrinking as someone drifts away from the camera is
+perspective, not a crouch); a reach counts while low, or while the torso leans (``reach_torso_deg``) with a
+wrist at the zone (bending to a spot at hand height does not make the box lower), each after ``pose_frames``
+(3) analysed frames. MoveNet runs only for tracks that slowed down near a zone
 (``pose.near_factor``, at most ``pose.max_per_frame`` crops per frame).
 
 Timing: ``start``/``end`` are seconds from the source's start (the stop's start and the alert's last update);

@@ -234,14 +234,25 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         real: Annotated[bool, typer.Option("--real/--no-real", help="False alarms on real footage")] = True,
         watch_config: Annotated[Path | None, typer.Option("--watch-config")] = None,
         json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures here")] = None,
+        held_out: Annotated[
+            list[Path],
+            typer.Option(
+                "--held-out", help="Town folder(s) never used for tuning, reported in their own row"
+            ),
+        ] = [],
+        real_held_out: Annotated[
+            bool,
+            typer.Option("--real-held-out", help="Also false alarms on vtest frames 301-795 (held out)"),
+        ] = False,
     ) -> None:
         """Event recall/precision and time-to-alert on courier scenes; false alarms per camera-hour on real
         pedestrian footage with defined zones; one table."""
         from relaytrack.watch.bench import run_bench
 
         res = run_bench(
-            out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print
-        )
+            out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
+            held_out=held_out, real_held_out=real_held_out,
+        )  # fmt: skip
         if json_file:
             json_file.parent.mkdir(parents=True, exist_ok=True)
             json_file.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -47,16 +47,30 @@ class SignalConfig(_Strict):
         125.0, ge=30, le=180, description="Hip-knee-ankle angle below which the legs say crouched"
     )
     confirm_box_ratio: float = Field(
-        0.92,
+        0.96,
         gt=0.2,
         le=1.5,
         description="A crouch/bend from keypoints needs the box below this share of the height",
     )
+    planted_h: float = Field(
+        0.15,
+        ge=0,
+        le=2,
+        description="Crouch/bend evidence counts only while the box bottom stays within this many heights of "
+        "where the stop began (a person walking away shrinks in the image; crouching keeps the feet down)",
+    )
     bend_torso_deg: float = Field(
-        35.0, ge=5, le=90, description="Torso inclination from vertical above which the pose says bent"
+        20.0, ge=5, le=90, description="Torso inclination from vertical above which the pose says bent"
     )
     reach_margin_h: float = Field(
         0.12, ge=0, le=1, description="A wrist this many heights from a zone counts as reaching into it"
+    )
+    reach_torso_deg: float = Field(
+        18.0,
+        ge=0,
+        le=90,
+        description="A wrist at the zone counts as a reach when the torso leans more than this, even if the box "
+        "did not get lower: bending to a spot at hand height can make the box taller, not shorter",
     )
     kp_min_score: float = Field(0.2, ge=0, le=1, description="Keypoints below this MoveNet score are ignored")
     phone_after_s: float = Field(

@@ -42,6 +42,7 @@ class CameraSpec:
     camera: str
     zones: list[Zone] = field(default_factory=list)
     start_wall: float | None = None  # wall time of the first frame (files); None = file time / now
+    start_index: int = 1  # first frame (1-based) of a file/sequence to analyse (evaluation on a frame range)
 
 
 @dataclass
@@ -273,8 +274,9 @@ def _reader(
                     rep.bad_frames += 1
 
                 frames = open_source(
-                    spec.uri, spec.camera, cfg.source, spec.start_wall, info=info, on_bad_frame=bad
-                )
+                    spec.uri, spec.camera, cfg.source, spec.start_wall, info=info, on_bad_frame=bad,
+                    start_index=spec.start_index,
+                )  # fmt: skip
                 t_wall0 = None
                 for frame in frames:
                     if stop.is_set():

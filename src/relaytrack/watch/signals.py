@@ -78,6 +78,7 @@ class TrackState:
     first_foot: tuple[float, float] | None = None
     box_low: bool = False  # this frame's box is much lower than the standing height
     travelled_h: float = 0.0  # farthest the foot point got from where the track began, in standing heights
+    planted: bool = False  # this frame's box bottom is where the current stop began
 
     def stand_h(self) -> float:
         h = np.fromiter(self.heights, float)
@@ -320,11 +321,18 @@ class CameraWatch:
         if s is None or s.closed:
             return
         ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
-        s.box_ratio_min = ratio if s.box_ratio_min is None else min(s.box_ratio_min, ratio)
-        # Box-only crouch counts when the track was seen standing long enough to know its height.
-        tr.box_low = ratio < self.cfg.signals.crouch_box_ratio and len(tr.heights) >= 5
+        tr.planted = self._planted(s, xyxy, stand_h)
+        if tr.planted:
+            s.box_ratio_min = ratio if s.box_ratio_min is None else min(s.box_ratio_min, ratio)
+        # Box-only crouch counts when the track was seen standing long enough to know its height, and while
+        # the feet stay where the stop began: a shorter box of someone drifting away is perspective.
+        tr.box_low = ratio < self.cfg.signals.crouch_box_ratio and len(tr.heights) >= 5 and tr.planted
         if tr.box_low:
             self._low(tr, s, frame, t)
+
+    def _planted(self, s: Stop, xyxy, stand_h: float) -> bool:
+        """The box bottom is still where the stop began (within `planted_h` standing heights)."""
+        return abs(xyxy[3] - s.foot[1]) <= self.cfg.signals.planted_h * max(stand_h, 1.0)
 
     def _low(self, tr: TrackState, s: Stop, frame: int, t: float) -> None:
         s.crouch_frames += 1
@@ -354,9 +362,13 @@ class CameraWatch:
         ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
         # Keypoints of small people are noisy: a low pose counts only when the box got lower too.
         low = (
-            (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg)
-            or (p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg)
-        ) and ratio < sc.confirm_box_ratio
+            (
+                (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg)
+                or (p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg)
+            )
+            and ratio < sc.confirm_box_ratio
+            and tr.planted
+        )
         upright = (
             p.knee_deg is not None and p.knee_deg >= 160 and p.torso_deg is not None and p.torso_deg <= 20
         )
@@ -366,7 +378,9 @@ class CameraWatch:
             self._low(tr, s, frame, t)
         margin = sc.reach_margin_h * stand_h
         # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
-        if (low or (tr.box_low and not upright)) and any(
+        # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
+        leaning = tr.planted and p.torso_deg is not None and p.torso_deg > sc.reach_torso_deg
+        if (low or leaning or (tr.box_low and not upright)) and any(
             s.zone.distance(x, y) <= margin for x, y in p.wrists
         ):
             s.reach_frames += 1
