@@ -89,27 +89,40 @@ class Config(Strict):
     commit_every: int = Field(50, ge=1, description="Analysed frames between store checkpoints")
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    data: dict[str, Any] = {}
-    if path:
-        p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError as err:
-            raise ConfigError(f"{p}: config file not found") from err
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from err
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: top level must be a mapping, got {type(data).__name__}")
+def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping; errors name the file and the problem."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as err:
+        raise ConfigError(f"{p}: {what} file not found") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Set dotted keys ("detect.person_conf") in a nested mapping, in place."""
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")
         for k in parents:
             node = node.setdefault(k, {})
         node[leaf] = value
+    return data
+
+
+def validate(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
+    """Validate into a strict model; one ConfigError listing every bad field by its dotted path."""
     try:
-        return Config.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
-        where = f"{path}: " if path else ""
         msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"{where}invalid config: {msgs}") from err
+        raise ConfigError(f"{where}: invalid config: {msgs}") from err
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    data = read_yaml_mapping(path) if path else {}
+    return validate(Config, apply_overrides(data, overrides), str(path) if path else "config")

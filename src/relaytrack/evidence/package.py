@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from relaytrack.errors import InputError
 from relaytrack.evidence.guard import safe_join
+from relaytrack.models.registry import sha256_file  # noqa: F401  (re-exported for export.py)
 from relaytrack.paths import home_dir
 
 FORMAT = "relaytrack-evidence/1"
@@ -86,14 +87,6 @@ def trusted_public_key(path: Path | None = None) -> Ed25519PublicKey | None:
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"{p}: not an Ed25519 public key")
     return key
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _listed_files(root: Path) -> list[str]:

@@ -136,6 +136,16 @@ def _empty():
     return Detections.empty()
 
 
+def audit_ingest(store, user: str | None, res) -> None:
+    """One audit entry per ingested source, whatever its outcome."""
+    from relaytrack.evidence.audit import append
+
+    append(store.conn, store.path, user=user, case=None, action="ingest",
+           outcome="ok" if res.status != "failed" else "error",
+           detail={"uri": res.uri, "camera": res.camera, "status": res.status, "sightings": res.sightings,
+                   "error": res.error})
+
+
 def ingest_cmd(
     sources: Annotated[list[str], typer.Argument(help="Video files, image-sequence folders or stream URLs")],
     camera: Annotated[
@@ -174,7 +184,6 @@ def ingest_cmd(
     """Run the pipeline (detect, track, describe) and store sightings. Re-ingesting a source adds nothing;
     an interrupted ingest resumes from its last checkpoint. --workers N / --engine ray ingest many at once."""
     from relaytrack.evidence.access import identity
-    from relaytrack.evidence.audit import append
     from relaytrack.pipeline.ingest import Stages, default_camera_id, ingest
 
     if camera and len(camera) != len(sources):
@@ -210,22 +219,7 @@ def ingest_cmd(
                 res.timings["wall"] = time.perf_counter() - t0
                 bar.update(task, visible=False)
                 results.append(res)
-                u, _ = identity(user, None)
-                append(
-                    store.conn,
-                    store.path,
-                    user=u,
-                    case=None,
-                    action="ingest",
-                    outcome="ok" if res.status != "failed" else "error",
-                    detail={
-                        "uri": uri,
-                        "camera": cam,
-                        "status": res.status,
-                        "sightings": res.sightings,
-                        "error": res.error,
-                    },
-                )
+                audit_ingest(store, identity(user, None)[0], res)
     failed = [r for r in results if r.status == "failed"]
     if json_out:
         print_json(
@@ -262,7 +256,6 @@ def _ingest_many(store, sources, camera, cfg, workers, engine, ray_address, shar
     """Many sources at once (relaytrack.pipeline.parallel); the audit entries are written here, by the one
     driver process, as each source finishes (so a run killed half-way has the entries of those done)."""
     from relaytrack.evidence.access import identity
-    from relaytrack.evidence.audit import append
     from relaytrack.pipeline.ingest import default_camera_id
     from relaytrack.pipeline.parallel import Job, import_ray, run_local, run_ray
 
@@ -273,21 +266,7 @@ def _ingest_many(store, sources, camera, cfg, workers, engine, ray_address, shar
 
         def done(k, res):
             bar.update(tasks[k], visible=False)
-            append(
-                store.conn,
-                store.path,
-                user=u,
-                case=None,
-                action="ingest",
-                outcome="ok" if res.status != "failed" else "error",
-                detail={
-                    "uri": jobs[k].uri,
-                    "camera": jobs[k].camera,
-                    "status": res.status,
-                    "sightings": res.sightings,
-                    "error": res.error,
-                },
-            )
+            audit_ingest(store, u, res)
 
         if engine == "ray":
             import_ray()  # fails with the extra to install before anything starts

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from relaytrack.errors import ConfigError
+from relaytrack.config import apply_overrides, read_yaml_mapping, validate
 
 
 class _Strict(BaseModel):
@@ -154,27 +153,7 @@ class WatchConfig(_Strict):
 
 def load_watch_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> WatchConfig:
     """Defaults, then a YAML file (its `watch:` section if it has one), then dotted overrides."""
-    data: dict[str, Any] = {}
-    if path:
-        p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError as err:
-            raise ConfigError(f"{p}: watch config file not found") from err
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from err
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: top level must be a mapping")
-        if "watch" in data:
-            data = data["watch"] or {}
-    for dotted, value in (overrides or {}).items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for k in parents:
-            node = node.setdefault(k, {})
-        node[leaf] = value
-    try:
-        return WatchConfig.model_validate(data)
-    except ValidationError as err:
-        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"{path or 'watch config'}: invalid: {msgs}") from err
+    data = read_yaml_mapping(path, "watch config") if path else {}
+    if "watch" in data:
+        data = data["watch"] or {}
+    return validate(WatchConfig, apply_overrides(data, overrides), str(path) if path else "watch config")
