@@ -98,6 +98,10 @@ def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
         raise ConfigError(f"{p}: {what} file not found") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read {what} file ({err.strerror or err})") from err
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: top level must be a mapping, got {type(data).__name__}")
     return data

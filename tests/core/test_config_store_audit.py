@@ -21,6 +21,16 @@ def test_config_rejects_unknown_keys_and_bad_values(tmp_path):
     assert load_config(None, {"detect.person_conf": 0.5}).detect.person_conf == 0.5
 
 
+def test_config_unreadable_file_is_a_config_error(tmp_path):
+    # A folder or a non-UTF-8 file given as --config printed a Python traceback.
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path)
+    p = tmp_path / "latin.yaml"
+    p.write_bytes(b"\xff\xfe detect: 1\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(p)
+
+
 def test_migrations_apply_once(tmp_path):
     db = tmp_path / "m.db"
     Store(db).close()
