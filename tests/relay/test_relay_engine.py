@@ -302,7 +302,9 @@ def test_cli_relay_contract_and_feedback(town: Town, tmp_path: Path) -> None:
     hops = route["hops"]
     assert [h["sighting"] for h in hops] == ids
     for h in hops:
-        assert {"sighting", "camera", "start", "end", "frames", "box", "confidence"} <= set(h)
+        # the search hit's fields (score and reasons included) plus confidence
+        keys = {"sighting", "camera", "start", "end", "frames", "box", "score", "reasons", "confidence"}
+        assert keys <= set(h)
         assert len(h["frames"]) == 2 and len(h["box"]) == 4
     assert [h["start"] for h in hops] == sorted(h["start"] for h in hops)
     assert (tmp_path / "r.html").is_file() and (tmp_path / "mot" / "A.txt").is_file()
@@ -339,6 +341,21 @@ def test_cli_relay_contract_and_feedback(town: Town, tmp_path: Path) -> None:
     assert isinstance(res.exception, NotFound) and "ZZZ" in str(res.exception)
     res = runner.invoke(app, ["cameras", "links", "--db", db, "--json"])
     assert res.exit_code == 0 and len(json.loads(res.output)) == 6
+
+
+def test_cli_relay_on_a_missing_store_creates_nothing(tmp_path: Path) -> None:
+    # A mistyped --db created an empty store and answered "unknown or inactive user".
+    from relaytrack.cli import app
+    from relaytrack.errors import StoreError
+
+    db = tmp_path / "typo.db"
+    args = ["--db", str(db), "--user", "kim", "--case", "2026-7"]
+    runner = CliRunner()
+    res = runner.invoke(app, ["relay", "--from", "1", "--out", str(tmp_path / "r.json"), *args])
+    assert isinstance(res.exception, StoreError) and "no such store" in str(res.exception)
+    res = runner.invoke(app, ["relay", "confirm", "1", "2", *args])
+    assert isinstance(res.exception, StoreError)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_confirmed_hops_refine_link_travel_times(town: Town) -> None:

@@ -195,7 +195,7 @@ def relay_cmd(
         write_route_mot,
     )
 
-    with open_store(db) as store:
+    with open_store(db, readonly=True) as store:  # a mistyped --db must not create an empty store
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
         route = relay(
             store,
@@ -263,7 +263,7 @@ def _feedback(
     from relaytrack.relay.engine import record_feedback
 
     origin = _origin_of(route_or_origin)
-    with open_store(db) as store:
+    with open_store(db, readonly=True) as store:  # must exist; writes still allowed
         acx = access(store, user, case, "relay", detail={"verdict": verdict, "origin": origin})
         with store.tx() as conn:
             n = record_feedback(conn, identity(user, case)[1], origin, sightings, verdict, acx.user)

@@ -115,6 +115,9 @@ class Hop:
         s = self.sighting
         return {
             **s.public(),
+            # The CLI contract: a hop carries the search hit's fields (score included) plus confidence; a
+            # hop's score is its confidence.
+            "score": round(float(self.confidence), 4),
             "confidence": round(float(self.confidence), 4),
             "kind": s.kind,
             "wall_start": round(s.wall_start, 3),
