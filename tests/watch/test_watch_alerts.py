@@ -160,3 +160,18 @@ def test_soak_state_stays_bounded(cfg, tmp_path):
     assert all(len(tr.boxes) <= cfg.run.track_history_s * FPS + 1 for tr in watch.tracks.values())
     assert len(book.ring.items) <= book.ring.items.maxlen
     assert len(watch.route._items) <= watch.route._items.maxlen
+
+
+def test_alerts_cli_on_a_missing_store_creates_nothing(tmp_path):
+    # A mistyped --db created an empty store and answered "unknown or inactive user".
+    from typer.testing import CliRunner
+
+    from relaytrack.cli import app
+    from relaytrack.errors import StoreError
+
+    db = str(tmp_path / "typo.db")
+    runner = CliRunner()
+    for args in (["list"], ["show", "1"], ["ack", "1"]):
+        res = runner.invoke(app, ["alerts", *args, "--db", db, "--user", "op"])
+        assert isinstance(res.exception, StoreError) and "no such store" in str(res.exception)
+    assert list(tmp_path.iterdir()) == []

@@ -156,7 +156,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from relaytrack.clikit import access
         from relaytrack.watch.alerts import list_alerts
 
-        with open_store(db) as store:
+        with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
             ctx = access(store, user, None, "alerts", {"op": "list"})
             rows = list_alerts(store.conn, camera=camera, status=status, kind=kind, include_suppressed=all_,
                                limit=limit)  # fmt: skip
@@ -184,7 +184,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from relaytrack.clikit import access
         from relaytrack.watch.alerts import feedback, get_alert
 
-        with open_store(db) as store:
+        with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
             ctx = access(store, user, None, "alerts", {"op": "show", "alert": alert_id})
             a = get_alert(store.conn, alert_id)
             fb = feedback(store.conn, alert_id)
@@ -211,7 +211,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from relaytrack.clikit import access
         from relaytrack.watch.alerts import ack_alert
 
-        with open_store(db) as store:
+        with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
             ctx = access(store, user, None, "alerts", {"op": "ack", "alert": alert_id})
             with store.tx() as conn:
                 a = ack_alert(conn, alert_id, ctx.user, false_alarm=false_alarm, note=note)
