@@ -101,3 +101,13 @@ def test_cli_once_json_contract_and_alerts_commands(pets_clip, tmp_path):
     with Store(db) as store:
         actions = [(row[0], row[1]) for row in store.query("SELECT action, outcome FROM audit_log")]
     assert ("alerts", "ok") in actions and ("alerts", "denied") in actions and ("watch", "ok") in actions
+
+
+def test_once_gives_up_on_a_dead_stream_with_default_reconnects(tmp_path):
+    # Default config: reconnect forever when live; under --once the watch must still come to an end.
+    wcfg = load_watch_config(None, {"run.workers": 1})
+    assert wcfg.run.reconnect_tries == 0
+    specs = [CameraSpec("rtsp://127.0.0.1:9/dead", "DEAD", [make_zone(BAND, "t")])]
+    res = watch_sources(specs, None, None, wcfg, once=True, clips_dir=tmp_path / "clips")
+    assert res.cameras["DEAD"].state == "failed"
+    assert [a.camera for a in res.operator_alerts] == ["DEAD"]

@@ -151,6 +151,9 @@ def default_workers(n_cameras: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_cameras))
 
 
+ONCE_RECONNECTS = 4
+
+
 def watch_sources(
     sources: list[CameraSpec] | list[tuple],
     db_path: str | Path | None = None,
@@ -181,6 +184,11 @@ def watch_sources(
 
         raise InputError(f"watch: duplicate camera ids {sorted({c for c in cams if cams.count(c) > 1})}")
     cfg.source.analyse_fps = wcfg.run.analyse_fps
+    if once and wcfg.run.reconnect_tries == 0:
+        # --once promises an end: a live stream that stays down is given up after a few back-offs
+        # (reported as a failed camera) instead of being retried forever.
+        wcfg = wcfg.model_copy(deep=True)
+        wcfg.run.reconnect_tries = ONCE_RECONNECTS
     cfg.source.reconnect_tries = wcfg.run.reconnect_tries
     cfg.source.reconnect_max_s = wcfg.run.reconnect_max_s
     # One intra-op thread per session: the pool, not the sessions, uses the cores.
