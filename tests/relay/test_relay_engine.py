@@ -9,19 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from relay_factory import DIM, add_person, noisy, unit
 from typer.testing import CliRunner
 
 from relaytrack.errors import InputError, NotFound
 from relaytrack.evidence.access import create_case, create_user
-from relaytrack.records import Sighting
 from relaytrack.relay import RelayParams, import_network, record_feedback, relay, route_accuracy
 from relaytrack.relay.outputs import route_geojson, route_html, write_route_mot
 from relaytrack.store import Store
-from relaytrack.store.sightings import insert_sighting
 
 LAT, LON = 37.5563, 126.9220
-DIM = 32
-T0 = 1_795_000_000.0
 # Four cameras in a row west -> east, 100 m apart, all looking north: walking east leaves by the right edge
 # and enters the next camera by its left edge.
 NETWORK = "cameras:\n" + "".join(
@@ -29,10 +26,6 @@ NETWORK = "cameras:\n" + "".join(
     f" heading_deg: 0, owner: 자치구, purpose: 방범, clock_offset_s: {30.0 if c == 'C' else 0.0}}}\n"
     for i, c in enumerate("ABCD")
 )
-
-
-def unit(v: np.ndarray) -> np.ndarray:
-    return (v / np.linalg.norm(v)).astype(np.float32)
 
 
 class Town:
@@ -60,39 +53,11 @@ class Town:
         dur: float = 8.0,
     ) -> int:
         self.tracks += 1
-        off = 30.0 if cam == "C" else 0.0
-        s = Sighting(
-            id=0,
-            camera=cam,
-            source_id=None,
-            track_id=self.tracks,
-            kind="person",
-            class_name="person",
-            start=t,
-            end=t + dur,
-            first_frame=int(t * 10) + 1,
-            last_frame=int((t + dur) * 10) + 1,
-            wall_start=T0 + t + off,
-            wall_end=T0 + t + dur + off,
-            box=(10.0, 20.0, 30.0, 90.0),
-            entry_edge=entry,
-            exit_edge=exit_,
-            upper_color=upper,
-            upper_conf=0.9,
-            lower_color=lower,
-            lower_conf=0.8,
-            embedding=emb,
-        )
-        with self.store.tx() as conn:
-            return insert_sighting(
-                conn,
-                s,
-                boxes=[(s.first_frame, t, 10.0, 20.0, 30.0, 90.0, 0.9)],
-                thumbnail_jpeg=b"\xff\xd8fakejpeg",
-            )
+        return add_person(self.store, cam, t, emb, track_id=self.tracks, dur=dur, entry=entry, exit_=exit_,
+                          upper=upper, lower=lower, clock_offset_s=30.0 if cam == "C" else 0.0, thumbnail_jpeg=b"\xff\xd8fakejpeg")
 
     def noisy(self, proto: np.ndarray, scale: float = 0.25) -> np.ndarray:
-        return unit(proto + self.rng.normal(0, scale / math.sqrt(DIM), DIM))
+        return noisy(self.rng, proto, scale)
 
 
 @pytest.fixture

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from relay_factory import DIM, T0, add_person, noisy, unit
 
 from relaytrack.errors import InputError
 from relaytrack.records import Link, Sighting
 from relaytrack.relay import RelayParams, import_network, relay
 from relaytrack.relay.engine import _Relay, attribute_logit
 from relaytrack.store import Store
-from relaytrack.store.sightings import get_sighting, insert_sighting
+from relaytrack.store.sightings import get_sighting
 
 LAT, LON = 37.5563, 126.9220
-DIM = 32
-T0 = 1_795_000_000.0
 # Four cameras in a row with tight, explicit links (a rendered town's links are this tight: std ~1 s): walking
 # east leaves by the right edge and enters the next camera by its left edge, 10 s later.
 LINKS = "".join(
@@ -45,10 +44,6 @@ NETWORK = (
     + "links:\n"
     + LINKS
 )
-
-
-def unit(v: np.ndarray) -> np.ndarray:
-    return (v / np.linalg.norm(v)).astype(np.float32)
 
 
 class World:
@@ -76,33 +71,11 @@ class World:
         lower: str = "blue",
     ) -> int:
         self.n += 1
-        s = Sighting(
-            id=0,
-            camera=cam,
-            source_id=None,
-            track_id=self.n,
-            kind="person",
-            class_name="person",
-            start=t,
-            end=t + dur,
-            first_frame=int(t * 10) + 1,
-            last_frame=int((t + dur) * 10) + 1,
-            wall_start=T0 + t,
-            wall_end=T0 + t + dur,
-            box=(10.0, 20.0, 30.0, 90.0),
-            entry_edge=entry,
-            exit_edge=exit_,
-            upper_color=upper,
-            upper_conf=0.9,
-            lower_color=lower,
-            lower_conf=0.8,
-            embedding=emb,
-        )
-        with self.store.tx() as conn:
-            return insert_sighting(conn, s, boxes=[(s.first_frame, t, 10.0, 20.0, 30.0, 90.0, 0.9)])
+        return add_person(self.store, cam, t, emb, track_id=self.n, dur=dur, entry=entry, exit_=exit_,
+                          upper=upper, lower=lower)
 
     def noisy(self, proto: np.ndarray, scale: float = 0.25) -> np.ndarray:
-        return unit(proto + self.rng.normal(0, scale / math.sqrt(DIM), DIM))
+        return noisy(self.rng, proto, scale)
 
 
 @pytest.fixture
