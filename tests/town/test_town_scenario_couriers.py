@@ -16,7 +16,7 @@ from relaytrack.town.scenario import SCENARIOS, scenario
 COURIER_SCENARIOS = [name for name, sc in SCENARIOS.items() if sc.spec.couriers > 0]
 
 
-def _planned_events(spec: TownSpec) -> list[dict]:
+def _planned(spec: TownSpec):
     town = plan_town(spec)
     n = int(spec.duration * spec.fps)
     ts = np.arange(n) / spec.fps
@@ -26,9 +26,32 @@ def _planned_events(spec: TownSpec) -> list[dict]:
         xs, ys = np.interp(ts, p.times, p.xy[:, 0]), np.interp(ts, p.times, p.xy[:, 1])
         for c in town.cameras:
             ok, _ = _visible_boxes(c, xs, ys, p.look.height, None)
-            gt[c.id] += [(int(f) + 1, pid) for f in np.nonzero(ok)[0]]
+            gt[c.id] += [(int(f) + 1, pid, 0, 0, 0, 0, 1, 1, 1.0) for f in np.nonzero(ok)[0]]
     zones = {c.id: zones_for(town, c, None) for c in town.cameras}
+    return town, gt, zones
+
+
+def _planned_events(spec: TownSpec) -> list[dict]:
+    town, gt, zones = _planned(spec)
     return [e for c in courier_events(town, gt, zones, spec.fps) for e in c["events"]]
+
+
+def test_a_drop_is_an_event_only_where_the_courier_is_seen_for_most_of_it():
+    spec = SCENARIOS["mailbox-night"].spec
+    town, gt, zones = _planned(spec)
+    events = [e for c in courier_events(town, gt, zones, spec.fps) for e in c["events"]]
+    e = events[0]
+    f0, f1 = int(e["start"] * spec.fps) + 1, int(e["end"] * spec.fps) + 1
+    # Seen in only the first few frames of the stop (stooping just outside the image): no event there.
+    glimpse = [r for r in gt[e["camera"]] if not (f0 + 5 <= r[0] <= f1)]
+    cut = dict(gt, **{e["camera"]: glimpse})
+    after = [x for c in courier_events(town, cut, zones, spec.fps) for x in c["events"]]
+    assert not any(x["camera"] == e["camera"] and x["zone"] == e["zone"] for x in after)
+    # Seen but barely visible (occluded) in the same frames: no event either.
+    faint = [r[:8] + (0.1,) if f0 <= r[0] <= f1 else r for r in gt[e["camera"]]]
+    after = [x for c in courier_events(town, dict(gt, **{e["camera"]: faint}), zones, spec.fps)
+             for x in c["events"]]  # fmt: skip
+    assert not any(x["camera"] == e["camera"] and x["zone"] == e["zone"] for x in after)
 
 
 def test_courier_scenarios_exist():

@@ -175,3 +175,21 @@ def test_alerts_cli_on_a_missing_store_creates_nothing(tmp_path):
         res = runner.invoke(app, ["alerts", *args, "--db", db, "--user", "op"])
         assert isinstance(res.exception, StoreError) and "no such store" in str(res.exception)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spot_alerts_once_when_the_track_breaks_in_two(cfg, tmp_path):
+    from relaytrack.watch.zones import zones_from_list
+
+    watch = CameraWatch("C1", zones_from_list(ZONES, "t"), cfg)
+    book = AlertBook("C1", cfg.alert, None)
+    first = [{1: b} for b in crouch_stop(320)]
+    # The tracker loses the person and starts a new track at the same spot: the same drop, one alert.
+    second = [{2: box(320, 100 if i < 5 else 60)} for i in range(30)]
+    raised = drive(book, watch, first + [{}] * 3 + second)
+    assert len(raised) == 1 and raised[0].track == 1
+    # Past zone_dedupe_s the spot may alert again (a second drop there).
+    cfg2 = cfg.model_copy(deep=True)
+    cfg2.alert.zone_dedupe_s = 0.0
+    watch2 = CameraWatch("C1", zones_from_list(ZONES, "t"), cfg2)
+    raised2 = drive(AlertBook("C1", cfg2.alert, None), watch2, first + [{}] * 3 + second)
+    assert len(raised2) == 2

@@ -280,3 +280,85 @@ def test_adjacent_spots_stay_one_stop_while_the_person_stands_still(cfg):
                   {"s": 4, "x0": 320, "x1": 322, "h": 100}])  # fmt: skip
     assert {a.zone.id for a in res} == {"A"}
     assert res[-1].signals["dwell_s"] >= 6.0
+
+
+def _feed(w: CameraWatch, frames: list[list[tuple]], pose=None, t0: float = 0.0, wall0: float = DAY):
+    """frames: per analysed frame, [(track id, box)]; pose: Posture (or None: no body found) for every pose
+    run, or the string "off" for no pose model at all."""
+    out = []
+    pose_fn = None if pose == "off" else (lambda _t, _b, p=pose: p)
+    for k, tracks in enumerate(frames):
+        t = t0 + k / FPS
+        out.extend(w.step(k, t, wall0 + t, tracks, None, pose_fn))
+    return out
+
+
+def test_appearing_at_a_place_seen_empty_counts_as_arriving(cfg):
+    # At night or behind others a person may be found only once standing still at the spot: a place
+    # watched and empty for empty_before_s before, then occupied, is an arrival (no walk needed).
+    w = CameraWatch("C1", [MAILBOX], cfg)
+    empty = [[] for _ in range(int((cfg.signals.empty_before_s + 1) * FPS))]
+    there = [[(1, person_box(320))] for _ in range(int(8 * FPS))]
+    res = _feed(w, empty + there, pose="off")
+    assert res and res[-1].signals["dwell_s"] >= 6.0
+    # The same still track from the first frame on (a place never seen empty) is no stop.
+    w2 = CameraWatch("C1", [MAILBOX], cfg)
+    assert _feed(w2, there + there, pose="off") == []
+
+
+def test_a_track_broken_at_the_spot_inherits_the_arrival(cfg):
+    w = CameraWatch("C1", [MAILBOX], cfg)
+    walk = [[(1, person_box(200 + 12 * i))] for i in range(10)]  # walks to x=308..320
+    stand = [[(1, person_box(320))] for _ in range(10)]
+    gap = [[] for _ in range(5)]  # lost for a second (crouched in the dark)
+    again = [[(2, person_box(321))] for _ in range(int(6 * FPS))]
+    res = _feed(w, walk + stand + gap + again, pose="off")
+    assert any(a.track_id == 2 and a.signals["dwell_s"] >= 4.0 for a in res)
+    # A static false detection that flickers at a spot never arrived, and its fragments do not either.
+    w2 = CameraWatch("C1", [MAILBOX], cfg)
+    flicker = ([[(1, person_box(320))]] * 10 + [[]] * 5 + [[(2, person_box(320))]] * 10) * 3
+    assert _feed(w2, flicker, pose="off") == []
+
+
+def test_lower_box_without_a_body_is_no_crouch(cfg):
+    # The box of someone behind a sign post gets shorter, and the pose model finds no body in it.
+    w = CameraWatch("C1", [POT], cfg)
+    frames = [[(1, person_box(300 + 20 * i))] for i in range(12)] + [[(1, person_box(520, h=60))]] * 30
+    res = _feed(w, frames, pose=None)
+    assert res and res[-1].strengths["crouch"] == 0.0 and res[-1].signals["crouch_frames"] == 0
+    # Without any pose model, the lower box is all there is and still counts.
+    w2 = CameraWatch("C1", [POT], cfg)
+    assert _feed(w2, frames, pose="off")[-1].strengths["crouch"] == 1.0
+
+
+def test_keypoint_crouch_scores_more_than_a_lower_box_alone(cfg):
+    frames = [[(1, person_box(300 + 20 * i))] for i in range(12)] + [[(1, person_box(520, h=60))]] * 30
+    box_only = _feed(CameraWatch("C1", [POT], cfg), frames, pose="off")[-1]
+    crouched = Posture(80.0, 40.0, (), (520.0, 235.0), False)
+    both = _feed(CameraWatch("C1", [POT], cfg), frames, pose=crouched)[-1]
+    assert box_only.strengths["crouch"] == both.strengths["crouch"] == 1.0
+    assert box_only.strengths["crouch_pose"] == 0.0 and both.strengths["crouch_pose"] == 1.0
+    assert both.score == pytest.approx(box_only.score + cfg.weights.crouch_pose)
+    assert both.signals["crouch_pose_frames"] >= cfg.signals.pose_frames
+
+
+def test_crouch_seen_in_keypoints_when_the_frame_top_cuts_the_head(cfg):
+    # A person at the top edge: the box is as tall crouched as standing (the head is cut off), the knees say.
+    def cut(x: float) -> tuple:
+        return (x - 15, 0.0, x + 15, 60.0)
+
+    spot = make_zone(
+        {"id": "T", "kind": "flower_pot", "polygon": [[330, 40], [360, 40], [360, 62], [330, 62]]}, "t"
+    )
+    frames = [[(1, cut(x))] for x in range(200, 320, 12)] + [[(1, cut(320))]] * 30
+    knees = Posture(70.0, 30.0, (), (320.0, 40.0), False)
+    res = _feed(CameraWatch("C1", [spot], cfg), frames, pose=knees)
+    assert res[-1].strengths["crouch"] == 1.0 and res[-1].strengths["crouch_pose"] == 1.0
+
+
+def test_bending_to_a_spot_at_hand_height_counts_without_a_lower_box(cfg):
+    frames = [[(1, person_box(300 + 20 * i))] for i in range(12)] + [[(1, person_box(520))]] * 30
+    bent = Posture(170.0, 45.0, (), (520.0, 210.0), False)
+    upright = Posture(172.0, 8.0, (), (520.0, 210.0), False)
+    assert _feed(CameraWatch("C1", [POT], cfg), frames, pose=bent)[-1].strengths["crouch"] == 1.0
+    assert _feed(CameraWatch("C1", [POT], cfg), frames, pose=upright)[-1].strengths["crouch"] == 0.0

@@ -30,7 +30,7 @@ from relaytrack.town.render import (
 )
 from relaytrack.town.world import ground_texture
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a drop is an event on a camera only where the courier is seen for most of it
 MIN_BOX_H = 20  # people shorter than this (pixels) are not annotated
 MIN_VIS = 0.2  # nor those with less than this share of their body visible
 EDGE_MARGIN = 0.04  # share of the frame that counts as its edge (as the tracker's default)
@@ -357,6 +357,16 @@ def suspect_route(town: Town, gt: dict[str, list[tuple]], fps: float) -> list[di
     return sorted(visits, key=lambda v: (v["start"], v["camera"]))
 
 
+EVENT_SEEN_SHARE = 0.5  # of a stop's (and its hand action's) frames in which the courier must be visible
+EVENT_MIN_VIS = 0.3  # visibility from which a gt row counts as seen
+
+
+def _seen_share(rows: list[tuple], pid: int, t0: float, t1: float, fps: float) -> float:
+    f0, f1 = int(max(t0, 0.0) * fps) + 1, int(t1 * fps) + 1
+    frames = {r[0] for r in rows if r[1] == pid and f0 <= r[0] <= f1 and r[8] >= EVENT_MIN_VIS}
+    return len(frames) / max(1, f1 - f0 + 1)
+
+
 def courier_events(
     town: Town, gt: dict[str, list[tuple]], zones: dict[str, list[dict]], fps: float
 ) -> list[dict]:
@@ -371,10 +381,6 @@ def courier_events(
             for cid, zs in zones.items():
                 if not any(z["id"] == stop["spot"] for z in zs):
                     continue
-                f0, f1 = int(stop["start"] * fps) + 1, int(stop["end"] * fps) + 1
-                seen = sum(1 for r in gt[cid] if r[1] == pid and f0 <= r[0] <= f1)
-                if seen < 3:
-                    continue
                 photo = next(
                     (a for a in p.actions if a[2] == "phone" and stop["start"] <= a[0] < stop["end"]), None
                 )
@@ -386,6 +392,12 @@ def courier_events(
                     ),
                     None,
                 )
+                # A camera shows a drop only if it sees the courier for most of the stop and of the hand
+                # action: a spot at the image edge with the courier stooping just outside is no event there.
+                if _seen_share(gt[cid], pid, stop["start"], stop["end"], fps) < EVENT_SEEN_SHARE:
+                    continue
+                if hand and _seen_share(gt[cid], pid, hand[0], hand[1], fps) < EVENT_SEEN_SHARE:
+                    continue
                 events.append(
                     {
                         "camera": cid,

@@ -31,15 +31,23 @@ Public API (used by `relaytrack demo`):
   ``ack_alert(conn, id, user, false_alarm=False, note=None)``.
 
 Score (documented weights, ``WeightConfig``): dwell 0.25 (0.5 at ``min_dwell_s`` rising to 1 at
-``full_dwell_s``), crouch/bend 0.25, hand into the zone 0.25, phone raised 0.20, several stops 0.25 (2nd stop
-0.5, 3rd+ 1.0), revisit 0.15, night 0.10; alert at ``alert.threshold`` 0.60. A track must have stopped at a
-zone for ``min_dwell_s`` (2 s) to score at all, and must have walked there (``arrive_h``). A crouch/bend
-from keypoints counts only when the box got lower too (``confirm_box_ratio``), and only while the box bottom
+``full_dwell_s``, 10 s), crouch/bend 0.25, the crouch/bend also seen in the keypoints 0.10 (a lower box alone is
+also what a person half hidden behind a post looks like), hand into the zone 0.25, phone raised 0.20, several
+stops 0.25 (2nd stop 0.5, 3rd+ 1.0), revisit 0.15, night 0.10; alert at ``alert.threshold`` 0.60. A track must
+have stopped at a zone for ``min_dwell_s`` (2 s) to score at all, and must have come there: walked there
+(``arrive_h``), or appeared at a place watched and empty for ``empty_before_s`` (people found only once they
+stand still, in the dark or behind others), or taken over, at the same place, a track that had come there (a
+track broken by a crouch or an occlusion). A crouch/bend from keypoints counts only when the box got lower too
+(``confirm_box_ratio``), when the frame's top edge cuts the head off (the box cannot get lower), or when the
+torso leans past ``strong_bend_torso_deg`` (bending to a spot at hand height), and only while the box bottom
 stays where the stop began (``planted_h``: a box shrinking as someone drifts away from the camera is
-perspective, not a crouch); a reach counts while low, or while the torso leans (``reach_torso_deg``) with a
-wrist at the zone (bending to a spot at hand height does not make the box lower), each after ``pose_frames``
-(3) analysed frames. MoveNet runs only for tracks that slowed down near a zone
-(``pose.near_factor``, at most ``pose.max_per_frame`` crops per frame).
+perspective, not a crouch); a lower box in which the pose model finds no body does not count (something in
+front of the person). A reach counts while low, or while the torso leans (``reach_torso_deg``) with a wrist at
+the zone, each after ``pose_frames`` (3) analysed frames. MoveNet runs only for tracks that slowed down near a
+zone (``pose.near_factor``, at most ``pose.max_per_frame`` crops per frame). One spot raises one alert within
+``alert.zone_dedupe_s`` whatever the track (a track broken in two is one drop). The watch's tracker keeps
+tracks through crouches with a lower second-stage IoU and start score (``run.track_second_iou``,
+``run.track_new_conf``) than the ingest pipeline.
 
 Timing: ``start``/``end`` are seconds from the source's start (the stop's start and the alert's last update);
 ``decided`` is when the score crossed the threshold; ``latency_s`` is wall seconds from the frame's arrival to

@@ -9,6 +9,7 @@ once the post-roll has been seen.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -326,6 +327,7 @@ class AlertBook:
         self.suppressed = 0
         self.max_score = 0.0  # highest score seen on this camera (how close non-alerts came, for tuning)
         self.history_fn = None  # track id -> [(frame, t, xyxy), ...] (the watch's per-track history)
+        self.zone_alerted: dict[str, float] = {}  # zone -> last time an alert of it was raised or updated
 
     def on_frame(
         self,
@@ -357,8 +359,14 @@ class AlertBook:
                 op.assessment = a
                 op.alert.end = t
                 op.moments.update(a.stop.key)
+                self.zone_alerted[a.zone.id] = t
                 continue
             if a.score < self.cfg.threshold or a.zone.id in self.alerted.get(a.track_id, set()):
+                continue
+            if t - self.zone_alerted.get(a.zone.id, -math.inf) <= self.cfg.zone_dedupe_s:
+                # The same spot alerted a moment ago under another track: most often the same person whose
+                # track broke (an occlusion, a crouch the tracker lost), not a second drop.
+                self.alerted.setdefault(a.track_id, set()).add(a.zone.id)
                 continue
             if op is not None:
                 self._finish(a.track_id)
@@ -372,6 +380,7 @@ class AlertBook:
 
     def _raise(self, a: Assessment, index: int, t: float, boxes: dict, capture_wall: float) -> list[Alert]:
         self.alerted.setdefault(a.track_id, set()).add(a.zone.id)
+        self.zone_alerted[a.zone.id] = t
         while len(self.alerted) > 5000:
             self.alerted.popitem(last=False)
         while self.recent and t - self.recent[0] > self.cfg.throttle_window_s:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from relaytrack.config import apply_overrides, read_yaml_mapping, validate
+from relaytrack.config import Config, apply_overrides, read_yaml_mapping, validate
 
 
 class _Strict(BaseModel):
@@ -31,13 +31,20 @@ class SignalConfig(_Strict):
     arrive_h: float = Field(
         0.5, ge=0, le=20, description="A track must have walked this far (heights) before its stops count"
     )
+    empty_before_s: float = Field(
+        5.0,
+        ge=0,
+        le=120,
+        description="A track that appears where no one was seen for this long counts as having arrived there, "
+        "even if it never walked (people found only once they stand still: dark, occluded)",
+    )
     same_place_h: float = Field(
         0.6, ge=0, le=5, description="Moving less than this during a stop keeps it one stop (adjacent spots)"
     )
     min_dwell_s: float = Field(
         2.0, ge=0, le=120, description="Stop near a zone needed before a track can score at all"
     )
-    full_dwell_s: float = Field(15.0, gt=0, le=600, description="Dwell that gives the full dwell signal")
+    full_dwell_s: float = Field(10.0, gt=0, le=600, description="Dwell that gives the full dwell signal")
     gap_s: float = Field(1.5, ge=0, le=30, description="Short breaks (occlusion, shuffling) a stop survives")
     crouch_box_ratio: float = Field(
         0.78, gt=0.2, le=1, description="Box height / standing height below which the box says crouched"
@@ -60,6 +67,12 @@ class SignalConfig(_Strict):
     )
     bend_torso_deg: float = Field(
         20.0, ge=5, le=90, description="Torso inclination from vertical above which the pose says bent"
+    )
+    strong_bend_torso_deg: float = Field(
+        30.0,
+        ge=5,
+        le=90,
+        description="Torso inclination from which a bend counts even when the box did not get lower",
     )
     reach_margin_h: float = Field(
         0.12, ge=0, le=1, description="A wrist this many heights from a zone counts as reaching into it"
@@ -106,6 +119,12 @@ class WeightConfig(_Strict):
 
     dwell: float = Field(0.25, ge=0, le=2, description="Dwell near a zone (min_dwell_s .. full_dwell_s)")
     crouch: float = Field(0.25, ge=0, le=2, description="Crouched or bent during the stop")
+    crouch_pose: float = Field(
+        0.10,
+        ge=0,
+        le=2,
+        description="The crouch or bend was seen in the keypoints too (knees, torso), not only in a lower box",
+    )
     reach: float = Field(0.25, ge=0, le=2, description="Wrist inside the zone")
     phone: float = Field(0.20, ge=0, le=2, description="Phone raised during/after the stop")
     stops: float = Field(0.25, ge=0, le=2, description="Several stops at different zones in the window")
@@ -115,6 +134,12 @@ class WeightConfig(_Strict):
 
 class AlertConfig(_Strict):
     threshold: float = Field(0.60, ge=0, le=5, description="Score at which a track raises an alert")
+    zone_dedupe_s: float = Field(
+        20.0,
+        ge=0,
+        le=3600,
+        description="No second alert for a spot within this long of the last one (a track broken in two)",
+    )
     throttle_window_s: float = Field(600.0, ge=0, le=86400, description="Per-camera throttle window")
     throttle_max: int = Field(6, ge=1, le=1000, description="Alerts per camera per throttle window")
     pre_roll_s: float = Field(5.0, ge=0, le=60, description="Clip seconds before the stop began")
@@ -141,6 +166,20 @@ class RunConfig(_Strict):
     )
     reconnect_max_s: float = Field(30.0, gt=0, le=3600, description="Longest back-off between reconnects")
     track_history_s: float = Field(120.0, gt=1, le=3600, description="Per-track history kept (bounded)")
+    track_second_iou: float = Field(
+        0.3,
+        ge=0.01,
+        le=1,
+        description="The tracker's low-score second-stage IoU in the watch (pipeline default 0.5): a person "
+        "crouching changes box shape at once, and a drop is missed if the track breaks right then",
+    )
+    track_new_conf: float = Field(
+        0.4,
+        ge=0.05,
+        le=1,
+        description="Score from which the watch's tracker starts a track (pipeline default 0.5): people "
+        "stooping at a spot in dim light score low",
+    )
 
 
 class WatchConfig(_Strict):
@@ -157,3 +196,12 @@ def load_watch_config(path: str | Path | None = None, overrides: dict[str, Any] 
     if "watch" in data:
         data = data["watch"] or {}
     return validate(WatchConfig, apply_overrides(data, overrides), str(path) if path else "watch config")
+
+
+def pipeline_for_watch(cfg: Config, wcfg: WatchConfig) -> Config:
+    """The pipeline settings the watch runs with (a copy): its analysed rate and its tracker continuity."""
+    cfg = cfg.model_copy(deep=True)
+    cfg.source.analyse_fps = wcfg.run.analyse_fps
+    cfg.track.second_iou = wcfg.run.track_second_iou
+    cfg.track.new_track_conf = wcfg.run.track_new_conf
+    return cfg

@@ -19,7 +19,7 @@ import numpy as np
 from relaytrack.config import Config
 from relaytrack.records import CLASS_ID, PERSON
 from relaytrack.watch.alerts import Alert, AlertBook
-from relaytrack.watch.config import WatchConfig
+from relaytrack.watch.config import WatchConfig, pipeline_for_watch
 from relaytrack.watch.pose import Posture
 from relaytrack.watch.signals import CameraWatch, RouteMemory, appearance_hist
 from relaytrack.watch.zones import Zone
@@ -62,9 +62,8 @@ def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = No
     from relaytrack.source import open_source, probe
     from relaytrack.watch.pose import PoseEstimator, posture
 
-    cfg = (cfg or Config()).model_copy(deep=True)
     wcfg = wcfg or WatchConfig()
-    cfg.source.analyse_fps = wcfg.run.analyse_fps
+    cfg = pipeline_for_watch(cfg or Config(), wcfg)
     cfg.detect.threads = 1
     stages = Stages.load(cfg, embed=False)
     pose = PoseEstimator(wcfg.pose.model, wcfg.pose.long_side, threads=1)

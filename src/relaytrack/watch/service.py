@@ -25,7 +25,7 @@ from relaytrack.config import Config
 from relaytrack.errors import SourceError
 from relaytrack.records import CLASS_ID, PERSON
 from relaytrack.watch.alerts import Alert, AlertBook, insert_alert, set_camera_status, update_alert
-from relaytrack.watch.config import WatchConfig
+from relaytrack.watch.config import WatchConfig, pipeline_for_watch
 from relaytrack.watch.signals import CameraWatch, RouteMemory, appearance_hist
 from relaytrack.watch.zones import Zone
 
@@ -183,7 +183,7 @@ def watch_sources(
         from relaytrack.errors import InputError
 
         raise InputError(f"watch: duplicate camera ids {sorted({c for c in cams if cams.count(c) > 1})}")
-    cfg.source.analyse_fps = wcfg.run.analyse_fps
+    cfg = pipeline_for_watch(cfg, wcfg)
     if once and wcfg.run.reconnect_tries == 0:
         # --once promises an end: a live stream that stays down is given up after a few back-offs
         # (reported as a failed camera) instead of being retried forever.

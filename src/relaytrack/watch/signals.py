@@ -35,6 +35,7 @@ from relaytrack.watch.pose import Posture
 from relaytrack.watch.zones import Zone
 
 ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+TOP_EDGE_PX = 2.0  # a box starting this close to the frame's top is cut off by it
 
 
 def ordinal(n: int) -> str:
@@ -51,6 +52,7 @@ class Stop:
     start_frame: int
     foot: tuple[float, float] = (0.0, 0.0)  # where the person stood when the stop began
     crouch_frames: int = 0
+    pose_low_frames: int = 0  # of those, frames where the keypoints (knees, torso) said low too
     low_s: float = 0.0
     reach_frames: int = 0
     phone_frames: int = 0
@@ -79,6 +81,7 @@ class TrackState:
     box_low: bool = False  # this frame's box is much lower than the standing height
     travelled_h: float = 0.0  # farthest the foot point got from where the track began, in standing heights
     planted: bool = False  # this frame's box bottom is where the current stop began
+    arrived: bool = False  # appeared at a place seen empty just before (or took over such a track)
 
     def stand_h(self) -> float:
         h = np.fromiter(self.heights, float)
@@ -188,6 +191,10 @@ class CameraWatch:
         self.route = route or RouteMemory(cfg.signals.route_window_s)
         self.tracks: dict[int, TrackState] = {}
         self.pose_runs = 0
+        self.t0: float | None = None
+        # Foot points of everyone over the last `empty_before_s` (with whether that person had come there):
+        # was a new track's place empty before it, or does it continue a track that broke off there?
+        self._feet: deque[tuple[float, float, float, float, bool]] = deque()
 
     # ------------------------------------------------------------------ per frame
 
@@ -241,6 +248,7 @@ class CameraWatch:
             if tr is None:
                 maxlen = int(horizon * 30) + 8
                 tr = self.tracks[tid] = TrackState(tid, deque(maxlen=maxlen), deque(maxlen=maxlen))
+                tr.arrived = self._arrived(xyxy, t)
             tr.boxes.append((frame_index, t, xyxy))
             while tr.boxes and t - tr.boxes[0][1] > horizon:
                 tr.boxes.popleft()
@@ -255,8 +263,10 @@ class CameraWatch:
                 tr.travelled_h, math.hypot(foot[0] - tr.first_foot[0], foot[1] - tr.first_foot[1]) / stand_h
             )
             zone, d_h = self.near_zone(xyxy, stand_h)
-            # Only people who walked there: a track that never moved is most often a static false detection.
-            stopped = speed < sc.stop_speed_h_s and tr.travelled_h >= sc.arrive_h
+            # Only people who came there: a track that never moved, at a place never seen empty, is most often
+            # a static false detection. People in the dark or behind others are found only once they stand
+            # still, so appearing at a place seen empty just before counts as arriving too.
+            stopped = speed < sc.stop_speed_h_s and (tr.travelled_h >= sc.arrive_h or tr.arrived)
             if zone is not None and stopped:
                 s = tr.stop
                 same_place = (
@@ -285,11 +295,16 @@ class CameraWatch:
                 candidates.append((dwell, tr, xyxy))
             self._box_evidence(tr, xyxy, stand_h, frame_index, t)
             self._phone_evidence(tr, xyxy, phones, frame_index, t)
+        self._remember_feet(t)
         for _, tr, xyxy in sorted(candidates, key=lambda c: -c[0])[:pose_budget]:
             p = pose_fn(tr.track_id, xyxy)
             self.pose_runs += 1
             if p is not None:
                 self._pose_evidence(tr, xyxy, p, frame_index, t)
+            elif tr.box_low and tr.stop is not None and tr.stop.crouch_frames > 0:
+                # A lower box in which no body is found is mostly something in front of the person (a sign,
+                # a parked car), not a crouch.
+                tr.stop.crouch_frames -= 1
         # Tracks not seen for a while are dropped (bounded memory); their open stops are closed first.
         for tid in [k for k, tr in self.tracks.items() if k not in seen and t - tr.last_t > horizon / 4]:
             self._close(self.tracks[tid], wall)
@@ -305,6 +320,36 @@ class CameraWatch:
         tr = self.tracks.pop(track_id, None)
         if tr is not None:
             self._close(tr, wall)
+
+    # ------------------------------------------------------------------ arrival
+
+    def _remember_feet(self, t: float) -> None:
+        if self.t0 is None:
+            self.t0 = t
+        arrive_h = self.cfg.signals.arrive_h
+        for tr in self.tracks.values():
+            if tr.last_t == t and tr.boxes:
+                b = tr.boxes[-1][2]
+                came = tr.arrived or tr.travelled_h >= arrive_h
+                self._feet.append((t, (b[0] + b[2]) / 2, b[3], b[3] - b[1], came))
+        keep = self.cfg.signals.empty_before_s
+        while self._feet and t - self._feet[0][0] > keep:
+            self._feet.popleft()
+
+    def _arrived(self, xyxy, t: float) -> bool:
+        """Whether a new track came to its place: that place was watched and empty for `empty_before_s`
+        before it appeared, or the last person seen there in that time had come there (the same person, whose
+        track broke off in the dark or behind someone)."""
+        sc = self.cfg.signals
+        fx, fy, h = (xyxy[0] + xyxy[2]) / 2, xyxy[3], max(xyxy[3] - xyxy[1], 1.0)
+        near = [
+            came
+            for tf, x, y, hf, came in self._feet
+            if t - tf <= sc.empty_before_s and math.hypot(fx - x, fy - y) <= sc.same_place_h * max(h, hf)
+        ]
+        if near:
+            return near[-1]
+        return self.t0 is not None and t - self.t0 >= sc.empty_before_s
 
     # ------------------------------------------------------------------ evidence
 
@@ -360,14 +405,19 @@ class CameraWatch:
         if s.zone.kind == "bench" and p.hips is not None and s.zone.distance(*p.hips) <= 0.05 * stand_h:
             s.sitting = True
         ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
-        # Keypoints of small people are noisy: a low pose counts only when the box got lower too.
+        # Keypoints of small people are noisy: a low pose counts only when the box got lower too, or when
+        # the box cannot show it because the frame's top edge cuts the head off (it is as tall standing).
         low = (
             (
                 (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg)
                 or (p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg)
             )
-            and ratio < sc.confirm_box_ratio
+            and (ratio < sc.confirm_box_ratio or xyxy[1] <= TOP_EDGE_PX)
             and tr.planted
+        ) or (
+            # Bending over to a spot at hand height leaves the box as tall (or taller): a clearly inclined
+            # torso counts on its own.
+            p.torso_deg is not None and p.torso_deg > sc.strong_bend_torso_deg and tr.planted
         )
         upright = (
             p.knee_deg is not None and p.knee_deg >= 160 and p.torso_deg is not None and p.torso_deg <= 20
@@ -376,6 +426,8 @@ class CameraWatch:
             s.crouch_frames -= 1  # a shorter box of a person standing upright: occlusion, not a crouch
         elif low and not tr.box_low:  # box evidence already counted this frame
             self._low(tr, s, frame, t)
+        if low:
+            s.pose_low_frames += 1
         margin = sc.reach_margin_h * stand_h
         # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
         # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
@@ -427,6 +479,9 @@ class CameraWatch:
             return None
         sitting = s.sitting or s.low_s > sc.sitting_s
         crouched = s.crouch_frames >= sc.pose_frames and not sitting
+        # A lower box alone is also what a person half hidden behind a post looks like; knees or torso that
+        # say low too make it a crouch or a bend.
+        pose_confirmed = s.pose_low_frames >= sc.pose_frames
         reached = s.reach_frames >= sc.pose_frames and not sitting
         phone = s.phone_frames >= sc.phone_frames
         stop_start_wall = wall - (t - s.start)
@@ -449,6 +504,7 @@ class CameraWatch:
         strengths = {
             "dwell": 0.5 + 0.5 * min(1.0, (s.dwell - sc.min_dwell_s) / span),
             "crouch": 1.0 if crouched else 0.0,
+            "crouch_pose": 1.0 if crouched and pose_confirmed else 0.0,
             "reach": 1.0 if reached else 0.0,
             "phone": 1.0 if phone else 0.0,
             "stops": min(1.0, (n_stops - 1) / 2.0),
@@ -460,6 +516,7 @@ class CameraWatch:
         signals = {
             "dwell_s": round(s.dwell, 1),
             "crouch_frames": s.crouch_frames,
+            "crouch_pose_frames": s.pose_low_frames,
             "box_ratio_min": None if s.box_ratio_min is None else round(s.box_ratio_min, 2),
             "knee_min_deg": None if s.knee_min is None else round(s.knee_min, 1),
             "torso_max_deg": None if s.torso_max is None else round(s.torso_max, 1),
