@@ -17,9 +17,8 @@ MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
 STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
 STRIDES = (8, 16, 32)
 REG_BINS = 11
-TILE_MAX_INPUT_PX = (
-    40  # a person this tall in the whole-frame input is found there (recall ~0.9 from here up)
-)
+# A person this tall in the whole-frame input is found there (recall ~0.9 from here up): tiles add smaller ones.
+TILE_MAX_INPUT_PX = 40
 SPLIT_MIN_GAIN = 1.5  # a split into halves must enlarge people at least this much to pay for its passes
 
 _VEHICLE_IDS = np.array([CLASS_ID[c] for c in VEHICLE_CLASSES])
@@ -89,7 +88,7 @@ class Detector:
         self.min_conf = min(self.cfg.low_conf, self.cfg.item_conf, self.cfg.vehicle_conf)
 
     def _tiles(self, w: int, h: int) -> list[tuple[int, int, int, int]]:
-        """Regions (x0, y0, x1, y1) to run on: the whole frame, split halves, or tiles plus the whole frame."""
+        """Regions (x0, y0, x1, y1) to run on: the whole frame first, then any halves or tiles."""
         whole = [(0, 0, w, h)]
         spec = self.cfg.tiles
         if spec == "off":
