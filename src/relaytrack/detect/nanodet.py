@@ -105,8 +105,8 @@ class Detector:
                 return whole
             if long_side <= 2 * self.size:
                 halves = _split(w, h, 2, 1, 0.2) if w >= h else _split(w, h, 1, 2, 0.2)
-                gain = max(r[2] - r[0] for r in halves), max(r[3] - r[1] for r in halves)
-                if long_side / max(gain) >= SPLIT_MIN_GAIN:
+                half_side = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in halves)
+                if long_side / half_side >= SPLIT_MIN_GAIN:  # = half scale / whole-frame scale
                     return whole + halves
                 return whole
             if long_side < 4 * self.size:
