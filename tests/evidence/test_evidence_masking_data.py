@@ -17,7 +17,7 @@ pytestmark = [
 
 
 def test_detection_pass_masks_bystanders_keeps_target():
-    from relaytrack.evidence.bench import measure_masking
+    from relaytrack.bench.evidence import measure_masking
 
     res = measure_masking(SEQ, target=9, frames=6, tracks=False, detect=True, faces=True)
     assert res["frames"] == 6 and res["non_target_boxes"] >= 10
@@ -26,7 +26,7 @@ def test_detection_pass_masks_bystanders_keeps_target():
 
 
 def test_without_any_masking_source_nothing_is_masked():
-    from relaytrack.evidence.bench import measure_masking
+    from relaytrack.bench.evidence import measure_masking
 
     res = measure_masking(SEQ, target=9, frames=3, tracks=False, detect=False, faces=False)
     assert res["masked_rate"] == 0.0 and res["target_visible_mean"] == 1.0

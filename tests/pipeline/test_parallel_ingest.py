@@ -12,11 +12,11 @@ import time
 
 import pytest
 
+from relaytrack.bench.ingest import make_clips
 from relaytrack.config import load_config
 from relaytrack.errors import RelaytrackError
 from relaytrack.pipeline.ingest import Stages, default_camera_id, ingest
 from relaytrack.pipeline.parallel import Job, import_ray, resolve_workers, run_local, run_ray, with_threads
-from relaytrack.pipeline.parallel_bench import make_clips
 from relaytrack.source.open import parse_time
 from relaytrack.store import Store
 

@@ -219,7 +219,7 @@ def test_stranger_after_a_tracklet_is_not_a_fragment(world: World) -> None:
 
 
 def test_bench_towns_needs_one_store_per_town(tmp_path: Path) -> None:
-    from relaytrack.relay.bench import bench_towns
+    from relaytrack.bench.relay import bench_towns
 
     with pytest.raises(InputError, match="one store per town"):
         bench_towns([tmp_path / "t1", tmp_path / "t2"], [tmp_path / "a.db"])

@@ -12,8 +12,8 @@ import pytest
 from fastapi.routing import APIRoute
 from svc_world import PASSWORD, hdr
 
+from relaytrack.bench.service import write_alert
 from relaytrack.evidence import audit
-from relaytrack.service.bench import write_alert
 from relaytrack.store import Store
 
 PUBLIC = {("POST", "/api/auth/login")}

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from svc_world import PASSWORD
 
+from relaytrack.bench.service import write_alert
 from relaytrack.paths import repo_root
-from relaytrack.service.bench import write_alert
 from relaytrack.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from relaytrack.bench.motio import load_detections, read_mot, seqinfo, sequences
 from relaytrack.config import Config
 from relaytrack.records import PERSON, Detections
+from relaytrack.source.motio import load_detections, read_mot, seqinfo, sequences
 
 
 @dataclass

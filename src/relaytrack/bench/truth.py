@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relaytrack.bench.motio import read_mot
+from relaytrack.source.motio import read_mot
 
 
 def _iou_one(a: np.ndarray, b: np.ndarray) -> np.ndarray:

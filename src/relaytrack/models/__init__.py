@@ -12,5 +12,5 @@ Public API
 - check.check_file(name, path) -> CheckResult for one file.
 - build.build_models(names=None, out_dir=None, force=False, cache=None, step=None) -> list[BuildResult]
   (.ok, .bit_identical, .sha256, .seconds, .error, .log); never raises for one model's failure.
-CLI: `relaytrack models list|build|check` (models/cli.py).
+CLI: `relaytrack models list|build|check` (relaytrack/cli/models.py).
 """

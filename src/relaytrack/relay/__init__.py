@@ -37,7 +37,7 @@ Evaluation (relaytrack.relay.evaluate)
   sequence recovered in order), "exact_sequence", "hops_found", "hops_true", "hops_predicted", "precision",
   "recall"}; truth_route is truth.json's suspect["route"] (camera, start, end in source seconds).
 
-Benchmarks (relaytrack.relay.bench): bench_towns(towns, dbs) -> per-town and mean route accuracy, legacy vs
+Benchmarks (relaytrack.bench.relay): bench_towns(towns, dbs) -> per-town and mean route accuracy, legacy vs
 robust (`relaytrack bench relay --town DIR1 --db DB1 --town DIR2 --db DB2 ... [--seeds 0]`).
 
 Synthetic grid town for tests/benchmarks: relaytrack.relay.synth.generate(store, SynthConfig(...)) -> SynthTruth.

@@ -37,13 +37,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Lazy: `relaytrack --help` imports risk.cli through this package and should not pay for scipy/shapely.
+# Lazy: `relaytrack --help` imports relaytrack.cli.risk, which imports this package, and should not pay for scipy/shapely.
 _EXPORTS = {
     "backtest": "validate",
     "add_alerts": "index",
     "alerts_to_points": "index",
     "build": "index",
-    "run_build": "cli",
+    "run_build": "report",
+    "read_alerts": "report",
     "RiskConfig": "config",
     "load_config": "config",
     "read_ranking": "report",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
+from relaytrack.errors import InputError
 from relaytrack.risk.score import RiskResult, city_time_profile, rank_areas, rank_cameras, rank_cells
 from relaytrack.risk.validate import backtest
 
@@ -314,3 +315,32 @@ document.getElementById('bt').innerHTML='<tr class="k"><td></td><td>Spearman</td
 '<tr><td>'+k+'</td><td>'+v.spearman+'</td><td>'+v.top_k_hit+'</td></tr>').join('');draw();
 </script></body></html>
 """
+
+
+def read_alerts(path: Path) -> list[dict]:
+    """Confirmed alerts from JSON (a list of objects) or CSV with camera_id, lat, lon, time columns."""
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, list):
+                raise InputError(f"{path}: alerts JSON must be a list of objects")
+            return data
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            return list(csv.DictReader(f))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot read alerts: {err}") from err
+
+
+def run_build(config: Path | None, out: Path, alerts: Path | None = None) -> dict:
+    """Build the index from a config file, write every output and summary.json; returns the summary."""
+    from relaytrack.risk.config import load_config
+    from relaytrack.risk.index import build
+
+    cfg = load_config(config)
+    t0 = time.perf_counter()
+    res = build(cfg, alerts=read_alerts(alerts) if alerts else None)
+    summary = write_outputs(res, out)
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    summary["build_seconds"] = res.seconds.get("build")
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return summary

@@ -25,7 +25,7 @@ Public API (for `relaytrack demo`, the service and relay):
   *, hours=24.0, start=..., links=True, progress=None) -> dict` fills a new store with a simulated city on
   real Seoul camera sites, with ground truth in sim_identities / sim_truth(sighting_id, identity) and map
   links in camera_links. `relaytrack.store.vectors.build_ivf(conn)` (re)builds the vector index.
-- `relaytrack.search.bench.run_bench(db, sightings=, cameras=, queries=, top=, nprobe=, seed=) -> dict`.
+- `relaytrack.bench.search.run_bench(db, sightings=, cameras=, queries=, top=, nprobe=, seed=) -> dict`.
 
 CLI: `relaytrack search (--text T | --image F | --sighting ID) [--top K] [--from ISO] [--to ISO]
 [--camera ID ...] [--kind person|vehicle] [--db PATH] [--user U --case C] [--json]`,

@@ -25,7 +25,7 @@ Public API (used by `relaytrack demo`):
   MoveNet and colour histograms of one source, per analysed frame; ``Recording.save/load``) and
   ``replay(recording, wcfg, route=None, trace=None) -> list[Alert]`` (the behaviour logic and alert lifecycle
   over a recording): tuning thresholds without re-running the models.
-- ``relaytrack.watch.bench.run_bench(out, towns, ..., held_out=[...], real_held_out=False)``: the
+- ``relaytrack.bench.watch.run_bench(out, towns, ..., held_out=[...], real_held_out=False)``: the
   ``relaytrack bench watch`` table (tuning towns, held-out towns, real footage false alarms per camera-hour).
 - Store helpers in ``relaytrack.watch.alerts``: ``list_alerts(conn, ...)``, ``get_alert(conn, id)``,
   ``ack_alert(conn, id, user, false_alarm=False, note=None)``.

@@ -1,5 +1,4 @@
-"""CLI: users, tokens, cases, the audit chain, evidence export/verify, agency requests, retention, and the
-masking benchmark."""
+"""CLI: users, tokens, cases, the audit chain, evidence export/verify, agency requests, retention."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import CaseOpt, DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, open_store
 from relaytrack.errors import AccessDenied, InputError
 from relaytrack.evidence import access as acc
 from relaytrack.evidence import audit, auth
@@ -500,65 +499,13 @@ def retention_purge(
         )
 
 
-# ---- bench ---------------------------------------------------------------------------------------------------
-
-
-def bench_masking(
-    seq: Annotated[
-        Path | None, typer.Option(help="MOT sequence folder with gt/gt.txt (default PETS09-S2L1)")
-    ] = None,
-    video: Annotated[
-        Path | None, typer.Option(help="Footage when the folder has no img1/ (town video)")
-    ] = None,
-    target: Annotated[int | None, typer.Option(help="GT id of the target (default: the longest)")] = None,
-    frames: Annotated[int, typer.Option(help="Frames to export from the start")] = 100,
-    tracks: Annotated[
-        bool, typer.Option("--tracks/--no-tracks", help="Ingest with the pipeline first")
-    ] = True,
-    detect: Annotated[bool, typer.Option("--detect/--no-detect")] = True,
-    faces: Annotated[bool, typer.Option("--faces/--no-faces")] = True,
-    threshold: Annotated[float, typer.Option(help="Share of a box that must be covered")] = 0.9,
-    out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
-) -> None:
-    """Share of non-target GT person boxes masked in the exported frames (target >= 99%), with and without
-    the pipeline's tracks, and the target's own visibility."""
-    from relaytrack.evidence.bench import measure_masking
-    from relaytrack.paths import data_dir
-
-    seq = seq or data_dir() / "mot15" / "PETS09-S2L1"
-    runs = []
-    configs = [(tracks, detect, faces)]
-    if tracks and detect:
-        configs.append((False, True, faces))  # peer: detection pass alone
-    for tr, de, fa in configs:
-        with progress() as bar:
-            task = bar.add_task(f"masking tracks={tr} detect={de}", total=frames)
-            runs.append(
-                measure_masking(
-                    seq,
-                    target=target,
-                    frames=frames,
-                    tracks=tr,
-                    detect=de,
-                    faces=fa,
-                    video=video,
-                    threshold=threshold,
-                    progress=lambda n, t=task: bar.advance(t, n),
-                )
-            )
-    print_json(runs)
-    if out:
-        out.write_text(json.dumps(runs, indent=1))
-
-
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     app.add_typer(cases_app, name="cases")
     app.add_typer(evidence_app, name="evidence")
     app.add_typer(requests_app, name="requests")
     app.add_typer(retention_app, name="retention")
-    bench.command("masking")(bench_masking)
 
 
 __all__ = ["register", "AccessDenied"]

@@ -1,4 +1,4 @@
-"""CLI: `relaytrack cameras import|list|show|links`, `relaytrack relay` (+ confirm/reject), `bench relay`."""
+"""CLI: `relaytrack cameras import|list|show|links`, `relaytrack relay` (+ confirm/reject)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
+from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
 from relaytrack.errors import InputError
 from relaytrack.ui import console, print_json
 
@@ -303,52 +303,7 @@ def relay_reject(
     _feedback("reject", route_or_origin, sightings, db, user, case, json_out)
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.add_typer(cameras_app, name="cameras")
     app.add_typer(relay_app, name="relay")
 
-    @bench.command("relay")
-    def bench_relay(
-        town: Annotated[
-            list[Path] | None,
-            typer.Option(
-                help="Town folder (truth.json, mot/<cam>/gt/gt.txt) already ingested into --db; repeat "
-                "--town/--db pairs for a per-town and mean table, legacy vs robust relay"
-            ),
-        ] = None,
-        synth_people: Annotated[int, typer.Option(help="People in the built-in synthetic grid town")] = 60,
-        seeds: Annotated[int, typer.Option(help="Synthetic towns to average over (0: skip them)")] = 3,
-        epfl: Annotated[
-            bool, typer.Option("--epfl/--no-epfl", help="Topology/time-only figures on EPFL GT")
-        ] = True,
-        scale_db: Annotated[
-            Path | None,
-            typer.Option("--scale-db", help="Large store (e.g. the city simulator's) for 10-hop latency"),
-        ] = None,
-        scale_queries: Annotated[int, typer.Option(help="Relay calls timed on --scale-db")] = 30,
-        db: Annotated[
-            list[Path] | None, typer.Option("--db", help="Store file; one per --town, in the same order")
-        ] = None,
-        json_out: JsonFlag = False,
-        out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here")] = None,
-    ) -> None:
-        """Relay accuracy (per-hop P/R, camera-sequence accuracy, rank-1/mAP) vs a colour-histogram baseline and
-        ablations, on generated scenes and EPFL GT; 10-hop latency p50/p95 on a large store."""
-        from relaytrack.relay.bench import print_report, run_bench
-
-        res = run_bench(
-            town=town,
-            db=db,
-            synth_people=synth_people,
-            seeds=seeds,
-            epfl=epfl,
-            scale_db=scale_db,
-            scale_queries=scale_queries,
-        )
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if json_out:
-            print_json(res)
-        else:
-            print_report(res)

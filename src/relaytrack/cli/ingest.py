@@ -1,4 +1,4 @@
-"""CLI: detect, track, ingest (and the demo)."""
+"""CLI: `relaytrack detect|track|ingest|sightings`."""
 
 from __future__ import annotations
 
@@ -9,26 +9,14 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import DbOpt, JsonFlag, UserOpt, open_store
-from relaytrack.config import Config, load_config
+from relaytrack.cli.common import ConfigOpt, DbOpt, JsonFlag, UserOpt, cli_config, open_store
+from relaytrack.config import Config
 from relaytrack.errors import RelaytrackError, SourceError
 from relaytrack.ui import console, console_err, print_json, progress
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="YAML config overriding the embedded defaults")
-]
 FpsOpt = Annotated[
     float | None, typer.Option("--fps", help="Analysed frames per second (default: every frame)")
 ]
-
-
-def _config(path: Path | None, fps: float | None = None, start: str | None = None) -> Config:
-    overrides = {}
-    if fps is not None:
-        overrides["source.analyse_fps"] = fps
-    if start is not None:
-        overrides["source.start_time"] = start
-    return load_config(path, overrides)
 
 
 def _frames_with_progress(uri: str, camera: str, cfg: Config, label: str):
@@ -55,7 +43,7 @@ def detect_cmd(
     from relaytrack.detect import Detector
     from relaytrack.pipeline.ingest import frame_dets_rows
 
-    cfg = _config(config, fps)
+    cfg = cli_config(config, fps)
     info, frames, bad = _frames_with_progress(source, "cli", cfg, "detect")
     detector = Detector(cfg.detect)
     thr = cfg.detect.low_conf if min_conf is None else min_conf
@@ -90,7 +78,7 @@ def track_cmd(
     from relaytrack.pipeline.ingest import Stages, track_frames, tracklet_rows
     from relaytrack.track import Tracker
 
-    cfg = _config(config, fps)
+    cfg = cli_config(config, fps)
     info, frames, bad = _frames_with_progress(source, "cli", cfg, "track")
     finished = []
     error = None
@@ -98,7 +86,7 @@ def track_cmd(
         task = bar.add_task(f"track {Path(source).name}", total=info.frames)
         try:
             if dets is not None:
-                from relaytrack.bench.motio import load_detections
+                from relaytrack.source.motio import load_detections
 
                 table = load_detections(dets)
                 tracker = Tracker(cfg.track, (info.width, info.height), "cli", classes=("person",))
@@ -192,7 +180,7 @@ def ingest_cmd(
         )
     if engine not in ("local", "ray"):
         raise RelaytrackError(f"--engine {engine!r}: use 'local' or 'ray'")
-    cfg = _config(config, fps, start)
+    cfg = cli_config(config, fps, start)
     results = []
     parallel = engine == "ray" or (workers is not None and workers != 1)
     with open_store(db) as store:
@@ -299,7 +287,7 @@ def sightings_cmd(
     json_out: JsonFlag = False,
 ) -> None:
     """List stored sightings (needs a case: they are personal data)."""
-    from relaytrack.clikit import access
+    from relaytrack.cli.common import access
     from relaytrack.store.sightings import SIGHTING_COLUMNS, row_to_sighting
 
     with open_store(db, readonly=True) as store:
@@ -351,99 +339,7 @@ def show_sightings(rows, json_out: bool) -> None:
     console.print(table)
 
 
-def demo_cmd(
-    seed: Annotated[int, typer.Option(help="Town seed")] = 7,
-    cameras: Annotated[int, typer.Option(help="Cameras in the town")] = 8,
-    minutes: Annotated[float | None, typer.Option(help="Minutes of footage per camera")] = None,
-    db: DbOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the town, store and report")] = None,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Write the figures to this JSON file")
-    ] = None,
-    fps: Annotated[float, typer.Option(help="Analysed frames per second")] = 5.0,
-    watch: Annotated[bool, typer.Option(help="Run the courier watch on residential cameras")] = True,
-) -> None:
-    """The whole job on a synthetic town: ingest, search from a Korean description, relay route, courier
-    watch, and an accuracy summary against ground truth."""
-    from relaytrack.pipeline.demo import DemoOptions, run_demo, summary_lines, write_json
-
-    res = run_demo(
-        DemoOptions(seed=seed, cameras=cameras, minutes=minutes, db=db, out=out, fps=fps, watch=watch),
-        say=lambda m: console.print(m),
-        progress_factory=progress,
-    )
-    console.rule("relaytrack demo: accuracy against the town's ground truth")
-    for line in summary_lines(res.figures):
-        console.print(line)
-    if json_file:
-        write_json(json_file, res.figures)
-        console.print(f"figures: {json_file}")
-
-
-def bench_ingest_cmd(
-    sources: Annotated[int, typer.Option("--sources", help="Clips ingested in each mode")] = 4,
-    frames: Annotated[int, typer.Option("--frames", help="Frames per clip (from the start of each)")] = 100,
-    workers: Annotated[
-        list[int],
-        typer.Option("--workers", help="Pool sizes to compare with sequential (repeatable; 0 = cores)"),
-    ] = [2],
-    ray: Annotated[bool, typer.Option("--ray/--no-ray", help="Also run on a local Ray")] = True,
-    ray_mode: Annotated[
-        str, typer.Option("--ray-mode", help="shared (one store) or shards (merged)")
-    ] = "shared",
-    config: ConfigOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the figures to this JSON file")] = None,
-    json_out: JsonFlag = False,
-) -> None:
-    """Ingest the same short real clips sequentially, with a process pool and with Ray; analysed frames per
-    second and speed-up over sequential."""
-    import json
-
-    from relaytrack.pipeline.parallel_bench import bench_ingest
-
-    res = bench_ingest(
-        _config(config),
-        sources=sources,
-        frames=frames,
-        workers=workers,
-        ray=ray,
-        ray_mode=ray_mode,
-        say=lambda m: console_err.print(m),
-    )
-    figures = res.as_dict()
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2))
-    if json_out:
-        print_json(figures)
-        return
-    # Plain aligned lines: they stay readable in CI logs and narrow terminals.
-    frames_n = figures["rows"][0]["frames"] if figures["rows"] else 0
-    console.print(
-        f"ingest of {len(res.clips)} clips ({frames_n} frames) on {res.cores} cores", highlight=False
-    )
-    console.print(
-        f"{'mode':<14}{'procs':>6}{'ONNX thr':>10}{'wall s':>9}{'frames/s':>10}{'speed-up':>10}  failed"
-    )
-    for r in figures["rows"]:
-        note = f"  (+{r['startup_s']:.1f} s Ray start, not counted)" if r["startup_s"] else ""
-        console.print(
-            f"{r['mode']:<14}{r['workers']:>6}{r['onnx_threads']:>10}{r['wall_s']:>9.1f}{r['fps']:>10.1f}"
-            f"{r['speedup'] or 0.0:>9.2f}x  {r['failed']}{note}",
-            highlight=False,
-        )
-    console.print(
-        f"load average (1 min) before/after: {figures['load_before']:.1f}/{figures['load_after']:.1f}"
-        " (other work on the machine takes CPU from every mode; compare on an idle machine)",
-        highlight=False,
-    )
-    if out:
-        console.print(f"figures: {out}")
-
-
-def register(app: typer.Typer, bench: typer.Typer) -> None:
-    bench.command("ingest")(bench_ingest_cmd)
-    app.command("demo")(demo_cmd)
+def register(app: typer.Typer) -> None:
     app.command("detect")(detect_cmd)
     app.command("track")(track_cmd)
     app.command("ingest")(ingest_cmd)

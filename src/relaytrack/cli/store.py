@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, open_store
 from relaytrack.ui import console, print_json
 
 store_app = typer.Typer(help="Store maintenance: merge shard stores.", no_args_is_help=True)
@@ -43,5 +43,5 @@ def merge_cmd(
         )
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.add_typer(store_app, name="store")

@@ -111,5 +111,5 @@ def models_check(
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")

@@ -1,4 +1,4 @@
-"""CLI: `relaytrack search`, `relaytrack city simulate|index`, `relaytrack bench search`."""
+"""CLI: `relaytrack search`, `relaytrack city simulate|index`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
+from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
 from relaytrack.errors import InputError, NotFound
 from relaytrack.ui import console, console_err, print_json, progress
 
@@ -27,7 +27,7 @@ def _filters(from_: str | None, to: str | None, cameras: list[str] | None, kind:
     )
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     city = typer.Typer(
         help="Detection-level city simulator (real Seoul camera sites) and vector index upkeep.",
         no_args_is_help=True,
@@ -180,30 +180,3 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             store.close()
         print_json(out) if json_out else console.print(out)
 
-    @bench.command("search")
-    def bench_search_cmd(
-        db: Annotated[
-            Path | None, typer.Option("--db", help="Simulated store to use or build (default under /tmp)")
-        ] = None,
-        sightings: Annotated[int, typer.Option("--sightings", min=1000)] = 1_000_000,
-        cameras: Annotated[int, typer.Option("--cameras", min=2)] = 10_000,
-        queries: Annotated[
-            int, typer.Option("--queries", min=1, max=2000, help="Queries of each type")
-        ] = 100,
-        top: Annotated[int, typer.Option("--top", min=1, max=500)] = 20,
-        nprobe: Annotated[
-            int | None, typer.Option("--nprobe", min=1, help="IVF cells probed per vector query")
-        ] = None,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
-        json_out: JsonFlag = False,
-    ) -> None:
-        """Latency (p50/p95) and recall@K against exact NumPy search, on a simulated city store."""
-        from relaytrack.search.bench import print_report, run_bench
-
-        res = run_bench(
-            db, sightings=sightings, cameras=cameras, queries=queries, top=top, nprobe=nprobe, seed=seed
-        )
-        if out:
-            out.write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
-        print_json(res) if json_out else print_report(res)

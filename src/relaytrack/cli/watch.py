@@ -1,17 +1,16 @@
-"""CLI: `relaytrack watch`, `relaytrack alerts list|show|ack`, `relaytrack bench watch`."""
+"""CLI: `relaytrack watch`, `relaytrack alerts list|show|ack`."""
 
 from __future__ import annotations
 
 import json
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from relaytrack.clikit import DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, open_store
 from relaytrack.errors import InputError
 from relaytrack.ui import console, console_err, print_json
 
@@ -37,7 +36,7 @@ def _specs(sources: list[str], camera: list[str], zones: Path | None, cameras_fi
     return specs
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     @app.command("watch")
     def watch_cmd(
         sources: Annotated[
@@ -153,7 +152,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """List alerts, newest first."""
-        from relaytrack.clikit import access
+        from relaytrack.cli.common import access
         from relaytrack.watch.alerts import list_alerts
 
         with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
@@ -181,7 +180,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """One alert with its measured signals, clip, key frames, track boxes and feedback."""
-        from relaytrack.clikit import access
+        from relaytrack.cli.common import access
         from relaytrack.watch.alerts import feedback, get_alert
 
         with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
@@ -208,7 +207,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """Acknowledge an alert, or mark it a false alarm (kept with its signals for tuning)."""
-        from relaytrack.clikit import access
+        from relaytrack.cli.common import access
         from relaytrack.watch.alerts import ack_alert
 
         with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
@@ -222,39 +221,3 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         else:
             console.print(f"alert #{a.id}: {a.status}")
 
-    @bench.command("watch")
-    def bench_watch(
-        out: Annotated[Path, typer.Option("--out", help="Work folder (scenes, clips)")] = Path(
-            ".relaytrack/bench-watch"
-        ),
-        town: Annotated[
-            list[Path], typer.Option("--town", help="Town folder(s) to evaluate (default: render scenarios)")
-        ] = [],
-        scenes: Annotated[int, typer.Option("--scenes", help="Own rendered courier scenes")] = 6,
-        real: Annotated[bool, typer.Option("--real/--no-real", help="False alarms on real footage")] = True,
-        watch_config: Annotated[Path | None, typer.Option("--watch-config")] = None,
-        json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures here")] = None,
-        held_out: Annotated[
-            list[Path],
-            typer.Option(
-                "--held-out", help="Town folder(s) never used for tuning, reported in their own row"
-            ),
-        ] = [],
-        real_held_out: Annotated[
-            bool,
-            typer.Option("--real-held-out", help="Also false alarms on vtest frames 301-795 (held out)"),
-        ] = False,
-    ) -> None:
-        """Event recall/precision and time-to-alert on courier scenes; false alarms per camera-hour on real
-        pedestrian footage with defined zones; one table."""
-        from relaytrack.watch.bench import run_bench
-
-        res = run_bench(
-            out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
-            held_out=held_out, real_held_out=real_held_out,
-        )  # fmt: skip
-        if json_file:
-            json_file.parent.mkdir(parents=True, exist_ok=True)
-            json_file.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
-        if res.get("failed"):
-            sys.exit(1)

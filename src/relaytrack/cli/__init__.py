@@ -1,0 +1,55 @@
+"""The `relaytrack` command: a thin shell over the library, one module per command group.
+
+`ingest` (detect, track, ingest, sightings), `demo`, `bench` (every benchmark), `risk`, `models`, `evidence`
+(audit, users, cases, evidence, requests, retention), `town` (town, city), `search`, `relay` (cameras, relay),
+`service` (serve), `watch` (watch, alerts) and `store` each add their commands in `register(app)`; this file
+only lists them, in the order `relaytrack --help` shows them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from relaytrack.errors import RelaytrackError
+from relaytrack.ui import console_err
+
+app = typer.Typer(
+    name="relaytrack",
+    help="Multi-camera suspect search, relay tracking, courier watch and evidence for CCTV control rooms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+GROUPS = (
+    "demo",
+    "ingest",
+    "bench",
+    "risk",
+    "models",
+    "evidence",
+    "town",
+    "search",
+    "relay",
+    "service",
+    "watch",
+    "store",
+)
+
+for _name in GROUPS:
+    importlib.import_module(f"relaytrack.cli.{_name}").register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except RelaytrackError as err:
+        console_err.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""CLI: `relaytrack bench ingest|risk|masking|town|search|mot|relay|service|watch`; the benchmarks themselves
+live in `relaytrack.bench`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relaytrack.cli.common import ConfigOpt, DbOpt, JsonFlag, cli_config, progress_callback
+from relaytrack.cli.risk import ConfigOpt as RiskConfigOpt
+from relaytrack.config import load_config
+from relaytrack.paths import data_dir, home_dir
+from relaytrack.ui import console, console_err, print_json, progress
+
+bench = typer.Typer(
+    help="Benchmarks that print figures (accuracy, speed) and write them to files.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench, name="bench")
+
+
+@bench.command("ingest")
+def bench_ingest_cmd(
+    sources: Annotated[int, typer.Option("--sources", help="Clips ingested in each mode")] = 4,
+    frames: Annotated[int, typer.Option("--frames", help="Frames per clip (from the start of each)")] = 100,
+    workers: Annotated[
+        list[int],
+        typer.Option("--workers", help="Pool sizes to compare with sequential (repeatable; 0 = cores)"),
+    ] = [2],
+    ray: Annotated[bool, typer.Option("--ray/--no-ray", help="Also run on a local Ray")] = True,
+    ray_mode: Annotated[
+        str, typer.Option("--ray-mode", help="shared (one store) or shards (merged)")
+    ] = "shared",
+    config: ConfigOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the figures to this JSON file")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Ingest the same short real clips sequentially, with a process pool and with Ray; analysed frames per
+    second and speed-up over sequential."""
+    import json
+
+    from relaytrack.bench.ingest import bench_ingest
+
+    res = bench_ingest(
+        cli_config(config),
+        sources=sources,
+        frames=frames,
+        workers=workers,
+        ray=ray,
+        ray_mode=ray_mode,
+        say=lambda m: console_err.print(m),
+    )
+    figures = res.as_dict()
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2))
+    if json_out:
+        print_json(figures)
+        return
+    # Plain aligned lines: they stay readable in CI logs and narrow terminals.
+    frames_n = figures["rows"][0]["frames"] if figures["rows"] else 0
+    console.print(
+        f"ingest of {len(res.clips)} clips ({frames_n} frames) on {res.cores} cores", highlight=False
+    )
+    console.print(
+        f"{'mode':<14}{'procs':>6}{'ONNX thr':>10}{'wall s':>9}{'frames/s':>10}{'speed-up':>10}  failed"
+    )
+    for r in figures["rows"]:
+        note = f"  (+{r['startup_s']:.1f} s Ray start, not counted)" if r["startup_s"] else ""
+        console.print(
+            f"{r['mode']:<14}{r['workers']:>6}{r['onnx_threads']:>10}{r['wall_s']:>9.1f}{r['fps']:>10.1f}"
+            f"{r['speedup'] or 0.0:>9.2f}x  {r['failed']}{note}",
+            highlight=False,
+        )
+    console.print(
+        f"load average (1 min) before/after: {figures['load_before']:.1f}/{figures['load_after']:.1f}"
+        " (other work on the machine takes CPU from every mode; compare on an idle machine)",
+        highlight=False,
+    )
+    if out:
+        console.print(f"figures: {out}")
+
+
+@bench.command("risk")
+def bench_risk(
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=10)] = 3,
+    config: RiskConfigOpt = None,
+) -> None:
+    """Time a full-Seoul build (target < 10 s on 2 cores) against brute-force nearest-camera search."""
+    from relaytrack.bench.risk import run_bench
+    from relaytrack.risk.config import load_config as load_risk_config
+
+    figures = run_bench(load_risk_config(config), repeat)
+    if figures is None:
+        return
+    print_json(figures)
+    path = home_dir() / "bench" / "risk.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+@bench.command("masking")
+def bench_masking(
+    seq: Annotated[
+        Path | None, typer.Option(help="MOT sequence folder with gt/gt.txt (default PETS09-S2L1)")
+    ] = None,
+    video: Annotated[
+        Path | None, typer.Option(help="Footage when the folder has no img1/ (town video)")
+    ] = None,
+    target: Annotated[int | None, typer.Option(help="GT id of the target (default: the longest)")] = None,
+    frames: Annotated[int, typer.Option(help="Frames to export from the start")] = 100,
+    tracks: Annotated[
+        bool, typer.Option("--tracks/--no-tracks", help="Ingest with the pipeline first")
+    ] = True,
+    detect: Annotated[bool, typer.Option("--detect/--no-detect")] = True,
+    faces: Annotated[bool, typer.Option("--faces/--no-faces")] = True,
+    threshold: Annotated[float, typer.Option(help="Share of a box that must be covered")] = 0.9,
+    out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
+) -> None:
+    """Share of non-target GT person boxes masked in the exported frames (target >= 99%), with and without
+    the pipeline's tracks, and the target's own visibility."""
+    from relaytrack.bench.evidence import measure_masking
+    from relaytrack.paths import data_dir
+
+    seq = seq or data_dir() / "mot15" / "PETS09-S2L1"
+    runs = []
+    configs = [(tracks, detect, faces)]
+    if tracks and detect:
+        configs.append((False, True, faces))  # peer: detection pass alone
+    for tr, de, fa in configs:
+        with progress() as bar:
+            task = bar.add_task(f"masking tracks={tr} detect={de}", total=frames)
+            runs.append(
+                measure_masking(
+                    seq,
+                    target=target,
+                    frames=frames,
+                    tracks=tr,
+                    detect=de,
+                    faces=fa,
+                    video=video,
+                    threshold=threshold,
+                    progress=lambda n, t=task: bar.advance(t, n),
+                )
+            )
+    print_json(runs)
+    if out:
+        out.write_text(json.dumps(runs, indent=1))
+
+
+@bench.command("town")
+def bench_town(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the bench towns")] = Path(
+        ".relaytrack/bench-town"
+    ),
+    seed: Annotated[int, typer.Option("--seed")] = 3,
+    cameras: Annotated[int, typer.Option("--cameras")] = 4,
+    minutes: Annotated[float, typer.Option("--minutes")] = 0.25,
+    frames: Annotated[int, typer.Option("--frames", help="Analysed frames per camera")] = 40,
+    lightings: Annotated[str, typer.Option("--lighting", help="Comma list")] = "day,dusk,night",
+    json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures here")] = None,
+) -> None:
+    """Render small towns per lighting and print detector recall (IoU 0.5) per camera and lighting."""
+    from relaytrack.town import generate, measure_detector_recall
+
+    results = {}
+    for light in [x.strip() for x in lightings.split(",") if x.strip()]:
+        bar, cb = progress_callback(f"render {light}")
+        with bar:
+            path = generate(seed, cameras, minutes, out / light, progress=cb, lighting=light)
+        meta = json.loads((path / "town.json").read_text(encoding="utf-8"))
+        bar, cb = progress_callback(f"detect {light}")
+        with bar:
+            r = measure_detector_recall(path, max_frames=frames, every=2, progress=cb)
+        r["render_fps"] = meta["render_fps"]
+        results[light] = r
+        console.print(
+            f"[bold]{light}[/bold]: recall@{r['person_conf']}={r['recall']} "
+            f"recall@low={r['recall_low']} recall(vis>=0.5,h>=32)={r['recall_visible']} "
+            f"precision={r['precision']} gt={r['gt_boxes']} render_fps={meta['render_fps']} "
+            f"det_ms={r['det_ms']}"
+        )
+        for cam, c in r["per_camera"].items():
+            console.print(f"   {cam}: recall={c['recall']} low={c['recall_low']} gt={c['gt_boxes']}")
+        console.print(f"   by height: {r['by_height']}")
+    if json_file:
+        json_file.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+@bench.command("search")
+def bench_search_cmd(
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Simulated store to use or build (default under /tmp)")
+    ] = None,
+    sightings: Annotated[int, typer.Option("--sightings", min=1000)] = 1_000_000,
+    cameras: Annotated[int, typer.Option("--cameras", min=2)] = 10_000,
+    queries: Annotated[
+        int, typer.Option("--queries", min=1, max=2000, help="Queries of each type")
+    ] = 100,
+    top: Annotated[int, typer.Option("--top", min=1, max=500)] = 20,
+    nprobe: Annotated[
+        int | None, typer.Option("--nprobe", min=1, help="IVF cells probed per vector query")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Latency (p50/p95) and recall@K against exact NumPy search, on a simulated city store."""
+    from relaytrack.bench.search import print_report, run_bench
+
+    res = run_bench(
+        db, sightings=sightings, cameras=cameras, queries=queries, top=top, nprobe=nprobe, seed=seed
+    )
+    if out:
+        out.write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
+    print_json(res) if json_out else print_report(res)
+
+
+@bench.command("mot")
+def bench_mot(
+    folder: Annotated[Path | None, typer.Argument(help="MOTChallenge folder (default: ../shared/data/mot17-mini)")] = None,
+    trackers: Annotated[str, typer.Option(help="Comma-separated: relaytrack, bytetrack, ocsort")] = "relaytrack,bytetrack,ocsort",
+    out: Annotated[Path | None, typer.Option("--out", help="Where the table is written (JSON and Markdown beside it; "
+                                             "default .relaytrack/bench/mot.json)")] = None,
+    config: Annotated[Path | None, typer.Option("--config")] = None,
+    speed: Annotated[bool, typer.Option(help="Also measure detect/track/describe speed at 1280x720")] = True,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """HOTA, IDF1, MOTA of relaytrack vs ByteTrack and OC-SORT on the same detections, plus stage speeds."""
+    from rich.table import Table
+
+    from relaytrack.bench import mot
+
+    folder = folder or data_dir() / "mot17-mini"
+    out = out or home_dir() / "bench" / "mot.json"
+    cfg = load_config(config)
+    names = [t.strip() for t in trackers.split(",") if t.strip()]
+    for n in names:
+        if n not in mot.TRACKERS:
+            raise typer.BadParameter(f"unknown tracker {n!r}; known: {', '.join(mot.TRACKERS)}")
+    res = mot.run(folder, cfg, names, out, progress=lambda msg: console_err.print(f"[dim]{msg}[/dim]"), speed=speed)
+    md = [f"# bench mot: {folder} ({', '.join(res['sequences'])}; {res['frames']} frames)", ""]
+    md += ["| detections | tracker | HOTA | IDF1 | MOTA | IDSW | FP | FN | track fps |", "|---|---|---|---|---|---|---|---|---|"]
+    for det_name, scores in res["detections"].items():
+        for tr, s in scores.items():
+            md.append(f"| {det_name} | {tr} | {s['HOTA']:.1f} | {s['IDF1']:.1f} | {s['MOTA']:.1f} | {s['IDSW']} | "
+                      f"{s['FP']} | {s['FN']} | {s['track_fps']:.0f} |")
+    if "speed" in res:
+        md += ["", "| speed | value |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in res["speed"].items()]
+    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    if json_out:
+        print_json(res)
+        return
+    table = Table("detections", "tracker", "HOTA", "IDF1", "MOTA", "IDSW", "FP", "FN", "track fps",
+                  title=f"{folder.name}: {', '.join(res['sequences'])} ({res['frames']} frames)")
+    for det_name, scores in res["detections"].items():
+        for tr, s in scores.items():
+            table.add_row(det_name, tr, f"{s['HOTA']:.1f}", f"{s['IDF1']:.1f}", f"{s['MOTA']:.1f}", str(s["IDSW"]),
+                          str(s["FP"]), str(s["FN"]), f"{s['track_fps']:.0f}")
+    console.print(table)
+    if "speed" in res:
+        sp = Table("speed", "value", title="frames per second (2 CPU threads)")
+        for k, v in res["speed"].items():
+            sp.add_row(k, f"{v:.1f}")
+        console.print(sp)
+    console.print(f"written: {out} and {out.with_suffix('.md')}")
+
+
+@bench.command("relay")
+def bench_relay(
+    town: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Town folder (truth.json, mot/<cam>/gt/gt.txt) already ingested into --db; repeat "
+            "--town/--db pairs for a per-town and mean table, legacy vs robust relay"
+        ),
+    ] = None,
+    synth_people: Annotated[int, typer.Option(help="People in the built-in synthetic grid town")] = 60,
+    seeds: Annotated[int, typer.Option(help="Synthetic towns to average over (0: skip them)")] = 3,
+    epfl: Annotated[
+        bool, typer.Option("--epfl/--no-epfl", help="Topology/time-only figures on EPFL GT")
+    ] = True,
+    scale_db: Annotated[
+        Path | None,
+        typer.Option("--scale-db", help="Large store (e.g. the city simulator's) for 10-hop latency"),
+    ] = None,
+    scale_queries: Annotated[int, typer.Option(help="Relay calls timed on --scale-db")] = 30,
+    db: Annotated[
+        list[Path] | None, typer.Option("--db", help="Store file; one per --town, in the same order")
+    ] = None,
+    json_out: JsonFlag = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here")] = None,
+) -> None:
+    """Relay accuracy (per-hop P/R, camera-sequence accuracy, rank-1/mAP) vs a colour-histogram baseline and
+    ablations, on generated scenes and EPFL GT; 10-hop latency p50/p95 on a large store."""
+    from relaytrack.bench.relay import print_report, run_bench
+
+    res = run_bench(
+        town=town,
+        db=db,
+        synth_people=synth_people,
+        seeds=seeds,
+        epfl=epfl,
+        scale_db=scale_db,
+        scale_queries=scale_queries,
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if json_out:
+        print_json(res)
+    else:
+        print_report(res)
+
+
+@bench.command("service")
+def bench_service_cmd(
+    users: Annotated[int, typer.Option("--users", min=1, max=200, help="Concurrent console users")] = 8,
+    subscribers: Annotated[
+        int, typer.Option("--subscribers", min=0, max=1000, help="Live alert (SSE) subscribers")
+    ] = 20,
+    duration: Annotated[float, typer.Option("--duration", min=2, max=600, help="Seconds of load")] = 20.0,
+    people: Annotated[int, typer.Option("--people", min=10, help="People in the synthetic town")] = 1500,
+    alert_rate: Annotated[
+        float, typer.Option("--alert-rate", min=0, help="Alerts written per second")
+    ] = 2.0,
+    db: DbOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """N console users searching + M live alert subscribers against `relaytrack serve` on loopback:
+    p50/p95 latency, errors, alert delivery latency; the in-process search as the baseline."""
+    from relaytrack.bench.service import print_report, run_bench
+
+    res = run_bench(
+        users=users,
+        subscribers=subscribers,
+        duration_s=duration,
+        people=people,
+        alert_rate=alert_rate,
+        db=db,
+    )
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_json(res) if json_out else print_report(res)
+
+
+@bench.command("watch")
+def bench_watch(
+    out: Annotated[Path, typer.Option("--out", help="Work folder (scenes, clips)")] = Path(
+        ".relaytrack/bench-watch"
+    ),
+    town: Annotated[
+        list[Path], typer.Option("--town", help="Town folder(s) to evaluate (default: render scenarios)")
+    ] = [],
+    scenes: Annotated[int, typer.Option("--scenes", help="Own rendered courier scenes")] = 6,
+    real: Annotated[bool, typer.Option("--real/--no-real", help="False alarms on real footage")] = True,
+    watch_config: Annotated[Path | None, typer.Option("--watch-config")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures here")] = None,
+    held_out: Annotated[
+        list[Path],
+        typer.Option(
+            "--held-out", help="Town folder(s) never used for tuning, reported in their own row"
+        ),
+    ] = [],
+    real_held_out: Annotated[
+        bool,
+        typer.Option("--real-held-out", help="Also false alarms on vtest frames 301-795 (held out)"),
+    ] = False,
+) -> None:
+    """Event recall/precision and time-to-alert on courier scenes; false alarms per camera-hour on real
+    pedestrian footage with defined zones; one table."""
+    from relaytrack.bench.watch import run_bench
+
+    res = run_bench(
+        out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
+        held_out=held_out, real_held_out=real_held_out,
+    )  # fmt: skip
+    if json_file:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    if res.get("failed"):
+        sys.exit(1)

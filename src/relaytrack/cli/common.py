@@ -1,0 +1,57 @@
+"""Option types and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relaytrack.config import Config, load_config
+from relaytrack.evidence.access import AccessContext, authorize, identity
+from relaytrack.store import Store
+from relaytrack.ui import progress
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file (default: .relaytrack/relaytrack.db)")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="Acting user (or RELAYTRACK_USER)")]
+CaseOpt = Annotated[
+    str | None, typer.Option("--case", help="Case number the action is for (or RELAYTRACK_CASE)")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="YAML config overriding the embedded defaults")
+]
+
+
+def open_store(db: Path | None, *, readonly: bool = False) -> Store:
+    return Store(db, readonly=readonly)
+
+
+def access(
+    store: Store, user: str | None, case: str | None, action: str, detail: dict | None = None
+) -> AccessContext:
+    u, c = identity(user, case)
+    return authorize(store.conn, store.path, user=u, case=c, action=action, detail=detail)
+
+
+def cli_config(path: Path | None, fps: float | None = None, start: str | None = None) -> Config:
+    """The pipeline config from --config with --fps / --start on top."""
+    overrides = {}
+    if fps is not None:
+        overrides["source.analyse_fps"] = fps
+    if start is not None:
+        overrides["source.start_time"] = start
+    return load_config(path, overrides)
+
+
+def progress_callback(label: str):
+    """A progress bar and a `cb(done, total, msg)` that drives one task on it (created on the first call)."""
+    bar = progress()
+    task = {"id": None}
+
+    def cb(done: int, total: int, _msg: str) -> None:
+        if task["id"] is None:
+            task["id"] = bar.add_task(label, total=total)
+        bar.update(task["id"], completed=done, total=total)
+
+    return bar, cb
