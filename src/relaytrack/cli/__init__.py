@@ -13,6 +13,7 @@ import sys
 
 import typer
 
+import relaytrack.evidence  # noqa: F401  (registers the audit anchor's store commit hook)
 from relaytrack.errors import RelaytrackError
 from relaytrack.ui import console_err
 

@@ -62,3 +62,13 @@ CLI: relaytrack audit verify|export, users add|passwd|token|revoke-token, cases 
 evidence export|verify, requests add|approve|refuse|deliver|outcome|stats, retention purge,
 bench masking.
 """
+
+from relaytrack.store.db import on_commit
+
+
+@on_commit
+def _sync_audit_anchor(store) -> None:
+    """Audit entries appended inside a store transaction move the chain's anchor only once it commits."""
+    from relaytrack.evidence.audit import sync_anchor
+
+    sync_anchor(store.conn, store.path)

@@ -516,8 +516,8 @@ def import_network(
         conn.execute("RELEASE import_network")
         raise
     conn.execute("RELEASE import_network")
-    if hasattr(target, "_sync_audit_anchor"):
-        target._sync_audit_anchor()
+    if hasattr(target, "run_commit_hooks"):
+        target.run_commit_hooks()
     return summary
 
 

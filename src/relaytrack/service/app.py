@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+import relaytrack.evidence  # noqa: F401  (registers the audit anchor's store commit hook)
 from relaytrack.errors import (
     AccessDenied,
     ConfigError,

@@ -1,5 +1,5 @@
 """The store: SQLite (WAL) with named, recorded migrations and a sqlite-vec vector index."""
 
-from relaytrack.store.db import Store, connect
+from relaytrack.store.db import Store, connect, on_commit
 
-__all__ = ["Store", "connect"]
+__all__ = ["Store", "connect", "on_commit"]

@@ -3,13 +3,18 @@
 Each stage that owns tables keeps its schema in its own `schema.py` with a `MIGRATIONS` list of
 (name, sql). They are applied in the order of `SCHEMA_MODULES`, each recorded once in `_migrations`,
 so an old store is brought forward and never rebuilt.
+
+Layers above the store that must act after a write commits register a hook with `on_commit(hook)`; the
+store calls `hook(store)` after each `Store.tx()` commits and knows nothing of what the hooks do (the
+evidence layer registers one that moves the audit chain's anchor file forward, when `relaytrack.evidence`
+is imported, which opening a store does through the schema modules).
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,16 @@ SCHEMA_MODULES = (
 
 Error = sqlite3.Error
 IntegrityError = sqlite3.IntegrityError
+
+CommitHook = Callable[["Store"], None]
+_COMMIT_HOOKS: list[CommitHook] = []
+
+
+def on_commit(hook: CommitHook) -> CommitHook:
+    """Run `hook(store)` after every `Store.tx()` commit (once per hook, however often registered)."""
+    if hook not in _COMMIT_HOOKS:
+        _COMMIT_HOOKS.append(hook)
+    return hook
 
 
 def connect(path: str | Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
@@ -124,13 +139,12 @@ class Store:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
-            self._sync_audit_anchor()
+            self.run_commit_hooks()
 
-    def _sync_audit_anchor(self) -> None:
-        # Audit entries appended inside a transaction move the chain's head only once it commits.
-        from relaytrack.evidence.audit import sync_anchor
-
-        sync_anchor(self.conn, self.path)
+    def run_commit_hooks(self) -> None:
+        """Call the registered `on_commit` hooks (also for writers that commit without `tx()`)."""
+        for hook in tuple(_COMMIT_HOOKS):
+            hook(self)
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[Any]:
         return self.conn.execute(sql, params).fetchall()
