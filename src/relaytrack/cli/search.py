@@ -1,4 +1,4 @@
-"""CLI: `relaytrack search`, `relaytrack city simulate|index`."""
+"""CLI: `relaytrack search`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
 from relaytrack.errors import InputError, NotFound
-from relaytrack.ui import console, console_err, print_json, progress
+from relaytrack.ui import console, console_err, print_json
 
 
 def _filters(from_: str | None, to: str | None, cameras: list[str] | None, kind: str | None):
@@ -28,12 +28,6 @@ def _filters(from_: str | None, to: str | None, cameras: list[str] | None, kind:
 
 
 def register(app: typer.Typer) -> None:
-    city = typer.Typer(
-        help="Detection-level city simulator (real Seoul camera sites) and vector index upkeep.",
-        no_args_is_help=True,
-    )
-    app.add_typer(city, name="city")
-
     @app.command("search")
     def search_cmd(
         text: Annotated[str | None, typer.Option("--text", help="Description, Korean or English")] = None,
@@ -129,54 +123,3 @@ def register(app: typer.Typer) -> None:
                 "; ".join(p["reasons"]),
             )
         console.print(table)
-
-    @city.command("simulate")
-    def simulate_cmd(
-        db: Annotated[Path, typer.Option("--db", help="New store file to fill (put big ones on local disk)")],
-        cameras: Annotated[int, typer.Option("--cameras", min=2, help="Cameras (real Seoul sites)")] = 10_000,
-        sightings: Annotated[
-            int, typer.Option("--sightings", min=1, help="Sightings to generate")
-        ] = 1_000_000,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        dim: Annotated[
-            int, typer.Option("--dim", min=8, max=4096, help="Embedding width (real embedder: 1280)")
-        ] = 128,
-        hours: Annotated[float, typer.Option("--hours", min=0.01, help="Simulated time span")] = 24.0,
-        json_out: JsonFlag = False,
-    ) -> None:
-        """Fill a new store with a simulated city: people and vehicles moving between real camera sites."""
-        from relaytrack.town.city import simulate_city
-
-        with progress() as bar:
-            tasks: dict[str, int] = {}
-
-            def say(step: str, frac: float) -> None:
-                if step not in tasks:
-                    tasks[step] = bar.add_task(step, total=100)
-                bar.update(tasks[step], completed=int(frac * 100))
-
-            summary = simulate_city(db, cameras, sightings, seed, dim, hours=hours, progress=say)
-        if json_out:
-            print_json(summary)
-        else:
-            console.print(summary)
-
-    @city.command("index")
-    def index_cmd(
-        db: DbOpt = None,
-        nlist: Annotated[
-            int | None, typer.Option("--nlist", min=1, help="IVF cells (default: vectors/1000)")
-        ] = None,
-        json_out: JsonFlag = False,
-    ) -> None:
-        """(Re)build the IVF vector index of a store, e.g. after it grew a lot since the last build."""
-        from relaytrack.store import vectors
-
-        store = open_store(db, readonly=True)
-        try:
-            with store.tx() as conn:
-                out = vectors.build_ivf(conn, nlist=nlist)
-        finally:
-            store.close()
-        print_json(out) if json_out else console.print(out)
-

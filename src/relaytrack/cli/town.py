@@ -1,4 +1,5 @@
-"""CLI: `relaytrack town generate|scenario`."""
+"""CLI: `relaytrack town generate|scenario` (rendered towns) and `relaytrack city simulate|index`
+(detection-level city simulator)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.cli.common import progress_callback
-from relaytrack.ui import console, print_json
+from relaytrack.cli.common import DbOpt, JsonFlag, open_store, progress_callback
+from relaytrack.ui import console, print_json, progress
 
 
 def register(app: typer.Typer) -> None:
@@ -58,3 +59,58 @@ def register(app: typer.Typer) -> None:
             path = scenario(name, out, progress=cb, seed=seed)
         console.print(f"scenario {name}: {path} (answer key: {path / 'answer.json'})")
 
+    city = typer.Typer(
+        help="Detection-level city simulator (real Seoul camera sites) and vector index upkeep.",
+        no_args_is_help=True,
+    )
+    app.add_typer(city, name="city")
+
+    @city.command("simulate")
+    def simulate_cmd(
+        db: Annotated[Path, typer.Option("--db", help="New store file to fill (put big ones on local disk)")],
+        cameras: Annotated[int, typer.Option("--cameras", min=2, help="Cameras (real Seoul sites)")] = 10_000,
+        sightings: Annotated[
+            int, typer.Option("--sightings", min=1, help="Sightings to generate")
+        ] = 1_000_000,
+        seed: Annotated[int, typer.Option("--seed")] = 0,
+        dim: Annotated[
+            int, typer.Option("--dim", min=8, max=4096, help="Embedding width (real embedder: 1280)")
+        ] = 128,
+        hours: Annotated[float, typer.Option("--hours", min=0.01, help="Simulated time span")] = 24.0,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """Fill a new store with a simulated city: people and vehicles moving between real camera sites."""
+        from relaytrack.town.city import simulate_city
+
+        with progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def say(step: str, frac: float) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=100)
+                bar.update(tasks[step], completed=int(frac * 100))
+
+            summary = simulate_city(db, cameras, sightings, seed, dim, hours=hours, progress=say)
+        if json_out:
+            print_json(summary)
+        else:
+            console.print(summary)
+
+    @city.command("index")
+    def index_cmd(
+        db: DbOpt = None,
+        nlist: Annotated[
+            int | None, typer.Option("--nlist", min=1, help="IVF cells (default: vectors/1000)")
+        ] = None,
+        json_out: JsonFlag = False,
+    ) -> None:
+        """(Re)build the IVF vector index of a store, e.g. after it grew a lot since the last build."""
+        from relaytrack.store import vectors
+
+        store = open_store(db, readonly=True)
+        try:
+            with store.tx() as conn:
+                out = vectors.build_ivf(conn, nlist=nlist)
+        finally:
+            store.close()
+        print_json(out) if json_out else console.print(out)
