@@ -251,31 +251,25 @@ def evidence_export(
     json_out: JsonFlag = False,
 ) -> None:
     """Export masked clips of a route, sightings or an alert as a signed evidence package."""
-    from relaytrack.evidence.export import (
-        export_evidence,
-        hops_from_alert,
-        hops_from_route,
-        hops_from_sightings,
-    )
+    from relaytrack.evidence.export import export_evidence
+    from relaytrack.evidence.hops import check_source, select_hops
     from relaytrack.evidence.mask import MaskSettings
 
-    if sum(x is not None for x in (route, sightings, alert)) != 1:
-        raise InputError("give exactly one of --route, --sightings or --alert")
+    names = {"route": "--route", "sightings": "--sightings", "alert": "--alert"}
+    check_source(names, route=route, sightings=sightings, alert=alert)
     u, c = acc.identity(user, case)
     with open_store(db) as store:
         acc.authorize(
             store.conn, store.path, user=u, case=c, action="export"
         )  # refuse before reading anything
+        doc = None
         if route is not None:
             try:
                 doc = json.loads(route.read_text())
             except (OSError, ValueError) as err:
                 raise InputError(f"{route}: not a readable route JSON ({err})") from err
-            hops = hops_from_route(store.conn, doc)
-        elif sightings is not None:
-            hops = hops_from_sightings(store.conn, _ids(sightings))
-        else:
-            hops = hops_from_alert(store.conn, alert)
+        ids = _ids(sightings) if sightings is not None else None
+        hops = select_hops(store.conn, route=doc, sightings=ids, alert=alert, names=names)
         with progress() as bar:
             task = bar.add_task("export", total=None)
             res = export_evidence(
@@ -397,7 +391,8 @@ def requests_deliver(
     json_out: JsonFlag = False,
 ) -> None:
     """Deliver an approved request: export (or take) a signed package and record the delivery."""
-    from relaytrack.evidence.export import export_evidence, hops_from_request
+    from relaytrack.evidence.export import export_evidence
+    from relaytrack.evidence.hops import select_hops
 
     if (package is None) == (out is None):
         raise InputError("give exactly one of --package or --out")
@@ -407,9 +402,7 @@ def requests_deliver(
         if req.status != "approved":
             raise InputError(f"request {request_id} is {req.status}; only an approved request is delivered")
         if out is not None:
-            hops = hops_from_request(
-                store.conn, req.cameras, req.t_start, req.t_end, _ids(targets) if targets else None
-            )
+            hops = select_hops(store.conn, request_id=request_id, sightings=_ids(targets) if targets else None)
             package = export_evidence(
                 store, out, hops, user=u, case=req.case_no, request_id=request_id, pre_roll=0.0, post_roll=0.0
             ).path

@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse
 
 from relaytrack.errors import InputError
 from relaytrack.evidence import export as ex
-from relaytrack.evidence import requests as rq
 from relaytrack.evidence.guard import file_token, safe_join
+from relaytrack.evidence.hops import check_source, select_hops
 from relaytrack.evidence.package import verify_package
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
@@ -24,20 +24,25 @@ router = APIRouter(prefix="/api/exports", tags=["exports"])
 ExportId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
+EXPORT_SOURCES = {"route": "`origin` (a route)", "sightings": "`sightings`", "request": "`request_id`"}
+
+
 def _hops(a: Access, body: ExportIn) -> list[ex.Hop]:
-    if body.request_id is not None:
-        req = rq.get(a.conn, body.request_id)
-        if req.case_no != a.case:
-            raise InputError(f"request {body.request_id} is for case {req.case_no}, you act for {a.case}")
-        return ex.hops_from_request(a.conn, req.cameras, req.t_start, req.t_end, body.sightings or None)
-    if body.sightings:
-        return ex.hops_from_sightings(a.conn, body.sightings)
+    """The one hop-selection rule of relaytrack.evidence.hops, with the case's latest route for `origin`."""
+    check_source(EXPORT_SOURCES, route=body.origin, sightings=body.sightings, request_id=body.request_id)
+    route = None
     if body.origin is not None:
         route = queries.latest_route(a.conn, a.case, body.origin)
         if route is None:
             raise InputError(f"no route from sighting {body.origin} in case {a.case}: run the relay first")
-        return ex.hops_from_route(a.conn, route)
-    raise InputError("export needs `origin` (a route), `sightings` or `request_id`")
+    return select_hops(
+        a.conn,
+        route=route,
+        sightings=body.sightings,
+        request_id=body.request_id,
+        case=a.case,
+        names=EXPORT_SOURCES,
+    )
 
 
 @router.post("", status_code=201)
