@@ -43,6 +43,9 @@ Audit chain (`relaytrack.evidence.audit`)
 Evidence export (`relaytrack.evidence.export`, `.package`, `.mask`)
     hops_from_route(conn, route_dict) / hops_from_sightings(conn, ids) / hops_from_alert(conn, id)
         / hops_from_request(conn, cameras, t_start, t_end, targets=None) -> list[Hop]
+    select_hops(conn, *, route=None, sightings=None, alert=None, request_id=None, case=None, names=None)
+        -> list[Hop] (`relaytrack.evidence.hops`): the one rule every export uses: exactly one source
+        (sightings with a request are its targets); check_source(names, ...) checks it before any reading.
     export_evidence(store, out_dir, hops, *, user, case, pre_roll=2.0, post_roll=2.0,
         settings=MaskSettings(method="pixelate"|"blur", detect=True, faces=True), export_root=None,
         request_id=None, progress=None) -> ExportResult(path, manifest_sha256, hops, audit_seq, export_id)
@@ -59,8 +62,8 @@ Retention (`relaytrack.evidence.retention`)
     purge(conn, db_path, *, days=None, dry_run=False, user=None) -> PurgeResult (counts; logged)
 
 CLI: relaytrack audit verify|export, users add|passwd|token|revoke-token, cases add|assign|close,
-evidence export|verify, requests add|approve|refuse|deliver|outcome|stats, retention purge,
-bench masking.
+evidence export|verify, requests add|approve|refuse|deliver|outcome|stats, retention purge
+(relaytrack/cli/evidence.py); bench masking (relaytrack/bench/evidence.py).
 """
 
 from relaytrack.store.db import on_commit
