@@ -7,7 +7,7 @@ a camera file are merged over these global defaults.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -79,6 +79,121 @@ class DescribeConfig(Strict):
     crop_width: int = Field(128, ge=16, le=512)
     best_crops: int = Field(5, ge=1, le=32, description="Crops per tracklet averaged into its embedding")
     threads: int = Field(2, ge=1, le=64)
+
+
+class RelayConfig(Strict):
+    """Knobs of the relay search (`relaytrack.relay.relay(..., params=RelayConfig(...))`). Raising `stop_conf`
+    stops routes earlier (fewer wrong hops, more missed ones); raising `beam` keeps more competing paths (slower,
+    more robust to a misleading early hop). Scores are log-odds, so the logit fields add to a candidate's score.
+    The field order is the order of a route JSON's "params" (`Route.to_dict`), so new fields go at the end."""
+
+    beam: int = Field(4, ge=1, le=50, description="Competing multi-hop paths kept by the beam search")
+    stop_conf: float = Field(
+        0.25, ge=0, le=1, description="A hop below this confidence is not taken: nothing is likely"
+    )
+    none_logit: float = Field(
+        0.0, ge=-20, le=20, description='Log-odds of "the person is not in any candidate"'
+    )
+    max_skip: int = Field(1, ge=0, le=5, description="Blind-spot cameras that may be skipped in one hop")
+    skip_logit: float = Field(
+        -1.0, ge=-20, le=0, description="Prior cost (log-odds) of having been unseen by a linked camera"
+    )
+    skip_widen: float = Field(1.5, ge=1, le=10, description="Travel-time window widening per skipped camera")
+    slack_s: float = Field(3.0, ge=0, le=600, description="Clock jitter allowed beyond a link's [min, max]")
+    max_dwell_s: float = Field(
+        900.0, gt=0, le=86_400, description="Longest sighting considered when searching backwards"
+    )
+    w_app: float = Field(1.0, ge=0, le=10, description="Weight of the appearance term")
+    app_z0: float = Field(
+        2.5,
+        ge=-10,
+        le=20,
+        description="Appearance z-score (against the store's background) that is even odds",
+    )
+    w_attr: float = Field(1.0, ge=0, le=10, description="Weight of the colour/item/vehicle attribute term")
+    w_time: float = Field(1.0, ge=0, le=10, description="Weight of the travel-time term")
+    w_edge: float = Field(1.0, ge=0, le=10, description="Weight of the entry/exit edge term")
+    use_appearance: bool = Field(True, description="Score appearance (off: ablation)")
+    use_attributes: bool = Field(True, description="Score attributes (off: ablation)")
+    use_topology: bool = Field(
+        True, description="Follow the camera links (off: any camera within horizon_s, the baseline)"
+    )
+    use_time: bool = Field(True, description="Score travel time against the link (off: ablation)")
+    horizon_s: float = Field(
+        600.0, gt=0, le=86_400, description="Time window searched when use_topology is off"
+    )
+    alt_min_conf: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Candidates at least this confident are reported as a hop's alternatives",
+    )
+    appearance_fn: Literal["embedding", "colour_hist"] = Field(
+        "embedding",
+        description="Appearance measure: the store's embeddings, or the colour-histogram baseline",
+    )
+    # Robustness to real-pipeline output (late/early detections, fragmented tracklets, wrong edges, colour
+    # misreads). Each is a switch so the relay as first written stays reproducible: RelayConfig.legacy().
+    time_tail: bool = Field(
+        True, description="Student-t travel-time likelihood, link spread widened by time_jitter_s"
+    )
+    time_jitter_s: float = Field(
+        2.5, ge=0, le=60, description="How far a real tracklet's start/end sits from the true entry/exit"
+    )
+    time_nu: float = Field(
+        3.0, gt=0, le=1000, description="Student-t degrees of freedom (lower = heavier tails)"
+    )
+    soft_edges: bool = Field(
+        True, description="Adjacent edges get partial credit; short tracklets' edges count less"
+    )
+    edge_full_s: float = Field(
+        4.0, gt=0, le=600, description="A tracklet this long (or longer) has edges worth full weight"
+    )
+    soft_colours: bool = Field(
+        True, description="Confusable colour pairs (yellow/brown, gray/white, ...) cost half a mismatch"
+    )
+    camera_calibration: bool = Field(
+        True, description="Appearance z also against the candidate camera's own sightings"
+    )
+    fragments: bool = Field(
+        True, description="A tracklet broken in the same camera continues as a same-camera hop"
+    )
+    frag_gap_s: float = Field(
+        4.0, ge=0, le=60, description="Longest gap between two fragments of one passage through a view"
+    )
+    frag_logit: float = Field(
+        -0.5,
+        ge=-20,
+        le=20,
+        description="Prior cost of a same-camera hop (the tracker usually keeps a person whole)",
+    )
+    skip_needs_empty: bool = Field(
+        True, description="Never skip a camera that holds a plausible-looking candidate"
+    )
+    skip_block_app: float = Field(
+        0.0, ge=-20, le=20, description='Appearance+attribute log-odds that count as "plausible-looking"'
+    )
+    fill_gaps: bool = Field(True, description="Insert a plausible sighting on a camera between two hops")
+    gap_min_logit: float = Field(
+        -2.0,
+        ge=-20,
+        le=20,
+        description="Log-odds (vs nobody) the inserted sighting's leg to the next hop needs",
+    )
+
+    @classmethod
+    def legacy(cls, **kw: Any) -> RelayConfig:
+        """The relay as first written (tuned on detection-level synthetic towns): for before/after benches."""
+        return cls(
+            time_tail=False,
+            soft_edges=False,
+            soft_colours=False,
+            camera_calibration=False,
+            fragments=False,
+            skip_needs_empty=False,
+            fill_gaps=False,
+            **kw,
+        )
 
 
 class Config(Strict):

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from relaytrack.relay.engine import Route
+from relaytrack.relay.route import Route
 
 
 def _collapse(seq: list[str]) -> list[str]:

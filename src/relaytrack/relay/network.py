@@ -23,11 +23,10 @@ import yaml
 
 from relaytrack.errors import InputError, NotFound
 from relaytrack.records import EDGES, Camera, Link
+from relaytrack.relay.clock import true_times
 from relaytrack.relay.geo import edge_towards, haversine_m
-from relaytrack.store.sightings import (
-    row_to_camera,  # noqa: F401  (re-exported for relay.engine)
-    upsert_camera,
-)
+from relaytrack.relay.persist import confirmed_chains, stored_routes
+from relaytrack.store.sightings import row_to_camera, upsert_camera
 
 OWNERS = ("본청", "사업소", "투출기관", "자치구")
 PURPOSES = (
@@ -584,26 +583,9 @@ PRIOR_WEIGHT = 3.0  # the map/file estimate counts as this many observations
 def transition_observations(conn, *, min_conf: float = 0.8) -> list[tuple[str, str, float, str]]:
     """(src camera, dst camera, travel seconds, mode) of consecutive confident hops: operator-confirmed sightings of
     each case/origin, and stored route hops with confidence >= min_conf."""
-    from relaytrack.relay.engine import true_times
-
-    chains: list[list[int]] = []
-    for case_no, origin in conn.execute(
-        "SELECT DISTINCT case_no, origin_id FROM relay_feedback WHERE verdict='confirm'"
-    ):
-        ids = [origin] + [
-            r[0]
-            for r in conn.execute(
-                "SELECT sighting_id FROM relay_feedback WHERE case_no=? AND origin_id=? AND verdict='confirm'",
-                (case_no, origin),
-            )
-        ]
-        chains.append(ids)
-    for (route_json,) in conn.execute("SELECT route FROM relay_routes"):
-        try:
-            hops = json.loads(route_json).get("hops", [])
-        except (json.JSONDecodeError, AttributeError):
-            continue
-        chains.append([h["sighting"] for h in hops if h.get("confidence", 0) >= min_conf])
+    chains = confirmed_chains(conn)
+    for route in stored_routes(conn):
+        chains.append([h.sighting.id for h in route.hops if h.confidence >= min_conf])
     seen: set[tuple[int, int]] = set()
     out = []
     for ids in chains:

@@ -1,4 +1,4 @@
-"""Route outputs: JSON, GeoJSON (timed LineString + camera points), an offline HTML report and MOTChallenge
+"""Route outputs: GeoJSON (timed LineString + camera points), an offline HTML report and MOTChallenge
 files with global identities. Reporting depends on the relay core, never the reverse."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from relaytrack.relay.engine import Route
 from relaytrack.relay.geo import local_xy
 from relaytrack.relay.network import all_cameras, links_from
+from relaytrack.relay.persist import write_route_json  # noqa: F401  (until relay/__init__ points at persist)
+from relaytrack.relay.route import Route
 from relaytrack.store.sightings import boxes_of, thumbnail
 
 
@@ -23,20 +24,6 @@ def _conn(store: Any) -> Any:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
-def route_dict(route: Route) -> dict[str, Any]:
-    return route.to_dict()
-
-
-def write_route_json(route: Route, path: str | Path) -> Path:
-    """The CLI contract: {"origin", "hops": [sighting fields + confidence, ...] in time order, ...}."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(route.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    return path
 
 
 def route_geojson(route: Route, store: Any) -> dict[str, Any]:
@@ -57,7 +44,7 @@ def route_geojson(route: Route, store: Any) -> dict[str, Any]:
                 "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
                 "properties": {
                     "kind": "hop",
-                    **{k: v for k, v in h.public().items() if k != "alternatives"},
+                    **{k: v for k, v in h.to_dict().items() if k != "alternatives"},
                     "time": _iso(h.true_start),
                     "time_end": _iso(h.true_end),
                 },

@@ -1,0 +1,131 @@
+"""The beam search over relay steps, and the hops it makes.
+
+A path's score is the sum of its hops' log-confidences (a stop adds the log-probability that nobody was
+taken); the best `beam` paths survive each step, so one misleading early hop does not decide the route. A path
+ends where no candidate reaches `stop_conf`, or at the anchor it was bridging to. `fill_gaps` then inserts a
+sighting between two consecutive hops where one fits both ends better than the direct hop.
+"""
+
+from __future__ import annotations
+
+import math
+
+from relaytrack.records import Sighting
+from relaytrack.relay.candidates import Candidate, CandidateFinder
+from relaytrack.relay.route import Hop
+
+Step = tuple[Candidate, list[Candidate]]  # the chosen candidate and the alternatives at that step
+_Beam = tuple[float, list[Step], bool, str]  # score, path, done, why it stopped
+
+
+def beam_search(
+    finder: CandidateFinder,
+    start: Sighting,
+    direction: str,
+    max_hops: int,
+    stop_at: int | None = None,
+    not_after: float | None = None,
+    exclude: set[int] | None = None,
+) -> tuple[list[Step], str]:
+    """Beam search from `start`; returns [(chosen, alternatives at that step)] and why it stopped. `stop_at`
+    ends a path on reaching that sighting (a confirmed anchor), `not_after` drops candidates starting later
+    (true time) than it, `exclude` ids are never taken."""
+    p = finder.p
+    beams: list[_Beam] = [(0.0, [], False, "")]
+    used0 = {start.id, finder.origin.id} | (exclude or set())
+    for _ in range(max_hops):
+        nxt: list[_Beam] = []
+        for score, path, done, why in beams:
+            if done:
+                nxt.append((score, path, done, why))
+                continue
+            cur = path[-1][0].s if path else start
+            used = used0 | {c.s.id for c, _ in path}
+            cands = finder.candidates(cur, direction, used)
+            if not_after is not None:
+                cands = [c for c in cands if c.t0 <= not_after or c.s.id == stop_at]
+            p_take = sum(c.conf for c in cands)
+            viable = [c for c in cands if c.conf >= p.stop_conf][: p.beam]
+            alts = [c for c in cands if c.conf >= p.alt_min_conf]
+            if not viable:
+                reason = (
+                    "no candidate" if not cands else f"best candidate {cands[0].conf:.2f} below {p.stop_conf}"
+                )
+                nxt.append((score + math.log(max(1e-6, 1.0 - p_take)), path, True, reason))
+                continue
+            for c in viable:
+                reached = stop_at is not None and c.s.id == stop_at
+                nxt.append(
+                    (
+                        score + math.log(max(c.conf, 1e-9)),
+                        [*path, (c, alts)],
+                        reached,
+                        "reached anchor" if reached else "",
+                    )
+                )
+        nxt.sort(key=lambda b: -b[0])
+        beams = nxt[: p.beam]
+        if all(b[2] for b in beams):
+            break
+    best = beams[0]
+    return best[1], best[3] or f"hop limit {max_hops}"
+
+
+def to_hop(c: Candidate, alts: list[Candidate], direction: str, confirmed: set[int]) -> Hop:
+    """The hop for a chosen candidate: up to four other candidates of its step are its alternatives."""
+    alt = [
+        {**a.s.public(), "confidence": round(a.conf, 4), "reasons": a.reasons[:4]}
+        for a in alts
+        if a.s.id != c.s.id
+    ][:4]
+    return Hop(
+        c.s,
+        1.0 if c.s.id in confirmed else c.conf,
+        direction,
+        c.link,
+        c.reasons,
+        alt,
+        c.s.id in confirmed,
+        c.t0,
+        c.t1,
+    )
+
+
+def fill_gaps(finder: CandidateFinder, hops: list[Hop], confirmed: set[int]) -> list[Hop]:
+    """Insert a sighting Y between consecutive hops A -> B when A -> Y is a hop the relay would take
+    (confidence >= stop_conf) and Y -> B is plausible (log-odds >= gap_min_logit). The beam multiplies hop
+    probabilities, so where a network has both a direct street A -> B and a way through Y, the shorter path
+    wins even when Y holds the person; a sighting that fits both ends in look and time is the better
+    explanation."""
+    p = finder.p
+    out = list(hops)
+    i = 0
+    while i < len(out) - 1 and len(out) < 4 * len(hops) + 4:
+        a, b = out[i], out[i + 1]
+        used = {h.sighting.id for h in out}
+        best: tuple[float, Candidate, Candidate] | None = None
+        for y in finder.candidates(a.sighting, "forward", used):
+            if y.conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start:
+                continue
+            for z in finder.candidates(y.s, "forward", used - {b.sighting.id}):
+                # B is already on the route: the second leg only has to be plausible, not to win against
+                # Y's other neighbours.
+                if z.s.id == b.sighting.id and z.logit >= p.none_logit + p.gap_min_logit:
+                    if best is None or y.conf > best[0]:
+                        best = (y.conf, y, z)
+        if best is None:
+            i += 1
+            continue
+        _, y, z = best
+        backward = a.direction == "backward"
+        hop_y = to_hop(y, [], "backward" if backward else "forward", confirmed)
+        hop_y.reasons = [*y.reasons, "fits between the neighbouring hops"]
+        if backward:  # a backward hop's link leads to its later neighbour, a forward hop's to its earlier one
+            hop_y.link, a.link = z.link, y.link
+        else:
+            hop_y.link = y.link
+            if b.direction == "forward":
+                b.link = z.link
+        out.insert(i + 1, hop_y)
+        i += 1
+    return out
