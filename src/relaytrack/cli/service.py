@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from relaytrack.cli.common import DbOpt
 from relaytrack.ui import console
-
-
-def serve(db: Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
-    import uvicorn
-
-    from relaytrack.service.app import create_app
-
-    uvicorn.run(create_app(db), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,5 +22,7 @@ def register(app: typer.Typer) -> None:
         from relaytrack.paths import default_db
 
         console.print(f"relaytrack console: http://{host}:{port}/  (store {db or default_db()})")
+        from relaytrack.service.app import serve
+
         serve(db, host, port, log_level)
 

@@ -6,7 +6,7 @@ Public API (for the demo and tests):
   alert_poll_s=1.0, keepalive_s=15.0) -> FastAPI`: the app on one store. `mask` (a
   relaytrack.evidence.mask.MaskSettings) overrides the exporter's masking; exports go under `export_root`
   (default <home>/exports).
-- `relaytrack.cli.service.serve(db, host="127.0.0.1", port=8000)`: run it with Uvicorn.
+- `relaytrack.service.app.serve(db, host="127.0.0.1", port=8000)`: run it with Uvicorn.
 - `relaytrack.bench.service.run_bench(users=, subscribers=, duration_s=, ...) -> dict`: load figures.
 
 Auth: POST /api/auth/login {"user", "password"} -> {"token", ...}; then `Authorization: Bearer <token>`

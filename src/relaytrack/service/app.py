@@ -149,3 +149,10 @@ async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": f"store busy, try again ({exc})", "error": "StoreBusy"}, 503, headers={"Retry-After": "1"}
     )
+
+
+def serve(db: Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+    """Run the app with Uvicorn until interrupted (what `relaytrack serve` does)."""
+    import uvicorn
+
+    uvicorn.run(create_app(db), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
