@@ -1,4 +1,5 @@
-"""A tiny rendered town: files, MOTChallenge gt validity, TrackEval reads it, determinism, truth contents."""
+"""A tiny rendered town: files, MOTChallenge gt validity, TrackEval reads it, determinism, truth contents,
+the register without links beside links-truth.yaml, look-alike decoys, large towns' blind cameras."""
 
 import json
 import math
@@ -17,7 +18,7 @@ from relaytrack.town.world import ground_texture
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    return generate(seed=5, cameras=3, minutes=0.05, out_dir=tmp_path_factory.mktemp("town") / "t")
+    return generate(seed=5, cameras=3, minutes=0.05, out_dir=tmp_path_factory.mktemp("town") / "t", decoys=2)
 
 
 def test_folder_layout(tiny):
@@ -84,10 +85,50 @@ def test_camera_network_file(tiny):
                 "other",
             )
             assert len(z["polygon"]) >= 3
-    for link in net["links"]:
+    # A register, as a city would hand it over: no links. The derived links are the oracle's, in their own file.
+    assert "links" not in net
+    truth_links = yaml.safe_load((tiny / "links-truth.yaml").read_text(encoding="utf-8"))["links"]
+    assert truth_links
+    for link in truth_links:
         assert link["src"] in ids and link["dst"] in ids and link["src"] != link["dst"]
         assert link["exit_edge"] in ("left", "right", "top", "bottom", "inside")
         assert link["std_s"] >= 1.0 and link["min_s"] <= link["mean_s"] <= link["max_s"]
+
+
+def test_links_truth_imports_after_the_register(tiny, tmp_path):
+    from relaytrack.relay.network import all_links, import_network
+    from relaytrack.store import Store
+
+    store = Store(tmp_path / "oracle.db")
+    try:
+        reg = import_network(store, tiny / "cameras.yaml")
+        assert reg["cameras"] == 3 and reg["links_given"] == 0
+        oracle = import_network(store, tiny / "links-truth.yaml")
+        true = yaml.safe_load((tiny / "links-truth.yaml").read_text(encoding="utf-8"))["links"]
+        assert oracle["links_given"] == len(true) and oracle["cameras"] == 0
+        # The store keeps one link per (src, dst, exit edge, mode): entry-edge variants of a pair share a row.
+        keys = {(x["src"], x["dst"], x["exit_edge"], x["mode"]) for x in true}
+        assert sum(1 for r in all_links(store.conn) if r["source"] == "file") == len(keys)
+    finally:
+        store.close()
+
+
+def test_decoys_wear_the_suspects_colours(tiny):
+    t = load_truth(tiny)
+    s = t["suspect"]["attributes"]
+    assert len(t["decoys"]) == 2
+    people_ids = {int(k) for k in t["people"]}
+    for d in t["decoys"]:
+        assert d["id"] != t["suspect"]["id"] and d["role"] == "decoy"
+        assert (d["upper"], d["lower"], d["sex"]) == (s["upper"], s["lower"], s["sex"])
+        assert d["description_ko"] and isinstance(d["route"], list)
+        for v in d["route"]:
+            assert {"camera", "start", "end", "first_frame", "last_frame"} <= set(v)
+        if d["route"]:
+            assert d["id"] in people_ids
+    # Every other decoy carries the suspect's item, the rest something else (or nothing).
+    assert t["decoys"][0]["items"] == s["items"]
+    assert t["decoys"][1]["items"] != s["items"]
 
 
 def test_truth_file(tiny):
@@ -130,7 +171,7 @@ def test_truth_file(tiny):
 
 def test_reuses_a_complete_town(tiny):
     before = (tiny / "truth.json").stat().st_mtime_ns
-    assert generate(seed=5, cameras=3, minutes=0.05, out_dir=tiny) == tiny
+    assert generate(seed=5, cameras=3, minutes=0.05, out_dir=tiny, decoys=2) == tiny
     assert (tiny / "truth.json").stat().st_mtime_ns == before
 
 
@@ -214,3 +255,41 @@ def test_edge_rule():
     assert edge_of((300, 100, 340, 200), 640, 360) == "inside"
     assert math.isclose(0.04 * 640, 25.6)
     assert json.dumps(edge_of((620, 0, 640, 40), 640, 360)) in ('"right"', '"top"')
+
+
+def _seen(town, person, T: float) -> tuple[set[str], float]:
+    """Cameras that see a person for at least 2 s (planning only, no occlusion) and the share of the person's
+    time inside the footage spent seen by any camera."""
+    ts = np.arange(max(0.0, person.times[0]), min(T, person.times[-1]), 0.2)
+    xs = np.interp(ts, person.times, person.xy[:, 0])
+    ys = np.interp(ts, person.times, person.xy[:, 1])
+    any_cam = np.zeros(len(ts), bool)
+    cams = set()
+    for c in town.cameras:
+        ok = _visible_boxes(c, xs, ys, person.look.height, None)[0]
+        if ok.sum() >= 10:
+            cams.add(c.id)
+        any_cam |= ok
+    return cams, float(any_cam.mean()) if len(ts) else 0.0
+
+
+def test_a_large_town_has_blind_stretches_cameras_off_the_route_and_lookalikes_on_it():
+    spec = TownSpec(seed=13, cameras=20, minutes=4.0, decoys=4, crowd=2.0)
+    town = plan_town(spec)
+    assert len(town.cameras) == 20
+    by_id = {p.id: p for p in town.people}
+    suspect = by_id[town.suspect]
+    cams, seen_share = _seen(town, suspect, spec.duration)
+    assert 4 <= len(cams) <= 12  # many cameras the suspect never passes
+    assert seen_share < 0.85  # and stretches between cameras where nobody sees the suspect
+    assert len(town.decoys) == 4
+    crossing = 0
+    for d in (by_id[i] for i in town.decoys):
+        assert (d.upper, d.lower, d.look.female) == (suspect.upper, suspect.lower, suspect.look.female)
+        crossing += bool(_seen(town, d, spec.duration)[0] & cams)
+    assert crossing >= 3  # look-alikes pass the suspect's cameras
+    assert sum(by_id[i].look.items == suspect.look.items for i in town.decoys) == 2
+    # Decoys come from their own generator: the rest of the town is the one without decoys.
+    plain = plan_town(TownSpec(seed=13, cameras=20, minutes=4.0, crowd=2.0))
+    assert [(c.cam.x, c.cam.y) for c in plain.cameras] == [(c.cam.x, c.cam.y) for c in town.cameras]
+    assert np.array_equal(plain.people[0].xy, suspect.xy)

@@ -2,16 +2,22 @@
 
 Public API (used by `relaytrack demo`):
 
-- ``generate(seed=0, cameras=8, minutes=1.5, out_dir=..., progress=None, lighting="day", force=False) -> Path``
+- ``generate(seed=0, cameras=8, minutes=1.5, out_dir=..., progress=None, lighting="day", force=False,
+  decoys=0, crowd=1.0) -> Path``
   Plans and renders a town into ``out_dir`` and returns it. A complete town for the same parameters already
   there is reused (``town.json`` records them). ``progress(done, total, message)`` is called per frame.
-  Folder: ``cameras.yaml`` (camera network: lat/lon, heading, fov, purpose, start_time, source, zones of
-  the hiding spots each camera sees, links with mean_s/std_s derived from simulated walks), ``videos/<cam>.mp4``
+  ``decoys``: look-alikes in the suspect's upper and lower colours (every other one with the suspect's item)
+  crossing the suspect's route near the suspect's time; ``crowd``: pedestrian density factor.
+  Folder: ``cameras.yaml`` (camera register, no links: lat/lon, heading, fov, purpose, start_time, source,
+  mount, zones of the hiding spots each camera sees), ``links-truth.yaml`` (the true links with mean_s/std_s
+  derived from simulated walks, network-file format: import it after the register for an oracle run),
+  ``videos/<cam>.mp4``
   (640x360, 10 fps, mp4v), ``mot/<cam>/seqinfo.ini`` + ``mot/<cam>/gt/gt.txt`` (MOTChallenge
   ``frame,id,bb_left,bb_top,w,h,1,1,visibility``; global person ids; 1-based boxes clipped to the image;
   people under 20 px tall or under 20 % visible are not annotated), ``truth.json`` (suspect description
-  KO/EN, attributes and true route with entry/exit edges; couriers' drop events; every annotated person's
-  attributes; vehicles), ``town.json`` (parameters, render fps).
+  KO/EN, attributes and true route with entry/exit edges; ``decoys``: id, description, attributes and camera
+  visits of each look-alike; couriers' drop events; every annotated person's attributes; vehicles),
+  ``town.json`` (parameters, render fps).
 - ``load_truth(dir) -> dict``: truth.json of a town folder.
 - ``measure_detector_recall(town_dir, max_frames=150, every=2, cameras=None) -> dict``: recall of the gt
   people at IoU 0.5 by ``relaytrack.detect.Detector``: keys ``recall`` (at person_conf), ``recall_low``,
@@ -42,8 +48,12 @@ def generate(
     progress: Progress | None = None,
     lighting: str = "day",
     force: bool = False,
+    decoys: int = 0,
+    crowd: float = 1.0,
 ) -> Path:
-    spec = TownSpec(seed=seed, cameras=cameras, minutes=minutes, lighting=lighting)
+    spec = TownSpec(
+        seed=seed, cameras=cameras, minutes=minutes, lighting=lighting, decoys=decoys, crowd=crowd
+    )
     path, _meta = generate_town(spec, out_dir, progress, force=force)
     return path
 

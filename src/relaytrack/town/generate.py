@@ -1,10 +1,11 @@
-"""Rendering a planned town to videos and writing its ground truth (MOT gt, cameras.yaml, truth.json)."""
+"""Rendering a planned town to videos and per-camera MOT gt; the register, true links and truth.json follow
+(town/truth.py). A town folder records its parameters in town.json and is reused while they and the format
+version stay the same."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import shutil
 import time
 from collections.abc import Callable
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
 from relaytrack.errors import RelaytrackError
 from relaytrack.town.actors import Person
-from relaytrack.town.plan import CamSpec, Town, TownSpec, describe, plan_town
+from relaytrack.town.annotation import FORMAT_VERSION, MIN_BOX_H, MIN_VIS, edge_of, start_time
+from relaytrack.town.links import _visible_boxes, derive_links
+from relaytrack.town.plan import Town, TownSpec, plan_town
 from relaytrack.town.render import (
     LIGHT,
     View,
@@ -28,29 +30,10 @@ from relaytrack.town.render import (
     person_light,
     person_sprite,
 )
+from relaytrack.town.truth import courier_events, suspect_route, write_truth, zones_for
 from relaytrack.town.world import ground_texture
 
-FORMAT_VERSION = 2  # 2: a drop is an event on a camera only where the courier is seen for most of it
-MIN_BOX_H = 20  # people shorter than this (pixels) are not annotated
-MIN_VIS = 0.2  # nor those with less than this share of their body visible
-EDGE_MARGIN = 0.04  # share of the frame that counts as its edge (as the tracker's default)
-START_CLOCK = {"day": "14:00:00", "dusk": "17:25:00", "night": "22:40:00"}
-
 Progress = Callable[[int, int, str], None]
-
-
-def edge_of(box: tuple[float, float, float, float], w: int, h: int, margin: float = EDGE_MARGIN) -> str:
-    """The image edge a clipped box touches (nearest one), or 'inside'."""
-    x1, y1, x2, y2 = box
-    dists = {"left": x1 / w, "right": (w - x2) / w, "top": y1 / h, "bottom": (h - y2) / h}
-    edge = min(dists, key=dists.get)
-    return edge if dists[edge] <= margin else "inside"
-
-
-def start_time(spec: TownSpec) -> dt.datetime:
-    day = 10 + spec.seed % 15
-    hh, mm, ss = (int(v) for v in START_CLOCK[spec.lighting].split(":"))
-    return dt.datetime(2026, 11, day, hh, mm, ss, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 
 
 class TownError(RelaytrackError):
@@ -190,319 +173,6 @@ def write_mot(folder: Path, cam_id: str, rows: list[tuple], n_frames: int, spec:
     )
 
 
-# ------------------------------------------------------------------------------------------ links
-
-
-def derive_links(
-    town: Town, views: list[View] | None = None, n_walks: int = 700, seed: int = 0
-) -> list[dict]:
-    """Camera-to-camera links from many simulated walks over the same sidewalk graph as the people.
-
-    Each walk is projected into every camera (box from feet and head, same annotation thresholds and
-    edge rule as the ground truth); consecutive camera visits give (src, dst, exit_edge, entry_edge, gap).
-    """
-    from relaytrack.town.actors import pedestrian
-
-    rng = np.random.default_rng(seed + 4242)
-    per_key: dict[tuple[str, str, str, str], list[float]] = {}
-    dt_s = 0.2
-    for w in range(n_walks):
-        p = pedestrian(town.world, rng, 10_000 + w, 0.0)
-        ts = np.arange(p.times[0], p.times[-1], dt_s)
-        if len(ts) < 3:
-            continue
-        xs = np.interp(ts, p.times, p.xy[:, 0])
-        ys = np.interp(ts, p.times, p.xy[:, 1])
-        visits = []
-        for ci, c in enumerate(town.cameras):
-            vis, boxes = _visible_boxes(c, xs, ys, p.look.height, views[ci] if views else None)
-            idx = np.nonzero(vis)[0]
-            if len(idx) == 0:
-                continue
-            # Split into runs (gaps over 1 s are separate visits).
-            breaks = np.nonzero(np.diff(idx) > int(1.0 / dt_s))[0]
-            for run in np.split(idx, breaks + 1):
-                W, H = c.cam.width, c.cam.height
-                visits.append(
-                    (
-                        ts[run[0]],
-                        ts[run[-1]],
-                        c.id,
-                        edge_of(boxes[run[0]], W, H),
-                        edge_of(boxes[run[-1]], W, H),
-                    )
-                )
-        visits.sort()
-        for a, b in zip(visits, visits[1:], strict=False):
-            if a[2] == b[2]:
-                continue
-            per_key.setdefault((a[2], b[2], a[4], b[3]), []).append(b[0] - a[1])
-    links = []
-    for (src, dst, ex, en), gaps in sorted(per_key.items()):
-        if len(gaps) < 3:
-            continue
-        g = np.array(gaps)
-        links.append(
-            {
-                "src": src,
-                "dst": dst,
-                "exit_edge": ex,
-                "entry_edge": en,
-                "mean_s": round(float(g.mean()), 1),
-                "std_s": round(max(1.0, float(g.std())), 1),
-                "min_s": round(float(g.min()) - 2.0, 1),
-                "max_s": round(float(g.max()) * 1.25 + 5.0, 1),
-                "mode": "walk",
-                "samples": len(gaps),
-            }
-        )
-    return links
-
-
-def _visible_boxes(
-    c: CamSpec, xs: np.ndarray, ys: np.ndarray, height: float, view: View | None
-) -> tuple[np.ndarray, np.ndarray]:
-    cam = c.cam
-    n = len(xs)
-    feet = np.stack([xs, ys, np.zeros(n)], 1)
-    head = np.stack([xs, ys, np.full(n, height)], 1)
-    fuv, fz = cam.project(feet)
-    huv, hz = cam.project(head)
-    ok = (fz > 0.8) & (hz > 0.8)
-    hpx = fuv[:, 1] - huv[:, 1]
-    half = 0.2 * hpx
-    x1, x2 = fuv[:, 0] - half, fuv[:, 0] + half
-    y1, y2 = huv[:, 1] - 0.02 * hpx, fuv[:, 1] + 0.02 * hpx
-    cx1, cy1 = np.clip(x1, 0, cam.width), np.clip(y1, 0, cam.height)
-    cx2, cy2 = np.clip(x2, 0, cam.width), np.clip(y2, 0, cam.height)
-    full = np.maximum((x2 - x1) * (y2 - y1), 1e-6)
-    shown = np.maximum(cx2 - cx1, 0) * np.maximum(cy2 - cy1, 0)
-    ok &= (cy2 - cy1 >= MIN_BOX_H) & (shown / full >= MIN_VIS + 0.05)
-    if view is not None:
-        mid = np.stack([xs, ys, np.full(n, height * 0.5)], 1)
-        muv, mz = cam.project(mid)
-        u = np.clip(muv[:, 0].astype(int), 0, cam.width - 1)
-        v = np.clip(muv[:, 1].astype(int), 0, cam.height - 1)
-        ok &= view.occ_depth[v, u] > mz
-    return ok, np.stack([cx1, cy1, cx2, cy2], 1)
-
-
-# ------------------------------------------------------------------------------------------ truth
-
-
-def zones_for(town: Town, c: CamSpec, view: View | None) -> list[dict]:
-    """Hiding-spot polygons (image pixels) for the spots this camera sees well enough."""
-    out = []
-    cam = c.cam
-    for s in town.world.spots:
-        b = s.box
-        corners = np.array([[x, y, z] for x in (b.x0, b.x1) for y in (b.y0, b.y1) for z in (b.z0, b.z1)])
-        uv, z = cam.project(corners)
-        if z.min() < 1.0 or z.max() > 40:
-            continue
-        hull = cv2.convexHull(uv.astype(np.float32)).reshape(-1, 2)
-        inside = (
-            (hull[:, 0] >= 0).all()
-            and (hull[:, 0] < cam.width).all()
-            and (hull[:, 1] >= 0).all()
-            and (hull[:, 1] < cam.height).all()
-        )
-        if not inside:
-            continue
-        area = cv2.contourArea(hull)
-        if area < 30:
-            continue
-        if view is not None:
-            cuv, cz = cam.project(b.centre)
-            if view.occ_depth[int(cuv[1]), int(cuv[0])] < cz - 0.6:
-                continue
-        out.append(
-            {
-                "id": s.id,
-                "kind": s.kind if s.kind != "gas_meter" else "gas_meter",
-                "polygon": [[round(float(x), 1), round(float(y), 1)] for x, y in hull],
-            }
-        )
-    return out
-
-
-def suspect_route(town: Town, gt: dict[str, list[tuple]], fps: float) -> list[dict]:
-    visits = []
-    W, H = town.spec.width, town.spec.height
-    for cid, rows in gt.items():
-        mine = [r for r in rows if r[1] == town.suspect]
-        if not mine:
-            continue
-        frames = np.array([r[0] for r in mine])
-        breaks = np.nonzero(np.diff(frames) > int(fps))[0]
-        start = 0
-        for end in [*breaks.tolist(), len(mine) - 1]:
-            run = mine[start : end + 1]
-            a, b = run[0], run[-1]
-            box_a = (a[2] - 1, a[3] - 1, a[2] - 1 + a[4], a[3] - 1 + a[5])
-            box_b = (b[2] - 1, b[3] - 1, b[2] - 1 + b[4], b[3] - 1 + b[5])
-            if len(run) >= 3:
-                visits.append(
-                    {
-                        "camera": cid,
-                        "start": round((a[0] - 1) / fps, 2),
-                        "end": round((b[0] - 1) / fps, 2),
-                        "first_frame": a[0],
-                        "last_frame": b[0],
-                        "entry_edge": edge_of(box_a, W, H),
-                        "exit_edge": edge_of(box_b, W, H),
-                    }
-                )
-            start = end + 1
-    return sorted(visits, key=lambda v: (v["start"], v["camera"]))
-
-
-EVENT_SEEN_SHARE = 0.5  # of a stop's (and its hand action's) frames in which the courier must be visible
-EVENT_MIN_VIS = 0.3  # visibility from which a gt row counts as seen
-
-
-def _seen_share(rows: list[tuple], pid: int, t0: float, t1: float, fps: float) -> float:
-    f0, f1 = int(max(t0, 0.0) * fps) + 1, int(t1 * fps) + 1
-    frames = {r[0] for r in rows if r[1] == pid and f0 <= r[0] <= f1 and r[8] >= EVENT_MIN_VIS}
-    return len(frames) / max(1, f1 - f0 + 1)
-
-
-def courier_events(
-    town: Town, gt: dict[str, list[tuple]], zones: dict[str, list[dict]], fps: float
-) -> list[dict]:
-    out = []
-    T = town.spec.duration
-    for pid in town.couriers:
-        p = next(pp for pp in town.people if pp.id == pid)
-        events = []
-        for stop in p.stops:
-            if stop["end"] <= 0 or stop["start"] >= T:
-                continue
-            for cid, zs in zones.items():
-                if not any(z["id"] == stop["spot"] for z in zs):
-                    continue
-                photo = next(
-                    (a for a in p.actions if a[2] == "phone" and stop["start"] <= a[0] < stop["end"]), None
-                )
-                hand = next(
-                    (
-                        a
-                        for a in p.actions
-                        if a[2] in ("crouch", "bend") and stop["start"] <= a[0] < stop["end"]
-                    ),
-                    None,
-                )
-                # A camera shows a drop only if it sees the courier for most of the stop and of the hand
-                # action: a spot at the image edge with the courier stooping just outside is no event there.
-                if _seen_share(gt[cid], pid, stop["start"], stop["end"], fps) < EVENT_SEEN_SHARE:
-                    continue
-                if hand and _seen_share(gt[cid], pid, hand[0], hand[1], fps) < EVENT_SEEN_SHARE:
-                    continue
-                events.append(
-                    {
-                        "camera": cid,
-                        "zone": stop["spot"],
-                        "kind": "drop",
-                        "spot_kind": stop["kind"],
-                        "start": round(max(0.0, stop["start"]), 2),
-                        "end": round(min(T, stop["end"]), 2),
-                        "clipped": bool(stop["start"] < 0 or stop["end"] > T),
-                        "hand": [round(hand[0], 2), round(hand[1], 2)] if hand else None,
-                        "photo": [round(photo[0], 2), round(photo[1], 2)] if photo else None,
-                    }
-                )
-        out.append({"id": pid, "events": sorted(events, key=lambda e: (e["start"], e["camera"]))})
-    return out
-
-
-def write_truth(town: Town, out: Path, stats: dict, views: list[View]) -> dict:
-    spec = town.spec
-    gt = stats["gt"]
-    t0 = start_time(spec)
-    zones = {c.id: zones_for(town, c, v) for c, v in zip(town.cameras, views, strict=True)}
-    links = derive_links(town, views, seed=spec.seed)
-    cameras = []
-    for c in town.cameras:
-        lat, lon = town.world.latlon(c.cam.x, c.cam.y)
-        cameras.append(
-            {
-                "id": c.id,
-                "name": c.name,
-                "lat": lat,
-                "lon": lon,
-                "heading_deg": round(float(c.cam.heading_deg), 1),
-                "fov_deg": round(float(c.cam.fov_deg), 1),
-                "district": town.world.anchor[1],
-                "owner": "자치구",
-                "purpose": c.purpose,
-                "stream_url": None,
-                "clock_offset_s": 0.0,
-                "width": spec.width,
-                "height": spec.height,
-                "start_time": t0.isoformat(),
-                "source": f"videos/{c.id}.mp4",
-                "zones": zones[c.id],
-                "mount": {
-                    "height_m": round(float(c.cam.z), 2),
-                    "tilt_deg": round(float(c.cam.tilt_deg), 1),
-                    "role": c.role,
-                    "x_m": round(float(c.cam.x), 2),
-                    "y_m": round(float(c.cam.y), 2),
-                },
-            }
-        )
-    net = {"cameras": cameras, "links": [{k: v for k, v in link.items() if k != "samples"} for link in links]}
-    (out / "cameras.yaml").write_text(
-        yaml.safe_dump(net, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-    suspect = next(p for p in town.people if p.id == town.suspect)
-    ko, en = describe(suspect)
-    people = {}
-    for p in town.people:
-        if any(r[1] == p.id for rows in gt.values() for r in rows):
-            people[str(p.id)] = p.attributes()
-    vehicles = {
-        v.id: {"type": v.kind, "color": v.color, "kind": "vehicle"}
-        for v in town.vehicles
-        if v.t0 < spec.duration
-    }
-    truth = {
-        "format": FORMAT_VERSION,
-        "seed": spec.seed,
-        "fps": spec.fps,
-        "start_time": t0.isoformat(),
-        "duration_s": spec.duration,
-        "lighting": spec.lighting,
-        "frames": stats["frames"],
-        "location": {
-            "name": town.world.anchor[0],
-            "district": town.world.anchor[1],
-            "lat": town.world.anchor[2],
-            "lon": town.world.anchor[3],
-        },
-        "suspect": {
-            "id": suspect.id,
-            "description_ko": ko,
-            "description_en": en,
-            "attributes": suspect.attributes(),
-            "route": suspect_route(town, gt, spec.fps),
-        },
-        "couriers": courier_events(town, gt, zones, spec.fps),
-        "decoys": [{"id": d, **next(p for p in town.people if p.id == d).attributes()} for d in town.decoys],
-        "people": people,
-        "vehicles": vehicles,
-        "annotation": {
-            "min_box_h": MIN_BOX_H,
-            "min_visibility": MIN_VIS,
-            "edge_margin": EDGE_MARGIN,
-            "mot_boxes": "1-based (bb_left = x0 + 1), clipped to the image",
-        },
-        "spec": spec.key(),
-    }
-    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
-    return truth
-
-
 # ------------------------------------------------------------------------------------------ entry points
 
 
@@ -533,6 +203,8 @@ def generate_town(
         for sub in ("videos", "mot"):
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / "town.json").unlink(missing_ok=True)
+        # A town of an earlier format kept its links in cameras.yaml; the new register replaces it whole.
+        (out / "links-truth.yaml").unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     town = plan_town(spec)
     if len(town.cameras) < spec.cameras:
@@ -548,6 +220,8 @@ def generate_town(
         "frames": stats["frames"],
         "cameras": stats["cameras"],
         "suspect_cameras": len({v["camera"] for v in truth["suspect"]["route"]}),
+        "decoys": len(truth["decoys"]),
+        "decoys_seen": sum(1 for d in truth["decoys"] if d["route"]),
         "gt_rows": sum(len(r) for r in stats["gt"].values()),
     }
     (out / "town.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -558,4 +232,18 @@ def person_by_id(town: Town, pid: int) -> Person:
     return next(p for p in town.people if p.id == pid)
 
 
-__all__ = ["generate_town", "render_town", "plan_town", "TownSpec", "edge_of", "derive_links", "math"]
+# Re-exported: tests and scenarios reach these through this module.
+__all__ = [
+    "FORMAT_VERSION",
+    "TownSpec",
+    "_visible_boxes",
+    "courier_events",
+    "derive_links",
+    "edge_of",
+    "generate_town",
+    "plan_town",
+    "render_frame",
+    "render_town",
+    "suspect_route",
+    "zones_for",
+]

@@ -12,6 +12,7 @@ import numpy as np
 
 from relaytrack.town.actors import Person, Vehicle, add_stop, pedestrian, random_look, timed, vehicle
 from relaytrack.town.camera import PinholeCamera
+from relaytrack.town.decoys import plan_decoys
 from relaytrack.town.world import Spot, World, build_world
 
 COLOR_ADJ_KO = {"black": "검은색", "white": "흰색", "gray": "회색", "red": "빨간색", "orange": "주황색",
@@ -233,6 +234,27 @@ def describe(p: Person) -> tuple[str, str]:
 SUSPECT_UPPER = ("red", "yellow", "orange", "green", "pink", "purple", "white")
 
 
+ROUTE_SPACING_M = 20.0  # least length of the suspect's route per route camera
+OFF_ROUTE_M = 15.0  # in towns over 8 cameras, street cameras look at least this far from the suspect's path
+
+
+def route_share(n: int) -> int:
+    """How many of n cameras are placed on the suspect's route: 60 % up to 8 cameras (the towns the demo and
+    tests were built on), then only 0.35 per further camera, so a large town has many cameras the suspect
+    never passes (a real register is mostly cameras the suspect does not pass)."""
+    return round(0.6 * n) if n <= 8 else round(4.8 + 0.35 * (n - 8))
+
+
+def _near_path(pts: np.ndarray, x: float, y: float, radius: float) -> bool:
+    """Whether (x, y) lies within radius of the polyline pts."""
+    a, b = pts[:-1], pts[1:]
+    d = b - a
+    L2 = np.maximum((d**2).sum(1), 1e-9)
+    f = np.clip(((np.array([x, y]) - a) * d).sum(1) / L2, 0, 1)
+    q = a + f[:, None] * d
+    return bool((np.hypot(q[:, 0] - x, q[:, 1] - y) < radius).any())
+
+
 def plan_town(spec: TownSpec) -> Town:
     rng = np.random.default_rng(spec.seed)
     n_blocks = max(2, math.ceil(math.sqrt(max(spec.cameras, 4) * 1.5)))
@@ -254,7 +276,11 @@ def plan_town(spec: TownSpec) -> Town:
     # With couriers, one camera is kept for the courier's hiding spots: small towns (under 5 cameras, as in
     # the courier scenarios) would otherwise spend every camera on the suspect's route and record no drop.
     free = spec.cameras - (1 if spec.couriers > 0 and spec.cameras >= 2 else 0)
-    n_route = min(free, max(4, round(0.6 * spec.cameras))) if spec.cameras >= 4 else free
+    n_route = min(free, max(4, route_share(spec.cameras))) if spec.cameras >= 4 else free
+    # Blind stretches: route cameras at least ROUTE_SPACING_M of route apart (a long town with few minutes
+    # would otherwise stack its route cameras into one continuous view).
+    n_route = min(n_route, max(4, int(min(route_len, arc[-1]) // ROUTE_SPACING_M)))
+    route_cam_arcs: list[float] = []  # where along the route each route camera looks (decoys cross there)
     for k in range(n_route):
         s = min(arc[-1] - 2, (k + 0.5) / n_route * min(route_len, arc[-1]) + float(rng.uniform(-3, 3)))
         placed = None
@@ -267,6 +293,7 @@ def plan_town(spec: TownSpec) -> Town:
                 break
         if placed:
             add_cam(placed, "방범" if k % 3 else "교통단속", "route", "route")
+            route_cam_arcs.append(ss)
     look, up, lo = random_look(
         rng,
         upper=SUSPECT_UPPER[int(rng.integers(len(SUSPECT_UPPER)))],
@@ -318,6 +345,7 @@ def plan_town(spec: TownSpec) -> Town:
             break
 
     # Park and street cameras for the rest.
+    off_tries = 0
     while len(cams) < spec.cameras:
         if not any(c.role == "park" for c in cams):
             x0, y0, x1, y1 = world.block_rect(*world.park)
@@ -341,33 +369,30 @@ def plan_town(spec: TownSpec) -> Town:
             purpose = ("방범", "방범", "교통정보수집", "어린이보호구역", "시설안전·화재예방")[
                 int(rng.integers(5))
             ]
+            # Large towns: street cameras away from the suspect's path, so that many cameras are never
+            # passed (small towns keep their old draw, which the demo and tests were built on).
+            off_tries += 1
+            if spec.cameras > 8 and off_tries < 400 and _near_path(pts, p[0], p[1], OFF_ROUTE_M):
+                continue
         cam = place_camera(world, rng, target, look_deg, spec)
         if cam:
             add_cam(cam, purpose, role, role)
 
-    # Decoys: look-alikes of the suspect on parts of the same streets.
-    decoy_ids: list[int] = []
-    for _d in range(spec.decoys):
-        pid = len(people) + 1
-        variant = _d % 3
-        items = (
-            suspect.look.items
-            if variant != 2
-            else (("handbag",) if "backpack" in suspect.look.items else ("backpack",))
-        )
-        lower = suspect.lower if variant == 1 else ("blue" if suspect.lower != "blue" else "black")
-        if variant == 1:
-            items = ()
-        dl, dup, dlo = random_look(
-            rng, upper=suspect.upper, lower=lower, items=items, female=suspect.look.female
-        )
-        # Same route, opposite direction or shifted in time.
-        rev = pts[::-1] if _d % 2 == 0 else pts
-        dt, dp = timed(
-            rev + rng.uniform(-0.5, 0.5, 2), float(rng.uniform(-20, 20)), float(rng.uniform(1.2, 1.5))
-        )
-        people.append(Person(pid, dl, dup, dlo, "decoy", dt, dp))
-        decoy_ids.append(pid)
+    # Decoys: look-alikes of the suspect on their own routes across the suspect's (town/decoys.py).
+    node_times = 1.0 + arc / speed  # the suspect's clock at each route node (as timed() gives it)
+    decoys = plan_decoys(
+        world,
+        spec.seed,
+        spec.decoys,
+        len(people) + 1,
+        suspect,
+        nodes,
+        node_times,
+        [1.0 + a / speed for a in route_cam_arcs],
+        T,
+    )
+    people.extend(decoys)
+    decoy_ids = [d.id for d in decoys]
 
     n_ped = int(0.42 * (T + 80) * spec.crowd * (world.nx * world.ny) / 12)
     for _ in range(n_ped):
