@@ -56,6 +56,18 @@ def sighting_identities(conn, camera: str, gt_file: Path, min_iou: float = 0.5) 
     return out
 
 
+def route_identities(conn, route, mot_root: Path, min_iou: float = 0.5) -> dict[int, int | None]:
+    """{sighting id: GT identity} for every sighting of a route (origin included), by sighting_identities on
+    each of the route's cameras (mot_root/<camera>/gt/gt.txt): what relay.evaluate.route_scores judges by."""
+    ids = {h.sighting.id for h in route.hops}
+    out: dict[int, int | None] = {}
+    for cam in sorted({h.sighting.camera for h in route.hops}):
+        gt = Path(mot_root) / cam / "gt" / "gt.txt"
+        found = sighting_identities(conn, cam, gt, min_iou) if gt.exists() else {}
+        out.update({sid: ident for sid, ident in found.items() if sid in ids})
+    return out
+
+
 def tracking_scores(conn, cameras: dict[str, Path], analysed: dict[str, list[int]]) -> dict[str, float]:
     """TrackEval HOTA/IDF1/MOTA over all cameras, on the analysed frames only.
 

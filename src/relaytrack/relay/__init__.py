@@ -36,6 +36,9 @@ Evaluation (relaytrack.relay.evaluate)
 - route_accuracy(route, truth_route, tolerance_s=2.0) -> {"sequence_accuracy" (share of the true camera
   sequence recovered in order), "exact_sequence", "hops_found", "hops_true", "hops_predicted", "precision",
   "recall"}; truth_route is truth.json's suspect["route"] (camera, start, end in source seconds).
+- route_scores(route, truth_route, identities, suspect, tolerance_s=2.0) -> RouteScore (.precision, .recall,
+  .f1, .hops, .correct, .visits, .covered, .duplicates, .origin_is_suspect, .to_dict()): by identity, the
+  origin excluded. identities {sighting id: true person id} from relaytrack.bench.truth.route_identities.
 
 Benchmarks (relaytrack.bench.relay): bench_towns(towns, dbs) -> per-town and mean route accuracy, legacy vs
 robust (`relaytrack bench relay --town DIR1 --db DB1 --town DIR2 --db DB2 ... [--seeds 0]`).
@@ -64,6 +67,8 @@ _EXPORTS = {
     "write_route_html": "outputs",
     "write_route_mot": "outputs",
     "route_accuracy": "evaluate",
+    "route_scores": "evaluate",
+    "RouteScore": "evaluate",
 }
 
 __all__ = sorted(_EXPORTS)

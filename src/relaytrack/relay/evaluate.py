@@ -1,7 +1,16 @@
-"""Route and retrieval metrics. Cross-camera retrieval excludes same-camera gallery items (as torchreid does)."""
+"""Route and retrieval metrics. Cross-camera retrieval excludes same-camera gallery items (as torchreid does).
+
+Two ways to score a route against a town's truth:
+- route_accuracy: by camera and time alone (a hop on the right camera at the right time counts, whoever it
+  shows); kept for comparison with earlier figures.
+- route_scores: by identity. A hop counts only if its sighting IS the suspect, which a look-alike decoy on the
+  right camera at the right time is not.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -60,6 +69,95 @@ def route_accuracy(
         "precision": len(used) / len(pred) if pred else 0.0,
         "recall": found / len(true) if true else 0.0,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class RouteScore:
+    """A route scored by identity (see route_scores)."""
+
+    precision: float  # correct / hops
+    recall: float  # covered / visits
+    f1: float
+    hops: int  # hops of the route, the origin excluded
+    correct: int  # of those, sightings of the suspect
+    visits: int  # the suspect's true camera visits, the origin's excluded
+    covered: int  # of those, overlapped by a correct hop
+    duplicates: int  # correct hops that only re-cover visits an earlier hop (or the origin) already covered
+    origin_is_suspect: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _overlaps(a0: float, a1: float, b0: float, b1: float, tolerance_s: float) -> bool:
+    return min(a1, b1) - max(a0, b0) >= -tolerance_s
+
+
+def route_scores(
+    route: Route,
+    truth_route: list[dict[str, Any]],
+    identities: Mapping[int, int | None],
+    suspect: int,
+    *,
+    tolerance_s: float = 2.0,
+) -> RouteScore:
+    """Score a route by who each hop really is.
+
+    identities: {sighting id: true person id or None}, judged from the ground-truth boxes (for a rendered
+    town: relaytrack.bench.truth.route_identities, i.e. a sighting is the person whose MOT gt boxes it
+    overlaps at IoU >= 0.5 on the same frames for the largest share of its boxes, at least 30 % of them).
+    A sighting missing from identities is nobody. truth_route: truth.json's suspect["route"], visits
+    {"camera", "start", "end"} in seconds from the source start, as sightings' start/end are.
+
+    - A hop (the origin excluded) is correct when its sighting is the suspect: precision = correct / hops.
+    - A true visit is covered when a correct hop on its camera overlaps it in time (within tolerance_s; one
+      hop may cover a visit split by a short gap, and several hops on one visit cover it once):
+      recall = covered / visits. The origin's visit (the suspect's visits on the origin's camera that the
+      origin overlaps, when the origin is the suspect) is given, not found, and leaves the count.
+    - With no hops, precision is 1 when there was nothing to find and 0 otherwise; with nothing to find,
+      recall is 1. F1 is the harmonic mean (0 when both are 0).
+    """
+    by_id = {h.sighting.id: h.sighting for h in route.hops}
+    origin = by_id.get(route.origin)
+    origin_is_suspect = origin is not None and identities.get(origin.id) == suspect
+    true = [(str(t["camera"]), float(t["start"]), float(t["end"])) for t in truth_route]
+    given: set[int] = set()
+    if origin_is_suspect:
+        given = {
+            i
+            for i, (cam, t0, t1) in enumerate(true)
+            if cam == origin.camera and _overlaps(t0, t1, origin.start, origin.end, tolerance_s)
+        }
+    hops = sorted((h.sighting for h in route.hops if h.sighting.id != route.origin), key=lambda s: s.start)
+    correct = duplicates = 0
+    covered: set[int] = set()
+    for s in hops:
+        if identities.get(s.id) != suspect:
+            continue
+        correct += 1
+        mine = {
+            i
+            for i, (cam, t0, t1) in enumerate(true)
+            if cam == s.camera and _overlaps(t0, t1, s.start, s.end, tolerance_s)
+        }
+        if mine and mine <= covered | given:
+            duplicates += 1
+        covered |= mine - given
+    n_visits = len(true) - len(given)
+    precision = correct / len(hops) if hops else (1.0 if n_visits == 0 else 0.0)
+    recall = len(covered) / n_visits if n_visits else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return RouteScore(
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        hops=len(hops),
+        correct=correct,
+        visits=n_visits,
+        covered=len(covered),
+        duplicates=duplicates,
+        origin_is_suspect=origin_is_suspect,
+    )
 
 
 def route_accuracy_ids(
