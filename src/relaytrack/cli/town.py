@@ -25,16 +25,40 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed")] = 0,
         cameras: Annotated[int, typer.Option("--cameras", min=1, max=40)] = 8,
         minutes: Annotated[float, typer.Option("--minutes", min=0.05, max=30)] = 1.5,
+        decoys: Annotated[
+            int,
+            typer.Option(
+                "--decoys",
+                min=0,
+                max=20,
+                help="Look-alikes in the suspect's top and trousers colours (every other one with the "
+                "suspect's item), crossing the suspect's route near the suspect's time",
+            ),
+        ] = 0,
+        crowd: Annotated[
+            float, typer.Option("--crowd", min=0.0, max=5.0, help="Pedestrian density factor (1 = usual)")
+        ] = 1.0,
         lighting: Annotated[str, typer.Option("--lighting", help="day | dusk | night")] = "day",
         force: Annotated[bool, typer.Option("--force", help="Render again even if complete")] = False,
         json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Plan and render a town: videos/, mot/<cam>/gt, cameras.yaml, truth.json."""
+        """Plan and render a town: videos/, mot/<cam>/gt, cameras.yaml (camera register, no links),
+        links-truth.yaml (the true links, for oracle runs: import it after the register), truth.json."""
         from relaytrack.town import generate
 
         bar, cb = progress_callback("render")
         with bar:
-            path = generate(seed, cameras, minutes, out, progress=cb, lighting=lighting, force=force)
+            path = generate(
+                seed,
+                cameras,
+                minutes,
+                out,
+                progress=cb,
+                lighting=lighting,
+                force=force,
+                decoys=decoys,
+                crowd=crowd,
+            )
         meta = json.loads((path / "town.json").read_text(encoding="utf-8"))
         if json_out:
             print_json({"out": str(path), **meta})
@@ -42,7 +66,7 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"town: {path}  cameras={meta['cameras']} frames={meta['frames']} "
                 f"gt_rows={meta['gt_rows']} suspect_cameras={meta['suspect_cameras']} "
-                f"render_fps={meta['render_fps']}"
+                f"decoys={meta.get('decoys', 0)} render_fps={meta['render_fps']}"
             )
 
     @town.command("scenario")
