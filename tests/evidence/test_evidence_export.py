@@ -12,6 +12,7 @@ from relaytrack.evidence import access as acc
 from relaytrack.evidence.export import export_evidence, hops_from_route, hops_from_sightings
 from relaytrack.evidence.mask import MaskSettings
 from relaytrack.evidence.package import seal, verify_package
+from relaytrack.relay.route import Route
 
 W, H, N = 64, 48, 10
 NO_MODELS = MaskSettings(detect=False, faces=False)
@@ -90,10 +91,10 @@ def test_export_masks_others_not_target(store, sids, footage, tmp_path):
 
 def test_route_json_hops(store, sids):
     route = {"hops": [{"sighting": sids[1], "camera": "CAM1", "start": 0.0, "end": 0.9, "frames": [1, 10]}]}
-    hops = hops_from_route(store.conn, route)
+    hops = hops_from_route(store.conn, Route.from_dict(route))
     assert (hops[0].sighting, hops[0].first, hops[0].last) == (sids[1], 1, 10)
     with pytest.raises(InputError):
-        hops_from_route(store.conn, {"hops": "x"})
+        hops_from_route(store.conn, Route.from_dict({"hops": "x"}))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from relaytrack.errors import InputError, NotFound
 from relaytrack.evidence.access import create_case, create_user
-from relaytrack.relay import RelayParams, import_network, record_feedback, relay, route_accuracy
+from relaytrack.relay import RelayConfig, import_network, record_feedback, relay, route_accuracy
 from relaytrack.relay.outputs import route_geojson, route_html, write_route_mot
 from relaytrack.store import Store
 
@@ -119,10 +119,10 @@ def test_two_blind_spots_need_max_skip_two(town: Town) -> None:
     a = town.add("A", 0.0, town.noisy(me))
     d = town.add("D", 3 * 88.0 + 5.0, town.noisy(me))  # nobody saw them at B or C
     assert relay(town.store, a, 5, direction="forward").sighting_ids == [a]
-    route = relay(town.store, a, 5, direction="forward", params=RelayParams(max_skip=2))
+    route = relay(town.store, a, 5, direction="forward", params=RelayConfig(max_skip=2))
     assert route.sighting_ids == [a, d] and route.hops[1].link["via"] == ["B", "C"]
     # Backwards over the same blind spots.
-    back = relay(town.store, d, 5, direction="backward", params=RelayParams(max_skip=2))
+    back = relay(town.store, d, 5, direction="backward", params=RelayConfig(max_skip=2))
     assert back.sighting_ids == [a, d]
 
 

@@ -14,8 +14,9 @@ from relay_factory import DIM, T0, add_person, noisy, unit
 
 from relaytrack.errors import InputError
 from relaytrack.records import Link, Sighting
-from relaytrack.relay import RelayParams, import_network, relay
-from relaytrack.relay.engine import _Relay, attribute_logit
+from relaytrack.relay import RelayConfig, import_network, relay
+from relaytrack.relay.candidates import CandidateFinder
+from relaytrack.relay.terms import attribute_logit
 from relaytrack.store import Store
 from relaytrack.store.sightings import get_sighting
 
@@ -85,8 +86,8 @@ def world(tmp_path: Path) -> World:
     w.store.close()
 
 
-def off(**kw: bool) -> RelayParams:
-    return dataclasses.replace(RelayParams(), **kw)
+def off(**kw: bool) -> RelayConfig:
+    return RelayConfig(**kw)
 
 
 def test_late_tracklet_keeps_the_tight_link(world: World) -> None:
@@ -99,7 +100,7 @@ def test_late_tracklet_keeps_the_tight_link(world: World) -> None:
     route = relay(world.store, c, 5, direction="backward")
     assert route.sighting_ids == [a, b, c]
     # The Gaussian time term (z = 4 -> floor -6) makes A implausible after B: the legacy route stops at B.
-    legacy = relay(world.store, c, 5, direction="backward", params=RelayParams.legacy())
+    legacy = relay(world.store, c, 5, direction="backward", params=RelayConfig.legacy())
     assert legacy.sighting_ids == [b, c]
 
 
@@ -114,8 +115,8 @@ def test_skip_only_over_a_camera_with_nobody_like_the_person(world: World) -> No
     assert relay(world.store, c, 5, direction="backward").sighting_ids == [a, b, c]
     conn = world.store.conn
 
-    def cands(p: RelayParams) -> list:
-        return _Relay(conn, get_sighting(conn, c), p, set(), set()).candidates(
+    def cands(p: RelayConfig) -> list:
+        return CandidateFinder(conn, get_sighting(conn, c), p, set(), set()).candidates(
             get_sighting(conn, c), "backward", {c}
         )
 
@@ -144,7 +145,7 @@ def test_edge_logit_grades_match_adjacent_opposite_and_short_tracklets(world: Wo
     ids = {e: world.add("B", 100.0, world.noisy(me), entry=e) for e in ("left", "top", "right", "inside")}
     short = world.add("B", 100.0, world.noisy(me), entry="right", dur=1.0)
     prev = get_sighting(world.store.conn, world.add("A", 80.0, world.noisy(me)))
-    r = _Relay(world.store.conn, prev, RelayParams(), set(), set())
+    r = CandidateFinder(world.store.conn, prev, RelayConfig(), set(), set())
     link = Link("A", "B", "right", "left", 10.0, 1.0, 6.0, 16.0, "walk", "file")
 
     def e(sid: int) -> float:
@@ -168,8 +169,8 @@ def test_confusable_colours_cost_half_a_mismatch() -> None:
 def test_travel_time_tails_are_heavy_but_still_prefer_the_mean(world: World) -> None:
     prev = get_sighting(world.store.conn, world.add("A", 0.0, unit(world.rng.normal(size=DIM))))
     link = Link("A", "B", "right", "left", 10.0, 1.0, 6.0, 16.0, "walk", "file")
-    robust = _Relay(world.store.conn, prev, RelayParams(), set(), set())
-    legacy = _Relay(world.store.conn, prev, RelayParams.legacy(), set(), set())
+    robust = CandidateFinder(world.store.conn, prev, RelayConfig(), set(), set())
+    legacy = CandidateFinder(world.store.conn, prev, RelayConfig.legacy(), set(), set())
     assert robust.time_logit(10.0, link) == pytest.approx(0.5)
     assert robust.time_logit(10.0, link) > robust.time_logit(13.0, link) > robust.time_logit(20.0, link)
     assert robust.time_logit(14.0, link) > -1.0 > legacy.time_logit(14.0, link)
@@ -187,11 +188,11 @@ def test_camera_calibration_discounts_a_camera_where_everyone_looks_alike(world:
     origin = get_sighting(world.store.conn, world.add("A", 210.0, me))
     conn = world.store.conn
 
-    def app(p: RelayParams, sid: int) -> float:
-        return _Relay(conn, origin, p, set(), set()).app_logit(origin, get_sighting(conn, sid))[0]
+    def app(p: RelayConfig, sid: int) -> float:
+        return CandidateFinder(conn, origin, p, set(), set()).app_logit(origin, get_sighting(conn, sid))[0]
 
     assert app(off(camera_calibration=False), on_b) == pytest.approx(app(off(camera_calibration=False), on_d))
-    assert app(RelayParams(), on_b) < app(RelayParams(), on_d)
+    assert app(RelayConfig(), on_b) < app(RelayConfig(), on_d)
 
 
 def test_fragmented_tracklet_continues_in_the_same_camera(world: World) -> None:

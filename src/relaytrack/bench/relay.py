@@ -6,7 +6,7 @@ Every method runs on the same stores in the same run:
 - appearance+attributes;
 - +topology: candidates only on linked cameras, edge consistency, window = link [min, max];
 - +travel_time (full relay); and full with travel times refined from other people's confirmed hops;
-- full (legacy): the full relay as first written (RelayParams.legacy()), the "before" of the robustness work.
+- full (legacy): the full relay as first written (RelayConfig.legacy()), the "before" of the robustness work.
 Rendered towns (`--town DIR --db DB`, repeatable) add the suspect's route accuracy (from the middle sighting and
 averaged over every suspect sighting as origin) per town and the mean, legacy vs robust.
 """
@@ -21,22 +21,24 @@ from typing import Any
 
 import numpy as np
 
+from relaytrack.config import RelayConfig
 from relaytrack.errors import InputError
-from relaytrack.relay.engine import RelayParams, _Relay, relay
+from relaytrack.relay.candidates import CandidateFinder
+from relaytrack.relay.engine import relay
 from relaytrack.relay.evaluate import retrieval_metrics, route_accuracy, route_accuracy_ids
 from relaytrack.store import Store
 from relaytrack.store.sightings import get_sighting
 
-METHODS: dict[str, RelayParams] = {
-    "baseline_colour": RelayParams(
+METHODS: dict[str, RelayConfig] = {
+    "baseline_colour": RelayConfig(
         appearance_fn="colour_hist", use_topology=False, use_time=False, use_attributes=False
     ),
-    "appearance": RelayParams(use_topology=False, use_time=False, use_attributes=False),
-    "appearance+attributes": RelayParams(use_topology=False, use_time=False),
-    "+topology": RelayParams(use_time=False),
-    "+travel_time (full)": RelayParams(),
-    # The full relay as first written, before the robustness to real-pipeline output (RelayParams.legacy()).
-    "full (legacy)": RelayParams.legacy(),
+    "appearance": RelayConfig(use_topology=False, use_time=False, use_attributes=False),
+    "appearance+attributes": RelayConfig(use_topology=False, use_time=False),
+    "+topology": RelayConfig(use_time=False),
+    "+travel_time (full)": RelayConfig(),
+    # The full relay as first written, before the robustness to real-pipeline output (RelayConfig.legacy()).
+    "full (legacy)": RelayConfig.legacy(),
 }
 FULL, LEGACY = "+travel_time (full)", "full (legacy)"
 
@@ -74,10 +76,10 @@ def _finish(acc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _next_hop(conn, params: RelayParams, origin_id: int, a: int, b: int) -> tuple[float, float]:
+def _next_hop(conn, params: RelayConfig, origin_id: int, a: int, b: int) -> tuple[float, float]:
     """rank-1 and AP of the true next sighting b among a method's candidates after a (one relevant item)."""
     origin = get_sighting(conn, origin_id)
-    r = _Relay(conn, origin, params, set(), set())
+    r = CandidateFinder(conn, origin, params, set(), set())
     cands = r.candidates(get_sighting(conn, a), "forward", {a})
     for rank, c in enumerate(cands, start=1):
         if c.s.id == b:
@@ -130,7 +132,7 @@ def bench_synthetic(people: int, seeds: int) -> dict[str, Any]:
             pid = np.array([truth.identity[i] for i in ids])
             camarr = np.array([s.camera for s in sights])
             emb = np.stack([s.embedding for s in sights])
-            from relaytrack.relay.engine import colour_hist
+            from relaytrack.relay.terms import colour_hist
 
             cache: dict = {}
             col = np.stack([colour_hist(conn, s, cache) for s in sights])
@@ -149,7 +151,7 @@ def bench_synthetic(people: int, seeds: int) -> dict[str, Any]:
 
 
 def _run_method(
-    conn, params: RelayParams, evals: list[int], truth, cams: dict[int, str], acc: dict[str, Any]
+    conn, params: RelayConfig, evals: list[int], truth, cams: dict[int, str], acc: dict[str, Any]
 ) -> None:
     for p in evals:
         ids = truth.routes[p]
@@ -211,7 +213,7 @@ def town_identities(conn, town: Path) -> dict[int, int]:
     return out
 
 
-def bench_town(town: Path, db: Path | None, methods: dict[str, RelayParams] | None = None) -> dict[str, Any]:
+def bench_town(town: Path, db: Path | None, methods: dict[str, RelayConfig] | None = None) -> dict[str, Any]:
     methods = methods or METHODS
     truth_path = town / "truth.json"
     if not truth_path.is_file():
@@ -270,7 +272,7 @@ def bench_town(town: Path, db: Path | None, methods: dict[str, RelayParams] | No
 
 
 def bench_towns(
-    towns: list[Path], dbs: list[Path], methods: dict[str, RelayParams] | None = None
+    towns: list[Path], dbs: list[Path], methods: dict[str, RelayConfig] | None = None
 ) -> dict[str, Any]:
     """bench_town on each (town, store) pair, and the mean over towns of the suspect's route accuracy (from the
     middle sighting and from each sighting) and every person's camera-sequence accuracy, per method."""

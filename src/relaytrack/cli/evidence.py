@@ -254,6 +254,7 @@ def evidence_export(
     from relaytrack.evidence.export import export_evidence
     from relaytrack.evidence.hops import check_source, select_hops
     from relaytrack.evidence.mask import MaskSettings
+    from relaytrack.relay.persist import read_route_json
 
     names = {"route": "--route", "sightings": "--sightings", "alert": "--alert"}
     check_source(names, route=route, sightings=sightings, alert=alert)
@@ -262,12 +263,7 @@ def evidence_export(
         acc.authorize(
             store.conn, store.path, user=u, case=c, action="export"
         )  # refuse before reading anything
-        doc = None
-        if route is not None:
-            try:
-                doc = json.loads(route.read_text())
-            except (OSError, ValueError) as err:
-                raise InputError(f"{route}: not a readable route JSON ({err})") from err
+        doc = read_route_json(route) if route is not None else None
         ids = _ids(sightings) if sightings is not None else None
         hops = select_hops(store.conn, route=doc, sightings=ids, alert=alert, names=names)
         with progress() as bar:

@@ -186,14 +186,14 @@ def relay_cmd(
         raise InputError("relay needs --from SIGHTING (or a subcommand: confirm, reject)")
     if out is None and not json_out:
         raise InputError("relay needs --out route.json (or --json to print the route)")
+    from relaytrack.config import RelayConfig, validate
     from relaytrack.evidence.access import identity
-    from relaytrack.relay.engine import RelayParams, relay
-    from relaytrack.relay.outputs import (
-        write_route_geojson,
-        write_route_html,
-        write_route_json,
-        write_route_mot,
-    )
+    from relaytrack.relay.engine import relay
+    from relaytrack.relay.outputs import write_route_geojson, write_route_html, write_route_mot
+    from relaytrack.relay.persist import save_route, write_route_json
+
+    # A bound the option does not enforce (stop_conf in [0, 1]) is a one-line ConfigError, not a traceback.
+    params = validate(RelayConfig, {"beam": beam, "stop_conf": stop_conf}, "relay options")
 
     with open_store(db, readonly=True) as store:  # a mistyped --db must not create an empty store
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
@@ -203,7 +203,7 @@ def relay_cmd(
             hops,
             case=identity(user, case)[1],
             direction=direction,
-            params=RelayParams(beam=beam, stop_conf=stop_conf),
+            params=params,
         )
         written = []
         if out is not None:
@@ -215,10 +215,7 @@ def relay_cmd(
         if mot is not None:
             written += [str(p) for p in write_route_mot(route, store, mot)]
         with store.tx() as conn:
-            conn.execute(
-                "INSERT INTO relay_routes(case_no, origin_id, user_name, route) VALUES (?,?,?,?)",
-                (route.case, route.origin, acx.user, json.dumps(route.to_dict(), ensure_ascii=False)),
-            )
+            save_route(conn, route, acx.user)
             acx.log(
                 detail={"from": from_, "hops": len(route.hops), "files": written},
                 result_ids=route.sighting_ids,
@@ -242,12 +239,14 @@ def relay_cmd(
 
 
 def _origin_of(route_or_sighting: str) -> int:
+    from relaytrack.relay.persist import read_route_json
+
     p = Path(route_or_sighting)
     if p.suffix.lower() == ".json" or p.is_file():
         try:
-            return int(json.loads(p.read_text(encoding="utf-8"))["origin"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise InputError(f"{p}: not a route file written by `relaytrack relay` ({err})") from None
+            return read_route_json(p).origin
+        except InputError as err:
+            raise InputError(f"{err}: give a route file written by `relaytrack relay`") from None
     try:
         return int(route_or_sighting)
     except ValueError:
@@ -260,7 +259,7 @@ def _feedback(
     verdict: str, route_or_origin: str, sightings: list[int], db, user, case, json_out: bool
 ) -> None:
     from relaytrack.evidence.access import identity
-    from relaytrack.relay.engine import record_feedback
+    from relaytrack.relay.persist import record_feedback
 
     origin = _origin_of(route_or_origin)
     with open_store(db, readonly=True) as store:  # must exist; writes still allowed

@@ -41,7 +41,7 @@ Audit chain (`relaytrack.evidence.audit`)
     RELAYTRACK_AUDIT_KEY); the head is anchored in <db>.audit-anchor.
 
 Evidence export (`relaytrack.evidence.export`, `.package`, `.mask`)
-    hops_from_route(conn, route_dict) / hops_from_sightings(conn, ids) / hops_from_alert(conn, id)
+    hops_from_route(conn, route: relay Route) / hops_from_sightings(conn, ids) / hops_from_alert(conn, id)
         / hops_from_request(conn, cameras, t_start, t_end, targets=None) -> list[Hop]
     select_hops(conn, *, route=None, sightings=None, alert=None, request_id=None, case=None, names=None)
         -> list[Hop] (`relaytrack.evidence.hops`): the one rule every export uses: exactly one source

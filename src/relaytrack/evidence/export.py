@@ -27,6 +27,7 @@ from relaytrack.evidence import access as acc
 from relaytrack.evidence.guard import file_token, safe_join
 from relaytrack.evidence.mask import FrameMask, Masker, MaskSettings, TrackBoxes
 from relaytrack.evidence.package import seal, sha256_file
+from relaytrack.relay.route import NO_SIGHTING, Route
 
 MAX_HOPS = 64
 MAX_HOP_FRAMES = 20_000  # about 11 minutes at 30 fps: an export is a few clips, not a day of footage
@@ -79,27 +80,20 @@ class ExportResult:
 # ---- what to export ------------------------------------------------------------------------------------------
 
 
-def hops_from_route(conn, route: dict) -> list[Hop]:
-    """route.json: {"hops": [{"sighting": id, "camera", "start", "end", "frames": [first, last]}, ...]}."""
-    hops_in = route.get("hops") if isinstance(route, dict) else None
-    if not isinstance(hops_in, list) or not hops_in:
-        raise InputError("route has no 'hops' list")
+def hops_from_route(conn, route: Route) -> list[Hop]:
+    """One hop per route hop: the hop's sighting, its frames widened to the hop's own frame span where the route
+    gives one (frames count from 1, so [0, 0] is none); a hand-written hop naming only a camera and frames
+    (no sighting) is that span with everybody masked. Read a route file with relay.persist.read_route_json."""
     out = []
-    for i, h in enumerate(hops_in):
-        if not isinstance(h, dict):
-            raise InputError(f"route hop {i} is not an object")
-        sid = h.get("sighting")
-        if sid is not None:
-            hop = _hop_of_sighting(conn, int(sid))
-            fr = h.get("frames")
-            if isinstance(fr, list) and len(fr) == 2:
-                hop.first, hop.last = min(hop.first, int(fr[0])), max(hop.last, int(fr[1]))
+    for h in route.hops:
+        s = h.sighting
+        if s.id != NO_SIGHTING:
+            hop = _hop_of_sighting(conn, s.id)
+            if s.last_frame > 0:
+                hop.first, hop.last = min(hop.first, s.first_frame), max(hop.last, s.last_frame)
             out.append(hop)
         else:
-            fr = h.get("frames")
-            if not h.get("camera") or not isinstance(fr, list) or len(fr) != 2:
-                raise InputError(f"route hop {i}: needs 'sighting' or 'camera' and 'frames'")
-            out.append(Hop(str(h["camera"]), int(fr[0]), int(fr[1])))
+            out.append(Hop(s.camera, s.first_frame, s.last_frame))
     return out
 
 

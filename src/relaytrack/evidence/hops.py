@@ -27,6 +27,7 @@ from relaytrack.evidence.export import (
     hops_from_route,
     hops_from_sightings,
 )
+from relaytrack.relay.route import Route
 
 SOURCES = ("route", "sightings", "alert", "request")
 
@@ -34,7 +35,7 @@ SOURCES = ("route", "sightings", "alert", "request")
 def select_hops(
     conn,
     *,
-    route: Any = None,
+    route: Route | None = None,
     sightings: Sequence[int] | None = None,
     alert: int | None = None,
     request_id: int | None = None,
@@ -43,7 +44,7 @@ def select_hops(
 ) -> list[Hop]:
     """The hops of one export (see the module docstring for the rule).
 
-    `route` is a route as `hops_from_route` reads it; `case` is the case acted for (a request of another
+    `route` is a relay route (a file is read with relaytrack.relay.persist.read_route_json); `case` is the case acted for (a request of another
     case is refused when it is given); `names` maps the sources the caller offers ("route", "sightings",
     "alert", "request") to how its interface names them, for the error message.
     """

@@ -11,26 +11,34 @@ Camera network (relaytrack.relay.network)
   (or explicit (src, dst, seconds[, mode]) observations). {"observations", "links_updated", "unlinked"}.
 - all_links(conn) -> list[dict], camera_info(conn, camera_id) -> dict.
 
-Relay (relaytrack.relay.engine)
+Relay (relaytrack.relay.engine; the pieces it puts together are route, candidates, terms, search, persist)
 - relay(store, from_sighting, hops=10, *, case=None, params=None, direction="both", confirmed=None,
         rejected=None) -> Route
-    Route: .origin (int), .hops (list[Hop], time order, origin included), .cameras, .sighting_ids, .stopped
-    ({"forward": why, "backward": why}), .anchors, .rejected, .elapsed_s, .to_dict() (the route JSON).
-    Hop: .sighting (records.Sighting), .confidence (0-1), .direction (origin|confirmed|forward|backward),
+- Route (relaytrack.relay.route): .origin (int), .hops (list[Hop], time order, origin included), .cameras,
+    .sighting_ids, .stopped ({"forward": why, "backward": why}), .anchors, .rejected, .elapsed_s, .params,
+    .to_dict() (the route JSON, the CLI contract), Route.from_dict(d) (InputError if d is not a route).
+  Hop: .sighting (records.Sighting), .confidence (0-1), .direction (origin|confirmed|forward|backward),
     .link (dict: src, dst, exit_edge, entry_edge, mean_s, std_s, travel_s, via), .reasons, .alternatives,
-    .confirmed, .true_start/.true_end (epoch seconds, camera clock offset removed), .public() (hop JSON).
-- RelayParams: beam, stop_conf, max_skip, weights, and the ablation switches use_appearance/use_attributes/
-  use_topology/use_time, appearance_fn ("embedding" | "colour_hist"). Robustness to real-pipeline output
-  (all on by default): time_tail (Student-t travel time, link std widened by time_jitter_s), soft_edges
-  (adjacent edge = partial credit, short tracklets' edges weigh less), soft_colours (confusable colour pairs),
-  camera_calibration (appearance z also against the candidate camera's own sightings), fragments (same-camera
-  hop to a tracklet resuming within frag_gap_s), skip_needs_empty (no skip over a camera holding someone who
-  looks like the person). RelayParams.legacy() is the engine as first written (for before/after benches).
+    .confirmed, .true_start/.true_end (epoch seconds, camera clock offset removed), .to_dict() (hop JSON),
+    Hop.from_dict(d).
+- RelayConfig (relaytrack.config, strict, every field described and bounded): beam, stop_conf, max_skip,
+  weights, and the ablation switches use_appearance/use_attributes/use_topology/use_time, appearance_fn
+  ("embedding" | "colour_hist"). Robustness to real-pipeline output (all on by default): time_tail (Student-t
+  travel time, link std widened by time_jitter_s), soft_edges (adjacent edge = partial credit, short
+  tracklets' edges weigh less), soft_colours (confusable colour pairs), camera_calibration (appearance z also
+  against the candidate camera's own sightings), fragments (same-camera hop to a tracklet resuming within
+  frag_gap_s), skip_needs_empty (no skip over a camera holding someone who looks like the person), fill_gaps.
+  RelayConfig.legacy() is the relay as first written (for before/after benches).
+
+Persistence (relaytrack.relay.persist): where a route is saved and read back
+- write_route_json(route, path) -> Path; read_route_json(path) -> Route.
+- save_route(conn, route, user) -> id; latest_route(conn, case, origin) -> Route | None;
+  routes_of_case(conn, case) -> list[RouteSummary]; stored_routes(conn) -> Iterator[Route].
 - record_feedback(conn, case, origin, sighting_ids, "confirm"|"reject", user=None) -> int; feedback_for(...).
 
 Outputs (relaytrack.relay.outputs)
-- write_route_json(route, path), write_route_geojson(route, store, path), write_route_html(route, store, path,
-  title=...), write_route_mot(route, store, out_dir, identity=1) -> list[Path] (one <camera>.txt each).
+- write_route_geojson(route, store, path), write_route_html(route, store, path, title=...),
+  write_route_mot(route, store, out_dir, identity=1) -> list[Path] (one <camera>.txt each).
 
 Evaluation (relaytrack.relay.evaluate)
 - route_accuracy(route, truth_route, tolerance_s=2.0) -> {"sequence_accuracy" (share of the true camera
@@ -51,24 +59,23 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "import_network": "network",
-    "refine_links": "network",
-    "all_links": "network",
-    "camera_info": "network",
-    "read_network": "network",
-    "relay": "engine",
-    "Route": "engine",
-    "Hop": "engine",
-    "RelayParams": "engine",
-    "record_feedback": "engine",
-    "feedback_for": "engine",
-    "write_route_json": "outputs",
-    "write_route_geojson": "outputs",
-    "write_route_html": "outputs",
-    "write_route_mot": "outputs",
-    "route_accuracy": "evaluate",
-    "route_scores": "evaluate",
-    "RouteScore": "evaluate",
+    "import_network": "relay.network",
+    "refine_links": "relay.network",
+    "all_links": "relay.network",
+    "camera_info": "relay.network",
+    "read_network": "relay.network",
+    "relay": "relay.engine",
+    "Route": "relay.route",
+    "Hop": "relay.route",
+    "RelayConfig": "config",
+    "record_feedback": "relay.persist",
+    "feedback_for": "relay.persist",
+    "write_route_json": "relay.persist",
+    "read_route_json": "relay.persist",
+    "write_route_geojson": "relay.outputs",
+    "write_route_html": "relay.outputs",
+    "write_route_mot": "relay.outputs",
+    "route_accuracy": "relay.evaluate",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -79,5 +86,5 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         import importlib
 
-        return getattr(importlib.import_module(f"relaytrack.relay.{_EXPORTS[name]}"), name)
+        return getattr(importlib.import_module(f"relaytrack.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'relaytrack.relay' has no attribute {name!r}")

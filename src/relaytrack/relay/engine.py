@@ -108,12 +108,3 @@ def relay(
         [a.id for a in anchors if a.id != origin.id],
         sorted(rejected),
     )
-
-
-# Names other modules imported from here before the split; they go once the CLI and bench modules that still
-# use them have moved (arch: move) and are pointed at the new modules.
-from relaytrack.relay.candidates import CandidateFinder as _Relay  # noqa: E402, F401
-from relaytrack.relay.persist import record_feedback  # noqa: E402, F401
-from relaytrack.relay.terms import attribute_logit, colour_hist  # noqa: E402, F401
-
-RelayParams = RelayConfig

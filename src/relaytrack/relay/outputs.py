@@ -13,7 +13,6 @@ from typing import Any
 
 from relaytrack.relay.geo import local_xy
 from relaytrack.relay.network import all_cameras, links_from
-from relaytrack.relay.persist import write_route_json  # noqa: F401  (until relay/__init__ points at persist)
 from relaytrack.relay.route import Route
 from relaytrack.store.sightings import boxes_of, thumbnail
 

@@ -42,7 +42,10 @@ def read_route_json(path: str | Path) -> Route:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise InputError(f"{p}: not a readable route JSON ({err})") from err
-    return Route.from_dict(doc)
+    try:
+        return Route.from_dict(doc)
+    except InputError as err:
+        raise InputError(f"{p}: {err}") from None
 
 
 # ---------------------------------------------------------------- relay_routes

@@ -2,15 +2,18 @@
 console's pages. Routes call these; no SQL lives in a router.
 
 Alerts belong to the watch stage: rows of its `alerts` table are read through relaytrack.watch.alerts
-(row_to_alert, Alert.public()); only the id-ordered paging the live stream needs is added here.
+(row_to_alert, Alert.public()); only the id-ordered paging the live stream needs is added here. Relay routes
+belong to the relay stage: saved and read through relaytrack.relay.persist.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from relaytrack.evidence.access import PERMISSIONS
+from relaytrack.relay import persist
 
 # ---- cases -----------------------------------------------------------------------------------------------
 
@@ -180,31 +183,9 @@ def boxes_in(conn, source_id: int, first: int, last: int) -> dict[int, list[tupl
 # ---- relay routes ----------------------------------------------------------------------------------------
 
 
-def save_route(conn, case: str | None, origin: int, user: str, route: dict[str, Any]) -> int:
-    cur = conn.execute(
-        "INSERT INTO relay_routes(case_no, origin_id, user_name, route) VALUES (?,?,?,?)",
-        (case, int(origin), user, json.dumps(route, ensure_ascii=False)),
-    )
-    return int(cur.lastrowid)
-
-
-def latest_route(conn, case: str | None, origin: int) -> dict[str, Any] | None:
-    r = conn.execute(
-        "SELECT route FROM relay_routes WHERE case_no IS ? AND origin_id=? ORDER BY id DESC LIMIT 1",
-        (case, int(origin)),
-    ).fetchone()
-    return None if r is None else json.loads(r[0])
-
-
 def routes_of_case(conn, case: str) -> list[dict[str, Any]]:
-    return [
-        {"id": r[0], "origin": r[1], "user": r[2], "created_at": r[3], "hops": len(json.loads(r[4])["hops"])}
-        for r in conn.execute(
-            "SELECT id, origin_id, user_name, created_at, route FROM relay_routes"
-            " WHERE case_no=? ORDER BY id DESC LIMIT 200",
-            (case,),
-        )
-    ]
+    """The case's stored routes (relay.persist), newest first: {"id", "origin", "user", "created_at", "hops"}."""
+    return [asdict(r) for r in persist.routes_of_case(conn, case)]
 
 
 # ---- requests and exports --------------------------------------------------------------------------------

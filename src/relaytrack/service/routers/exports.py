@@ -16,6 +16,7 @@ from relaytrack.evidence import export as ex
 from relaytrack.evidence.guard import file_token, safe_join
 from relaytrack.evidence.hops import check_source, select_hops
 from relaytrack.evidence.package import verify_package
+from relaytrack.relay.persist import latest_route
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import MAX_ID, ExportIn
@@ -32,7 +33,7 @@ def _hops(a: Access, body: ExportIn) -> list[ex.Hop]:
     check_source(EXPORT_SOURCES, route=body.origin, sightings=body.sightings, request_id=body.request_id)
     route = None
     if body.origin is not None:
-        route = queries.latest_route(a.conn, a.case, body.origin)
+        route = latest_route(a.conn, a.case, body.origin)
         if route is None:
             raise InputError(f"no route from sighting {body.origin} in case {a.case}: run the relay first")
     return select_hops(

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
-from relaytrack.relay.engine import record_feedback, relay
-from relaytrack.service import queries
+from relaytrack.relay.engine import relay
+from relaytrack.relay.persist import latest_route, record_feedback, save_route
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import MAX_ID, RelayIn, VerdictIn
 
@@ -29,11 +29,10 @@ def _with_media(route: dict[str, Any]) -> dict[str, Any]:
 def _relay(a: Access, origin: int, hops: int, direction: str, detail: dict) -> dict[str, Any]:
     route = relay(a.store, origin, hops, case=a.case, direction=direction)
     a.check_ids(route.sighting_ids)  # a hop held by another case is not shown here
-    out = route.to_dict()
     with a.store.tx() as conn:
-        rid = queries.save_route(conn, a.case, origin, a.user.name, out)
+        rid = save_route(conn, route, a.user.name)
         a.log({**detail, "route": rid, "hops": len(route.hops), "stopped": route.stopped}, route.sighting_ids)
-    return _with_media(out)
+    return _with_media(route.to_dict())
 
 
 @router.post("")
@@ -53,11 +52,11 @@ def start_route(body: RelayIn, a: Annotated[Access, Depends(need("relay"))]) -> 
 def latest(origin: Origin, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """The latest route computed from this origin for the caller's case."""
     a.check_ids([origin])
-    route = queries.latest_route(a.conn, a.case, origin)
+    route = latest_route(a.conn, a.case, origin)
     if route is None:
         raise HTTPException(404, f"no route from sighting {origin} in case {a.case}")
-    a.log({"endpoint": "GET /api/relay/{origin}"}, [h["sighting"] for h in route["hops"]])
-    return _with_media(route)
+    a.log({"endpoint": "GET /api/relay/{origin}"}, route.sighting_ids)
+    return _with_media(route.to_dict())
 
 
 def _verdict(verdict: str, origin: int, body: VerdictIn, a: Access) -> dict:
