@@ -50,9 +50,9 @@ class Frame:
         return w, h
 
 
-def _check_len(name: str, arr: np.ndarray, n: int) -> None:
+def _check_len(name: str, arr: np.ndarray, n: int, record: str = "Detections") -> None:
     if len(arr) != n:
-        raise ValueError(f"Detections.{name} has {len(arr)} rows, expected {n} (aligned with xyxy)")
+        raise ValueError(f"{record}.{name} has {len(arr)} rows, expected {n} (aligned with xyxy)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,69 @@ class Detections:
         out = self.xyxy.copy()
         out[:, 2:] -= out[:, :2]
         return out
+
+
+# What a reported track did this frame: just confirmed (first time reported), followed on from the previous
+# frame, or found again after it was lost (an occlusion). A live pursuit reacts to "new" and "recovered".
+TRACK_STATES = ("new", "tracked", "recovered")
+NEW, TRACKED, RECOVERED = range(len(TRACK_STATES))
+
+
+@dataclass(frozen=True, slots=True)
+class Tracks:
+    """Confirmed tracks matched in one frame (the tracker's per-frame output), aligned on the first axis:
+    track_id (N,), class_id (N,) COCO ids, xyxy (N,4) pixels of the matched detection, confidence (N,) its
+    score, state (N,) indices into TRACK_STATES.
+
+    Boxes and scores are float64: the tracker's own precision, so that crop choice and the watch see exactly
+    the values the tracker computed with."""
+
+    track_id: np.ndarray
+    class_id: np.ndarray
+    xyxy: np.ndarray
+    confidence: np.ndarray
+    state: np.ndarray
+
+    def __post_init__(self) -> None:
+        xyxy = np.asarray(self.xyxy, dtype=np.float64)
+        if xyxy.size == 0:
+            xyxy = xyxy.reshape(0, 4)
+        if xyxy.ndim != 2 or xyxy.shape[1] != 4:
+            raise ValueError(f"Tracks.xyxy has shape {xyxy.shape}, expected (N, 4)")
+        object.__setattr__(self, "xyxy", xyxy)
+        object.__setattr__(self, "track_id", np.asarray(self.track_id, dtype=np.int64).reshape(-1))
+        object.__setattr__(self, "class_id", np.asarray(self.class_id, dtype=np.int32).reshape(-1))
+        object.__setattr__(self, "confidence", np.asarray(self.confidence, dtype=np.float64).reshape(-1))
+        object.__setattr__(self, "state", np.asarray(self.state, dtype=np.int8).reshape(-1))
+        n = len(xyxy)
+        for name in ("track_id", "class_id", "confidence", "state"):
+            _check_len(name, getattr(self, name), n, "Tracks")
+        bad = (self.state < 0) | (self.state >= len(TRACK_STATES))
+        if bad.any():
+            raise ValueError(
+                f"Tracks.state has {int(self.state[bad][0])}, expected 0..{len(TRACK_STATES) - 1} {TRACK_STATES}"
+            )
+
+    @classmethod
+    def empty(cls) -> Tracks:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def select(self, mask: np.ndarray) -> Tracks:
+        return Tracks(self.track_id[mask], self.class_id[mask], self.xyxy[mask], self.confidence[mask],
+                      self.state[mask])  # fmt: skip
+
+    def of_class(self, class_id: int) -> Tracks:
+        return self.select(self.class_id == class_id)
+
+    def boxes_by_id(self) -> dict[int, tuple[float, float, float, float]]:
+        """track id -> xyxy as plain floats (the shape the watch's behaviour logic and alerts keep)."""
+        return {
+            int(tid): (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+            for tid, b in zip(self.track_id, self.xyxy, strict=True)
+        }
 
 
 @dataclass(slots=True)
@@ -139,6 +202,9 @@ class Description:
     best_frame: int | None = None
     best_box: tuple[float, float, float, float] | None = None  # xywh
     thumbnail_jpeg: bytes | None = None
+    # The best crops (quality, frame, JPEG), best first: kept so that `reid train` can learn from the
+    # store alone and `reid apply` can re-embed without the source video.
+    crops_jpeg: list[tuple[float, int, bytes]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

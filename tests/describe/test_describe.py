@@ -6,7 +6,7 @@ import pytest
 from relaytrack.describe import colors
 from relaytrack.describe.tracklet import CropBank, _body_pixels, describe_tracklet
 from relaytrack.paths import data_dir
-from relaytrack.records import CLASS_ID, Detections, TrackBox, Tracklet
+from relaytrack.records import CLASS_ID, PERSON, TRACKED, Detections, TrackBox, Tracklet, Tracks
 
 BGR = {"red": (30, 30, 200), "blue": (170, 70, 20), "yellow": (40, 210, 230), "black": (25, 25, 25),
        "white": (235, 235, 235), "green": (50, 140, 40), "gray": (128, 128, 128), "pink": (180, 140, 245)}
@@ -53,7 +53,7 @@ def test_tracklet_description_votes_over_crops_and_finds_a_backpack():
     box = np.array([300, 100, 364, 260], np.float32)
     bag = Detections(np.array([[330, 140, 380, 200]]), np.array([0.6]), np.array([CLASS_ID["backpack"]]))
     for f in range(1, 6):
-        bank.add_frame(frame, f, [(1, 0, box, 0.9)], bag)
+        bank.add_frame(frame, f, Tracks([1], [PERSON], box[None], [0.9], [TRACKED]), bag)
     tl = Tracklet(1, "C1", "person", [TrackBox(f, f / 10, tuple(box), 0.9) for f in range(1, 6)])
     d = describe_tracklet(tl, bank.pop(1), embedder=None)
     assert (d.upper_color, d.lower_color) == ("red", "blue")

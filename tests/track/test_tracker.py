@@ -112,3 +112,37 @@ def test_state_stays_bounded_over_many_frames():
         finished += len(tracker.pop_finished())
     assert tracker.live < 60
     assert finished > 0
+
+
+def test_update_returns_named_tracks_with_their_state():
+    from relaytrack.records import NEW, RECOVERED, TRACKED, Tracks
+
+    tracker = Tracker(TrackConfig(min_hits=2, max_lost_s=2.0), (W, H))
+    seen = []
+    for i in range(1, 21):
+        hidden = 8 <= i < 12  # behind a pillar: lost, then found again
+        xyxy = np.array([box(100 + i * 5, 200)]) if not hidden else np.zeros((0, 4))
+        conf = np.full(len(xyxy), 0.9)
+        out = tracker.update(Detections(xyxy, conf, np.full(len(conf), PERSON)), i, (i - 1) / FPS)
+        assert isinstance(out, Tracks)
+        seen.append(out)
+    assert len(seen[0]) == 0  # tentative until min_hits
+    assert seen[1].state.tolist() == [NEW] and seen[2].state.tolist() == [TRACKED]
+    assert seen[11].state.tolist() == [RECOVERED] and seen[12].state.tolist() == [TRACKED]
+    t = seen[5]
+    assert t.track_id.tolist() == [1] and t.class_id.tolist() == [PERSON]
+    assert t.xyxy.shape == (1, 4) and t.xyxy[0, 0] == pytest.approx(box(130, 200)[0])
+    assert t.confidence.tolist() == pytest.approx([0.9])
+    assert t.boxes_by_id() == {1: tuple(float(v) for v in t.xyxy[0])}
+
+
+def test_tracks_are_validated_when_built():
+    from relaytrack.records import Tracks
+
+    with pytest.raises(ValueError, match=r"Tracks.confidence has 1 rows, expected 2"):
+        Tracks([1, 2], [0, 0], np.zeros((2, 4)), [0.9], [0, 0])
+    with pytest.raises(ValueError, match=r"Tracks.xyxy has shape \(2, 3\), expected \(N, 4\)"):
+        Tracks([1, 2], [0, 0], np.zeros((2, 3)), [0.9, 0.8], [0, 0])
+    with pytest.raises(ValueError, match=r"Tracks.state has 7"):
+        Tracks([1], [0], np.zeros((1, 4)), [0.9], [7])
+    assert len(Tracks.empty()) == 0 and Tracks.empty().xyxy.shape == (0, 4)

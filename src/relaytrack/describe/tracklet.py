@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from relaytrack.describe import colors
-from relaytrack.records import CLASS_ID, ITEM_CLASSES, VEHICLE_CLASSES, Description, Detections, Tracklet
+from relaytrack.records import (
+    CLASS_ID,
+    ITEM_CLASSES,
+    VEHICLE_CLASSES,
+    Description,
+    Detections,
+    Tracklet,
+    Tracks,
+)
 
 _ITEM_IDS = {CLASS_ID[c]: c for c in ITEM_CLASSES}
 
@@ -64,21 +72,22 @@ class CropBank:
         self,
         image: np.ndarray,
         frame: int,
-        tracks: list[tuple[int, int, np.ndarray, float]],
+        tracks: Tracks,
         dets: Detections,
     ) -> None:
         fh, fw = image.shape[:2]
-        boxes = np.array([t[2] for t in tracks]) if tracks else np.zeros((0, 4))
+        boxes = tracks.xyxy
         item_mask = np.isin(dets.class_id, list(_ITEM_IDS))
         items_xyxy, items_conf, items_cls = (
             dets.xyxy[item_mask],
             dets.confidence[item_mask],
             dets.class_id[item_mask],
         )
-        for k, (tid, cls, box, conf) in enumerate(tracks):
+        for k in range(len(tracks)):
+            tid, cls, box = int(tracks.track_id[k]), int(tracks.class_id[k]), boxes[k]
             bank = self.banks.setdefault(tid, _Bank())
             bank.frames += 1
-            q = crop_quality(box, conf, fw, fh, np.delete(boxes, k, axis=0))
+            q = crop_quality(box, float(tracks.confidence[k]), fw, fh, np.delete(boxes, k, axis=0))
             if q > 0 and (len(bank.crops) < self.keep or q > bank.crops[0][0]):
                 x1, y1, x2, y2 = (int(round(v)) for v in box)
                 x1, y1 = max(0, x1), max(0, y1)
@@ -206,6 +215,7 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
         return d
     best, best_img = keep[0]
     d.best_frame, d.best_box, d.thumbnail_jpeg = best[1], best[3], best[2]
+    d.crops_jpeg = [(float(c[0]), int(c[1]), c[2]) for c, _ in keep]
     if embedder is not None:
         feats = embedder.embed([im for _, im in keep])
         weights = np.array([c[0] for c, _ in keep], dtype=np.float32)[:, None]

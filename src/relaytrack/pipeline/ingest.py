@@ -9,35 +9,31 @@ next frame. A source already complete is recognised by its content fingerprint a
 from __future__ import annotations
 
 import json
-import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from relaytrack.config import Config
-from relaytrack.describe import CropBank, Embedder, describe_tracklet
-from relaytrack.detect import Detector
-from relaytrack.errors import SourceError
-from relaytrack.records import TRACKED_CLASSES, VEHICLE_CLASSES, Detections, Frame, Sighting, Tracklet
+from relaytrack.errors import SourceError, StoreError
+from relaytrack.pipeline.session import (
+    CameraSession,
+    Described,
+    SessionState,
+    Stages,
+    insert_described,
+    register_source,
+    tracklet_to_sighting,
+)
+from relaytrack.records import Detections, Frame, Tracklet, Tracks
 from relaytrack.source import SourceInfo, open_source, probe
 from relaytrack.source.open import is_stream, parse_time
 from relaytrack.store import Store
-from relaytrack.store import sightings as st
-from relaytrack.track import Tracker
 
+__all__ = ["IngestResult", "Stages", "default_camera_id", "ingest", "track_frames", "tracklet_to_sighting"]
 
-@dataclass
-class Stages:
-    """The models of one pipeline, loaded once and shared by every source of a run."""
-
-    cfg: Config
-    detector: Detector
-    embedder: Embedder | None
-
-    @classmethod
-    def load(cls, cfg: Config, *, embed: bool = True) -> Stages:
-        return cls(cfg, Detector(cfg.detect), Embedder(cfg.describe) if embed else None)
+# Checkpoints written before the session existed pickled the state under this name; it keeps them loadable.
+_State = SessionState
 
 
 @dataclass
@@ -54,114 +50,23 @@ class IngestResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class _State:
-    tracker: Tracker
-    bank: CropBank
-    frame: int = 0
-
-
-def tracklet_to_sighting(
-    tl: Tracklet, desc, *, camera: str, source_id: int | None, start_wall: float
-) -> Sighting:
-    box = desc.best_box
-    if box is None:
-        b = tl.boxes[len(tl.boxes) // 2].xyxy
-        box = (b[0], b[1], b[2] - b[0], b[3] - b[1])
-    return Sighting(
-        id=0,
-        camera=camera,
-        source_id=source_id,
-        track_id=tl.track_id,
-        kind="vehicle" if tl.class_name in VEHICLE_CLASSES else "person",
-        class_name=tl.class_name,
-        start=tl.first.t,
-        end=tl.last.t,
-        first_frame=tl.first.frame,
-        last_frame=tl.last.frame,
-        wall_start=start_wall + tl.first.t,
-        wall_end=start_wall + tl.last.t,
-        box=tuple(box),
-        entry_edge=tl.entry_edge,
-        exit_edge=tl.exit_edge,
-        heading_deg=tl.heading_deg,
-        speed_px_s=tl.speed_px_s,
-        upper_color=desc.upper_color,
-        upper_conf=desc.upper_conf,
-        lower_color=desc.lower_color,
-        lower_conf=desc.lower_conf,
-        items=desc.items,
-        vehicle_type=desc.vehicle_type,
-        vehicle_color=desc.vehicle_color,
-        plate=desc.plate,
-        embedding=desc.embedding,
-    )
-
-
 def track_frames(
-    frames,
+    frames: Iterable[Frame],
     stages: Stages,
     frame_size: tuple[int, int],
     camera: str,
-    on_frame: Callable[[Frame, Detections, list], None] | None = None,
-    state: _State | None = None,
+    on_frame: Callable[[Frame, Detections, Tracks], None] | None = None,
+    state: SessionState | None = None,
     timings: dict[str, float] | None = None,
-):
-    """Detect and track a stream of frames; yields (frame, finished tracklets, state) per analysed frame."""
-    cfg = stages.cfg
-    state = state or _State(
-        Tracker(cfg.track, frame_size, camera, classes=TRACKED_CLASSES), CropBank(cfg.describe.best_crops)
-    )
-    timings = timings if timings is not None else {}
+) -> Iterator[tuple[Frame, list[Tracklet], SessionState]]:
+    """Detect and track a stream of frames; yields (frame, finished tracklets, state) per analysed frame.
+    A generator over `CameraSession.step`, for callers that only want the finished tracklets."""
+    session = CameraSession(stages, camera, frame_size, state=state, timings=timings)
     for frame in frames:
-        t0 = time.perf_counter()
-        dets = stages.detector.detect(frame.image)
-        t1 = time.perf_counter()
-        tracks = state.tracker.update(dets, frame.index, frame.t)
-        t2 = time.perf_counter()
-        state.bank.add_frame(frame.image, frame.index, tracks, dets)
-        t3 = time.perf_counter()
-        timings["detect"] = timings.get("detect", 0.0) + t1 - t0
-        timings["track"] = timings.get("track", 0.0) + t2 - t1
-        timings["describe"] = timings.get("describe", 0.0) + t3 - t2
-        state.frame = frame.index
+        step = session.step(frame)
         if on_frame is not None:
-            on_frame(frame, dets, tracks)
-        yield frame, state.tracker.pop_finished(), state
-
-
-def _source_row(
-    store: Store, camera: str, info: SourceInfo, start_wall: float, cfg: Config
-) -> tuple[int, str, int, bytes | None]:
-    with store.tx() as conn:
-        st.ensure_camera(conn, camera)
-        row = conn.execute(
-            "SELECT id, status, checkpoint_frame, checkpoint_state FROM sources"
-            " WHERE camera_id=? AND fingerprint=?",
-            (camera, info.fingerprint),
-        ).fetchone()
-        if row is not None:
-            return int(row[0]), row[1], int(row[2]), row[3]
-        cur = conn.execute(
-            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, analysed_fps, width, height,"
-            " frames_total) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                camera,
-                info.uri,
-                info.fingerprint,
-                start_wall,
-                info.fps,
-                cfg.source.analyse_fps,
-                info.width,
-                info.height,
-                info.frames,
-            ),
-        )
-        conn.execute(
-            "UPDATE cameras SET width=COALESCE(width, ?), height=COALESCE(height, ?) WHERE id=?",
-            (info.width, info.height, camera),
-        )
-        return int(cur.lastrowid), "running", 0, None
+            on_frame(frame, step.detections, step.tracks)
+        yield frame, step.finished, session.state
 
 
 def ingest(
@@ -186,54 +91,51 @@ def ingest(
         start_wall = parse_time(cfg.source.start_time)
     if start_wall is None:
         start_wall = time.time() if is_stream(uri) else _start_from_camera(store, camera, info)
-    source_id, status, ckpt_frame, ckpt_state = _source_row(store, camera, info, start_wall, cfg)
+    src = register_source(store, camera, info, start_wall, cfg)
+    source_id = src.id
     res.source_id = source_id
-    if status == "complete":
+    if src.status == "complete":
         res.status = "skipped"
         res.sightings = store.one("SELECT count(*) FROM sightings WHERE source_id=?", (source_id,))[0]
         return res
     # The stored start time wins on resume, so sighting times stay consistent across runs.
     start_wall = store.one("SELECT start_wall FROM sources WHERE id=?", (source_id,))[0]
     stages = stages or Stages.load(cfg)
+    try:
+        stages.bind(store)
+    except StoreError as err:
+        res.status, res.error = "failed", str(err)
+        return res
     state = None
-    if ckpt_state:
-        state = pickle.loads(ckpt_state)
-        res.resumed_from = ckpt_frame
+    if src.checkpoint_state:
+        state = CameraSession.restore(src.checkpoint_state)
+        res.resumed_from = src.checkpoint_frame
+    session = CameraSession(
+        stages, camera, (info.width, info.height), state=state, source_id=source_id, start_wall=start_wall,
+        timings=res.timings,
+    )  # fmt: skip
+    if state is None:
+        session.state.frame = src.checkpoint_frame
+    # A failed source keeps a checkpoint only once there is state worth resuming from.
+    started = state is not None
 
-    pending: list[tuple[Sighting, Tracklet, object]] = []
+    pending: list[Described] = []
     since_commit = 0
 
     def bad(index: int, msg: str) -> None:
         if len(res.bad_frames) < 100:
             res.bad_frames.append(msg)
 
-    def commit(state: _State, final: bool) -> None:
+    def commit(final: bool) -> None:
         nonlocal pending, since_commit
-        blob = None if final else pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = None if final else session.checkpoint()
         with store.tx() as conn:
-            for s, tl, desc in pending:
-                st.insert_sighting(
-                    conn,
-                    s,
-                    thumbnail_jpeg=desc.thumbnail_jpeg,
-                    best_frame=desc.best_frame,
-                    boxes=[
-                        (
-                            b.frame,
-                            b.t,
-                            b.xyxy[0],
-                            b.xyxy[1],
-                            b.xyxy[2] - b.xyxy[0],
-                            b.xyxy[3] - b.xyxy[1],
-                            b.confidence,
-                        )
-                        for b in tl.boxes
-                    ],
-                )
+            for d in pending:
+                insert_described(conn, d)
             conn.execute(
                 "UPDATE sources SET checkpoint_frame=?, checkpoint_state=?, status=?, error=? WHERE id=?",
                 (
-                    state.frame,
+                    session.state.frame,
                     blob,
                     "complete" if final else "running",
                     json.dumps(res.bad_frames[:20]) if res.bad_frames else None,
@@ -243,50 +145,33 @@ def ingest(
         res.sightings += len(pending)
         pending, since_commit = [], 0
 
-    def describe(tls: list[Tracklet], state: _State) -> None:
-        for tl in tls:
-            desc = describe_tracklet(tl, state.bank.pop(tl.track_id), stages.embedder)
-            pending.append(
-                (
-                    tracklet_to_sighting(tl, desc, camera=camera, source_id=source_id, start_wall=start_wall),
-                    tl,
-                    desc,
-                )
-            )
-
     frames = open_source(
-        uri, camera, cfg.source, start_wall, info=info, start_index=ckpt_frame + 1, on_bad_frame=bad
+        uri, camera, cfg.source, start_wall, info=info, start_index=src.checkpoint_frame + 1, on_bad_frame=bad
     )
     try:
         t_desc = 0.0
-        for frame, finished, state in track_frames(
-            frames, stages, (info.width, info.height), camera, state=state, timings=res.timings
-        ):
+        for frame in frames:
+            step = session.step(frame)
+            started = True
             res.frames += 1
             t0 = time.perf_counter()
-            describe(finished, state)
+            pending.extend(session.describe(step.finished))
             t_desc += time.perf_counter() - t0
             since_commit += 1
             if since_commit >= cfg.commit_every:
-                state.bank.drop_except(set(state.tracker.live_ids()))
-                commit(state, final=False)
+                session.prune()
+                commit(final=False)
             if progress:
                 progress(frame.index, info.frames)
             if stop_after and res.frames >= stop_after:
                 return res
-        if state is None:
-            state = _State(
-                Tracker(cfg.track, (info.width, info.height), camera, classes=TRACKED_CLASSES),
-                CropBank(cfg.describe.best_crops),
-                frame=ckpt_frame,
-            )
-        describe(state.tracker.flush(), state)
-        commit(state, final=True)
+        pending.extend(session.describe(session.finish()))
+        commit(final=True)
         res.timings["embed+colour"] = t_desc
     except SourceError as err:
         res.status, res.error = "failed", str(err)
-        if state is not None:
-            commit(state, final=False)
+        if started:
+            commit(final=False)
     return res
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from relaytrack.config import TrackConfig
-from relaytrack.records import COCO_CLASSES, Detections, TrackBox, Tracklet
+from relaytrack.records import COCO_CLASSES, NEW, RECOVERED, TRACKED, Detections, TrackBox, Tracklet, Tracks
 from relaytrack.track.direction import edges_and_heading
 from relaytrack.track.kalman import Kalman
 
@@ -46,6 +46,30 @@ def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], li
 
 
 @dataclass
+class _TracksBuilder:
+    """Rows of one frame's output, gathered while matching and turned into one validated `Tracks`."""
+
+    ids: list[int] = field(default_factory=list)
+    classes: list[int] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    states: list[int] = field(default_factory=list)
+
+    def add(self, track_id: int, class_id: int, xyxy: np.ndarray, conf: float, state: int) -> None:
+        self.ids.append(track_id)
+        self.classes.append(class_id)
+        self.boxes.append(xyxy)
+        self.scores.append(conf)
+        self.states.append(state)
+
+    def build(self) -> Tracks:
+        if not self.ids:
+            return Tracks.empty()
+        return Tracks(np.array(self.ids), np.array(self.classes), np.stack(self.boxes), np.array(self.scores),
+                      np.array(self.states))  # fmt: skip
+
+
+@dataclass
 class _Track:
     id: int
     class_id: int
@@ -59,7 +83,7 @@ class _Track:
 
 
 class Tracker:
-    """`update(dets, frame_index, t)` -> boxes of confirmed, currently matched tracks;
+    """`update(dets, frame_index, t)` -> `Tracks` of confirmed, currently matched tracks;
     `pop_finished()` -> tracklets that ended; `flush()` at the end of a source."""
 
     def __init__(
@@ -104,10 +128,8 @@ class Tracker:
         cost[track_cls[:, None] != cls[None, :]] = 1.0
         return cost
 
-    def update(
-        self, dets: Detections, frame_index: int, t: float
-    ) -> list[tuple[int, int, np.ndarray, float]]:
-        """Feed one analysed frame; returns (track_id, class_id, xyxy, conf) of confirmed matched tracks."""
+    def update(self, dets: Detections, frame_index: int, t: float) -> Tracks:
+        """Feed one analysed frame; returns the confirmed tracks matched in it, in matching order."""
         cfg = self.cfg
         if self.class_ids is not None:
             dets = dets.select(np.isin(dets.class_id, list(self.class_ids)))
@@ -122,12 +144,14 @@ class Tracker:
 
         active = [tr for tr in self._tracks if tr.confirmed]
         tentative = [tr for tr in self._tracks if not tr.confirmed]
-        out: list[tuple[int, int, np.ndarray, float]] = []
+        out = _TracksBuilder()
         matched_tracks: set[int] = set()
 
         def take(tr: _Track, di: int) -> None:
             box = dets.xyxy[di].astype(np.float64)
             conf = float(dets.confidence[di])
+            # Read before the update below clears them: they tell a continued track from a recovered one.
+            was_confirmed, was_lost = tr.confirmed, tr.lost_since is not None
             tr.kf.update(box, conf)
             tr.hits += 1
             tr.last_t = t
@@ -138,7 +162,8 @@ class Tracker:
             if tr.hits >= cfg.min_hits:
                 tr.confirmed = True
             if tr.confirmed:
-                out.append((tr.id, tr.class_id, box, conf))
+                state = TRACKED if was_confirmed and not was_lost else RECOVERED if was_confirmed else NEW
+                out.add(tr.id, tr.class_id, box, conf, state)
 
         # Stage 1: confident detections against tracked and lost tracks.
         cost = self._cost(active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t)
@@ -170,7 +195,7 @@ class Tracker:
             )
             if cfg.min_hits <= 1:
                 tr.confirmed = True
-                out.append((tr.id, tr.class_id, box, float(dets.confidence[di])))
+                out.add(tr.id, tr.class_id, box, float(dets.confidence[di]), NEW)
             self._next_id += 1
             self._tracks.append(tr)
             matched_tracks.add(tr.id)
@@ -190,7 +215,7 @@ class Tracker:
                 continue
             keep.append(tr)
         self._tracks = keep
-        return out
+        return out.build()
 
     def _finish(self, tr: _Track) -> None:
         if not tr.confirmed or len(tr.boxes) < self.cfg.min_len:

@@ -58,7 +58,7 @@ class Recording:
 
 def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = None) -> Recording:
     """One source (a service CameraSpec) through detection, tracking and posture, frame by frame."""
-    from relaytrack.pipeline.ingest import Stages, track_frames
+    from relaytrack.pipeline.session import CameraSession, Stages
     from relaytrack.source import open_source, probe
     from relaytrack.watch.pose import PoseEstimator, posture
 
@@ -70,29 +70,24 @@ def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = No
     info = probe(spec.uri)
     frames = open_source(spec.uri, spec.camera, cfg.source, spec.start_wall, info=info)
     out: list[FrameRecord] = []
-    size = None
-    state = None
-    seen: dict = {}
-
-    def on_frame(fr, dets, tracks) -> None:
-        seen["dets"], seen["tracks"] = dets, tracks
-
+    session: CameraSession | None = None
     for frame in frames:
-        size = size or frame.size
-        for _fr, finished, state in track_frames([frame], stages, size, spec.camera, on_frame, state):
-            dets, tracks = seen["dets"], seen["tracks"]
-            persons = {tid: tuple(float(v) for v in xyxy) for tid, cls, xyxy, _ in tracks if cls == PERSON}
-            phones = dets.xyxy[dets.class_id == PHONE] if len(dets) else np.zeros((0, 4), np.float32)
-            rec = FrameRecord(frame.index, frame.t, frame.wall, persons, np.asarray(phones, np.float32))
-            rec.finished = [tl.track_id for tl in finished]
-            for tid, xyxy in persons.items():
-                h = max(xyxy[3] - xyxy[1], 1.0)
-                foot = ((xyxy[0] + xyxy[2]) / 2, xyxy[3])
-                if any(z.distance(*foot) <= RECORD_NEAR_H * h for z in spec.zones):
-                    kp = pose.estimate(frame.image, xyxy)
-                    rec.poses[tid] = posture(kp, wcfg.signals.kp_min_score) if kp is not None else None
-                    rec.hists[tid] = appearance_hist(frame.image, xyxy)
-            out.append(rec)
+        # Sized by the first frame, as the service does.
+        session = session or CameraSession(stages, spec.camera, frame.size)
+        step = session.step(frame)
+        dets = step.detections
+        persons = step.tracks.of_class(PERSON).boxes_by_id()
+        phones = dets.xyxy[dets.class_id == PHONE] if len(dets) else np.zeros((0, 4), np.float32)
+        rec = FrameRecord(frame.index, frame.t, frame.wall, persons, np.asarray(phones, np.float32))
+        rec.finished = [tl.track_id for tl in step.finished]
+        for tid, xyxy in persons.items():
+            h = max(xyxy[3] - xyxy[1], 1.0)
+            foot = ((xyxy[0] + xyxy[2]) / 2, xyxy[3])
+            if any(z.distance(*foot) <= RECORD_NEAR_H * h for z in spec.zones):
+                kp = pose.estimate(frame.image, xyxy)
+                rec.poses[tid] = posture(kp, wcfg.signals.kp_min_score) if kp is not None else None
+                rec.hists[tid] = appearance_hist(frame.image, xyxy)
+        out.append(rec)
     return Recording(spec.camera, spec.uri, list(spec.zones), out, wcfg.signals.kp_min_score)
 
 

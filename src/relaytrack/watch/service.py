@@ -18,16 +18,21 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from relaytrack.config import Config
 from relaytrack.errors import SourceError
-from relaytrack.records import CLASS_ID, PERSON
+from relaytrack.pipeline.session import CameraSession, Stages
+from relaytrack.records import CLASS_ID, PERSON, Frame, Tracklet
 from relaytrack.watch.alerts import Alert, AlertBook, insert_alert, set_camera_status, update_alert
 from relaytrack.watch.config import WatchConfig, pipeline_for_watch
 from relaytrack.watch.signals import CameraWatch, RouteMemory, appearance_hist
 from relaytrack.watch.zones import Zone
+
+if TYPE_CHECKING:
+    from relaytrack.store import Store
 
 log = logging.getLogger(__name__)
 PHONE = CLASS_ID["cell phone"]
@@ -147,6 +152,28 @@ class _Sink:
             )  # fmt: skip
 
 
+@dataclass
+class _Run:
+    """What every reader and worker thread of one watch shares: settings, the store, the shared alert list and
+    the callbacks. The threads take this and their own cameras, not a long list of arguments."""
+
+    cfg: Config
+    wcfg: WatchConfig
+    once: bool
+    pace: bool  # keep a file to its own clock, as if live
+    store: Store | None
+    sink: _Sink
+    clips: Path | None
+    route: RouteMemory
+    reports: dict[str, CameraReport]
+    alerts: list[Alert]
+    stop: threading.Event
+    camera_down: Callable[[CameraSpec, str], None]
+    on_alert: Callable[[Alert], None] | None = None
+    progress: Callable[[str, int], None] | None = None
+    with_sightings: bool = False  # store the watched footage's sightings too
+
+
 def default_workers(n_cameras: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_cameras))
 
@@ -223,26 +250,25 @@ def watch_sources(
         if on_alert:
             on_alert(a)
 
+    run = _Run(
+        cfg, wcfg, once, (not once) if pace is None else pace, store, sink, clips, route, reports, alerts, stop,
+        camera_down, on_alert, progress, store_sightings and store is not None,
+    )  # fmt: skip
     t_start = time.time()
     readers = []
     for i, spec in enumerate(specs):
         box = inboxes[i % n_workers]
         box.add_camera(spec.camera)
         th = threading.Thread(
-            target=_reader, args=(spec, cfg, wcfg, box, reports[spec.camera], sink, camera_down, once, stop,
-                  (not once) if pace is None else pace),
-            name=f"watch-read-{spec.camera}", daemon=True,
-        )  # fmt: skip
+            target=_reader, args=(run, spec, box), name=f"watch-read-{spec.camera}", daemon=True
+        )
         readers.append(th)
     workers = []
     for k in range(n_workers):
         mine = [s for i, s in enumerate(specs) if i % n_workers == k]
         th = threading.Thread(
-            target=_worker,
-            args=(mine, inboxes[k], once, cfg, wcfg, store, sink, clips, route, reports, alerts, on_alert, stop,
-                  progress, store_sightings and store is not None),
-            name=f"watch-work-{k}", daemon=True,
-        )  # fmt: skip
+            target=_worker, args=(run, mine, inboxes[k]), name=f"watch-work-{k}", daemon=True
+        )
         workers.append(th)
     for th in workers + readers:
         th.start()
@@ -263,14 +289,13 @@ def watch_sources(
     return WatchResult(alerts, reports, operator, n_workers, time.time() - t_start)
 
 
-def _reader(
-    spec: CameraSpec, cfg: Config, wcfg: WatchConfig, box: _Inbox, rep: CameraReport, sink: _Sink,
-    camera_down, once: bool, stop: threading.Event, pace: bool,
-) -> None:  # fmt: skip
+def _reader(run: _Run, spec: CameraSpec, box: _Inbox) -> None:
     """Decode one source into its worker's inbox; reconnect with back-off; never raises."""
     from relaytrack.source import open_source, probe
     from relaytrack.source.open import is_stream
 
+    cfg, wcfg, sink, stop, pace = run.cfg, run.wcfg, run.sink, run.stop, run.pace
+    rep, camera_down = run.reports[spec.camera], run.camera_down
     tries, delay, down = 0, 0.5, False
     live = is_stream(spec.uri)
     try:
@@ -341,33 +366,36 @@ def _reader(
 
 
 @dataclass
+class _Live:
+    """A camera's pipeline session and alert book, made at its first frame (which gives size and start)."""
+
+    session: CameraSession
+    book: AlertBook
+
+
+@dataclass
 class _Cam:
+    """One camera on its worker: its behaviour state, and its session and alerts once frames arrive."""
+
     spec: CameraSpec
     watch: CameraWatch
-    book: AlertBook | None = None
-    state: object = None
-    size: tuple[int, int] | None = None
-    source_id: int | None = None
-    start_wall: float = 0.0
-    pending: list = field(default_factory=list)
+    live: _Live | None = None  # from the camera's first frame on
+    pending: list[tuple[int, int]] = field(default_factory=list)  # (track id, sighting id) to link to alerts
     last_wall: float = 0.0
     ended: bool = False
 
 
-def _worker(
-    specs: list[CameraSpec], box: _Inbox, once: bool, cfg: Config, wcfg: WatchConfig, store, sink: _Sink, clips: Path | None,
-    route: RouteMemory, reports: dict[str, CameraReport], alerts: list[Alert], on_alert, stop: threading.Event,
-    progress, with_sightings: bool,
-) -> None:  # fmt: skip
-    from relaytrack.pipeline.ingest import Stages, track_frames
-    from relaytrack.watch.pose import PoseEstimator, posture
+def _worker(run: _Run, specs: list[CameraSpec], box: _Inbox) -> None:
+    """Analyse the frames of `specs` (this worker's cameras) from `box` until every one has ended."""
+    from relaytrack.watch.pose import PoseEstimator
 
-    stages = Stages.load(cfg, embed=with_sightings)
+    wcfg, reports, sink = run.wcfg, run.reports, run.sink
+    stages = Stages.load(run.cfg, embed=run.with_sightings)
     pose = PoseEstimator(wcfg.pose.model, wcfg.pose.long_side, threads=1) if wcfg.pose.enabled else None
-    cams = {s.camera: _Cam(s, CameraWatch(s.camera, s.zones, wcfg, route)) for s in specs}
+    cams = {s.camera: _Cam(s, CameraWatch(s.camera, s.zones, wcfg, run.route)) for s in specs}
     stall = wcfg.run.stall_s
-    while not stop.is_set() and not all(c.ended for c in cams.values()):
-        got = box.get(stop, timeout=min(1.0, stall / 2))
+    while not run.stop.is_set() and not all(c.ended for c in cams.values()):
+        got = box.get(run.stop, timeout=min(1.0, stall / 2))
         now = time.time()
         for c in cams.values():
             rep = reports[c.spec.camera]
@@ -379,46 +407,13 @@ def _worker(
         c = cams[camera]
         rep = reports[camera]
         if item is _END:
-            _end_camera(c, stages, sink, store, rep, with_sightings)
+            _end_camera(run, c, rep)
             continue
         frame, capture_wall = item
         c.last_wall = capture_wall
         t0 = time.perf_counter()
         try:
-            if c.book is None:
-                _start_camera(c, frame, cfg, wcfg, store, sink, clips, with_sightings)
-            image = frame.image
-            seen: dict = {}
-
-            def on_frame(fr, dets, tracks, _seen=seen) -> None:
-                _seen["dets"], _seen["tracks"] = dets, tracks
-
-            for _fr, finished, state in track_frames(
-                [frame], stages, c.size, camera, on_frame=on_frame, state=c.state
-            ):
-                c.state = state
-                dets, tracks = seen["dets"], seen["tracks"]
-                persons = {
-                    tid: tuple(float(v) for v in xyxy) for tid, cls, xyxy, _ in tracks if cls == PERSON
-                }
-                phones = dets.xyxy[dets.class_id == PHONE] if len(dets) else np.zeros((0, 4), np.float32)
-
-                def pose_fn(_tid, xyxy, _img=image):
-                    kp = pose.estimate(_img, xyxy) if pose is not None else None
-                    return posture(kp, wcfg.signals.kp_min_score) if kp is not None else None
-
-                assessed = c.watch.step(
-                    frame.index, frame.t, frame.wall, list(persons.items()), phones,
-                    pose_fn if pose is not None else None, lambda xyxy, _img=image: appearance_hist(_img, xyxy),
-                )  # fmt: skip
-                raised = c.book.on_frame(frame.index, frame.t, image, assessed, persons, capture_wall)
-                for a in raised:
-                    alerts.append(a)
-                    if not once and len(alerts) > 10000:  # a 24/7 watch returns only the recent ones
-                        del alerts[:1000]
-                    if on_alert:
-                        on_alert(a)
-                _finished(c, finished, stages, sink, store, with_sightings, frame.wall)
+            _analyse(run, c, stages, pose, frame, capture_wall)
             rep.frames += 1
             rep.pose_runs = c.watch.pose_runs
             rep.duration_s = frame.t
@@ -426,82 +421,101 @@ def _worker(
             log.exception("worker %s frame %s", camera, frame.index)
             rep.error = f"{type(err).__name__}: {err}"
         rep.busy_s += time.perf_counter() - t0
-        if progress:
-            progress(camera, rep.frames)
+        if run.progress:
+            run.progress(camera, rep.frames)
     for c in cams.values():
         if not c.ended:
-            _end_camera(c, stages, sink, store, reports[c.spec.camera], with_sightings)
+            _end_camera(run, c, reports[c.spec.camera])
 
 
-def _start_camera(c: _Cam, frame, cfg, wcfg, store, sink: _Sink, clips, with_sightings: bool) -> None:
-    c.size = frame.size
-    c.start_wall = frame.wall - frame.t
-    if with_sightings:
-        from relaytrack.pipeline.ingest import _source_row
+def _analyse(run: _Run, c: _Cam, stages: Stages, pose, frame: Frame, capture_wall: float) -> None:
+    """One frame of one camera: detect and track, behaviour signals, alerts, finished tracklets."""
+    from relaytrack.watch.pose import posture
+
+    live = c.live or _start_camera(run, c, frame, stages)
+    image = frame.image
+    step = live.session.step(frame)
+    dets = step.detections
+    persons = step.tracks.of_class(PERSON).boxes_by_id()
+    phones = dets.xyxy[dets.class_id == PHONE] if len(dets) else np.zeros((0, 4), np.float32)
+
+    def pose_fn(_tid, xyxy, _img=image):
+        kp = pose.estimate(_img, xyxy) if pose is not None else None
+        return posture(kp, run.wcfg.signals.kp_min_score) if kp is not None else None
+
+    assessed = c.watch.step(
+        frame.index, frame.t, frame.wall, list(persons.items()), phones, pose_fn if pose is not None else None,
+        lambda xyxy, _img=image: appearance_hist(_img, xyxy),
+    )  # fmt: skip
+    raised = live.book.on_frame(frame.index, frame.t, image, assessed, persons, capture_wall)
+    for a in raised:
+        run.alerts.append(a)
+        if not run.once and len(run.alerts) > 10000:  # a 24/7 watch returns only the recent ones
+            del run.alerts[:1000]
+        if run.on_alert:
+            run.on_alert(a)
+    _finished(run, c, live, step.finished, frame.wall)
+
+
+def _start_camera(run: _Run, c: _Cam, frame: Frame, stages: Stages) -> _Live:
+    start_wall = frame.wall - frame.t
+    source_id = None
+    if run.with_sightings:
+        from relaytrack.pipeline.session import register_source
         from relaytrack.source import probe
 
         try:
             info = probe(c.spec.uri)
-            with sink.lock:
-                c.source_id, _status, _f, _s = _source_row(store, c.spec.camera, info, c.start_wall, cfg)
+            with run.sink.lock:
+                source_id = register_source(run.store, c.spec.camera, info, start_wall, run.cfg).id
         except SourceError:
-            c.source_id = None
-    c.book = AlertBook(
-        c.spec.camera, wcfg.alert, clips, sink.persist, source_uri=c.spec.uri, source_id=c.source_id,
-        start_wall=c.start_wall,
+            source_id = None
+    session = CameraSession(stages, c.spec.camera, frame.size, source_id=source_id, start_wall=start_wall)
+    book = AlertBook(
+        c.spec.camera, run.wcfg.alert, run.clips, run.sink.persist, source_uri=c.spec.uri, source_id=source_id,
+        start_wall=start_wall,
     )  # fmt: skip
     watch = c.watch
-    c.book.history_fn = lambda tid: [
+    book.history_fn = lambda tid: [
         (i, t, xyxy) for i, t, xyxy in (watch.tracks[tid].boxes if tid in watch.tracks else [])
     ]
+    c.live = _Live(session, book)
+    return c.live
 
 
-def _finished(c: _Cam, tracklets, stages, sink: _Sink, store, with_sightings: bool, wall: float) -> None:
+def _finished(run: _Run, c: _Cam, live: _Live, tracklets: list[Tracklet], wall: float) -> None:
+    """Tracklets the tracker ended: their behaviour state goes; with sightings on they are stored and linked
+    to the alerts raised on them."""
     for tl in tracklets:
         c.watch.end_track(tl.track_id, wall)
-    if not with_sightings or c.source_id is None or not tracklets:
+    session = live.session
+    if not run.with_sightings or run.store is None or session.source_id is None or not tracklets:
         return
-    from relaytrack.describe import describe_tracklet
-    from relaytrack.pipeline.ingest import tracklet_to_sighting
-    from relaytrack.store import sightings as st
+    from relaytrack.pipeline.session import insert_described
 
-    rows = []
-    for tl in tracklets:
-        desc = describe_tracklet(tl, c.state.bank.pop(tl.track_id), stages.embedder)
-        s = tracklet_to_sighting(
-            tl, desc, camera=c.spec.camera, source_id=c.source_id, start_wall=c.start_wall
-        )
-        rows.append((s, tl, desc))
-    with sink.lock, store.tx() as conn:
-        for s, tl, desc in rows:
-            sid = st.insert_sighting(
-                conn, s, thumbnail_jpeg=desc.thumbnail_jpeg, best_frame=desc.best_frame,
-                boxes=[(b.frame, b.t, b.xyxy[0], b.xyxy[1], b.xyxy[2] - b.xyxy[0], b.xyxy[3] - b.xyxy[1],
-                        b.confidence) for b in tl.boxes],
-            )  # fmt: skip
-            tl_sid = sid if isinstance(sid, int) else getattr(sid, "id", None)
-            c.pending.append((tl.track_id, tl_sid))
+    rows = session.describe(tracklets)
+    with run.sink.lock, run.store.tx() as conn:
+        for d in rows:
+            c.pending.append((d.tracklet.track_id, insert_described(conn, d)))
     for tid, sid in c.pending:
-        if sid is not None:
-            c.book.link_sighting(tid, sid)
+        live.book.link_sighting(tid, sid)
     c.pending.clear()
 
 
-def _end_camera(c: _Cam, stages, sink: _Sink, store, rep: CameraReport, with_sightings: bool) -> None:
+def _end_camera(run: _Run, c: _Cam, rep: CameraReport) -> None:
     if c.ended:
         return
     c.ended = True
-    if c.state is not None and c.book is not None:
-        _finished(
-            c, c.state.tracker.flush(), stages, sink, store, with_sightings, c.start_wall + rep.duration_s
-        )
-        c.book.finish_all()
-        rep.alerts = c.book.n_emitted
-        rep.suppressed = c.book.suppressed
-        rep.max_score = round(c.book.max_score, 3)
-        if with_sightings and c.source_id is not None:
-            with sink.lock, store.tx() as conn:
-                conn.execute("UPDATE sources SET status='complete' WHERE id=?", (c.source_id,))
+    live = c.live
+    if live is not None:
+        _finished(run, c, live, live.session.finish(), live.session.start_wall + rep.duration_s)
+        live.book.finish_all()
+        rep.alerts = live.book.n_emitted
+        rep.suppressed = live.book.suppressed
+        rep.max_score = round(live.book.max_score, 3)
+        if run.with_sightings and run.store is not None and live.session.source_id is not None:
+            with run.sink.lock, run.store.tx() as conn:
+                conn.execute("UPDATE sources SET status='complete' WHERE id=?", (live.session.source_id,))
 
 
 def sources_from_network(path: str | Path, zones_file: str | Path | None = None) -> list[CameraSpec]:
