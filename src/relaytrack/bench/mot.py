@@ -191,7 +191,7 @@ def speed_720p(frames: list[Path], cfg: Config, n: int = 60) -> dict[str, float]
     """Analysed frames per second of detect + track + describe on frames resized to 1280x720."""
     import cv2
 
-    from relaytrack.pipeline.ingest import Stages, track_frames
+    from relaytrack.pipeline.session import CameraSession, Stages
     from relaytrack.records import Frame
 
     stages = Stages.load(cfg)
@@ -199,15 +199,12 @@ def speed_720p(frames: list[Path], cfg: Config, n: int = 60) -> dict[str, float]
     timings: dict[str, float] = {}
     fr = (Frame("bench", i + 1, i / 10.0, i / 10.0, im) for i, im in enumerate(imgs))
     t0 = time.perf_counter()
-    state = None
-    for _, done, state in track_frames(fr, stages, (1280, 720), "bench", timings=timings):
-        pass
+    session = CameraSession(stages, "bench", (1280, 720), timings=timings)
+    for frame in fr:
+        session.step(frame)
     t_embed0 = time.perf_counter()
-    from relaytrack.describe import describe_tracklet
-
-    tls = state.tracker.flush() if state else []
-    for tl in tls:
-        describe_tracklet(tl, state.bank.pop(tl.track_id), stages.embedder)
+    tls = session.finish()
+    session.describe(tls)
     t_embed = time.perf_counter() - t_embed0
     wall = time.perf_counter() - t0
     return {

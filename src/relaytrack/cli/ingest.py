@@ -75,7 +75,8 @@ def track_cmd(
     ] = None,
 ) -> None:
     """Track persons and write MOTChallenge tracking lines (frame,id,x,y,w,h,conf,-1,-1,-1)."""
-    from relaytrack.pipeline.ingest import Stages, track_frames, tracklet_rows
+    from relaytrack.pipeline.ingest import tracklet_rows
+    from relaytrack.pipeline.session import CameraSession, Stages
     from relaytrack.track import Tracker
 
     cfg = cli_config(config, fps)
@@ -96,13 +97,11 @@ def track_cmd(
                     bar.update(task, completed=frame.index)
                 finished.extend(tracker.flush())
             else:
-                stages = Stages.load(cfg, embed=False)
-                state = None
-                for frame, done, state in track_frames(frames, stages, (info.width, info.height), "cli"):
-                    finished.extend(done)
+                session = CameraSession(Stages.load(cfg, embed=False), "cli", (info.width, info.height))
+                for frame in frames:
+                    finished.extend(session.step(frame).finished)
                     bar.update(task, completed=frame.index)
-                if state is not None:
-                    finished.extend(state.tracker.flush())
+                finished.extend(session.finish())
         except SourceError as err:
             error = err
     out.parent.mkdir(parents=True, exist_ok=True)

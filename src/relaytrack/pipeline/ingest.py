@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +25,12 @@ from relaytrack.pipeline.session import (
     register_source,
     tracklet_to_sighting,
 )
-from relaytrack.records import Detections, Frame, Tracklet, Tracks
+from relaytrack.records import Detections, Frame, Tracklet
 from relaytrack.source import SourceInfo, open_source, probe
 from relaytrack.source.open import is_stream, parse_time
 from relaytrack.store import Store
 
-__all__ = ["IngestResult", "Stages", "default_camera_id", "ingest", "track_frames", "tracklet_to_sighting"]
+__all__ = ["IngestResult", "Stages", "default_camera_id", "ingest", "tracklet_to_sighting"]
 
 # Checkpoints written before the session existed pickled the state under this name; it keeps them loadable.
 _State = SessionState
@@ -48,25 +48,6 @@ class IngestResult:
     bad_frames: list[str] = field(default_factory=list)
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def track_frames(
-    frames: Iterable[Frame],
-    stages: Stages,
-    frame_size: tuple[int, int],
-    camera: str,
-    on_frame: Callable[[Frame, Detections, Tracks], None] | None = None,
-    state: SessionState | None = None,
-    timings: dict[str, float] | None = None,
-) -> Iterator[tuple[Frame, list[Tracklet], SessionState]]:
-    """Detect and track a stream of frames; yields (frame, finished tracklets, state) per analysed frame.
-    A generator over `CameraSession.step`, for callers that only want the finished tracklets."""
-    session = CameraSession(stages, camera, frame_size, state=state, timings=timings)
-    for frame in frames:
-        step = session.step(frame)
-        if on_frame is not None:
-            on_frame(frame, step.detections, step.tracks)
-        yield frame, step.finished, session.state
 
 
 def ingest(
