@@ -5,6 +5,12 @@ user `demo` on case DEMO-0001, search for the suspect from the Korean descriptio
 camera to camera, write the route report; run the courier watch on the residential cameras; print an
 accuracy summary. Nothing here looks at the truth before it is scored: the search starts from the text alone
 and the relay from the top search hit.
+
+The town's cameras.yaml is a register without links. `links="truth"` also imports the town's links-truth.yaml
+(the oracle: the links derived from simulated walks, as the demo always had); `links="register"` relays on the
+links inferred from the register alone (positions, headings). `decoys` look-alikes of the suspect walk the
+town; the route is scored by identity (route_precision/route_recall/route_f1: hops that are the suspect,
+the suspect's visits found, the origin excluded) beside the older camera-and-time route_accuracy.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from relaytrack.config import Config, load_config
+from relaytrack.errors import InputError
 from relaytrack.paths import home_dir
 from relaytrack.source.open import analysed_indices, parse_time, probe
 from relaytrack.store import Store
@@ -37,6 +44,11 @@ class DemoOptions:
     watch: bool = True
     recall_frames: int = 60
     candidates: int = 3
+    decoys: int = 0
+    links: str = "truth"  # truth: import links-truth.yaml after the register | register: map-inferred only
+
+
+LINK_MODES = ("truth", "register")
 
 
 @dataclass
@@ -62,15 +74,21 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         write_route_html,
         write_route_json,
     )
+    from relaytrack.relay.evaluate import route_scores
     from relaytrack.search.engine import search_description
     from relaytrack.search.query import parse_text
 
+    if opts.links not in LINK_MODES:
+        raise InputError(f"links {opts.links!r} unknown; valid: {', '.join(LINK_MODES)}")
     t_start = time.perf_counter()
     out = opts.out or home_dir() / "demo"
     out.mkdir(parents=True, exist_ok=True)
     minutes = opts.minutes if opts.minutes is not None else town_mod.DEFAULT_MINUTES
-    town_dir = out / f"town-s{opts.seed}-c{opts.cameras}-m{minutes:g}"
-    db = opts.db or out / f"demo-s{opts.seed}-c{opts.cameras}.db"
+    town_dir = out / (
+        f"town-s{opts.seed}-c{opts.cameras}-m{minutes:g}" + (f"-d{opts.decoys}" if opts.decoys else "")
+    )
+    # One store per town and link mode: a store keeps the sightings and file links of what it was given before.
+    db = opts.db or out / f"demo-s{opts.seed}-c{opts.cameras}-m{minutes:g}-d{opts.decoys}-{opts.links}.db"
     figures: dict = {}
 
     # 1. The town.
@@ -81,20 +99,30 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
             bar.update(task, completed=done, total=total, description=f"render {message}".strip())
 
         town_mod.generate(
-            seed=opts.seed, cameras=opts.cameras, minutes=minutes, out_dir=town_dir, progress=town_progress
+            seed=opts.seed,
+            cameras=opts.cameras,
+            minutes=minutes,
+            out_dir=town_dir,
+            progress=town_progress,
+            decoys=opts.decoys,
         )
     truth = town_mod.load_truth(town_dir)
     net = _network(town_dir)
-    say(f"town: {town_dir} ({len(net['cameras'])} cameras)")
+    figures["decoys"] = len(truth.get("decoys") or [])
+    figures["links"] = opts.links
+    say(f"town: {town_dir} ({len(net['cameras'])} cameras, {figures['decoys']} look-alike decoys)")
 
     # 2. Store, identity, camera network.
     store = Store(db)
     with store.tx() as conn:
         user, case = ensure_demo_identity(conn, store.path)
     summary = import_network(store, town_dir / "cameras.yaml")
+    if opts.links == "truth":
+        oracle = import_network(store, town_dir / "links-truth.yaml")
+        summary["links_given"] = oracle["links_given"]
     say(
-        f"camera network: {summary['cameras']} cameras, {summary.get('links_given', 0)} links given, "
-        f"{summary.get('links_inferred', 0)} inferred"
+        f"camera network: {summary['cameras']} cameras, {summary.get('links_given', 0)} links given "
+        f"({opts.links}), {summary.get('links_inferred', 0)} inferred"
     )
 
     # 3. Ingest every camera through the real pipeline.
@@ -163,12 +191,21 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
             r = relay(store, hit.sighting.id, hops=opts.hops, case=case)
             support = sum(h.confidence for h in r.hops if h.sighting.id != hit.sighting.id)
             tried.append((support, len(set(r.cameras)), -hits.index(hit), r))
-            rctx.log(detail={"from": hit.sighting.id, "hops": opts.hops, "cameras": r.cameras,
-                             "support": round(support, 3)}, result_ids=r.sighting_ids)
+            rctx.log(
+                detail={
+                    "from": hit.sighting.id,
+                    "hops": opts.hops,
+                    "cameras": r.cameras,
+                    "support": round(support, 3),
+                },
+                result_ids=r.sighting_ids,
+            )
         route = max(tried, key=lambda x: x[:3])[3]
         start = route.origin
-        say("relay candidates: " + "; ".join(f"#{t[3].origin} → {len(t[3].hops)} hops, support {t[0]:.2f}"
-                                              for t in tried))
+        say(
+            "relay candidates: "
+            + "; ".join(f"#{t[3].origin} → {len(t[3].hops)} hops, support {t[0]:.2f}" for t in tried)
+        )
         write_route_json(route, out / "route.json")
         write_route_geojson(route, store, out / "route.geojson")
         write_route_html(route, store, report, title=f"DEMO-0001 · {text}")
@@ -176,11 +213,26 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         figures["route_accuracy"] = round(float(acc["sequence_accuracy"]), 4)
         figures["route_hops_found"] = int(acc["hops_found"])
         figures["route_hops_true"] = int(acc["hops_true"])
-        figures["route_precision"] = round(float(acc.get("precision", 0.0)), 4)
+        # By identity: a hop counts only if it is the suspect (a decoy on the right camera does not).
+        score = route_scores(route, truth["suspect"]["route"], identities, suspect_id)
+        figures["route_precision"] = round(score.precision, 4)
+        figures["route_recall"] = round(score.recall, 4)
+        figures["route_f1"] = round(score.f1, 4)
+        figures["route_hops_correct"] = score.correct
+        figures["route_hops_predicted"] = score.hops
+        figures["route_visits_found"] = score.covered
+        figures["route_visits_true"] = score.visits
         figures["route_start_is_suspect"] = identities.get(start) == suspect_id
         say(f"relay from sighting {start}: {' → '.join(route.cameras)}")
     else:
-        figures.update(route_accuracy=0.0, route_hops_found=0, route_hops_true=len(truth["suspect"]["route"]))
+        figures.update(
+            route_accuracy=0.0,
+            route_hops_found=0,
+            route_hops_true=len(truth["suspect"]["route"]),
+            route_precision=0.0,
+            route_recall=0.0,
+            route_f1=0.0,
+        )
         report.write_text(
             "<!doctype html><meta charset=utf-8><title>relaytrack demo</title>"
             "<p>No sighting matched the suspect's description; no route.</p>"
@@ -235,6 +287,10 @@ def summary_lines(f: dict) -> list[str]:
         f"search: first true hit rank   {f.get('search_first_suspect_rank')}",
         f"route accuracy (in order)     {pct(f.get('route_accuracy'))}  "
         f"({f.get('route_hops_found')} of {f.get('route_hops_true')} true hops)",
+        f"route by identity P / R / F1  {pct(f.get('route_precision'))} / {pct(f.get('route_recall'))} / "
+        f"{pct(f.get('route_f1'))}  ({f.get('route_hops_correct', 0)} of {f.get('route_hops_predicted', 0)} "
+        f"hops the suspect, {f.get('route_visits_found', 0)} of {f.get('route_visits_true', 0)} visits found)",
+        f"look-alike decoys in the town {f.get('decoys', 0)}  (links: {f.get('links', 'truth')})",
         f"courier events recall / prec. {pct(f.get('events_recall'))} / {pct(f.get('events_precision'))}",
         f"report                        {f.get('report')}",
         f"seconds                       {f.get('seconds')}",

@@ -10,7 +10,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 KEYS = ("detector_recall", "tracking_idf1", "route_accuracy", "route_hops_found", "route_hops_true",
-        "events_recall", "events_precision", "report", "seconds")
+        "route_precision", "route_recall", "route_f1", "decoys", "events_recall", "events_precision", "report",
+        "seconds")
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def demo(tmp_path_factory):
     db, fig = out / "demo.db", out / "fig.json"
     r = subprocess.run(
         [sys.executable, "-m", "relaytrack.cli", "demo", "--seed", "3", "--cameras", "3", "--minutes", "0.4",
-         "--out", str(out), "--db", str(db), "--json", str(fig)],
+         "--decoys", "1", "--out", str(out), "--db", str(db), "--json", str(fig)],
         capture_output=True, text=True, timeout=1500,
     )
     assert r.returncode == 0, r.stderr[-2000:]
@@ -33,6 +34,10 @@ def test_json_has_the_contract_keys_with_real_values(demo):
     assert 0.0 < fig["detector_recall"] <= 1.0
     assert 0.0 <= fig["tracking_idf1"] <= 1.0 and 0.0 <= fig["route_accuracy"] <= 1.0
     assert fig["route_hops_true"] >= 1 and 0 <= fig["route_hops_found"] <= fig["route_hops_true"]
+    for k in ("route_precision", "route_recall", "route_f1"):
+        assert 0.0 <= fig[k] <= 1.0, k
+    assert fig["decoys"] == 1 and fig["links"] == "truth"
+    assert "P / R / F1" in stdout and "look-alike decoys in the town 1" in stdout
     assert os.path.exists(fig["report"]) and "<svg" in open(fig["report"], encoding="utf-8").read()
     assert "accuracy against the town's ground truth" in stdout
 

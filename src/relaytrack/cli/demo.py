@@ -22,13 +22,35 @@ def demo_cmd(
     ] = None,
     fps: Annotated[float, typer.Option(help="Analysed frames per second")] = 5.0,
     watch: Annotated[bool, typer.Option(help="Run the courier watch on residential cameras")] = True,
+    decoys: Annotated[
+        int,
+        typer.Option(min=0, max=20, help="Look-alikes of the suspect in the town (same clothes' colours)"),
+    ] = 0,
+    links: Annotated[
+        str,
+        typer.Option(
+            help="truth: import the town's links-truth.yaml after its register (oracle links) | "
+            "register: only the links inferred from the register's positions and headings"
+        ),
+    ] = "truth",
 ) -> None:
     """The whole job on a synthetic town: ingest, search from a Korean description, relay route, courier
-    watch, and an accuracy summary against ground truth."""
+    watch, and an accuracy summary against ground truth (the route also by identity: precision, recall and
+    F1 of hops that are the suspect)."""
     from relaytrack.demo import DemoOptions, run_demo, summary_lines, write_json
 
     res = run_demo(
-        DemoOptions(seed=seed, cameras=cameras, minutes=minutes, db=db, out=out, fps=fps, watch=watch),
+        DemoOptions(
+            seed=seed,
+            cameras=cameras,
+            minutes=minutes,
+            db=db,
+            out=out,
+            fps=fps,
+            watch=watch,
+            decoys=decoys,
+            links=links,
+        ),
         say=lambda m: console.print(m),
         progress_factory=progress,
     )
