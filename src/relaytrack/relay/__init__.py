@@ -76,6 +76,8 @@ _EXPORTS = {
     "write_route_html": "relay.outputs",
     "write_route_mot": "relay.outputs",
     "route_accuracy": "relay.evaluate",
+    "route_scores": "relay.evaluate",
+    "RouteScore": "relay.evaluate",
 }
 
 __all__ = sorted(_EXPORTS)
