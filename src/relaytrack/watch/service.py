@@ -476,9 +476,7 @@ def _start_camera(run: _Run, c: _Cam, frame: Frame, stages: Stages) -> _Live:
         start_wall=start_wall,
     )  # fmt: skip
     watch = c.watch
-    book.history_fn = lambda tid: [
-        (i, t, xyxy) for i, t, xyxy in (watch.tracks[tid].boxes if tid in watch.tracks else [])
-    ]
+    book.history_fn = lambda tid: list(watch.tracks[tid].boxes) if tid in watch.tracks else []
     c.live = _Live(session, book)
     return c.live
 

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -68,10 +69,19 @@ class Stop:
         return self.last - self.start
 
 
+class Seen(NamedTuple):
+    """One analysed frame of a watched track's recent history. A tuple, so that the alert book can take a
+    history as (frame, t, xyxy) rows."""
+
+    frame: int
+    t: float
+    xyxy: tuple[float, float, float, float]
+
+
 @dataclass
 class TrackState:
     track_id: int
-    boxes: deque  # (frame, t, xyxy tuple)
+    boxes: deque[Seen]  # the last `run.track_history_s` seconds
     heights: deque  # box heights for the standing height
     stop: Stop | None = None
     stops: list[Stop] = field(default_factory=list)
@@ -217,13 +227,13 @@ class CameraWatch:
         ref = None
         for b in reversed(tr.boxes):
             ref = b
-            if last[1] - b[1] >= win:
+            if last.t - b.t >= win:
                 break
-        if ref is None or last[1] - ref[1] < 1e-6:
+        if ref is None or last.t - ref.t < 1e-6:
             return 0.0
-        (ax1, _, ax2, ay2), (bx1, _, bx2, by2) = ref[2], last[2]
+        (ax1, _, ax2, ay2), (bx1, _, bx2, by2) = ref.xyxy, last.xyxy
         d = math.hypot((bx1 + bx2) / 2 - (ax1 + ax2) / 2, by2 - ay2)
-        return d / max(tr.stand_h(), 1.0) / (last[1] - ref[1])
+        return d / max(tr.stand_h(), 1.0) / (last.t - ref.t)
 
     def step(
         self,
@@ -249,8 +259,8 @@ class CameraWatch:
                 maxlen = int(horizon * 30) + 8
                 tr = self.tracks[tid] = TrackState(tid, deque(maxlen=maxlen), deque(maxlen=maxlen))
                 tr.arrived = self._arrived(xyxy, t)
-            tr.boxes.append((frame_index, t, xyxy))
-            while tr.boxes and t - tr.boxes[0][1] > horizon:
+            tr.boxes.append(Seen(frame_index, t, xyxy))
+            while tr.boxes and t - tr.boxes[0].t > horizon:
                 tr.boxes.popleft()
             tr.heights.append(xyxy[3] - xyxy[1])
             tr.last_t = t
@@ -329,7 +339,7 @@ class CameraWatch:
         arrive_h = self.cfg.signals.arrive_h
         for tr in self.tracks.values():
             if tr.last_t == t and tr.boxes:
-                b = tr.boxes[-1][2]
+                b = tr.boxes[-1].xyxy
                 came = tr.arrived or tr.travelled_h >= arrive_h
                 self._feet.append((t, (b[0] + b[2]) / 2, b[3], b[3] - b[1], came))
         keep = self.cfg.signals.empty_before_s
