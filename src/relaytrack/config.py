@@ -73,7 +73,10 @@ class TrackConfig(Strict):
 
 class DescribeConfig(Strict):
     embedder: str | None = Field(
-        None, description="Path of an ONNX re-id/appearance embedder; None = built-in"
+        None,
+        description="Appearance embedder: a path of an ONNX model ([N,3,H,W] in, [N,D] out; e.g. one written "
+        "by `relaytrack reid train`), 'parts' (built-in part colour/texture features), 'imagenet' (the "
+        "MobileNetV2 ImageNet baseline). None = the store's trained model when it has one, else 'parts'",
     )
     crop_height: int = Field(256, ge=32, le=512)
     crop_width: int = Field(128, ge=16, le=512)

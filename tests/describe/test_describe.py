@@ -60,7 +60,8 @@ def test_tracklet_description_votes_over_crops_and_finds_a_backpack():
     assert "backpack" in d.items and d.thumbnail_jpeg and d.best_box[2] == 64
 
 
-def test_embedder_ranks_the_same_person_first():
+@pytest.mark.parametrize(("model", "width"), [("imagenet", 1280), ("parts", 689)])
+def test_embedder_ranks_the_same_person_first(model, width):
     crops_dir = data_dir() / "reid-samples" / "market1501-crops"
     if not crops_dir.is_dir():
         pytest.skip("../shared/data/reid-samples not present")
@@ -70,8 +71,8 @@ def test_embedder_ranks_the_same_person_first():
 
     files = sorted(crops_dir.glob("*.jpg"))
     pids = [f.name.split("_")[0] for f in files]
-    emb = Embedder().embed([cv2.imread(str(f)) for f in files])
-    assert emb.shape[1] == 1280 and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
+    emb = Embedder(model=model).embed([cv2.imread(str(f)) for f in files])
+    assert emb.shape[1] == width and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
     sims = emb @ emb.T
     np.fill_diagonal(sims, -1)
     same = [i for i in range(len(files)) if pids.count(pids[i]) > 1]

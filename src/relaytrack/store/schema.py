@@ -66,4 +66,17 @@ MIGRATIONS = [
         );
         """,
     ),
+    (
+        "002_crops",
+        # A tracklet's best crops: what re-identification learns from and re-embeds without the video.
+        """
+        CREATE TABLE crops (
+            sighting_id INTEGER NOT NULL REFERENCES sightings(id) ON DELETE CASCADE,
+            k INTEGER NOT NULL,
+            frame INTEGER, quality REAL NOT NULL DEFAULT 0,
+            jpeg BLOB NOT NULL,
+            PRIMARY KEY (sighting_id, k)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

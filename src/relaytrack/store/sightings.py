@@ -83,6 +83,7 @@ def insert_sighting(
     boxes: Iterable[tuple[int, float, float, float, float, float, float]] = (),
     thumbnail_jpeg: bytes | None = None,
     best_frame: int | None = None,
+    crops: Iterable[tuple[float, int, bytes]] = (),
 ) -> int:
     """Insert one sighting (s.id is ignored) and its boxes (frame, t, x, y, w, h, conf); returns the new id.
 
@@ -139,6 +140,10 @@ def insert_sighting(
         conn.execute(
             "INSERT OR REPLACE INTO thumbnails(sighting_id, jpeg) VALUES (?, ?)", (sid, thumbnail_jpeg)
         )
+    conn.executemany(
+        "INSERT OR REPLACE INTO crops(sighting_id, k, quality, frame, jpeg) VALUES (?,?,?,?,?)",
+        [(sid, k, q, f, jpg) for k, (q, f, jpg) in enumerate(crops)],
+    )
     if s.embedding is not None:
         vectors.add(conn, sid, s.embedding)
     return sid
@@ -206,3 +211,12 @@ def boxes_of(conn, sighting_id: int) -> list[tuple[int, float, float, float, flo
 def thumbnail(conn, sighting_id: int) -> bytes | None:
     row = conn.execute("SELECT jpeg FROM thumbnails WHERE sighting_id=?", (sighting_id,)).fetchone()
     return row[0] if row else None
+
+
+def crops_of(conn, sighting_id: int) -> list[bytes]:
+    """The stored best crops (JPEG), best first; the thumbnail alone for stores that predate them."""
+    rows = conn.execute("SELECT jpeg FROM crops WHERE sighting_id=? ORDER BY k", (sighting_id,)).fetchall()
+    if rows:
+        return [r[0] for r in rows]
+    thumb = thumbnail(conn, sighting_id)
+    return [thumb] if thumb else []

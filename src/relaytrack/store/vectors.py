@@ -51,6 +51,36 @@ def ensure_index(conn, width: int) -> None:
         )
 
 
+def embedder(conn) -> tuple[str | None, str | None]:
+    """(identity, model) of the embedder whose vectors this store holds: identity hashes the weights, model
+    is the path of a trained model the store should be embedded with (None: the configured default)."""
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('embedder_id', 'embedder_model')"))
+    return rows.get("embedder_id"), rows.get("embedder_model")
+
+
+def bind_embedder(conn, identity: str, model: str | None = None) -> None:
+    """Record which embedder the store's vectors come from; a different one is refused (vectors of two
+    models in one index would rank by accident). A store with vectors but no record (older stores) adopts
+    the first embedder of the same width."""
+    have, _ = embedder(conn)
+    if have is not None and have != identity:
+        raise StoreError(
+            f"this store's vectors come from embedder {have}, not {identity}; re-embed it with "
+            "`relaytrack reid apply` or configure the embedder it was built with (describe.embedder)"
+        )
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder_id', ?)", (identity,))
+    if model is not None:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder_model', ?)", (model,))
+
+
+def reset(conn) -> None:
+    """Drop the index and its embedder record (the sightings' own embedding column is the caller's): the
+    next vectors define the width again. For re-embedding a whole store with another model."""
+    conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    conn.execute(f"DROP TABLE IF EXISTS {IVF_TABLE}")
+    conn.execute("DELETE FROM meta WHERE key IN ('embedding_dim', 'embedder_id', 'embedder_model')")
+
+
 def partitioned(conn) -> bool:
     row = conn.execute("SELECT sql FROM sqlite_master WHERE name=?", (TABLE,)).fetchone()
     return bool(row and "partition key" in row[0].lower())

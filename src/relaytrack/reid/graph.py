@@ -1,0 +1,180 @@
+"""Part-based appearance features written as an ONNX graph, so that one model file does everything.
+
+The features are those re-identification without labels has long relied on, computed on horizontal body
+stripes (8 fine stripes, 4 coarse ones and the whole body) weighted towards the box centre, where the person
+is, away from the pavement at its sides:
+- colour that survives a change of camera: a joint soft histogram of chromaticity (r, g = R/sum, G/sum), which a
+  global change of brightness leaves alone, a dark bin where chromaticity means nothing, and a histogram of
+  intensity relative to the crop's own mean (night and day cameras differ in gain, not in contrast);
+- texture: oriented gradient energy (8 directions), relative to the crop's brightness (stripes, prints, logos);
+- optionally the ImageNet CNN's last feature map pooled per stripe (what a network sees that colour misses).
+The graph takes the embedder's usual input (float [N,3,H,W], RGB / 255 with ImageNet mean and std) so that
+`describe.embedder` can load it like any other appearance model; `model.write_model` appends the learned
+projection. Written as a graph (not NumPy) so that training and serving can never compute different features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+CNN_MAP = "/features/features.18/features.18.2/Clip_output_0"  # MobileNetV2's last map, before pooling
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    height: int = 128
+    width: int = 64
+    stripes: tuple[int, ...] = (8, 4, 1)
+    chroma_bins: int = 6  # per axis of the (r, g) chromaticity plane
+    intensity_bins: int = 8
+    orientations: int = 8
+    cnn: bool = False  # add MobileNetV2 stripes (needs the ImageNet embedder model)
+
+    @property
+    def colour_channels(self) -> int:
+        return self.chroma_bins**2 + 1 + self.intensity_bins
+
+    @property
+    def channels(self) -> int:
+        return self.colour_channels + self.orientations
+
+    def dim(self, cnn_channels: int = 1280) -> int:
+        d = self.channels * sum(self.stripes)
+        if self.cnn:
+            d += cnn_channels * (self.height // 32)
+        return d
+
+
+def _oriented_kernels(n: int) -> np.ndarray:
+    sx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32) / 8.0
+    sy = sx.T.copy()
+    th = np.arange(n) * (2 * np.pi / n)
+    return np.stack([np.cos(t) * sx + np.sin(t) * sy for t in th])[:, None].astype(np.float32)  # [n,1,3,3]
+
+
+def _centre_prior(h: int, w: int) -> np.ndarray:
+    xs = (np.arange(w) + 0.5) / w - 0.5
+    return np.broadcast_to(np.exp(-(xs**2) / (2 * 0.22**2)), (h, w)).astype(np.float32)[None, None]
+
+
+class _G:
+    """A small helper that names nodes and constants while a graph is written."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.inits: list = []
+        self.n = 0
+
+    def name(self, base: str) -> str:
+        self.n += 1
+        return f"rt_{base}_{self.n}"
+
+    def const(self, value: np.ndarray, base: str = "c") -> str:
+        from onnx import numpy_helper
+
+        nm = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(value), nm))
+        return nm
+
+    def op(self, op: str, inputs: list[str], base: str | None = None, **attrs) -> str:
+        from onnx import helper
+
+        out = self.name(base or op.lower())
+        self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def axes(self, *ax: int) -> str:
+        return self.const(np.array(ax, np.int64), "axes")
+
+
+def _soft_hist(g: _G, x: str, centres: np.ndarray, sigma: float) -> str:
+    """[N,1,H,W] -> [N,K,H,W] memberships summing to 1 over K (each pixel votes once, softly)."""
+    c = g.const(centres.astype(np.float32).reshape(1, -1, 1, 1), "centres")
+    d = g.op("Sub", [x, c])
+    e = g.op("Exp", [g.op("Mul", [g.op("Mul", [d, d]), g.const(np.float32(-0.5 / sigma**2))])])
+    s = g.op("ReduceSum", [e, g.axes(1)], keepdims=1)
+    return g.op("Div", [e, g.op("Add", [s, g.const(np.float32(1e-6))])])
+
+
+def build_features(spec: FeatureSpec, cnn_model=None):
+    """The feature graph: input `input` [N,3,H,W] -> output `features` [N, spec.dim()] (not normalised)."""
+    from onnx import TensorProto, helper
+
+    g = _G()
+    h, w = spec.height, spec.width
+    x = "input"
+    rgb = g.op("Add", [g.op("Mul", [x, g.const(STD.reshape(1, 3, 1, 1))]), g.const(MEAN.reshape(1, 3, 1, 1))])
+    rgb = g.op("Clip", [rgb, g.const(np.float32(0.0)), g.const(np.float32(1.0))])
+    total = g.op("ReduceSum", [rgb, g.axes(1)], keepdims=1)
+    inten = g.op("Mul", [total, g.const(np.float32(1 / 3))])
+    chrom = g.op("Div", [rgb, g.op("Add", [total, g.const(np.float32(1e-3))])])
+    r = g.op("Slice", [chrom, g.const(np.array([0], np.int64)), g.const(np.array([1], np.int64)), g.axes(1)])
+    gg = g.op("Slice", [chrom, g.const(np.array([1], np.int64)), g.const(np.array([2], np.int64)), g.axes(1)])
+    centres = np.linspace(0.12, 0.58, spec.chroma_bins)
+    mr = _soft_hist(g, r, centres, 0.05)
+    mg = _soft_hist(g, gg, centres, 0.05)
+    k = spec.chroma_bins
+    joint = g.op("Mul", [g.op("Unsqueeze", [mr, g.axes(2)]), g.op("Unsqueeze", [mg, g.axes(1)])])
+    joint = g.op("Reshape", [joint, g.const(np.array([0, k * k, h, w], np.int64))])
+    # Chromaticity of a near-black pixel is noise: such pixels vote for a dark bin instead.
+    lit = g.op("Sigmoid", [g.op("Mul", [g.op("Sub", [inten, g.const(np.float32(0.10))]), g.const(np.float32(40.0))])])
+    dark = g.op("Sub", [g.const(np.float32(1.0)), lit])
+    joint = g.op("Mul", [joint, lit])
+    mean_i = g.op("ReduceMean", [inten, g.axes(2, 3)], keepdims=1)
+    rel = g.op("Div", [inten, g.op("Add", [mean_i, g.const(np.float32(0.02))])])
+    mi = _soft_hist(g, rel, np.linspace(0.2, 2.2, spec.intensity_bins), 0.15)
+    grad = g.op("Conv", [rel, g.const(_oriented_kernels(spec.orientations))], pads=[1, 1, 1, 1])
+    tex = g.op("Relu", [grad])
+    feats = g.op("Concat", [joint, dark, mi, tex], axis=1)
+    prior = _centre_prior(h, w)
+    weighted = g.op("Mul", [feats, g.const(prior)])
+    pooled = []
+    for s in spec.stripes:
+        if h % s:
+            raise ValueError(f"height {h} is not a multiple of {s} stripes")
+        kern = [h // s, w]
+        p = g.op("AveragePool", [weighted], kernel_shape=kern, strides=kern)
+        norm = prior.reshape(s, h // s, w).mean(axis=(1, 2)).reshape(1, 1, s, 1)
+        p = g.op("Div", [p, g.const(norm.astype(np.float32))])
+        pooled.append(g.op("Flatten", [g.op("Sqrt", [g.op("Relu", [p])])], axis=1))
+    nodes_cnn, inits_cnn = [], []
+    if spec.cnn:
+        if cnn_model is None:
+            raise ValueError("FeatureSpec.cnn needs the ImageNet embedder model")
+        nodes_cnn, inits_cnn, fmap = _cnn_nodes(cnn_model)
+        cm = g.op("ReduceMean", [fmap, g.axes(3)], keepdims=1)  # [N,1280,H/32,1]: one row a stripe
+        pooled.append(g.op("Flatten", [g.op("Sqrt", [g.op("Relu", [cm])])], axis=1))
+    out = g.op("Concat", pooled, axis=1)
+    g.nodes.append(helper.make_node("Identity", [out], ["features"]))
+    graph = helper.make_graph(
+        nodes_cnn + g.nodes,
+        "relaytrack_reid_features",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, h, w])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", spec.dim()])],
+        inits_cnn + g.inits,
+    )
+    return graph
+
+
+def _cnn_nodes(model):
+    """Nodes and weights of the ImageNet embedder up to its last feature map (its pooling is left out)."""
+    nodes, needed = [], {CNN_MAP}
+    for node in reversed(model.graph.node):
+        if any(o in needed for o in node.output):
+            nodes.append(node)
+            needed.update(node.input)
+    nodes.reverse()
+    inits = [t for t in model.graph.initializer if t.name in needed]
+    return nodes, inits, CNN_MAP
+
+
+def make_model(graph, opset: int = 18):
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="relaytrack")
+    model.ir_version = 8
+    return model

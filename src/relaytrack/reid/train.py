@@ -1,0 +1,170 @@
+"""`reid train` and `reid apply`: learn the store's own appearance metric, then re-embed the store with it.
+
+Training reads only the store: every person sighting's stored best crops (tracklet = one person), the
+cameras and frames (co-occurring tracklets = different people). Nothing leaves the store but the model file.
+Applying is resumable: sightings are re-embedded in id order in small transactions and the position is kept
+in meta, so a killed `apply` goes on where it stopped; the index is emptied first when the model changes, so
+vectors of two models never share it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from relaytrack.config import DescribeConfig
+from relaytrack.describe.embed import Embedder
+from relaytrack.errors import InputError
+from relaytrack.reid import model as reid_model
+from relaytrack.reid.crops import TrackletCrops, co_occurring
+from relaytrack.reid.learn import augment, fit
+from relaytrack.store import Store, vectors
+
+MIN_TRACKLETS = 8
+APPLY_CHUNK = 200
+Progress = Callable[[int, int, str], None]
+
+
+def _decode(jpeg: bytes) -> np.ndarray | None:
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return img if img is not None and img.shape[0] >= 8 and img.shape[1] >= 4 else None
+
+
+def store_tracklets(conn, *, kind: str = "person", limit: int | None = None) -> list[TrackletCrops]:
+    """Person sightings with their stored crops (the thumbnail alone where a store predates crops)."""
+    sql = ("SELECT s.id, s.camera_id, s.first_frame, s.last_frame, s.wall_start, s.wall_end FROM sightings s "
+           "WHERE s.kind=? ORDER BY s.id")
+    rows = conn.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (kind,)).fetchall()
+    crops: dict[int, list[bytes]] = {}
+    for sid, jpeg in conn.execute("SELECT sighting_id, jpeg FROM crops ORDER BY sighting_id, k"):
+        crops.setdefault(int(sid), []).append(jpeg)
+    out = []
+    for sid, cam, f0, f1, w0, w1 in rows:
+        jpegs = crops.get(int(sid))
+        if not jpegs:
+            row = conn.execute("SELECT jpeg FROM thumbnails WHERE sighting_id=?", (sid,)).fetchone()
+            jpegs = [row[0]] if row else []
+        images = tuple(im for im in (_decode(j) for j in jpegs) if im is not None)
+        if images:
+            # Frames on the wall clock: co-occurrence is judged across sources of one camera too.
+            out.append(TrackletCrops(str(sid), cam, (int(w0 * 1000), int(w1 * 1000)), (w0, w1), images))
+    return out
+
+
+@dataclass
+class TrainReport:
+    model: str
+    dim: int
+    tracklets: int
+    crops: int
+    negative_pairs: int
+    co_occurring_pairs: int
+    seconds: float
+    info: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "dim": self.dim, "tracklets": self.tracklets, "crops": self.crops,
+                "negative_pairs": self.negative_pairs, "co_occurring_pairs": self.co_occurring_pairs,
+                "seconds": round(self.seconds, 1), **self.info}
+
+
+def default_model_path(store: Store) -> Path:
+    return Path(store.path).with_suffix(".reid.onnx")
+
+
+def train_tracklets(
+    tracklets: list[TrackletCrops], *, views: int = 2, dim: int = 96, seed: int = 0,
+    progress: Progress | None = None, threads: int = 2,
+):
+    """Fit a projection on tracklets (identities never read); returns (onnx model, info)."""
+    usable = [t for t in tracklets if len(t.crops) >= 2]
+    if len(usable) < MIN_TRACKLETS:
+        raise InputError(
+            f"only {len(usable)} person tracklets with two or more crops; at least {MIN_TRACKLETS} are needed "
+            "to learn an appearance model (the current embedder stays in place)"
+        )
+    parts = Embedder(DescribeConfig(threads=threads), model="parts")
+    rng = np.random.default_rng(seed)
+    feats = []
+    for i, t in enumerate(usable):
+        views_of = list(t.crops) + [augment(c, rng) for c in t.crops for _ in range(views)]
+        feats.append(parts.features(views_of))
+        if progress:
+            progress(i + 1, len(usable), "features")
+    proj = fit(feats, [t.camera for t in usable], co_occurring(usable), dim=dim, seed=seed)
+    return reid_model.build(projection=proj, info={"trained_on": "store tracklets"}), proj.info
+
+
+def train(store: Store, out: Path | None = None, *, progress: Progress | None = None, seed: int = 0) -> TrainReport:
+    t0 = time.perf_counter()
+    with store.tx() as conn:
+        tracklets = store_tracklets(conn)
+    model, info = train_tracklets(tracklets, progress=progress, seed=seed)
+    path = reid_model.write(model, out or default_model_path(store)).resolve()
+    return TrainReport(str(path), int(info["dim"]), int(info["tracklets"]), int(info["crops"]),
+                       int(info["negative_pairs"]), int(info["co_occurring_pairs"]), time.perf_counter() - t0,
+                       {"separation_top": info["separation_top"]})
+
+
+def _apply_state(conn) -> dict:
+    row = conn.execute("SELECT value FROM meta WHERE key='reid_apply'").fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def apply(store: Store, model: Path | None = None, *, progress: Progress | None = None) -> dict:
+    """Re-embed every sighting that has crops with `model` (default: the store's trained model)."""
+    path = Path(model) if model else default_model_path(store)
+    reid_model.read_meta(path)  # refuses a missing or corrupt file by name before anything changes
+    emb = Embedder(DescribeConfig(), model=str(path.resolve()))
+    with store.tx() as conn:
+        state = _apply_state(conn)
+        have_id, _ = vectors.embedder(conn)
+        resuming = state.get("model") == emb.identity
+        if not resuming and have_id == emb.identity and not state:
+            return {"model": str(path), "embedded": 0, "skipped": 0, "already": True}
+        if not resuming:
+            # A new model: its vectors must not meet the old ones, whatever their width.
+            vectors.reset(conn)
+            conn.execute("UPDATE sightings SET embedding=NULL")
+            state = {"model": emb.identity, "after": 0}
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_apply', ?)", (json.dumps(state),))
+            vectors.bind_embedder(conn, emb.identity, str(path.resolve()))
+        total = conn.execute("SELECT count(*) FROM sightings").fetchone()[0]
+        done = conn.execute("SELECT count(*) FROM sightings WHERE id<=?", (state["after"],)).fetchone()[0]
+    embedded = skipped = 0
+    while True:
+        with store.tx() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM sightings WHERE id>? ORDER BY id LIMIT ?", (state["after"], APPLY_CHUNK))]
+            if not ids:
+                conn.execute("DELETE FROM meta WHERE key='reid_apply'")
+                break
+            new_ids, new_vecs = [], []
+            for sid in ids:
+                from relaytrack.store.sightings import crops_of
+
+                images = [im for im in (_decode(j) for j in crops_of(conn, sid)) if im is not None]
+                if not images:
+                    skipped += 1
+                    continue
+                new_ids.append(sid)
+                new_vecs.append(emb.embed_tracklet(images))
+            if new_ids:
+                arr = np.stack(new_vecs)
+                conn.executemany("UPDATE sightings SET embedding=? WHERE id=?",
+                                 [(v.tobytes(), i) for v, i in zip(arr, new_ids, strict=True)])
+                vectors.add_many(conn, new_ids, arr)
+            embedded += len(new_ids)
+            state["after"] = ids[-1]
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_apply', ?)", (json.dumps(state),))
+        done += len(ids)
+        if progress:
+            progress(done, total, "re-embed")
+    return {"model": str(path), "embedded": embedded, "skipped": skipped, "dim": emb.dim, "already": False}
