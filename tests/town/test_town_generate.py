@@ -293,3 +293,22 @@ def test_a_large_town_has_blind_stretches_cameras_off_the_route_and_lookalikes_o
     plain = plan_town(TownSpec(seed=13, cameras=20, minutes=4.0, crowd=2.0))
     assert [(c.cam.x, c.cam.y) for c in plain.cameras] == [(c.cam.x, c.cam.y) for c in town.cameras]
     assert np.array_equal(plain.people[0].xy, suspect.xy)
+
+
+def test_cli_contract_generate_with_decoys_and_crowd(tmp_path):
+    from typer.testing import CliRunner
+
+    from relaytrack.cli import app
+
+    out = tmp_path / "cli-town"
+    args = ["town", "generate", "--seed", "8", "--cameras", "2", "--minutes", "0.05", "--decoys", "1"]
+    res = CliRunner().invoke(
+        app, [*args, "--crowd", "0.5", "--lighting", "dusk", "--out", str(out), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    for name in ("cameras.yaml", "links-truth.yaml", "truth.json", "mot/C01/gt/gt.txt", "videos/C02.mp4"):
+        assert (out / name).exists(), name
+    t = load_truth(out)
+    assert t["spec"]["decoys"] == 1 and t["spec"]["crowd"] == 0.5 and t["lighting"] == "dusk"
+    assert t["suspect"]["id"] == 1 and t["suspect"]["description_ko"] and t["decoys"][0]["role"] == "decoy"
+    assert "links" not in yaml.safe_load((out / "cameras.yaml").read_text(encoding="utf-8"))
