@@ -1,1 +1,3 @@
-"""The per-camera pipeline: source -> detect -> track -> describe -> store, and the demo that runs it all."""
+"""The per-camera pipeline: source -> detect -> track -> describe -> store. `session.CameraSession` runs one
+camera a frame at a time (shared by ingest and the watch); `ingest` stores a source resumably; `parallel` runs
+many sources at once."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from relaytrack.config import Config
 from relaytrack.errors import SourceError
-from relaytrack.pipeline.session import CameraSession, Stages
+from relaytrack.pipeline.session import CameraSession, Stages, insert_described, register_source
 from relaytrack.records import CLASS_ID, PERSON, Frame, Tracklet
 from relaytrack.watch.alerts import Alert, AlertBook, insert_alert, set_camera_status, update_alert
 from relaytrack.watch.config import WatchConfig, pipeline_for_watch
@@ -461,7 +461,6 @@ def _start_camera(run: _Run, c: _Cam, frame: Frame, stages: Stages) -> _Live:
     start_wall = frame.wall - frame.t
     source_id = None
     if run.with_sightings:
-        from relaytrack.pipeline.session import register_source
         from relaytrack.source import probe
 
         try:
@@ -489,8 +488,6 @@ def _finished(run: _Run, c: _Cam, live: _Live, tracklets: list[Tracklet], wall: 
     session = live.session
     if not run.with_sightings or run.store is None or session.source_id is None or not tracklets:
         return
-    from relaytrack.pipeline.session import insert_described
-
     rows = session.describe(tracklets)
     with run.sink.lock, run.store.tx() as conn:
         for d in rows:
