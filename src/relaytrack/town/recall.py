@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -15,9 +16,17 @@ from relaytrack.records import PERSON
 from relaytrack.track.tracker import iou_matrix
 
 
-def load_gt(path: Path) -> dict[int, list[tuple[int, np.ndarray, float]]]:
-    """frame -> [(id, xyxy 0-based, visibility)] from a MOTChallenge gt.txt (1-based boxes)."""
-    out: dict[int, list[tuple[int, np.ndarray, float]]] = {}
+class GtBox(NamedTuple):
+    """One ground-truth person in one frame: id, box (xyxy, 0-based pixels) and visible share."""
+
+    id: int
+    xyxy: np.ndarray
+    visibility: float
+
+
+def load_gt(path: Path) -> dict[int, list[GtBox]]:
+    """frame -> the people in it, from a MOTChallenge gt.txt (1-based boxes)."""
+    out: dict[int, list[GtBox]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -26,7 +35,7 @@ def load_gt(path: Path) -> dict[int, list[tuple[int, np.ndarray, float]]]:
             continue
         x0, y0 = float(x) - 1, float(y) - 1
         out.setdefault(int(f), []).append(
-            (int(pid), np.array([x0, y0, x0 + float(w), y0 + float(h)]), float(vis))
+            GtBox(int(pid), np.array([x0, y0, x0 + float(w), y0 + float(h)]), float(vis))
         )
     return out
 
@@ -102,17 +111,18 @@ def measure_detector_recall(
             det_time += time.perf_counter() - t
             n_frames += 1
             people = dets.select(dets.class_id == PERSON)
-            boxes_gt = np.array([r[1] for r in rows]).reshape(-1, 4)
+            boxes_gt = np.array([r.xyxy for r in rows]).reshape(-1, 4)
             hi = people.select(people.confidence >= person_conf)
             m_hi = greedy_match(iou_matrix(boxes_gt, hi.xyxy), 0.5)
             m_lo = greedy_match(iou_matrix(boxes_gt, people.xyxy), 0.5)
             n_det_hi += len(hi)
             n_tp_hi += int(m_hi.sum())
             for r, a, b in zip(rows, m_hi, m_lo, strict=True):
-                heights.append(float(r[1][3] - r[1][1]))
+                height = r.xyxy[3] - r.xyxy[1]
+                heights.append(float(height))
                 hits_hi.append(bool(a))
                 hits_lo.append(bool(b))
-                vis_ok.append(r[2] >= 0.5 and (r[1][3] - r[1][1]) >= 32)
+                vis_ok.append(r.visibility >= 0.5 and height >= 32)
             c_hi += int(m_hi.sum())
             c_lo += int(m_lo.sum())
             c_n += len(rows)
