@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,10 @@ import numpy as np
 from relaytrack.errors import NotFound
 from relaytrack.records import Camera, Sighting
 from relaytrack.store import vectors
+
+# The cameras table's columns besides `extra`, in the order of the Camera record: the one list that network
+# files, the CLI and the service read cameras by.
+CAMERA_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Camera))
 
 SIGHTING_COLUMNS = (
     "id, camera_id, source_id, track_id, kind, class_name, start_s, end_s, first_frame, last_frame, "

@@ -1,0 +1,287 @@
+"""Reading a camera network file (YAML, CSV or GeoJSON) into cameras and links, without touching a store.
+
+Split from `relay.network` (which stores networks, infers links from the map and refines them): this is the
+file format alone, so its validation rules read in one place. Any bad row raises InputError naming the file
+and row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from relaytrack.errors import InputError
+from relaytrack.records import EDGES, Camera, Link
+from relaytrack.store.sightings import CAMERA_COLUMNS
+
+OWNERS = ("본청", "사업소", "투출기관", "자치구")
+PURPOSES = (
+    "방범",
+    "어린이보호구역",
+    "도시공원·놀이터",
+    "쓰레기무단투기",
+    "시설안전·화재예방",
+    "교통단속",
+    "교통정보수집",
+    "기타",
+)
+MODES = ("walk", "drive")
+
+# The file's camera fields are the store's camera columns; anything else is kept in `extra`.
+CAMERA_FIELDS = CAMERA_COLUMNS
+EXTRA_FIELDS = ("start_time", "source", "zones")
+ALIASES = {
+    "latitude": "lat",
+    "longitude": "lon",
+    "lng": "lon",
+    "heading": "heading_deg",
+    "fov": "fov_deg",
+    "clock_offset": "clock_offset_s",
+    "url": "stream_url",
+    "camera": "id",
+    "camera_id": "id",
+}
+
+
+@dataclass
+class CameraEntry:
+    camera: Camera
+    extra: dict[str, Any]
+    where: str  # "file.yaml: cameras[3]" for messages
+
+
+@dataclass
+class NetworkFile:
+    path: Path
+    cameras: list[CameraEntry] = field(default_factory=list)
+    links: list[tuple[Link, str]] = field(default_factory=list)
+
+
+def _num(
+    value: Any,
+    name: str,
+    where: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    integer: bool = False,
+) -> float | int | None:
+    if value is None or value == "":
+        return None
+    try:
+        out = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {name} must be a number, got {value!r}") from None
+    if isinstance(out, float) and not math.isfinite(out):
+        raise InputError(f"{where}: {name} must be finite, got {value!r}")
+    if (lo is not None and out < lo) or (hi is not None and out > hi):
+        raise InputError(f"{where}: {name} {value!r} out of range [{lo}, {hi}]")
+    return out
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEntry:
+    d = {ALIASES.get(str(k).strip(), str(k).strip()): v for k, v in d.items()}
+    cid = _text(d.get("id"))
+    if not cid:
+        raise InputError(f"{where}: camera without an id")
+    where = f"{where} (camera {cid})"
+    owner, purpose = _text(d.get("owner")), _text(d.get("purpose"))
+    if owner is not None and owner not in OWNERS:
+        raise InputError(f"{where}: owner {owner!r} is not one of {', '.join(OWNERS)}")
+    if purpose is not None and purpose not in PURPOSES:
+        raise InputError(f"{where}: purpose {purpose!r} is not one of {', '.join(PURPOSES)}")
+    lat = _num(d.get("lat"), "lat", where, lo=-90, hi=90)
+    lon = _num(d.get("lon"), "lon", where, lo=-180, hi=180)
+    if (lat is None) != (lon is None):
+        raise InputError(f"{where}: give both lat and lon, or neither")
+    heading = _num(d.get("heading_deg"), "heading_deg", where, lo=-360, hi=360)
+    cam = Camera(
+        id=cid,
+        name=_text(d.get("name")) or cid,
+        lat=lat,
+        lon=lon,
+        heading_deg=None if heading is None else heading % 360.0,
+        fov_deg=_num(d.get("fov_deg"), "fov_deg", where, lo=1, hi=360),
+        district=_text(d.get("district")),
+        owner=owner,
+        purpose=purpose,
+        stream_url=_text(d.get("stream_url")),
+        clock_offset_s=_num(d.get("clock_offset_s"), "clock_offset_s", where, lo=-86400, hi=86400) or 0.0,
+        width=_num(d.get("width"), "width", where, lo=1, hi=100000, integer=True),
+        height=_num(d.get("height"), "height", where, lo=1, hi=100000, integer=True),
+    )
+    extra: dict[str, Any] = {}
+    st = d.get("start_time")
+    if st not in (None, ""):
+        if isinstance(st, datetime):
+            extra["start_time"] = st.isoformat()
+        else:
+            try:
+                datetime.fromisoformat(str(st))
+            except ValueError:
+                raise InputError(f"{where}: start_time {st!r} is not an ISO time") from None
+            extra["start_time"] = str(st)
+    src = _text(d.get("source"))
+    if src:
+        # Relative to the network file's folder; kept absolute too because the store forgets where that was.
+        extra["source"] = src
+        p = Path(src)
+        extra["source_path"] = str(p if p.is_absolute() or "://" in src else (base / p).resolve())
+    zones = d.get("zones")
+    if zones:
+        extra["zones"] = _zones(zones, where)
+    for k, v in d.items():
+        if k not in CAMERA_FIELDS and k not in EXTRA_FIELDS and v not in (None, ""):
+            extra[k] = v  # keep what others put in the file (e.g. the town's own fields)
+    return CameraEntry(cam, extra, where)
+
+
+def _zones(zones: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(zones, list):
+        raise InputError(f"{where}: zones must be a list")
+    out = []
+    for i, z in enumerate(zones):
+        zw = f"{where} zones[{i}]"
+        if not isinstance(z, dict) or not z.get("id"):
+            raise InputError(f"{zw}: a zone needs an id")
+        poly = z.get("polygon")
+        try:
+            pts = [[float(p[0]), float(p[1])] for p in poly]
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise InputError(f"{zw}: polygon must be a list of [x, y] points") from None
+        if len(pts) < 3:
+            raise InputError(f"{zw}: polygon needs at least 3 points")
+        out.append({**z, "id": str(z["id"]), "kind": str(z.get("kind") or "other"), "polygon": pts})
+    return out
+
+
+def _edge(value: Any, name: str, where: str) -> str | None:
+    e = _text(value)
+    if e is None or e in ("any", "*"):
+        return None
+    if e not in EDGES:
+        raise InputError(f"{where}: {name} {e!r} is not one of {', '.join(EDGES)}")
+    return e
+
+
+def _link_from_mapping(d: dict[str, Any], where: str) -> Link:
+    src, dst = _text(d.get("src")), _text(d.get("dst"))
+    if not src or not dst:
+        raise InputError(f"{where}: a link needs src and dst")
+    where = f"{where} (link {src}->{dst})"
+    if src == dst:
+        raise InputError(f"{where}: a link must join two different cameras")
+    mode = _text(d.get("mode")) or "walk"
+    if mode not in MODES:
+        raise InputError(f"{where}: mode {mode!r} is not one of {', '.join(MODES)}")
+    mean = _num(d.get("mean_s"), "mean_s", where, lo=-3600, hi=86400)
+    if mean is None:
+        raise InputError(f"{where}: mean_s is required")
+    std = _num(d.get("std_s"), "std_s", where, lo=0, hi=86400)
+    std = max(1.0, abs(mean) * 0.25) if std is None else max(std, 0.5)
+    lo = _num(d.get("min_s"), "min_s", where, lo=-3600, hi=86400)
+    hi = _num(d.get("max_s"), "max_s", where, lo=-3600, hi=86400)
+    lo = mean - 3 * std if lo is None else lo
+    hi = mean + 3 * std if hi is None else hi
+    if not lo <= mean <= hi:
+        raise InputError(f"{where}: needs min_s <= mean_s <= max_s, got {lo}, {mean}, {hi}")
+    return Link(
+        src,
+        dst,
+        _edge(d.get("exit_edge"), "exit_edge", where),
+        _edge(d.get("entry_edge"), "entry_edge", where),
+        float(mean),
+        float(std),
+        float(lo),
+        float(hi),
+        mode,
+        "file",
+    )
+
+
+def read_network(path: str | Path) -> NetworkFile:
+    """Parse a network file (YAML, CSV of cameras or of links, GeoJSON) without touching any store."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such network file")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from None
+    net = NetworkFile(path)
+    base = path.parent
+    if suffix in (".yaml", ".yml"):
+        try:
+            doc = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(doc, dict):
+            raise InputError(f"{path}: expected a mapping with 'cameras' (and optional 'links')")
+        for i, c in enumerate(doc.get("cameras") or []):
+            if not isinstance(c, dict):
+                raise InputError(f"{path}: cameras[{i}] is not a mapping")
+            net.cameras.append(_camera_from_mapping(c, f"{path}: cameras[{i}]", base))
+        for i, ln in enumerate(doc.get("links") or []):
+            if not isinstance(ln, dict):
+                raise InputError(f"{path}: links[{i}] is not a mapping")
+            w = f"{path}: links[{i}]"
+            net.links.append((_link_from_mapping(ln, w), w))
+    elif suffix in (".geojson", ".json"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path}: not valid JSON ({err})") from None
+        feats = doc.get("features") if isinstance(doc, dict) else None
+        if not isinstance(feats, list):
+            raise InputError(f"{path}: expected a GeoJSON FeatureCollection")
+        for i, f in enumerate(feats):
+            w = f"{path}: features[{i}]"
+            geom = (f or {}).get("geometry") or {}
+            props = dict((f or {}).get("properties") or {})
+            if geom.get("type") == "Point":
+                coords = geom.get("coordinates") or []
+                if len(coords) < 2:
+                    raise InputError(f"{w}: Point without coordinates")
+                props.setdefault("id", f.get("id"))
+                props["lon"], props["lat"] = coords[0], coords[1]
+                net.cameras.append(_camera_from_mapping(props, w, base))
+            elif geom.get("type") == "LineString" and ("src" in props or "dst" in props):
+                net.links.append((_link_from_mapping(props, w), w))
+            # Other features (district polygons, route lines of an earlier export) are not part of a network.
+    elif suffix in (".csv", ".tsv"):
+        rows = list(csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ","))
+        if not rows:
+            raise InputError(f"{path}: no rows")
+        header = {ALIASES.get(k.strip(), k.strip()) for k in rows[0] if k}
+        if {"src", "dst"} <= header:
+            for i, r in enumerate(rows, start=2):
+                w = f"{path}: row {i}"
+                net.links.append((_link_from_mapping(r, w), w))
+        elif "id" in header:
+            for i, r in enumerate(rows, start=2):
+                net.cameras.append(_camera_from_mapping(r, f"{path}: row {i}", base))
+        else:
+            raise InputError(f"{path}: CSV needs an 'id' column (cameras) or 'src' and 'dst' columns (links)")
+    else:
+        raise InputError(f"{path}: unknown network format {suffix!r} (use .yaml, .csv or .geojson)")
+    seen: dict[str, str] = {}
+    for e in net.cameras:
+        if e.camera.id in seen:
+            raise InputError(f"{e.where}: duplicate camera id (first at {seen[e.camera.id]})")
+        seen[e.camera.id] = e.where
+    return net
