@@ -254,5 +254,5 @@ def check_models(names: list[str] | None = None) -> list[CheckResult]:
 
 
 def reference_stats_of(name: str, path: Path) -> dict[str, Any]:
-    """Reference statistics of one model file (used to write reference.py from the shared files)."""
+    """Reference statistics of one model file (used to write reference.json from the shared files)."""
     return {k: output_stats(v) for k, v in run_model(name, path).items()}
