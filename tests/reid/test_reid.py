@@ -1,0 +1,195 @@
+"""Re-identification: the part-feature graph, the projection learned without labels, train/apply on a store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from relaytrack.errors import InputError, ModelError, StoreError
+from relaytrack.reid.crops import TrackletCrops, co_occurring
+from relaytrack.reid.learn import augment, fit
+from relaytrack.reid.metrics import cross_camera
+
+
+def person(upper, lower, h=96, w=40, stripe=None, rng=None):
+    """A crude person crop: a grey street, a shirt and trousers of given BGR colours, optional stripes."""
+    rng = rng or np.random.default_rng(0)
+    img = np.full((h, w, 3), 110, np.uint8) + rng.integers(0, 12, (h, w, 3)).astype(np.uint8)
+    img[int(0.05 * h):int(0.18 * h), int(0.35 * w):int(0.65 * w)] = (60, 80, 120)  # head
+    img[int(0.18 * h):int(0.52 * h), int(0.2 * w):int(0.8 * w)] = upper
+    img[int(0.52 * h):int(0.95 * h), int(0.28 * w):int(0.72 * w)] = lower
+    if stripe:
+        img[int(0.18 * h):int(0.52 * h):6, int(0.2 * w):int(0.8 * w)] = stripe
+    return img
+
+
+def tracklet(key, cam, frames, crops, ident=None):
+    return TrackletCrops(key, cam, frames, (frames[0] / 10, frames[1] / 10), tuple(crops), ident)
+
+
+def test_parts_model_is_brightness_robust_and_mirror_invariant():
+    from relaytrack.describe.embed import Embedder
+
+    e = Embedder(model="parts")
+    a = person((40, 40, 200), (30, 30, 30))
+    darker = (a.astype(np.float32) * 0.55).astype(np.uint8)
+    other = person((200, 60, 40), (30, 30, 30))
+    va, vd, vm, vo = e.embed([a, darker, a[:, ::-1].copy(), other])
+    assert e.dim == va.shape[0] and np.isfinite(va).all()
+    assert va @ vm > 0.999  # stripes are horizontal: left/right does not matter
+    assert va @ vd > va @ vo  # a darker camera sees the same red shirt closer than a blue one
+
+
+def test_tracklet_rejects_empty_or_bad_crops():
+    with pytest.raises(InputError, match="no crops"):
+        tracklet("t", "C1", (1, 2), [])
+    with pytest.raises(InputError, match="shape"):
+        tracklet("t", "C1", (1, 2), [np.zeros((4, 4), np.uint8)])
+
+
+def test_co_occurring_pairs_are_same_camera_overlapping_in_time():
+    img = person((0, 0, 200), (0, 0, 0))
+    trs = [tracklet("a", "C1", (1, 10), [img]), tracklet("b", "C1", (5, 20), [img]),
+           tracklet("c", "C1", (30, 40), [img]), tracklet("d", "C2", (1, 10), [img])]
+    assert co_occurring(trs) == [(0, 1)]
+
+
+def test_cross_camera_metrics_leave_the_same_camera_out():
+    emb = np.array([[1, 0], [0, 1], [0.5, 0.5], [0.9, 0.1], [1, 0]], np.float32)
+    r = cross_camera(emb, ["p", "q", "p", "q", "p"], ["A", "A", "B", "B", "A"])
+    # Query 0's identical twin (row 4) is on its own camera and does not count; across cameras its nearest is
+    # q@B: a miss. Only p@B finds p first (tie broken by order). 1 of 5.
+    assert r.queries == 5 and r.rank1 == pytest.approx(0.2)
+    assert 0 < r.mAP < 1 and r.rank5 == 1.0
+
+
+def _synthetic_features(n_people=30, views=6, seed=0):
+    """Identity in some directions, a large per-camera nuisance in others, which the views of one tracklet
+    also show (what the camera-like augmentations of `reid train` give the within-person spread)."""
+    rng = np.random.default_rng(seed)
+    d = 40
+    ident = rng.normal(size=(n_people, d)) * np.r_[np.ones(10), np.zeros(30)]
+    feats, cams, ids = [], [], []
+    for p in range(n_people):
+        for cam in ("A", "B"):
+            shift = rng.normal(size=d) * np.r_[np.zeros(10), 3 * np.ones(30)]
+            feats.append(ident[p] + shift + rng.normal(size=(views, d)) * np.r_[0.3 * np.ones(10), 3 * np.ones(30)])
+            cams.append(cam)
+            ids.append(str(p))
+    return feats, cams, ids
+
+
+def test_fit_learns_to_ignore_nuisance_directions():
+    feats, cams, ids = _synthetic_features()
+    raw = np.stack([f.mean(0) for f in feats])
+    proj = fit(feats, cams, [], dim=12)
+    learned = proj.apply(np.stack([f.mean(0) for f in feats]))
+    r_raw = cross_camera(raw, ids, cams).rank1
+    r_learned = cross_camera(learned, ids, cams).rank1
+    assert r_learned >= 0.75 and r_learned > r_raw + 0.5  # raw 0.05: the nuisance dominates
+
+
+def test_fit_refuses_too_few_tracklets():
+    feats, cams, _ = _synthetic_features(n_people=3)
+    with pytest.raises(InputError, match="at least 8"):
+        fit(feats, cams, [])
+
+
+def test_augment_keeps_a_usable_crop():
+    rng = np.random.default_rng(1)
+    img = person((0, 0, 200), (0, 0, 0))
+    for _ in range(20):
+        out = augment(img, rng)
+        assert out.dtype == np.uint8 and out.shape[0] >= 8 and out.shape[1] >= 4
+
+
+def _fill_store(store, n_people=12, seed=0):
+    """Sightings with crops on two cameras; people in one camera's frame at once co-occur."""
+    import cv2
+
+    from relaytrack.records import Sighting
+    from relaytrack.store import sightings as st
+
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(20, 235, (n_people, 2, 3))
+    with store.tx() as conn:
+        for cam_i, cam in enumerate(("C1", "C2")):
+            st.ensure_camera(conn, cam)
+            for p in range(n_people):
+                crops = []
+                for k in range(3):
+                    img = person(tuple(int(v) for v in palette[p, 0]), tuple(int(v) for v in palette[p, 1]),
+                                 rng=np.random.default_rng(100 * p + 10 * cam_i + k))
+                    if cam_i:
+                        img = (img.astype(np.float32) * 0.7).astype(np.uint8)
+                    crops.append((1.0 - 0.1 * k, k, cv2.imencode(".jpg", img)[1].tobytes()))
+                t0 = 100.0 * cam_i + 5 * (p // 3)
+                s = Sighting(id=0, camera=cam, source_id=None, track_id=p, kind="person", class_name="person",
+                             start=t0, end=t0 + 4, first_frame=int(t0 * 10), last_frame=int(t0 * 10) + 40,
+                             wall_start=t0, wall_end=t0 + 4, box=(0, 0, 40, 96))
+                st.insert_sighting(conn, s, crops=crops, thumbnail_jpeg=crops[0][2])
+    return palette
+
+
+def test_train_then_apply_reembeds_resumably_and_never_mixes(tmp_path, monkeypatch):
+    from relaytrack.reid import train
+    from relaytrack.store import Store, vectors
+
+    store = Store(tmp_path / "s.db")
+    _fill_store(store)
+    rep = train.train(store)
+    assert rep.tracklets == 24 and rep.co_occurring_pairs > 0
+    model = train.default_model_path(store)
+    assert model.is_file()
+    # A kill after the first chunk: the second apply goes on where the first stopped.
+    monkeypatch.setattr(train, "APPLY_CHUNK", 5)
+    calls = {"n": 0}
+    real_add = vectors.add_many
+
+    def dying_add(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_add(*a, **k)
+
+    monkeypatch.setattr(vectors, "add_many", dying_add)
+    with pytest.raises(KeyboardInterrupt):
+        train.apply(store)
+    monkeypatch.setattr(vectors, "add_many", real_add)
+    res = train.apply(store)
+    assert res["embedded"] == 19 and res["skipped"] == 0  # 5 done before the kill, 19 after
+    with store.tx() as conn:
+        assert vectors.count(conn) == 24
+        assert vectors.dim(conn) == res["dim"]
+        n_null = conn.execute("SELECT count(*) FROM sightings WHERE embedding IS NULL").fetchone()[0]
+        assert n_null == 0
+        ident, path = vectors.embedder(conn)
+        assert path == str(model.resolve())
+        with pytest.raises(StoreError, match="re-embed"):
+            vectors.bind_embedder(conn, "someone-else")
+    assert train.apply(store)["already"] is True
+    store.close()
+
+
+def test_train_on_too_few_tracklets_keeps_the_embedder(tmp_path):
+    from relaytrack.reid import train
+    from relaytrack.store import Store
+
+    store = Store(tmp_path / "s.db")
+    _fill_store(store, n_people=2)
+    with pytest.raises(InputError, match="current embedder stays"):
+        train.train(store)
+    assert not train.default_model_path(store).exists()
+    store.close()
+
+
+def test_corrupt_model_is_refused_by_name(tmp_path):
+    from relaytrack.reid import train
+    from relaytrack.store import Store
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model at all")
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(ModelError, match="bad.onnx"):
+        train.apply(store, bad)
+    store.close()
