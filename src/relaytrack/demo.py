@@ -45,6 +45,7 @@ class DemoOptions:
     recall_frames: int = 60
     candidates: int = 3
     decoys: int = 0
+    reid: bool = True  # learn the store's appearance model after ingest and re-embed with it
     links: str = "truth"  # truth: import links-truth.yaml after the register | register: map-inferred only
 
 
@@ -152,6 +153,21 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
             analysed[cam["id"]] = analysed_indices(info.frames or 0, info.fps, opts.fps)
             seqs[cam["id"]] = town_dir / "mot" / cam["id"]
     say(f"ingest: {n_sightings} sightings")
+
+    # 3b. Appearance learned from this store's own tracklets (no labels read), the store re-embedded with it:
+    # what a deployment does with its footage (`relaytrack reid train` + `reid apply`).
+    if opts.reid:
+        from relaytrack.reid import train as reid_train
+
+        try:
+            rep = reid_train.train(store)
+            applied = reid_train.apply(store)
+            figures["reid"] = {"tracklets": rep.tracklets, "dim": rep.dim, "train_s": round(rep.seconds, 1),
+                               "embedded": applied["embedded"]}
+            say(f"reid: learned from {rep.tracklets} tracklets in {rep.seconds:.1f} s; "
+                f"{applied['embedded']} sightings re-embedded ({rep.dim}-d)")
+        except InputError as err:
+            say(f"[yellow]reid: {err}[/yellow]")
 
     # 4. Accuracy of detection and tracking against the town's ground truth.
     rec = town_mod.measure_detector_recall(town_dir, max_frames=opts.recall_frames)

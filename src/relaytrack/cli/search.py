@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
                         raise InputError(f"{image}: no such image file")
                     res = engine.search_example(
                         store.conn,
-                        engine.embed_image(str(image)),
+                        engine.embed_image(str(image), conn=store.conn),
                         top=top,
                         filters=flt.merged(engine.Filters(kind="person")),
                     )

@@ -469,9 +469,11 @@ def search_sighting(conn, sighting_id: int, *, top: int = 20, filters: Filters |
     return res
 
 
-def embed_image(path: str, cfg: Any = None) -> np.ndarray:
+def embed_image(path: str, cfg: Any = None, conn: Any = None) -> np.ndarray:
     """Embedding of the largest person in a photo (or of the whole image when it is already a tight crop
-    of one person). Raises InputError when the file is not an image or shows no person."""
+    of one person), by the store's own embedder when `conn` is given and the config names none (a store
+    re-embedded by `reid apply` holds that model's vectors). Raises InputError when the file is not an image
+    or shows no person."""
     import cv2
 
     from relaytrack.config import Config
@@ -495,4 +497,5 @@ def embed_image(path: str, cfg: Any = None) -> np.ndarray:
         raise InputError(f"{path}: the person box is empty")
     from relaytrack.describe.embed import Embedder
 
-    return Embedder(cfg.describe).embed([crop])[0]
+    model = vectors.embedder(conn)[1] if conn is not None and cfg.describe.embedder is None else None
+    return Embedder(cfg.describe, model=model).embed([crop])[0]

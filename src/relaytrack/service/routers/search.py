@@ -120,7 +120,7 @@ def search_photo(
             a,
             detail,
             lambda: engine.search_example(
-                a.conn, engine.embed_image(tmp), top=top, filters=engine.Filters(kind="person")
+                a.conn, engine.embed_image(tmp, conn=a.conn), top=top, filters=engine.Filters(kind="person")
             ),
         )
     finally:
