@@ -1,13 +1,19 @@
 """Strict configuration tree: unknown keys are rejected, every field has bounds and a description.
 
-Defaults are embedded; a YAML file overrides any part of them (`--config FILE`). Per-camera overrides in
-a camera file are merged over these global defaults.
+Defaults are embedded; a YAML file overrides any part of them (`--config FILE`). The settings here apply to
+every camera alike: what differs per camera (its start_time, source and zones) is in the camera network file
+(`relay.netfile`), which ingest and the watch read.
+
+`Strict` is the one base of every configuration model (this tree, `watch.config`, `risk.config`) and
+`load_strict` the one loader: read a YAML/JSON mapping, apply dotted overrides, optionally merge over the
+defaults, and validate, reporting every bad field by its dotted path in one ConfigError.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,7 +22,12 @@ from relaytrack.errors import ConfigError
 
 
 class Strict(BaseModel):
+    """Base of every configuration model: a typo in a key is an error, and so is a bad value set later."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class SourceConfig(Strict):
@@ -208,18 +219,27 @@ class Config(Strict):
 
 
 def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """A YAML file whose top level is a mapping; errors name the file and the problem."""
+    """A YAML file (or JSON, by its .json suffix) whose top level is a mapping; errors name the file and
+    the problem."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        text = p.read_text(encoding="utf-8")
+        data = (
+            (json.loads(text) if text.strip() else {})
+            if p.suffix.lower() == ".json"
+            else yaml.safe_load(text)
+        )
     except FileNotFoundError as err:
         raise ConfigError(f"{p}: {what} file not found") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{p}: not valid JSON ({err})") from err
     except UnicodeDecodeError as err:
         raise ConfigError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     except OSError as err:
         raise ConfigError(f"{p}: cannot read {what} file ({err.strerror or err})") from err
+    data = data or {}  # an empty file (or an empty document) is an empty mapping
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: top level must be a mapping, got {type(data).__name__}")
     return data
@@ -236,15 +256,53 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
     return data
 
 
-def validate(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
-    """Validate into a strict model; one ConfigError listing every bad field by its dotted path."""
+def merge(base: dict[str, Any], over: dict[str, Any], atomic: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`over` merged into a copy of `base`, mapping by mapping, so that a file giving one key of a dict-valued
+    field (one indicator's weight) keeps the others. Keys in `atomic` are replaced whole (a row filter)."""
+    out = dict(base)
+    for key, val in over.items():
+        if isinstance(val, dict) and isinstance(out.get(key), dict) and key not in atomic:
+            out[key] = merge(out[key], val, atomic)
+        else:
+            out[key] = val
+    return out
+
+
+def validate(model: type[M], data: dict[str, Any], where: str) -> M:
+    """Validate into a strict model; one ConfigError naming every bad field by its dotted path."""
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"{where}: invalid config: {msgs}") from err
+        raise ConfigError(
+            "; ".join(
+                f"{where}: {'.'.join(str(x) for x in e['loc']) or '(top level)'}: {e['msg']}"
+                for e in err.errors()
+            )
+        ) from err
+
+
+def load_strict(
+    model: type[M],
+    path: str | Path | None,
+    *,
+    what: str = "config",
+    section: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    merge_defaults: bool = False,
+    atomic: frozenset[str] = frozenset(),
+) -> M:
+    """The one config loader: defaults, then a YAML/JSON file (its `section:` key where it has one), then
+    dotted overrides. `merge_defaults` merges the file over the model's defaults first, for models whose
+    dict-valued fields hold defaults of their own (the risk indicators); otherwise missing keys take their
+    field defaults as usual."""
+    data = read_yaml_mapping(path, what) if path else {}
+    if section is not None and section in data:
+        data = data[section] or {}
+    data = apply_overrides(data, overrides)
+    if merge_defaults:
+        data = merge(model().model_dump(mode="json"), data, atomic)
+    return validate(model, data, str(path) if path else what)
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    data = read_yaml_mapping(path) if path else {}
-    return validate(Config, apply_overrides(data, overrides), str(path) if path else "config")
+    return load_strict(Config, path, overrides=overrides)

@@ -106,3 +106,12 @@ def test_strict_config(tmp_path: Path) -> None:
     cfg = load_config(p)
     assert cfg.indicators["venue_density"].weight == 3 and cfg.indicators["crime_index"].weight == 3.0
     assert len(cfg.indicators) == 10
+
+
+def test_config_reports_every_error(tmp_path: Path) -> None:
+    # The shared strict loader lists every bad field with its path, not only the first one.
+    p = tmp_path / "c.yaml"
+    p.write_text("cell_m: 1\nindicators:\n  venue_density:\n    wieght: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert "c.yaml: cell_m:" in str(err.value) and "c.yaml: indicators.venue_density.wieght:" in str(err.value)

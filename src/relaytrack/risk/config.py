@@ -7,19 +7,13 @@ a weight or a path never passes silently. Relative paths are resolved against `d
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from relaytrack.errors import ConfigError
+from relaytrack.config import Strict, load_strict
 from relaytrack.paths import data_dir as default_data_dir
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class PointLayer(Strict):
@@ -264,33 +258,8 @@ class RiskConfig(Strict):
 
 
 def load_config(path: Path | None) -> RiskConfig:
-    """Defaults, overridden by a YAML or JSON file. Errors name the file and the offending key."""
-    if path is None:
-        return RiskConfig()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        raw = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read risk config: {err}") from err
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: risk config must be a mapping at the top level")
-    try:
-        # Merge over the defaults so that `indicators: {venue_density: {weight: 3}}` changes one weight
-        # and keeps the rest; set a weight to 0 to switch an indicator off.
-        return RiskConfig.model_validate(_merge(RiskConfig().model_dump(mode="json"), raw))
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']} ({err.error_count()} error(s))") from err
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, val in over.items():
-        if isinstance(val, dict) and isinstance(out.get(key), dict) and key != "where":
-            out[key] = _merge(out[key], val)
-        else:
-            out[key] = val
-    return out
+    """Defaults, overridden by a YAML or JSON file. Errors name the file and every offending key."""
+    # Merged over the defaults so that `indicators: {venue_density: {weight: 3}}` changes one weight and
+    # keeps the rest (set a weight to 0 to switch an indicator off); a layer's `where` row filter is
+    # replaced whole, not merged.
+    return load_strict(RiskConfig, path, what="risk config", merge_defaults=True, atomic=frozenset({"where"}))

@@ -9,16 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from relaytrack.config import Config, apply_overrides, read_yaml_mapping, validate
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from relaytrack.config import Config, Strict, load_strict
 
 
-class SignalConfig(_Strict):
+class SignalConfig(Strict):
     """How each behaviour is measured. Lengths are in units of the track's own standing height (h)."""
 
     zone_margin_h: float = Field(
@@ -104,7 +100,7 @@ class SignalConfig(_Strict):
     timezone: str = Field("Asia/Seoul", description="Zone for local hours (IANA name)")
 
 
-class PoseConfig(_Strict):
+class PoseConfig(Strict):
     enabled: bool = Field(True, description="Run MoveNet on tracks that slowed down near a zone")
     model: str | None = Field(None, description="Path of a MoveNet MultiPose ONNX file; None = built-in")
     long_side: int = Field(256, ge=128, le=512, description="Crop input long side (multiple of 32)")
@@ -114,7 +110,7 @@ class PoseConfig(_Strict):
     )
 
 
-class WeightConfig(_Strict):
+class WeightConfig(Strict):
     """Weights of the courier-suspicion score: score = sum(weight * strength), strengths in [0, 1]."""
 
     dwell: float = Field(0.25, ge=0, le=2, description="Dwell near a zone (min_dwell_s .. full_dwell_s)")
@@ -132,7 +128,7 @@ class WeightConfig(_Strict):
     night: float = Field(0.10, ge=0, le=2, description="Unusual hour")
 
 
-class AlertConfig(_Strict):
+class AlertConfig(Strict):
     threshold: float = Field(0.60, ge=0, le=5, description="Score at which a track raises an alert")
     zone_dedupe_s: float = Field(
         20.0,
@@ -151,7 +147,7 @@ class AlertConfig(_Strict):
     clips: bool = Field(True, description="Write clips and key frames")
 
 
-class RunConfig(_Strict):
+class RunConfig(Strict):
     workers: int = Field(0, ge=0, le=64, description="Analysis workers; 0 = one per core, at most cameras")
     analyse_fps: float = Field(5.0, gt=0, le=30, description="Analysed frames per second per camera")
     queue_frames: int = Field(
@@ -182,7 +178,7 @@ class RunConfig(_Strict):
     )
 
 
-class WatchConfig(_Strict):
+class WatchConfig(Strict):
     signals: SignalConfig = SignalConfig()
     pose: PoseConfig = PoseConfig()
     weights: WeightConfig = WeightConfig()
@@ -192,10 +188,7 @@ class WatchConfig(_Strict):
 
 def load_watch_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> WatchConfig:
     """Defaults, then a YAML file (its `watch:` section if it has one), then dotted overrides."""
-    data = read_yaml_mapping(path, "watch config") if path else {}
-    if "watch" in data:
-        data = data["watch"] or {}
-    return validate(WatchConfig, apply_overrides(data, overrides), str(path) if path else "watch config")
+    return load_strict(WatchConfig, path, what="watch config", section="watch", overrides=overrides)
 
 
 def pipeline_for_watch(cfg: Config, wcfg: WatchConfig) -> Config:
