@@ -78,3 +78,15 @@ def test_sources_from_network(tmp_path):
     empty.write_text("cameras:\n  - {id: C9}\n", encoding="utf-8")
     with pytest.raises(InputError, match="no camera has a source"):
         sources_from_network(empty)
+
+
+def test_strict_matching_needs_the_right_hiding_spot():
+    # The only alert on C03 at the time of the Z62 drop names Z60: found by camera and time, not by zone.
+    alerts = [{"camera": "C03", "start": 7.4, "end": 15.0, "decided": 9.0, "score": 0.7, "zone": "Z60"}]
+    ev = evaluate_events(alerts, TRUTH)
+    assert ev["matched"] == 1 and ev["found_zone"] == 0 and ev["recall_zone"] == 0.0
+    assert ev["precision"] == 1.0 and ev["precision_zone"] == 0.0
+    # A wrong-zone alert does not use up the right one in the strict matching.
+    alerts.append({"camera": "C03", "start": 8.0, "end": 16.0, "decided": 10.0, "score": 0.7, "zone": "Z62"})
+    ev = evaluate_events(alerts, TRUTH)
+    assert ev["found_zone"] == 1 and ev["latency_zone"] == 3.0

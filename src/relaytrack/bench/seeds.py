@@ -55,3 +55,19 @@ def held_out(purpose: str, n: int | None = None) -> tuple[int, ...]:
         raise InputError(f"no held-out seeds for {purpose!r}; known: {', '.join(sorted(HELD_OUT))}")
     seeds = HELD_OUT[purpose]
     return seeds if n is None else seeds[:n]
+
+
+LIGHTINGS = ("day", "night", "dusk")
+
+
+def lighting_of(seed: int) -> str:
+    """The lighting a benchmark town of `seed` is rendered with: fixed by the seed so reruns agree."""
+    return LIGHTINGS[seed % len(LIGHTINGS)]
+
+
+def render_for_tuning(purpose: str, seed: int, out_dir, **town_kw):
+    """The one way a town is rendered to tune something: refuses held-out seeds before rendering."""
+    from relaytrack.town import generate
+
+    check_tuning(purpose, seed)
+    return generate(seed, out_dir=out_dir, **town_kw)

@@ -360,28 +360,33 @@ def bench_watch(
     town: Annotated[
         list[Path], typer.Option("--town", help="Town folder(s) to evaluate (default: render scenarios)")
     ] = [],
-    scenes: Annotated[int, typer.Option("--scenes", help="Own rendered courier scenes")] = 6,
+    scenes: Annotated[
+        int, typer.Option("--scenes", help="Tuning towns rendered (seeds.TUNING['watch']; 0: none)")
+    ] = 3,
     real: Annotated[bool, typer.Option("--real/--no-real", help="False alarms on real footage")] = True,
     watch_config: Annotated[Path | None, typer.Option("--watch-config")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures here")] = None,
     held_out: Annotated[
         list[Path],
         typer.Option(
-            "--held-out", help="Town folder(s) never used for tuning, reported in their own row"
+            "--held-out", help="Town folder(s) never used for tuning (default: render seeds.HELD_OUT['watch'])"
         ),
     ] = [],
+    held_out_towns: Annotated[
+        int, typer.Option("--held-out-towns", min=0, max=5, help="Held-out towns rendered and scored")
+    ] = 5,
     real_held_out: Annotated[
         bool,
         typer.Option("--real-held-out", help="Also false alarms on vtest frames 301-795 (held out)"),
     ] = False,
 ) -> None:
-    """Event recall/precision and time-to-alert on courier scenes; false alarms per camera-hour on real
-    pedestrian footage with defined zones; one table."""
+    """Courier events found at the right hiding spot (k/n, 95% CI) and time-to-alert on tuning and held-out
+    towns; false alarms per camera-hour (95% upper bound) on real footage with defined zones; one table."""
     from relaytrack.bench.watch import run_bench
 
     res = run_bench(
         out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
-        held_out=held_out, real_held_out=real_held_out,
+        held_out=held_out, real_held_out=real_held_out, held_out_towns_n=held_out_towns,
     )  # fmt: skip
     if json_file:
         json_file.parent.mkdir(parents=True, exist_ok=True)
