@@ -121,6 +121,10 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     if opts.links == "truth":
         oracle = import_network(store, town_dir / "links-truth.yaml")
         summary["links_given"] = oracle["links_given"]
+        # The oracle's links replace the map links of every camera it has a link from; count what is left.
+        summary["links_inferred"] = store.conn.execute(
+            "SELECT COUNT(*) FROM camera_links WHERE source = 'map'"
+        ).fetchone()[0]
     say(
         f"camera network: {summary['cameras']} cameras, {summary.get('links_given', 0)} links given "
         f"({opts.links}), {summary.get('links_inferred', 0)} inferred"
