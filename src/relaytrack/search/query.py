@@ -1,7 +1,7 @@
 """Free-text suspect descriptions (Korean and English) parsed into one structure, `Query`.
 
 The parser is a lexicon plus a few adjacency rules, not a language model: every word it understands is
-listed below, so what it did can be shown back to the user and checked. "빨간 상의에 검은 바지, 백팩" and
+listed in `search.lexicon`, so what it did can be shown back to the user and checked. "빨간 상의에 검은 바지, 백팩" and
 "red top, black trousers, backpack" give the same Query.
 
 How colours find their garment: a colour belongs to the garment (or vehicle, or item) right after it
@@ -21,273 +21,10 @@ from typing import Any
 from relaytrack.describe.colors import NAMES as COLOR_NAMES  # noqa: F401  (part of this module's API)
 from relaytrack.describe.colors import PALETTE
 from relaytrack.errors import InputError
+from relaytrack.search.lexicon import FILLER, IMPLIED_COLOR, LEXICON, MODIFIER_ONLY, SEOUL_DISTRICTS
 
 KST = timezone(timedelta(hours=9))
 MAX_TEXT = 500
-
-# (surface forms, category, value). Korean forms match anywhere (words take particles: 상의에, 바지는);
-# ASCII forms match whole words only. Longest form wins where forms overlap (검은색 before 은색).
-_LEXICON: list[tuple[tuple[str, ...], str, str]] = [
-    (
-        (
-            "빨간",
-            "빨강",
-            "빨간색",
-            "빨강색",
-            "붉은",
-            "붉은색",
-            "적색",
-            "레드",
-            "red",
-            "crimson",
-            "scarlet",
-            "maroon",
-        ),
-        "color",
-        "red",
-    ),
-    (
-        ("검은", "검은색", "검정", "검정색", "까만", "까만색", "흑색", "블랙", "black", "dark"),
-        "color",
-        "black",
-    ),
-    (("흰", "흰색", "하얀", "하얀색", "백색", "화이트", "white", "ivory", "cream"), "color", "white"),
-    (("회색", "쥐색", "은색", "그레이", "grey", "gray", "silver", "charcoal"), "color", "gray"),
-    (("주황", "주황색", "오렌지", "오렌지색", "orange"), "color", "orange"),
-    (
-        ("노란", "노랑", "노란색", "노랑색", "황색", "옐로", "옐로우", "yellow", "gold", "golden", "mustard"),
-        "color",
-        "yellow",
-    ),
-    (
-        (
-            "초록",
-            "초록색",
-            "녹색",
-            "연두",
-            "연두색",
-            "카키",
-            "카키색",
-            "올리브",
-            "그린",
-            "green",
-            "khaki",
-            "olive",
-        ),
-        "color",
-        "green",
-    ),
-    (
-        (
-            "파란",
-            "파랑",
-            "파란색",
-            "파랑색",
-            "청색",
-            "남색",
-            "하늘색",
-            "곤색",
-            "네이비",
-            "블루",
-            "blue",
-            "navy",
-            "denim",
-            "teal",
-        ),
-        "color",
-        "blue",
-    ),
-    (("보라", "보라색", "자주색", "퍼플", "purple", "violet", "lilac", "burgundy"), "color", "purple"),
-    (("분홍", "분홍색", "핑크", "핑크색", "pink", "magenta"), "color", "pink"),
-    (
-        ("갈색", "밤색", "고동색", "베이지", "베이지색", "브라운", "brown", "beige", "tan", "camel"),
-        "color",
-        "brown",
-    ),
-    (
-        (
-            "상의",
-            "윗옷",
-            "웃옷",
-            "셔츠",
-            "티셔츠",
-            "티",
-            "자켓",
-            "재킷",
-            "점퍼",
-            "잠바",
-            "코트",
-            "후드",
-            "후드티",
-            "맨투맨",
-            "패딩",
-            "니트",
-            "스웨터",
-            "블라우스",
-            "조끼",
-            "가디건",
-            "외투",
-            "옷",
-            "top",
-            "shirt",
-            "t-shirt",
-            "tshirt",
-            "tee",
-            "jacket",
-            "coat",
-            "hoodie",
-            "hoody",
-            "sweater",
-            "sweatshirt",
-            "jumper",
-            "blouse",
-            "vest",
-            "parka",
-            "cardigan",
-            "upper",
-            "overcoat",
-            "windbreaker",
-            "clothes",
-            "outfit",
-        ),
-        "upper",
-        "",
-    ),
-    (
-        (
-            "하의",
-            "바지",
-            "청바지",
-            "치마",
-            "스커트",
-            "반바지",
-            "슬랙스",
-            "레깅스",
-            "trousers",
-            "pants",
-            "jeans",
-            "skirt",
-            "shorts",
-            "slacks",
-            "leggings",
-            "bottoms",
-            "lower",
-            "chinos",
-        ),
-        "lower",
-        "",
-    ),
-    (("백팩", "배낭", "책가방", "backpack", "rucksack", "knapsack"), "item", "backpack"),
-    (
-        ("가방", "핸드백", "숄더백", "크로스백", "토트백", "손가방", "handbag", "bag", "purse", "tote"),
-        "item",
-        "handbag",
-    ),
-    (("캐리어", "여행가방", "트렁크", "수트케이스", "suitcase", "luggage", "trolley"), "item", "suitcase"),
-    (("우산", "양산", "umbrella"), "item", "umbrella"),
-    (
-        ("휴대폰", "핸드폰", "휴대전화", "스마트폰", "phone", "cellphone", "smartphone", "mobile"),
-        "item",
-        "cell phone",
-    ),
-    (("승용차", "자동차", "택시", "세단", "suv", "car", "sedan", "taxi", "van"), "vehicle", "car"),
-    (("버스", "bus"), "vehicle", "bus"),
-    (("트럭", "화물차", "트럭차", "truck", "lorry", "pickup"), "vehicle", "truck"),
-    (
-        ("오토바이", "바이크", "스쿠터", "이륜차", "motorcycle", "motorbike", "scooter", "moped"),
-        "vehicle",
-        "motorcycle",
-    ),
-    (("자전거", "bicycle", "bike", "cyclist"), "vehicle", "bicycle"),
-    (("차량", "vehicle"), "vehicle", ""),
-    (
-        (
-            "남자",
-            "여자",
-            "남성",
-            "여성",
-            "사람",
-            "보행자",
-            "학생",
-            "person",
-            "man",
-            "woman",
-            "pedestrian",
-            "guy",
-            "boy",
-            "girl",
-            "male",
-            "female",
-            "someone",
-            "suspect",
-        ),
-        "person",
-        "",
-    ),
-]
-# Words that may stand between a colour and its garment without breaking the pairing.
-_FILLER = {
-    "색",
-    "의",
-    "는",
-    "은",
-    "이",
-    "가",
-    "을",
-    "를",
-    "로",
-    "으로",
-    "색의",
-    "색깔",
-    "계열",
-    "a",
-    "an",
-    "the",
-    "in",
-    "is",
-    "was",
-    "of",
-    "colour",
-    "color",
-    "coloured",
-    "colored",
-    "wearing",
-    "with",
-    ":",
-    "=",
-    "-",
-}
-# Colour words that are modifiers when another colour follows ("dark blue"); dropped in that case.
-_MODIFIER_ONLY = {"dark"}
-_IMPLIED_COLOR = {"청바지": "blue", "jeans": "blue", "denim": "blue"}
-
-SEOUL_DISTRICTS: dict[str, tuple[str, ...]] = {
-    "종로구": ("종로", "jongno"),
-    "중구": ("jung-gu",),
-    "용산구": ("용산", "yongsan"),
-    "성동구": ("성동", "seongdong"),
-    "광진구": ("광진", "gwangjin"),
-    "동대문구": ("동대문", "dongdaemun"),
-    "중랑구": ("중랑", "jungnang"),
-    "성북구": ("성북", "seongbuk"),
-    "강북구": ("강북", "gangbuk"),
-    "도봉구": ("도봉", "dobong"),
-    "노원구": ("노원", "nowon"),
-    "은평구": ("은평", "eunpyeong"),
-    "서대문구": ("서대문", "seodaemun"),
-    "마포구": ("마포", "mapo"),
-    "양천구": ("양천", "yangcheon"),
-    "강서구": ("강서", "gangseo"),
-    "구로구": ("구로", "guro"),
-    "금천구": ("금천", "geumcheon"),
-    "영등포구": ("영등포", "yeongdeungpo"),
-    "동작구": ("동작", "dongjak"),
-    "관악구": ("관악", "gwanak"),
-    "서초구": ("서초", "seocho"),
-    "강남구": ("강남", "gangnam"),
-    "송파구": ("송파", "songpa"),
-    "강동구": ("강동", "gangdong"),
-}
 
 
 @dataclass
@@ -366,7 +103,7 @@ class _Tok:
 
 def _build_lexicon() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
     table: dict[str, tuple[str, str]] = {}
-    for forms, cat, value in _LEXICON:
+    for forms, cat, value in LEXICON:
         for f in forms:
             table[f] = (cat, value)
     for gu, aliases in SEOUL_DISTRICTS.items():
@@ -429,29 +166,38 @@ def _times(text: str) -> list[tuple[int, int, int]]:
 
 def _gap_is_filler(text: str) -> bool:
     words = re.findall(r"[a-z]+|[가-힣]+|[^\s\w]", text.lower())
-    return all(w in _FILLER for w in words) and not re.search(r"[,;/.]|그리고|and", text)
+    return all(w in FILLER for w in words) and not re.search(r"[,;/.]|그리고|and", text)
 
 
-def parse_text(text: str, *, now: datetime | None = None) -> Query:
-    """Parse a Korean or English description into a Query. Raises InputError on empty or oversize text."""
+# Parsing runs as named passes over the text. Absolute times, plates, camera ids and times of day go first,
+# each blanking what it read in `masked` (same length as the text, so positions stay valid) so that their
+# digits and letters are not read again as anything else; the lexicon passes then read the words left.
+_TARGETS = ("upper", "lower", "vehicle", "item")
+
+
+def _blank(masked: str, start: int, end: int) -> str:
+    """`masked` with [start, end) replaced by spaces."""
+    return masked[:start] + " " * (end - start) + masked[end:]
+
+
+def _check_text(text: str) -> None:
     if not text or not text.strip():
         raise InputError(
             "empty description: say what the suspect looks like, e.g. '빨간 상의에 검은 바지, 백팩'"
         )
     if len(text) > MAX_TEXT:
         raise InputError(f"description is {len(text)} characters; at most {MAX_TEXT}")
-    q = Query(text=text)
-    low = text.lower()
 
-    # Absolute times and plates first: their digits must not be read as anything else.
-    masked = low
-    iso = [m for m in _ISO_RE.finditer(low)]
+
+def _parse_stamps(q: Query, low: str, masked: str) -> str:
+    """ISO times: two make a window; one is its start, or its end when "before"/"until" is next to it."""
+    iso = list(_ISO_RE.finditer(low))
     stamps = []
     for m in iso:
         s = m.group(0).replace(" ", "T").replace("z", "+00:00")
         dt = datetime.fromisoformat(s)
         stamps.append((dt if dt.tzinfo else dt.replace(tzinfo=KST)).timestamp())
-        masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
+        masked = _blank(masked, m.start(), m.end())
     if len(stamps) >= 2:
         q.time_from, q.time_to = min(stamps), max(stamps)
     elif len(stamps) == 1:
@@ -463,101 +209,120 @@ def parse_text(text: str, *, now: datetime | None = None) -> Query:
             q.time_to = stamps[0]
         else:
             q.time_from = stamps[0]
+    return masked
+
+
+def _parse_plate(q: Query, masked: str) -> str:
+    """A Korean plate (12가3456, or a fragment 12가), else digits after a plate word ("plate 3456")."""
     pm = _PLATE_RE.search(masked)
     if pm:
         q.plate = "".join(g for g in pm.groups() if g)
-        masked = masked[: pm.start()] + " " * (pm.end() - pm.start()) + masked[pm.end() :]
-    else:
-        pw = _PLATE_WORD_RE.search(masked)
-        if pw:
-            q.plate = pw.group(1)
-            masked = masked[: pw.start(1)] + " " * len(pw.group(1)) + masked[pw.end(1) :]
+        return _blank(masked, pm.start(), pm.end())
+    pw = _PLATE_WORD_RE.search(masked)
+    if pw:
+        q.plate = pw.group(1)
+        return _blank(masked, pw.start(1), pw.end(1))
+    return masked
 
+
+def _parse_cameras(q: Query, text: str, masked: str) -> str:
+    """Camera ids named as such ("camera A1, B2", "cam3 카메라"), matched on the original case."""
     for m in _CAMERA_RE.finditer(text):
         ids = m.group(1) or m.group(2)
         for cid in re.split(r"\s*(?:,|and|및|와|과|/)\s*", ids):
             if cid and cid not in q.cameras:
                 q.cameras.append(cid)
-        masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
+        masked = _blank(masked, m.start(), m.end())
+    return masked
 
+
+def _parse_time_of_day(q: Query, low: str, masked: str) -> str:
+    """Times of day: two make a window; one is a start ("after 3pm"), an end ("by 3pm") or its half hour
+    either side ("around 2pm")."""
     times = _times(masked)
-    if times:
-        t0 = times[0][0]
-        if len(times) >= 2:
-            t1 = times[1][0]
-            if t1 < t0 and t1 + 43200 <= 86400:  # "오후 2시부터 3시": the second time keeps the first's pm
-                t1 += 43200
-            q.tod_from, q.tod_to = t0, t1
-        else:
-            after = low[times[0][2] : times[0][2] + 10]
-            if re.search(
-                r"(이후|부터|넘어|after|from|since)", after + low[max(0, times[0][1] - 8) : times[0][1]]
-            ):
-                q.tod_from, q.tod_to = t0, 86400
-            elif re.search(
-                r"(이전|까지|전에|before|until|by)", after + low[max(0, times[0][1] - 8) : times[0][1]]
-            ):
-                q.tod_from, q.tod_to = 0, t0
-            else:  # "around 2pm": half an hour either side
-                q.tod_from, q.tod_to = max(0, t0 - 1800), min(86400, t0 + 1800)
-        for _, s, e in times:
-            masked = masked[:s] + " " * (e - s) + masked[e:]
+    if not times:
+        return masked
+    t0 = times[0][0]
+    if len(times) >= 2:
+        t1 = times[1][0]
+        if t1 < t0 and t1 + 43200 <= 86400:  # "오후 2시부터 3시": the second time keeps the first's pm
+            t1 += 43200
+        q.tod_from, q.tod_to = t0, t1
+    else:
+        after = low[times[0][2] : times[0][2] + 10]
+        if re.search(
+            r"(이후|부터|넘어|after|from|since)", after + low[max(0, times[0][1] - 8) : times[0][1]]
+        ):
+            q.tod_from, q.tod_to = t0, 86400
+        elif re.search(
+            r"(이전|까지|전에|before|until|by)", after + low[max(0, times[0][1] - 8) : times[0][1]]
+        ):
+            q.tod_from, q.tod_to = 0, t0
+        else:  # "around 2pm": half an hour either side
+            q.tod_from, q.tod_to = max(0, t0 - 1800), min(86400, t0 + 1800)
+    for _, s, e in times:
+        masked = _blank(masked, s, e)
+    return masked
 
-    toks = [_Tok(m.start(), m.end(), *_LEX[m.group(0)], m.group(0)) for m in _LEX_RE.finditer(masked)]
+
+def _parse_districts(q: Query, toks: list[_Tok]) -> list[_Tok]:
+    """Seoul districts into q.districts; the other tokens are returned."""
     for t in toks:
         if t.cat == "district" and t.value not in q.districts:
             q.districts.append(t.value)
-    toks = [t for t in toks if t.cat != "district"]
+    return [t for t in toks if t.cat != "district"]
 
-    # Drop modifiers ("dark" blue, "navy" blue): a colour followed directly by another colour.
+
+def _drop_modifiers(toks: list[_Tok], masked: str) -> list[_Tok]:
+    """Drop modifiers ("dark" blue, "navy" blue): a colour followed directly by another colour."""
     colors = [t for t in toks if t.cat == "color"]
     drop = set()
     for a, b in zip(colors, colors[1:], strict=False):
-        if _gap_is_filler(masked[a.end : b.start]) or a.surface in _MODIFIER_ONLY:
+        if _gap_is_filler(masked[a.end : b.start]) or a.surface in MODIFIER_ONLY:
             if toks.index(b) == toks.index(a) + 1:
                 drop.add(id(a))
-    toks = [t for t in toks if id(t) not in drop]
+    return [t for t in toks if id(t) not in drop]
 
-    targets = [t for t in toks if t.cat in ("upper", "lower", "vehicle", "item")]
-    owner: dict[int, _Tok] = {}  # colour token id -> target token
+
+def _colour_owners(toks: list[_Tok], masked: str) -> dict[int, _Tok]:
+    """Colour token id -> the garment/vehicle/item it describes: the one right after it, else right before,
+    with only filler between; each target takes one colour."""
+    owner: dict[int, _Tok] = {}
     taken: set[int] = set()
     for i, t in enumerate(toks):
         if t.cat != "color":
             continue
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         prv = toks[i - 1] if i > 0 else None
-        if (
-            nxt
-            and nxt.cat in ("upper", "lower", "vehicle", "item")
-            and id(nxt) not in taken
-            and _gap_is_filler(masked[t.end : nxt.start])
-        ):
+        if nxt and nxt.cat in _TARGETS and id(nxt) not in taken and _gap_is_filler(masked[t.end : nxt.start]):
             owner[id(t)] = nxt
             taken.add(id(nxt))
         elif (
-            prv
-            and prv.cat in ("upper", "lower", "vehicle", "item")
-            and id(prv) not in taken
-            and _gap_is_filler(masked[prv.end : t.start])
+            prv and prv.cat in _TARGETS and id(prv) not in taken and _gap_is_filler(masked[prv.end : t.start])
         ):
             owner[id(t)] = prv
             taken.add(id(prv))
+    return owner
 
-    has_person = any(t.cat in ("person", "upper", "lower", "item") for t in toks)
-    has_vehicle = any(t.cat == "vehicle" for t in toks) or (q.plate is not None and not has_person)
+
+def _parse_targets(q: Query, targets: list[_Tok]) -> None:
+    """The first vehicle type, and every item once."""
     for t in targets:
         if t.cat == "vehicle" and t.value and q.vehicle_type is None:
             q.vehicle_type = t.value
         if t.cat == "item" and t.value not in q.items:
             q.items.append(t.value)
+
+
+def _parse_colours(q: Query, toks: list[_Tok], owner: dict[int, _Tok], has_vehicle: bool) -> None:
+    """Each colour fills its owner's slot (first one wins); a colour on its own goes to the vehicle when the
+    description is of one, else to the top, then the bottom."""
     for t in toks:
         if t.cat != "color":
             continue
         tgt = owner.get(id(t))
         slot = tgt.cat if tgt else None
-        if (
-            slot is None
-        ):  # a colour on its own: the vehicle's when describing one, else the top's, then bottom's
+        if slot is None:
             if has_vehicle and not any(x.cat in ("upper", "lower") for x in toks):
                 slot = "vehicle"
             else:
@@ -568,9 +333,34 @@ def parse_text(text: str, *, now: datetime | None = None) -> Query:
             q.lower = t.value
         elif slot == "vehicle" and q.vehicle_color is None:
             q.vehicle_color = t.value
-    for t in targets:  # 청바지 / jeans without a colour word are blue
-        if t.cat == "lower" and q.lower is None and t.surface in _IMPLIED_COLOR:
-            q.lower = _IMPLIED_COLOR[t.surface]
+
+
+def _parse_implied_colours(q: Query, targets: list[_Tok]) -> None:
+    """청바지 / jeans without a colour word are blue."""
+    for t in targets:
+        if t.cat == "lower" and q.lower is None and t.surface in IMPLIED_COLOR:
+            q.lower = IMPLIED_COLOR[t.surface]
+
+
+def parse_text(text: str, *, now: datetime | None = None) -> Query:
+    """Parse a Korean or English description into a Query. Raises InputError on empty or oversize text."""
+    _check_text(text)
+    q = Query(text=text)
+    low = text.lower()
+    masked = _parse_stamps(q, low, low)
+    masked = _parse_plate(q, masked)
+    masked = _parse_cameras(q, text, masked)
+    masked = _parse_time_of_day(q, low, masked)
+
+    toks = [_Tok(m.start(), m.end(), *_LEX[m.group(0)], m.group(0)) for m in _LEX_RE.finditer(masked)]
+    toks = _drop_modifiers(_parse_districts(q, toks), masked)
+    targets = [t for t in toks if t.cat in _TARGETS]
+    owner = _colour_owners(toks, masked)
+    has_person = any(t.cat in ("person", "upper", "lower", "item") for t in toks)
+    has_vehicle = any(t.cat == "vehicle" for t in toks) or (q.plate is not None and not has_person)
+    _parse_targets(q, targets)
+    _parse_colours(q, toks, owner, has_vehicle)
+    _parse_implied_colours(q, targets)
 
     if has_vehicle and not any(t.cat in ("person", "upper", "lower") for t in toks):
         q.kind = "vehicle"
