@@ -16,6 +16,7 @@ import numpy as np
 
 from relaytrack.config import RelayConfig
 from relaytrack.records import Link, Sighting
+from relaytrack.store import vectors
 
 COLOUR_NAMES = (
     "black",
@@ -61,32 +62,9 @@ def unit(v: np.ndarray | None) -> np.ndarray | None:
     return v / n if n > 0 else None
 
 
-def appearance_background(
-    conn: sqlite3.Connection, kind: str, sample: int = 400, seed: int = 7
-) -> tuple[float, float] | None:
-    """Mean and spread of cosine similarity between random sightings of different cameras: what "unrelated"
-    looks like for this store's embedder. Ids are sampled by primary key, so it is fast on any store size."""
-    lo, hi = conn.execute("SELECT MIN(id), MAX(id) FROM sightings").fetchone()
-    if lo is None:
-        return None
-    rng = np.random.default_rng(seed)
-    ids = sorted(set(rng.integers(lo, hi + 1, size=min(sample * 3, hi - lo + 1)).tolist()))
-    rows = conn.execute(
-        f"SELECT camera_id, embedding FROM sightings WHERE id IN ({','.join('?' * len(ids))})"
-        " AND kind=? AND embedding IS NOT NULL",
-        [*ids, kind],
-    ).fetchall()[:sample]
-    if len(rows) < 8:
-        return None
-    cams = np.array([r[0] for r in rows])
-    emb = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
-    sim = emb @ emb.T
-    mask = cams[:, None] != cams[None, :]
-    vals = sim[np.triu(mask, 1)]
-    if len(vals) < 10:
-        return None
-    return float(vals.mean()), max(float(vals.std()), 0.02)
+def appearance_background(conn: sqlite3.Connection, kind: str) -> tuple[float, float] | None:
+    """What "unrelated" looks like for this store's embedder (see store.vectors.background)."""
+    return vectors.background(conn, kind)
 
 
 def colour_hist(

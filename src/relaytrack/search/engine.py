@@ -436,7 +436,14 @@ def search_example(
         stats["k"] = k
     if not rows:
         return SearchResult([], qjson, "no sighting within the filters has an embedding to compare", stats)
-    app = np.array([sim[r[0]] for r in rows], dtype=np.float32).clip(0.0, 1.0)
+    app = np.array([sim[r[0]] for r in rows], dtype=np.float32)
+    # Rescale so that what unrelated people score in this store (its embedder's background similarity) is 0
+    # and identical is 1: embedders differ in how close "unrelated" sits to 1 (histogram features: ~0.9,
+    # a learned projection: ~0), and the attribute blend below needs the same scale for every embedder.
+    bg = vectors.background(conn, f.kind or "person")
+    if bg is not None and bg[0] < 0.99:
+        app = (app - max(bg[0], 0.0)) / (1.0 - max(bg[0], 0.0))
+    app = app.clip(0.0, 1.0)
     if use_attrs:
         sc = score_rows(attrs, rows)
         total = APPEARANCE_WEIGHT * app + (1 - APPEARANCE_WEIGHT) * sc.score

@@ -241,3 +241,29 @@ def build_ivf(conn, *, nlist: int | None = None, sample: int = 65536, seed: int 
     for i in range(0, len(ids), 100_000):
         add_many(conn, ids[i : i + 100_000].tolist(), vecs[i : i + 100_000], cents=cents, replace=False)
     return {"vectors": int(len(ids)), "nlist": int(len(cents))}
+
+
+def background(conn, kind: str, sample: int = 400, seed: int = 7) -> tuple[float, float] | None:
+    """Mean and spread of cosine similarity between random sightings of different cameras: what "unrelated"
+    looks like for this store's embedder. Ids are sampled by primary key, so it is fast on any store size."""
+    lo, hi = conn.execute("SELECT MIN(id), MAX(id) FROM sightings").fetchone()
+    if lo is None:
+        return None
+    rng = np.random.default_rng(seed)
+    ids = sorted(set(rng.integers(lo, hi + 1, size=min(sample * 3, hi - lo + 1)).tolist()))
+    rows = conn.execute(
+        f"SELECT camera_id, embedding FROM sightings WHERE id IN ({','.join('?' * len(ids))})"
+        " AND kind=? AND embedding IS NOT NULL",
+        [*ids, kind],
+    ).fetchall()[:sample]
+    if len(rows) < 8:
+        return None
+    cams = np.array([r[0] for r in rows])
+    emb = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
+    sim = emb @ emb.T
+    mask = cams[:, None] != cams[None, :]
+    vals = sim[np.triu(mask, 1)]
+    if len(vals) < 10:
+        return None
+    return float(vals.mean()), max(float(vals.std()), 0.02)
