@@ -71,3 +71,27 @@ def render_for_tuning(purpose: str, seed: int, out_dir, **town_kw):
 
     check_tuning(purpose, seed)
     return generate(seed, out_dir=out_dir, **town_kw)
+
+
+def town_seed(path) -> int | None:
+    """The seed of the generated town a folder or one of its files (videos/C01.mp4, mot/C01) belongs to;
+    None for footage that is not a generated town (real video)."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    for d in (p, *p.parents[:3]):
+        meta = d / "town.json"
+        if meta.is_file():
+            try:
+                return int(json.loads(meta.read_text(encoding="utf-8"))["spec"]["seed"])
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+    return None
+
+
+def check_tuning_footage(purpose: str, path) -> None:
+    """check_tuning for footage given by path: refuses a file or folder of a held-out town."""
+    seed = town_seed(path)
+    if seed is not None:
+        check_tuning(purpose, seed)

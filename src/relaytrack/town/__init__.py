@@ -19,7 +19,7 @@ Public API (used by `relaytrack demo`):
   visits of each look-alike; couriers' drop events; every annotated person's attributes; vehicles),
   ``town.json`` (parameters, render fps).
 - ``load_truth(dir) -> dict``: truth.json of a town folder.
-- ``measure_detector_recall(town_dir, max_frames=150, every=2, cameras=None) -> dict``: recall of the gt
+- ``measure_detector_recall(town_dir, max_frames=None, every=3, cameras=None) -> dict``: recall of the gt
   people at IoU 0.5 by ``relaytrack.detect.Detector``: keys ``recall`` (at person_conf), ``recall_low``,
   ``recall_visible``, ``precision``, ``per_camera``, ``by_height``, ``lighting``, ``gt_boxes``.
 - ``scenario(name, out_dir, progress=None, seed=None) -> Path``: training clip (``mailbox-night``,

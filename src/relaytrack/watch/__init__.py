@@ -24,9 +24,11 @@ Public API (used by `relaytrack demo`):
 - ``relaytrack.watch.replay``: ``record_source(spec, cfg=None, wcfg=None) -> Recording`` (detector, tracker,
   MoveNet and colour histograms of one source, per analysed frame; ``Recording.save/load``) and
   ``replay(recording, wcfg, route=None, trace=None) -> list[Alert]`` (the behaviour logic and alert lifecycle
-  over a recording): tuning thresholds without re-running the models.
+  over a recording): tuning thresholds without re-running the models. ``record_town(town_dir)`` records a
+  tuning town's zoned cameras; both refuse footage of a held-out town (``bench.seeds``).
 - ``relaytrack.bench.watch.run_bench(out, towns, ..., held_out=[...], real_held_out=False)``: the
-  ``relaytrack bench watch`` table (tuning towns, held-out towns, real footage false alarms per camera-hour).
+  ``relaytrack bench watch`` table under its protocol (tuning towns, held-out towns found at the right spot
+  with 95 % intervals, real footage false alarms per camera-hour with a 95 % upper bound).
 - Store helpers in ``relaytrack.watch.alerts``: ``list_alerts(conn, ...)``, ``get_alert(conn, id)``,
   ``ack_alert(conn, id, user, false_alarm=False, note=None)``.
 

@@ -6,6 +6,9 @@ distance, any speed) the MoveNet posture and colour histogram. `replay(recording
 `CameraWatch` and `AlertBook` (no clips) exactly as the service does and returns the alerts. Poses of people
 farther from a zone than recorded are missing in a replay, so a replay only stands in for a run with
 `pose.near_factor` no larger than the recording's; the figures to report come from `relaytrack bench watch`.
+
+This is the watch's tuning tool, so recording refuses footage of a held-out town (`seeds.check_tuning`):
+the towns that score the watch are never replayed to tune it.
 """
 
 from __future__ import annotations
@@ -57,7 +60,11 @@ class Recording:
 
 
 def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = None) -> Recording:
-    """One source (a service CameraSpec) through detection, tracking and posture, frame by frame."""
+    """One source (a service CameraSpec) through detection, tracking and posture, frame by frame. Refuses
+    a camera of a held-out town (HeldOutSeedError): recordings exist to tune the watch."""
+    from relaytrack.bench.seeds import check_tuning_footage
+
+    check_tuning_footage("watch", spec.uri)
     from relaytrack.pipeline.session import CameraSession, Stages
     from relaytrack.source import open_source, probe
     from relaytrack.watch.pose import PoseEstimator, posture
@@ -89,6 +96,23 @@ def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = No
                 rec.hists[tid] = appearance_hist(frame.image, xyxy)
         out.append(rec)
     return Recording(spec.camera, spec.uri, list(spec.zones), out, wcfg.signals.kp_min_score)
+
+
+def record_town(
+    town_dir: str | Path, cfg: Config | None = None, wcfg: WatchConfig | None = None
+) -> list[Recording]:
+    """Every camera with hiding-spot zones of a tuning town (seeds.TUNING["watch"]); a held-out town is
+    refused before anything runs."""
+    from relaytrack.bench.seeds import check_tuning, town_seed
+    from relaytrack.errors import InputError
+    from relaytrack.watch.service import sources_from_network
+
+    seed = town_seed(town_dir)
+    if seed is None:
+        raise InputError(f"{town_dir}: not a generated town (no town.json with its seed)")
+    check_tuning("watch", seed)
+    specs = [s for s in sources_from_network(Path(town_dir) / "cameras.yaml") if s.zones]
+    return [record_source(s, cfg, wcfg) for s in specs]
 
 
 def replay(
