@@ -6,6 +6,8 @@
 - relay_feedback: operator verdicts (confirm/reject) on sightings of a route, tied to the case and the route's
   origin sighting.
 - relay_routes: routes computed for a case (JSON), kept so their confident hops can refine travel times.
+- 002_learned_links: links learned from unlabelled traffic (source='learned', relay/learn_links.py) keep how
+  many transitions over chance support them and how significant that excess is.
 """
 
 MIGRATIONS = [
@@ -47,6 +49,13 @@ MIGRATIONS = [
             created_at REAL NOT NULL DEFAULT (unixepoch('subsec'))
         );
         CREATE INDEX relay_routes_case ON relay_routes(case_no, origin_id);
+        """,
+    ),
+    (
+        "002_learned_links",
+        """
+        ALTER TABLE camera_links ADD COLUMN support REAL;   -- learned: excess transitions over the shuffled baseline
+        ALTER TABLE camera_links ADD COLUMN z REAL;         -- learned: Poisson z of that excess
         """,
     ),
 ]

@@ -2,10 +2,17 @@
 
 Cameras sit on a street grid (real Seoul-like coordinates, headings in the four street directions). People walk
 non-backtracking paths along the grid at their own pace; each camera they pass records one sighting (unless it
-misses them: a blind spot) with the entry/exit edges that the camera's heading implies, a noisy embedding of
-their identity and noisy clothing colours. Some people are look-alikes of others (close embeddings, same
-clothes) and start at the same time nearby: crossing decoys. The truth (sighting -> identity) is returned,
-never stored, so the relay cannot peek at it.
+misses them: a blind spot) with entry/exit edges, a noisy embedding of their identity and noisy clothing
+colours. Some people are look-alikes of others (close embeddings, same clothes) and start at the same time
+nearby: crossing decoys. The truth (sighting -> identity, and the true links) is returned, never stored, so
+the relay cannot peek at it.
+
+Two edge models. edge_model="map" derives edges with the engine's own `edge_towards` from the registered
+headings (topology is then right by construction: kept for the older tests). edge_model="street" is the
+simulator's own: each camera's true heading differs from the register's (heading_noise_deg), each street
+segment's direction is jittered (street_noise_deg), and the edge is where a straight walk from a random spot
+in a 16:9 frame, foreshortened by the camera's tilt, crosses the border. Embeddings may carry a per-camera
+domain shift and look-alike clusters (`SynthConfig.hard`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 import yaml
 
 from relaytrack.records import Sighting
-from relaytrack.relay.geo import edge_towards
+from relaytrack.relay.geo import bearing_deg, edge_towards
 from relaytrack.relay.network import import_network
 from relaytrack.store.sightings import insert_sighting
 
@@ -45,6 +52,27 @@ class SynthConfig:
     start_spread_s: float = 240.0
     clock_jitter_s: float = 2.0  # camera clock offsets (known, stored) are drawn in +-this
     seed: int = 0
+    edge_model: str = "map"  # map: the engine's edge_towards on registered headings | street: the simulator's own
+    heading_noise_deg: float = 0.0  # street model: true heading - registered heading ~ N(0, this)
+    street_noise_deg: float = 0.0  # street model: each walk's direction off the straight line ~ N(0, this)
+    domain_shift: float = 0.0  # norm of each camera's own offset added to every embedding it sees
+    clusters: int = 0  # look-alikes copy only the first `clusters` people: clusters of several look-alikes
+
+    @classmethod
+    def hard(cls, seed: int, people: int = 60, grid: tuple[int, int] = (5, 5)) -> SynthConfig:
+        """The held-out benchmark's simulator: own edge model, noisy register headings, per-camera domain
+        shift, look-alike clusters."""
+        return cls(
+            grid=grid,
+            people=people,
+            seed=seed,
+            edge_model="street",
+            heading_noise_deg=20.0,
+            street_noise_deg=15.0,
+            domain_shift=0.35,
+            clusters=max(2, people // 12),
+            lookalike_share=0.35,
+        )
 
 
 @dataclass
@@ -53,6 +81,23 @@ class SynthTruth:
     routes: dict[int, list[int]] = field(default_factory=dict)  # person -> sighting ids in time order
     paths: dict[int, list[str]] = field(default_factory=dict)  # person -> cameras walked (incl. missed)
     cameras: list[str] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)  # the true links, links-truth.yaml format
+
+
+def _street_edge(rel_deg: float, u: float, v: float, aspect: float = 16 / 9, tilt: float = 0.55) -> str:
+    """The frame border a walk crosses: from (u, v) in [0, 1]^2 moving along rel_deg off the optical axis;
+    away from the camera is up the image, foreshortened by `tilt` (the simulator's own model, not the
+    engine's quadrant rule)."""
+    r = math.radians(rel_deg)
+    dx, dy = math.sin(r) / aspect, -math.cos(r) * tilt
+    best, edge = math.inf, "inside"
+    for d, pos, lo_e, hi_e in ((dx, u, "left", "right"), (dy, v, "top", "bottom")):
+        if abs(d) < 1e-9:
+            continue
+        t = (1 - pos) / d if d > 0 else -pos / d
+        if t < best:
+            best, edge = t, hi_e if d > 0 else lo_e
+    return edge
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -105,6 +150,13 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
             neighbours=4,
         )
     by_id = {c["id"]: c for c in cams}
+    # Draws of the street model come from their own generator so that the map model's towns stay as they were.
+    rng2 = np.random.default_rng(cfg.seed + 7919)
+    true_heading = {cid: c["heading_deg"] + rng2.normal(0, cfg.heading_noise_deg) for cid, c in by_id.items()}
+    shift = {
+        cid: cfg.domain_shift * _unit(rng2.normal(0, 1, cfg.dim)) if cfg.domain_shift else 0.0 for cid in by_id
+    }
+    transitions: dict[tuple[str, str, str, str], list[float]] = {}
 
     def neighbours(cid: str) -> list[str]:
         i = int(cid[1:]) - 1
@@ -120,7 +172,7 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
     starts: list[tuple[str, float]] = []
     for p in range(cfg.people):
         if p > 0 and rng.random() < cfg.lookalike_share:
-            q = int(rng.integers(0, p))
+            q = int(rng.integers(0, min(p, cfg.clusters) if cfg.clusters else p))
             protos.append(_unit(protos[q] + rng.normal(0, cfg.lookalike_noise / math.sqrt(cfg.dim), cfg.dim)))
             looks.append(looks[q])
             # A crossing decoy starts close to the one it resembles, at about the same time.
@@ -149,6 +201,11 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
             if k + 1 < len(path):
                 nxt = by_id[path[k + 1]]
                 t = t_out + cfg.spacing_m * float(rng.uniform(1.05, 1.35)) / speed
+            street = None
+            if cfg.edge_model == "street":
+                street = _street_edges(cam, by_id, path, k, true_heading[cid], cfg, rng2)
+            if k + 1 < len(path):
+                transitions.setdefault((cid, path[k + 1], "", ""), []).append(t - t_out)
             if rng.random() < cfg.miss_rate and 0 < k:
                 continue
             entry = (
@@ -167,11 +224,15 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
                 if k + 1 < len(path)
                 else "inside"
             )
+            if street is not None:
+                entry, exit_ = street
             if rng.random() < cfg.edge_noise:
                 entry = str(rng.choice(["left", "right", "top", "bottom", "inside"]))
             if rng.random() < cfg.edge_noise:
                 exit_ = str(rng.choice(["left", "right", "top", "bottom", "inside"]))
-            emb = _unit(protos[p] + rng.normal(0, cfg.noise / math.sqrt(cfg.dim), cfg.dim)).astype(np.float32)
+            emb = _unit(protos[p] + rng.normal(0, cfg.noise / math.sqrt(cfg.dim), cfg.dim) + shift[cid]).astype(
+                np.float32
+            )
             up, lo = looks[p]
             if rng.random() < cfg.colour_noise:
                 up = str(rng.choice(COLOURS))
@@ -211,4 +272,66 @@ def generate(store: Any, cfg: SynthConfig | None = None) -> SynthTruth:
             sid = insert_sighting(conn, s, boxes=boxes)
             truth.identity[sid] = p
             truth.routes.setdefault(p, []).append(sid)
+    truth.links = _true_links(transitions, by_id, true_heading, cfg)
     return truth
+
+
+def _street_edges(
+    cam: dict[str, Any],
+    by_id: dict[str, dict[str, Any]],
+    path: list[str],
+    k: int,
+    heading: float,
+    cfg: SynthConfig,
+    rng: np.random.Generator,
+) -> tuple[str, str]:
+    """(entry, exit) edges of the k-th camera of a walk under the street model: the walk's direction along the
+    street (jittered) against the camera's true heading, from a random spot in the frame."""
+    u, v = float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.3, 0.8))
+    entry = exit_ = "inside"
+    if k > 0:
+        a = by_id[path[k - 1]]
+        came = bearing_deg(a["lat"], a["lon"], cam["lat"], cam["lon"]) + rng.normal(0, cfg.street_noise_deg)
+        entry = _street_edge(came + 180.0 - heading, u, v)  # traced back from where the person is
+    if k + 1 < len(path):
+        b = by_id[path[k + 1]]
+        goes = bearing_deg(cam["lat"], cam["lon"], b["lat"], b["lon"]) + rng.normal(0, cfg.street_noise_deg)
+        exit_ = _street_edge(goes - heading, u, v)
+    return entry, exit_
+
+
+def _true_links(
+    transitions: dict[tuple[str, str, str, str], list[float]],
+    by_id: dict[str, dict[str, Any]],
+    true_heading: dict[str, float],
+    cfg: SynthConfig,
+) -> list[dict[str, Any]]:
+    """The oracle's links (links-truth.yaml format) from every walked transition, missed sightings included:
+    per camera pair, the travel-time statistics and the edges the street model gives on average."""
+    per_pair: dict[tuple[str, str], list[float]] = {}
+    for (a, b, _ex, _en), gaps in transitions.items():
+        per_pair.setdefault((a, b), []).extend(gaps)
+    out = []
+    for (a, b), gaps in sorted(per_pair.items()):
+        if len(gaps) < 2:
+            continue
+        g = np.array(gaps)
+        ca, cb = by_id[a], by_id[b]
+        mid = (0.5, 0.55)
+        ex = _street_edge(bearing_deg(ca["lat"], ca["lon"], cb["lat"], cb["lon"]) - true_heading[a], *mid)
+        en = _street_edge(bearing_deg(ca["lat"], ca["lon"], cb["lat"], cb["lon"]) + 180 - true_heading[b], *mid)
+        out.append(
+            {
+                "src": a,
+                "dst": b,
+                "exit_edge": ex,
+                "entry_edge": en,
+                "mean_s": round(float(g.mean()), 1),
+                "std_s": round(max(1.0, float(g.std())), 1),
+                "min_s": round(float(g.min()) - 2.0, 1),
+                "max_s": round(float(g.max()) * 1.25 + 5.0, 1),
+                "mode": "walk",
+                "samples": len(gaps),
+            }
+        )
+    return out

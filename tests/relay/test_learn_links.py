@@ -1,0 +1,120 @@
+"""Links learned from unlabelled traffic: planted transitions are found, nothing is invented without traffic,
+and the learned links reach the store as source='learned'."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from relay_factory import DIM, add_person, noisy, unit
+
+from relaytrack.relay import import_network
+from relaytrack.relay.learn_links import LearnParams, compare_links, learn_links, store_learned
+from relaytrack.store import Store
+
+LAT, LON = 37.5563, 126.9220
+# Three cameras in a row west -> east, 100 m apart, all looking north.
+NETWORK = "cameras:\n" + "".join(
+    f"  - {{id: {c}, lat: {LAT}, lon: {LON + i * 100 / (111_195 * math.cos(math.radians(LAT))):.7f},"
+    f" heading_deg: 0, owner: 자치구, purpose: 방범}}\n"
+    for i, c in enumerate("ABC")
+)
+
+
+def _store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "learn.db")
+    net = tmp_path / "net.yaml"
+    net.write_text(NETWORK, encoding="utf-8")
+    import_network(store, net, modes=("walk",), radius_m={"walk": 250.0})
+    return store
+
+
+def _planted(tmp_path: Path) -> Store:
+    """60 people walk A -> B (left by the right edge, 70 +- 8 s later entering B by the left edge); C sees
+    only strangers at random times."""
+    store = _store(tmp_path)
+    rng = np.random.default_rng(5)
+    track = 0
+    for k in range(60):
+        proto = unit(rng.normal(size=DIM))
+        t = 20.0 * k + float(rng.uniform(0, 10))
+        track += 1
+        add_person(store, "A", t, noisy(rng, proto), track_id=track, dur=8, entry="left", exit_="right",
+                   upper="red", lower="blue")
+        track += 1
+        add_person(store, "B", t + 8 + float(rng.normal(70, 8)), noisy(rng, proto), track_id=track, dur=8,
+                   entry="left", exit_="right", upper="red", lower="blue")
+        track += 1
+        add_person(store, "C", float(rng.uniform(0, 1300)), unit(rng.normal(size=DIM)), track_id=track, dur=8,
+                   entry="top", exit_="bottom", upper="gray", lower="gray")
+    return store
+
+
+def test_planted_transition_is_learned_with_its_time_and_edges(tmp_path: Path) -> None:
+    store = _planted(tmp_path)
+    res = learn_links(store.conn)
+    pairs = {(ln.src, ln.dst): ln for ln in res.links}
+    assert set(pairs) == {("A", "B")}, res.to_dict()
+    ab = pairs[("A", "B")]
+    assert ab.mean_s == pytest.approx(70, abs=8)
+    assert (ab.exit_edge, ab.entry_edge) == ("right", "left")
+    assert ab.support >= 30 and ab.z >= 5
+    cmp = compare_links(res.links, [{"src": "A", "dst": "B", "mean_s": 72.0, "samples": 60}])
+    assert cmp.precision == 1.0 and cmp.recall == 1.0 and cmp.within_20pct == 1
+
+    with store.tx() as conn:
+        out = store_learned(conn, res)
+    assert out["stored"] == 1
+    rows = store.conn.execute("SELECT src, dst, source, support, z FROM camera_links WHERE source='learned'").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("A", "B", "learned")]
+    assert rows[0][3] >= 30
+    # A's map links went (its traffic spoke about its exits); the other cameras keep theirs.
+    assert store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='A' AND source='map'").fetchone()[0] == 0
+    assert store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='B' AND source='map'").fetchone()[0] > 0
+    # Learning again replaces, never duplicates.
+    with store.tx() as conn:
+        store_learned(conn, learn_links(conn))
+    assert store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE source='learned'").fetchone()[0] == 1
+    store.close()
+
+
+def test_shuffled_baseline_keeps_chance_lookalikes_out(tmp_path: Path) -> None:
+    # Everyone looks alike (one prototype) and walks nowhere in particular: no excess over the shuffled pairs.
+    store = _store(tmp_path)
+    rng = np.random.default_rng(9)
+    proto = unit(rng.normal(size=DIM))
+    for k in range(150):
+        add_person(store, "ABC"[k % 3], float(rng.uniform(0, 1500)), noisy(rng, proto, 0.6), track_id=k + 1,
+                   dur=8, entry="left", exit_="right", upper="red", lower="blue")
+    res = learn_links(store.conn, LearnParams(seed=1))
+    assert res.links == []
+    store.close()
+
+
+def test_no_traffic_reports_unestimated_links_instead_of_inventing_them(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    res = learn_links(store.conn)
+    assert res.links == []
+    assert res.sightings == 0
+    pairs = {(u.src, u.dst) for u in res.unestimated}
+    assert ("A", "B") in pairs and ("B", "A") in pairs
+    assert all("too little traffic" in u.reason for u in res.unestimated)
+    with store.tx() as conn:
+        assert store_learned(conn, res)["stored"] == 0
+    assert store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE source='map'").fetchone()[0] > 0
+    store.close()
+
+
+def test_hard_simulator_links_are_learned_and_two_hop_peaks_pruned(tmp_path: Path) -> None:
+    from relaytrack.bench.seeds import TUNING
+    from relaytrack.relay.synth import SynthConfig, generate
+
+    store = Store(tmp_path / "synth.db")
+    truth = generate(store, SynthConfig.hard(TUNING["relay"][1], people=150, grid=(3, 3)))
+    res = learn_links(store.conn)
+    cmp = compare_links(res.links, truth.links)
+    assert cmp.precision >= 0.7 and cmp.recall >= 0.6, cmp
+    assert cmp.median_time_error is not None and cmp.median_time_error < 0.2
+    store.close()
