@@ -55,6 +55,12 @@ def cameras_import(
         )
         if summary["without_links"]:
             console.print(f"[yellow]no links:[/yellow] {', '.join(summary['without_links'][:20])}")
+        for key, what in (("without_heading", "heading"), ("without_fov", "field of view")):
+            if summary.get(key):
+                console.print(
+                    f"[yellow]no {what}:[/yellow] {', '.join(summary[key][:20])}"
+                    + (" (linked by distance; their links accept any edge)" if key == "without_heading" else "")
+                )
 
 
 @cameras_app.command("list")
@@ -129,16 +135,41 @@ def cameras_links(
     min_conf: Annotated[
         float, typer.Option(help="Route hops at least this confident count as observations")
     ] = 0.8,
+    learn: Annotated[
+        bool,
+        typer.Option(
+            "--learn",
+            help="Learn links from the stored sightings (no labels: appearance-matched transitions against a "
+            "shuffled baseline) and store them as source=learned",
+        ),
+    ] = False,
+    truth: Annotated[
+        Path | None,
+        typer.Option("--truth", help="With --learn: compare the learned links with this links-truth.yaml"),
+    ] = None,
 ) -> None:
-    """List links (exit edge -> neighbour, travel-time distribution); --refine learns from confirmed hops first."""
+    """List links (exit edge -> neighbour, travel-time distribution); --learn learns them from unlabelled
+    traffic first, --refine updates travel times from confirmed hops."""
     from relaytrack.relay.network import all_links, refine_links
 
-    with open_store(db, readonly=not refine) as store:
-        summary = None
+    if truth is not None and not learn:
+        raise typer.BadParameter("--truth compares learned links: give --learn too")
+    with open_store(db, readonly=not (refine or learn)) as store:
+        summary = learned = None
+        if learn:
+            from relaytrack.relay.learn_links import learn_links, store_learned
+
+            with store.tx() as conn:
+                learned = learn_links(conn)
+                stored = store_learned(conn, learned)
         if refine:
             with store.tx() as conn:
                 summary = refine_links(conn, min_conf=min_conf)
         links = all_links(store.conn)
+    if learn:
+        _print_learned(learned, stored, truth, json_out)
+        if json_out or not refine:
+            return
     if json_out:
         print_json({"links": links, "refined": summary} if refine else links)
         return
@@ -151,6 +182,36 @@ def cameras_links(
         console.print(
             f"{ln['src']} -{ln['exit_edge'] or 'any'}-> {ln['dst']} ({ln['entry_edge'] or 'any'}) {ln['mode']} "
             f"{ln['mean_s']}±{ln['std_s']} s [{ln['min_s']}, {ln['max_s']}] {ln['source']} n={ln['n_obs']}"
+        )
+
+
+def _print_learned(learned, stored: dict, truth: Path | None, json_out: bool) -> None:
+    from relaytrack.relay.learn_links import compare_links, read_truth_links
+
+    cmp = compare_links(learned.links, read_truth_links(truth)).to_dict() if truth else None
+    if json_out:
+        print_json({**learned.to_dict(), "stored": stored, **({"truth": cmp} if cmp else {})})
+        return
+    console.print(
+        f"learned {len(learned.links)} links from {learned.sightings} sightings on {learned.cameras} cameras "
+        f"({stored['map_links_dropped']} map links of those cameras replaced); {len(learned.indirect)} "
+        f"two-hop peaks left to their relay camera; {learned.absent} neighbour pairs with traffic and no link"
+    )
+    for ln in learned.links:
+        console.print(
+            f"{ln.src} -{ln.exit_edge or 'any'}-> {ln.dst} ({ln.entry_edge or 'any'}) {ln.mean_s:.1f}±{ln.std_s:.1f} s "
+            f"[{ln.min_s:.0f}, {ln.max_s:.0f}] support {ln.support:.1f} ({ln.observed} seen, "
+            f"{ln.expected:.1f} by chance, z {ln.z:.1f})"
+        )
+    if learned.unestimated:
+        console.print(f"[yellow]could not estimate {len(learned.unestimated)} neighbour links:[/yellow]")
+        for u in learned.unestimated[:40]:
+            console.print(f"  {u.src} -> {u.dst}: {u.reason}")
+    if cmp:
+        console.print(
+            f"against {truth}: precision {cmp['precision']:.2f}, recall {cmp['recall']:.2f} "
+            f"({cmp['correct']} of {cmp['true']} true links), within 20 % travel time {cmp['within_20pct']} "
+            f"(recall {cmp['recall_within_20pct']:.2f}), median time error {cmp['median_time_error']}"
         )
 
 

@@ -219,7 +219,8 @@ def import_network(
 
     Cameras are upserted; links given in the file replace earlier file links of their source cameras; cameras
     of the file with no given outgoing link get links inferred from the map (when they have lat/lon), for each
-    mode in `modes`. Returns a summary: {"file", "cameras", "links_given", "links_inferred", "without_links"}.
+    mode in `modes`. Returns a summary: {"file", "cameras", "links_given", "links_inferred", "without_links",
+    "without_heading", "without_fov"} (cameras missing a heading still link by distance, with any edge).
     """
     net = read_network(path)
     conn = _conn_of(target)
@@ -288,6 +289,9 @@ def _import(
         "links_given": len(net.links),
         "links_inferred": inferred,
         "without_links": without,
+        # Linked by distance all the same, but their links cannot say by which edge people leave or arrive.
+        "without_heading": [e.camera.id for e in net.cameras if e.camera.heading_deg is None],
+        "without_fov": [e.camera.id for e in net.cameras if e.camera.fov_deg is None],
     }
 
 
@@ -317,7 +321,8 @@ def transition_observations(conn, *, min_conf: float = 0.8) -> list[tuple[str, s
 
 def refine_links(conn, *, min_conf: float = 0.8, observations: list[tuple] | None = None) -> dict[str, Any]:
     """Update link travel times from observed transitions: a conjugate-style blend of the prior (map or file
-    estimate, weight PRIOR_WEIGHT) with the observed mean and spread. Recomputed from the prior every time, so
+    estimate, weight PRIOR_WEIGHT; a learned link's, weight its support, and it stays source='learned') with the
+    observed mean and spread. Recomputed from the prior every time, so
     running it twice changes nothing. Returns {"observations", "links_updated", "unlinked": [(src, dst)]}."""
     obs = observations if observations is not None else transition_observations(conn, min_conf=min_conf)
     by_pair: dict[tuple[str, str, str], list[float]] = {}
@@ -335,16 +340,18 @@ def refine_links(conn, *, min_conf: float = 0.8, observations: list[tuple] | Non
         n = len(xs)
         m_obs = sum(xs) / n
         for r in rows:
-            k = PRIOR_WEIGHT
+            # A learned link's prior is backed by its support (transitions over chance), a map guess by little.
+            learned = r["source"] == "learned"
+            k = max(PRIOR_WEIGHT, float(r["support"] or 0.0)) if learned else PRIOR_WEIGHT
             mean = (k * r["prior_mean_s"] + n * m_obs) / (k + n)
             ss = k * r["prior_std_s"] ** 2 + sum((x - mean) ** 2 for x in xs)
             std = max(1.0, math.sqrt(ss / (k + n)))
             lo = min(r["min_s"], min(xs) - std)
             hi = max(r["max_s"] if r["max_s"] is not None else mean + 3 * std, max(xs) + std)
             conn.execute(
-                "UPDATE camera_links SET mean_s=?, std_s=?, min_s=?, max_s=?, n_obs=?, source='data'"
+                "UPDATE camera_links SET mean_s=?, std_s=?, min_s=?, max_s=?, n_obs=?, source=?"
                 " WHERE id=?",
-                (mean, std, lo, hi, n, r["id"]),
+                (mean, std, lo, hi, n, "learned" if learned else "data", r["id"]),
             )
             updated += 1
     return {"observations": len(obs), "links_updated": updated, "unlinked": unlinked}
