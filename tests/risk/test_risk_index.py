@@ -117,9 +117,11 @@ def test_backtest_reports_baselines(mini) -> None:
     bt = backtest(build(cfg))
     assert [y["year"] for y in bt["years"]] == [2020, 2021, 2022]
     assert bt["years"][0]["history"] == [2018, 2019]
-    # In the mini data crime rates are stable and 중구 ≫ 용산구 ≫ 종로구: index and last year both rank right.
-    assert bt["spearman"] == 1.0 and bt["baselines"]["last_year_crime"] == 1.0
-    assert bt["baselines"]["population"] == -1.0
+    # In the mini data crime rates are stable and 중구 ≫ 용산구 ≫ 종로구: last year ranks right; the index, built
+    # only from layers dated before each year, ranks right in 2020-2021 (crime and the 2018 camera sites).
+    assert bt["baselines"]["last_year_crime"] == 1.0 and bt["baselines"]["population"] == -1.0
+    assert [y["count"]["index"]["spearman"] for y in bt["years"][:2]] == [1.0, 1.0]
+    assert "combined" in bt["count"] and bt["indicators_add_over_last_year"] in (True, False)
     assert bt["cells"]["available"] is False and "incidents" not in bt["indicators"]
 
 
@@ -180,3 +182,34 @@ def test_all_of_seoul(tmp_path: Path) -> None:
     bt = backtest(res)
     assert bt["spearman"] is not None and bt["baselines"]["last_year_crime"] is not None
     assert len(rank_cameras(res, 10)) == 10
+
+
+def test_backtest_uses_only_layers_dated_before_the_year(mini) -> None:
+    _, cfg = mini
+    bt = backtest(build(cfg))
+    for y in bt["years"]:
+        used = set(y["indicators_used"])
+        # The 2023 drug-crime table and the 2024 intelligent-CCTV share predict no year up to 2023.
+        assert not used & {"drug_crime", "intelligent_gap"}
+        # Undated layers are static with no history: never used.
+        assert not used & set(bt["static_no_history"])
+        # The 2021-12 population table predicts 2022 on, not before.
+        assert ("population_density" in used) == (y["year"] >= 2022)
+    assert {"lighting_gap", "police_distance"} <= set(bt["static_no_history"])
+    assert bt["layers"]["drug_crime"]["first_year"] == 2024
+
+
+def test_combined_forecast_on_known_series() -> None:
+    import numpy as np
+
+    from relaytrack.risk.history import combined_forecast, usable_source
+
+    # Every 구 grows 10 % a year: last year alone forecasts exactly; an uninformative extra adds nothing.
+    series = {y: np.array([100.0, 200.0, 400.0, 800.0]) * 1.1 ** (y - 2015) for y in range(2015, 2021)}
+    fc = combined_forecast(series, 2020, np.array([[1.0], [0.0], [1.0], [0.0]]), alpha=1e-9)
+    truth = np.log1p(series[2020])
+    assert np.abs(fc["last_year_model"] - truth).max() < 0.01
+    assert np.abs(fc["combined"] - truth).max() < 0.01
+    assert combined_forecast(series, 2015, None) is None  # no pair before 2015
+    assert usable_source("cameras", 2020) == "camera_sites" and usable_source("cameras", 2023) == "cameras"
+    assert usable_source("drug_rate", 2023) is None and usable_source("lights", 2030) is None

@@ -1,11 +1,13 @@
-"""Honest validation: does the index built from earlier years rank 구 by later crime?
+"""Honest validation: does the index built from what was known before year T rank 구 by T's crime?
 
-For each test year T the crime indicator is rebuilt from the `history_years` years before T only, the
-other layers stay as they are (they are snapshots dated 2018-2025, so they may know a little of the
-future: said in the output), and the 구 ranking by mean cell score is compared with year T's recorded
-5-major-crime counts (and rates per 1,000 residents). Baselines use the same information or less:
-population only, and last year's crime only. Cell-level validation needs dated incident points; it runs
-only when confirmed alerts with times exist (earlier half -> later half).
+For each test year T the crime indicator is rebuilt from the `history_years` years before T only, and every
+other indicator is used only if its layer is dated before T (risk/history.py: LAYER_DATES; an older dated
+layer stands in where one exists, undated layers are static with no history and stay out). The 구 ranking by
+the index is compared with year T's recorded 5-major-crime counts (and rates per 1,000 residents, per km²).
+Baselines use the same information or less: population only, and last year's crime only. A combined model
+(last year's crime plus the indicators, fitted on earlier years) says whether the indicators add anything over
+last year's crime alone. Crime is published per 구 only, so nothing finer can be backtested on open data;
+cell-level validation runs only when confirmed alerts with times exist (earlier half -> later half).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from relaytrack.risk.indicators import normalise
+from relaytrack.risk.history import combined_forecast, layer_date, usable_source
+from relaytrack.risk.indicators import IndicatorValues, normalise, raw_values
 from relaytrack.risk.score import RiskResult, composite
 
 
@@ -39,55 +42,92 @@ def _district_sum(res: RiskResult, cell_values: np.ndarray) -> np.ndarray:
     return np.bincount(res.grid.district, weights=cell_values, minlength=len(res.grid.districts))
 
 
+def indicators_at(res: RiskResult, year: int) -> tuple[list[IndicatorValues], dict[str, str]]:
+    """The non-crime indicators known before `year` (a dated stand-in layer where the newer one is too late),
+    and why each other indicator was left out."""
+    cfg = res.cfg
+    used, left = [], {}
+    trees: dict = {}
+    for iv in res.indicators:
+        if iv.spec.source == "crime_rate":
+            continue
+        src = usable_source(iv.spec.source, year)
+        if src is None:
+            d = layer_date(iv.spec.source)
+            left[iv.name] = (f"dated for {d.first_year}+ ({d.note})" if d.first_year else d.note)
+            continue
+        if src == iv.spec.source:
+            used.append(iv)
+            continue
+        spec = iv.spec.model_copy(update={"source": src})
+        got = raw_values(iv.name, spec, res.grid, res.points, res.stats, cfg, trees)
+        if got is None:
+            left[iv.name] = f"stand-in layer {src!r} has no data"
+            continue
+        raw, unit = got
+        used.append(IndicatorValues(iv.name, spec, raw, normalise(raw, cfg.normalise, spec.higher_is_riskier),
+                                    unit))  # fmt: skip
+    return used, left
+
+
+def _mae(pred_log: np.ndarray, truth: np.ndarray) -> float:
+    """Mean absolute error in log(1 + value): about the relative error of the forecast."""
+    return round(float(np.mean(np.abs(pred_log - np.log1p(truth)))), 4)
+
+
 def district_backtest(res: RiskResult) -> dict:
     cfg = res.cfg.backtest
     by_year = res.stats.crime_by_year
     pop = res.stats.values["population"]
     names = res.names()
-    crime_j = next(
-        (
-            j
-            for j, iv in enumerate(res.indicators)
-            if iv.spec.method == "district" and iv.spec.source == "crime_rate"
-        ),
-        None,
+    crime_iv = next(
+        (iv for iv in res.indicators if iv.spec.method == "district" and iv.spec.source == "crime_rate"), None
     )
-    env = [iv for iv in res.indicators if iv.spec.source != "crime_rate"]
-    env_cells = composite(env)[0] if env else None
     area = res.stats.values["area_km2"]
+    series = {
+        "count": dict(by_year),
+        "rate": {y: v / pop * 1000.0 for y, v in by_year.items()},
+        "density": {y: v / area for y, v in by_year.items()},
+    }
     years = []
     for t in cfg.test_years:
         hist = [y for y in range(t - cfg.history_years, t) if y in by_year]
         if t not in by_year or not hist or (t - 1) not in by_year:
             continue
-        if crime_j is not None:
+        env, left = indicators_at(res, t)
+        ivs = list(env)
+        if crime_iv is not None:
             # Rebuild the crime indicator from the history window only, then the composite.
             past_rate = np.mean([by_year[y] for y in hist], axis=0) / pop * 1000.0
-            ivs = list(res.indicators)
-            iv = ivs[crime_j]
-            norm = normalise(past_rate[res.grid.district], res.cfg.normalise, iv.spec.higher_is_riskier)
-            ivs[crime_j] = type(iv)(iv.name, iv.spec, past_rate[res.grid.district], norm, iv.unit)
-            cells = composite(ivs)[0]
-        else:
-            cells = res.score
-        # Counts grow with a 구's size, so the index is summed over its cells for them (risk mass) and
-        # averaged for the per-resident and per-km² targets.
-        actual = {"count": by_year[t], "rate": by_year[t] / pop * 1000.0, "density": by_year[t] / area}
-        last = {
-            "count": by_year[t - 1],
-            "rate": by_year[t - 1] / pop * 1000.0,
-            "density": by_year[t - 1] / area,
-        }
-        row: dict = {"year": t, "history": hist}
-        for target, truth in actual.items():
+            norm = normalise(past_rate[res.grid.district], res.cfg.normalise, crime_iv.spec.higher_is_riskier)
+            ivs.append(type(crime_iv)(crime_iv.name, crime_iv.spec, past_rate[res.grid.district], norm,
+                                      crime_iv.unit))  # fmt: skip
+        cells = composite(ivs)[0] if ivs else None
+        env_cells = composite(env)[0] if env else None
+        # 구 means of each known indicator: the extra features of the combined model.
+        extra = np.column_stack([_district_mean(res, iv.norm) for iv in env]) if env else None
+        row: dict = {"year": t, "history": hist, "indicators_used": [iv.name for iv in ivs],
+                     "indicators_left_out": left}  # fmt: skip
+        for target, s in series.items():
+            truth = s[t]
+            # Counts grow with a 구's size, so the index is summed over its cells for them (risk mass) and
+            # averaged for the per-resident and per-km² targets.
             agg = _district_sum if target == "count" else _district_mean
-            preds = {"index": agg(res, cells), "population": pop, "last_year_crime": last[target]}
+            preds = {"population": pop, "last_year_crime": s[t - 1]}
+            if cells is not None:
+                preds["index"] = agg(res, cells)
             if env_cells is not None:
                 preds["index_without_crime"] = agg(res, env_cells)
+            fc = combined_forecast(s, t, extra)
+            if fc is not None and "combined" in fc:
+                preds["combined"] = np.expm1(fc["combined"])
             row[target] = {
                 p: {"spearman": _r(spearman(v, truth)), "top_k_hit": round(top_k_hit(v, truth, cfg.top_k), 3)}
                 for p, v in preds.items()
             }
+            if fc is not None:
+                for p, v in fc.items():
+                    row[target].setdefault(p, {})["mae_log"] = _mae(v, truth)
         years.append(row)
     out: dict = {
         "unit": "district (구)",
@@ -96,33 +136,52 @@ def district_backtest(res: RiskResult) -> dict:
         "history_years": cfg.history_years,
         "indicators": names,
         "years": years,
-        "caveat": "non-crime layers are single snapshots (2018-2025) and are reused for every test year",
+        "layers": {
+            iv.name: {"source": iv.spec.source, "first_year": layer_date(iv.spec.source).first_year,
+                      "note": layer_date(iv.spec.source).note}
+            for iv in res.indicators if iv.spec.source != "crime_rate"
+        },  # fmt: skip
+        "static_no_history": sorted(
+            iv.name for iv in res.indicators
+            if iv.spec.source != "crime_rate" and layer_date(iv.spec.source).first_year is None
+        ),  # fmt: skip
+        "caveat": "each test year uses only layers dated before it (see layers); undated layers are static "
+        "with no history and are left out; the rate targets divide by the 2021-12 population (no series)",
+        "finer": "not available: the open data has crime per 구 and year only (no dated incident points per "
+        "동 or cell); see cells for the alert-based cell check",
     }
     out["targets"] = {
         "count": "5 major crimes recorded in the 구 (index summed over cells)",
         "rate": "per 1,000 residents (index averaged)",
         "density": "per km² (index averaged)",
     }
+    preds_all = ("index", "index_without_crime", "population", "last_year_crime", "combined")
     for target in ("count", "rate", "density"):
         summary = {}
-        for p in ("index", "index_without_crime", "population", "last_year_crime"):
-            rs = [
-                y[target][p]["spearman"]
-                for y in years
-                if p in y[target] and y[target][p]["spearman"] is not None
-            ]
-            hs = [y[target][p]["top_k_hit"] for y in years if p in y[target]]
+        for p in preds_all:
+            rs = [y[target][p]["spearman"] for y in years
+                  if p in y[target] and y[target][p].get("spearman") is not None]  # fmt: skip
+            hs = [y[target][p]["top_k_hit"] for y in years if p in y[target] and "top_k_hit" in y[target][p]]
             if rs:
                 summary[p] = {"spearman": _r(float(np.mean(rs))), "top_k_hit": _r(float(np.mean(hs)))}
+        for p in ("last_year_model", "combined"):
+            ms = [y[target][p]["mae_log"] for y in years if "mae_log" in y[target].get(p, {})]
+            if ms:
+                summary.setdefault(p, {})["mae_log"] = _r(float(np.mean(ms)))
         out[target] = summary
     # Headline numbers the CLI contract names: the index against the two baselines, counts target.
     c = out["count"]
     out["spearman"] = c.get("index", {}).get("spearman")
-    out["baselines"] = {k: v["spearman"] for k, v in c.items() if k != "index"}
+    out["baselines"] = {k: v["spearman"] for k, v in c.items() if k not in ("index", "combined") and "spearman" in v}
     out["beats_last_year"] = (
         out["spearman"] is not None
         and "last_year_crime" in c
         and out["spearman"] > c["last_year_crime"]["spearman"]
+    )
+    # Do the indicators add anything over last year's crime? Same regression with and without them.
+    comb, last = c.get("combined", {}), c.get("last_year_model", {})
+    out["indicators_add_over_last_year"] = (
+        None if "mae_log" not in comb or "mae_log" not in last else bool(comb["mae_log"] < last["mae_log"])
     )
     return out
 
