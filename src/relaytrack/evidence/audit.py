@@ -272,27 +272,96 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
     return VerifyResult(True, n, None, None, key is not None, warning)
 
 
-def export_case(conn, case: str) -> list[dict]:
-    """Every audit entry of one case, in chain order, with its hashes (for an auditor or a court)."""
-    out = []
-    for r in conn.execute(
-        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash FROM audit_log"
-        " WHERE case_no=? ORDER BY seq",
-        (case,),
-    ):
-        out.append(
-            {
-                "seq": r[0],
-                "ts": r[1],
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r[1])),
-                "user": r[2],
-                "case": r[3],
-                "action": r[4],
-                "outcome": r[5],
-                "detail": json.loads(r[6] or "{}"),
-                "result_ids": json.loads(r[7] or "[]"),
-                "prev_hash": r[8],
-                "hash": r[9],
-            }
+# ---- reading ---------------------------------------------------------------------------------------------
+
+_ENTRY_COLUMNS = "seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit_log row as the evidence stage hands it out (detail and result_ids decoded)."""
+
+    seq: int
+    ts: float
+    user: str | None
+    case: str | None
+    action: str
+    outcome: str
+    detail: dict[str, Any]
+    result_ids: list[Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_row(cls, r: Any) -> AuditEntry:
+        return cls(
+            r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}"), json.loads(r[7] or "[]"), r[8], r[9]
         )
-    return out
+
+    def summary(self) -> dict[str, Any]:
+        """The listing form (no chain link): what the audit page shows."""
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "user": self.user,
+            "case": self.case,
+            "action": self.action,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "result_ids": self.result_ids,
+            "hash": self.hash,
+        }
+
+    def chain_dict(self) -> dict[str, Any]:
+        """The export form: local time and both hashes, so an auditor can re-walk the chain."""
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.ts)),
+            "user": self.user,
+            "case": self.case,
+            "action": self.action,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "result_ids": self.result_ids,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def entries(
+    conn,
+    *,
+    case: str | None = None,
+    user: str | None = None,
+    action: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Entries newest first, filtered by case, user and action; `before` pages by seq."""
+    where, args = [], []
+    for col, val in (("case_no", case), ("user_name", user), ("action", action)):
+        if val:
+            where.append(f"{col}=?")
+            args.append(val)
+    if before:
+        where.append("seq < ?")
+        args.append(int(before))
+    sql = (
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log"
+        f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq DESC LIMIT ?"
+    )
+    return [AuditEntry.from_row(r) for r in conn.execute(sql, [*args, int(limit)])]
+
+
+def case_entries(conn, case: str) -> list[AuditEntry]:
+    """Every entry of one case, in chain order."""
+    return [
+        AuditEntry.from_row(r)
+        for r in conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE case_no=? ORDER BY seq", (case,))
+    ]
+
+
+def export_case(conn, case: str) -> list[dict[str, Any]]:
+    """Every audit entry of one case, in chain order, with its hashes (for an auditor or a court)."""
+    return [e.chain_dict() for e in case_entries(conn, case)]

@@ -57,6 +57,12 @@ def set_password(conn, name: str, password: str, db_path: Path | None = None) ->
     audit.append(conn, db_path, user=name, case=None, action="password", detail={"user": name})
 
 
+def user_of(conn, name: str) -> User | None:
+    """The named user's role and agency (None when there is no such user)."""
+    row = conn.execute("SELECT name, role, agency FROM users WHERE name=?", (name,)).fetchone()
+    return None if row is None else User(row[0], row[1], row[2])
+
+
 def _get_user(conn, name: str) -> tuple | None:
     return conn.execute(
         "SELECT name, role, agency, password_hash, active, failed_logins, locked_until FROM users WHERE name=?",

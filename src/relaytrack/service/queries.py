@@ -1,9 +1,10 @@
-"""Read (and the few write) queries the service needs beyond the stages' own functions: lists for the
+"""Read-only queries the service needs beyond the stages' own functions: lists for the
 console's pages. Routes call these; no SQL lives in a router.
 
-Alerts belong to the watch stage: rows of its `alerts` table are read through relaytrack.watch.alerts
-(row_to_alert, Alert.public()); only the id-ordered paging the live stream needs is added here. Relay routes
-belong to the relay stage: saved and read through relaytrack.relay.persist.
+Each table belongs to one stage, whose functions return named records; this module only shapes them into
+views. Alerts are the watch stage's (relaytrack.watch.alerts: page_alerts, get_alert, Alert.public()), the
+audit log the evidence stage's (relaytrack.evidence.audit: AuditEntry), relay routes the relay stage's
+(relaytrack.relay.persist), and camera columns the store's (store.sightings.CAMERA_COLUMNS).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from relaytrack.evidence import audit
 from relaytrack.evidence.access import PERMISSIONS
 from relaytrack.relay import persist
+from relaytrack.store.sightings import CAMERA_COLUMNS
 
 # ---- cases -----------------------------------------------------------------------------------------------
 
@@ -81,20 +84,8 @@ def users(conn) -> list[dict[str, Any]]:
 
 # ---- cameras ---------------------------------------------------------------------------------------------
 
-CAMERA_KEYS = (
-    "id",
-    "name",
-    "lat",
-    "lon",
-    "heading_deg",
-    "fov_deg",
-    "district",
-    "owner",
-    "purpose",
-    "clock_offset_s",
-    "width",
-    "height",
-)
+# The store's camera columns less the stream URL, which may carry a camera's credentials.
+CAMERA_KEYS = tuple(c for c in CAMERA_COLUMNS if c != "stream_url")
 
 
 def cameras_overview(conn) -> list[dict[str, Any]]:
@@ -255,34 +246,11 @@ def audit_entries(
     before: int | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    where, args = [], []
-    for col, val in (("case_no", case), ("user_name", user), ("action", action)):
-        if val:
-            where.append(f"{col}=?")
-            args.append(val)
-    if before:
-        where.append("seq < ?")
-        args.append(int(before))
-    sql = (
-        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, hash FROM audit_log"
-        f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq DESC LIMIT ?"
-    )
-    out = []
-    for r in conn.execute(sql, [*args, int(limit)]):
-        out.append(
-            {
-                "seq": r[0],
-                "ts": r[1],
-                "user": r[2],
-                "case": r[3],
-                "action": r[4],
-                "outcome": r[5],
-                "detail": json.loads(r[6] or "{}"),
-                "result_ids": json.loads(r[7] or "[]"),
-                "hash": r[8],
-            }
-        )
-    return out
+    """The audit page's rows: the evidence stage's AuditEntry records in their listing form."""
+    return [
+        e.summary()
+        for e in audit.entries(conn, case=case, user=user, action=action, before=before, limit=limit)
+    ]
 
 
 # ---- alerts (the watch stage's table, through its own row reader) --------------------------------------
@@ -302,22 +270,10 @@ def alert_view(a: Any) -> dict[str, Any]:
 def list_alerts(
     conn, *, after: int | None = None, before: int | None = None, limit: int = 100, camera: str | None = None
 ) -> list[dict[str, Any]]:
-    """Shown (not throttled) alerts newest first; with `after`, those with a larger id oldest first (the
-    live stream's order). Paging by id is what the watch's own list_alerts does not offer."""
-    from relaytrack.watch.alerts import row_to_alert
+    """The watch's id-paged alerts (relaytrack.watch.alerts.page_alerts) as the console shows them."""
+    from relaytrack.watch.alerts import page_alerts
 
-    where, args = ["suppressed = 0", "id > ?"], [int(after or 0)]
-    if before:
-        where.append("id < ?")
-        args.append(int(before))
-    if camera:
-        where.append("camera_id = ?")
-        args.append(camera)
-    order = "ASC" if after is not None else "DESC"
-    rows = conn.execute(
-        f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?", [*args, int(limit)]
-    ).fetchall()
-    return [alert_view(row_to_alert(r)) for r in rows]
+    return [alert_view(x) for x in page_alerts(conn, after=after, before=before, limit=limit, camera=camera)]
 
 
 def get_alert(conn, alert_id: int) -> dict[str, Any] | None:
@@ -331,4 +287,6 @@ def get_alert(conn, alert_id: int) -> dict[str, Any] | None:
 
 
 def max_alert_id(conn) -> int:
-    return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()[0])
+    from relaytrack.watch.alerts import max_alert_id as watch_max
+
+    return watch_max(conn)

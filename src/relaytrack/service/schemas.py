@@ -164,3 +164,107 @@ class ExportIn(Strict):
 class AlertVerdictIn(Strict):
     verdict: Literal["ack", "false_alarm"]
     note: str = Field("", max_length=500)
+
+
+# ---- response views ----------------------------------------------------------------------------------------
+# What a client gets, for the OpenAPI spec. `extra="allow"`: a key a stage adds later still reaches the client
+# (the console reads these), while the keys listed here are documented and checked.
+
+
+class View(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CameraOut(View):
+    id: str
+    name: str | None
+    lat: float | None
+    lon: float | None
+    heading_deg: float | None
+    fov_deg: float | None
+    district: str | None
+    owner: str | None
+    purpose: str | None
+    clock_offset_s: float | None
+    width: int | None
+    height: int | None
+    sources: int = Field(description="Footage sources analysed or being analysed")
+    sightings: int
+    last_seen: float | None = Field(description="Wall time of the camera's newest sighting")
+    links: int = Field(description="Links leaving this camera")
+    status: str = Field(description="recording | recorded | idle | failed, or the watch's live state")
+    error: str | None
+
+
+class AlertOut(View):
+    """A watch alert (`relaytrack watch --json` keys) with the console's id, wall time and media links."""
+
+    id: int
+    camera: str
+    start: float
+    end: float
+    score: float
+    reasons: list[str]
+    kind: str
+    status: str
+    clip: str | None
+    explanation: str
+    signals: dict[str, Any]
+    keyframes: list[str]
+    sighting: int | None
+    wall: float | None = Field(description="Wall time the alert was decided (or started)")
+    sightings: list[int]
+    source_id: int | None
+
+
+class AlertMediaOut(AlertOut):
+    video: str
+    thumbnails: list[str]
+
+
+class AuditEntryOut(View):
+    seq: int
+    ts: float
+    user: str | None
+    case: str | None
+    action: str
+    outcome: str
+    detail: dict[str, Any]
+    result_ids: list[Any]
+    hash: str
+
+
+class AuditChainEntryOut(AuditEntryOut):
+    time: str = Field(description="Local time of ts")
+    prev_hash: str
+
+
+class AuditVerifyOut(View):
+    ok: bool
+    entries: int
+    problem: str | None
+    bad_seq: int | None
+    keyed: bool = Field(description="The MACs were checked with this installation's key")
+    warning: str | None
+
+
+class LogoutOut(View):
+    revoked: int | None = Field(description="Id of the revoked token")
+
+
+class UserOut(View):
+    name: str
+    role: str
+    agency: str | None
+    active: bool
+
+
+class ExportOut(View):
+    id: int
+    case: str
+    user: str
+    package: str = Field(description="Path of the evidence package")
+    manifest_sha256: str | None
+    request_id: int | None
+    sightings: list[Any]
+    created_at: float | None

@@ -141,6 +141,30 @@ def list_alerts(
     return [row_to_alert(r) for r in conn.execute(sql, (*args, limit)).fetchall()]
 
 
+def page_alerts(
+    conn, *, after: int | None = None, before: int | None = None, limit: int = 100, camera: str | None = None
+) -> list[Alert]:
+    """Shown (not throttled) alerts paged by id: newest first below `before`; with `after`, those with a
+    larger id oldest first (a live stream's order, resuming from the last id it sent)."""
+    where, args = ["suppressed = 0", "id > ?"], [int(after or 0)]
+    if before:
+        where.append("id < ?")
+        args.append(int(before))
+    if camera:
+        where.append("camera_id = ?")
+        args.append(camera)
+    order = "ASC" if after is not None else "DESC"
+    rows = conn.execute(
+        f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?", [*args, int(limit)]
+    ).fetchall()
+    return [row_to_alert(r) for r in rows]
+
+
+def max_alert_id(conn) -> int:
+    """The newest alert's id (0 when none): where a live stream starts."""
+    return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM alerts").fetchone()[0])
+
+
 def get_alert(conn, alert_id: int) -> Alert:
     r = conn.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
     if r is None:

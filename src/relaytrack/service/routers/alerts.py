@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID, AlertVerdictIn
+from relaytrack.service.schemas import MAX_ID, AlertMediaOut, AlertVerdictIn
 from relaytrack.watch.alerts import ack_alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -27,7 +27,7 @@ def _media(alert: dict) -> dict:
     return alert
 
 
-@router.get("")
+@router.get("", response_model=list[AlertMediaOut])
 def list_alerts(
     a: Annotated[Access, Depends(need("alerts"))],
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -115,7 +115,7 @@ async def stream(
     )
 
 
-@router.get("/{alert_id}")
+@router.get("/{alert_id}", response_model=AlertMediaOut)
 def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) -> dict:
     """One alert with its reasons, sightings and clip."""
     alert = queries.get_alert(a.conn, alert_id)
@@ -125,7 +125,7 @@ def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) 
     return _media(alert)
 
 
-@router.post("/{alert_id}/verdict")
+@router.post("/{alert_id}/verdict", response_model=AlertMediaOut)
 def verdict(alert_id: AlertId, body: AlertVerdictIn, a: Annotated[Access, Depends(need("alerts"))]) -> dict:
     """Acknowledge an alert or mark it a false alarm (kept by the watch stage for tuning)."""
     if queries.get_alert(a.conn, alert_id) is None:

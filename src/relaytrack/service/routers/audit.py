@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from relaytrack.evidence import audit
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID
+from relaytrack.service.schemas import MAX_ID, AuditChainEntryOut, AuditEntryOut, AuditVerifyOut
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
-@router.get("")
+@router.get("", response_model=list[AuditEntryOut])
 def entries(
     a: Annotated[Access, Depends(need("audit"))],
     of_case: Annotated[str | None, Query(max_length=64, description="Only this case's entries")] = None,
@@ -39,7 +39,7 @@ def entries(
     return out
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=AuditVerifyOut)
 def verify(a: Annotated[Access, Depends(need("audit"))]) -> dict:
     """Walk the hash chain (and MACs with this installation's key); the first bad entry, if any."""
     res = audit.verify(a.conn, a.store.path)
@@ -47,7 +47,7 @@ def verify(a: Annotated[Access, Depends(need("audit"))]) -> dict:
     return res.__dict__
 
 
-@router.get("/case/{case_no}")
+@router.get("/case/{case_no}", response_model=list[AuditChainEntryOut])
 def case_chain(
     case_no: Annotated[str, Path(min_length=1, max_length=64)], a: Annotated[Access, Depends(need("audit"))]
 ) -> list[dict]:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from relaytrack.errors import AccessDenied
 from relaytrack.evidence import audit
-from relaytrack.evidence.auth import User, login, revoke_token
+from relaytrack.evidence.auth import User, login, revoke_token, user_of
 from relaytrack.service import queries
 from relaytrack.service.deps import current_user, request_store
-from relaytrack.service.schemas import LoginIn, LoginOut, MeOut
+from relaytrack.service.schemas import LoginIn, LoginOut, LogoutOut, MeOut
 from relaytrack.store import Store
 
 StoreDep = Annotated[Store, Depends(request_store)]
@@ -35,11 +35,13 @@ def login_route(body: LoginIn, store: StoreDep) -> dict:
         token = login(store.conn, body.user, body.password, hours=body.hours, db_path=store.path)
     except AccessDenied as err:
         raise HTTPException(401, str(err), headers={"WWW-Authenticate": "Bearer"}) from None
-    row = store.conn.execute("SELECT role, agency FROM users WHERE name=?", (body.user,)).fetchone()
-    return {"token": token, "expires_in_h": body.hours, **_me(store.conn, User(body.user, row[0], row[1]))}
+    user = user_of(store.conn, body.user)
+    if user is None:  # removed between the login and this read
+        raise HTTPException(401, f"user {body.user!r} not found", headers={"WWW-Authenticate": "Bearer"})
+    return {"token": token, "expires_in_h": body.hours, **_me(store.conn, user)}
 
 
-@router.post("/auth/logout")
+@router.post("/auth/logout", response_model=LogoutOut)
 def logout_route(store: StoreDep, user: Annotated[User, Depends(current_user)]) -> dict:
     """Revoke the token this request was made with."""
     revoke_token(store.conn, user.token_id, by=user.name, db_path=store.path)

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Path
 from relaytrack.relay.network import all_links, camera_info
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
+from relaytrack.service.schemas import CameraOut
 
 router = APIRouter(prefix="/api", tags=["cameras"])
 CamId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.get("/cameras")
+@router.get("/cameras", response_model=list[CameraOut])
 def list_cameras(a: Annotated[Access, Depends(need("cameras"))]) -> list[dict]:
     """Every camera: position, heading and field of view, district, owner, purpose, status, counts."""
     out = queries.cameras_overview(a.conn)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from relaytrack.evidence import access as acc
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import CaseIn, CaseOut, CaseStatusIn, MemberIn
+from relaytrack.service.schemas import CaseIn, CaseOut, CaseStatusIn, MemberIn, UserOut
 
 router = APIRouter(prefix="/api", tags=["cases"])
 CaseNo = Annotated[str, Path(min_length=1, max_length=64)]
@@ -78,7 +78,7 @@ def case_routes(case_no: CaseNo, a: Annotated[Access, Depends(need("relay"))]) -
     return out
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[UserOut])
 def list_users(a: Annotated[Access, Depends(need("user_admin"))]) -> list[dict]:
     """Users with their roles (to pick case members)."""
     out = queries.users(a.conn)

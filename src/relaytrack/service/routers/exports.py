@@ -19,7 +19,7 @@ from relaytrack.evidence.package import verify_package
 from relaytrack.relay.persist import latest_route
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID, ExportIn
+from relaytrack.service.schemas import MAX_ID, ExportIn, ExportOut
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 ExportId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -69,7 +69,7 @@ def create_export(body: ExportIn, a: Annotated[Access, Depends(need("export"))])
     return out
 
 
-@router.get("")
+@router.get("", response_model=list[ExportOut])
 def list_exports(a: Annotated[Access, Depends(need("export"))]) -> list[dict]:
     """Exports of the acting case."""
     out = queries.exports_of_case(a.conn, a.case)
