@@ -68,3 +68,16 @@ def test_restored_checkpoint_carries_on_exactly():
         resumed.step(f)
     got = [(tl.track_id, [(b.frame, b.xyxy) for b in tl.boxes]) for tl in resumed.finish()]
     assert got == expected
+
+
+def test_a_session_nobody_describes_keeps_no_crops():
+    # The watch without stored sightings: a 24/7 camera must not keep every passer-by's crops.
+    stages = Stages(load_config(None), ScriptedDetector(), None)  # type: ignore[arg-type]
+    s = CameraSession(stages, "C1", (W, H), collect_crops=False)
+    for f in frames(1, 30):
+        s.step(f)
+    assert s.state.bank.banks == {}
+    kept = session()
+    for f in frames(1, 30):
+        kept.step(f)
+    assert set(kept.state.bank.banks) == {1, 2}

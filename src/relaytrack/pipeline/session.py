@@ -118,8 +118,12 @@ class CameraSession:
         source_id: int | None = None,
         start_wall: float = 0.0,
         timings: dict[str, float] | None = None,
+        collect_crops: bool = True,
     ) -> None:
         cfg = stages.cfg
+        # A session whose tracklets nobody describes (the watch without stored sightings) keeps no crops:
+        # on a 24/7 camera they would pile up for every track that ever passed.
+        self.collect_crops = collect_crops
         self.stages = stages
         self.camera = camera
         self.frame_size = frame_size
@@ -141,7 +145,8 @@ class CameraSession:
         t1 = time.perf_counter()
         tracks = state.tracker.update(dets, frame.index, frame.t)
         t2 = time.perf_counter()
-        state.bank.add_frame(frame.image, frame.index, tracks, dets)
+        if self.collect_crops:
+            state.bank.add_frame(frame.image, frame.index, tracks, dets)
         t3 = time.perf_counter()
         timings["detect"] = timings.get("detect", 0.0) + t1 - t0
         timings["track"] = timings.get("track", 0.0) + t2 - t1

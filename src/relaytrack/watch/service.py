@@ -469,7 +469,10 @@ def _start_camera(run: _Run, c: _Cam, frame: Frame, stages: Stages) -> _Live:
                 source_id = register_source(run.store, c.spec.camera, info, start_wall, run.cfg).id
         except SourceError:
             source_id = None
-    session = CameraSession(stages, c.spec.camera, frame.size, source_id=source_id, start_wall=start_wall)
+    session = CameraSession(
+        stages, c.spec.camera, frame.size, source_id=source_id, start_wall=start_wall,
+        collect_crops=run.with_sightings,
+    )  # fmt: skip
     book = AlertBook(
         c.spec.camera, run.wcfg.alert, run.clips, run.sink.persist, source_uri=c.spec.uri, source_id=source_id,
         start_wall=start_wall,
@@ -495,6 +498,7 @@ def _finished(run: _Run, c: _Cam, live: _Live, tracklets: list[Tracklet], wall: 
     for tid, sid in c.pending:
         live.book.link_sighting(tid, sid)
     c.pending.clear()
+    session.prune()  # crops of tracks that ended too short to become tracklets
 
 
 def _end_camera(run: _Run, c: _Cam, rep: CameraReport) -> None:
