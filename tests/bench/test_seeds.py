@@ -2,7 +2,7 @@
 
 import pytest
 
-from relaytrack.bench import seeds
+from relaytrack import seeds
 
 
 def test_tuning_and_held_out_are_disjoint():

@@ -1,97 +1,11 @@
-"""Which synthetic towns tune what, and which are held out: written down before tuning.
+"""The seed registry lives in `relaytrack.seeds` (tuning entry points in the stages call it, and stages never
+import the bench edge); this name keeps the benchmarks' imports short."""
 
-A benchmark that scores on a town it was tuned on flatters. Every tuning entry point calls
-`check_tuning(purpose, seed)`, which refuses a held-out seed with an error naming it; the scored towns of each
-benchmark are taken from `HELD_OUT` only. Adding a seed to `HELD_OUT` after it was used for tuning would be a
-lie: held-out seeds are appended, never taken from the tuning lists.
-"""
-
-from __future__ import annotations
-
-from relaytrack.errors import InputError
-
-# Seeds used while developing (looked at, tuned on). Earlier sessions tuned the watch on towns 1-3, the
-# detector split passes and the demo on 7 and 11, the relay on detection-level seeds 0-9.
-TUNING: dict[str, tuple[int, ...]] = {
-    "watch": (1, 2, 3),
-    "detect": (3, 7, 11),
-    "demo": (7, 11),
-    "relay": tuple(range(10)),
-    "relay-towns": (7, 11, 13),
-    "reid": (101, 102, 103),
-}
-
-# Seeds fixed here before any tuning of the purpose, and never used to tune anything. Scored only.
-HELD_OUT: dict[str, tuple[int, ...]] = {
-    "watch": (31, 32, 33, 34, 35),
-    "detect": (41, 42, 43, 44, 45),
-    "relay": (1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009),
-    "relay-towns": (601, 602, 603),
-    "reid": (501, 502, 503),
-}
-
-
-class HeldOutSeedError(InputError):
-    """A tuning entry point was called with a seed reserved for scoring."""
-
-
-def all_held_out() -> set[int]:
-    return {s for seeds in HELD_OUT.values() for s in seeds}
-
-
-def check_tuning(purpose: str, seed: int) -> None:
-    """Raise when `seed` is held out for any benchmark (a held-out town may never tune anything)."""
-    if purpose not in TUNING:
-        raise InputError(f"unknown tuning purpose {purpose!r}; known: {', '.join(sorted(TUNING))}")
-    owners = sorted(p for p, seeds in HELD_OUT.items() if seed in seeds)
-    if owners:
-        raise HeldOutSeedError(
-            f"seed {seed} is held out for {', '.join(owners)} scoring and cannot be used to tune {purpose}"
-        )
-
-
-def held_out(purpose: str, n: int | None = None) -> tuple[int, ...]:
-    if purpose not in HELD_OUT:
-        raise InputError(f"no held-out seeds for {purpose!r}; known: {', '.join(sorted(HELD_OUT))}")
-    seeds = HELD_OUT[purpose]
-    return seeds if n is None else seeds[:n]
-
-
-LIGHTINGS = ("day", "night", "dusk")
-
-
-def lighting_of(seed: int) -> str:
-    """The lighting a benchmark town of `seed` is rendered with: fixed by the seed so reruns agree."""
-    return LIGHTINGS[seed % len(LIGHTINGS)]
-
-
-def render_for_tuning(purpose: str, seed: int, out_dir, **town_kw):
-    """The one way a town is rendered to tune something: refuses held-out seeds before rendering."""
-    from relaytrack.town import generate
-
-    check_tuning(purpose, seed)
-    return generate(seed, out_dir=out_dir, **town_kw)
-
-
-def town_seed(path) -> int | None:
-    """The seed of the generated town a folder or one of its files (videos/C01.mp4, mot/C01) belongs to;
-    None for footage that is not a generated town (real video)."""
-    import json
-    from pathlib import Path
-
-    p = Path(path)
-    for d in (p, *p.parents[:3]):
-        meta = d / "town.json"
-        if meta.is_file():
-            try:
-                return int(json.loads(meta.read_text(encoding="utf-8"))["spec"]["seed"])
-            except (OSError, ValueError, KeyError, TypeError):
-                return None
-    return None
-
-
-def check_tuning_footage(purpose: str, path) -> None:
-    """check_tuning for footage given by path: refuses a file or folder of a held-out town."""
-    seed = town_seed(path)
-    if seed is not None:
-        check_tuning(purpose, seed)
+from relaytrack.seeds import (  # noqa: F401
+    HELD_OUT,
+    TUNING,
+    HeldOutSeedError,
+    all_held_out,
+    check_tuning,
+    held_out,
+)
