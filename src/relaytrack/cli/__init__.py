@@ -35,6 +35,7 @@ GROUPS = (
     "town",
     "search",
     "relay",
+    "pursue",
     "reid",
     "service",
     "watch",

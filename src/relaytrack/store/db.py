@@ -31,6 +31,7 @@ SCHEMA_MODULES = (
     "relaytrack.relay.schema",
     "relaytrack.watch.schema",
     "relaytrack.search.schema",
+    "relaytrack.pursue.schema",
 )
 
 Error = sqlite3.Error

@@ -128,8 +128,12 @@ class Tracker:
         cost[track_cls[:, None] != cls[None, :]] = 1.0
         return cost
 
-    def update(self, dets: Detections, frame_index: int, t: float) -> Tracks:
-        """Feed one analysed frame; returns the confirmed tracks matched in it, in matching order."""
+    def update(self, dets: Detections, frame_index: int, t: float, feats: np.ndarray | None = None) -> Tracks:
+        """Feed one analysed frame; returns the confirmed tracks matched in it, in matching order.
+
+        This return value is the tracker's online output: what it reports at frame t knowing only frames
+        <= t (a track's boxes before it is confirmed are never in it). `feats` (N, D), L2-normalised
+        appearance embeddings aligned with `dets`, are used when `appearance` is on."""
         cfg = self.cfg
         if self.class_ids is not None:
             dets = dets.select(np.isin(dets.class_id, list(self.class_ids)))
@@ -247,6 +251,22 @@ class Tracker:
             self._finish(tr)
         self._tracks = []
         return self.pop_finished()
+
+    def live_tracklets(self, min_boxes: int = 1) -> list[Tracklet]:
+        """Confirmed tracks still in view as provisional tracklets (entry edge and heading so far; the exit
+        edge is what the track's last boxes touch): live pursuit scores an arrival before it leaves."""
+        w, h = self.frame_size
+        out = []
+        for tr in self._tracks:
+            if not tr.confirmed or len(tr.boxes) < min_boxes:
+                continue
+            entry, exit_, heading, speed = edges_and_heading(
+                [b.xyxy for b in tr.boxes], [b.t for b in tr.boxes], w, h, self.cfg.edge_margin
+            )
+            out.append(Tracklet(track_id=tr.id, camera=self.camera, class_name=COCO_CLASSES[tr.class_id],
+                                boxes=list(tr.boxes), entry_edge=entry, exit_edge=exit_, heading_deg=heading,
+                                speed_px_s=speed))  # fmt: skip
+        return out
 
     @property
     def live(self) -> int:

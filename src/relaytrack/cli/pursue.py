@@ -1,0 +1,132 @@
+"""CLI: `relaytrack pursue --from SIGHTING --cameras cameras.yaml` (+ confirm/reject of a hand-off)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relaytrack.cli.common import CaseOpt, ConfigOpt, DbOpt, JsonFlag, UserOpt, access, open_store
+from relaytrack.errors import InputError
+from relaytrack.ui import console, print_json
+
+pursue_app = typer.Typer(
+    help="Live pursuit: follow a suspect across live cameras while they move.", invoke_without_command=True
+)
+
+
+@pursue_app.callback()
+def pursue_cmd(
+    ctx: typer.Context,
+    from_: Annotated[int | None, typer.Option("--from", help="Confirmed sighting id to start from")] = None,
+    cameras: Annotated[
+        Path | None, typer.Option("--cameras", help="Camera file (YAML): `source` files or `stream_url`s")
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write one JSON event per line here")] = None,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="Play files at their real pace, all cameras starting together")
+    ] = False,
+    until_lost: Annotated[
+        float, typer.Option("--until-lost", help="Seconds without a sighting before the suspect is lost", min=1)
+    ] = 120.0,
+    budget: Annotated[
+        float, typer.Option("--budget", help="Analysed frames per second across all streams", min=0.5, max=500)
+    ] = 8.0,
+    floor: Annotated[float, typer.Option("--floor", help="Analysed fps every camera keeps", min=0.0)] = 0.5,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+) -> None:
+    """Follow a suspect live: predictions with ETA windows, hand-offs, lost, ended (one JSON line each)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if from_ is None:
+        raise InputError("pursue needs --from SIGHTING (or a subcommand: confirm, reject)")
+    if cameras is None:
+        raise InputError("pursue needs --cameras cameras.yaml (the cameras' files or streams)")
+    from dataclasses import replace
+
+    from relaytrack.cli.common import cli_config
+    from relaytrack.evidence.access import identity
+    from relaytrack.pursue.budget import BudgetConfig
+    from relaytrack.pursue.run import PursuitConfig
+    from relaytrack.pursue.service import run_pursuit
+    from relaytrack.watch.service import sources_from_network
+
+    sources_from_network(cameras)  # a file naming no stream: a one-line error before anything starts
+    pcfg = replace(PursuitConfig(), until_lost_s=until_lost,
+                   budget=BudgetConfig(total_fps=budget, floor_fps=floor))  # fmt: skip
+    with open_store(db, readonly=True) as store:  # a mistyped --db must not create an empty store
+        acx = access(store, user, case, "relay", detail={"pursue_from": from_, "cameras": str(cameras)})
+        from relaytrack.store.sightings import get_sighting
+
+        get_sighting(store.conn, from_)  # unknown sighting: one line, before the models load
+
+        def show(ev) -> None:
+            d = ev.to_dict()
+            if ev.type == "prediction":
+                top = ", ".join(f"{c['camera']} {c['p']:.2f}" for c in d["cameras"][:3])
+                console.print(f"{d['time']}  prediction from #{d['from']}: {top}", highlight=False)
+            elif ev.type == "handoff":
+                console.print(f"{d['time']}  [bold]hand-off[/bold] {d['status']} #{d['sighting']} on {d['camera']}"
+                              f" conf {d['confidence']:.2f}: {'; '.join(d['reasons'][:4])}", highlight=False)  # fmt: skip
+            else:
+                console.print(f"{d['time']}  {ev.type} {d.get('camera') or ''} "
+                              f"{d.get('reason') or d.get('message') or ''}", highlight=False)  # fmt: skip
+
+        res = run_pursuit(store, from_, cameras, cfg=cli_config(config), pcfg=pcfg, json_path=json_file,
+                          realtime=realtime, user=acx.user, case=identity(user, case)[1], on_event=show)  # fmt: skip
+        with store.tx():
+            acx.log(detail={"pursuit": res.pursuit_id, "state": res.state, "events": len(res.events)},
+                    result_ids=sorted({e.data["sighting"] for e in res.events if e.type == "handoff"}))  # fmt: skip
+    console.print(
+        f"pursuit {res.pursuit_id}: {res.state}; {sum(res.analysed.values())} frames analysed "
+        f"({res.analysed_fps:.1f}/s of footage, budget {budget:g}/s) in {res.wall_s:.1f} s"
+        + (f"; events: {json_file}" if json_file else "")
+    )
+
+
+def _verdict(verdict: str, pursuit: int, sighting: int, db, user, case, json_out: bool) -> None:
+    from relaytrack.pursue.events import record_verdict
+
+    with open_store(db, readonly=True) as store:
+        acx = access(store, user, case, "relay", detail={"pursuit": pursuit, "verdict": verdict})
+        with store.tx() as conn:
+            vid = record_verdict(conn, pursuit, sighting, verdict, acx.user)
+            acx.log(detail={"pursuit": pursuit, "verdict": verdict}, result_ids=[sighting])
+    if json_out:
+        print_json({"pursuit": pursuit, "sighting": sighting, "verdict": verdict, "id": vid})
+    else:
+        console.print(f"{verdict}ed #{sighting} for pursuit {pursuit}; the running pursuit applies it")
+
+
+@pursue_app.command("confirm")
+def pursue_confirm(
+    pursuit: Annotated[int, typer.Argument(help="Pursuit id (printed when it ends, stored in the events)")],
+    sighting: Annotated[int, typer.Argument(help="The hand-off's sighting id")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Confirm an offered hand-off: the pursuit continues from it."""
+    _verdict("confirm", pursuit, sighting, db, user, case, json_out)
+
+
+@pursue_app.command("reject")
+def pursue_reject(
+    pursuit: Annotated[int, typer.Argument(help="Pursuit id")],
+    sighting: Annotated[int, typer.Argument(help="The hand-off's sighting id")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Reject a hand-off: the pursuit continues from the sighting before it."""
+    _verdict("reject", pursuit, sighting, db, user, case, json_out)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pursue_app, name="pursue")
