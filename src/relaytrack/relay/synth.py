@@ -67,11 +67,13 @@ class SynthConfig:
             people=people,
             seed=seed,
             edge_model="street",
-            heading_noise_deg=20.0,
+            heading_noise_deg=30.0,
             street_noise_deg=15.0,
             domain_shift=0.35,
             clusters=max(2, people // 12),
             lookalike_share=0.35,
+            # A steady stream (about one new walker every 2 s), not everyone at once: a town's traffic.
+            start_spread_s=2.0 * people,
         )
 
 
@@ -287,7 +289,7 @@ def _street_edges(
 ) -> tuple[str, str]:
     """(entry, exit) edges of the k-th camera of a walk under the street model: the walk's direction along the
     street (jittered) against the camera's true heading, from a random spot in the frame."""
-    u, v = float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.3, 0.8))
+    u, v = float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.2, 0.9))
     entry = exit_ = "inside"
     if k > 0:
         a = by_id[path[k - 1]]
