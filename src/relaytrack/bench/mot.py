@@ -1,92 +1,109 @@
-"""`relaytrack bench mot`: relaytrack's tracker against peer trackers on the same detections, scored by
-TrackEval (HOTA, IDF1, MOTA), plus stage speeds.
+"""`relaytrack bench mot`: relaytrack's tracker against peer trackers on the same detections, tuned and scored
+the community's way, by TrackEval's HOTA, IDF1 and MOTA; plus stage speeds.
 
-Every tracker gets exactly the same detection boxes per frame: relaytrack's own NanoDet detections (computed
-once per sequence) and, where the sequence ships them, the public detections (det/det.txt) restricted to the
-frames present. Ground truth is rewritten into MOT17 layout (pedestrian class, ignore rows dropped) so that
-MOT15 and MOT17 sequences are evaluated alike.
+Protocol (`bench.mot_protocol`): every tracker's thresholds (relaytrack's too) are chosen on sequences that
+are then not scored (leave-one-sequence-out by default, or tune on one and score the others), from the same
+number of random candidates in its search space. Every tracker gets exactly the same boxes: relaytrack's own
+NanoDet detections of each sequence, computed once and cached (`bench.mot_data`). What is scored is each
+tracker's **online** output: the boxes it reports at frame t knowing only frames <= t (for relaytrack, the
+`Tracks` that `Tracker.update` returns, the same that ingest and the live watch act on). relaytrack's
+**offline** output (finished tracklets, their boxes before confirmation included, tracklets shorter than
+`min_len` dropped: what the store keeps) is tuned and scored separately as `relaytrack-offline`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from relaytrack.config import Config
-from relaytrack.records import PERSON, Detections
-from relaytrack.source.motio import load_detections, read_mot, seqinfo, sequences
+from relaytrack.bench import mot_eval
+from relaytrack.bench.mot_data import SeqData, cached_detections, load_sequence
+from relaytrack.bench.mot_eval import trackeval_scores  # noqa: F401  (bench.truth uses it)
+from relaytrack.bench.mot_protocol import (
+    DET_MIN,
+    RELAYTRACK_SPACE,
+    Fold,
+    Span,
+    Tuned,
+    View,
+    leave_one_out,
+    params_key,
+    sample,
+    tune,
+    tune_on,
+    view,
+)
+from relaytrack.config import Config, TrackConfig
+from relaytrack.records import Detections
+from relaytrack.source.motio import sequences
 
-
-@dataclass
-class SeqData:
-    name: str
-    path: Path
-    frames: list[Path]
-    fps: float
-    size: tuple[int, int]
-    gt: np.ndarray
-    dets: dict[str, dict[int, Detections]] = field(default_factory=dict)
-
-
-def _images(seq: Path) -> list[Path]:
-    return sorted(p for p in (seq / "img1").iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-
-
-def load_sequence(seq: Path) -> SeqData:
-    import cv2
-
-    info = seqinfo(seq)
-    frames = _images(seq)
-    first = cv2.imread(str(frames[0]))
-    h, w = first.shape[:2]
-    gt = read_mot(seq / "gt" / "gt.txt")
-    gt = gt[gt[:, 0] <= len(frames)]
-    return SeqData(seq.name, seq, frames, float(info.get("frameRate", 25) or 25), (w, h), gt)
+PEERS = ("bytetrack", "ocsort")
+TRACKER_NAMES = ("relaytrack", "relaytrack-offline", *PEERS)
 
 
 # -- trackers -------------------------------------------------------------------------------------------
-def run_relaytrack(seq: SeqData, dets: dict[int, Detections], cfg: Config) -> np.ndarray:
+def _cut(v: View, f: int, det_min: float) -> tuple[Detections, np.ndarray | None]:
+    d = v.dets.get(f, Detections.empty())
+    keep = d.confidence >= det_min
+    feats = v.feats.get(f)
+    return d.select(keep), (feats[keep] if feats is not None and len(feats) == len(d) else None)
+
+
+def track_config(params: dict[str, Any], base: TrackConfig | None = None) -> TrackConfig:
+    base = base or TrackConfig()
+    kw = {k: v for k, v in params.items() if k in TrackConfig.model_fields}
+    return base.model_copy(update=TrackConfig(**{**base.model_dump(), **kw}).model_dump())
+
+
+def run_relaytrack(params: dict[str, Any], v: View, online: bool = True) -> np.ndarray:
+    """relaytrack on one span. online: the confirmed tracks `update` returns at each frame; offline: the
+    boxes of the tracklets it finishes (what ingest stores)."""
     from relaytrack.track import Tracker
 
-    tracker = Tracker(cfg.track, seq.size, seq.name, classes=("person",))
+    tracker = Tracker(track_config(params), v.size, v.span.seq, classes=("person",))
+    rows: list[list[float]] = []
     finished = []
-    for f in range(1, len(seq.frames) + 1):
-        tracker.update(dets.get(f, Detections.empty()), f, (f - 1) / seq.fps)
-        finished.extend(tracker.pop_finished())
-    finished.extend(tracker.flush())
-    rows = []
-    for tl in finished:
-        for b in tl.boxes:
-            x1, y1, x2, y2 = b.xyxy
-            rows.append([b.frame, tl.track_id, x1, y1, x2 - x1, y2 - y1])
+    for f in range(v.span.first, v.span.last + 1):
+        d, feats = _cut(v, f, float(params.get("det_min", 0.0)))
+        out = tracker.update(d, f, (f - 1) / v.fps, feats=feats)
+        if online:
+            for tid, b in zip(out.track_id, out.xyxy, strict=True):
+                rows.append([f, int(tid), b[0], b[1], b[2] - b[0], b[3] - b[1]])
+        else:
+            finished.extend(tracker.pop_finished())
+    if not online:
+        finished.extend(tracker.flush())
+        for tl in finished:
+            for b in tl.boxes:
+                x1, y1, x2, y2 = b.xyxy
+                rows.append([b.frame, tl.track_id, x1, y1, x2 - x1, y2 - y1])
     return np.array(rows, dtype=np.float64).reshape(-1, 6)
 
 
-def _peer_factory(name: str, fps: float):
+def _peer_class(name: str):
     import trackers
 
     if name == "bytetrack":
-        return trackers.ByteTrackTracker(frame_rate=fps)
+        return trackers.ByteTrackTracker
     if name == "ocsort":
-        return trackers.OCSORTTracker(frame_rate=fps)
-    raise ValueError(f"unknown peer tracker {name!r}; known: bytetrack, ocsort")
+        return trackers.OCSORTTracker
+    raise ValueError(f"unknown peer tracker {name!r}; known: {', '.join(PEERS)}")
 
 
-def run_peer(name: str, seq: SeqData, dets: dict[int, Detections]) -> np.ndarray:
+def run_peer(name: str, params: dict[str, Any], v: View) -> np.ndarray:
+    """A `trackers` tracker on one span: its online output (ids it reports, -1 = not yet confirmed)."""
     import supervision as sv
 
-    tracker = _peer_factory(name, seq.fps)
+    kw = {k: val for k, val in params.items() if k != "det_min"}
+    tracker = _peer_class(name)(frame_rate=v.fps, **kw)
     rows = []
-    for f in range(1, len(seq.frames) + 1):
-        d = dets.get(f, Detections.empty())
+    for f in range(v.span.first, v.span.last + 1):
+        d, _ = _cut(v, f, float(params.get("det_min", 0.0)))
         out = tracker.update(sv.Detections(xyxy=d.xyxy.astype(np.float32), confidence=d.confidence,
                                            class_id=d.class_id))
         if out.tracker_id is None:
@@ -98,95 +115,112 @@ def run_peer(name: str, seq: SeqData, dets: dict[int, Detections]) -> np.ndarray
     return np.array(rows, dtype=np.float64).reshape(-1, 6)
 
 
-TRACKERS: dict[str, Callable] = {
-    "relaytrack": lambda seq, dets, cfg: run_relaytrack(seq, dets, cfg),
-    "bytetrack": lambda seq, dets, cfg: run_peer("bytetrack", seq, dets),
-    "ocsort": lambda seq, dets, cfg: run_peer("ocsort", seq, dets),
-}
+def run_tracker(name: str, params: dict[str, Any], v: View) -> np.ndarray:
+    if name == "relaytrack":
+        return run_relaytrack(params, v, online=True)
+    if name == "relaytrack-offline":
+        return run_relaytrack(params, v, online=False)
+    return run_peer(name, params, v)
 
 
-# -- evaluation -----------------------------------------------------------------------------------------
-def is_mot17_gt(gt: np.ndarray) -> bool:
-    """MOT16/17 GT has 9 columns (…, class, visibility); MOT15 has 10 (…, world x, y, z), all pedestrians."""
-    return gt.shape[1] == 9
+def search_space(name: str) -> dict[str, dict]:
+    if name.startswith("relaytrack"):
+        space = dict(RELAYTRACK_SPACE)
+    else:
+        space = dict(_peer_class(name).search_space)
+    return {**space, **DET_MIN}
 
 
-def _write_gt(root: Path, seq: SeqData) -> None:
-    d = root / "gt" / seq.name
-    (d / "gt").mkdir(parents=True, exist_ok=True)
-    gt = seq.gt
-    keep = gt[:, 6] != 0
-    if is_mot17_gt(gt):
-        keep &= gt[:, 7] == 1
-    lines = [f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},1,1,1" for r in gt[keep]]
-    (d / "gt" / "gt.txt").write_text("".join(line + "\n" for line in lines))
-    (d / "seqinfo.ini").write_text(
-        f"[Sequence]\nname={seq.name}\nimDir=img1\nframeRate={seq.fps}\nseqLength={len(seq.frames)}\n"
-        f"imWidth={seq.size[0]}\nimHeight={seq.size[1]}\nimExt=.jpg\n"
-    )
+def defaults(name: str, cfg: Config) -> dict[str, Any]:
+    """Candidate 0: the tracker as shipped (no detection cut beyond the detector's own)."""
+    import inspect
+
+    space = search_space(name)
+    if name.startswith("relaytrack"):
+        base = cfg.track.model_dump()
+        p = {k: base[k] for k in space if k in base}
+    else:
+        sig = inspect.signature(_peer_class(name).__init__)
+        p = {k: sig.parameters[k].default for k in space if k in sig.parameters}
+    p["det_min"] = 0.0
+    return p
 
 
-def trackeval_scores(root: Path, seq_names: list[str], tracker_names: list[str]) -> dict[str, dict[str, float]]:
-    """HOTA, IDF1, MOTA (and friends) per tracker over all sequences combined, from TrackEval."""
-    import trackeval
+def candidates(name: str, cfg: Config, n: int, seed: int) -> list[dict[str, Any]]:
+    return [defaults(name, cfg), *sample(search_space(name), n, seed)]
 
-    eval_cfg = trackeval.Evaluator.get_default_eval_config()
-    eval_cfg.update({"USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False, "TIME_PROGRESS": False,
-                     "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False,
-                     "DISPLAY_LESS_PROGRESS": True, "OUTPUT_EMPTY_CLASSES": False})
-    ds_cfg = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
-    ds_cfg.update({"GT_FOLDER": str(root / "gt"), "TRACKERS_FOLDER": str(root / "trackers"),
-                   "TRACKERS_TO_EVAL": tracker_names, "SEQ_INFO": {s: None for s in seq_names},
-                   "SKIP_SPLIT_FOL": True, "GT_LOC_FORMAT": "{gt_folder}/{seq}/gt/gt.txt", "BENCHMARK": "MOT17",
-                   "PRINT_CONFIG": False, "DO_PREPROC": True})
-    # TrackEval prints its configuration and progress; the benchmark prints its own table instead.
-    with contextlib.redirect_stdout(io.StringIO()):
-        evaluator = trackeval.Evaluator(eval_cfg)
-        dataset = trackeval.datasets.MotChallenge2DBox(ds_cfg)
-        metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
-        res, _ = evaluator.evaluate([dataset], metrics)
-    out = {}
-    for tr in tracker_names:
-        comb = res["MotChallenge2DBox"][tr]["COMBINED_SEQ"]["pedestrian"]
-        out[tr] = {
-            "HOTA": float(np.mean(comb["HOTA"]["HOTA"])) * 100,
-            "IDF1": float(comb["Identity"]["IDF1"]) * 100,
-            "MOTA": float(comb["CLEAR"]["MOTA"]) * 100,
-            "IDSW": int(comb["CLEAR"]["IDSW"]),
-            "FP": int(comb["CLEAR"]["CLR_FP"]),
-            "FN": int(comb["CLEAR"]["CLR_FN"]),
-        }
+
+# -- scoring --------------------------------------------------------------------------------------------
+class Scorer:
+    """Runs and scores (tracker, params, span), remembering per-span results so that a configuration tried
+    in several folds is run once per span. It only ever scores the views it is handed."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, str, Span], mot_eval.SeqResult] = {}
+        self.runs = 0
+
+    def span_result(self, name: str, params: dict[str, Any], v: View) -> mot_eval.SeqResult:
+        key = (name, params_key(params), v.span)
+        if key not in self._memo:
+            rows = run_tracker(name, params, v)
+            self.runs += 1
+            self._memo[key] = mot_eval.evaluate(mot_eval.seq_data(v.gt, rows, v.span.first, v.span.last))
+        return self._memo[key]
+
+    def scores(self, name: str, params: dict[str, Any], views: list[View]) -> dict[str, float]:
+        return mot_eval.combine([self.span_result(name, params, v) for v in views])
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    fold: Fold
+    tracker: str
+    tuned: Tuned
+    scored: tuple[mot_eval.SeqResult, ...]
+    seconds: float
+    frames: int
+
+
+def run_folds(seqs: list[SeqData], folds: list[Fold], names: list[str], cfg: Config, n: int, seed: int,
+              tuner=tune, progress=None) -> list[FoldResult]:
+    """Tune each tracker on each fold's tuning spans (only those reach `tuner`), then run it with the chosen
+    thresholds on the fold's scored spans."""
+    by_name = {s.name: s for s in seqs}
+    scorer = Scorer()
+    out = []
+    for name in names:
+        cands = candidates(name, cfg, n, seed)
+        for fold in folds:
+            fold.check()
+            if progress:
+                progress(f"{name}: tune on {', '.join(map(str, fold.tune))} ({len(cands)} candidates)")
+            tuning_views = [view(by_name[s.seq], s) for s in fold.tune]
+            tuned = tuner(cands, tuning_views, lambda p, vs, _n=name: scorer.scores(_n, p, vs))
+            # Scored spans are viewed only now, after the thresholds are fixed.
+            results, secs, frames = [], 0.0, 0
+            for s in fold.score:
+                v = view(by_name[s.seq], s)
+                t0 = time.perf_counter()
+                rows = run_tracker(name, tuned.params, v)
+                secs += time.perf_counter() - t0
+                frames += s.last - s.first + 1
+                results.append(mot_eval.evaluate(mot_eval.seq_data(v.gt, rows, s.first, s.last)))
+            out.append(FoldResult(fold, name, tuned, tuple(results), secs, frames))
     return out
 
 
-def _write_tracks(root: Path, tracker: str, seq: str, rows: np.ndarray) -> None:
-    d = root / "trackers" / tracker / "data"
-    d.mkdir(parents=True, exist_ok=True)
-    lines = [f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},1,-1,-1,-1" for r in rows]
-    (d / f"{seq}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+def summarise(results: list[FoldResult], names: list[str]) -> dict[str, dict[str, float]]:
+    """Each tracker's figures over every scored span of every fold together (each sequence scored once)."""
+    table = {}
+    for name in names:
+        mine = [r for r in results if r.tracker == name]
+        s = mot_eval.combine([x for r in mine for x in r.scored])
+        s["track_fps"] = sum(r.frames for r in mine) / max(sum(r.seconds for r in mine), 1e-9)
+        table[name] = s
+    return table
 
 
 # -- speed ----------------------------------------------------------------------------------------------
-def own_detections(seq: SeqData, cfg: Config, timings: dict[str, float]) -> dict[int, Detections]:
-    import cv2
-
-    from relaytrack.detect import Detector
-
-    det = Detector(cfg.detect)
-    out = {}
-    for f, p in enumerate(seq.frames, 1):
-        t0 = time.perf_counter()
-        img = cv2.imread(str(p))
-        t1 = time.perf_counter()
-        d = det.detect(img)
-        t2 = time.perf_counter()
-        timings["decode_s"] = timings.get("decode_s", 0.0) + t1 - t0
-        timings["detect_s"] = timings.get("detect_s", 0.0) + t2 - t1
-        timings["frames"] = timings.get("frames", 0) + 1
-        out[f] = d.select(d.class_id == PERSON)
-    return out
-
-
 def speed_720p(frames: list[Path], cfg: Config, n: int = 60) -> dict[str, float]:
     """Analysed frames per second of detect + track + describe on frames resized to 1280x720."""
     import cv2
@@ -217,50 +251,49 @@ def speed_720p(frames: list[Path], cfg: Config, n: int = 60) -> dict[str, float]
     }
 
 
-def run(folder: Path, cfg: Config, trackers: list[str], out_file: Path | None, progress=None,
-        speed: bool = True) -> dict:
+def load(folder: Path, cfg: Config, cache_dir: Path, progress=None,
+         timings: dict[str, float] | None = None) -> tuple[list[SeqData], list[str]]:
     seqs = [load_sequence(s) for s in sequences(folder)]
     if not seqs:
         from relaytrack.errors import InputError
 
         raise InputError(f"{folder}: no MOTChallenge sequences (folders with img1/ and gt/gt.txt)")
+    files = [str(cached_detections(s, cfg, cache_dir, progress=progress, timings=timings)) for s in seqs]
+    return seqs, files
+
+
+def run(folder: Path, cfg: Config, names: list[str], out_file: Path | None, *, cache_dir: Path,
+        split: str = "loso", n: int = 24, seed: int = 0, progress=None, speed: bool = True) -> dict:
+    """Tune and score every tracker under the protocol; returns the protocol, the chosen thresholds and the
+    table (written as JSON to out_file when given)."""
+    for name in names:
+        if name not in TRACKER_NAMES:
+            raise ValueError(f"unknown tracker {name!r}; known: {', '.join(TRACKER_NAMES)}")
     timings: dict[str, float] = {}
-    for seq in seqs:
-        if progress:
-            progress(f"detect {seq.name}")
-        seq.dets["nanodet"] = own_detections(seq, cfg, timings)
-        public = seq.path / "det" / "det.txt"
-        if public.is_file():
-            table = load_detections(public)
-            seq.dets["public"] = {f: d for f, d in table.items() if f <= len(seq.frames)}
-    result: dict = {"folder": str(folder), "sequences": [s.name for s in seqs],
-                    "frames": sum(len(s.frames) for s in seqs), "detections": {}}
-    for det_name in ("nanodet", "public"):
-        use = [s for s in seqs if det_name in s.dets]
-        if not use:
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            track_time: dict[str, float] = {}
-            for seq in use:
-                _write_gt(root, seq)
-                for tr in trackers:
-                    if progress:
-                        progress(f"{tr} on {seq.name} ({det_name})")
-                    t0 = time.perf_counter()
-                    rows = TRACKERS[tr](seq, seq.dets[det_name], cfg)
-                    track_time[tr] = track_time.get(tr, 0.0) + time.perf_counter() - t0
-                    _write_tracks(root, tr, seq.name, rows)
-            scores = trackeval_scores(root, [s.name for s in use], trackers)
-            n = sum(len(s.frames) for s in use)
-            for tr in trackers:
-                scores[tr]["track_fps"] = n / max(track_time[tr], 1e-9)
-            result["detections"][det_name] = scores
+    seqs, files = load(folder, cfg, cache_dir, progress, timings)
+    folds = leave_one_out(seqs) if split == "loso" else tune_on(seqs, split)
+    results = run_folds(seqs, folds, names, cfg, n, seed, progress=progress)
+    result: dict = {
+        "protocol": {
+            "data": str(folder),
+            "sequences": {s.name: s.n_frames for s in seqs},
+            "detections": {"source": "relaytrack NanoDet (relaytrack detect), persons", "cache": files,
+                           "detect": cfg.detect.model_dump(mode="json")},
+            "split": split,
+            "folds": [{"name": f.name, "tune": [str(s) for s in f.tune], "score": [str(s) for s in f.score]}
+                      for f in folds],
+            "search": {"candidates": n + 1, "seed": seed, "objective": "mean of HOTA, IDF1, MOTA on tuning spans",
+                       "spaces": {name: search_space(name) for name in names}},
+            "output": "online (boxes reported at frame t from frames <= t); relaytrack-offline: finished "
+                      "tracklets",
+        },
+        "chosen": [{"fold": r.fold.name, "tracker": r.tracker, "params": r.tuned.params,
+                    "tuning_objective": r.tuned.objective} for r in results],
+        "table": summarise(results, names),
+    }
     if timings.get("frames"):
-        result["speed"] = {
-            "decode_fps": timings["frames"] / max(timings["decode_s"], 1e-9),
-            "detect_fps": timings["frames"] / max(timings["detect_s"], 1e-9),
-        }
+        result["speed"] = {"decode_fps": timings["frames"] / max(timings["decode_s"], 1e-9),
+                           "detect_fps": timings["frames"] / max(timings["detect_s"], 1e-9)}
     if speed:
         if progress:
             progress("speed at 1280x720")
@@ -269,3 +302,23 @@ def run(folder: Path, cfg: Config, trackers: list[str], out_file: Path | None, p
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(result, indent=2))
     return result
+
+
+def protocol_lines(res: dict) -> list[str]:
+    """The protocol in words, printed above the table."""
+    p = res["protocol"]
+    seqs = ", ".join(f"{k} ({v} frames)" for k, v in p["sequences"].items())
+    lines = [f"data: {p['data']}: {seqs}",
+             f"detections: {p['detections']['source']}, cached per sequence; every tracker gets the same boxes",
+             f"split: {p['split']} ({'leave one sequence out' if p['split'] == 'loso' else 'tune on one'})"]
+    for f in p["folds"]:
+        lines.append(f"  {f['name']}: tune on {', '.join(f['tune'])}; score {', '.join(f['score'])}")
+    s = p["search"]
+    lines.append(f"tuning: {s['candidates']} candidates per tracker (defaults + random sample, seed {s['seed']}), "
+                 f"objective {s['objective']}")
+    lines.append(f"scored output: {p['output']}")
+    lines.append("thresholds chosen:")
+    for c in res["chosen"]:
+        ps = ", ".join(f"{k}={v}" for k, v in sorted(c["params"].items()))
+        lines.append(f"  {c['tracker']} / {c['fold']}: {ps} (tuning objective {c['tuning_objective']:.1f})")
+    return lines
