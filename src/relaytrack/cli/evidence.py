@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from relaytrack.cli.audit import audit_app
 from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, open_store
 from relaytrack.errors import AccessDenied, InputError
 from relaytrack.evidence import access as acc
@@ -16,9 +16,6 @@ from relaytrack.evidence import audit, auth
 from relaytrack.evidence import requests as rq
 from relaytrack.ui import console, print_json, progress
 
-audit_app = typer.Typer(
-    help="Audit log: verify the hash chain, export a case's entries.", no_args_is_help=True
-)
 users_app = typer.Typer(help="Users, roles, passwords and API tokens.", no_args_is_help=True)
 cases_app = typer.Typer(
     help="Cases (case number, legal basis, purpose) and their members.", no_args_is_help=True
@@ -49,68 +46,6 @@ def _password(stdin: bool, env: str | None) -> str | None:
     if stdin:
         return sys.stdin.readline().rstrip("\n")
     return None
-
-
-# ---- audit ---------------------------------------------------------------------------------------------------
-
-
-@audit_app.command("verify")
-def audit_verify(db: DbOpt = None, json_out: JsonFlag = False) -> None:
-    """Check the audit chain; exit 0 when whole, 1 naming the first bad entry otherwise."""
-    with open_store(db, readonly=True) as store:
-        res = audit.verify(store.conn, store.path)
-    if json_out:
-        print_json(
-            {
-                "ok": res.ok,
-                "entries": res.entries,
-                "problem": res.problem,
-                "bad_seq": res.bad_seq,
-                "keyed": res.keyed,
-                "warning": res.warning,
-            }
-        )
-    elif res.ok:
-        console.print(f"audit chain whole: {res.entries} entries" + (" (MACs checked)" if res.keyed else ""))
-    else:
-        where = f" at entry {res.bad_seq}" if res.bad_seq is not None else ""
-        console.print(f"[red]audit chain broken[/red]{where}: {res.problem}")
-    if res.warning and not json_out:
-        console.print(f"[yellow]warning:[/yellow] {res.warning}")
-    if not res.ok:
-        sys.exit(1)
-
-
-@audit_app.command("export")
-def audit_export(
-    case: CaseOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="JSON file")] = None,
-    user: UserOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """A case's audit entries as JSON (auditor or supervisor; an investigator for a case they are on)."""
-    u, c = acc.identity(user, case)
-    with open_store(db) as store:
-        role = store.one("SELECT role FROM users WHERE name=?", (u,)) if u else None
-        action = "audit" if role is not None and role[0] in ("auditor", "supervisor") else "view"
-        ctx = acc.authorize(store.conn, store.path, user=u, case=c, action=action, detail={"audit_export": c})
-        if not c:
-            raise InputError("audit export needs --case")
-        entries = audit.export_case(store.conn, c)
-        chain = audit.verify(store.conn, store.path)
-        ctx.log(action="audit_export", detail={"entries": len(entries), "out": str(out) if out else None})
-    doc = {
-        "case": c,
-        "exported_by": u,
-        "chain_ok": chain.ok,
-        "chain_problem": chain.problem,
-        "entries": entries,
-    }
-    if out:
-        out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
-        console.print(f"{len(entries)} entries of case {c} -> {out}")
-    else:
-        print_json(doc)
 
 
 # ---- users and cases -----------------------------------------------------------------------------------------
@@ -293,13 +228,20 @@ def evidence_export(
 @evidence_app.command("verify")
 def evidence_verify(
     package: Path,
-    key: Annotated[Path | None, typer.Option("--key", help="Trusted public key (PEM)")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Trusted public key of the sender (PEM)")] = None,
+    untrusted: Annotated[
+        bool,
+        typer.Option("--untrusted", help="Accept a signer no trusted key vouches for (checks consistency only)"),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Check a package: signature, signer, and every file against the manifest. Exit 1 when anything differs."""
+    """Check a package: signature, signer, and every file against the manifest. Exit 1 when anything differs
+    or when the signer is not a trusted key (--key, this installation's key or the trust store)."""
     from relaytrack.evidence.package import verify_package
 
-    res = verify_package(package, key)
+    if key is not None and untrusted:
+        raise InputError("give --key FILE or --untrusted, not both")
+    res = verify_package(package, key, untrusted=untrusted)
     if json_out:
         print_json(res.as_dict())
     elif res.ok:

@@ -5,10 +5,15 @@ reordered row breaks the chain at that row. Anyone who can write the database fi
 recompute plain SHA-256 hashes, so each entry also carries `mac` = HMAC-SHA256(key, hash) with a key kept
 outside the database (`home_dir()/keys/audit.key`, or the file named by RELAYTRACK_AUDIT_KEY); without the key
 a rewritten chain cannot be made to verify. Deleting the newest rows leaves a whole chain, so the head
-(seq, hash, mac) is also written to an anchor file beside the store after every append.
+(seq, hash, mac) is also written to an anchor file beside the store after every append, and a signed head is
+appended to the store's head journal and any configured witness folder (`relaytrack.evidence.witness`).
 
 `verify` checks the plain chain always and the MACs whenever this installation holds the key; a store that
-was keyed with a different key than the one found is reported, not silently passed.
+was keyed with a different key than the one found is reported, not silently passed. With the key, a missing
+or unauthenticated anchor fails (the tail could have been cut), and every witness head (the journal beside
+the store, the witness folder, files given by the caller) must still be in the chain, so an old anchor
+replayed over a truncated log fails too. SECURITY.md says who can still defeat this (the store's owner, who
+holds the keys) and what the outside witnesses do about it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from relaytrack.errors import InputError
+from relaytrack.evidence import witness
 from relaytrack.paths import home_dir
 
 GENESIS = "0" * 64
@@ -95,7 +102,18 @@ def _key_for_store(conn, *, create: bool) -> bytes | None:
         row = conn.execute("SELECT value FROM meta WHERE key='audit_key_fp'").fetchone()
         if row is None:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_key_fp', ?)", (fp,))
+        # From now on verify requires the head journal: deleting it to hide a truncation is itself detected.
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('audit_heads', '1')")
+    witness.ensure_store_id(conn)
     return key
+
+
+def db_file(conn) -> Path | None:
+    """The file behind `conn` (None for an in-memory database): appends without a path still anchor."""
+    for row in conn.execute("PRAGMA database_list"):
+        if row[1] == "main" and row[2]:
+            return Path(row[2])
+    return None
 
 
 # ---- appending -----------------------------------------------------------------------------------------------
@@ -151,12 +169,14 @@ def append(
         if own_tx:
             conn.execute("ROLLBACK")
         raise
-    if db_path is not None and own_tx:
-        _write_anchor(db_path, seq, h)
+    if own_tx:
+        path = db_path if db_path is not None else db_file(conn)
+        if path is not None:
+            _write_anchor(path, seq, h, witness.store_id(conn))
     return seq
 
 
-def _write_anchor(db_path: Path, seq: int, h: str) -> None:
+def _write_anchor(db_path: Path, seq: int, h: str, store: str | None) -> None:
     key = load_key()
     rec: dict[str, Any] = {"seq": seq, "hash": h}
     if key is not None:
@@ -165,6 +185,8 @@ def _write_anchor(db_path: Path, seq: int, h: str) -> None:
     tmp = Path(f"{anchor_path(db_path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(json.dumps(rec))
     tmp.replace(anchor_path(db_path))
+    if store is not None:
+        witness.record(db_path, witness.sign_head(store, seq, h))
 
 
 def sync_anchor(conn, db_path: Path) -> None:
@@ -180,7 +202,7 @@ def sync_anchor(conn, db_path: Path) -> None:
                 return
         except (OSError, ValueError):
             pass
-    _write_anchor(db_path, row[0], row[1])
+    _write_anchor(db_path, row[0], row[1], witness.store_id(conn))
 
 
 # ---- verifying -----------------------------------------------------------------------------------------------
@@ -194,10 +216,12 @@ class VerifyResult:
     bad_seq: int | None = None
     keyed: bool = False  # the MACs were checked with this installation's key
     warning: str | None = None
+    witnessed: int = 0  # signed heads checked against the chain (journal, witness folder, given files)
 
 
-def verify(conn, db_path: Path | None = None) -> VerifyResult:
-    """Walk the chain in seq order; report the first entry that does not fit."""
+def verify(conn, db_path: Path | None = None, witnesses: tuple[Path, ...] | list[Path] = ()) -> VerifyResult:
+    """Walk the chain in seq order; report the first entry that does not fit, then check the anchor and
+    every witness head (the head journal beside the store, RELAYTRACK_WITNESS_DIR, and `witnesses`)."""
     tables = [
         r[0]
         for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%audit%'")
@@ -250,18 +274,21 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
                 f"entry {seq} has a wrong or missing MAC (rewritten or inserted without the audit key)", seq
             )
         prev, expect_seq = h, seq + 1
+    if db_path is not None and key is not None and not anchor_path(db_path).exists() and n > 0:
+        return bad(
+            f"the anchor file {anchor_path(db_path).name} is missing: entries may have been deleted from the end"
+            " (give --witness files to check the tail)",
+            None,
+        )
     if db_path is not None and anchor_path(db_path).exists():
         try:
             anchor = json.loads(anchor_path(db_path).read_text())
             a_seq, a_hash = int(anchor["seq"]), str(anchor["hash"])
         except (OSError, ValueError, KeyError, TypeError):
             return bad(f"anchor file {anchor_path(db_path)} is unreadable", None)
-        if (
-            key is not None
-            and anchor.get("mac") is not None
-            and not hmac.compare_digest(str(anchor["mac"]), _anchor_mac(key, a_seq, a_hash))
-        ):
-            return bad(f"anchor file {anchor_path(db_path)} was rewritten (wrong MAC)", None)
+        if key is not None and not hmac.compare_digest(str(anchor.get("mac")), _anchor_mac(key, a_seq, a_hash)):
+            why = "has no MAC" if anchor.get("mac") is None else "has a wrong MAC"
+            return bad(f"anchor file {anchor_path(db_path).name} {why} (rewritten without the audit key)", None)
         at = conn.execute("SELECT hash FROM audit_log WHERE seq=?", (a_seq,)).fetchone()
         # The anchor may be ahead of the rows read above when another process appended meanwhile (a live
         # service); the rows are gone only if the anchored entry itself is missing now.
@@ -269,7 +296,46 @@ def verify(conn, db_path: Path | None = None) -> VerifyResult:
             return bad(f"entries {n + 1}..{a_seq} were deleted from the end of the log", n + 1)
         if a_seq >= 1 and (at is None or at[0] != a_hash):
             return bad(f"entry {a_seq} does not match the recorded head of the chain", a_seq)
-    return VerifyResult(True, n, None, None, key is not None, warning)
+    problem, witnessed = _check_witnesses(conn, db_path, list(witnesses))
+    if problem is not None:
+        return bad(problem, None)
+    return VerifyResult(True, n, None, None, key is not None, warning, witnessed)
+
+
+def _check_witnesses(conn, db_path: Path | None, given: list[Path]) -> tuple[str | None, int]:
+    """(first problem, heads checked): the newest head of each local journal, every head of given files."""
+    from relaytrack.evidence.package import trusted_public_key
+
+    try:
+        trusted = trusted_public_key()
+    except (InputError, ValueError) as err:
+        return f"installation public key unreadable: {err}", 0
+    checked = 0
+    sid = witness.store_id(conn)
+    local: list[Path] = []
+    if db_path is not None:
+        journal = witness.heads_path(db_path)
+        marked = conn.execute("SELECT 1 FROM meta WHERE key='audit_heads'").fetchone() is not None
+        if marked and not journal.exists():
+            return f"the head journal {journal.name} is missing (removed to hide deleted entries?)", 0
+        local = [p for p in witness.witness_targets(db_path, sid or "-") if p.exists()]
+    try:
+        for path in local:
+            heads = witness.read_heads(path)
+            newest = max(heads, key=lambda hd: hd.seq)
+            problem = witness.check(conn, [newest], trusted=trusted, source=path.name)
+            if problem:
+                return problem, checked
+            checked += 1
+        for path in given:
+            heads = witness.read_heads(Path(path))
+            problem = witness.check(conn, heads, trusted=trusted, source=Path(path).name)
+            if problem:
+                return problem, checked
+            checked += len(heads)
+    except witness.WitnessError as err:
+        return str(err), checked
+    return None, checked
 
 
 # ---- reading ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import numpy as np
 
 from relaytrack.errors import InputError, NotFound
 from relaytrack.evidence import access as acc
+from relaytrack.evidence import witness
 from relaytrack.evidence.guard import file_token, safe_join
 from relaytrack.evidence.mask import FrameMask, Masker, MaskSettings, TrackBoxes
 from relaytrack.evidence.package import seal, sha256_file
@@ -451,10 +452,15 @@ def export_evidence(
     (out / "README.txt").write_text(
         f"relaytrack evidence package for case {case}.\n"
         "Every file is listed with its SHA-256 in manifest.json, which is signed (Ed25519, manifest.sig) with the\n"
-        "key in signing_key.pub. Check with: relaytrack evidence verify <this folder> [--key TRUSTED.pub]\n"
+        "key in signing_key.pub. Check with: relaytrack evidence verify <this folder> --key SENDER.pub\n"
+        "audit-head.json is the signed head of the centre's audit log: relaytrack audit verify --witness FILE.\n"
         "hops/NN_<camera>/evidence.avi is the masked clip at full resolution; view.mp4 a viewing copy.\n"
         "Everyone but the target is masked; custody.json records who exported what, why, and from which footage.\n"
     )
+    signed_head = witness.current_head(conn)
+    if signed_head is not None:
+        # The recipient keeps a head the centre cannot take back (`audit verify --witness PACKAGE`).
+        (out / witness.PACKAGE_FILE).write_text(signed_head.to_json() + "\n")
     digest = seal(out, case=case, created=created)
     with store.tx():
         seq = ctx.log(

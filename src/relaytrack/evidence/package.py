@@ -8,8 +8,11 @@ Layout of a package folder:
 
 The signing key pair lives under home_dir()/keys (private key 0600; RELAYTRACK_SIGNING_KEY names another
 private key file). `verify_package` detects any changed, added or removed file, a bad signature, paths that
-escape the folder, and a package signed by a key other than the trusted one (this installation's key or one
-given explicitly).
+escape the folder, and a package signed by a key other than a trusted one. A package carries its own public
+key, so anyone can re-sign an altered package consistently: only a key trusted beforehand proves the sender.
+Trusted are a key given explicitly (`--key`), else this installation's own public key, the keys in the trust
+store (`home_dir()/trusted-keys/*.pub` or the folder RELAYTRACK_TRUSTED_KEYS names) and key ids pinned by the
+caller (a delivery record). With none of them the package fails unless the caller says `untrusted`.
 """
 
 from __future__ import annotations
@@ -74,6 +77,38 @@ def raw_public(pub: Ed25519PublicKey) -> bytes:
 
 def key_id(pub: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw_public(pub)).hexdigest()[:16]
+
+
+def trust_store_dir() -> Path:
+    env = os.environ.get("RELAYTRACK_TRUSTED_KEYS")
+    return Path(env) if env else home_dir() / "trusted-keys"
+
+
+def _load_public(p: Path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(p.read_bytes())
+    except (OSError, ValueError):
+        raise InputError(f"{p.name}: not a readable PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"{p.name}: not an Ed25519 public key")
+    return key
+
+
+def trusted_keys(explicit: Path | None = None) -> list[Ed25519PublicKey]:
+    """The keys a package may be signed by: the explicit one alone, else the installation's and the trust
+    store's."""
+    if explicit is not None:
+        if not Path(explicit).is_file():
+            raise InputError(f"{Path(explicit).name}: no such public key file")
+        return [_load_public(Path(explicit))]
+    out = []
+    own = public_key_path()
+    if own.is_file():
+        out.append(_load_public(own))
+    store = trust_store_dir()
+    if store.is_dir():
+        out.extend(_load_public(p) for p in sorted(store.glob("*.pub")))
+    return out
 
 
 def trusted_public_key(path: Path | None = None) -> Ed25519PublicKey | None:
@@ -142,8 +177,16 @@ class PackageVerify:
         }
 
 
-def verify_package(root: Path, trusted_key: Path | None = None) -> PackageVerify:
-    """Check signature, signer and every file of a package folder; never raises for a bad package."""
+def verify_package(
+    root: Path,
+    trusted_key: Path | None = None,
+    *,
+    untrusted: bool = False,
+    pinned_key_ids: tuple[str, ...] = (),
+) -> PackageVerify:
+    """Check signature, signer and every file of a package folder; never raises for a bad package. The
+    signer must be a trusted key (see the module doc) or a pinned key id; `untrusted` turns a missing or
+    unknown signer into a warning (the package is then only internally consistent)."""
     root = Path(root)
     res = PackageVerify(False)
     if not root.is_dir():
@@ -169,14 +212,24 @@ def verify_package(root: Path, trusted_key: Path | None = None) -> PackageVerify
     except InvalidSignature:
         res.problems.append("bad signature: manifest.json was changed or signed by another key")
     try:
-        trusted = trusted_public_key(trusted_key)
-    except (InputError, ValueError) as err:
+        trusted = trusted_keys(trusted_key)
+    except InputError as err:
         res.problems.append(str(err))
-        trusted = None
-    if trusted is None:
-        res.warnings.append("no trusted public key given or installed: signer not checked (use --key FILE)")
-    elif raw_public(trusted) != raw_public(pub):
-        res.problems.append(f"signed by key {key_id(pub)}, not the trusted key {key_id(trusted)}")
+        trusted = []
+    signer_trusted = key_id(pub) in pinned_key_ids or any(raw_public(t) == raw_public(pub) for t in trusted)
+    if not signer_trusted:
+        if not trusted and not pinned_key_ids:
+            why = "no trusted public key given or installed: the signer cannot be checked"
+        else:
+            names = ", ".join([key_id(t) for t in trusted] + list(pinned_key_ids))
+            why = f"signed by key {key_id(pub)}, not the trusted key(s) {names}"
+        if untrusted:
+            res.warnings.append(f"{why} (accepted: --untrusted)")
+        else:
+            res.problems.append(
+                f"{why}; give the sender's key with --key FILE, add it to the trust store (trusted-keys/ or"
+                " RELAYTRACK_TRUSTED_KEYS), or pass --untrusted to check only the package's own consistency"
+            )
     pub_file = root / "signing_key.pub"
     if pub_file.is_file() and pub_file.read_bytes() != public_pem(pub):
         res.problems.append("signing_key.pub does not match the manifest's public key")

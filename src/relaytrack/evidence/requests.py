@@ -222,6 +222,8 @@ def deliver(conn, db_path: Path | None, request_id: int, *, user: str | None, pa
             "agency": req.agency,
             "package": str(package),
             "manifest_sha256": res.manifest_digest,
+            # The signer is pinned in the delivery record: a recipient can check the package against it.
+            "signer_key_id": res.key_id,
         },
         result_ids=[request_id],
     )
