@@ -298,8 +298,47 @@ def bench_relay(
             "--town/--db pairs for a per-town and mean table, legacy vs robust relay"
         ),
     ] = None,
-    synth_people: Annotated[int, typer.Option(help="People in the built-in synthetic grid town")] = 60,
-    seeds: Annotated[int, typer.Option(help="Synthetic towns to average over (0: skip them)")] = 3,
+    synth_people: Annotated[int, typer.Option(help="People in the ablation's synthetic grid town")] = 60,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Ablation on the older simulator (engine's own edge model) over TUNING seeds 0..N-1; 0: skip"
+        ),
+    ] = 0,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out/--no-held-out",
+            help="Routes by identity on held-out towns: full relay on map/learned/oracle links, two baselines",
+        ),
+    ] = True,
+    held_out_seeds: Annotated[
+        int, typer.Option(help="Held-out detection-level towns (HELD_OUT['relay'], at most 10)", min=0, max=10)
+    ] = 10,
+    people: Annotated[int, typer.Option(help="People in each held-out detection-level town", min=10)] = 240,
+    suspects: Annotated[int, typer.Option(help="Suspects relayed per detection-level town", min=1)] = 20,
+    towns: Annotated[
+        int,
+        typer.Option(
+            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601..), rendered and ingested "
+            "here: several minutes each on 2 cores",
+            min=0,
+            max=3,
+        ),
+    ] = 1,
+    town_cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2, max=40)] = 12,
+    town_minutes: Annotated[float, typer.Option(help="Minutes of video per rendered town", min=0.2)] = 1.0,
+    town_decoys: Annotated[int, typer.Option(help="Look-alike decoys per rendered town", min=0)] = 3,
+    town_crowd: Annotated[float, typer.Option(help="Pedestrian density factor of the rendered towns", min=0.1)] = 2.0,
+    work: Annotated[
+        Path | None,
+        typer.Option(help="Folder for rendered towns and their stores, reused by later runs "
+                     "(default .relaytrack/bench/relay-towns)"),
+    ] = None,
+    tuning: Annotated[
+        bool,
+        typer.Option("--tuning", help="Run the held-out part on TUNING seeds instead (development; never a result)"),
+    ] = False,
     epfl: Annotated[
         bool, typer.Option("--epfl/--no-epfl", help="Topology/time-only figures on EPFL GT")
     ] = True,
@@ -317,7 +356,20 @@ def bench_relay(
     """Relay accuracy (per-hop P/R, camera-sequence accuracy, rank-1/mAP) vs a colour-histogram baseline and
     ablations, on generated scenes and EPFL GT; 10-hop latency p50/p95 on a large store."""
     from relaytrack.bench.relay import print_report, run_bench
+    from relaytrack.bench.relay_heldout import TownOptions, print_held_out, run_held_out
 
+    held = None
+    if held_out:
+        held = run_held_out(
+            synth_seeds=held_out_seeds,
+            people=people,
+            suspects=suspects,
+            towns=towns,
+            town_opts=TownOptions(town_cameras, town_minutes, town_decoys, town_crowd),
+            work=work or home_dir() / "bench" / "relay-towns",
+            tuning=tuning,
+            say=(lambda m: None) if json_out else (lambda m: console_err.print(m)),
+        )
     res = run_bench(
         town=town,
         db=db,
@@ -327,12 +379,16 @@ def bench_relay(
         scale_db=scale_db,
         scale_queries=scale_queries,
     )
+    if held is not None:
+        res = {"held_out": held, **res}
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if json_out:
         print_json(res)
     else:
+        if held is not None:
+            print_held_out(held)
         print_report(res)
 
 
