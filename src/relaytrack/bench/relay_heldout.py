@@ -288,7 +288,7 @@ def synthetic_town(seed: int, *, people: int, suspects: int, hops: int) -> TownS
 @dataclass(frozen=True, slots=True)
 class TownOptions:
     cameras: int = 12
-    minutes: float = 1.5
+    minutes: float = 1.0  # 12 cameras x 1 minute: render + ingest about a quarter of an hour on 2 cores
     decoys: int = 3
     crowd: float = 2.0
     fps: float = 5.0
