@@ -1,11 +1,13 @@
 """Masking benchmark: how many non-target people (from ground truth) are masked in every exported frame.
 
-A MOTChallenge sequence (gt/gt.txt + img1/, or a video with `--video`) is exported through the real export
-path, with one GT id as the target (its GT boxes stand in for the route's target sighting). The other people
-are masked from what the system itself knows: tracks of the project's pipeline (ingest) and/or the fresh
-detection pass and faces, never from GT. Each GT box of another person counts as masked when at least
-`threshold` of its (clipped) area lies under the union of masked regions. The target's own visibility is
-reported too: masking the whole frame would score 100% and be useless.
+A window of a MOTChallenge sequence (gt/gt.txt + img1/, or a video with `--video`) is exported through the
+real export path. The target is what the pipeline itself tracked: an investigator's click on the target (its
+first ground-truth box in the window) picks the pipeline sighting under it, and the target-match rule
+(bench/masking_target.py, tuned on PETS09-S2L1 frames 1-100 only) chains the tracklets that continue it. The
+other people are masked from what the system itself knows: tracks of the project's pipeline (ingest) and/or
+the fresh detection pass and faces, never from GT. Each GT box of another person counts as masked when at
+least `threshold` of its (clipped) area lies under the union of masked regions. The share of the target's GT
+box left visible is reported too: masking the whole frame would score 100% and be useless.
 """
 
 from __future__ import annotations
@@ -47,19 +49,39 @@ def _footage(seq: Path, video: Path | None) -> str:
     return str(seq)
 
 
-def _trimmed(uri: str, last: int, tmp: Path) -> str:
+def _trimmed(uri: str, first: int, last: int, tmp: Path) -> str:
+    """Frames first..last of an image sequence as their own sequence (renumbered from 1): the pipeline sees
+    only the window, so nothing before it informs its tracks."""
     from relaytrack.source.open import IMAGE_EXTS
 
     src = Path(uri) / "img1" if (Path(uri) / "img1").is_dir() else Path(uri)
-    files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS)[:last]
+    files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS)[first - 1 : last]
     dst = tmp / "trimmed" / "img1"
     dst.mkdir(parents=True)
     for p in files:
         (dst / p.name).symlink_to(p.resolve())
     ini = src.parent / "seqinfo.ini"
     if ini.is_file():
-        (dst.parent / "seqinfo.ini").write_text(ini.read_text())
+        import re
+
+        text = re.sub(r"seqLength=\d+", f"seqLength={len(files)}", ini.read_text())
+        (dst.parent / "seqinfo.ini").write_text(text)
     return str(dst.parent)
+
+
+def _tracklets(conn, source_id: int):
+    from relaytrack.bench.masking_target import Tracklet
+
+    out = []
+    for (sid,) in conn.execute(
+        "SELECT id FROM sightings WHERE source_id=? AND kind='person' ORDER BY first_frame", (source_id,)
+    ).fetchall():
+        rows = conn.execute(
+            "SELECT frame, x, y, w, h FROM boxes WHERE sighting_id=? ORDER BY frame", (sid,)
+        ).fetchall()
+        if rows:
+            out.append(Tracklet(sid, [tuple(r) for r in rows]))
+    return out
 
 
 def measure_masking(
@@ -74,25 +96,41 @@ def measure_masking(
     threshold: float = 0.9,
     method: str = "pixelate",
     progress=None,
+    first: int = 1,
+    rule=None,
+    tune: bool = False,
 ) -> dict:
+    """Export frames first..first+frames-1 of `seq` with the pipeline's own target and score the masking.
+    `tune` instead searches the target-match rule on this window and returns it (tuning windows only)."""
+    from relaytrack.bench.masking_target import DEFAULT_RULE, select_target, target_agreement, tune_rule
+    from relaytrack.config import Config
     from relaytrack.evidence import access as acc
     from relaytrack.evidence.export import Hop, export_evidence
     from relaytrack.evidence.mask import MaskSettings
+    from relaytrack.pipeline.ingest import ingest
     from relaytrack.source.open import probe
     from relaytrack.store import Store
 
+    rule = rule or DEFAULT_RULE
     seq = Path(seq)
     gt = load_gt(seq)
     uri = _footage(seq, video)
     info = probe(uri)
-    last = min(int(gt[:, 0].max()), frames, info.frames or frames)
-    gt = gt[gt[:, 0] <= last]
+    end = min(int(gt[:, 0].max()), first + frames - 1, info.frames or first + frames - 1)
+    if info.kind != "images" and first != 1:
+        raise InputError(f"{uri}: a window not starting at frame 1 needs an image sequence")
+    # The window is renumbered 1..n (the pipeline sees only it); GT frames follow.
+    gt = gt[(gt[:, 0] >= first) & (gt[:, 0] <= end)]
+    gt[:, 0] -= first - 1
+    last = end - first + 1
     if target is None:
         ids, counts = np.unique(gt[:, 1].astype(int), return_counts=True)
         target = int(ids[np.argmax(counts)])
     tg = gt[gt[:, 1] == target]
     if len(tg) == 0:
-        raise InputError(f"GT id {target} has no boxes in frames 1..{last}")
+        raise InputError(f"GT id {target} has no boxes in frames {first}..{end}")
+    gt_target = {int(r[0]): (int(r[0]), r[2], r[3], r[4], r[5]) for r in tg}
+    click = gt_target[int(tg[0, 0])]
     with tempfile.TemporaryDirectory(prefix="rt-maskbench-") as tmp:
         store = Store(Path(tmp) / "bench.db")
         with store.tx() as conn:
@@ -100,48 +138,42 @@ def measure_masking(
             acc.create_case(
                 conn, "BENCH-1", legal_basis="benchmark", purpose="masking measurement", members=["bench"]
             )
-        source_id = None
-        n_tracks = 0
-        if tracks:
-            from relaytrack.config import Config
-            from relaytrack.pipeline.ingest import ingest
-
-            # The pipeline flushes its open tracks only at the end of a source, so it gets a source that ends
-            # at the last measured frame (links to the first frames), not an interrupted run.
-            ingest_uri = _trimmed(uri, last, Path(tmp)) if info.kind == "images" else uri
-            res = ingest(store, ingest_uri, "BENCH", Config())
-            if res.status == "failed":
-                raise InputError(f"ingest of {uri} failed: {res.error}")
-            source_id = res.source_id
-            n_tracks = res.sightings
+        # The pipeline runs even without --tracks: the target is what it tracked. It flushes its open tracks
+        # only at the end of a source, so it gets a source that ends at the last measured frame.
+        ingest_uri = _trimmed(uri, first, end, Path(tmp)) if info.kind == "images" else uri
+        res = ingest(store, ingest_uri, "BENCH", Config())
+        if res.status == "failed":
+            raise InputError(f"ingest of {uri} failed: {res.error}")
+        source_id = res.source_id
+        n_tracks = res.sightings
+        tracklets = _tracklets(store.conn, source_id)
+        if tune:
+            store.close()
+            best, fig = tune_rule(tracklets, click, gt_target)
+            return {"sequence": seq.name, "frames": f"{first}-{end}", "target_id": target,
+                    "rule": best.__dict__, **fig}  # fmt: skip
+        chosen = select_target(tracklets, click, rule)
+        agreement = target_agreement(chosen, gt_target)
         with store.tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO cameras(id) VALUES ('BENCH')")
-            if source_id is None:
+            if not tracks:
+                # Detection pass alone: the target's sighting sits on a source of its own, so the pipeline's
+                # other tracks (on the ingest source) are not used for masking.
                 source_id = conn.execute(
                     "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height, frames_total)"
                     " VALUES ('BENCH',?,?,?,?,?,?,?)",
-                    (uri, info.fingerprint, 0.0, info.fps, info.width, info.height, info.frames),
+                    (ingest_uri, info.fingerprint + "-alone", 0.0, info.fps, info.width, info.height, last),
                 ).lastrowid
-            first_f, last_f = int(tg[0, 0]), int(tg[-1, 0])
+            f0 = chosen[0][0] if chosen else 1
+            f1 = chosen[-1][0] if chosen else 1
             sid = conn.execute(
                 "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s, first_frame,"
                 " last_frame, wall_start, wall_end) VALUES ('BENCH',?,?,?,?,?,?,?,?,?,?)",
-                (
-                    source_id,
-                    10_000_000 + target,
-                    "person",
-                    "person",
-                    (first_f - 1) / info.fps,
-                    (last_f - 1) / info.fps,
-                    first_f,
-                    last_f,
-                    0.0,
-                    0.0,
-                ),
-            ).lastrowid
+                (source_id, 10_000_000 + target, "person", "person", (f0 - 1) / info.fps, (f1 - 1) / info.fps,
+                 f0, f1, 0.0, 0.0),
+            ).lastrowid  # fmt: skip
             conn.executemany(
                 "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)",
-                [(sid, int(r[0]), 0.0, r[2], r[3], r[4], r[5], 1.0) for r in tg],
+                [(sid, int(r[0]), 0.0, r[1], r[2], r[3], r[4], 1.0) for r in chosen],
             )
         hop = Hop("BENCH", 1, last, sid, source_id)
         settings = MaskSettings(method=method, detect=detect, faces=faces)
@@ -161,7 +193,7 @@ def measure_masking(
     masks = {m.frame: m for m in exp.hops[0].masks}
     w, h = info.width, info.height
     covered_n, total, cov_all, target_vis = 0, 0, [], []
-    per_frame_min = 1.0
+    per_frame_min, worst_frame = 1.0, None
     for f in sorted(masks):
         m = masks[f].coverage_mask(w, h)
         rows = gt[gt[:, 0] == f]
@@ -181,13 +213,20 @@ def measure_masking(
         total += fr_tot
         covered_n += fr_cov
         if fr_tot:
-            per_frame_min = min(per_frame_min, fr_cov / fr_tot)
+            if fr_cov / fr_tot < per_frame_min or worst_frame is None:
+                # Frame number in the original sequence (the window was renumbered from 1).
+                per_frame_min, worst_frame = min(per_frame_min, fr_cov / fr_tot), f + first - 1
     cov = np.array(cov_all) if cov_all else np.zeros(0)
     return {
         "sequence": seq.name,
         "footage": uri,
+        "window": [first, end],
         "frames": len(masks),
         "target_id": target,
+        "target_source": "pipeline tracking (click on the first GT box, then the target-match rule)",
+        "target_rule": rule.__dict__,
+        "target_found": round(agreement["target_found"], 4),
+        "target_wrong_person": round(agreement["wrong_person"], 4),
         "config": {
             "tracks": tracks,
             "detection_pass": detect,
@@ -203,6 +242,9 @@ def measure_masking(
         "masked_rate_at_0.99": round(float((cov >= 0.99).mean()), 4) if total else None,
         "mean_coverage": round(float(cov.mean()), 4) if total else None,
         "worst_frame_rate": round(per_frame_min, 4) if total else None,
+        "worst_frame": worst_frame,
+        # Pooled over the window's boxes: the masked count over all non-target boxes (masked_rate).
+        "target_visible_min": round(float(np.min(target_vis)), 4) if target_vis else None,
         "target_visible_mean": round(float(np.mean(target_vis)), 4) if target_vis else None,
         "faces_masked": exp.hops[0].faces,
     }

@@ -62,7 +62,7 @@ class Recording:
 def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = None) -> Recording:
     """One source (a service CameraSpec) through detection, tracking and posture, frame by frame. Refuses
     a camera of a held-out town (HeldOutSeedError): recordings exist to tune the watch."""
-    from relaytrack.bench.seeds import check_tuning_footage
+    from relaytrack.seeds import check_tuning_footage
 
     check_tuning_footage("watch", spec.uri)
     from relaytrack.pipeline.session import CameraSession, Stages
@@ -103,7 +103,7 @@ def record_town(
 ) -> list[Recording]:
     """Every camera with hiding-spot zones of a tuning town (seeds.TUNING["watch"]); a held-out town is
     refused before anything runs."""
-    from relaytrack.bench.seeds import check_tuning, town_seed
+    from relaytrack.seeds import check_tuning, town_seed
     from relaytrack.errors import InputError
     from relaytrack.watch.service import sources_from_network
 
