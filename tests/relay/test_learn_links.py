@@ -118,3 +118,39 @@ def test_hard_simulator_links_are_learned_and_two_hop_peaks_pruned(tmp_path: Pat
     assert cmp.precision >= 0.7 and cmp.recall >= 0.6, cmp
     assert cmp.median_time_error is not None and cmp.median_time_error < 0.2
     store.close()
+
+
+def test_cli_learn_prints_support_and_confirmed_hops_refine_learned_links(tmp_path: Path) -> None:
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from relaytrack.cli import app
+    from relaytrack.relay.network import refine_links
+
+    store = _planted(tmp_path)
+    store.close()
+    db = str(tmp_path / "learn.db")
+    truth = tmp_path / "links-truth.yaml"
+    truth.write_text(yaml.safe_dump({"links": [{"src": "A", "dst": "B", "mean_s": 72.0, "samples": 60}]}))
+    res = CliRunner().invoke(app, ["cameras", "links", "--learn", "--db", db, "--truth", str(truth), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [(x["src"], x["dst"]) for x in out["links"]] == [("A", "B")]
+    assert out["links"][0]["support"] >= 30 and out["truth"]["recall"] == 1.0
+    # Confirmed hops refine a learned link: its learned estimate is the prior, weighted by its support.
+    store = Store(tmp_path / "learn.db")
+    with store.tx() as conn:
+        before = conn.execute("SELECT mean_s FROM camera_links WHERE source='learned'").fetchone()[0]
+        refine_links(conn, observations=[("A", "B", before + 40.0, "walk")] * 3)
+        row = conn.execute("SELECT mean_s, source, n_obs FROM camera_links WHERE src='A' AND dst='B'").fetchone()
+    assert row[1] == "learned" and row[2] == 3
+    assert before < row[0] < before + 40.0 * 3 / (3 + 30)  # the learned prior outweighs three hops
+    store.close()
+    # Too little traffic: nothing learned, the neighbour links it could not estimate are listed.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _store(empty).close()
+    res = CliRunner().invoke(app, ["cameras", "links", "--learn", "--db", str(empty / "learn.db")])
+    assert res.exit_code == 0 and "learned 0 links" in res.output and "could not estimate" in res.output
