@@ -16,7 +16,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class BudgetConfig:
     total_fps: float = 8.0  # analysed frames per second across all streams
-    floor_fps: float = 0.5  # every camera, whatever the prediction
+    floor_fps: float = 1.0  # every camera, whatever the prediction (the tracker needs about 1/s to confirm a walker)
     max_fps: float = 10.0  # no camera above this (nor above its stream's own rate)
     open_boost: float = 2.0  # weight multiplier while a camera's ETA window is open
 

@@ -96,7 +96,7 @@ class Pursuit:
                 weights[f.camera] = f.p * (b.open_boost if f.open_at(now) else 1.0)
         # The anchor's camera while the suspect may still be in its view: where the latency is now.
         if self.stack[-1].key is not None and self.anchor.camera in weights:
-            weights[self.anchor.camera] = max(weights[self.anchor.camera], 1.0)
+            weights[self.anchor.camera] = max(weights[self.anchor.camera], 0.3)
         self.fps = allocate(weights, b, self.caps)
         self.last_predict = now
         self.log.emit(PursuitEvent("prediction", now, self.anchor.camera, {
