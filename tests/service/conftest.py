@@ -34,9 +34,10 @@ def world(world_template, tmp_path, monkeypatch) -> World:
         monkeypatch.delenv(var, raising=False)
     db = tmp_path / "svc.db"
     shutil.copy(world_template.db, db)
-    anchor = Path(str(world_template.db) + ".audit-anchor")
-    if anchor.exists():
-        shutil.copy(anchor, Path(str(db) + ".audit-anchor"))
+    for suffix in (".audit-anchor", ".audit-heads"):  # the chain's anchor and signed-head journal travel along
+        side = Path(str(world_template.db) + suffix)
+        if side.exists():
+            shutil.copy(side, Path(str(db) + suffix))
     return World(
         db,
         world_template.home,

@@ -28,6 +28,7 @@ from relaytrack.errors import (
 from relaytrack.evidence.mask import MaskSettings
 from relaytrack.paths import home_dir
 from relaytrack.service.deps import ServiceConfig, StorePool
+from relaytrack.service.limits import BodyLimit
 from relaytrack.service.live import AlertHub
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
 from relaytrack.service.routers import sightings as sightings_router
@@ -115,10 +116,6 @@ def create_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        # Refuse oversized bodies before they are read (photo uploads are the only large ones).
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > cfg.upload_limit + 64 * 1024):
-            return JSONResponse({"detail": f"request body over {cfg.upload_limit} bytes refused"}, 413)
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -127,6 +124,9 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    # Added last, so outermost: oversized bodies (declared or chunked) are refused before anything else runs;
+    # photo uploads are the only large bodies, multipart framing gets 64 KiB on top.
+    app.add_middleware(BodyLimit, limit=cfg.upload_limit + 64 * 1024)
     for mod in ROUTERS:
         app.include_router(mod.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
