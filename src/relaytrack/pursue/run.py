@@ -88,6 +88,10 @@ class Pursuit:
         self._predict(self.now if now is None else now)
 
     def _predict(self, now: float) -> list[CameraForecast]:
+        if self.stack[-1].key is not None:
+            # The anchor is still in view: it has not left yet, so the clock of its travel times starts at
+            # its latest box (and its heading so far says where it is going).
+            self.predictor = Predictor(self.anchor, self.links_from, self.cfg.predict)
         fc = self.predictor.forecast(now)
         b = self.cfg.budget
         weights = {c: 0.0 for c in self.cameras}
