@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -93,11 +94,27 @@ def _text(value: Any) -> str | None:
     return s or None
 
 
+# Camera ids end up in file names, URLs, SQL parameters and the console: the evidence guard's identifier set
+# (letters of any script, digits, '.', '-', '_', ':', '@'; at most 64), no spaces, slashes or markup.
+CAMERA_ID_RE = re.compile(r"^[\w][\w.\-:@]{0,63}$", re.UNICODE)
+
+
+def _camera_id(value: Any, where: str, what: str = "camera id") -> str:
+    cid = _text(value)
+    if not cid:
+        raise InputError(f"{where}: {what} missing")
+    if not CAMERA_ID_RE.match(cid) or cid in (".", ".."):
+        raise InputError(
+            f"{where}: {what} {cid[:80]!r} is not allowed (1-64 letters, digits, '.', '-', '_', ':' or '@')"
+        )
+    return cid
+
+
 def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEntry:
     d = {ALIASES.get(str(k).strip(), str(k).strip()): v for k, v in d.items()}
-    cid = _text(d.get("id"))
-    if not cid:
+    if not _text(d.get("id")):
         raise InputError(f"{where}: camera without an id")
+    cid = _camera_id(d.get("id"), where)
     where = f"{where} (camera {cid})"
     owner, purpose = _text(d.get("owner")), _text(d.get("purpose"))
     if owner is not None and owner not in OWNERS:
@@ -232,6 +249,9 @@ def read_network(path: str | Path) -> NetworkFile:
             raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
         if not isinstance(doc, dict):
             raise InputError(f"{path}: expected a mapping with 'cameras' (and optional 'links')")
+        for key in ("cameras", "links"):
+            if not isinstance(doc.get(key) or [], list):
+                raise InputError(f"{path}: '{key}' must be a list, got {type(doc.get(key)).__name__}")
         for i, c in enumerate(doc.get("cameras") or []):
             if not isinstance(c, dict):
                 raise InputError(f"{path}: cameras[{i}] is not a mapping")
@@ -251,12 +271,16 @@ def read_network(path: str | Path) -> NetworkFile:
             raise InputError(f"{path}: expected a GeoJSON FeatureCollection")
         for i, f in enumerate(feats):
             w = f"{path}: features[{i}]"
-            geom = (f or {}).get("geometry") or {}
-            props = dict((f or {}).get("properties") or {})
+            if not isinstance(f, dict):
+                raise InputError(f"{w}: a feature must be an object, got {type(f).__name__}")
+            geom, props = f.get("geometry") or {}, f.get("properties") or {}
+            if not isinstance(geom, dict) or not isinstance(props, dict):
+                raise InputError(f"{w}: geometry and properties must be objects")
+            props = dict(props)
             if geom.get("type") == "Point":
                 coords = geom.get("coordinates") or []
-                if len(coords) < 2:
-                    raise InputError(f"{w}: Point without coordinates")
+                if not isinstance(coords, list) or len(coords) < 2:
+                    raise InputError(f"{w}: Point needs coordinates [lon, lat]")
                 props.setdefault("id", f.get("id"))
                 props["lon"], props["lat"] = coords[0], coords[1]
                 net.cameras.append(_camera_from_mapping(props, w, base))
