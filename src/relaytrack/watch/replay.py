@@ -103,8 +103,8 @@ def record_town(
 ) -> list[Recording]:
     """Every camera with hiding-spot zones of a tuning town (seeds.TUNING["watch"]); a held-out town is
     refused before anything runs."""
-    from relaytrack.seeds import check_tuning, town_seed
     from relaytrack.errors import InputError
+    from relaytrack.seeds import check_tuning, town_seed
     from relaytrack.watch.service import sources_from_network
 
     seed = town_seed(town_dir)
