@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from relaytrack.cli.admin import require_admin
 from relaytrack.cli.audit import audit_app
 from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, open_store
 from relaytrack.errors import AccessDenied, InputError
@@ -33,6 +35,14 @@ def _ids(value: str) -> list[int]:
         return [int(v) for v in value.split(",") if v.strip()]
     except ValueError as err:
         raise InputError(f"ids {value!r}: give numbers separated by commas") from err
+
+
+@contextmanager
+def _admin_tx(store, what: str):
+    """A write transaction for an administration command, after `require_admin` (see cli/admin.py)."""
+    require_admin(store, what)
+    with store.tx() as conn:
+        yield conn
 
 
 def _password(stdin: bool, env: str | None) -> str | None:
@@ -62,13 +72,20 @@ def users_add(
 ) -> None:
     """Create or update a user (optionally with a password, hashed with argon2id)."""
     pw = _password(password_stdin, password_env)
-    with open_store(db) as store, store.tx() as conn:
-        acc.create_user(conn, name, role, agency=agency)
-        if pw is not None:
-            auth.set_password(conn, name, pw)
-        audit.append(
-            conn, store.path, user=None, case=None, action="user_admin", detail={"user": name, "role": role}
-        )
+    with open_store(db) as store:
+        adm = require_admin(store, "users add")
+        with store.tx() as conn:
+            acc.create_user(conn, name, role, agency=agency)
+            if pw is not None:
+                auth.set_password(conn, name, pw)
+            audit.append(
+                conn,
+                store.path,
+                user=adm.actor,
+                case=None,
+                action="user_admin",
+                detail={"user": name, "role": role, "host_account": adm.host_account, "via": adm.via},
+            )
     console.print(f"user {name} ({role})")
 
 
@@ -78,8 +95,10 @@ def users_passwd(
 ) -> None:
     """Set a user's password (read from stdin, or from --password-env VAR)."""
     pw = _password(True, password_env)
-    with open_store(db) as store, store.tx() as conn:
-        auth.set_password(conn, name, pw)
+    with open_store(db) as store:
+        require_admin(store, "users passwd")
+        with store.tx() as conn:
+            auth.set_password(conn, name, pw)
     console.print(f"password of {name} set")
 
 
@@ -91,8 +110,10 @@ def users_token(
     db: DbOpt = None,
 ) -> None:
     """Issue an API token for a user (printed once; stored only hashed)."""
-    with open_store(db) as store, store.tx() as conn:
-        token = auth.issue_token(conn, name, hours=hours, label=label)
+    with open_store(db) as store:
+        adm = require_admin(store, "users token")
+        with store.tx() as conn:
+            token = auth.issue_token(conn, name, hours=hours, label=f"{label} by {adm.actor}")
     sys.stdout.write(token + "\n")
 
 
@@ -103,7 +124,7 @@ def users_revoke(
     db: DbOpt = None,
 ) -> None:
     """Revoke one token by id, or all tokens of a user."""
-    with open_store(db) as store, store.tx() as conn:
+    with open_store(db) as store, _admin_tx(store, "users revoke-token") as conn:
         if all_of:
             n = auth.revoke_user_tokens(conn, all_of)
             console.print(f"{n} token(s) of {all_of} revoked")
@@ -123,7 +144,7 @@ def cases_add(
     db: DbOpt = None,
 ) -> None:
     """Open a case and assign its members."""
-    with open_store(db) as store, store.tx() as conn:
+    with open_store(db) as store, _admin_tx(store, "cases add") as conn:
         acc.create_case(conn, case_no, legal_basis=legal_basis, purpose=purpose, members=member or [])
         audit.append(
             conn, store.path, user=None, case=case_no, action="case_admin", detail={"members": member or []}
@@ -134,7 +155,7 @@ def cases_add(
 @cases_app.command("assign")
 def cases_assign(case_no: str, user_name: str, db: DbOpt = None) -> None:
     """Assign a user to a case."""
-    with open_store(db) as store, store.tx() as conn:
+    with open_store(db) as store, _admin_tx(store, "cases assign") as conn:
         acc.assign(conn, case_no, user_name)
         audit.append(
             conn, store.path, user=None, case=case_no, action="case_admin", detail={"assign": user_name}
@@ -149,7 +170,7 @@ def cases_close(
     db: DbOpt = None,
 ) -> None:
     """Close a case (no more searches or exports on it); --release-hold lets retention purge its data."""
-    with open_store(db) as store, store.tx() as conn:
+    with open_store(db) as store, _admin_tx(store, "cases close") as conn:
         acc.set_case_status(conn, case_no, status="closed", legal_hold=False if release_hold else None)
         audit.append(
             conn,
@@ -231,7 +252,9 @@ def evidence_verify(
     key: Annotated[Path | None, typer.Option("--key", help="Trusted public key of the sender (PEM)")] = None,
     untrusted: Annotated[
         bool,
-        typer.Option("--untrusted", help="Accept a signer no trusted key vouches for (checks consistency only)"),
+        typer.Option(
+            "--untrusted", help="Accept a signer no trusted key vouches for (checks consistency only)"
+        ),
     ] = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -340,7 +363,9 @@ def requests_deliver(
         if req.status != "approved":
             raise InputError(f"request {request_id} is {req.status}; only an approved request is delivered")
         if out is not None:
-            hops = select_hops(store.conn, request_id=request_id, sightings=_ids(targets) if targets else None)
+            hops = select_hops(
+                store.conn, request_id=request_id, sightings=_ids(targets) if targets else None
+            )
             package = export_evidence(
                 store, out, hops, user=u, case=req.case_no, request_id=request_id, pre_roll=0.0, post_roll=0.0
             ).path
@@ -417,7 +442,8 @@ def retention_purge(
 
     u, _ = acc.identity(user, None)
     with open_store(db) as store:
-        if u:  # a person purging needs the right; without --user it runs as the scheduled system job
+        require_admin(store, "retention purge")  # the scheduled job runs as the store's owner account
+        if u:  # a person purging needs the right too
             acc.authorize(store.conn, store.path, user=u, case=None, action="purge")
         res = retention.purge(store.conn, store.path, days=days, dry_run=dry_run, user=u)
     if json_out:
