@@ -38,6 +38,20 @@ def register(app: typer.Typer) -> None:
         crowd: Annotated[
             float, typer.Option("--crowd", min=0.0, max=5.0, help="Pedestrian density factor (1 = usual)")
         ] = 1.0,
+        confusers: Annotated[
+            int,
+            typer.Option(
+                "--confusers",
+                min=0,
+                max=200,
+                help="Innocent people at hiding spots the cameras see (resident, postman, delivery rider, "
+                "crouching passer-by, smoker, photographer), listed in truth.json 'confusers'",
+            ),
+        ] = 0,
+        couriers: Annotated[
+            int,
+            typer.Option("--couriers", min=0, max=10, help="Couriers making drops (0: a drop-free street)"),
+        ] = 1,
         lighting: Annotated[str, typer.Option("--lighting", help="day | dusk | night")] = "day",
         force: Annotated[bool, typer.Option("--force", help="Render again even if complete")] = False,
         json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -58,6 +72,8 @@ def register(app: typer.Typer) -> None:
                 force=force,
                 decoys=decoys,
                 crowd=crowd,
+                confusers=confusers,
+                couriers=couriers,
             )
         meta = json.loads((path / "town.json").read_text(encoding="utf-8"))
         if json_out:
@@ -66,7 +82,7 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"town: {path}  cameras={meta['cameras']} frames={meta['frames']} "
                 f"gt_rows={meta['gt_rows']} suspect_cameras={meta['suspect_cameras']} "
-                f"decoys={meta.get('decoys', 0)} render_fps={meta['render_fps']}"
+                f"decoys={meta.get('decoys', 0)} confusers={meta.get('confusers', 0)} render_fps={meta['render_fps']}"
             )
 
     @town.command("scenario")

@@ -3,11 +3,14 @@
 Public API (used by `relaytrack demo`):
 
 - ``generate(seed=0, cameras=8, minutes=1.5, out_dir=..., progress=None, lighting="day", force=False,
-  decoys=0, crowd=1.0) -> Path``
+  decoys=0, crowd=1.0, confusers=0, couriers=1) -> Path``
   Plans and renders a town into ``out_dir`` and returns it. A complete town for the same parameters already
   there is reused (``town.json`` records them). ``progress(done, total, message)`` is called per frame.
   ``decoys``: look-alikes in the suspect's upper and lower colours (every other one with the suspect's item)
-  crossing the suspect's route near the suspect's time; ``crowd``: pedestrian density factor.
+  crossing the suspect's route near the suspect's time; ``crowd``: pedestrian density factor; ``confusers``:
+  innocent people who stop, crouch, reach into or photograph hiding spots the cameras see (town/confusers.py),
+  listed in truth.json ``confusers`` as ``{id, kind, visits: [{camera, zone, start, end}]}``; ``couriers``:
+  couriers making drops (0: a drop-free street).
   Folder: ``cameras.yaml`` (camera register, no links: lat/lon, heading, fov, purpose, start_time, source,
   mount, zones of the hiding spots each camera sees), ``links-truth.yaml`` (the true links with mean_s/std_s
   derived from simulated walks, network-file format: import it after the register for an oracle run),
@@ -50,9 +53,18 @@ def generate(
     force: bool = False,
     decoys: int = 0,
     crowd: float = 1.0,
+    confusers: int = 0,
+    couriers: int = 1,
 ) -> Path:
     spec = TownSpec(
-        seed=seed, cameras=cameras, minutes=minutes, lighting=lighting, decoys=decoys, crowd=crowd
+        seed=seed,
+        cameras=cameras,
+        minutes=minutes,
+        lighting=lighting,
+        decoys=decoys,
+        crowd=crowd,
+        confusers=confusers,
+        couriers=couriers,
     )
     path, _meta = generate_town(spec, out_dir, progress, force=force)
     return path

@@ -222,6 +222,8 @@ def generate_town(
         "suspect_cameras": len({v["camera"] for v in truth["suspect"]["route"]}),
         "decoys": len(truth["decoys"]),
         "decoys_seen": sum(1 for d in truth["decoys"] if d["route"]),
+        "confusers": len(truth["confusers"]),
+        "confuser_visits": sum(len(c["visits"]) for c in truth["confusers"]),
         "gt_rows": sum(len(r) for r in stats["gt"].values()),
     }
     (out / "town.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

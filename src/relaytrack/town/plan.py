@@ -12,6 +12,7 @@ import numpy as np
 
 from relaytrack.town.actors import Person, Vehicle, add_stop, pedestrian, random_look, timed, vehicle
 from relaytrack.town.camera import PinholeCamera
+from relaytrack.town.confusers import add_spot_cameras, plan_confusers, spot_cameras
 from relaytrack.town.decoys import plan_decoys
 from relaytrack.town.world import Spot, World, build_world
 
@@ -46,13 +47,15 @@ class TownSpec:
     decoys: int = 0
     crowd: float = 1.0  # pedestrian density factor
     courier_spot: str | None = None  # kind of the first hiding spot (mailbox, ac_unit, ...); None = any
+    confusers: int = 0  # innocent people at hiding spots (town/confusers.py)
 
     @property
     def duration(self) -> float:
         return self.minutes * 60.0
 
     def key(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__}
+        # Without confusers the key is the one towns had before they existed, so those towns stay complete.
+        return {k: getattr(self, k) for k in self.__slots__ if k != "confusers" or self.confusers}
 
 
 @dataclass(slots=True)
@@ -74,6 +77,7 @@ class Town:
     suspect: int
     couriers: list[int] = field(default_factory=list)
     decoys: list[int] = field(default_factory=list)
+    confusers: dict[int, str] = field(default_factory=dict)  # person id -> confuser kind
 
 
 def place_camera(
@@ -276,6 +280,8 @@ def plan_town(spec: TownSpec) -> Town:
     # With couriers, one camera is kept for the courier's hiding spots: small towns (under 5 cameras, as in
     # the courier scenarios) would otherwise spend every camera on the suspect's route and record no drop.
     free = spec.cameras - (1 if spec.couriers > 0 and spec.cameras >= 2 else 0)
+    n_spot = spot_cameras(spec)
+    free -= n_spot
     n_route = min(free, max(4, route_share(spec.cameras))) if spec.cameras >= 4 else free
     # Blind stretches: route cameras at least ROUTE_SPACING_M of route apart (a long town with few minutes
     # would otherwise stack its route cameras into one continuous view).
@@ -344,6 +350,10 @@ def plan_town(spec: TownSpec) -> Town:
             courier_ids.append(cid)
             break
 
+    # With confusers, some cameras watch rows of façade spots (what a courier watch is pointed at), so the
+    # innocent people at those spots are on camera; from their own generator, as the confusers are.
+    add_spot_cameras(world, spec, n_spot, lambda cam: add_cam(cam, "방범", "spots", "alley"))
+
     # Park and street cameras for the rest.
     off_tries = 0
     while len(cams) < spec.cameras:
@@ -401,4 +411,8 @@ def plan_town(spec: TownSpec) -> Town:
         vehicle(world, rng, f"V{i + 1:03d}", float(rng.uniform(-30, T)))
         for i in range(int(0.22 * (T + 30) * (world.nx + world.ny) / 7))
     ]
-    return Town(spec, world, cams, people, vehicles, suspect.id, courier_ids, decoy_ids)
+    # Confusers last, from their own generator: everyone else keeps the id and walk of the town without them.
+    extra = plan_confusers(world, cams, spec.seed, spec.confusers, len(people) + 1, T)
+    people.extend(p for p, _ in extra)
+    confusers = {p.id: kind for p, kind in extra}
+    return Town(spec, world, cams, people, vehicles, suspect.id, courier_ids, decoy_ids, confusers)

@@ -160,6 +160,40 @@ def courier_events(
     return out
 
 
+def confuser_visits(
+    town: Town, gt: dict[str, list[tuple]], zones: dict[str, list[dict]], fps: float
+) -> list[dict]:
+    """Each confuser's stops at hiding spots, per camera that shows the spot (a zone there) and the person for
+    at least half of the stop: the same rule as a courier's drop event, so a false alarm on a confuser is
+    counted where a drop would have been."""
+    out = []
+    T = town.spec.duration
+    for pid, kind in sorted(town.confusers.items()):
+        p = next(pp for pp in town.people if pp.id == pid)
+        visits = []
+        for stop in p.stops:
+            if stop["end"] <= 0 or stop["start"] >= T:
+                continue
+            for cid, zs in zones.items():
+                if not any(z["id"] == stop["spot"] for z in zs):
+                    continue
+                if _seen_share(gt[cid], pid, stop["start"], stop["end"], fps) < EVENT_SEEN_SHARE:
+                    continue
+                visits.append(
+                    {
+                        "camera": cid,
+                        "zone": stop["spot"],
+                        "spot_kind": stop["kind"],
+                        "start": round(max(0.0, stop["start"]), 2),
+                        "end": round(min(T, stop["end"]), 2),
+                    }
+                )
+        out.append(
+            {"id": pid, "kind": kind, "visits": sorted(visits, key=lambda v: (v["start"], v["camera"]))}
+        )
+    return out
+
+
 def camera_register(town: Town, views: list[View]) -> list[dict]:
     """The register entries (cameras.yaml): everything a city knows about its cameras, links excepted."""
     spec = town.spec
@@ -264,6 +298,9 @@ def write_truth(town: Town, out: Path, stats: dict, views: list[View]) -> dict:
             }
             for d in town.decoys
         ],
+        # Innocent people at hiding spots (resident, postman, delivery, crouch, smoker, photographer): an alert
+        # on one of their visits is a false alarm of the kind a residential street produces.
+        "confusers": confuser_visits(town, gt, zones, spec.fps),
         "people": people,
         "vehicles": vehicles,
         "annotation": {
