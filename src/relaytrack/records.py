@@ -199,6 +199,8 @@ class Description:
     vehicle_color: str | None = None
     vehicle_conf: float = 0.0
     plate: str | None = None
+    plate_conf: float = 0.0
+    plate_alternatives: list[tuple[str, float]] = field(default_factory=list)
     best_frame: int | None = None
     best_box: tuple[float, float, float, float] | None = None  # xywh
     thumbnail_jpeg: bytes | None = None

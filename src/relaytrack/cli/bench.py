@@ -525,3 +525,34 @@ def bench_reid(
     console.print(table)
     console.print("ms per tracklet (5 crops): " + ", ".join(f"{k} {v}" for k, v in res["ms_per_tracklet"].items()))
     console.print(f"written: {out / 'reid.json'}")
+
+
+@bench.command("plates")
+def bench_plates_cmd(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="korean-plates-dev folder (default: the shared data's)")
+    ] = None,
+    part: Annotated[str, typer.Option("--part", help="held-out (reported), tune, or all")] = "held-out",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N images")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Plate-read accuracy (exact, <= 1 character wrong, per character) on the real Korean plate photos,
+    on the part of the plate-grouped split that was never used for tuning; prints the protocol."""
+    from relaytrack.bench.plates import run
+    from relaytrack.errors import InputError
+
+    if part not in ("held-out", "tune", "all"):
+        raise InputError(f"--part {part!r}: use held-out, tune or all")
+    res = run(data or data_dir() / "korean-plates-dev", part=part, limit=limit)
+    if json_out:
+        print_json(res.to_json())
+        return
+    console.print(f"[bold]protocol:[/bold] {res.protocol}", highlight=False)
+    console.print(
+        f"part {res.part}: {res.images} images of {res.plates} plates; exact {res.exact:.3f}, "
+        f"<=1 wrong {res.within_one:.3f}, character accuracy {res.char_accuracy:.3f}, "
+        f"read rate {res.read_rate:.3f}, {res.seconds_per_image:.2f} s/image",
+        highlight=False,
+    )
+    for kind, v in res.by_kind.items():
+        console.print(f"  {kind}: {v['images']} images, exact {v['exact']:.3f}", highlight=False)

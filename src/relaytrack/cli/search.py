@@ -35,6 +35,10 @@ def register(app: typer.Typer) -> None:
         sighting: Annotated[
             int | None, typer.Option("--sighting", help="Find sightings that look like this one")
         ] = None,
+        plate: Annotated[
+            str | None,
+            typer.Option("--plate", help="Plate, full or partial: 3456, '12가*', '??가3456' (confusion-tolerant)"),
+        ] = None,
         top: Annotated[int, typer.Option("--top", min=1, max=1000, help="How many results")] = 20,
         from_: Annotated[
             str | None, typer.Option("--from", help="ISO start of the time window (naive = KST)")
@@ -53,9 +57,9 @@ def register(app: typer.Typer) -> None:
         from relaytrack.search import engine
         from relaytrack.search.query import parse_text
 
-        given = [x for x in (text, image, sighting) if x is not None]
+        given = [x for x in (text, image, sighting, plate) if x is not None]
         if len(given) != 1:
-            raise InputError("give exactly one of --text, --image or --sighting")
+            raise InputError("give exactly one of --text, --image, --sighting or --plate")
         flt = _filters(from_, to, camera, kind)
         store = open_store(db, readonly=True)
         try:
@@ -63,6 +67,7 @@ def register(app: typer.Typer) -> None:
                 "text": text,
                 "image": str(image) if image else None,
                 "sighting": sighting,
+                "plate": plate,
                 "top": top,
                 "from": from_,
                 "to": to,
@@ -75,6 +80,10 @@ def register(app: typer.Typer) -> None:
                 if text is not None:
                     parsed = parse_text(text)
                     res = engine.search_description(store.conn, parsed, top=top, filters=flt)
+                elif plate is not None:
+                    from relaytrack.search.plate import search_plate
+
+                    res = search_plate(store.conn, plate, top=top, filters=flt)
                 elif image is not None:
                     if not image.is_file():
                         raise InputError(f"{image}: no such image file")

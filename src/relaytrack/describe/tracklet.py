@@ -256,4 +256,32 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
             votes.append((n, s, c[0]))
         d.vehicle_type = tracklet.class_name
         d.vehicle_color, d.vehicle_conf = _vote(votes)
+        _read_plate(d, [im for _, im in keep])
     return d
+
+
+def _read_plate(d: Description, images: list[np.ndarray]) -> None:
+    """Every kept crop of a vehicle is read and the reads vote (relaytrack.describe.plate_grammar.vote);
+    without tesseract the tracklet simply has no plate (said once, in the log)."""
+    from relaytrack.describe import plate as reader
+    from relaytrack.describe.plate_grammar import vote
+
+    if not reader.available():
+        _note_once(reader.tesseract_status() or "plate reading off")
+        return
+    reads = [r for im in images for r in reader.read_image(im)[:1]]
+    v = vote(reads)
+    if v is not None:
+        d.plate, d.plate_conf = v.text, round(v.confidence, 3)
+        d.plate_alternatives = v.alternatives
+
+
+_NOTED: set[str] = set()
+
+
+def _note_once(msg: str) -> None:
+    if msg not in _NOTED:
+        import logging
+
+        _NOTED.add(msg)
+        logging.getLogger("relaytrack.describe").warning(msg)

@@ -223,7 +223,7 @@ def tracklet_to_sighting(
 def insert_described(conn, d: Described) -> int:
     """Store one described tracklet (sighting, thumbnail, every box as xywh); returns the sighting id.
     Idempotent by (source, track), so a resumed ingest never stores a tracklet twice."""
-    return st.insert_sighting(
+    sid = st.insert_sighting(
         conn,
         d.sighting,
         thumbnail_jpeg=d.description.thumbnail_jpeg,
@@ -234,6 +234,14 @@ def insert_described(conn, d: Described) -> int:
             for b in d.tracklet.boxes
         ],
     )
+    if d.description.plate:
+        import json
+
+        conn.execute(
+            "UPDATE sightings SET plate_conf=?, plate_alts=? WHERE id=?",
+            (d.description.plate_conf, json.dumps(d.description.plate_alternatives, ensure_ascii=False), sid),
+        )
+    return sid
 
 
 def register_source(store: Store, camera: str, info: SourceInfo, start_wall: float, cfg: Config) -> SourceRow:

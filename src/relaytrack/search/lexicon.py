@@ -174,7 +174,7 @@ LEXICON: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (("승용차", "자동차", "택시", "세단", "suv", "car", "sedan", "taxi", "van"), "vehicle", "car"),
     (("버스", "bus"), "vehicle", "bus"),
-    (("트럭", "화물차", "트럭차", "truck", "lorry", "pickup"), "vehicle", "truck"),
+    (("트럭", "화물차", "트럭차", "포터", "봉고", "truck", "lorry", "pickup"), "vehicle", "truck"),
     (
         ("오토바이", "바이크", "스쿠터", "이륜차", "motorcycle", "motorbike", "scooter", "moped"),
         "vehicle",

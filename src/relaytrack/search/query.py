@@ -124,6 +124,12 @@ _PLATE_RE = re.compile(
     r"(?<!\d)(\d{2,3})\s?([가-힣])\s?(\d{1,4})(?!\d)|(?<!\d)(\d{2,3})([가-힣])(?![가-힣\d])"
 )
 _PLATE_WORD_RE = re.compile(r"(?:번호판|번호|plate|license|licence|reg)\D{0,12}?(\d{3,4})(?!\d)", re.I)
+# "3456으로 끝나는" / "ending 3456" / "ends in 3456", and "12가로 시작하는" / "starting 12가": partial plates.
+_PLATE_END_RE = re.compile(
+    r"(\d{2,4})\s*(?:으로|로)\s*끝나|(?:ending|ends?)\s*(?:in|with)?\s*(\d{2,4})", re.I
+)
+_PLATE_START_RE = re.compile(r"(\d{2,3}\s?[가-힣]?)\s*(?:으로|로)\s*시작|(?:starting|starts?)\s*(?:with)?\s*(\d{2,3}[가-힣]?)", re.I)
+_PLATE_GLOB_RE = re.compile(r"[\d가-힣?*]*[?*][\d가-힣?*]*\d[\d가-힣?*]*|[\d가-힣?*]*\d[\d가-힣?*]*[?*][\d가-힣?*]*")
 _ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:?\d{2}|Z)?")
 _TIME_RE = re.compile(
     r"(?P<ampm_ko>오전|오후|새벽|저녁|밤)?\s*(?P<h>\d{1,2})(?:(?::(?P<m>\d{2}))|\s*시(?:\s*(?P<mk>\d{1,2})\s*분|\s*(?P<half>반))?)"
@@ -213,7 +219,17 @@ def _parse_stamps(q: Query, low: str, masked: str) -> str:
 
 
 def _parse_plate(q: Query, masked: str) -> str:
-    """A Korean plate (12가3456, or a fragment 12가), else digits after a plate word ("plate 3456")."""
+    """A Korean plate (12가3456, or a fragment 12가), a pattern with ? / * ("??가3456"), "ends with 3456"
+    ("3456으로 끝나는" -> *3456), "starts with 12가" (-> 12가*), else digits after a plate word ("plate 3456")."""
+    for rx, fmt in ((_PLATE_END_RE, "*{}"), (_PLATE_START_RE, "{}*")):
+        m = rx.search(masked)
+        if m:
+            q.plate = fmt.format(next(g for g in m.groups() if g).replace(" ", ""))
+            return _blank(masked, m.start(), m.end())
+    pg = _PLATE_GLOB_RE.search(masked)
+    if pg:
+        q.plate = pg.group(0).replace(" ", "")
+        return _blank(masked, pg.start(), pg.end())
     pm = _PLATE_RE.search(masked)
     if pm:
         q.plate = "".join(g for g in pm.groups() if g)

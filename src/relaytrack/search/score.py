@@ -63,6 +63,12 @@ def norm_plate(p: str | None) -> str:
 
 
 def plate_credit(fragment: str, plate: str | None) -> float:
+    if plate and ("*" in fragment or "?" in fragment):
+        # A pattern from the description ("3456으로 끝나는" -> *3456): the confusion-tolerant plate matcher.
+        from relaytrack.search.plate import match
+
+        m = match(fragment, plate)
+        return m.score if m is not None else 0.0
     f, p = norm_plate(fragment), norm_plate(plate)
     if not f or not p:
         return 0.0

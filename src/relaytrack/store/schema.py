@@ -79,4 +79,13 @@ MIGRATIONS = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "003_plate_reads",
+        # A read plate's confidence (its weakest character after voting over the tracklet's frames) and the
+        # other plates the vote left open, [[text, share], ...]: search matches those too, discounted.
+        """
+        ALTER TABLE sightings ADD COLUMN plate_conf REAL;
+        ALTER TABLE sightings ADD COLUMN plate_alts TEXT;
+        """,
+    ),
 ]
