@@ -78,7 +78,16 @@ class TrackConfig(Strict):
     max_lost_s: float = Field(3.0, gt=0, description="Seconds a lost track is kept for re-association")
     min_hits: int = Field(2, ge=1, description="Matches before a track is reported")
     min_len: int = Field(3, ge=1, description="Boxes a finished tracklet needs to be stored")
-    appearance: bool = Field(False, description="Use colour-histogram appearance as an extra association cue")
+    appearance: bool = Field(
+        False, description="Use the detections' appearance embeddings (given to update) in association"
+    )
+    appearance_weight: float = Field(
+        0.3, ge=0, le=1, description="Share of the association cost from appearance distance (1 - cosine)"
+    )
+    appearance_gate: float = Field(
+        0.3, ge=0, le=2, description="Appearance distance above which a box is never given to a track"
+    )
+    appearance_low: bool = Field(False, description="Also use appearance for low-score second-stage matches")
     edge_margin: float = Field(0.04, ge=0, le=0.3, description="Share of the frame that counts as its edge")
 
 

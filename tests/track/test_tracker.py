@@ -146,3 +146,24 @@ def test_tracks_are_validated_when_built():
     with pytest.raises(ValueError, match=r"Tracks.state has 7"):
         Tracks([1], [0], np.zeros((1, 4)), [0.9], [7])
     assert len(Tracks.empty()) == 0 and Tracks.empty().xyxy.shape == (0, 4)
+
+
+def test_appearance_vetoes_a_box_that_looks_like_someone_else():
+    """With appearance on, a track does not take a box whose look (centred on the camera's mean) is another
+    person's, even where the box overlaps its prediction; with it off, overlap alone decides."""
+    look_a, look_b = np.zeros(8), np.zeros(8)
+    look_a[0], look_b[1] = 1.0, 1.0
+
+    def go(appearance: bool) -> set[int]:
+        tr = Tracker(TrackConfig(appearance=appearance, appearance_gate=0.5), (W, H), classes=("person",))
+        last = set()
+        for i in range(1, 13):
+            boxes = np.array([box(100 + 5 * i, 100), box(100 + 5 * i, 300)])
+            feats = np.stack([look_a, look_b] if i < 12 else [look_b, look_a])  # frame 12: looks swapped
+            out = tr.update(Detections(boxes, np.full(2, 0.9), np.full(2, PERSON)), i, (i - 1) / FPS, feats=feats)
+            if i == 11:
+                last = set(out.track_id.tolist())
+        return last & set(out.track_id.tolist())
+
+    assert len(go(False)) == 2  # the same two ids carry on
+    assert len(go(True)) == 0  # neither track takes the other person's box

@@ -31,11 +31,10 @@ from relaytrack.bench.mot_protocol import (
     Span,
     Tuned,
     View,
-    leave_one_out,
+    make_folds,
     params_key,
     sample,
     tune,
-    tune_on,
     view,
 )
 from relaytrack.config import Config, TrackConfig
@@ -43,6 +42,7 @@ from relaytrack.records import Detections
 from relaytrack.source.motio import sequences
 
 PEERS = ("bytetrack", "ocsort")
+SPLIT_WORDS = {"loso": "leave one sequence out", "halves": "per sequence: tune on the first half, score the second"}
 TRACKER_NAMES = ("relaytrack", "relaytrack-offline", *PEERS)
 
 
@@ -271,7 +271,7 @@ def run(folder: Path, cfg: Config, names: list[str], out_file: Path | None, *, c
             raise ValueError(f"unknown tracker {name!r}; known: {', '.join(TRACKER_NAMES)}")
     timings: dict[str, float] = {}
     seqs, files = load(folder, cfg, cache_dir, progress, timings)
-    folds = leave_one_out(seqs) if split == "loso" else tune_on(seqs, split)
+    folds = make_folds(seqs, split)
     results = run_folds(seqs, folds, names, cfg, n, seed, progress=progress)
     result: dict = {
         "protocol": {
@@ -310,7 +310,7 @@ def protocol_lines(res: dict) -> list[str]:
     seqs = ", ".join(f"{k} ({v} frames)" for k, v in p["sequences"].items())
     lines = [f"data: {p['data']}: {seqs}",
              f"detections: {p['detections']['source']}, cached per sequence; every tracker gets the same boxes",
-             f"split: {p['split']} ({'leave one sequence out' if p['split'] == 'loso' else 'tune on one'})"]
+             f"split: {p['split']} ({SPLIT_WORDS.get(p['split'], 'tune on one sequence, score the others')})"]
     for f in p["folds"]:
         lines.append(f"  {f['name']}: tune on {', '.join(f['tune'])}; score {', '.join(f['score'])}")
     s = p["search"]

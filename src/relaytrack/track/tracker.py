@@ -45,6 +45,21 @@ def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], li
     return pairs, [i for i, j in enumerate(x) if j < 0], [j for j, i in enumerate(y) if i < 0]
 
 
+FEAT_MOMENTUM = 0.9  # a track's look follows slow changes (turning, light) but not one odd box
+
+
+def _blend(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:
+    f = new.astype(np.float64) if old is None else FEAT_MOMENTUM * old + (1.0 - FEAT_MOMENTUM) * new
+    return f / max(float(np.linalg.norm(f)), 1e-9)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+
+
+FEAT_MEAN_BOXES = 2000  # the camera's mean look is a mean over its last ~2000 confident boxes
+
+
 @dataclass
 class _TracksBuilder:
     """Rows of one frame's output, gathered while matching and turned into one validated `Tracks`."""
@@ -80,6 +95,7 @@ class _Track:
     last_t: float = 0.0
     last_box: np.ndarray | None = None
     lost_since: float | None = None
+    feat: np.ndarray | None = None  # running mean of its confident boxes' appearance (unit length)
 
 
 class Tracker:
@@ -104,10 +120,18 @@ class Tracker:
         self._tracks: list[_Track] = []
         self._finished: list[Tracklet] = []
         self._t: float | None = None
+        self._feat_mean: np.ndarray | None = None
+        self._feat_count = 0
 
     # -- association -------------------------------------------------------------------------------
     def _cost(
-        self, tracks: list[_Track], xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, t: float
+        self,
+        tracks: list[_Track],
+        xyxy: np.ndarray,
+        conf: np.ndarray,
+        cls: np.ndarray,
+        t: float,
+        feats: np.ndarray | None = None,
     ) -> np.ndarray:
         if not tracks or len(xyxy) == 0:
             return np.ones((len(tracks), len(xyxy)))
@@ -124,9 +148,42 @@ class Tracker:
                 grown = np.array([b[0] - g * bw, b[1] - g * bh * 0.25, b[2] + g * bw, b[3] + g * bh * 0.25])
                 iou[k] = np.maximum(iou[k], 0.9 * iou_matrix(grown[None], xyxy)[0])
         cost = 1.0 - iou * conf[None, :] ** 0.5
+        if feats is not None and self.cfg.appearance:
+            cost = self._with_appearance(cost, tracks, feats)
         track_cls = np.array([tr.class_id for tr in tracks])
         cost[track_cls[:, None] != cls[None, :]] = 1.0
         return cost
+
+    def _with_appearance(self, cost: np.ndarray, tracks: list[_Track], feats: np.ndarray) -> np.ndarray:
+        """Blend in the appearance distance (1 - cosine) of tracks that have an appearance, and veto pairs
+        that look too different: where two people cross, IoU alone cannot tell them apart. Appearance never
+        makes a pair without overlap matchable (its motion cost stays at 1)."""
+        have = [k for k, tr in enumerate(tracks) if tr.feat is not None]
+        if not have or len(feats) == 0:
+            return cost
+        # Raw embeddings of different people are all alike (cosine distance ~0.1, same person ~0.02): what
+        # tells them apart is the deviation from what this camera usually sees, so both sides are compared
+        # after subtracting the camera's running mean of confident boxes.
+        mu = self._feat_mean if self._feat_mean is not None else 0.0
+        tf = _unit(np.stack([tracks[k].feat for k in have]) - mu)
+        dist = 1.0 - tf @ _unit(feats - mu).T
+        w = self.cfg.appearance_weight
+        sub = cost[have]
+        blended = (1.0 - w) * sub + w * dist
+        blended[dist > self.cfg.appearance_gate] = 1.0
+        blended[sub >= 1.0] = 1.0
+        cost = cost.copy()
+        cost[have] = blended
+        return cost
+
+    def _learn_mean(self, feats: np.ndarray) -> None:
+        n = len(feats)
+        if self._feat_mean is None:
+            self._feat_mean = feats.mean(axis=0).astype(np.float64)
+        else:
+            rate = n / min(self._feat_count + n, FEAT_MEAN_BOXES)
+            self._feat_mean += rate * (feats.mean(axis=0) - self._feat_mean)
+        self._feat_count += n
 
     def update(self, dets: Detections, frame_index: int, t: float, feats: np.ndarray | None = None) -> Tracks:
         """Feed one analysed frame; returns the confirmed tracks matched in it, in matching order.
@@ -135,8 +192,12 @@ class Tracker:
         <= t (a track's boxes before it is confirmed are never in it). `feats` (N, D), L2-normalised
         appearance embeddings aligned with `dets`, are used when `appearance` is on."""
         cfg = self.cfg
+        if feats is not None and (len(feats) != len(dets) or not cfg.appearance):
+            feats = None
         if self.class_ids is not None:
-            dets = dets.select(np.isin(dets.class_id, list(self.class_ids)))
+            keep = np.isin(dets.class_id, list(self.class_ids))
+            dets = dets.select(keep)
+            feats = None if feats is None else feats[keep]
         dt = 0.0 if self._t is None else t - self._t
         self._t = t
         for tr in self._tracks:
@@ -144,6 +205,8 @@ class Tracker:
 
         high = dets.confidence >= cfg.high_conf
         low = ~high
+        if feats is not None and high.any():
+            self._learn_mean(feats[high])
         hi_idx, lo_idx = np.nonzero(high)[0], np.nonzero(low)[0]
 
         active = [tr for tr in self._tracks if tr.confirmed]
@@ -162,6 +225,9 @@ class Tracker:
             tr.last_box = box
             tr.lost_since = None
             tr.boxes.append(TrackBox(frame_index, t, tuple(float(v) for v in box), conf))
+            if feats is not None and conf >= cfg.high_conf:
+                # Only confident boxes teach the track its look: low-score ones are mostly half hidden.
+                tr.feat = _blend(tr.feat, feats[di])
             matched_tracks.add(tr.id)
             if tr.hits >= cfg.min_hits:
                 tr.confirmed = True
@@ -170,19 +236,23 @@ class Tracker:
                 out.add(tr.id, tr.class_id, box, conf, state)
 
         # Stage 1: confident detections against tracked and lost tracks.
-        cost = self._cost(active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t)
+        fe = (lambda idx: None) if feats is None else (lambda idx: feats[idx])
+        cost = self._cost(active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t, fe(hi_idx))
         pairs, um_tracks, um_hi = assign(cost, 1.0 - cfg.match_iou)
         for ti, dj in pairs:
             take(active[ti], int(hi_idx[dj]))
         # Stage 2: low-score detections rescue tracks that were being followed until now (not lost ones).
         rest = [active[i] for i in um_tracks if active[i].lost_since is None]
-        cost = self._cost(rest, dets.xyxy[lo_idx], np.ones(len(lo_idx)), dets.class_id[lo_idx], t)
+        cost = self._cost(rest, dets.xyxy[lo_idx], np.ones(len(lo_idx)), dets.class_id[lo_idx], t,
+                          fe(lo_idx) if cfg.appearance_low else None)
         pairs, _, _ = assign(cost, 1.0 - cfg.second_iou)
         for ti, dj in pairs:
             take(rest[ti], int(lo_idx[dj]))
         # Stage 3: tentative tracks take leftover confident detections.
         left_hi = hi_idx[um_hi]
-        cost = self._cost(tentative, dets.xyxy[left_hi], dets.confidence[left_hi], dets.class_id[left_hi], t)
+        cost = self._cost(
+            tentative, dets.xyxy[left_hi], dets.confidence[left_hi], dets.class_id[left_hi], t, fe(left_hi)
+        )
         pairs, um_tent, um_new = assign(cost, 0.7)
         for ti, dj in pairs:
             take(tentative[ti], int(left_hi[dj]))
@@ -193,7 +263,8 @@ class Tracker:
             if dets.confidence[di] < cfg.new_track_conf:
                 continue
             box = dets.xyxy[di].astype(np.float64)
-            tr = _Track(self._next_id, int(dets.class_id[di]), Kalman(box), last_t=t, last_box=box)
+            tr = _Track(self._next_id, int(dets.class_id[di]), Kalman(box), last_t=t, last_box=box,
+                        feat=None if feats is None else _blend(None, feats[di]))
             tr.boxes.append(
                 TrackBox(frame_index, t, tuple(float(v) for v in box), float(dets.confidence[di]))
             )
