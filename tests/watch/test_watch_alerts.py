@@ -42,9 +42,17 @@ def crouch_stop(x: float, n_walk: int = 10, n_stop: int = 30) -> list[tuple]:
 
 @pytest.fixture
 def cfg():
-    # Crouch alone must alert here, so that the lifecycle can be tested without keypoints.
+    # Crouch alone must alert here, so that the lifecycle can be tested without keypoints (and a short
+    # crouch without a photo, which the innocent cues lower, still counts).
     return load_watch_config(
-        None, {"alert.threshold": 0.35, "alert.post_roll_s": 1.0, "alert.pre_roll_s": 2.0}
+        None,
+        {
+            "alert.threshold": 0.35,
+            "alert.post_roll_s": 1.0,
+            "alert.pre_roll_s": 2.0,
+            "innocent.w_brief": 0.0,
+            "alert.decide_on_departure": False,
+        },
     )
 
 

@@ -119,5 +119,7 @@ def test_replay_of_a_recording_raises_the_same_alert_as_the_live_logic(cfg):
     a = alerts[0]
     assert a.zone == "Z5" and a.score >= cfg.alert.threshold
     live = [x for x in run(CameraWatch("C1", [POT], cfg), plan) if x.score >= cfg.alert.threshold]
-    assert a.decided == pytest.approx(live[0].stop.key.get("crouch", (0, live[0].stop.start))[1], abs=5.0)
+    # Decided on departure: the person never leaves in this recording, so the end of it decides, after the
+    # score crossed the threshold and no later than the last frame.
+    assert live[0].stop.key.get("crouch", (0, live[0].stop.start))[1] <= a.decided <= recs[-1].t + 1e-6
     assert a.start == pytest.approx(live[0].stop.start)

@@ -352,6 +352,8 @@ class AlertBook:
         self.max_score = 0.0  # highest score seen on this camera (how close non-alerts came, for tuning)
         self.history_fn = None  # track id -> [(frame, t, xyxy), ...] (the watch's per-track history)
         self.zone_alerted: dict[str, float] = {}  # zone -> last time an alert of it was raised or updated
+        # track -> its latest undecided assessment over the threshold (decide_on_departure), with its frame
+        self.pending: dict[int, tuple[Assessment, int, float, dict, float]] = {}
 
     def on_frame(
         self,
@@ -370,6 +372,8 @@ class AlertBook:
         raised = []
         live = set()
         for a in assessments:
+            if a.final or a.score < self.cfg.threshold:
+                self.pending.pop(a.track_id, None)
             self.max_score = max(self.max_score, a.score)
             op = self.open.get(a.track_id)
             if op is not None and op.assessment.zone.id == a.zone.id:
@@ -387,6 +391,12 @@ class AlertBook:
                 continue
             if a.score < self.cfg.threshold or a.zone.id in self.alerted.get(a.track_id, set()):
                 continue
+            if self.cfg.decide_on_departure and not a.final:
+                # Decided once the person left the spot (innocent cues need the departure); kept so that a
+                # source ending while they are still there decides on what it showed.
+                self.pending[a.track_id] = (a, index, t, dict(boxes), capture_wall)
+                continue
+            self.pending.pop(a.track_id, None)
             if t - self.zone_alerted.get(a.zone.id, -math.inf) <= self.cfg.zone_dedupe_s:
                 # The same spot alerted a moment ago under another track: most often the same person whose
                 # track broke (an occlusion, a crouch the tracker lost), not a second drop.
@@ -453,9 +463,28 @@ class AlertBook:
             a.keyframes = write_keyframes(self.ring, a, op.moments, folder, poly, self.cfg.keyframes)
         self.persist(a, False)
 
-    def finish_all(self) -> None:
+    def decide_pending(
+        self, tracks: list[int] | None = None, finals: list[Assessment] | None = None
+    ) -> list[Alert]:
+        """Alerts still waiting for a departure, decided on what was seen: for tracks the tracker ended (or all,
+        at the end of the source), with the final assessment of the stop where the watch gave one (`finals`:
+        the departure is known then). Returns the alerts raised."""
+        raised = []
+        last = {a.track_id: a for a in finals or []}
+        for tid in list(self.pending) if tracks is None else [t for t in tracks if t in self.pending]:
+            a, index, t, boxes, capture_wall = self.pending.pop(tid)
+            a = last.get(tid, a)
+            if a.score >= self.cfg.threshold and a.zone.id not in self.alerted.get(a.track_id, set()):
+                raised.extend(self._raise(a, index, t, boxes, capture_wall))
+        return raised
+
+    def finish_all(self) -> list[Alert]:
+        """End of the source: pending decisions are made, then every open alert is finished. Returns the
+        alerts raised here."""
+        raised = self.decide_pending()
         for tid in list(self.open):
             self._finish(tid)
+        return raised
 
     def link_sighting(self, track_id: int, sighting_id: int) -> None:
         for a in self.emitted:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from relaytrack.config import Config, Strict, load_strict
+from relaytrack.watch.innocent import InnocentConfig
 
 
 class SignalConfig(Strict):
@@ -145,6 +146,11 @@ class AlertConfig(Strict):
     buffer_s: float = Field(40.0, gt=0, le=600, description="Ring buffer length per camera (bounded memory)")
     keyframes: int = Field(3, ge=0, le=10, description="Key-moment JPEGs stored per alert")
     clips: bool = Field(True, description="Write clips and key frames")
+    decide_on_departure: bool = Field(
+        True,
+        description="Raise an alert once the person left the spot (or after innocent.hold_max_s there): where "
+        "they go next and how long they stayed tell a resident or a postman from a courier",
+    )
 
 
 class RunConfig(Strict):
@@ -184,6 +190,7 @@ class WatchConfig(Strict):
     weights: WeightConfig = WeightConfig()
     alert: AlertConfig = AlertConfig()
     run: RunConfig = RunConfig()
+    innocent: InnocentConfig = InnocentConfig()
 
 
 def load_watch_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> WatchConfig:

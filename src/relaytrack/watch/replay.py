@@ -143,7 +143,8 @@ def replay(
         if trace is not None:
             trace.extend((fr.t, a.track_id, a.zone.id, a.score, a.signals) for a in assessed)
         alerts.extend(book.on_frame(fr.index, fr.t, blank, assessed, fr.persons, 0.0))
-        for tid in fr.finished:  # as the service does with the tracker's finished tracklets
-            watch.end_track(tid, fr.wall)
-    book.finish_all()
+        # As the service does with the tracker's finished tracklets.
+        finals = [a for a in (watch.end_track(tid, fr.wall) for tid in fr.finished) if a is not None]
+        alerts.extend(book.decide_pending(fr.finished, finals))
+    alerts.extend(book.finish_all())
     return alerts

@@ -486,8 +486,13 @@ def _start_camera(run: _Run, c: _Cam, frame: Frame, stages: Stages) -> _Live:
 def _finished(run: _Run, c: _Cam, live: _Live, tracklets: list[Tracklet], wall: float) -> None:
     """Tracklets the tracker ended: their behaviour state goes; with sightings on they are stored and linked
     to the alerts raised on them."""
-    for tl in tracklets:
-        c.watch.end_track(tl.track_id, wall)
+    finals = [a for a in (c.watch.end_track(tl.track_id, wall) for tl in tracklets) if a is not None]
+    # Tracks waiting for a departure that the tracker ended are decided now, before their sightings are
+    # stored, so that the alert links to its sighting.
+    for a in live.book.decide_pending([tl.track_id for tl in tracklets], finals):
+        run.alerts.append(a)
+        if run.on_alert:
+            run.on_alert(a)
     session = live.session
     if not run.with_sightings or run.store is None or session.source_id is None or not tracklets:
         return
@@ -508,7 +513,10 @@ def _end_camera(run: _Run, c: _Cam, rep: CameraReport) -> None:
     live = c.live
     if live is not None:
         _finished(run, c, live, live.session.finish(), live.session.start_wall + rep.duration_s)
-        live.book.finish_all()
+        for a in live.book.finish_all():  # decided at the end of the source (still at a spot)
+            run.alerts.append(a)
+            if run.on_alert:
+                run.on_alert(a)
         rep.alerts = live.book.n_emitted
         rep.suppressed = live.book.suppressed
         rep.max_score = round(live.book.max_score, 3)

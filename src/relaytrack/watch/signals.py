@@ -32,15 +32,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from relaytrack.watch.config import WatchConfig
+from relaytrack.watch.explain import explain, ordinal  # noqa: F401  (re-exported: tests reach them here)
+from relaytrack.watch.innocent import cues, went_in
 from relaytrack.watch.pose import Posture
 from relaytrack.watch.zones import Zone
 
-ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
 TOP_EDGE_PX = 2.0  # a box starting this close to the frame's top is cut off by it
-
-
-def ordinal(n: int) -> str:
-    return ORDINAL.get(n, f"{n}th")
 
 
 @dataclass
@@ -62,6 +59,7 @@ class Stop:
     torso_max: float | None = None
     box_ratio_min: float | None = None
     closed: bool = False
+    left: str | None = None  # how the person left the spot: walked (on) | door (went in) | lost (track broke)
     key: dict[str, tuple[int, float]] = field(default_factory=dict)  # moment -> (frame index, t)
 
     @property
@@ -146,6 +144,7 @@ class Assessment:
     reasons: list[str]
     explanation: str
     stop: Stop
+    final: bool = True  # the stop ended (or lasted hold_max_s): departure cues are known
 
 
 def appearance_hist(image: np.ndarray, xyxy) -> np.ndarray | None:
@@ -205,6 +204,7 @@ class CameraWatch:
         # Foot points of everyone over the last `empty_before_s` (with whether that person had come there):
         # was a new track's place empty before it, or does it continue a track that broke off there?
         self._feet: deque[tuple[float, float, float, float, bool]] = deque()
+        self._wall0 = 0.0  # wall time of source second 0
 
     # ------------------------------------------------------------------ per frame
 
@@ -248,6 +248,7 @@ class CameraWatch:
         """Feed one analysed frame; returns the assessments of tracks that are at (or just left) a stop."""
         sc = self.cfg.signals
         horizon = self.cfg.run.track_history_s
+        self._wall0 = wall - t
         seen = set()
         pose_budget = self.cfg.pose.max_per_frame if (pose_fn is not None and self.cfg.pose.enabled) else 0
         candidates: list[tuple[float, TrackState, tuple]] = []
@@ -294,6 +295,7 @@ class CameraWatch:
                     if tr.hist is None and hist_fn is not None:
                         tr.hist = hist_fn(xyxy)
             elif tr.stop is not None and not tr.stop.closed and t - tr.stop.last > sc.gap_s:
+                tr.stop.left = "walked"
                 self._close(tr, wall)
             # Cost control: keypoints only for tracks that slowed down close to a zone.
             if (
@@ -319,19 +321,45 @@ class CameraWatch:
         for tid in [k for k, tr in self.tracks.items() if k not in seen and t - tr.last_t > horizon / 4]:
             self._close(self.tracks[tid], wall)
             del self.tracks[tid]
-        out = []
-        for tid in seen:
-            a = self.assess(self.tracks[tid], t, wall)
-            if a is not None:
-                out.append(a)
+        out = [
+            a for a in map(self._vanished, self.tracks.values()) if a is not None and a.track_id not in seen
+        ]
+        out += [a for a in (self.assess(self.tracks[tid], t, wall) for tid in seen) if a is not None]
         return out
 
-    def end_track(self, track_id: int, wall: float) -> None:
+    def _vanished(self, tr: TrackState, force: bool = False) -> Assessment | None:
+        """A track gone for `innocent.door_s` in the middle of a stop: its stop ends here, as gone in at a door
+        when nobody appeared at that place since, else as a lost track; the stop is assessed once more."""
+        s, ic = tr.stop, self.cfg.innocent
+        if (
+            s is None
+            or s.closed
+            or not self._feet
+            or (self._feet[-1][0] - tr.last_t < ic.door_s and not force)
+        ):
+            return None
+        t, b = self._feet[-1][0], tr.boxes[-1].xyxy
+        others = [(x, y, h) for tf, x, y, h, _ in self._feet if tf > tr.last_t]
+        foot, sp = ((b[0] + b[2]) / 2, b[3]), self.cfg.signals.same_place_h
+        s.left = "door" if went_in(foot, s.foot, tr.stand_h(), others, ic, sp) else "lost"
+        wall = self._wall_at(t)
+        self._close(tr, wall)
+        return self.assess(tr, t, wall)
+
+    def end_track(self, track_id: int, wall: float) -> Assessment | None:
+        """The tracker ended a track: an open stop ends as the person's departure (door or lost) and is
+        assessed once more (the decision an alert waiting for the departure takes)."""
+        tr = self.tracks.get(track_id)
+        a = self._vanished(tr, force=True) if tr is not None else None
         tr = self.tracks.pop(track_id, None)
         if tr is not None:
             self._close(tr, wall)
+        return a
 
     # ------------------------------------------------------------------ arrival
+
+    def _wall_at(self, t: float) -> float:
+        return self._wall0 + t
 
     def _remember_feet(self, t: float) -> None:
         if self.t0 is None:
@@ -522,6 +550,10 @@ class CameraWatch:
             "night": 1.0 if night else 0.0,
         }
         score = sum(getattr(w, k) * v for k, v in strengths.items())
+        # Innocent patterns (watch/innocent.py) lower the score with their own reasons.
+        cue = cues(self.cfg.innocent, s.dwell, s.closed, s.left, phone, prior, stop_start_wall + s.dwell)
+        score -= cue.penalty(self.cfg.innocent)
+        strengths.update({"door": -cue.door, "round": -cue.round, "brief": -cue.brief})
         first = min((r.start for r in prior), default=stop_start_wall)
         signals = {
             "dwell_s": round(s.dwell, 1),
@@ -537,47 +569,12 @@ class CameraWatch:
             "route_span_s": round(stop_start_wall - first, 1),
             "revisit_gap_s": round(stop_start_wall - max(r.end for r in back), 1) if back else None,
             "local_hour": round(local_hour(wall, sc.timezone), 2),
+            "left": s.left,
+            "round_stops": cue.round_stops,
         }
         reasons, explanation = explain(s, signals, strengths)
-        return Assessment(tr.track_id, s.zone, round(score, 3), signals, strengths, reasons, explanation, s)
-
-
-def explain(s: Stop, signals: dict, strengths: dict) -> tuple[list[str], str]:
-    """Reasons (one phrase per signal that fired, with its measured value) and a one-line explanation."""
-    reasons = [f"stopped {signals['dwell_s']:.0f} s at {s.zone.label}"]
-    acts = []
-    if strengths["crouch"]:
-        what = "bent over" if (s.torso_max or 0) > (180 - (s.knee_min or 180)) else "crouched"
-        detail = []
-        if s.knee_min is not None:
-            detail.append(f"knee {s.knee_min:.0f}°")
-        if s.torso_max is not None:
-            detail.append(f"torso {s.torso_max:.0f}°")
-        if s.box_ratio_min is not None:
-            detail.append(f"height x{s.box_ratio_min:.2f}")
-        reasons.append(f"{what} ({', '.join(detail)})" if detail else what)
-        acts.append(what)
-    if strengths["reach"]:
-        reasons.append(f"hand into the {s.zone.label.split(' ')[0]} ({s.reach_frames} frames)")
-        acts.append("reached in")
-    if strengths["phone"]:
-        reasons.append(f"phone raised towards the spot ({s.phone_frames} frames)")
-        acts.append("then phone raised" if acts else "phone raised")
-    tail = []
-    n = signals["stops_in_window"]
-    if n >= 2:
-        mins = max(1, math.ceil(signals["route_span_s"] / 60.0))
-        txt = f"{ordinal(n)} stop in {mins} min"
-        reasons.append(txt)
-        tail.append(txt)
-    if strengths["revisit"]:
-        txt = f"back at the same spot after {signals['revisit_gap_s']:.0f} s"
-        reasons.append(txt)
-        tail.append(txt)
-    if strengths["night"]:
-        h = signals["local_hour"]
-        txt = f"at night ({int(h):02d}:{int(round((h % 1) * 60)) % 60:02d})"
-        reasons.append(txt)
-        tail.append(txt)
-    head = ", ".join([reasons[0], *acts])
-    return reasons, head + ("; " + "; ".join(tail) if tail else "")
+        reasons += cue.reasons()
+        final = s.closed or s.dwell >= self.cfg.innocent.hold_max_s
+        return Assessment(
+            tr.track_id, s.zone, round(score, 3), signals, strengths, reasons, explanation, s, final
+        )
