@@ -254,7 +254,9 @@ def _real_row(label: str, r: dict) -> list[str]:
     ]  # fmt: skip
 
 
-def protocol(wcfg: WatchConfig, tuning: list[Path], held: list[Path], real: bool, real_held_out: bool) -> dict:
+def protocol(
+    wcfg: WatchConfig, tuning: list[Path], held: list[Path], real: bool, real_held_out: bool
+) -> dict:
     """What was tuned on, what is scored and under which thresholds: printed above the table."""
     return {
         "towns": f"generated, {TOWN_CAMERAS} cameras x {TOWN_MINUTES:g} min each; the watch runs on the "
@@ -285,6 +287,8 @@ def run_bench(
     held_out: list[Path] | None = None,
     real_held_out: bool = False,
     held_out_towns_n: int = len(HELD_OUT["watch"]),
+    confuser_towns: int = 0,
+    confuser_minutes: float = 10.0,
 ) -> dict[str, Any]:
     """towns: the tuning set (rendered here from seeds.TUNING when empty; scenes=0 skips it); held_out: towns
     never looked at while tuning (rendered from seeds.HELD_OUT when empty), the scored row; real: false alarms
@@ -300,6 +304,12 @@ def run_bench(
     held = [Path(h) for h in held_out] if held_out else held_out_towns(out, held_out_towns_n, echo)
     res: dict[str, Any] = {"config": wcfg.model_dump()}
     res["protocol"] = protocol(wcfg, dirs, held, real, real_held_out)
+    if confuser_towns:
+        from relaytrack.bench.watch_confusers import CONFUSER_CAMERAS, CONFUSERS_PER_TOWN, protocol_line
+
+        res["protocol"]["confuser towns"] = protocol_line(
+            confuser_towns, confuser_minutes, CONFUSER_CAMERAS, CONFUSERS_PER_TOWN
+        )
     if dirs:
         echo("tuning towns ...")
         res["towns"] = run_towns(dirs, out, wcfg, echo)
@@ -315,6 +325,11 @@ def run_bench(
     if real_held_out:
         echo("real footage (false alarms; held-out vtest frames 301-795) ...")
         res["real_held_out"] = run_real(out, wcfg, echo, held_out=True)
+    if confuser_towns:
+        from relaytrack.bench.watch_confusers import run_confuser_towns
+
+        echo("held-out drop-free towns with confusers (false alarms) ...")
+        res["confusers"] = run_confuser_towns(out, wcfg, confuser_towns, confuser_minutes, echo=echo)
     for k, v in res["protocol"].items():
         if v:
             console.print(f"[dim]{k}: {v}[/dim]")
@@ -336,6 +351,15 @@ def run_bench(
     rh = res.get("real_held_out", {})
     if rh and "skipped" not in rh:
         table.add_row(*_real_row("real, held out: vtest fr 301-795", rh))
+    cf = res.get("confusers")
+    if cf:
+        fa = cf["false_alarm_rate"] or {}
+        table.add_row(
+            f"towns with confusers, held out, drop-free ({len(cf['towns'])})", "0", str(cf["false_alarms"]),
+            "", "", "", "", "", "", str(cf["camera_hours"]),
+            f"{cf['false_alarms']} = {fa.get('rate')}/camera-h, 95% upper {fa.get('upper_95')}; by kind "
+            f"{cf['by_kind']} of visits {cf['visits_by_kind']}",
+        )  # fmt: skip
     console.print(table)
     final = res.get("held_out", res.get("towns"))
     fa = [x for x in (r, rh) if x and x.get("false_alarms_per_camera_hour") is not None]
@@ -344,4 +368,6 @@ def run_bench(
         "recall>=0.9": bool(final) and final["recall_zone"] is not None and final["recall_zone"] >= 0.9,
         "fa_per_camera_hour<=1": bool(fa) and all(x["false_alarms_per_camera_hour"] <= 1.0 for x in fa),
     }
+    if cf:
+        res["targets"]["confusers_fa_per_camera_hour<=1"] = cf["target_fa_per_camera_hour<=1"]
     return res

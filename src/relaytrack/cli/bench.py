@@ -479,6 +479,19 @@ def bench_watch(
         bool,
         typer.Option("--real-held-out", help="Also false alarms on vtest frames 301-795 (held out)"),
     ] = False,
+    confuser_towns: Annotated[
+        int,
+        typer.Option(
+            "--confuser-towns",
+            min=0,
+            max=5,
+            help="Held-out watch seeds rendered drop-free with confusers: false alarms per camera-hour (95% "
+            "upper bound) and per confuser kind",
+        ),
+    ] = 3,
+    confuser_minutes: Annotated[
+        float, typer.Option("--confuser-minutes", min=0.1, max=30, help="Minutes of each confuser town")
+    ] = 10.0,
 ) -> None:
     """Courier events found at the right hiding spot (k/n, 95% CI) and time-to-alert on tuning and held-out
     towns; false alarms per camera-hour (95% upper bound) on real footage with defined zones; one table."""
@@ -487,6 +500,7 @@ def bench_watch(
     res = run_bench(
         out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
         held_out=held_out, real_held_out=real_held_out, held_out_towns_n=held_out_towns,
+        confuser_towns=confuser_towns, confuser_minutes=confuser_minutes,
     )  # fmt: skip
     if json_file:
         json_file.parent.mkdir(parents=True, exist_ok=True)
