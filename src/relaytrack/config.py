@@ -87,6 +87,9 @@ class TrackConfig(Strict):
     appearance_gate: float = Field(
         0.3, ge=0, le=2, description="Appearance distance above which a box is never given to a track"
     )
+    birth_overlap: float = Field(
+        0.3, ge=0, le=1, description="No new track from a box overlapping a followed one by more IoU (1 = off)"
+    )
     appearance_low: bool = Field(False, description="Also use appearance for low-score second-stage matches")
     edge_margin: float = Field(0.04, ge=0, le=0.3, description="Share of the frame that counts as its edge")
 

@@ -258,11 +258,14 @@ class Tracker:
             take(tentative[ti], int(left_hi[dj]))
         dead_tentative = {tentative[i].id for i in um_tent}
         # New tracks from confident detections nobody claimed.
+        taken = np.array([tr.last_box for tr in self._tracks if tr.id in matched_tracks]).reshape(-1, 4)
         for dj in um_new:
             di = int(left_hi[dj])
             if dets.confidence[di] < cfg.new_track_conf:
                 continue
             box = dets.xyxy[di].astype(np.float64)
+            if cfg.birth_overlap < 1.0 and len(taken) and iou_matrix(box[None], taken).max() > cfg.birth_overlap:
+                continue  # a second box on someone already followed (a tile seam, a split body): no new person
             tr = _Track(self._next_id, int(dets.class_id[di]), Kalman(box), last_t=t, last_box=box,
                         feat=None if feats is None else _blend(None, feats[di]))
             tr.boxes.append(
