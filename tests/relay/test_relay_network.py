@@ -9,11 +9,14 @@ import pytest
 
 from relaytrack.errors import InputError
 from relaytrack.records import Camera
+from relaytrack.relay.footprint import Mount
 from relaytrack.relay.geo import bearing_deg, edge_for_relative_bearing, haversine_m
 from relaytrack.relay.network import (
     all_links,
+    camera_mounts,
     camera_info,
     import_network,
+    links_from,
     map_link,
     read_network,
     refine_links,
@@ -236,3 +239,35 @@ def test_refine_links_blends_prior_with_observations(store: Store, tmp_path: Pat
     with store.tx() as conn:
         refine_links(conn, observations=obs)
     assert all_links(store.conn)[0]["mean_s"] == ln["mean_s"]  # recomputed from the prior: idempotent
+
+
+def test_mounted_cameras_link_view_to_view_overlap_and_facing_edges(store: Store, tmp_path: Path) -> None:
+    # Two poles 36 m apart on a north-south street, facing each other, 5.5 m up, tilted 33 deg: each watches
+    # the ground some 4-35 m ahead, so both see the middle of the street. Walking from one to the other, the
+    # second view is entered before the first is left (negative travel time), and both are crossed by their
+    # top edge (walking away from one camera, towards the other). Pole to pole it would be a 20-60 s walk.
+    south = Camera("S", lat=LAT, lon=LON, heading_deg=0, fov_deg=70, width=640, height=360)
+    north = Camera("N", lat=LAT + 36 * M_LAT, lon=LON, heading_deg=180, fov_deg=70, width=640, height=360)
+    mounts = {"S": Mount(5.5, 33.0), "N": Mount(5.5, 33.0)}
+    ln = map_link(south, north, mounts=mounts)
+    assert ln.min_s < 0 < ln.max_s and ln.mean_s < 5
+    assert (ln.exit_edge, ln.entry_edge) == ("top", "top")
+    # Side by side, looking the same way 60 m apart: the views are ~30 m apart, less than the poles' 60 m.
+    east = Camera("E", lat=LAT, lon=LON + 60 * _m_lon(), heading_deg=0, fov_deg=70, width=640, height=360)
+    side = map_link(south, east, mounts={**mounts, "E": Mount(5.5, 33.0)})
+    assert (side.exit_edge, side.entry_edge) == ("right", "left")
+    assert 0 < side.min_s < 60 / 1.8 and side.mean_s < map_link(south, east).mean_s
+    # The register's mount reaches the links through an import.
+    f = tmp_path / "mounted.yaml"
+    f.write_text(
+        "cameras:\n"
+        f"  - {{id: S, lat: {south.lat}, lon: {LON}, heading_deg: 0, fov_deg: 70, width: 640, height: 360,"
+        " mount: {height_m: 5.5, tilt_deg: 33}}\n"
+        f"  - {{id: N, lat: {north.lat}, lon: {LON}, heading_deg: 180, fov_deg: 70, width: 640, height: 360,"
+        " mount: {height_m: 5.5, tilt_deg: 33}}\n",
+        encoding="utf-8",
+    )
+    import_network(store, f)
+    assert camera_mounts(store.conn) == mounts
+    (stored,) = [x for x in links_from(store.conn, "S", "walk") if x.dst == "N"]
+    assert stored.min_s < 0

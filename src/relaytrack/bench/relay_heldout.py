@@ -123,7 +123,7 @@ def set_links(conn, kind: str, oracle: list[dict[str, Any]]) -> Any:
     """Make the store's links those of `kind`: map (inferred from the register's positions and headings, the
     `cameras import` defaults), learned (map first, then learned from the sightings), oracle (the true links
     only). Returns the LearnResult for learned, else None."""
-    from relaytrack.relay.network import all_cameras, infer_links, save_link
+    from relaytrack.relay.network import all_cameras, camera_mounts, infer_links, save_link
 
     conn.execute("DELETE FROM camera_links")
     if kind == "oracle":
@@ -131,7 +131,7 @@ def set_links(conn, kind: str, oracle: list[dict[str, Any]]) -> Any:
             save_link(conn, _link(d))
         return None
     cams = all_cameras(conn)
-    for ln in infer_links(cams, cams, mode="walk"):
+    for ln in infer_links(cams, cams, mode="walk", mounts=camera_mounts(conn)):
         save_link(conn, ln)
     if kind == "learned":
         res = learn_links(conn)

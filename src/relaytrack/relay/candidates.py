@@ -125,7 +125,9 @@ class CandidateFinder:
             (cam.lat - dlat, cam.lat + dlat, cam.lon - dlon, cam.lon + dlon),
         ).fetchall()
         pool = [row_to_camera(x) for x in rows]
-        links = network.infer_links([cam], pool, mode=self.mode, radius_m=r)
+        links = network.infer_links(
+            [cam], pool, mode=self.mode, radius_m=r, mounts=network.camera_mounts(self.conn)
+        )
         key = "src" if direction == "forward" else "dst"
         return [ln for ln in links if getattr(ln, key) == cid]
 

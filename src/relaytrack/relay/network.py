@@ -1,9 +1,12 @@
 """The camera network: cameras and the links between them.
 
 Imported from YAML (the shared format in the project brief), CSV or GeoJSON (read by `relay.netfile`). Links the file does not give are
-inferred from the map: each camera is linked to its nearest neighbours within a radius, the travel time comes
-from the distance and walking (0.8-1.8 m/s) or driving speeds, and the exit edge from the bearing to the
-neighbour relative to the camera's heading. Confirmed hops later refine the travel times (`refine_links`).
+inferred from the map: each camera is linked to its nearest neighbours within a radius. Where the register
+gives a heading and a mount (height, tilt), the travel time is that of the gap between the two cameras' watched stretches of ground
+(`relay.footprint`: pole cameras look 5-35 m ahead, so neighbours' views often meet or overlap, and the time
+from leaving one to entering the other is near zero or negative), and the exit/entry edges those that face
+each other's views; otherwise the camera-to-camera distance at walking (0.8-1.8 m/s) or driving speeds, and
+the edges from the bearing to the neighbour relative to the heading (any edge without one). Confirmed hops later refine the travel times (`refine_links`).
 
 An import is one transaction: any bad row (unknown owner, link to a missing camera, ...) raises InputError
 naming the file and row, and nothing stored changes.
@@ -19,6 +22,7 @@ from typing import Any
 from relaytrack.errors import InputError, NotFound
 from relaytrack.records import Camera, Link
 from relaytrack.relay.clock import true_times
+from relaytrack.relay.footprint import Mount, View, footprint, mount_of, view_gap
 from relaytrack.relay.geo import edge_towards, haversine_m
 from relaytrack.relay.netfile import CAMERA_FIELDS, MODES, NetworkFile, read_network
 from relaytrack.relay.persist import confirmed_chains, stored_routes
@@ -35,26 +39,78 @@ DEFAULT_NEIGHBOURS = 6
 # ---------------------------------------------------------------- links from the map
 
 
-def map_link(a: Camera, b: Camera, mode: str = "walk") -> Link:
-    """Travel-time link a -> b from the straight-line distance, street detour and the mode's speed range."""
+# Footprint links (fitted on the tuning towns' simulated walks, 7/11/13 at 8/12/20 cameras, against the true
+# transitions): the mean time is ~0.85 s per metre of gap between views (a walker's detour and pace), an
+# overlap is crossed at a slant (~0.6 s per metre of overlap); the footprint is a guess from the register, so
+# the window gets LO/HI margins in metres of walking (true windows inside it: 99 %).
+VIEW_DETOUR = 1.1
+OVERLAP_SLANT = 0.8
+VIEW_MARGIN_LO_M, VIEW_MARGIN_HI_M = 8.0, 15.0
+
+
+def map_link(a: Camera, b: Camera, mode: str = "walk", mounts: dict[str, Mount] | None = None) -> Link:
+    """Travel-time link a -> b from the register: the gap between the cameras' views when both have a heading
+    and a mount in `mounts` (`relay.footprint`), else the straight-line pole distance with a street detour; the mode's speed range."""
     if a.lat is None or b.lat is None:
         raise InputError(f"cannot infer a link {a.id}->{b.id}: camera without lat/lon")
-    d = haversine_m(a.lat, a.lon, b.lat, b.lon)
     slow, typical, fast = SPEEDS[mode]
-    lo, mean, hi = d / fast, d * DETOUR / typical, d * DETOUR * 1.3 / slow
-    std = max(2.0, (hi - lo) / 4.0)
-    return Link(
-        a.id,
-        b.id,
-        edge_towards(a.lat, a.lon, a.heading_deg, b.lat, b.lon),
-        edge_towards(b.lat, b.lon, b.heading_deg, a.lat, a.lon),
-        mean,
-        std,
-        lo,
-        hi,
-        mode,
-        "map",
-    )
+    # Only a register that says how a camera hangs (height, tilt) says where on the ground it looks; without
+    # it the position stands for the view (as in the detection-level simulator, whose cameras watch a point).
+    mounts = mounts or {}
+    known = all(c.heading_deg is not None and c.id in mounts for c in (a, b))
+    g = _view_gap(a, b, mounts) if known else None
+    if g is None:
+        d = haversine_m(a.lat, a.lon, b.lat, b.lon)
+        lo, mean, hi = d / fast, d * DETOUR / typical, d * DETOUR * 1.3 / slow
+        std = max(2.0, (hi - lo) / 4.0)
+        exit_edge = edge_towards(a.lat, a.lon, a.heading_deg, b.lat, b.lon)
+        entry_edge = edge_towards(b.lat, b.lon, b.heading_deg, a.lat, a.lon)
+    else:
+        gap = g.gap_m
+        m_lo, m_hi = VIEW_MARGIN_LO_M / typical, VIEW_MARGIN_HI_M / typical
+        if gap > 0:
+            lo, mean, hi = gap / fast - m_lo, gap * VIEW_DETOUR / typical, gap * DETOUR / slow + m_hi
+        else:  # overlapping views: seen by both at once, the second view entered before the first is left
+            lo, mean, hi = gap * DETOUR / typical - m_lo, gap * OVERLAP_SLANT / typical, m_hi
+        std = max(3.0, (hi - lo) / 6.0)
+        exit_edge, entry_edge = g.exit_edge, g.entry_edge
+    return Link(a.id, b.id, exit_edge, entry_edge, mean, std, lo, hi, mode, "map")
+
+
+_FOOTPRINTS: dict[tuple, tuple[View, object]] = {}
+
+
+def _view_gap(a: Camera, b: Camera, mounts: dict[str, Mount]):
+    """The footprint gap between a's and b's views (cached footprints, local metres around a)."""
+    ref = (a.lat, a.lon)
+
+    def view(c: Camera):
+        m = mounts.get(c.id)
+        key = (c.lat, c.lon, c.heading_deg, c.fov_deg, c.width, c.height, m, ref)
+        if key not in _FOOTPRINTS:
+            if len(_FOOTPRINTS) > 4096:
+                _FOOTPRINTS.clear()
+            v = View(c, m, ref)
+            _FOOTPRINTS[key] = (v, footprint(v))
+        return _FOOTPRINTS[key]
+
+    va, pa = view(a)
+    vb, pb = view(b)
+    return view_gap(va, pa, vb, pb)
+
+
+def camera_mounts(conn) -> dict[str, Mount]:
+    """Mount height/tilt of the registered cameras that give them (a register entry's `mount` or top-level
+    height_m/tilt_deg, kept in the camera's extra fields)."""
+    out = {}
+    for cid, extra in conn.execute("SELECT id, extra FROM cameras"):
+        try:
+            m = mount_of(json.loads(extra or "{}"))
+        except ValueError:
+            m = None
+        if m is not None:
+            out[cid] = m
+    return out
 
 
 def infer_links(
@@ -64,8 +120,11 @@ def infer_links(
     mode: str = "walk",
     radius_m: float | None = None,
     neighbours: int = DEFAULT_NEIGHBOURS,
+    mounts: dict[str, Mount] | None = None,
 ) -> list[Link]:
-    """Links from each source camera to its nearest `neighbours` cameras of `pool` within radius_m, both ways."""
+    """Links from each source camera to its nearest `neighbours` cameras of `pool` within radius_m, both ways.
+    `mounts`: camera id -> Mount where the register gives it (`camera_mounts`); a pair with both mounted and
+    headed is linked view to view, any other camera to camera."""
     import numpy as np
 
     radius = radius_m if radius_m is not None else DEFAULT_RADIUS_M[mode]
@@ -90,8 +149,8 @@ def infer_links(
             if b.id == a.id:
                 continue
             taken += 1
-            out.setdefault((a.id, b.id), map_link(a, b, mode))
-            out.setdefault((b.id, a.id), map_link(b, a, mode))
+            out.setdefault((a.id, b.id), map_link(a, b, mode, mounts))
+            out.setdefault((b.id, a.id), map_link(b, a, mode, mounts))
     return list(out.values())
 
 
@@ -270,9 +329,10 @@ def _import(
         for cid in [c.id for c in to_infer]:
             conn.execute("DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'", (cid, cid))
         have = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links")}
+        mounts = camera_mounts(conn)
         for mode in modes:
             for link in infer_links(
-                to_infer, pool, mode=mode, radius_m=radius_m.get(mode), neighbours=neighbours
+                to_infer, pool, mode=mode, radius_m=radius_m.get(mode), neighbours=neighbours, mounts=mounts
             ):
                 if link.src in given or (link.src, link.dst) in have:
                     continue  # the file spoke about this camera's exits; do not second-guess it
