@@ -193,3 +193,21 @@ def test_corrupt_model_is_refused_by_name(tmp_path):
     with pytest.raises(ModelError, match="bad.onnx"):
         train.apply(store, bad)
     store.close()
+
+
+def test_cross_camera_association_joins_the_same_person_and_helps():
+    from relaytrack.reid.learn import cross_camera_pairs, fit_associated
+
+    feats, cams, ids = _synthetic_features(seed=3)
+    proj = fit(feats, cams, [], dim=12)
+    pairs = cross_camera_pairs(proj, feats, cams, min_sim=0.5)
+    assert pairs and all(cams[a] != cams[b] for a, b in pairs)
+    assert sum(ids[a] == ids[b] for a, b in pairs) / len(pairs) >= 0.8  # mostly one person twice
+    joined = fit_associated(feats, cams, [], dim=12)
+    means = np.stack([f.mean(0) for f in feats])
+    assert joined.info["associated_pairs"] == len(pairs)
+    assert cross_camera(joined.apply(means), ids, cams).rank1 >= cross_camera(proj.apply(means), ids, cams).rank1
+    # Two tracklets known to be different people are never joined.
+    a, b = pairs[0]
+    kept = fit_associated(feats, cams, [(a, b)], dim=12)
+    assert kept.info["associated_pairs"] == len(pairs) - 1

@@ -22,7 +22,7 @@ from relaytrack.describe.embed import Embedder
 from relaytrack.errors import InputError
 from relaytrack.reid import model as reid_model
 from relaytrack.reid.crops import TrackletCrops, co_occurring
-from relaytrack.reid.learn import augment, fit
+from relaytrack.reid.learn import augment, fit_associated
 from relaytrack.store import Store, vectors
 
 MIN_TRACKLETS = 8
@@ -98,7 +98,7 @@ def train_tracklets(
         feats.append(parts.features(views_of))
         if progress:
             progress(i + 1, len(usable), "features")
-    proj = fit(feats, [t.camera for t in usable], co_occurring(usable), dim=dim, seed=seed)
+    proj = fit_associated(feats, [t.camera for t in usable], co_occurring(usable), dim=dim, seed=seed)
     return reid_model.build(projection=proj, info={"trained_on": "store tracklets"}), proj.info
 
 
@@ -110,7 +110,8 @@ def train(store: Store, out: Path | None = None, *, progress: Progress | None = 
     path = reid_model.write(model, out or default_model_path(store)).resolve()
     return TrainReport(str(path), int(info["dim"]), int(info["tracklets"]), int(info["crops"]),
                        int(info["negative_pairs"]), int(info["co_occurring_pairs"]), time.perf_counter() - t0,
-                       {"separation_top": info["separation_top"]})
+                       {"separation_top": info["separation_top"],
+                        "associated_pairs": int(info.get("associated_pairs", 0))})
 
 
 def _apply_state(conn) -> dict:
