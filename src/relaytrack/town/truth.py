@@ -13,12 +13,14 @@ Files written here:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
 
+from relaytrack.town.actors import Person
 from relaytrack.town.annotation import EDGE_MARGIN, FORMAT_VERSION, MIN_BOX_H, MIN_VIS, edge_of, start_time
 from relaytrack.town.links import derive_links
 from relaytrack.town.plan import CamSpec, Town, describe
@@ -112,6 +114,23 @@ def _seen_share(rows: list[tuple], pid: int, t0: float, t1: float, fps: float) -
     return len(frames) / max(1, f1 - f0 + 1)
 
 
+def _stops_shown(
+    p: Person, gt: dict[str, list[tuple]], zones: dict[str, list[dict]], T: float, fps: float
+) -> Iterator[tuple[dict, str]]:
+    """(stop, camera) for each of p's stops that overlaps the footage [0, T], at every camera that has the
+    stop's spot as a zone and sees p for at least EVENT_SEEN_SHARE of the stop: where a drop (or a confuser's
+    visit) counts as shown."""
+    for stop in p.stops:
+        if stop["end"] <= 0 or stop["start"] >= T:
+            continue
+        for cid, zs in zones.items():
+            if not any(z["id"] == stop["spot"] for z in zs):
+                continue
+            if _seen_share(gt[cid], p.id, stop["start"], stop["end"], fps) < EVENT_SEEN_SHARE:
+                continue
+            yield stop, cid
+
+
 def courier_events(
     town: Town, gt: dict[str, list[tuple]], zones: dict[str, list[dict]], fps: float
 ) -> list[dict]:
@@ -120,42 +139,31 @@ def courier_events(
     for pid in town.couriers:
         p = next(pp for pp in town.people if pp.id == pid)
         events = []
-        for stop in p.stops:
-            if stop["end"] <= 0 or stop["start"] >= T:
+        for stop, cid in _stops_shown(p, gt, zones, T, fps):
+            photo = next(
+                (a for a in p.actions if a[2] == "phone" and stop["start"] <= a[0] < stop["end"]), None
+            )
+            hand = next(
+                (a for a in p.actions if a[2] in ("crouch", "bend") and stop["start"] <= a[0] < stop["end"]),
+                None,
+            )
+            # A camera shows a drop only if it sees the courier for most of the stop (_stops_shown) and of the
+            # hand action: a spot at the image edge with the courier stooping just outside is no event there.
+            if hand and _seen_share(gt[cid], pid, hand[0], hand[1], fps) < EVENT_SEEN_SHARE:
                 continue
-            for cid, zs in zones.items():
-                if not any(z["id"] == stop["spot"] for z in zs):
-                    continue
-                photo = next(
-                    (a for a in p.actions if a[2] == "phone" and stop["start"] <= a[0] < stop["end"]), None
-                )
-                hand = next(
-                    (
-                        a
-                        for a in p.actions
-                        if a[2] in ("crouch", "bend") and stop["start"] <= a[0] < stop["end"]
-                    ),
-                    None,
-                )
-                # A camera shows a drop only if it sees the courier for most of the stop and of the hand
-                # action: a spot at the image edge with the courier stooping just outside is no event there.
-                if _seen_share(gt[cid], pid, stop["start"], stop["end"], fps) < EVENT_SEEN_SHARE:
-                    continue
-                if hand and _seen_share(gt[cid], pid, hand[0], hand[1], fps) < EVENT_SEEN_SHARE:
-                    continue
-                events.append(
-                    {
-                        "camera": cid,
-                        "zone": stop["spot"],
-                        "kind": "drop",
-                        "spot_kind": stop["kind"],
-                        "start": round(max(0.0, stop["start"]), 2),
-                        "end": round(min(T, stop["end"]), 2),
-                        "clipped": bool(stop["start"] < 0 or stop["end"] > T),
-                        "hand": [round(hand[0], 2), round(hand[1], 2)] if hand else None,
-                        "photo": [round(photo[0], 2), round(photo[1], 2)] if photo else None,
-                    }
-                )
+            events.append(
+                {
+                    "camera": cid,
+                    "zone": stop["spot"],
+                    "kind": "drop",
+                    "spot_kind": stop["kind"],
+                    "start": round(max(0.0, stop["start"]), 2),
+                    "end": round(min(T, stop["end"]), 2),
+                    "clipped": bool(stop["start"] < 0 or stop["end"] > T),
+                    "hand": [round(hand[0], 2), round(hand[1], 2)] if hand else None,
+                    "photo": [round(photo[0], 2), round(photo[1], 2)] if photo else None,
+                }
+            )
         out.append({"id": pid, "events": sorted(events, key=lambda e: (e["start"], e["camera"]))})
     return out
 
@@ -170,24 +178,16 @@ def confuser_visits(
     T = town.spec.duration
     for pid, kind in sorted(town.confusers.items()):
         p = next(pp for pp in town.people if pp.id == pid)
-        visits = []
-        for stop in p.stops:
-            if stop["end"] <= 0 or stop["start"] >= T:
-                continue
-            for cid, zs in zones.items():
-                if not any(z["id"] == stop["spot"] for z in zs):
-                    continue
-                if _seen_share(gt[cid], pid, stop["start"], stop["end"], fps) < EVENT_SEEN_SHARE:
-                    continue
-                visits.append(
-                    {
-                        "camera": cid,
-                        "zone": stop["spot"],
-                        "spot_kind": stop["kind"],
-                        "start": round(max(0.0, stop["start"]), 2),
-                        "end": round(min(T, stop["end"]), 2),
-                    }
-                )
+        visits = [
+            {
+                "camera": cid,
+                "zone": stop["spot"],
+                "spot_kind": stop["kind"],
+                "start": round(max(0.0, stop["start"]), 2),
+                "end": round(min(T, stop["end"]), 2),
+            }
+            for stop, cid in _stops_shown(p, gt, zones, T, fps)
+        ]
         out.append(
             {"id": pid, "kind": kind, "visits": sorted(visits, key=lambda v: (v["start"], v["camera"]))}
         )
