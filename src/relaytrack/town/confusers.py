@@ -129,6 +129,14 @@ def _reach(spot: Spot) -> tuple[str, tuple[float, float]]:
     return ("crouch" if spot.hand_z < 0.75 else "bend"), (d, spot.hand_z)
 
 
+def _stand_pose_stand(
+    a: float, t1: float, t2: float, b: float, pose: str, facing: float, reach: tuple[float, float] | None
+) -> list[Action]:
+    """A stop's actions from arrival `a` to leaving at `b`: standing until t1, `pose` (hand at `reach`) until
+    t2, standing again until b, all facing `facing`."""
+    return [(a, t1, "stand", facing, None), (t1, t2, pose, facing, reach), (t2, b, "stand", facing, None)]
+
+
 def resident(world, rng, pid, spot: Spot, arrive: float) -> Person:
     p = _person(rng, pid)
     speed = float(rng.uniform(1.0, 1.35))
@@ -138,8 +146,7 @@ def resident(world, rng, pid, spot: Spot, arrive: float) -> Person:
     pose, reach = _reach(spot)
     facing = (spot.facing_deg + 180) % 360
     hand = float(rng.uniform(2.5, 4.0))
-    p.actions += [(a, a + 0.8, "stand", facing, None), (a + 0.8, a + 0.8 + hand, pose, facing, reach),
-                  (a + 0.8 + hand, b, "stand", facing, None)]  # fmt: skip
+    p.actions += _stand_pose_stand(a, a + 0.8, a + 0.8 + hand, b, pose, facing, reach)
     _stop(p, spot, a, b)
     door = door_of(world, spot, rng)
     if door is None:  # no wall behind (a free-standing spot): home is further down the street
@@ -158,8 +165,7 @@ def postman(world, rng, pid, spots: list[Spot], arrive: float) -> Person:
         a, b = add_stop(P, T, s.stand_point, speed, stay)
         pose, reach = _reach(s)
         facing = (s.facing_deg + 180) % 360
-        p.actions += [(a, a + 0.4, "stand", facing, None), (a + 0.4, b - 0.5, pose, facing, reach),
-                      (b - 0.5, b, "stand", facing, None)]  # fmt: skip
+        p.actions += _stand_pose_stand(a, a + 0.4, b - 0.5, b, pose, facing, reach)
         _stop(p, s, a, b)
     _, node_b, acc_last = world.graph.nearest_edge(*spots[-1].stand_point)
     _walk_on(world, rng, P, T, np.array(acc_last), node_b, speed)
@@ -176,8 +182,7 @@ def delivery(world, rng, pid, spot: Spot, arrive: float) -> Person:
     a, b = add_stop(P, T, place, speed, stay)
     facing = (spot.facing_deg + 180) % 360
     down = float(rng.uniform(1.5, 2.5))
-    p.actions += [(a, a + 0.5, "stand", facing, None), (a + 0.5, a + 0.5 + down, "crouch", facing, (0.45, 0.1)),
-                  (a + 0.5 + down, b, "stand", facing, None)]  # fmt: skip
+    p.actions += _stand_pose_stand(a, a + 0.5, a + 0.5 + down, b, "crouch", facing, (0.45, 0.1))
     _stop(p, spot, a, b)
     _walk_on(world, rng, P, T, acc, node, speed)
     return _finish(p, P, T)
@@ -192,8 +197,7 @@ def crouch(world, rng, pid, spot: Spot, arrive: float) -> Person:
     stay = float(rng.uniform(5.0, 12.0))
     a, b = add_stop(P, T, spot.stand_point, speed, stay)
     low = float(rng.uniform(0.7, 0.9)) * stay
-    p.actions += [(a, a + 0.5, "stand", walking, None), (a + 0.5, a + 0.5 + low, "crouch", walking, (0.25, 0.08)),
-                  (a + 0.5 + low, b, "stand", walking, None)]  # fmt: skip
+    p.actions += _stand_pose_stand(a, a + 0.5, a + 0.5 + low, b, "crouch", walking, (0.25, 0.08))
     _stop(p, spot, a, b)
     _walk_on(world, rng, P, T, acc, node, speed)
     return _finish(p, P, T)
@@ -235,8 +239,7 @@ def photographer(world, rng, pid, spot: Spot, arrive: float) -> Person:
     a, b = add_stop(P, T, tuple(place), speed, stay)
     facing = (spot.facing_deg + 180) % 360
     shot = float(rng.uniform(3.0, 6.0))
-    p.actions += [(a, a + 1.0, "stand", facing, None), (a + 1.0, a + 1.0 + shot, "phone", facing, None),
-                  (a + 1.0 + shot, b, "stand", facing, None)]  # fmt: skip
+    p.actions += _stand_pose_stand(a, a + 1.0, a + 1.0 + shot, b, "phone", facing, None)
     _stop(p, spot, a, b)
     _walk_on(world, rng, P, T, acc, node, speed)
     return _finish(p, P, T)
