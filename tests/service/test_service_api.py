@@ -417,3 +417,47 @@ def test_console_is_self_contained(client):
             assert client.get(f"/static/{f.relative_to(STATIC).as_posix()}").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def _models_in(annotation) -> list:
+    """The pydantic models an annotation names, at any depth (list[X], X | None, nested fields)."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation] + [m for f in annotation.model_fields.values() for m in _models_in(f.annotation)]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def test_every_json_route_declares_its_response_model(tmp_path):
+    """The OpenAPI spec documents what a client gets: a JSON route names a pydantic response model (or a list of
+    one) whose models all keep undeclared keys (a key a stage adds still reaches the console); a route that
+    streams or sends a file names its response class and documents its media type."""
+    from fastapi.datastructures import DefaultPlaceholder
+    from fastapi.responses import JSONResponse
+
+    from relaytrack.service.app import create_app
+
+    app = create_app(tmp_path / "spec.db", export_root=tmp_path / "exports")
+    missing, closed, undocumented = [], [], []
+    routes = [r for r in _api_routes(app.routes) if r.include_in_schema]
+    assert len(routes) >= 40
+    for r in routes:
+        name = f"{sorted(r.methods)} {r.path}"
+        cls = r.response_class.value if isinstance(r.response_class, DefaultPlaceholder) else r.response_class
+        if issubclass(cls, JSONResponse):
+            models = _models_in(r.response_model)
+            if not models:
+                missing.append(name)
+            closed += [f"{name}: {m.__name__}" for m in models if m.model_config.get("extra") != "allow"]
+        elif not (r.responses.get(200) or {}).get("content"):
+            undocumented.append(name)
+    assert not missing, f"JSON routes without a response model: {missing}"
+    assert not closed, f"response models that would drop keys: {closed}"
+    assert not undocumented, f"non-JSON routes without a documented 200 media type: {undocumented}"
+    spec = app.openapi()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            ok = op["responses"].get("200") or op["responses"].get("201")
+            assert ok and ok.get("content"), f"{method.upper()} {path} documents no success response"

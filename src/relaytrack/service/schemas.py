@@ -18,7 +18,16 @@ Text = Field(min_length=1, max_length=500)
 
 
 class Strict(BaseModel):
+    """A request body: unknown keys are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class View(BaseModel):
+    """A response: what a client gets, for the OpenAPI spec. `extra="allow"`: a key a stage adds later still
+    reaches the client (the console reads these), while the keys listed here are documented and checked."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 # ---- auth ------------------------------------------------------------------------------------------------
@@ -30,7 +39,7 @@ class LoginIn(Strict):
     hours: float = Field(12.0, gt=0, le=24, description="Token lifetime")
 
 
-class CaseOut(BaseModel):
+class CaseOut(View):
     case_no: str
     legal_basis: str
     purpose: str
@@ -40,7 +49,7 @@ class CaseOut(BaseModel):
     created_at: float | None = None
 
 
-class MeOut(BaseModel):
+class MeOut(View):
     user: str
     role: str
     agency: str | None
@@ -73,7 +82,7 @@ class SightingSearchIn(Filters):
     top: int = Field(20, ge=1, le=200)
 
 
-class HitOut(BaseModel):
+class HitOut(View):
     sighting: int
     camera: str
     start: float
@@ -85,7 +94,7 @@ class HitOut(BaseModel):
     thumbnail: str
 
 
-class SearchOut(BaseModel):
+class SearchOut(View):
     query: dict[str, Any]
     parsed: str | None = None
     message: str | None = None
@@ -167,12 +176,6 @@ class AlertVerdictIn(Strict):
 
 
 # ---- response views ----------------------------------------------------------------------------------------
-# What a client gets, for the OpenAPI spec. `extra="allow"`: a key a stage adds later still reaches the client
-# (the console reads these), while the keys listed here are documented and checked.
-
-
-class View(BaseModel):
-    model_config = ConfigDict(extra="allow")
 
 
 class CameraOut(View):
@@ -268,3 +271,212 @@ class ExportOut(View):
     request_id: int | None
     sightings: list[Any]
     created_at: float | None
+
+
+class SourceOut(View):
+    id: int
+    fps: float | None
+    width: int | None
+    height: int | None
+    frames: int | None = Field(description="Frames in the source (None while unknown)")
+    start_wall: float
+    status: str = Field(description="running | complete | failed")
+
+
+class LinkOut(View):
+    """A camera link (relaytrack.relay.network.link_dict): leaving `src` by `exit_edge` leads to `dst`."""
+
+    src: str
+    dst: str
+    exit_edge: str | None = Field(description="None: any edge")
+    entry_edge: str | None
+    mode: str = Field(description="walk | drive")
+    mean_s: float
+    std_s: float
+    min_s: float
+    max_s: float | None
+    source: str = Field(description="Where the link comes from: map | file | data | manual")
+    n_obs: int
+    prior_mean_s: float
+    prior_std_s: float
+    distance_m: float | None
+
+
+class CameraDetailOut(View):
+    """One camera: the register's fields, its links in and out and its recorded sources."""
+
+    id: str
+    name: str
+    lat: float | None
+    lon: float | None
+    heading_deg: float | None
+    fov_deg: float | None
+    district: str | None
+    owner: str | None
+    purpose: str | None
+    stream_url: str | None
+    clock_offset_s: float
+    width: int | None
+    height: int | None
+    extra: dict[str, Any]
+    sightings: int
+    links_out: list[LinkOut]
+    links_in: list[LinkOut]
+    sources: list[SourceOut]
+
+
+class SightingOut(View):
+    """One sighting: the search/relay CLI fields plus attributes, wall times, edges, box count and media."""
+
+    sighting: int
+    camera: str
+    start: float
+    end: float
+    frames: list[int] = Field(description="[first, last] frame")
+    box: list[float] = Field(description="x, y, w, h of the best crop")
+    kind: str
+    class_name: str
+    wall_start: float
+    wall_end: float
+    entry_edge: str | None
+    exit_edge: str | None
+    upper_color: str | None
+    upper_conf: float
+    lower_color: str | None
+    lower_conf: float
+    items: dict[str, float]
+    vehicle_type: str | None
+    vehicle_color: str | None
+    plate: str | None
+    source_id: int | None
+    boxes: int = Field(description="Stored per-frame boxes")
+    thumbnail: str
+    video: str
+
+
+class BoxOut(View):
+    frame: int
+    t: float
+    x: float
+    y: float
+    w: float
+    h: float
+    conf: float
+
+
+class HopOut(View):
+    """One hop of a relay route (relaytrack.relay.route.Hop.to_dict) with the console's media links."""
+
+    sighting: int
+    camera: str
+    start: float
+    end: float
+    frames: list[int]
+    box: list[float]
+    score: float
+    confidence: float = Field(description="Probability that this candidate is the person")
+    kind: str
+    wall_start: float
+    wall_end: float
+    true_start: float = Field(description="Wall start with the camera's clock offset removed")
+    true_end: float
+    entry_edge: str | None
+    exit_edge: str | None
+    direction: str = Field(description="origin | confirmed | forward | backward")
+    confirmed: bool
+    link: dict[str, Any] | None = Field(description="The way here from the previous hop; None for anchors")
+    reasons: list[str]
+    alternatives: list[dict[str, Any]]
+    thumbnail: str
+    video: str
+
+
+class RouteOut(View):
+    """A relay route (relaytrack.relay.route.Route.to_dict, the `relaytrack relay --out` contract)."""
+
+    origin: int
+    case: str | None
+    hops: list[HopOut]
+    cameras: list[str]
+    stopped: dict[str, str] = Field(description="Why each direction ended")
+    anchors: list[int]
+    rejected: list[int]
+    elapsed_s: float
+    params: dict[str, Any] = Field(description="The relay settings the route was made with")
+
+
+class RouteSummaryOut(View):
+    id: int
+    origin: int
+    user: str | None
+    created_at: float
+    hops: int
+
+
+class RequestOut(View):
+    """An agency request (relaytrack.evidence.requests.Request)."""
+
+    id: int
+    agency: str
+    requested_by: str | None
+    case_no: str
+    purpose: str
+    cameras: list[str]
+    t_start: float
+    t_end: float
+    drug_related: bool
+    status: str = Field(description="requested | approved | refused | delivered")
+    created_at: float
+    decided_by: str | None
+    reason: str | None
+    package_path: str | None
+    package_digest: str | None
+    outcome: str | None
+    outcome_note: str | None
+
+
+class RequestStatsOut(View):
+    """Requests of one month and agency (agency "ALL" sums the month)."""
+
+    month: str
+    agency: str
+    requests: int
+    approved: int
+    refused: int
+    delivered: int
+    pending: int
+    drug_related: int
+    drug_related_delivered: int
+    outcomes_recorded: int
+    arrests: int
+    evidence_used: int
+
+
+class ExportHopOut(View):
+    camera: str
+    sighting: int | None
+    first: int
+    last: int
+    frames: int
+    masked_regions: int
+    faces: int
+    dir: str
+
+
+class ExportCreatedOut(View):
+    package: str = Field(description="Path of the evidence package")
+    manifest_sha256: str
+    audit_seq: int
+    export_id: int
+    hops: list[ExportHopOut]
+    files: list[str] = Field(description="The package's files, relative to the package")
+
+
+class ExportVerifyOut(View):
+    ok: bool
+    problems: list[str]
+    warnings: list[str]
+    case: str | None
+    files: int
+    key_id: str | None
+    manifest_sha256: str | None

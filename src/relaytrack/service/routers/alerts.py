@@ -50,7 +50,11 @@ def _sse(event: str, data: dict, ident: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
-@router.get("/stream", responses={200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+)
 async def stream(
     request: Request,
     a: Annotated[Access, Depends(need("alerts"))],

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from relaytrack.relay.network import all_links, camera_info
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import CameraOut
+from relaytrack.service.schemas import CameraDetailOut, CameraOut, LinkOut
 
 router = APIRouter(prefix="/api", tags=["cameras"])
 CamId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -23,7 +23,7 @@ def list_cameras(a: Annotated[Access, Depends(need("cameras"))]) -> list[dict]:
     return out
 
 
-@router.get("/cameras/{camera_id}")
+@router.get("/cameras/{camera_id}", response_model=CameraDetailOut)
 def get_camera(camera_id: CamId, a: Annotated[Access, Depends(need("cameras"))]) -> dict:
     """One camera with its links in and out and its recorded sources."""
     info = camera_info(a.conn, camera_id)
@@ -32,7 +32,7 @@ def get_camera(camera_id: CamId, a: Annotated[Access, Depends(need("cameras"))])
     return info
 
 
-@router.get("/links")
+@router.get("/links", response_model=list[LinkOut])
 def list_links(a: Annotated[Access, Depends(need("cameras"))]) -> list[dict]:
     """Links between cameras (exit edge -> neighbour, travel-time distribution)."""
     out = all_links(a.conn)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from relaytrack.evidence import access as acc
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import CaseIn, CaseOut, CaseStatusIn, MemberIn, UserOut
+from relaytrack.service.schemas import CaseIn, CaseOut, CaseStatusIn, MemberIn, RouteSummaryOut, UserOut
 
 router = APIRouter(prefix="/api", tags=["cases"])
 CaseNo = Annotated[str, Path(min_length=1, max_length=64)]
@@ -64,7 +64,7 @@ def set_status(
     return queries.get_case(a.conn, case_no)
 
 
-@router.get("/cases/{case_no}/routes")
+@router.get("/cases/{case_no}/routes", response_model=list[RouteSummaryOut])
 def case_routes(case_no: CaseNo, a: Annotated[Access, Depends(need("relay"))]) -> list[dict]:
     """Relay routes computed in a case (the caller must be acting for that case)."""
     if case_no != a.case:

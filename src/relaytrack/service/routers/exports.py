@@ -19,7 +19,7 @@ from relaytrack.evidence.package import verify_package
 from relaytrack.relay.persist import latest_route
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID, ExportIn, ExportOut
+from relaytrack.service.schemas import MAX_ID, ExportCreatedOut, ExportIn, ExportOut, ExportVerifyOut
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 ExportId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -46,7 +46,7 @@ def _hops(a: Access, body: ExportIn) -> list[ex.Hop]:
     )
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=ExportCreatedOut, status_code=201)
 def create_export(body: ExportIn, a: Annotated[Access, Depends(need("export"))]) -> dict:
     """Export a signed, masked evidence package; the exporter authorises and logs it again itself."""
     hops = _hops(a, body)
@@ -87,7 +87,7 @@ def _export_of_case(a: Access, export_id: int) -> dict:
     return exp
 
 
-@router.get("/{export_id}/verify")
+@router.get("/{export_id}/verify", response_model=ExportVerifyOut)
 def verify_export(export_id: ExportId, a: Annotated[Access, Depends(need("export"))]) -> dict:
     """Re-check the package: every file's SHA-256 against the signed manifest."""
     exp = _export_of_case(a, export_id)
@@ -96,7 +96,11 @@ def verify_export(export_id: ExportId, a: Annotated[Access, Depends(need("export
     return res.as_dict()
 
 
-@router.get("/{export_id}/file")
+@router.get(
+    "/{export_id}/file",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"}},
+)
 def export_file(
     export_id: ExportId,
     a: Annotated[Access, Depends(need("export"))],

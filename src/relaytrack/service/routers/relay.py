@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from relaytrack.relay.engine import relay
 from relaytrack.relay.persist import latest_route, record_feedback, save_route
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID, RelayIn, VerdictIn
+from relaytrack.service.schemas import MAX_ID, RelayIn, RouteOut, VerdictIn
 
 router = APIRouter(prefix="/api/relay", tags=["relay"])
 Origin = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -35,7 +35,7 @@ def _relay(a: Access, origin: int, hops: int, direction: str, detail: dict) -> d
     return _with_media(route.to_dict())
 
 
-@router.post("")
+@router.post("", response_model=RouteOut)
 def start_route(body: RelayIn, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """Reconstruct the route through a sighting (forwards and backwards in time)."""
     a.check_ids([body.origin])
@@ -48,7 +48,7 @@ def start_route(body: RelayIn, a: Annotated[Access, Depends(need("relay"))]) -> 
     )
 
 
-@router.get("/{origin}")
+@router.get("/{origin}", response_model=RouteOut)
 def latest(origin: Origin, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """The latest route computed from this origin for the caller's case."""
     a.check_ids([origin])
@@ -81,13 +81,13 @@ def _verdict(verdict: str, origin: int, body: VerdictIn, a: Access) -> dict:
     )
 
 
-@router.post("/{origin}/confirm")
+@router.post("/{origin}/confirm", response_model=RouteOut)
 def confirm(origin: Origin, body: VerdictIn, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """Confirm candidates (they become anchors); returns the re-scored route."""
     return _verdict("confirm", origin, body, a)
 
 
-@router.post("/{origin}/reject")
+@router.post("/{origin}/reject", response_model=RouteOut)
 def reject(origin: Origin, body: VerdictIn, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """Reject candidates (never proposed again in this case); returns the re-scored route."""
     return _verdict("reject", origin, body, a)

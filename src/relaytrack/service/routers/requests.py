@@ -13,7 +13,16 @@ from relaytrack.evidence import requests as rq
 from relaytrack.evidence.auth import User
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, current_case, current_user, need, request_store
-from relaytrack.service.schemas import MAX_ID, DecisionIn, DeliverIn, OutcomeIn, RefuseIn, RequestIn
+from relaytrack.service.schemas import (
+    MAX_ID,
+    DecisionIn,
+    DeliverIn,
+    OutcomeIn,
+    RefuseIn,
+    RequestIn,
+    RequestOut,
+    RequestStatsOut,
+)
 from relaytrack.store import Store
 
 StoreDep = Annotated[Store, Depends(request_store)]
@@ -22,7 +31,7 @@ ReqId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Authed = Annotated[User, Depends(current_user)]
 
 
-@router.get("")
+@router.get("", response_model=list[RequestOut])
 def list_requests(a: Annotated[Access, Depends(need("request"))]) -> list[dict]:
     """Requests the caller may see: all (supervisor), their own (agency), their cases' (others)."""
     out = queries.requests_for(a.conn, a.user.name, a.user.role)
@@ -30,7 +39,11 @@ def list_requests(a: Annotated[Access, Depends(need("request"))]) -> list[dict]:
     return out
 
 
-@router.get("/stats")
+@router.get(
+    "/stats",
+    response_model=list[RequestStatsOut],
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON rows, or CSV with `fmt=csv`"}},
+)
 def request_stats(
     a: Annotated[Access, Depends(need("stats"))],
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
@@ -44,7 +57,7 @@ def request_stats(
     return rows
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=RequestOut, status_code=201)
 def file_request(
     body: RequestIn, store: StoreDep, user: Authed, case: Annotated[str | None, Depends(current_case)]
 ) -> dict:
@@ -64,21 +77,21 @@ def file_request(
     return rq.get(store.conn, rid).as_dict()
 
 
-@router.post("/{request_id}/approve")
+@router.post("/{request_id}/approve", response_model=RequestOut)
 def approve(request_id: ReqId, body: DecisionIn, store: StoreDep, user: Authed) -> dict:
     """Approve (supervisor; never one's own request)."""
     rq.approve(store.conn, store.path, request_id, user=user.name, note=body.note)
     return rq.get(store.conn, request_id).as_dict()
 
 
-@router.post("/{request_id}/refuse")
+@router.post("/{request_id}/refuse", response_model=RequestOut)
 def refuse(request_id: ReqId, body: RefuseIn, store: StoreDep, user: Authed) -> dict:
     """Refuse with a reason (supervisor)."""
     rq.refuse(store.conn, store.path, request_id, user=user.name, reason=body.reason)
     return rq.get(store.conn, request_id).as_dict()
 
 
-@router.post("/{request_id}/deliver")
+@router.post("/{request_id}/deliver", response_model=RequestOut)
 def deliver(request_id: ReqId, body: DeliverIn, store: StoreDep, user: Authed) -> dict:
     """Deliver an export package of the request's case (verified before it is recorded)."""
     exp = queries.export_row(store.conn, body.export_id)
@@ -88,7 +101,7 @@ def deliver(request_id: ReqId, body: DeliverIn, store: StoreDep, user: Authed) -
     return rq.get(store.conn, request_id).as_dict()
 
 
-@router.post("/{request_id}/outcome")
+@router.post("/{request_id}/outcome", response_model=RequestOut)
 def outcome(request_id: ReqId, body: OutcomeIn, store: StoreDep, user: Authed) -> dict:
     """Record what the footage led to (arrest, evidence used, ...)."""
     rq.record_outcome(

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
 
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID
+from relaytrack.service.schemas import MAX_ID, BoxOut, SightingOut
 from relaytrack.store.sightings import boxes_of, get_sighting, thumbnail
 
 router = APIRouter(prefix="/api/sightings", tags=["sightings"])
 SightingId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.get("/{sighting_id}")
+@router.get("/{sighting_id}", response_model=SightingOut)
 def sighting(sighting_id: SightingId, a: Annotated[Access, Depends(need("view"))]) -> dict:
     """The sighting's public fields plus attributes, wall times, edges and box count."""
     a.check_ids([sighting_id])
@@ -44,7 +44,7 @@ def sighting(sighting_id: SightingId, a: Annotated[Access, Depends(need("view"))
     }
 
 
-@router.get("/{sighting_id}/boxes")
+@router.get("/{sighting_id}/boxes", response_model=list[BoxOut])
 def sighting_boxes(sighting_id: SightingId, a: Annotated[Access, Depends(need("view"))]) -> list[dict]:
     """Per-frame boxes of the sighting (frame, t, x, y, w, h, conf)."""
     a.check_ids([sighting_id])
@@ -53,7 +53,11 @@ def sighting_boxes(sighting_id: SightingId, a: Annotated[Access, Depends(need("v
     return [dict(zip(("frame", "t", "x", "y", "w", "h", "conf"), r, strict=True)) for r in rows]
 
 
-@router.get("/{sighting_id}/thumbnail", responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/{sighting_id}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "The best crop, JPEG"}},
+)
 def sighting_thumbnail(sighting_id: SightingId, a: Annotated[Access, Depends(need("view"))]) -> Response:
     """The sighting's best crop as JPEG."""
     a.check_ids([sighting_id])

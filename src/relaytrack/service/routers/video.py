@@ -19,7 +19,7 @@ from relaytrack.store.sightings import get_sighting
 router = APIRouter(prefix="/api/video", tags=["video"])
 MEDIA = f"multipart/x-mixed-replace; boundary={video.BOUNDARY}"
 Speed = Annotated[float, Query(ge=0.25, le=16, description="Playback speed (1 = source rate)")]
-_RESP = {200: {"content": {MEDIA: {}}}}
+_RESP = {200: {"content": {MEDIA: {}}, "description": "MJPEG stream"}}
 
 
 def _stream(clip: video.Clip, speed: float) -> StreamingResponse:
@@ -48,7 +48,7 @@ def _sighting_clip(a: Access, sighting_id: int, pad_s: float) -> video.Clip:
     )
 
 
-@router.get("/sighting/{sighting_id}.mjpeg", responses=_RESP)
+@router.get("/sighting/{sighting_id}.mjpeg", response_class=StreamingResponse, responses=_RESP)
 def sighting_video(
     sighting_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     a: Annotated[Access, Depends(need("view"))],
@@ -62,7 +62,7 @@ def sighting_video(
     return _stream(clip, speed)
 
 
-@router.get("/camera/{camera_id}.mjpeg", responses=_RESP)
+@router.get("/camera/{camera_id}.mjpeg", response_class=StreamingResponse, responses=_RESP)
 def camera_video(
     camera_id: Annotated[str, Path(min_length=1, max_length=64)],
     a: Annotated[Access, Depends(need("view"))],
@@ -101,7 +101,7 @@ def _inside(path: FsPath, roots: list[FsPath]) -> bool:
     return any(p == r.resolve() or r.resolve() in p.parents for r in roots)
 
 
-@router.get("/alert/{alert_id}.mjpeg", responses=_RESP)
+@router.get("/alert/{alert_id}.mjpeg", response_class=StreamingResponse, responses=_RESP)
 def alert_video(
     alert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     a: Annotated[Access, Depends(need("alerts"))],
