@@ -34,6 +34,14 @@ def access(
     return authorize(store.conn, store.path, user=u, case=c, action=action, detail=detail)
 
 
+def log_maintenance(store: Store, user: str | None, action: str, detail: dict) -> None:
+    """Audit a store-wide maintenance action that belongs to no case (merge, reid train/apply)."""
+    from relaytrack.evidence.audit import append
+
+    u, _ = identity(user, None)
+    append(store.conn, store.path, user=u, case=None, action=action, detail=detail)
+
+
 def cli_config(path: Path | None, fps: float | None = None, start: str | None = None) -> Config:
     """The pipeline config from --config with --fps / --start on top."""
     overrides = {}

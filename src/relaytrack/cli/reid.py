@@ -7,21 +7,13 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, open_store, progress_callback
+from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, log_maintenance, open_store, progress_callback
 from relaytrack.ui import console, print_json
 
 reid_app = typer.Typer(
     help="Re-identification learned from the store's own tracklets (no labels, nothing leaves the store).",
     no_args_is_help=True,
 )
-
-
-def _audit(store, user: str | None, action: str, detail: dict) -> None:
-    from relaytrack.evidence.access import identity
-    from relaytrack.evidence.audit import append
-
-    u, _ = identity(user, None)
-    append(store.conn, store.path, user=u, case=None, action=action, detail=detail)
 
 
 @reid_app.command("train")
@@ -40,7 +32,7 @@ def train_cmd(
         bar, cb = progress_callback("reid features")
         with bar:
             rep = train.train(store, out, progress=cb)
-        _audit(store, user, "reid-train", rep.to_dict())
+        log_maintenance(store, user, "reid-train", rep.to_dict())
     if json_out:
         print_json(rep.to_dict())
         return
@@ -65,7 +57,7 @@ def apply_cmd(
         bar, cb = progress_callback("re-embed")
         with bar:
             res = train.apply(store, model, progress=cb)
-        _audit(store, user, "reid-apply", res)
+        log_maintenance(store, user, "reid-apply", res)
     if json_out:
         print_json(res)
         return

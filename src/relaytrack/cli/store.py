@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, log_maintenance, open_store
 from relaytrack.ui import console, print_json
 
 store_app = typer.Typer(help="Store maintenance: merge shard stores.", no_args_is_help=True)
@@ -22,8 +22,6 @@ def merge_cmd(
 ) -> None:
     """Copy cameras, sources, sightings, boxes, thumbnails and vectors of shard stores into the main store
     (ids remapped; merging the same shard twice adds nothing)."""
-    from relaytrack.evidence.access import identity
-    from relaytrack.evidence.audit import append
     from relaytrack.store.merge import merge_shard
 
     reports = []
@@ -31,8 +29,7 @@ def merge_cmd(
         for shard in shards:
             rep = merge_shard(store, shard)
             reports.append(rep)
-            u, _ = identity(user, None)
-            append(store.conn, store.path, user=u, case=None, action="store-merge", detail=rep.as_dict())
+            log_maintenance(store, user, "store-merge", rep.as_dict())
     if json_out:
         print_json([r.as_dict() for r in reports])
         return
