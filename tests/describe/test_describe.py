@@ -60,7 +60,7 @@ def test_tracklet_description_votes_over_crops_and_finds_a_backpack():
     assert "backpack" in d.items and d.thumbnail_jpeg and d.best_box[2] == 64
 
 
-@pytest.mark.parametrize(("model", "width"), [("imagenet", 1280), ("parts", 689)])
+@pytest.mark.parametrize(("model", "width"), [("imagenet", 1280), ("parts", 702)])
 def test_embedder_ranks_the_same_person_first(model, width):
     crops_dir = data_dir() / "reid-samples" / "market1501-crops"
     if not crops_dir.is_dir():
