@@ -200,6 +200,11 @@ class RelayConfig(Strict):
         0.0, ge=-20, le=20, description='Appearance+attribute log-odds that count as "plausible-looking"'
     )
     fill_gaps: bool = Field(True, description="Insert a plausible sighting on a camera between two hops")
+    exclusive_tracks: bool = Field(
+        True,
+        description="A route never holds two sightings of one camera that overlap in time (more than 0.5 s): "
+        "the second is someone beside the person, typically a look-alike walking along",
+    )
     gap_min_logit: float = Field(
         -2.0,
         ge=-20,

@@ -272,3 +272,26 @@ def test_overlapping_views_do_not_visit_a_sighting_twice(tmp_path: Path) -> None
         assert sorted(route.sighting_ids) == sorted({a, b})
     finally:
         w.store.close()
+
+
+def test_a_look_alike_beside_the_person_on_one_camera_is_not_a_hop(tmp_path: Path) -> None:
+    # A and B see one stretch (overlapping views); a look-alike walks beside the person on A. From B back to
+    # A the relay may take the person or the look-alike, never both: one person is one track on a camera.
+    w = World(
+        tmp_path / "beside.db",
+        "  - {src: A, dst: B, exit_edge: top, entry_edge: top, mean_s: -2.0, std_s: 1.0, min_s: -6.0,"
+        " max_s: 2.0, mode: walk}\n"
+        "  - {src: B, dst: A, exit_edge: top, entry_edge: top, mean_s: -2.0, std_s: 1.0, min_s: -6.0,"
+        " max_s: 2.0, mode: walk}\n",
+    )
+    try:
+        me = unit(w.rng.normal(size=DIM))
+        a = w.add("A", 100.0, w.noisy(me), dur=3.0, entry="top", exit_="top")
+        twin = w.add("A", 100.5, w.noisy(me, 0.3), dur=3.0, entry="top", exit_="top")
+        b = w.add("B", 100.0, w.noisy(me), dur=4.0, entry="top", exit_="top")
+        both = relay(w.store, a, 5, params=off(exclusive_tracks=False)).sighting_ids
+        assert {a, b, twin} <= set(both)  # without the rule the look-alike joins the route
+        ids = relay(w.store, a, 5).sighting_ids
+        assert b in ids and twin not in ids
+    finally:
+        w.store.close()

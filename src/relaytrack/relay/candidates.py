@@ -73,6 +73,11 @@ class CandidateFinder:
 
     # ------------------------------------------------------------ the network around a camera
 
+    def true_span(self, s: Sighting) -> tuple[float, float]:
+        """A sighting's start and end on the true clock (its camera's clock offset removed)."""
+        off = self.offset(s.camera)
+        return s.wall_start - off, s.wall_end - off
+
     def camera(self, cid: str) -> Camera | None:
         if cid not in self.cams:
             row = self.conn.execute("SELECT * FROM cameras WHERE id=?", (cid,)).fetchone()

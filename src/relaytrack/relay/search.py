@@ -18,6 +18,14 @@ Step = tuple[Candidate, list[Candidate]]  # the chosen candidate and the alterna
 _Beam = tuple[float, list[Step], bool, str]  # score, path, done, why it stopped
 
 
+OVERLAP_S = 0.5  # tracks of one person overlapping by less than this are a tracker hand-over, not two people
+
+
+def _overlaps(c: Candidate, held: list[tuple[str, float, float]]) -> bool:
+    """Whether `c` overlaps in time, on its camera, one of the (camera, start, end) spans a route holds."""
+    return any(cam == c.s.camera and min(t1, c.t1) - max(t0, c.t0) > OVERLAP_S for cam, t0, t1 in held)
+
+
 def beam_search(
     finder: CandidateFinder,
     start: Sighting,
@@ -42,6 +50,11 @@ def beam_search(
             cur = path[-1][0].s if path else start
             used = used0 | {c.s.id for c, _ in path}
             cands = finder.candidates(cur, direction, used)
+            # One person is one track at a time on one camera: a candidate overlapping in time a sighting the
+            # path already holds on the same camera is someone else beside them (a look-alike walking along).
+            if p.exclusive_tracks:
+                held = [(start.camera, *finder.true_span(start))] + [(c.s.camera, c.t0, c.t1) for c, _ in path]
+                cands = [c for c in cands if not _overlaps(c, held)]
             if not_after is not None:
                 cands = [c for c in cands if c.t0 <= not_after or c.s.id == stop_at]
             p_take = sum(c.conf for c in cands)
@@ -103,9 +116,10 @@ def fill_gaps(finder: CandidateFinder, hops: list[Hop], confirmed: set[int]) -> 
     while i < len(out) - 1 and len(out) < 4 * len(hops) + 4:
         a, b = out[i], out[i + 1]
         used = {h.sighting.id for h in out}
+        held = [(h.sighting.camera, h.true_start, h.true_end) for h in out] if p.exclusive_tracks else []
         best: tuple[float, Candidate, Candidate] | None = None
         for y in finder.candidates(a.sighting, "forward", used):
-            if y.conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start:
+            if y.conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start or _overlaps(y, held):
                 continue
             for z in finder.candidates(y.s, "forward", used - {b.sighting.id}):
                 # B is already on the route: the second leg only has to be plausible, not to win against
