@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from relaytrack.clock import maybe_iso
+
 # COCO-80 class names in NanoDet's output order.
 COCO_CLASSES: tuple[str, ...] = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
@@ -241,7 +243,8 @@ class Sighting:
     embedding: np.ndarray | None = None
 
     def public(self) -> dict[str, Any]:
-        """The JSON shape of the search/relay CLI contract."""
+        """The JSON shape of the search/relay CLI contract: `start`/`end` are seconds into the clip,
+        `start_time`/`end_time` the camera's wall-clock time in Seoul (ISO 8601, +09:00; None when unknown)."""
         return {
             "sighting": self.id,
             "camera": self.camera,
@@ -249,7 +252,12 @@ class Sighting:
             "end": round(self.end, 3),
             "frames": [self.first_frame, self.last_frame],
             "box": [round(float(v), 1) for v in self.box],
+            **self.times(),
         }
+
+    def times(self) -> dict[str, str | None]:
+        """`start_time`/`end_time`: the camera's wall-clock time in Seoul, ISO 8601 with +09:00."""
+        return {"start_time": maybe_iso(self.wall_start), "end_time": maybe_iso(self.wall_end)}
 
 
 @dataclass(frozen=True, slots=True)

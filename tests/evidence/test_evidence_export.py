@@ -76,6 +76,7 @@ def test_export_masks_others_not_target(store, sids, footage, tmp_path):
     assert (res.path / "hops" / "01_CAM1" / "view.mp4").stat().st_size > 0
     custody = json.loads((res.path / "custody.json").read_text())
     assert custody["case"] == "C-1" and custody["exported_by"] == "kim"
+    assert custody["created_iso"].endswith("+09:00")  # one clock: Seoul time, whatever the host's zone
     assert len(custody["sources"][0]["original"]["files"]) == N
     assert verify_package(res.path).ok
     # logged, recorded, and the target put on the case's legal hold

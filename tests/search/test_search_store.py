@@ -195,7 +195,11 @@ def test_cli_contract_and_access(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert 0 < len(out) <= 5
-    assert set(out[0]) == {"sighting", "camera", "start", "end", "frames", "box", "score", "reasons"}
+    assert set(out[0]) == {
+        "sighting", "camera", "start", "end", "start_time", "end_time", "frames", "box", "score", "reasons"
+    }  # fmt: skip
+    # start/end stay seconds into the clip; start_time/end_time are the Seoul wall-clock time beside them
+    assert isinstance(out[0]["start"], float) and out[0]["start_time"].endswith("+09:00")
     assert out[0]["score"] >= out[-1]["score"] and any("upper red" in x for x in out[0]["reasons"])
     r = run(
         app,

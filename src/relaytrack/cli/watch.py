@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from relaytrack.cli.common import DbOpt, JsonFlag, UserOpt, open_store
+from relaytrack.clock import human_at
 from relaytrack.errors import InputError
 from relaytrack.ui import console, console_err, print_json
 
@@ -99,7 +100,8 @@ def register(app: typer.Typer) -> None:
         def show(a) -> None:
             if a.kind == "courier":
                 console_err.print(
-                    f"[bold red]ALERT[/bold red] {a.camera} t={a.start:.1f}s score={a.score:.2f}: {a.explanation}"
+                    f"[bold red]ALERT[/bold red] {a.camera} {human_at(a.wall_decided or a.wall_start, a.start)} "
+                    f"score={a.score:.2f}: {a.explanation}"
                 )
             else:
                 console_err.print(f"[yellow]OPERATOR[/yellow] {a.explanation}")
@@ -167,7 +169,7 @@ def register(app: typer.Typer) -> None:
             return
         for a in rows:
             console.print(
-                f"#{a.id} {a.kind} {a.camera} t={a.start:.1f}-{a.end:.1f}s score={a.score:.2f} [{a.status}] "
+                f"#{a.id} {a.kind} {a.camera} {human_at(a.wall_start, a.start, a.end)} score={a.score:.2f} [{a.status}] "
                 f"{a.explanation or '; '.join(a.reasons)}",
                 highlight=False,
             )

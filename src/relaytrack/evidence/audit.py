@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from relaytrack.clock import to_seoul_iso
 from relaytrack.errors import InputError
 from relaytrack.evidence import witness
 from relaytrack.paths import home_dir
@@ -379,11 +380,11 @@ class AuditEntry:
         }
 
     def chain_dict(self) -> dict[str, Any]:
-        """The export form: local time and both hashes, so an auditor can re-walk the chain."""
+        """The export form: Seoul time (ISO 8601, +09:00) and both hashes, so an auditor can re-walk the chain."""
         return {
             "seq": self.seq,
             "ts": self.ts,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.ts)),
+            "time": to_seoul_iso(self.ts),
             "user": self.user,
             "case": self.case,
             "action": self.action,

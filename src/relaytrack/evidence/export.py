@@ -17,11 +17,11 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from relaytrack.clock import to_seoul_iso
 from relaytrack.errors import InputError, NotFound
 from relaytrack.evidence import access as acc
 from relaytrack.evidence import witness
@@ -324,7 +324,7 @@ def export_hop(
             fm = masker.apply(img, fr.index, target, boxes)
             if writers is None:
                 writers = _Writers(folder, src.fps, img.shape[1], img.shape[0])
-            stamp = datetime.fromtimestamp(fr.wall).astimezone().isoformat(timespec="milliseconds")
+            stamp = to_seoul_iso(fr.wall, "milliseconds")
             writers.write(img, target, f"{hop.camera}  {stamp}  frame {fr.index}")
             log.append(
                 {
@@ -430,7 +430,7 @@ def export_evidence(
         "exported_by": user,
         "role": ctx.role,
         "created": created,
-        "created_iso": datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds"),
+        "created_iso": to_seoul_iso(created),
         "tool": f"relaytrack {version}",
         "host": platform.node(),
         "audit_head_before": {"seq": head[0], "hash": head[1]} if head else None,

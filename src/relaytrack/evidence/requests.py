@@ -15,14 +15,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from relaytrack.clock import KST
 from relaytrack.errors import AccessDenied, InputError, NotFound
 from relaytrack.evidence import audit
 from relaytrack.evidence.access import authorize
 from relaytrack.evidence.guard import check_name, check_text
 
-KST = ZoneInfo("Asia/Seoul")
 OUTCOMES = ("arrest", "evidence_used", "suspect_identified", "no_result", "other")
 MAX_SPAN_S = 31 * 86400.0  # one request covers at most a month of footage: minimum exposure
 

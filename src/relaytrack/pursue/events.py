@@ -13,15 +13,16 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from relaytrack.clock import to_seoul_iso
 
 EVENT_TYPES = ("prediction", "handoff", "lost", "ended", "camera_down")
 
 
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return to_seoul_iso(epoch, "milliseconds")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 `Route.to_dict()` is the CLI contract of `relaytrack relay --out route.json` (and of the service's route
 responses): {"origin", "case", "hops": [hop, ...], "cameras", "stopped", "anchors", "rejected", "elapsed_s",
 "params"}, each hop {"sighting", "camera", "start", "end", "frames", "box", "score", "confidence", "kind",
-"wall_start", "wall_end", "true_start", "true_end", "entry_edge", "exit_edge", "direction", "confirmed",
+"wall_start", "wall_end", "true_start", "true_end", "start_time", "end_time" (the wall times in Seoul, ISO 8601
++09:00; `start`/`end` stay seconds into the clip), "entry_edge", "exit_edge", "direction", "confirmed",
 "link", "reasons", "alternatives"}. `Route.from_dict()` reads that back; `from_dict(d).to_dict() == d` for
 any route the relay wrote. Saving and loading (files, the store) is `relaytrack.relay.persist`.
 """
@@ -42,8 +43,9 @@ class Hop:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.sighting
+        times = s.times()
         return {
-            **s.public(),
+            **{k: v for k, v in s.public().items() if k not in times},
             # The CLI contract: a hop carries the search hit's fields (score included) plus confidence; a
             # hop's score is its confidence.
             "score": round(float(self.confidence), 4),
@@ -53,6 +55,7 @@ class Hop:
             "wall_end": round(s.wall_end, 3),
             "true_start": round(self.true_start, 3),
             "true_end": round(self.true_end, 3),
+            **times,
             "entry_edge": s.entry_edge,
             "exit_edge": s.exit_edge,
             "direction": self.direction,

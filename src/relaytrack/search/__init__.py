@@ -17,8 +17,8 @@ Public API (for `relaytrack demo`, the service and relay):
 - `engine.embed_image(path, cfg=None) -> np.ndarray`: embedding of the largest person in a photo; InputError
   when there is none.
 - `SearchResult(hits: list[Hit], query: dict, message: str | None, stats: dict)`; `Hit(sighting, score,
-  reasons)`, `Hit.public()` = the CLI JSON item {"sighting", "camera", "start", "end", "frames", "box", "score",
-  "reasons"}. An empty store or a window outside the recordings gives no hits and a `message`.
+  reasons)`, `Hit.public()` = the CLI JSON item {"sighting", "camera", "start", "end", "frames", "box",
+  "start_time", "end_time", "score", "reasons"} (`start`/`end` seconds into the clip, `*_time` Seoul ISO). An empty store or a window outside the recordings gives no hits and a `message`.
 - `engine.Filters(time_from, time_to, tod_from, tod_to, cameras, districts, kind)`: hard filters.
 - `relaytrack.search.score`: `score_columns(query, Columns)`, `score_rows(query, rows)`, `reasons(...)`.
 - Scale: `relaytrack.town.city.simulate_city(db_path, cameras=10_000, sightings=1_000_000, seed=0, dim=128,

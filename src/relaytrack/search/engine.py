@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from relaytrack.clock import KST
 from relaytrack.errors import InputError, NotFound
 from relaytrack.records import Sighting
-from relaytrack.search.query import COLOR_NAMES, KST, Query
+from relaytrack.search.query import COLOR_NAMES, Query
 from relaytrack.search.score import ATTR_COLUMNS, bound, reasons, score_rows
 from relaytrack.store import vectors
 from relaytrack.store.sightings import get_sighting, get_sightings
@@ -132,9 +133,8 @@ def check_store(conn, f: Filters) -> str | None:
     lo = conn.execute("SELECT MIN(wall_start) FROM sightings").fetchone()[0]
     hi = conn.execute("SELECT MAX(wall_end) FROM sightings").fetchone()[0]
     if (f.time_to is not None and f.time_to < lo) or (f.time_from is not None and f.time_from > hi):
-        from datetime import datetime
+        from relaytrack.clock import to_seoul_iso as iso
 
-        iso = lambda t: datetime.fromtimestamp(t, KST).isoformat(timespec="seconds")  # noqa: E731
         return f"the time window does not overlap the recordings in this store ({iso(lo)} .. {iso(hi)})"
     if f.cameras:
         known = {

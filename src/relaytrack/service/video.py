@@ -11,17 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from relaytrack.clock import human
 from relaytrack.errors import SourceError
 
 BOUNDARY = "relaytrackframe"
 MAX_FRAMES = 3000
 HOLD_FRAMES = 12  # frames a stored box is held while no newer one is stored (analysed fps < source fps)
-KST = ZoneInfo("Asia/Seoul")
 
 
 @dataclass
@@ -69,7 +67,7 @@ def _draw(img: np.ndarray, frame: int, clip: Clip, held: dict[int, tuple[int, tu
             img, label, (p1[0], max(12, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA
         )
     t = clip.start_wall + (frame - 1) / clip.fps
-    stamp = f"{clip.camera}  {datetime.fromtimestamp(t, KST).strftime('%Y-%m-%d %H:%M:%S')}  f{frame}"
+    stamp = f"{clip.camera}  {human(t)}  f{frame}"
     cv2.putText(img, stamp, (8, img.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
     cv2.putText(
         img, stamp, (8, img.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA

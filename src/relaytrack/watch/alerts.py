@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from relaytrack.clock import maybe_iso
 from relaytrack.errors import InputError, NotFound
 from relaytrack.watch.config import AlertConfig
 from relaytrack.watch.signals import Assessment
@@ -56,6 +57,10 @@ class Alert:
             "camera": self.camera,
             "start": round(self.start, 2),
             "end": round(self.end, 2),
+            # Seoul wall-clock time of the stop and of the decision (ISO 8601, +09:00); None when unknown.
+            "start_time": maybe_iso(self.wall_start),
+            "end_time": maybe_iso(self.wall_start + (self.end - self.start)) if self.wall_start else None,
+            "decided_time": maybe_iso(self.wall_decided),
             "score": round(self.score, 3),
             "reasons": list(self.reasons),
             "clip": self.clip,
