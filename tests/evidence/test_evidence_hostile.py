@@ -1,6 +1,7 @@
 """Hostile input: refused with a clear error, logged, and nothing stored changed."""
 
 import hashlib
+import json
 
 import pytest
 from typer.testing import CliRunner
@@ -162,3 +163,10 @@ def test_cli_audit_export_for_member_and_auditor(store, tmp_path):
         app, ["audit", "export", "--case", "C-2", "--user", "aud", "--db", db, "--out", str(out)]
     )
     assert r.exit_code == 0 and '"chain_ok": true' in out.read_text()
+    # one clock: the export's times are Seoul time; --lang ko says in Korean who did what on which case
+    r = CliRunner().invoke(
+        app, ["--lang", "ko", "audit", "export", "--case", "C-2", "--user", "aud", "--db", db, "--out", str(out)]
+    )
+    entries = json.loads(out.read_text())["entries"]
+    assert r.exit_code == 0 and entries and all(e["time"].endswith("+09:00") for e in entries)
+    assert all("사건 C-2에서" in e["summary"] for e in entries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Annotated
 
 import typer
 
@@ -24,6 +25,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+
+@app.callback()
+def _global_options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of what people read (tables, reasons, explanations): ko or en. Default: "
+            "RELAYTRACK_LANG, else ko under a Korean locale, else en. JSON keys and reasons stay English.",
+        ),
+    ] = None,
+) -> None:
+    """Multi-camera suspect search, relay tracking, courier watch and evidence for CCTV control rooms."""
+    from relaytrack.i18n import set_lang
+
+    set_lang(lang)
+
 
 GROUPS = (
     "demo",

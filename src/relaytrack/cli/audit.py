@@ -86,6 +86,19 @@ def audit_head(
         sys.stdout.write(text)
 
 
+def _summary(e: dict) -> str:
+    from relaytrack.i18n import lang, tr
+
+    who, case, what = e.get("user") or "-", e.get("case") or "-", tr(str(e.get("action")))
+    n = len(e.get("result_ids") or [])
+    if lang() == "ko":
+        res = f", 결과 {n}건" if n else ""
+        bad = {"denied": " (거부됨)", "error": " (오류)"}.get(str(e.get("outcome")), "")
+        return f"{e.get('time')} {who}: 사건 {case}에서 {what}{res}{bad}"
+    res = f", {n} results" if n else ""
+    return f"{e.get('time')} {who}: {what} on case {case}{res} ({e.get('outcome')})"
+
+
 @audit_app.command("export")
 def audit_export(
     case: CaseOpt = None,
@@ -109,7 +122,9 @@ def audit_export(
         "exported_by": u,
         "chain_ok": chain.ok,
         "chain_problem": chain.problem,
-        "entries": entries,
+        # `time` is Seoul time (ISO 8601, +09:00); `summary` says who did what on which case in the
+        # chosen language (--lang), for the auditor who reads the file
+        "entries": [{**e, "summary": _summary(e)} for e in entries],
     }
     if out:
         out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))

@@ -10,7 +10,8 @@ import typer
 
 from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
 from relaytrack.errors import InputError
-from relaytrack.ui import console, print_json
+from relaytrack.i18n import tr
+from relaytrack.ui import console, console_err, print_json
 
 cameras_app = typer.Typer(
     help="Camera network: cameras, links between them, travel times.", no_args_is_help=True
@@ -59,7 +60,11 @@ def cameras_import(
             if summary.get(key):
                 console.print(
                     f"[yellow]no {what}:[/yellow] {', '.join(summary[key][:20])}"
-                    + (" (linked by distance; their links accept any edge)" if key == "without_heading" else "")
+                    + (
+                        " (linked by distance; their links accept any edge)"
+                        if key == "without_heading"
+                        else ""
+                    )
                 )
 
 
@@ -249,6 +254,7 @@ def relay_cmd(
         raise InputError("relay needs --out route.json (or --json to print the route)")
     from relaytrack.config import RelayConfig, validate
     from relaytrack.evidence.access import identity
+    from relaytrack.relay.deadend import dead_end_hint
     from relaytrack.relay.engine import relay
     from relaytrack.relay.outputs import write_route_geojson, write_route_html, write_route_mot
     from relaytrack.relay.persist import save_route, write_route_json
@@ -266,13 +272,16 @@ def relay_cmd(
             direction=direction,
             params=params,
         )
+        hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])
         written = []
         if out is not None:
             written.append(str(write_route_json(route, out)))
         if geojson is not None:
             written.append(str(write_route_geojson(route, store, geojson)))
         if html_out is not None:
-            written.append(str(write_route_html(route, store, html_out, title=f"Relay route from #{from_}")))
+            written.append(
+                str(write_route_html(route, store, html_out, title=f"Relay route from #{from_}", hint=hint))
+            )
         if mot is not None:
             written += [str(p) for p in write_route_mot(route, store, mot)]
         with store.tx() as conn:
@@ -283,20 +292,41 @@ def relay_cmd(
             )
     if json_out:
         print_json(route.to_dict())
+        if hint:  # the JSON on stdout stays the contract; the suggestion goes to the person on stderr
+            console_err.print(f"[yellow]{hint}[/yellow]", highlight=False, soft_wrap=True)
     else:
-        for h in route.hops:
-            console.print(
-                f"{h.sighting.camera:>8}  #{h.sighting.id:<8} {h.sighting.start:8.1f}-{h.sighting.end:<8.1f}"
-                f" conf {h.confidence:.2f} {h.direction}"
-                + (
-                    f"  alt: {', '.join(str(a['sighting']) for a in h.alternatives)}"
-                    if h.alternatives
-                    else ""
-                )
-            )
+        _print_route(route, written, hint)
+
+
+def _print_route(route, written: list[str], hint: str | None) -> None:
+    """The route for a person: Seoul wall-clock times (clip seconds after them), the stop reasons as
+    sentences, and at a dead end the next search hits to relay from."""
+    from relaytrack.clock import human_at
+    from relaytrack.i18n import t, tr_all
+    from relaytrack.relay.deadend import stop_sentences
+
+    for h in route.hops:
+        s = h.sighting
         console.print(
-            f"{len(route.hops)} hops, stopped: {route.stopped}; wrote {', '.join(written) or 'nothing'}"
+            f"{s.camera:>8}  #{s.id:<8} {human_at(s.wall_start, s.start, s.end)}"
+            f"  {t('confidence')} {h.confidence:.2f} {tr(h.direction)}"
+            + (
+                f"  {t('alternatives')}: {', '.join(str(a['sighting']) for a in h.alternatives)}"
+                if h.alternatives
+                else ""
+            )
+            + (f"\n{'':>10}{'; '.join(tr_all(h.reasons))}" if h.reasons and h.direction not in ("origin", "confirmed") else ""),
+            highlight=False,
         )
+    console.print(
+        t("relay_summary", hops=len(route.hops), cameras=len(set(route.cameras)),
+          files=", ".join(written) or t("nothing")),
+        highlight=False,
+    )  # fmt: skip
+    for line in stop_sentences(route):
+        console.print(line, highlight=False)
+    if hint:
+        console.print(f"[yellow]{hint}[/yellow]", highlight=False, soft_wrap=True)
 
 
 def _origin_of(route_or_sighting: str) -> int:
@@ -366,4 +396,3 @@ def relay_reject(
 def register(app: typer.Typer) -> None:
     app.add_typer(cameras_app, name="cameras")
     app.add_typer(relay_app, name="relay")
-

@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
+from relaytrack.clock import human_span
 from relaytrack.errors import InputError, NotFound
+from relaytrack.i18n import lang, t, tr_all
 from relaytrack.ui import console, console_err, print_json
 
 
@@ -113,22 +115,29 @@ def register(app: typer.Typer) -> None:
             return
         from rich.table import Table
 
+        korean = lang() == "ko"
         if parsed is not None:
-            console.print(f"[bold]Query:[/bold] {parsed.human()}", highlight=False)
-            console.print(json.dumps(parsed.to_json(), ensure_ascii=False), highlight=False, soft_wrap=True)
+            console.print(
+                f"[bold]{t('query')}:[/bold] {parsed.human_ko() if korean else parsed.human()}", highlight=False
+            )
+            if not korean:  # the parsed structure, for the English reader who checks the parser
+                console.print(json.dumps(parsed.to_json(), ensure_ascii=False), highlight=False, soft_wrap=True)
         else:
-            console.print(f"[bold]Query:[/bold] {json.dumps(res.query, ensure_ascii=False)}", highlight=False)
-        table = Table("#", "sighting", "camera", "start s", "end s", "frames", "score", "reasons")
+            console.print(f"[bold]{t('query')}:[/bold] {json.dumps(res.query, ensure_ascii=False)}", highlight=False)
+        table = Table(
+            "#", t("sighting"), t("camera"), t("time_kst"), t("clip_s"), t("frames"), t("score"), t("reasons")
+        )
         for i, h in enumerate(res.hits, 1):
             p = h.public()
+            s = h.sighting
             table.add_row(
                 str(i),
                 str(p["sighting"]),
                 p["camera"],
-                f"{p['start']:.1f}",
-                f"{p['end']:.1f}",
+                human_span(s.wall_start, s.wall_end) if s.wall_start else "",
+                f"{p['start']:.1f}-{p['end']:.1f}",
                 f"{p['frames'][0]}-{p['frames'][1]}",
                 f"{p['score']:.3f}",
-                "; ".join(p["reasons"]),
+                "; ".join(tr_all(p["reasons"])),
             )
         console.print(table)

@@ -7,10 +7,12 @@ import base64
 import html
 import json
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from relaytrack.clock import human, now_iso, to_seoul_iso
+from relaytrack.i18n import t, tr_all
+from relaytrack.relay.deadend import stop_sentences
 from relaytrack.relay.geo import local_xy
 from relaytrack.relay.network import all_cameras, links_from
 from relaytrack.relay.route import Route
@@ -22,7 +24,7 @@ def _conn(store: Any) -> Any:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat().replace("+00:00", "Z")
+    return to_seoul_iso(epoch)
 
 
 def route_geojson(route: Route, store: Any) -> dict[str, Any]:
@@ -42,8 +44,11 @@ def route_geojson(route: Route, store: Any) -> dict[str, Any]:
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
                 "properties": {
+                    **{k: v for k, v in h.to_dict().items() if k not in ("alternatives", "kind")},
+                    # "kind" tells hop, route and camera features apart; what was seen is sighting_kind
                     "kind": "hop",
-                    **{k: v for k, v in h.to_dict().items() if k != "alternatives"},
+                    "sighting_kind": h.sighting.kind,
+                    # Seoul time (ISO 8601, +09:00) with the camera's clock offset removed
                     "time": _iso(h.true_start),
                     "time_end": _iso(h.true_end),
                 },
@@ -225,14 +230,16 @@ def _timeline(route: Route, width: int = 640) -> str:
             f"confidence {h.confidence:.2f}</title></rect>"
         )
     parts.append(
-        f'<text x="{left}" y="{height - 4}" font-size="10">{html.escape(_iso(t_lo))}</text>'
+        f'<text x="{left}" y="{height - 4}" font-size="10">{html.escape(human(t_lo))}</text>'
         f'<text x="{width - 10}" y="{height - 4}" font-size="10" text-anchor="end">'
         f"+{span:.0f} s</text></svg>"
     )
     return "".join(parts)
 
 
-def route_html(route: Route, store: Any, *, title: str = "Relay route") -> str:
+def route_html(route: Route, store: Any, *, title: str = "Relay route", hint: str | None = None) -> str:
+    """The offline report; `hint` (a dead end's suggestion, see relay.deadend) is shown under the summary.
+    Hop reasons and stop reasons are in the current language (relaytrack.i18n), times in Seoul time."""
     conn = _conn(store)
     rows = []
     for k, h in enumerate(route.hops):
@@ -250,26 +257,28 @@ def route_html(route: Route, store: Any, *, title: str = "Relay route") -> str:
         via = f" via {html.escape('/'.join(link.get('via') or []))}" if link.get("via") else ""
         rows.append(
             f"<tr><td>{k + 1}</td><td>{img}</td><td><b>{html.escape(h.sighting.camera)}</b><br>#{h.sighting.id}"
-            f"{via}</td><td>{html.escape(_iso(h.true_start))}<br>{h.sighting.start:.1f}-{h.sighting.end:.1f} s, "
+            f"{via}</td><td>{html.escape(human(h.true_start))}<br>{h.sighting.start:.1f}-{h.sighting.end:.1f} s, "
             f"frames {h.sighting.first_frame}-{h.sighting.last_frame}</td>"
             f'<td><div class="bar"><div style="width:{100 * h.confidence:.0f}%"></div></div>{h.confidence:.2f}'
             f"{' (confirmed)' if h.confirmed else ''}</td><td>{html.escape(h.direction)}</td>"
-            f"<td>{html.escape('; '.join(h.reasons))}</td><td><ul>{alts}</ul></td></tr>"
+            f"<td>{html.escape('; '.join(tr_all(h.reasons)))}</td><td><ul>{alts}</ul></td></tr>"
         )
-    stopped = "; ".join(f"{k}: {v}" for k, v in route.stopped.items())
+    stopped = "; ".join(stop_sentences(route)) or "-"
+    hint_html = f'<p class="hint"><b>{html.escape(hint)}</b></p>' if hint else ""
     return f"""<!doctype html>
 <html lang="ko"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ddd; padding: 4px 8px; vertical-align: top;
 font-size: 13px; }} img {{ max-height: 96px; }} .none {{ color: #999; }}
-.bar {{ width: 80px; height: 8px; background: #eee; }} .bar div {{ height: 8px; background: #c0392b; }}
+.hint {{ background: #fff6d5; padding: 6px; }} .bar {{ width: 80px; height: 8px; background: #eee; }} .bar div {{ height: 8px; background: #c0392b; }}
 ul {{ margin: 0; padding-left: 1em; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Origin sighting #{route.origin}{f", case {html.escape(route.case)}" if route.case else ""};
-{len(route.hops)} hops over {len(set(route.cameras))} cameras. Stopped: {html.escape(stopped)}.
-Generated {html.escape(_iso(datetime.now(tz=UTC).timestamp()))}. Works offline: no map tiles, no scripts.</p>
+{len(route.hops)} hops over {len(set(route.cameras))} cameras. {html.escape(stopped)}.
+{html.escape(t("times_note"))}
+Generated {html.escape(now_iso())}. Works offline: no map tiles, no scripts.</p>{hint_html}
 <h2>Map</h2>{_svg_map(route, store)}
 <h2>Timeline</h2>{_timeline(route)}
 <h2>Hops</h2>
@@ -280,8 +289,10 @@ Generated {html.escape(_iso(datetime.now(tz=UTC).timestamp()))}. Works offline: 
 """
 
 
-def write_route_html(route: Route, store: Any, path: str | Path, *, title: str = "Relay route") -> Path:
+def write_route_html(
+    route: Route, store: Any, path: str | Path, *, title: str = "Relay route", hint: str | None = None
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(route_html(route, store, title=title), encoding="utf-8")
+    path.write_text(route_html(route, store, title=title, hint=hint), encoding="utf-8")
     return path

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from relaytrack.clock import KST, to_seoul_iso
 from relaytrack.describe.colors import NAMES as COLOR_NAMES  # noqa: F401  (part of this module's API)
 from relaytrack.describe.colors import PALETTE
 from relaytrack.errors import InputError
 from relaytrack.search.lexicon import FILLER, IMPLIED_COLOR, LEXICON, MODIFIER_ONLY, SEOUL_DISTRICTS
 
-KST = timezone(timedelta(hours=9))
 MAX_TEXT = 500
 
 
@@ -61,7 +61,7 @@ class Query:
         d = {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
         for key in ("time_from", "time_to"):
             if key in d:
-                d[key] = datetime.fromtimestamp(d[key], KST).isoformat()
+                d[key] = to_seoul_iso(d[key])
         for key in ("tod_from", "tod_to"):
             if key in d:
                 d[key] = f"{d[key] // 3600:02d}:{d[key] % 3600 // 60:02d}"
@@ -90,6 +90,33 @@ class Query:
         if self.districts:
             parts.append("in " + ", ".join(self.districts))
         return " · ".join(parts)
+
+    def human_ko(self) -> str:
+        """The same line in Korean, as a sentence for the Korean console and CLI (no raw JSON)."""
+        from relaytrack.i18n import word
+
+        who = {"person": "사람", "vehicle": "차량"}.get(self.kind or "", "사람 또는 차량")
+        parts = []
+        if self.upper:
+            parts.append(f"상의 {word(self.upper)}")
+        if self.lower:
+            parts.append(f"하의 {word(self.lower)}")
+        if self.items:
+            parts.append(", ".join(word(i) for i in self.items) + " 소지")
+        if self.vehicle_type or self.vehicle_color:
+            parts.append(" ".join(word(x) for x in (self.vehicle_color, self.vehicle_type) if x))
+        if self.plate:
+            parts.append(f"번호판 ~{self.plate}")
+        j = self.to_json()
+        if self.time_from is not None or self.time_to is not None:
+            parts.append(f"{j.get('time_from', '처음')}부터 {j.get('time_to', '끝')}까지")
+        if self.tod_from is not None:
+            parts.append(f"하루 중 {j['tod_from']}-{j.get('tod_to', '24:00')}")
+        if self.cameras:
+            parts.append("카메라 " + ", ".join(self.cameras))
+        if self.districts:
+            parts.append(", ".join(self.districts) + "에서")
+        return (", ".join(parts) + "인 " if parts else "") + who
 
 
 @dataclass
