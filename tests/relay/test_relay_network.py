@@ -13,8 +13,8 @@ from relaytrack.relay.footprint import Mount
 from relaytrack.relay.geo import bearing_deg, edge_for_relative_bearing, haversine_m
 from relaytrack.relay.network import (
     all_links,
-    camera_mounts,
     camera_info,
+    camera_mounts,
     import_network,
     links_from,
     map_link,
