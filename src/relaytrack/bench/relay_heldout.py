@@ -326,6 +326,16 @@ def rendered_town(seed: int, opts: TownOptions, work: Path, hops: int, say: Call
             say(f"ingest {name} {cam['id']}")
             ingest(store, str(tdir / cam["source"]), cam["id"], cfg, stages, start_wall=parse_time(cam.get("start_time")))
         score.notes["ingest_s"] = round(time.perf_counter() - t0, 1)
+        # As a deployment does: the store's own appearance model, learned without labels, then re-embedded.
+        from relaytrack.errors import InputError
+        from relaytrack.reid import train as reid_train
+
+        try:
+            rep = reid_train.train(store)
+            reid_train.apply(store)
+            score.notes["reid_tracklets"] = rep.tracklets
+        except InputError as err:
+            say(f"reid: {err}")
     truth = town_mod.load_truth(tdir)
     identities: dict[int, int | None] = {}
     for cam in net["cameras"]:
@@ -425,7 +435,8 @@ def protocol(s_seeds, t_seeds, people: int, suspects: int, opts: TownOptions, tu
         f"10 % missed sightings, 10 % wrong edges; the first {suspects} people seen on >= 3 cameras, relayed from "
         "their first sighting",
         f"rendered: town generate --cameras {opts.cameras} --minutes {opts.minutes:g} --decoys {opts.decoys} "
-        f"--crowd {opts.crowd:g}, register imported without links, every camera ingested at {opts.fps:g} fps; "
+        f"--crowd {opts.crowd:g}, register imported without links, every camera ingested at {opts.fps:g} fps, "
+        "the store's appearance model learned without labels (reid train + apply); "
         "relayed from the first search hit for the suspect's description that is the suspect (the operator's "
         "confirmation, judged by the gt boxes)",
         "links: map = register positions/headings (cameras import defaults); learned = cameras links --learn "
