@@ -47,9 +47,9 @@ class DemoOptions:
     recall_frames: int | None = None
     recall_every: int = 3
     candidates: int = 3
-    decoys: int = 0
+    decoys: int = 2  # the hard case by default: people dressed like the suspect
     reid: bool = True  # learn the store's appearance model after ingest and re-embed with it
-    links: str = "truth"  # truth: import links-truth.yaml after the register | register: map-inferred only
+    links: str = "register"  # register: map-inferred only (a real register has no links) | truth: oracle
 
 
 LINK_MODES = ("truth", "register")

@@ -36,7 +36,7 @@ def test_json_has_the_contract_keys_with_real_values(demo):
     assert fig["route_hops_true"] >= 1 and 0 <= fig["route_hops_found"] <= fig["route_hops_true"]
     for k in ("route_precision", "route_recall", "route_f1"):
         assert 0.0 <= fig[k] <= 1.0, k
-    assert fig["decoys"] == 1 and fig["links"] == "truth"
+    assert fig["decoys"] == 1 and fig["links"] == "register"  # links not given: the register's own
     assert "P / R / F1" in stdout and "look-alike decoys in the town 1" in stdout
     assert os.path.exists(fig["report"]) and "<svg" in open(fig["report"], encoding="utf-8").read()
     assert "accuracy against the town's ground truth" in stdout

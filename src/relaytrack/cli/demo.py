@@ -25,14 +25,14 @@ def demo_cmd(
     decoys: Annotated[
         int,
         typer.Option(min=0, max=20, help="Look-alikes of the suspect in the town (same clothes' colours)"),
-    ] = 0,
+    ] = 2,
     links: Annotated[
         str,
         typer.Option(
             help="truth: import the town's links-truth.yaml after its register (oracle links) | "
             "register: only the links inferred from the register's positions and headings"
         ),
-    ] = "truth",
+    ] = "register",
 ) -> None:
     """The whole job on a synthetic town: ingest, search from a Korean description, relay route, courier
     watch, and an accuracy summary against ground truth (the route also by identity: precision, recall and
