@@ -18,6 +18,8 @@ import os
 import re
 from functools import cache
 
+from relaytrack.describe.colors import PALETTE
+
 LANGS = ("ko", "en")
 _current: str | None = None
 
@@ -86,17 +88,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # English words of the stages' phrases -> Korean (colours, clothing slots, items, vehicles, edges, kinds).
 WORDS: dict[str, str] = {
-    "black": "검정",
-    "white": "흰색",
-    "gray": "회색",
-    "red": "빨강",
-    "orange": "주황",
-    "yellow": "노랑",
-    "green": "초록",
-    "blue": "파랑",
-    "purple": "보라",
-    "pink": "분홍",
-    "brown": "갈색",
+    **PALETTE,  # the clothing colours' Korean names, from the one palette
     "upper": "상의",
     "lower": "하의",
     "backpack": "배낭",

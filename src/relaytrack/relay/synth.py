@@ -28,6 +28,7 @@ import yaml
 
 from relaytrack.records import Sighting
 from relaytrack.relay.geo import bearing_deg, edge_towards
+from relaytrack.relay.netfile import link_from_gaps
 from relaytrack.relay.network import import_network
 from relaytrack.store.sightings import insert_sighting
 
@@ -317,23 +318,9 @@ def _true_links(
     for (a, b), gaps in sorted(per_pair.items()):
         if len(gaps) < 2:
             continue
-        g = np.array(gaps)
         ca, cb = by_id[a], by_id[b]
         mid = (0.5, 0.55)
         ex = _street_edge(bearing_deg(ca["lat"], ca["lon"], cb["lat"], cb["lon"]) - true_heading[a], *mid)
         en = _street_edge(bearing_deg(ca["lat"], ca["lon"], cb["lat"], cb["lon"]) + 180 - true_heading[b], *mid)
-        out.append(
-            {
-                "src": a,
-                "dst": b,
-                "exit_edge": ex,
-                "entry_edge": en,
-                "mean_s": round(float(g.mean()), 1),
-                "std_s": round(max(1.0, float(g.std())), 1),
-                "min_s": round(float(g.min()) - 2.0, 1),
-                "max_s": round(float(g.max()) * 1.25 + 5.0, 1),
-                "mode": "walk",
-                "samples": len(gaps),
-            }
-        )
+        out.append(link_from_gaps(a, b, ex, en, gaps))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from relaytrack.relay.netfile import link_from_gaps
 from relaytrack.town.annotation import MIN_BOX_H, MIN_VIS, edge_of
 from relaytrack.town.plan import CamSpec, Town
 from relaytrack.town.render import View
@@ -61,21 +62,7 @@ def derive_links(
     for (src, dst, ex, en), gaps in sorted(per_key.items()):
         if len(gaps) < 3:
             continue
-        g = np.array(gaps)
-        links.append(
-            {
-                "src": src,
-                "dst": dst,
-                "exit_edge": ex,
-                "entry_edge": en,
-                "mean_s": round(float(g.mean()), 1),
-                "std_s": round(max(1.0, float(g.std())), 1),
-                "min_s": round(float(g.min()) - 2.0, 1),
-                "max_s": round(float(g.max()) * 1.25 + 5.0, 1),
-                "mode": "walk",
-                "samples": len(gaps),
-            }
-        )
+        links.append(link_from_gaps(src, dst, ex, en, gaps))
     return links
 
 
