@@ -24,6 +24,7 @@ from relaytrack.reid import model as reid_model
 from relaytrack.reid.crops import TrackletCrops, co_occurring
 from relaytrack.reid.learn import augment, fit_associated
 from relaytrack.store import Store, vectors
+from relaytrack.store.sightings import crops_of
 
 MIN_TRACKLETS = 8
 APPLY_CHUNK = 200
@@ -37,21 +38,14 @@ def _decode(jpeg: bytes) -> np.ndarray | None:
     return img if img is not None and img.shape[0] >= 8 and img.shape[1] >= 4 else None
 
 
-def store_tracklets(conn, *, kind: str = "person", limit: int | None = None) -> list[TrackletCrops]:
+def store_tracklets(conn, *, kind: str = "person") -> list[TrackletCrops]:
     """Person sightings with their stored crops (the thumbnail alone where a store predates crops)."""
-    sql = ("SELECT s.id, s.camera_id, s.first_frame, s.last_frame, s.wall_start, s.wall_end FROM sightings s "
-           "WHERE s.kind=? ORDER BY s.id")
-    rows = conn.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (kind,)).fetchall()
-    crops: dict[int, list[bytes]] = {}
-    for sid, jpeg in conn.execute("SELECT sighting_id, jpeg FROM crops ORDER BY sighting_id, k"):
-        crops.setdefault(int(sid), []).append(jpeg)
+    rows = conn.execute(
+        "SELECT id, camera_id, wall_start, wall_end FROM sightings WHERE kind=? ORDER BY id", (kind,)
+    ).fetchall()
     out = []
-    for sid, cam, f0, f1, w0, w1 in rows:
-        jpegs = crops.get(int(sid))
-        if not jpegs:
-            row = conn.execute("SELECT jpeg FROM thumbnails WHERE sighting_id=?", (sid,)).fetchone()
-            jpegs = [row[0]] if row else []
-        images = tuple(im for im in (_decode(j) for j in jpegs) if im is not None)
+    for sid, cam, w0, w1 in rows:
+        images = tuple(im for im in (_decode(j) for j in crops_of(conn, sid)) if im is not None)
         if images:
             # Frames on the wall clock: co-occurrence is judged across sources of one camera too.
             out.append(TrackletCrops(str(sid), cam, (int(w0 * 1000), int(w1 * 1000)), (w0, w1), images))
@@ -149,8 +143,6 @@ def apply(store: Store, model: Path | None = None, *, progress: Progress | None 
                 break
             new_ids, new_vecs = [], []
             for sid in ids:
-                from relaytrack.store.sightings import crops_of
-
                 images = [im for im in (_decode(j) for j in crops_of(conn, sid)) if im is not None]
                 if not images:
                     skipped += 1
