@@ -26,14 +26,12 @@ BUILTIN = ("parts", "imagenet")
 def _parts_session(threads: int):
     import onnxruntime as ort
 
+    from relaytrack.models.registry import session_options
     from relaytrack.reid import model as reid_model
 
     data = reid_model.model_bytes(reid_model.build())
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"]), data
+    sess = ort.InferenceSession(data, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+    return sess, data
 
 
 class Embedder:

@@ -115,17 +115,25 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def onnx_session(name: str, override: str | Path | None = None, threads: int = 2):
-    """An ONNX Runtime CPU session for a model, checked against the stage's contract."""
+def session_options(threads: int = 2):
+    """The project's ONNX Runtime CPU settings, for sessions from a file or from bytes alike."""
     import onnxruntime as ort
 
-    path = resolve(name, override)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     # Two spinning sessions on two cores double each other's latency (measured; see MODELS.md).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
+    return opts
+
+
+def onnx_session(name: str, override: str | Path | None = None, threads: int = 2):
+    """An ONNX Runtime CPU session for a model, checked against the stage's contract."""
+    import onnxruntime as ort
+
+    path = resolve(name, override)
+    opts = session_options(threads)
     try:
         sess = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises several unrelated types for unreadable files
