@@ -2,12 +2,11 @@
 
 Input `input` float [N,3,128,64] (RGB / 255, ImageNet mean and std: the embedder contract), output
 `embedding` [N,d]. Metadata `relaytrack.reid` records the feature spec and what it was trained on, so that a
-model can say what it is; `relaytrack.embedder_id` names its weights (stores refuse to mix two models' vectors).
+model can say what it is (the embedder names its weights by their hash: stores refuse to mix two models' vectors).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -54,10 +53,6 @@ def build(spec: FeatureSpec | None = None, projection: Projection | None = None,
 
 def model_bytes(model) -> bytes:
     return model.SerializeToString()
-
-
-def embedder_id(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def write(model, path: str | Path) -> Path:
