@@ -15,22 +15,11 @@ import sqlite3
 import numpy as np
 
 from relaytrack.config import RelayConfig
+from relaytrack.describe.colors import NAMES
 from relaytrack.records import Link, Sighting
 from relaytrack.store import vectors
 
-COLOUR_NAMES = (
-    "black",
-    "white",
-    "gray",
-    "red",
-    "orange",
-    "yellow",
-    "green",
-    "blue",
-    "purple",
-    "pink",
-    "brown",
-)
+COLOUR_NAMES = NAMES  # the describe stage's palette, in its order (colour-name vectors index by it)
 # Colour names a real classifier mixes up under shade, white balance and compression (a yellow top in shadow
 # reads brown, gray reads white or black, ...): a mismatch between these is weaker evidence of another person.
 CONFUSABLE = {
