@@ -149,7 +149,8 @@ def ingest_cmd(
         typer.Option(
             "--workers",
             help="Sources ingested at once: local processes (default 1; 0 = one per core), or the CPUs of a "
-            "local Ray (default: all)",
+            "local Ray (default: all; one actor per CPU), or the actors on a --ray-address cluster (default: "
+            "as many as its free CPUs)",
         ),
     ] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray")] = "local",
@@ -263,6 +264,7 @@ def _ingest_many(store, sources, camera, cfg, workers, engine, ray_address, shar
                 cfg,
                 address=ray_address,
                 num_cpus=workers or None,
+                actors=(workers or None) if ray_address else None,
                 mode="shards" if shards else "shared",
                 shard_dir=shard_dir,
                 on_done=done,

@@ -146,7 +146,9 @@ def ingest(
                 progress(frame.index, info.frames)
             if stop_after and res.frames >= stop_after:
                 return res
-        pending.extend(session.describe(session.finish()))
+        t0 = time.perf_counter()
+        pending.extend(session.describe(session.finish()))  # most tracklets of a short clip end here
+        t_desc += time.perf_counter() - t0
         commit(final=True)
         res.timings["embed+colour"] = t_desc
     except SourceError as err:

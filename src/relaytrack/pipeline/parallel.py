@@ -1,4 +1,4 @@
-"""Many sources at once: a local process pool, or Ray tasks on one machine or a cluster.
+"""Many sources at once: a local process pool, or Ray actors on one machine or a cluster.
 
 Every worker runs the same per-camera `ingest` (resumable, idempotent by source fingerprint) with its own
 store connection and its own models. ONNX sessions get `max(1, cores // workers)` intra-op threads so that
@@ -9,11 +9,12 @@ commits in short `BEGIN IMMEDIATE` transactions (one every `commit_every` frames
 milliseconds, not seconds. A kill -9 of the whole pool leaves each source at its last checkpoint; the same
 command run again resumes every one of them.
 
-With Ray, `mode="shared"` has every task write to the one store path (a local cluster, or a cluster with a
-shared file system that does proper locking, which NFS often does not). `mode="shards"` is for machines that
-share nothing: each task ingests into a shard store on its own node (kept there, so a retried task resumes),
-returns a snapshot of it, and the driver merges the snapshots into the main store
-(`relaytrack.store.merge`), idempotent by (source fingerprint, track id).
+With Ray (`run_ray`), ingest workers are actors that load their models once and take sources one after
+another from the driver's queue (`relaytrack.pipeline.raypool`). `mode="shared"` has every actor write to the
+one store path (a local cluster, or a cluster with a shared file system that does proper locking, which NFS
+often does not). `mode="shards"` is for machines that share nothing: each actor ingests a source into a shard
+store on its own node (kept there, so a retried job resumes), returns a snapshot of it, and the driver merges
+the snapshots into the main store (`relaytrack.store.merge`), idempotent by (source fingerprint, track id).
 
 The driver must open (and so migrate) the main store before starting workers: migrations are not meant to
 race.
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 import queue as queue_mod
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -80,7 +80,7 @@ def with_threads(cfg: Config, threads: int) -> Config:
     )
 
 
-def _failed(job: Job, err: BaseException | str) -> IngestResult:
+def failed_result(job: Job, err: BaseException | str) -> IngestResult:
     msg = err if isinstance(err, str) else f"{job.uri}: {type(err).__name__}: {err}"
     if isinstance(err, RelaytrackError):
         msg = str(err) if job.uri in str(err) else f"{job.uri}: {err}"
@@ -100,15 +100,22 @@ def _stages(cfg: Config) -> Stages:
     return _WORKER["stages"]
 
 
-def _ingest_job(
-    db_path: str | Path, job: Job, cfg: Config, report: ProgressFn | None, index: int
+def ingest_job(
+    db_path: str | Path,
+    job: Job,
+    cfg: Config,
+    report: ProgressFn | None,
+    index: int,
+    *,
+    stages: Stages | None = None,
 ) -> IngestResult:
-    """Open the store, ingest one source, close. Never raises: errors come back in the result."""
+    """Open the store, ingest one source, close. Never raises: errors come back in the result. `timings`
+    gains "wall" and "cpu" (this process's CPU seconds: what capacity planning counts as core-seconds)."""
     from relaytrack.store import Store
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
-        stages = _stages(cfg)
+        stages = stages or _stages(cfg)
         with Store(db_path) as store:
             res = ingest(
                 store,
@@ -120,8 +127,9 @@ def _ingest_job(
                 progress=(lambda i, n: report(index, i, n)) if report else None,
             )
     except Exception as err:  # a broken model, a store error: this source fails, the others go on
-        res = _failed(job, err)
+        res = failed_result(job, err)
     res.timings["wall"] = time.perf_counter() - t0
+    res.timings["cpu"] = time.process_time() - c0
     return res
 
 
@@ -144,7 +152,7 @@ def _pool_run(db_path: str, job: Job, index: int) -> IngestResult:
             last[0] = now
             q.put((k, i, n))
 
-    return _ingest_job(db_path, job, _WORKER["cfg"], report, index)
+    return ingest_job(db_path, job, _WORKER["cfg"], report, index)
 
 
 # ---- local process pool ----------------------------------------------------------------------------------------
@@ -184,7 +192,7 @@ def run_local(
                     try:
                         res = f.result()
                     except Exception as err:  # the worker process died (killed, out of memory)
-                        res = _failed(
+                        res = failed_result(
                             jobs[k], f"{jobs[k].uri}: worker process died ({type(err).__name__}: {err})"
                         )
                     results[k] = res
@@ -226,44 +234,6 @@ def shard_name(job: Job) -> str:
     return f"{safe}-{hashlib.sha1(job.uri.encode()).hexdigest()[:12]}.db"
 
 
-def _ray_task(db_path: str, job: Job, cfg_json: str, shard_dir: str | None, camera_row: dict | None):
-    """One source on a Ray worker. Shared mode: into the main store path. Shard mode: into a shard kept on
-    the worker's node; returns (result, snapshot bytes of the shard)."""
-    cfg = Config.model_validate_json(cfg_json)
-    if shard_dir is None:
-        if not Path(db_path).is_file():
-            # The driver created it, so this node does not see the driver's disk: writing a fresh store
-            # here would scatter sightings over the nodes.
-            import socket
-
-            msg = (
-                f"{job.uri}: store {db_path} is not visible on Ray node {socket.gethostname()}; use --shards"
-            )
-            return _failed(job, msg), None
-        return _ingest_job(db_path, job, cfg, None, 0), None
-    from relaytrack.store import Store
-
-    shard = Path(shard_dir).expanduser() / shard_name(job)
-    try:
-        with Store(shard) as store, store.tx() as conn:
-            if camera_row:  # the camera's configured start time and size live in the main store
-                cols = list(camera_row)
-                conn.execute(
-                    f"INSERT OR IGNORE INTO cameras({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})",
-                    tuple(camera_row.values()),
-                )
-    except Exception as err:
-        return _failed(job, err), None
-    res = _ingest_job(shard, job, cfg, None, 0)
-    snap = shard.with_suffix(f".snap-{os.getpid()}.db")
-    try:
-        with Store(shard) as store:
-            store.conn.execute("VACUUM INTO ?", (str(snap),))  # a consistent copy, WAL folded in
-        return res, snap.read_bytes()
-    finally:
-        snap.unlink(missing_ok=True)
-
-
 def run_ray(
     db_path: str | Path,
     jobs: list[Job],
@@ -271,18 +241,27 @@ def run_ray(
     *,
     address: str | None = None,
     num_cpus: int | None = None,
+    actors: int | None = None,
     cpus_per_task: int = 1,
     mode: str = "shared",
     shard_dir: str | Path | None = None,
     on_done: DoneFn | None = None,
 ) -> list[IngestResult]:
-    """Ingest `jobs` as Ray tasks (one per source) on the cluster at `address`, or on a local Ray started here
-    with `num_cpus` CPUs (default: all). Each task reserves `cpus_per_task` CPUs and gives its ONNX sessions
-    that many threads. Results in job order."""
+    """Ingest `jobs` on Ray actors (`relaytrack.pipeline.raypool`) that load their models once and take one
+    source after another from the driver's queue: on the cluster at `address`, on the Ray this process already
+    joined, or on a local Ray started here with `num_cpus` CPUs (default: all). `actors` defaults to as many as
+    the CPUs hold, never more than there are sources; each reserves `cpus_per_task` CPUs and gives its ONNX
+    sessions that many threads. Results in job order."""
+    from relaytrack.pipeline.raypool import ActorPool, actor_slots
+
     if mode not in ("shared", "shards"):
         raise RelaytrackError(f"ray mode {mode!r}: use 'shared' or 'shards'")
     if cpus_per_task < 1:
         raise RelaytrackError(f"--ray-cpus-per-task {cpus_per_task}: give 1 or more")
+    if actors is not None and actors < 1:
+        raise RelaytrackError(f"ray actors {actors}: give 1 or more")
+    if not jobs:
+        return []
     ray = import_ray()
     started = False
     if not ray.is_initialized():
@@ -293,69 +272,9 @@ def run_ray(
             ray.init(num_cpus=num_cpus or cores(), **kw)
         started = True
     try:
-        return _run_ray(
-            ray,
-            Path(db_path),
-            jobs,
-            with_threads(cfg, cpus_per_task),
-            cpus_per_task,
-            mode,
-            shard_dir,
-            on_done,
-        )
+        n = min(actors or actor_slots(ray, cpus_per_task), len(jobs))
+        with ActorPool(ray, cfg, n, cpus_per_task) as pool:
+            return pool.run(str(db_path), jobs, mode=mode, shard_dir=shard_dir, on_done=on_done)
     finally:
         if started:
             ray.shutdown()
-
-
-def _run_ray(ray, db_path: Path, jobs, cfg, cpus_per_task, mode, shard_dir, on_done) -> list[IngestResult]:
-    from relaytrack.store import Store
-    from relaytrack.store.merge import merge_shard
-
-    # Retries rerun a task whose worker died; ingest resumes from its checkpoint, so a retry is cheap.
-    task = ray.remote(num_cpus=cpus_per_task, max_retries=2)(_ray_task)
-    cfg_json = cfg.model_dump_json()
-    shards = mode == "shards"
-    remote_dir = str(shard_dir) if shard_dir else "~/.relaytrack/shards"
-    camera_rows: dict[str, dict | None] = {}
-    if shards:
-        with Store(db_path) as main:
-            for job in jobs:
-                row = main.one("SELECT * FROM cameras WHERE id=?", (job.camera,))
-                camera_rows[job.camera] = dict(row) if row is not None else None
-    refs = {
-        task.remote(
-            str(db_path), job, cfg_json, remote_dir if shards else None, camera_rows.get(job.camera)
-        ): k
-        for k, job in enumerate(jobs)
-    }
-    results: list[IngestResult | None] = [None] * len(jobs)
-    pending = list(refs)
-    with tempfile.TemporaryDirectory(prefix="relaytrack-shards-") as tmp:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                k = refs[ref]
-                try:
-                    res, snapshot = ray.get(ref)
-                except Exception as err:  # the task failed past its retries (node lost, worker killed)
-                    res, snapshot = (
-                        _failed(jobs[k], f"{jobs[k].uri}: ray task failed ({type(err).__name__})"),
-                        None,
-                    )
-                if snapshot is not None:
-                    local = Path(tmp) / f"shard-{k}.db"
-                    local.write_bytes(snapshot)
-                    try:
-                        with Store(db_path) as main:
-                            rep = merge_shard(main, local)
-                        if res.source_id is not None:
-                            res.source_id = rep.source_ids.get(res.source_id, res.source_id)
-                    except RelaytrackError as err:
-                        res = _failed(jobs[k], f"{jobs[k].uri}: merging its shard failed: {err}")
-                    finally:
-                        local.unlink(missing_ok=True)
-                results[k] = res
-                if on_done:
-                    on_done(k, res)
-    return [r for r in results if r is not None]
