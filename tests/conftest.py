@@ -37,3 +37,47 @@ def pets_clip(tmp_path_factory, pets_dir) -> Path:
         vw.write(cv2.imread(str(p)))
     vw.release()
     return out
+
+
+# --- both store backends -------------------------------------------------------------------------------
+# Store-level tests take `store_db`: once with a SQLite file, once with a fresh database on a throw-away
+# PostgreSQL cluster that the session starts on loopback (tests/pgcluster.py) and stops at the end. Without
+# the server binaries the PostgreSQL half skips with the reason, except in CI, where it fails.
+_PG_COUNTER = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    import pgcluster  # tests/ is on sys.path (pytest prepends the conftest folder)
+
+    if pgcluster.bin_dir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries missing in CI (.ci/run installs them)")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    cluster = pgcluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def new_pg_database(cluster) -> str:
+    """A fresh, empty database on the test cluster; its URL."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_PG_COUNTER)}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return cluster.url(name)
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return new_pg_database(pg_cluster)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_db(request, tmp_path) -> str:
+    """A store location on each backend: a SQLite file path, then a postgresql:// URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return request.getfixturevalue("pg_url")

@@ -50,6 +50,9 @@ def shared_models_dir() -> Path:
     return shared_dir() / "models"
 
 
-def default_db() -> Path:
+def default_db() -> Path | str:
+    """RELAYTRACK_DB (a file or a postgresql:// URL, kept a string so its '//' survives) or the home store."""
     env = os.environ.get("RELAYTRACK_DB")
-    return Path(env) if env else home_dir() / "relaytrack.db"
+    if env:
+        return env if "://" in env else Path(env)
+    return home_dir() / "relaytrack.db"

@@ -31,27 +31,27 @@ def test_config_unreadable_file_is_a_config_error(tmp_path):
         load_config(p)
 
 
-def test_migrations_apply_once(tmp_path):
-    db = tmp_path / "m.db"
+def test_migrations_apply_once(store_db):
+    db = store_db
     Store(db).close()
     with Store(db) as s:
         names = [r[0] for r in s.query("SELECT name FROM _migrations")]
     assert len(names) == len(set(names)) and "store:001_core" in names
 
 
-def _store_with_log(tmp_path):
-    db = tmp_path / "a.db"
+def _store_with_log(db):
     store = Store(db)
     with store.tx() as conn:
         access.create_user(conn, "kim", "investigator")
         access.create_case(conn, "C-1", legal_basis="warrant 1", purpose="test", members=["kim"])
     for i in range(5):
-        audit.append(store.conn, db, user="kim", case="C-1", action="search", detail={"i": i})
+        audit.append(store.conn, store.path, user="kim", case="C-1", action="search", detail={"i": i})
     return store, db
 
 
-def test_search_needs_a_case_and_refusals_are_logged(tmp_path):
-    store, db = _store_with_log(tmp_path)
+def test_search_needs_a_case_and_refusals_are_logged(store_db):
+    store, _ = _store_with_log(store_db)
+    db = store.path
     with pytest.raises(AccessDenied, match="no case"):
         access.authorize(store.conn, db, user="kim", case=None, action="search")
     with pytest.raises(AccessDenied, match="unknown case"):
@@ -75,13 +75,23 @@ def test_search_needs_a_case_and_refusals_are_logged(tmp_path):
          " UPDATE audit_log SET seq=3 WHERE seq=102; UPDATE audit_log SET seq=2 WHERE seq=103", 2),
     ],
 )
-def test_tampering_is_detected(tmp_path, tamper, bad_seq):
-    store, db = _store_with_log(tmp_path)
+def test_tampering_is_detected(store_db, tamper, bad_seq):
+    store, db = _store_with_log(store_db)
+    side = store.path
     store.close()
-    raw = sqlite3.connect(str(db))
-    raw.executescript("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;" + tamper)
-    raw.commit()
-    raw.close()
+    # Someone with the database's own credentials drops the append-only triggers and edits the log.
+    if str(db).startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as raw:
+            raw.execute("DROP TRIGGER audit_no_update ON audit_log; DROP TRIGGER audit_no_delete ON audit_log;")
+            for stmt in tamper.split(";"):
+                raw.execute(stmt)
+    else:
+        raw = sqlite3.connect(str(db))
+        raw.executescript("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;" + tamper)
+        raw.commit()
+        raw.close()
     with Store(db) as s:
-        res = audit.verify(s.conn, db)
+        res = audit.verify(s.conn, side)
     assert not res.ok and res.bad_seq == bad_seq, res

@@ -64,9 +64,14 @@ def _fill(store: Store, n: int = N, seed: int = 0) -> None:
             insert_sighting(conn, s)
 
 
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    path = tmp_path_factory.mktemp("search") / "s.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def filled(request, tmp_path_factory):
+    if request.param == "postgresql":
+        from conftest import new_pg_database
+
+        path = new_pg_database(request.getfixturevalue("pg_cluster"))
+    else:
+        path = tmp_path_factory.mktemp("search") / "s.db"
     st = Store(path)
     _fill(st)
     st.conn.execute("ANALYZE")
@@ -157,8 +162,7 @@ def test_example_search_and_ivf(filled, tmp_path):
     assert vectors.knn(filled.conn, v, 1, nprobe=1)[0][0] in (11, 999_999)
 
 
-def _cli_store(tmp_path):
-    path = tmp_path / "cli.db"
+def _cli_store(path):
     st = Store(path)
     _fill(st, 400)
     with st.tx() as conn:
@@ -168,10 +172,10 @@ def _cli_store(tmp_path):
     return path
 
 
-def test_cli_contract_and_access(tmp_path):
+def test_cli_contract_and_access(store_db):
     from relaytrack.cli import app
 
-    path = _cli_store(tmp_path)
+    path = _cli_store(store_db)
     run = CliRunner().invoke
     r = run(app, ["search", "--text", "빨간 상의에 검은 바지", "--top", "5", "--db", str(path), "--json"])
     assert r.exit_code == 1 and isinstance(r.exception, AccessDenied) or "refused" in r.output

@@ -12,7 +12,14 @@ from relaytrack.evidence.access import AccessContext, authorize, identity
 from relaytrack.store import Store
 from relaytrack.ui import progress
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file (default: .relaytrack/relaytrack.db)")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store: a SQLite file or postgresql://USER@HOST[:PORT]/DB (default: RELAYTRACK_DB or"
+        " .relaytrack/relaytrack.db)",
+    ),
+]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Acting user (or RELAYTRACK_USER)")]
 CaseOpt = Annotated[
     str | None, typer.Option("--case", help="Case number the action is for (or RELAYTRACK_CASE)")
@@ -23,7 +30,7 @@ ConfigOpt = Annotated[
 ]
 
 
-def open_store(db: Path | None, *, readonly: bool = False) -> Store:
+def open_store(db: str | Path | None, *, readonly: bool = False) -> Store:
     return Store(db, readonly=readonly)
 
 

@@ -33,7 +33,9 @@ from relaytrack.service.live import AlertHub
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
 from relaytrack.service.routers import sightings as sightings_router
 from relaytrack.service.routers import video as video_router
-from relaytrack.store.db import Error as SqliteError
+from relaytrack.store.db import Error as StoreDbErrors
+from relaytrack.store.db import side_path as store_side_path
+from relaytrack.store.pg import is_url
 
 STATIC = Path(__file__).resolve().parent / "static"
 ROUTERS = (
@@ -78,7 +80,7 @@ def create_app(
     `export_root` (default: <home>/exports); `mask` overrides the exporter's masking settings."""
     from relaytrack.paths import default_db
 
-    db_path = Path(db) if db else default_db()
+    db_path = db if is_url(db) else Path(db) if db else default_db()
     root = Path(export_root) if export_root else home_dir() / "exports"
     cfg = ServiceConfig(
         db=db_path,
@@ -87,7 +89,7 @@ def create_app(
         upload_limit=upload_limit,
         alert_poll_s=alert_poll_s,
         keepalive_s=keepalive_s,
-        clip_roots=[db_path.parent, home_dir()],
+        clip_roots=[store_side_path(db_path).parent, home_dir()],
     )
     pool = StorePool(db_path)
     hub = AlertHub(pool, alert_poll_s)
@@ -112,7 +114,8 @@ def create_app(
     for exc, status in STATUS:
         app.add_exception_handler(exc, _handler(status))
     app.add_exception_handler(RelaytrackError, _handler(400))
-    app.add_exception_handler(SqliteError, _db_busy)
+    for err_type in StoreDbErrors:  # SQLite's and PostgreSQL's
+        app.add_exception_handler(err_type, _db_busy)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -151,7 +154,7 @@ async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def serve(db: Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
     """Run the app with Uvicorn until interrupted (what `relaytrack serve` does)."""
     import uvicorn
 

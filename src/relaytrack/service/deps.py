@@ -33,7 +33,7 @@ MAX_CASE_LEN = 64
 class ServiceConfig:
     """What the app factory was given; kept on app.state.cfg."""
 
-    db: Path
+    db: Path | str  # a SQLite file or a postgresql:// URL
     export_root: Path
     mask: MaskSettings | None = None  # None: the exporter's defaults (detection pass and faces on)
     upload_limit: int = 8 * 1024 * 1024
@@ -48,8 +48,8 @@ class StorePool:
     joins whatever transaction is open on its connection (and FastAPI may run a request's dependencies and
     its endpoint on different worker threads, so thread-local connections are not enough)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
         self._idle: queue.LifoQueue[Store] = queue.LifoQueue()
         self._all: list[Store] = []
         self._lock = threading.Lock()

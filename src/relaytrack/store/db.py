@@ -24,6 +24,7 @@ import sqlite_vec
 
 from relaytrack.errors import StoreError
 from relaytrack.paths import default_db
+from relaytrack.store import dialect, pg
 
 SCHEMA_MODULES = (
     "relaytrack.store.schema",
@@ -34,8 +35,9 @@ SCHEMA_MODULES = (
     "relaytrack.pursue.schema",
 )
 
-Error = sqlite3.Error
-IntegrityError = sqlite3.IntegrityError
+# Either backend's errors: `except Error` catches both (a tuple is a valid except target).
+Error = (sqlite3.Error, pg.Error)
+IntegrityError = (sqlite3.IntegrityError, pg.IntegrityError)
 
 CommitHook = Callable[["Store"], None]
 _COMMIT_HOOKS: list[CommitHook] = []
@@ -48,8 +50,21 @@ def on_commit(hook: CommitHook) -> CommitHook:
     return hook
 
 
-def connect(path: str | Path | None = None, *, readonly: bool = False) -> sqlite3.Connection:
-    path = Path(path) if path else default_db()
+def is_postgres(conn: Any) -> bool:
+    return getattr(conn, "backend", "sqlite") == "postgresql"
+
+
+def side_path(target: str | Path) -> Path:
+    """Where files kept beside a store live: the SQLite file itself, a stand-in for PostgreSQL."""
+    return pg.side_path(str(target)) if pg.is_url(target) else Path(target)
+
+
+def connect(path: str | Path | None = None, *, readonly: bool = False) -> Any:
+    """A SQLite connection for a path, a PostgreSQL one (`pg.PgConnection`) for a postgresql:// URL."""
+    path = path or default_db()
+    if pg.is_url(path):
+        return pg.connect(str(path))
+    path = Path(path)
     if readonly and not path.exists():
         raise StoreError(f"{path}: no such store (run `relaytrack ingest` or `relaytrack demo` first)")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +83,24 @@ def connect(path: str | Path | None = None, *, readonly: bool = False) -> sqlite
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every pending migration; returns the names applied."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+def migrate(conn: Any) -> list[str]:
+    """Apply every pending migration; returns the names applied. On PostgreSQL the same named migrations
+    run, their DDL said in PostgreSQL by `dialect.translate_ddl`, under a lock so that processes opening a
+    new database at once do not race."""
+    if not is_postgres(conn):
+        return _migrate(conn)
+    raw = conn.raw()
+    raw.execute("SELECT pg_advisory_lock(%s)", (dialect.WRITE_LOCK_KEY + 2,))
+    try:
+        return _migrate(conn)
+    finally:
+        raw.execute("SELECT pg_advisory_unlock(%s)", (dialect.WRITE_LOCK_KEY + 2,))
+
+
+def _migrate(conn: Any) -> list[str]:
+    _run_ddl(
+        conn,
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)",
     )
     done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
     applied = []
@@ -87,7 +116,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                     sql(conn)
                 else:
                     for stmt in _split_sql(sql):
-                        conn.execute(stmt)
+                        _run_ddl(conn, stmt)
                 conn.execute("INSERT INTO _migrations(name) VALUES (?)", (key,))
                 conn.execute("COMMIT")
             except Exception:
@@ -95,6 +124,18 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 raise
             applied.append(key)
     return applied
+
+
+def _run_ddl(conn: Any, stmt: str) -> None:
+    if not is_postgres(conn):
+        conn.execute(stmt)
+        return
+    if stmt.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
+        for s in dialect.translate_ddl(stmt):
+            conn.raw().execute(s)
+        conn.forget_catalog()
+    else:
+        conn.execute(stmt)
 
 
 def _split_sql(script: str) -> list[str]:
@@ -115,8 +156,13 @@ class Store:
     """An open, migrated store. Thread-safe for the simple use here: one lock around write transactions."""
 
     def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
-        self.path = Path(path) if path else default_db()
-        self.conn = connect(self.path, readonly=readonly)
+        target = path or default_db()
+        # `url` names the store for both backends; `path` is where side files (audit anchor, trained models,
+        # clips) live: the file itself for SQLite, a stand-in in a folder of its own for PostgreSQL.
+        self.url = str(target)
+        self.backend = "postgresql" if pg.is_url(target) else "sqlite"
+        self.path = side_path(target)
+        self.conn = connect(target if self.backend == "postgresql" else self.path, readonly=readonly)
         self._lock = threading.RLock()
         migrate(self.conn)
 
@@ -130,7 +176,7 @@ class Store:
         self.close()
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
+    def tx(self) -> Iterator[Any]:
         """One write transaction: committed whole or not at all (a kill -9 mid-way loses only this one)."""
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")

@@ -9,6 +9,10 @@ centroids are nearest to it, plus cell 0, where vectors added since the last `bu
 scan of 1M x 128 floats costs ~0.35 s on one core; probing 32 of 1000 cells scans ~3% of that.
 Until `build_ivf` runs (small stores) everything sits in cell 0 and `knn` is exact.
 Stores created before the partitioned layout keep their flat table and are exact; `build_ivf` converts them.
+
+On PostgreSQL (no pgvector here) the same table is a plain one, (sighting_id, cell, embedding BYTEA) with an
+index on cell, always partitioned: `knn` reads the probed cells' vectors and ranks them with NumPy. The sharded
+FAISS index (`relaytrack.store.shards`) is what scales past memory on either backend.
 """
 
 from __future__ import annotations
@@ -30,7 +34,18 @@ def dim(conn) -> int | None:
     return int(row[0]) if row else None
 
 
+def _is_pg(conn) -> bool:
+    return getattr(conn, "backend", "sqlite") == "postgresql"
+
+
 def _create_table(conn, width: int) -> None:
+    if _is_pg(conn):
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (sighting_id BIGINT PRIMARY KEY,"
+            " cell BIGINT NOT NULL DEFAULT 0, embedding BYTEA NOT NULL)"
+        )
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_cell ON {TABLE}(cell)")
+        return
     conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING vec0(sighting_id INTEGER PRIMARY KEY,"
         f" cell INTEGER PARTITION KEY, embedding float[{int(width)}] distance_metric=cosine)"
@@ -82,6 +97,8 @@ def reset(conn) -> None:
 
 
 def partitioned(conn) -> bool:
+    if _is_pg(conn):
+        return True
     row = conn.execute("SELECT sql FROM sqlite_master WHERE name=?", (TABLE,)).fetchone()
     return bool(row and "partition key" in row[0].lower())
 
@@ -166,6 +183,8 @@ def knn(
     ensure_index(conn, len(vec))
     k = max(1, min(int(k), 4096))  # vec0's limit on k
     cents = None if exact else centroids(conn)
+    if _is_pg(conn):
+        return _knn_scan(conn, vec, k, cents, nprobe)
     if cents is None or not partitioned(conn):
         rows = conn.execute(
             f"SELECT sighting_id, distance FROM {TABLE} WHERE embedding MATCH ? AND k = ? ORDER BY distance",
@@ -186,6 +205,27 @@ def knn(
     ).fetchall()
     rows.sort(key=lambda r: r[1])
     return [(int(r[0]), float(r[1])) for r in rows[:k]]
+
+
+def _knn_scan(conn, vec: np.ndarray, k: int, cents: np.ndarray | None, nprobe: int | None):
+    """PostgreSQL: read the probed cells' vectors (all of them without an IVF) and rank by cosine."""
+    if cents is None:
+        rows = conn.execute(f"SELECT sighting_id, embedding FROM {TABLE}").fetchall()
+    else:
+        nprobe = max(1, min(int(nprobe or DEFAULT_NPROBE), len(cents)))
+        probe = np.argpartition(-(cents @ _normalise(vec)), nprobe - 1)[:nprobe] + 1
+        cells = [UNASSIGNED, *sorted(int(c) for c in probe)]
+        rows = conn.execute(
+            f"SELECT sighting_id, embedding FROM {TABLE} WHERE cell IN ({','.join('?' * len(cells))})", cells
+        ).fetchall()
+    if not rows:
+        return []
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    mat = _normalise(np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.float32).reshape(len(rows), -1))
+    dist = 1.0 - mat @ _normalise(vec)
+    top = np.argsort(dist, kind="stable")[:k] if len(dist) <= k else np.argpartition(dist, k - 1)[:k]
+    top = top[np.argsort(dist[top], kind="stable")]
+    return [(int(ids[i]), float(dist[i])) for i in top]
 
 
 def train_centroids(sample: np.ndarray, nlist: int, *, iters: int = 12, seed: int = 0) -> np.ndarray:
