@@ -29,6 +29,11 @@ class PursuitResult:
     analysed: dict[str, int]
     analysed_fps: float
     wall_s: float
+    # Live play only: the real epoch at which footage time `from_wall` (the origin's start) was played, so an
+    # event's computation moment can be put on the footage clock (hand-off latency as an operator sees it).
+    play_t0: float | None = None
+    from_wall: float | None = None
+    footage_s: float = 0.0  # footage seconds between the first and the last frame the feed delivered
 
 
 def run_pursuit(
@@ -89,9 +94,11 @@ def run_pursuit(
     t0 = time.time()
     live = realtime or any(is_stream(s.uri) for s in specs)
     feed = None
+    play_t0 = None
     try:
         if live:
             feed = LiveFeed(specs, cfg.source, origin.wall_start)
+            play_t0 = feed.t_real0
             if stop is not None:
                 threading.Thread(target=lambda: (stop.wait(), feed.stop()), daemon=True).start()
             wall0 = origin.wall_start
@@ -112,7 +119,8 @@ def run_pursuit(
         finish_pursuit(store, pid, "lost" if lost else "ended", pursuit.anchor.id)
     return PursuitResult(
         pid, "lost" if lost else "ended", list(log.events), dict(pursuit.stats.analysed),
-        pursuit.stats.analysed_fps(), time.time() - t0,
+        pursuit.stats.analysed_fps(), time.time() - t0, play_t0, origin.wall_start,
+        (pursuit.stats.last_wall or 0.0) - (pursuit.stats.first_wall or 0.0),
     )  # fmt: skip
 
 
