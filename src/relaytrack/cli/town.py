@@ -108,7 +108,15 @@ def register(app: typer.Typer) -> None:
     @city.command("simulate")
     def simulate_cmd(
         db: Annotated[Path, typer.Option("--db", help="New store file to fill (put big ones on local disk)")],
-        cameras: Annotated[int, typer.Option("--cameras", min=2, help="Cameras (real Seoul sites)")] = 10_000,
+        cameras: Annotated[
+            int,
+            typer.Option(
+                "--cameras",
+                min=2,
+                help="Cameras: real Seoul sites first (83,734); above that the rest are placed per district to "
+                "match Seoul's 2023 inventory by owner and purpose (176,371 = the whole city)",
+            ),
+        ] = 10_000,
         sightings: Annotated[
             int, typer.Option("--sightings", min=1, help="Sightings to generate")
         ] = 1_000_000,
@@ -117,6 +125,9 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--dim", min=8, max=4096, help="Embedding width (real embedder: 1280)")
         ] = 128,
         hours: Annotated[float, typer.Option("--hours", min=0.01, help="Simulated time span")] = 24.0,
+        index: Annotated[
+            bool, typer.Option("--index/--no-index", help="Build the district x day vector shards afterwards")
+        ] = True,
         json_out: JsonFlag = False,
     ) -> None:
         """Fill a new store with a simulated city: people and vehicles moving between real camera sites."""
@@ -131,6 +142,8 @@ def register(app: typer.Typer) -> None:
                 bar.update(tasks[step], completed=int(frac * 100))
 
             summary = simulate_city(db, cameras, sightings, seed, dim, hours=hours, progress=say)
+            if index:
+                summary["shards"] = _build_shards(db, None, False, lambda f: say("vector shards", f))
         if json_out:
             print_json(summary)
         else:
@@ -139,18 +152,57 @@ def register(app: typer.Typer) -> None:
     @city.command("index")
     def index_cmd(
         db: DbOpt = None,
+        shard_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--shard-dir", help="Where the shards live (default: beside the store, STORE.shards/)"
+            ),
+        ] = None,
+        rebuild: Annotated[
+            bool, typer.Option("--rebuild", help="Start the shards over from the store")
+        ] = False,
+        ivf: Annotated[
+            bool, typer.Option("--ivf", help="Also (re)build the store's own IVF vector index (sqlite-vec)")
+        ] = False,
         nlist: Annotated[
-            int | None, typer.Option("--nlist", min=1, help="IVF cells (default: vectors/1000)")
+            int | None,
+            typer.Option("--nlist", min=1, help="IVF cells of --ivf (default: vectors/1000; implies --ivf)"),
         ] = None,
         json_out: JsonFlag = False,
     ) -> None:
-        """(Re)build the IVF vector index of a store, e.g. after it grew a lot since the last build."""
-        from relaytrack.store import vectors
+        """Build or update the store's vector shards (district x Seoul day): every sighting not yet indexed is
+        added; a shard file found unreadable is rebuilt from the store and reported."""
+        with progress() as bar:
+            task = bar.add_task("vector shards", total=100)
+            out: dict = {
+                "shards": _build_shards(
+                    db, shard_dir, rebuild, lambda f: bar.update(task, completed=int(f * 100))
+                )
+            }
+        if ivf or nlist:
+            from relaytrack.store import vectors
 
-        store = open_store(db, readonly=True)
-        try:
-            with store.tx() as conn:
-                out = vectors.build_ivf(conn, nlist=nlist)
-        finally:
-            store.close()
+            store = open_store(db, readonly=True)
+            try:
+                with store.tx() as conn:
+                    out["ivf"] = vectors.build_ivf(conn, nlist=nlist)
+            finally:
+                store.close()
         print_json(out) if json_out else console.print(out)
+
+
+def _build_shards(db: Path | None, shard_dir: Path | None, rebuild: bool, say) -> dict:
+    from dataclasses import asdict
+
+    from relaytrack.store import shard_store
+
+    store = open_store(db, readonly=True)
+    try:
+        rep = shard_store.build(
+            store, shard_dir, rebuild=rebuild, progress=lambda done, todo: say(done / max(todo, 1))
+        )
+    finally:
+        store.close()
+    for p in rep.problems:
+        console.print(f"[yellow]shard {p.shard}: {p.error}; rebuilt from the store ({p.vectors} vectors)[/]")
+    return asdict(rep)

@@ -6,15 +6,17 @@ each tier's best possible score is known from its values, and tiers are read bes
 page by page in falling confidence, until the K-th best score found beats every unread tier's bound.
 When the time/camera filters leave few rows (<= SMALL_SET), those rows are simply all scored.
 
-Example search asks the vector index (relaytrack.store.vectors, IVF on large stores) for the nearest
-sightings, filters them by time/place/kind in SQL, widens the ask when too few survive, and blends
-appearance with attribute agreement when the example has attributes (a stored sighting does).
+Example search asks the store's vector shards (relaytrack.store.shards, district x day, built by `relaytrack
+city index`) when it has them, only those the filter's districts and time window touch, else the store's own
+vector index (relaytrack.store.vectors, IVF on large stores), for the nearest sightings, filters them by
+time/place/kind in SQL, widens the ask when too few survive, and blends appearance with attribute agreement
+when the example has attributes (a stored sighting does).
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -383,8 +385,11 @@ def search_example(
     attrs: Query | None = None,
     exclude: int | None = None,
     nprobe: int | None = None,
+    shard_engine: str = "threads",
 ) -> SearchResult:
-    """Sightings nearest to an embedding, filtered, optionally blended with attribute agreement."""
+    """Sightings nearest to an embedding, filtered, optionally blended with attribute agreement. A store with
+    vector shards (`relaytrack city index`) is searched through them (`shard_engine` threads or ray), others
+    through their own vector index."""
     f = filters or Filters()
     qjson = {"example": True, **({"attributes": attrs.to_json()} if attrs else {})}
     msg = check_store(conn, f)
@@ -416,10 +421,29 @@ def search_example(
         norms = np.maximum(np.linalg.norm(emb, axis=1), 1e-12)
         sim = {r[0]: float(s) for r, s in zip(rows, emb @ vec / norms, strict=True)}
     else:
-        stats["strategy"] = "vector-index"
+        from relaytrack.store import shard_store
+
+        sharded = shard_store.open_for(conn)
+        stats["strategy"] = "vector-shards" if sharded is not None else "vector-index"
+        districts = _districts_of(conn, f) if sharded is not None else None
         k = max(top * 10, 200)
         while True:
-            nn = vectors.knn(conn, vec, k + 1, nprobe=nprobe)
+            got = None
+            if sharded is not None:
+                got = shard_store.knn(
+                    conn, sharded, vec, k + 1, districts=districts, time_from=f.time_from, time_to=f.time_to,
+                    nprobe=nprobe, engine=shard_engine,
+                )  # fmt: skip
+            if got is not None:
+                nn = got.nearest
+                stats.update(shards=got.shards, tail=got.tail, candidates=got.candidates)
+                if got.problems:  # a bad shard was rebuilt (or could not be): say so with the result
+                    stats["shard_problems"] = [asdict(p) for p in got.problems]
+            else:
+                if sharded is not None:
+                    stats["strategy"] = "vector-index"  # shards too far behind the store: its own index
+                    sharded = None
+                nn = vectors.knn(conn, vec, k + 1, nprobe=nprobe)
             ids = [i for i, _ in nn if i != exclude]
             rows = []
             for i in range(0, len(ids), 900):
@@ -459,6 +483,19 @@ def search_example(
         hits.append(Hit(sightings[rows[i][0]], float(total[i]), why))
     stats["rows_scored"] = len(rows)
     return SearchResult(hits, qjson, None, stats)
+
+
+def _districts_of(conn, f: Filters) -> list[str] | None:
+    """The districts a search may touch: the filter's own, or those of its cameras (None: all)."""
+    if f.districts:
+        return list(f.districts)
+    if not f.cameras:
+        return None
+    rows = conn.execute(
+        f"SELECT DISTINCT district FROM cameras WHERE id IN ({','.join('?' * len(f.cameras))})",
+        list(f.cameras),
+    ).fetchall()
+    return [r[0] or "" for r in rows]
 
 
 def search_sighting(conn, sighting_id: int, *, top: int = 20, filters: Filters | None = None) -> SearchResult:
