@@ -10,7 +10,9 @@ import pytest
 from relaytrack.paths import data_dir
 
 os.environ.setdefault("RELAYTRACK_LANG", "en")  # human output in English unless a test says --lang ko
-os.environ.setdefault("RELAYTRACK_HOME", str(Path(__file__).resolve().parent.parent / ".relaytrack" / "test-home"))
+os.environ.setdefault(
+    "RELAYTRACK_HOME", str(Path(__file__).resolve().parent.parent / ".relaytrack" / "test-home")
+)
 
 PETS = data_dir() / "mot15" / "PETS09-S2L1"
 needs_data = pytest.mark.skipif(not PETS.is_dir(), reason="../shared/data (real MOT footage) not present")

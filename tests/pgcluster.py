@@ -81,7 +81,11 @@ def start(root: Path | None = None) -> Cluster:
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         )  # fmt: skip
     except subprocess.CalledProcessError as err:
-        log = (root / "server.log").read_text(errors="replace")[-2000:] if (root / "server.log").exists() else ""
+        log = (
+            (root / "server.log").read_text(errors="replace")[-2000:]
+            if (root / "server.log").exists()
+            else ""
+        )
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"could not start PostgreSQL: {err.stderr or err.stdout}{log}") from err
     for _ in range(100):

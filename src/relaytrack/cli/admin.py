@@ -43,10 +43,10 @@ def require_admin(store: Store, what: str) -> Admin:
         if user.role == "supervisor":
             return Admin(user.name, account, "supervisor-token")
         reason = f"the token of {user.name!r} is not a supervisor's"
-    elif os.stat(store.path).st_uid == os.geteuid():
+    elif store.owned_by_caller():
         return Admin(f"host:{account}", account, "store-owner")
     else:
-        reason = "not the store file's owner and no supervisor token in RELAYTRACK_TOKEN"
+        reason = "not the store's owner and no supervisor token in RELAYTRACK_TOKEN"
     audit.append(
         store.conn,
         store.path,

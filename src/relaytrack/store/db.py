@@ -13,6 +13,7 @@ is imported, which opening a store does through the schema modules).
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -168,6 +169,18 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def owned_by_caller(self) -> bool:
+        """Whether whoever runs this process owns the store: the SQLite file's owner, or for PostgreSQL the
+        database's owner role (or a superuser) as which this connection logged in."""
+        if self.backend == "postgresql":
+            row = self.one(
+                "SELECT pg_get_userbyid(d.datdba) = current_user"
+                " OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+                " FROM pg_database d WHERE d.datname = current_database()"
+            )
+            return bool(row and row[0])
+        return os.stat(self.path).st_uid == os.geteuid()
 
     def __enter__(self) -> Store:
         return self

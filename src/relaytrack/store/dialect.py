@@ -57,8 +57,8 @@ _TABLE_INFO_SQL = (
 )
 # Columns as SQLite's foreign_key_list gives them: id, seq, table, from, to, on_update, on_delete, match.
 _FK_LIST_SQL = (
-    "SELECT 0 AS id, 0 AS seq, ccu.table_name::text AS \"table\", kcu.column_name::text AS \"from\","
-    " ccu.column_name::text AS \"to\", rc.update_rule::text AS on_update, rc.delete_rule::text AS on_delete,"
+    'SELECT 0 AS id, 0 AS seq, ccu.table_name::text AS "table", kcu.column_name::text AS "from",'
+    ' ccu.column_name::text AS "to", rc.update_rule::text AS on_update, rc.delete_rule::text AS on_delete,'
     " 'NONE' AS match"
     " FROM information_schema.table_constraints tc"
     " JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name"
@@ -90,7 +90,6 @@ class Translated:
         self.params = params
         self.insert_table = insert_table
         self.script = script  # several statements without parameters, separated by ';\n'
-
 
 
 def _outside_quotes(sql: str, fn: Callable[[str], str]) -> str:
@@ -141,6 +140,8 @@ def translate(sql: str, primary_key: Callable[[str], list[str]]) -> Translated:
     if re.match(r"^\s*(CREATE|ALTER)\b", sql, re.I):
         return Translated(";\n".join(translate_ddl(sql)), script=True)
     body = _outside_quotes(sql, _rewrite_plain)
+    # SQLite sums booleans; PostgreSQL sums numbers (on the whole text: the comparison may hold a literal).
+    body = _SUM_CMP.sub(lambda m: f"SUM(CASE WHEN {m.group(1)} THEN 1 ELSE 0 END)", body)
     insert_table = None
     m = _INSERT_OR.match(body)
     if m:
@@ -172,9 +173,7 @@ def _rewrite_plain(part: str) -> str:
     part = re.sub(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", "", part, flags=re.I)  # planner hints
     part = re.sub(r"\bIS\s+NOT\s+\?", "IS DISTINCT FROM %s", part, flags=re.I)
     part = re.sub(r"\bIS\s+\?", "IS NOT DISTINCT FROM %s", part, flags=re.I)
-    part = part.replace("?", "%s")
-    part = _SUM_CMP.sub(lambda m: f"SUM(CASE WHEN {m.group(1)} THEN 1 ELSE 0 END)", part)
-    return part
+    return part.replace("?", "%s")
 
 
 # --- DDL -------------------------------------------------------------------------------------------------

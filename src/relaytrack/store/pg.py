@@ -122,7 +122,18 @@ class _FloatDumper(Dumper):
 
 def _adapt(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", _FloatLoader)
-    for t in (bool, np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
+    for t in (
+        bool,
+        np.bool_,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+    ):
         conn.adapters.register_dumper(t, _IntDumper)
     for t in (np.float16, np.float32, np.float64):
         conn.adapters.register_dumper(t, _FloatDumper)
@@ -182,7 +193,8 @@ class PgConnection:
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as err:
-            first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+            first = lines[0] if lines else type(err).__name__
             raise StoreError(f"PostgreSQL at {host}:{port} (database {db}) is unreachable: {first}") from None
         _adapt(self._conn)
         self._conn.row_factory = _row_factory

@@ -221,7 +221,9 @@ def _knn_scan(conn, vec: np.ndarray, k: int, cents: np.ndarray | None, nprobe: i
     if not rows:
         return []
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    mat = _normalise(np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.float32).reshape(len(rows), -1))
+    mat = _normalise(
+        np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    )
     dist = 1.0 - mat @ _normalise(vec)
     top = np.argsort(dist, kind="stable")[:k] if len(dist) <= k else np.argpartition(dist, k - 1)[:k]
     top = top[np.argsort(dist[top], kind="stable")]
