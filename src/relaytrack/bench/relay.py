@@ -377,7 +377,7 @@ def bench_epfl() -> dict[str, Any] | None:
 # ---------------------------------------------------------------- latency at scale
 
 
-def bench_scale(path: Path, queries: int, hops: int = 10, seed: int = 0) -> dict[str, Any]:
+def bench_scale(path: Path | str, queries: int, hops: int = 10, seed: int = 0) -> dict[str, Any]:
     store = Store(path)
     conn = store.conn
     n = conn.execute("SELECT MAX(id) FROM sightings").fetchone()[0] or 0
@@ -413,6 +413,7 @@ def bench_scale(path: Path, queries: int, hops: int = 10, seed: int = 0) -> dict
             correct += sum(1 for i in ids if i != sid and ident.get(i) == me)
             predicted += len(ids) - 1
             true += conn.execute("SELECT COUNT(*) FROM sim_truth WHERE identity=?", (me,)).fetchone()[0] - 1
+    backend = store.backend
     store.close()
     arr = np.array(lat)
     return {
@@ -423,6 +424,7 @@ def bench_scale(path: Path, queries: int, hops: int = 10, seed: int = 0) -> dict
         "hops": hops,
         "latency_p50_s": float(np.percentile(arr, 50)),
         "latency_p95_s": float(np.percentile(arr, 95)),
+        "backend": backend,
         "mean_route_hops": float(np.mean(lens)),
         "target_s": 2.0,
         "hop_precision": correct / predicted if has_truth and predicted else None,

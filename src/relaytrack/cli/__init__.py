@@ -67,8 +67,10 @@ for _name in GROUPS:
 
 
 def main() -> None:
+    from relaytrack.cli.common import optional_json_value
+
     try:
-        app()
+        app(args=optional_json_value(sys.argv[1:]))
     except RelaytrackError as err:
         console_err.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         sys.exit(1)

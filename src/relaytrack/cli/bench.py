@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.cli.common import ConfigOpt, DbOpt, JsonFlag, cli_config, progress_callback
+from relaytrack.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonFlag,
+    JsonOutOpt,
+    cli_config,
+    emit_json,
+    progress_callback,
+)
 from relaytrack.cli.risk import ConfigOpt as RiskConfigOpt
 from relaytrack.config import load_config
 from relaytrack.paths import data_dir, home_dir
@@ -375,16 +383,29 @@ def bench_relay(
     ] = None,
     scale_queries: Annotated[int, typer.Option(help="Relay calls timed on --scale-db")] = 30,
     db: Annotated[
-        list[Path] | None, typer.Option("--db", help="Store file; one per --town, in the same order")
+        list[str] | None,
+        typer.Option(
+            "--db",
+            help="Store (file or postgresql:// URL): one per --town, in the same order; without --town, the "
+            "large store whose --hops relay latency is measured (as --scale-db, nothing else runs)",
+        ),
     ] = None,
-    json_out: JsonFlag = False,
+    hops: Annotated[int, typer.Option("--hops", min=1, max=50, help="Hops of the timed relays")] = 10,
+    json_out: JsonOutOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON here")] = None,
 ) -> None:
     """Relay accuracy (per-hop P/R, camera-sequence accuracy, rank-1/mAP) vs a colour-histogram baseline and
     ablations, on generated scenes and EPFL GT; 10-hop latency p50/p95 on a large store."""
-    from relaytrack.bench.relay import print_report, run_bench
+    from relaytrack.bench.relay import bench_scale, print_report, run_bench
     from relaytrack.bench.relay_heldout import TownOptions, print_held_out, run_held_out
 
+    if db and not town:  # the latency contract: `bench relay --db URL|PATH --hops 10 --json F`
+        res = {"scale": bench_scale(db[0], scale_queries, hops=hops)}
+        s = res["scale"]
+        res["relay"] = {"p50_ms": s["latency_p50_s"] * 1000, "p95_ms": s["latency_p95_s"] * 1000}
+        res.update({k: s[k] for k in ("sightings", "cameras", "hops", "backend")})
+        emit_json(res, json_out, out, print_report)
+        return
     held = None
     if held_out:
         held = run_held_out(
@@ -408,15 +429,13 @@ def bench_relay(
     )
     if held is not None:
         res = {"held_out": held, **res}
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    if json_out:
-        print_json(res)
-    else:
+
+    def report(r: dict) -> None:
         if held is not None:
             print_held_out(held)
-        print_report(res)
+        print_report(r)
+
+    emit_json(res, json_out, out, report)
 
 
 @bench.command("service")

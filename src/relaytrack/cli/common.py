@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,24 @@ CaseOpt = Annotated[
     str | None, typer.Option("--case", help="Case number the action is for (or RELAYTRACK_CASE)")
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
+# `--json` alone prints JSON; `--json F` writes it to file F. Click cannot say "optional value", so the entry
+# point gives a bare `--json` of these commands the value "-" (`optional_json_value`).
+JsonOutOpt = Annotated[
+    str | None, typer.Option("--json", help="`--json` prints JSON; `--json F` writes it to file F")
+]
+OPTIONAL_JSON_COMMANDS = (("bench", "relay"), ("bench", "search"))
+
+
+def optional_json_value(argv: list[str]) -> list[str]:
+    """argv with "-" after a bare `--json` of the commands in OPTIONAL_JSON_COMMANDS."""
+    if not any(tuple(argv[i : i + 2]) in OPTIONAL_JSON_COMMANDS for i in range(len(argv))):
+        return argv
+    out = list(argv)
+    for i, a in enumerate(out):
+        if a == "--json" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "-")
+            break
+    return out
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="YAML config overriding the embedded defaults")
 ]
@@ -47,6 +66,23 @@ def log_maintenance(store: Store, user: str | None, action: str, detail: dict) -
 
     u, _ = identity(user, None)
     append(store.conn, store.path, user=u, case=None, action=action, detail=detail)
+
+
+def emit_json(res: dict, json_out: str | None, out: Path | None, report: Callable[[dict], None]) -> None:
+    """For JsonOutOpt commands: `--json` prints JSON, `--json F` writes it to F and prints the report;
+    `--out F` also writes."""
+    import json
+
+    from relaytrack.ui import print_json
+
+    for dest in (out, Path(json_out) if json_out and json_out != "-" else None):
+        if dest is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(json.dumps(res, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if json_out == "-":
+        print_json(res)
+    else:
+        report(res)
 
 
 def cli_config(path: Path | None, fps: float | None = None, start: str | None = None) -> Config:

@@ -107,7 +107,12 @@ def register(app: typer.Typer) -> None:
 
     @city.command("simulate")
     def simulate_cmd(
-        db: Annotated[Path, typer.Option("--db", help="New store file to fill (put big ones on local disk)")],
+        db: Annotated[
+            str,
+            typer.Option(
+                "--db", help="New store to fill: a file (put big ones on local disk) or a postgresql:// URL"
+            ),
+        ],
         cameras: Annotated[
             int,
             typer.Option(
@@ -191,7 +196,7 @@ def register(app: typer.Typer) -> None:
         print_json(out) if json_out else console.print(out)
 
 
-def _build_shards(db: Path | None, shard_dir: Path | None, rebuild: bool, say) -> dict:
+def _build_shards(db: str | Path | None, shard_dir: Path | None, rebuild: bool, say) -> dict:
     from dataclasses import asdict
 
     from relaytrack.store import shard_store
