@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from relaytrack.store import Store
+from relaytrack.store.pg import is_url
 
 BENCH_CASE = "BENCH-0001"
 BENCH_PASSWORD = "bench-password-1"
@@ -73,7 +74,7 @@ def write_alert(
 # ---- the bench store ------------------------------------------------------------------------------------
 
 
-def build_store(db: Path, users: int, people: int, seed: int = 0) -> dict[str, Any]:
+def build_store(db: Path | str, users: int, people: int, seed: int = 0) -> dict[str, Any]:
     """A synthetic town (relaytrack.relay.synth: cameras, links, sightings with embeddings and colours), bench
     users (investigators) assigned to one case."""
     from relaytrack.evidence import access as acc
@@ -123,7 +124,15 @@ def _pct(xs: list[float]) -> dict[str, Any]:
     }
 
 
-def _baseline(db: Path, seconds: float = 3.0) -> dict[str, Any]:
+def _empty(db: Path | str) -> bool:
+    """A store still to be filled: no file yet, or (PostgreSQL) a database without the bench's users."""
+    if not is_url(db):
+        return not Path(db).exists()
+    with Store(db) as store:
+        return store.one("SELECT COUNT(*) FROM users WHERE name LIKE 'bench%'")[0] == 0
+
+
+def _baseline(db: Path | str, seconds: float = 3.0) -> dict[str, Any]:
     from relaytrack.search.engine import search_description
     from relaytrack.search.query import parse_text
 
@@ -146,7 +155,7 @@ def run_bench(
     duration_s: float = 20.0,
     people: int = 1500,
     alert_rate: float = 2.0,
-    db: Path | None = None,
+    db: Path | str | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     import httpx
@@ -155,10 +164,10 @@ def run_bench(
     if db is None:
         tmp = tempfile.TemporaryDirectory(prefix="rt-bench-service-")
         db = Path(tmp.name) / "bench.db"
-    db = Path(db)
+    db = db if is_url(db) else Path(db)
     store_info = (
         build_store(db, users, people, seed)
-        if not db.exists()
+        if _empty(db)
         else {"users": [f"bench{i:03d}" for i in range(users)]}
     )
     baseline = _baseline(db)
@@ -217,7 +226,7 @@ def run_bench(
 
 
 def _load(
-    base: str, db: Path, names: list[str], subscribers: int, duration_s: float, alert_rate: float
+    base: str, db: Path | str, names: list[str], subscribers: int, duration_s: float, alert_rate: float
 ) -> dict[str, Any]:
     import httpx
 
