@@ -2,7 +2,7 @@
 
 `ingest` (detect, track, ingest, sightings), `demo`, `bench` (every benchmark), `risk`, `models`, `evidence`
 (audit, users, cases, evidence, requests, retention), `town` (town, city), `search`, `relay` (cameras, relay), `reid` (train, apply),
-`service` (serve), `watch` (watch, alerts) and `store` each add their commands in `register(app)`; this file
+`service` (serve), `watch` (watch, alerts), `store` and `plan` (capacity) each add their commands in `register(app)`; this file
 only lists them, in the order `relaytrack --help` shows them.
 """
 
@@ -60,6 +60,7 @@ GROUPS = (
     "service",
     "watch",
     "store",
+    "plan",
 )
 
 for _name in GROUPS:

@@ -1,4 +1,4 @@
-"""CLI: `relaytrack bench ingest|risk|masking|town|search|mot|relay|service|watch|reid|pursuit`; the benchmarks themselves
+"""CLI: `relaytrack bench ingest|scaling|risk|masking|town|search|mot|relay|service|watch|reid|pursuit`; the benchmarks themselves
 live in `relaytrack.bench`."""
 
 from __future__ import annotations
@@ -93,6 +93,41 @@ def bench_ingest_cmd(
     )
     if out:
         console.print(f"figures: {out}")
+
+
+@bench.command("scaling")
+def bench_scaling_cmd(
+    workers: Annotated[str, typer.Option("--workers", help="Worker counts to compare, e.g. 1,2,4")] = "1,2",
+    engine: Annotated[str, typer.Option("--engine", help="ray (actors) or local (process pool)")] = "ray",
+    sources: Annotated[int, typer.Option("--sources", help="Clips ingested at every count")] = 8,
+    frames: Annotated[int, typer.Option("--frames", help="Real frames per clip")] = 60,
+    repeat: Annotated[
+        int, typer.Option("--repeat", help="Runs per count, interleaved; the fastest kept")
+    ] = 1,
+    costs: Annotated[
+        bool, typer.Option("--costs/--no-costs", help="Write per-frame costs for `plan capacity`")
+    ] = True,
+    config: ConfigOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the figures to this JSON file")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The same ingest work with 1, 2, ... workers (Ray actors or a process pool, one ONNX thread each):
+    throughput, speed-up and efficiency = speed-up / workers; writes the per-frame costs `plan capacity`
+    reads."""
+    from relaytrack.bench.scaling import bench_scaling, parse_workers, print_report
+
+    res = bench_scaling(
+        cli_config(config), workers=parse_workers(workers), sources=sources, frames=frames, engine=engine,
+        repeat=repeat, write_costs=costs, say=lambda m: console_err.print(m),
+    )  # fmt: skip
+    figures = res.as_dict()
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2))
+    if json_out:
+        print_json(figures)
+    else:
+        print_report(figures, lambda m: console.print(m, highlight=False, soft_wrap=True))
 
 
 @bench.command("risk")

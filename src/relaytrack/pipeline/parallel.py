@@ -166,12 +166,14 @@ def run_local(
     *,
     progress: ProgressFn | None = None,
     on_done: DoneFn | None = None,
+    threads: int | None = None,
 ) -> list[IngestResult]:
-    """Ingest `jobs` with a pool of `workers` processes (0 = one per core); results in job order."""
+    """Ingest `jobs` with a pool of `workers` processes (0 = one per core); results in job order. Each
+    worker's ONNX sessions get `threads` threads (default: the cores shared out among the workers)."""
     import multiprocessing as mp
 
     n = resolve_workers(workers, len(jobs))
-    wcfg = with_threads(cfg, threads_per_worker(n))
+    wcfg = with_threads(cfg, threads or threads_per_worker(n))
     # spawn, not fork: the parent may hold SQLite and ONNX runtime state that must not be shared.
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
