@@ -1,4 +1,6 @@
-"""Fixtures for the evidence tests: an isolated home (keys) and a small store with users and a case."""
+"""Fixtures for the evidence tests: an isolated home (keys) and a small store with users and a case, on each
+backend (a SQLite file, then a PostgreSQL database): `store.url` names it for the CLI, `store.path` is where
+its side files (audit anchor, head journal) live."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ def _home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "t.db")
+def store(store_db):
+    s = Store(store_db)
     with s.tx() as conn:
         acc.create_user(conn, "kim", "investigator")
         acc.create_user(conn, "lee", "investigator")

@@ -1,21 +1,29 @@
-"""Tampering with the audit table through plain sqlite (triggers dropped first) is detected by verify."""
+"""Tampering with the audit table through plain SQL (triggers dropped first) is detected by verify, on each
+backend: `db` names the store (file or URL), `side` is where its anchor file lives."""
 
 import hashlib
 import json
-import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import rawdb
 
 from relaytrack.evidence import audit
 from relaytrack.store import Store
 
 
+@dataclass(frozen=True)
+class Logged:
+    db: str
+    side: Path
+
+
 @pytest.fixture
-def logged(tmp_path):
-    path = tmp_path / "a.db"
-    with Store(path) as s:
+def logged(store_db):
+    with Store(store_db) as s:
         for i in range(6):
             audit.append(
                 s.conn,
@@ -26,45 +34,41 @@ def logged(tmp_path):
                 detail={"q": f"red coat {i}"},
                 result_ids=[i, i + 1],
             )
-    return path
+        return Logged(store_db, s.path)
 
 
-def tamper(path, *sql):
-    con = sqlite3.connect(path)
-    con.execute("DROP TRIGGER IF EXISTS audit_no_update")
-    con.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-    for s in sql:
-        con.execute(s)
-    con.commit()
-    con.close()
+def tamper(logged, *sql):
+    rawdb.execute(logged.db, *sql, drop_triggers=True)
 
 
-def check(path):
-    with Store(path) as s:
-        return audit.verify(s.conn, s.path)
+def check(logged):
+    # The side path as the store was made: a test that moves RELAYTRACK_HOME still finds the anchor.
+    with Store(logged.db) as s:
+        return audit.verify(s.conn, logged.side)
 
 
-def rehash_from(path, start):
+def rehash_from(logged, start):
     """An attacker who knows the plain hash formula rewrites the chain from `start` on (no key)."""
-    con = sqlite3.connect(path)
-    con.execute("DROP TRIGGER IF EXISTS audit_no_update")
-    rows = con.execute(
-        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash"
-        " FROM audit_log ORDER BY seq"
-    ).fetchall()
+    rows = rawdb.query(
+        logged.db,
+        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash"
+        " FROM audit_log ORDER BY seq",
+    )
     prev = audit.GENESIS
+    stmts = []
     for r in rows:
         if r[0] >= start:
             h = audit.entry_hash(*r[:8], prev)
-            con.execute(
-                "UPDATE audit_log SET prev_hash=?, hash=?, mac=? WHERE seq=?",
-                (prev, h, hashlib.sha256(h.encode()).hexdigest(), r[0]),
+            stmts.append(
+                (
+                    "UPDATE audit_log SET prev_hash=?, hash=?, mac=? WHERE seq=?",
+                    (prev, h, hashlib.sha256(h.encode()).hexdigest(), r[0]),
+                )
             )
             prev = h
         else:
-            prev = con.execute("SELECT hash FROM audit_log WHERE seq=?", (r[0],)).fetchone()[0]
-    con.commit()
-    con.close()
+            prev = r[9]
+    tamper(logged, *stmts)
 
 
 def test_whole_chain_verifies(logged):
@@ -105,10 +109,8 @@ def test_tamper_detected(logged, sql, bad):
 
 
 def test_swapped_contents_detected(logged):
-    con = sqlite3.connect(logged)
-    r2 = con.execute("SELECT detail, result_ids, hash, prev_hash, mac FROM audit_log WHERE seq=2").fetchone()
-    r3 = con.execute("SELECT detail, result_ids, hash, prev_hash, mac FROM audit_log WHERE seq=3").fetchone()
-    con.close()
+    r2 = rawdb.one(logged.db, "SELECT detail, result_ids, hash, prev_hash, mac FROM audit_log WHERE seq=2")
+    r3 = rawdb.one(logged.db, "SELECT detail, result_ids, hash, prev_hash, mac FROM audit_log WHERE seq=3")
     tamper(
         logged,
         *(
@@ -130,11 +132,9 @@ def test_recomputed_plain_hashes_still_detected_by_mac(logged):
 
 def test_rewritten_anchor_detected(logged):
     tamper(logged, "DELETE FROM audit_log WHERE seq=6")
-    anchor = audit.anchor_path(logged)
+    anchor = audit.anchor_path(logged.side)
     a = json.loads(anchor.read_text())
-    con = sqlite3.connect(logged)
-    h5 = con.execute("SELECT hash FROM audit_log WHERE seq=5").fetchone()[0]
-    con.close()
+    h5 = rawdb.one(logged.db, "SELECT hash FROM audit_log WHERE seq=5")[0]
     anchor.write_text(json.dumps({"seq": 5, "hash": h5, "mac": a["mac"]}))
     res = check(logged)
     assert not res.ok and "anchor" in res.problem
@@ -165,8 +165,8 @@ def test_cli_verify_exit_codes(logged):
     import os
 
     env = dict(os.environ)
-    ok = _cli("audit", "verify", "--db", str(logged), env=env)
+    ok = _cli("audit", "verify", "--db", logged.db, env=env)
     assert ok.returncode == 0, ok.stderr
     tamper(logged, "UPDATE audit_log SET action='view' WHERE seq=5")
-    bad = _cli("audit", "verify", "--db", str(logged), env=env)
+    bad = _cli("audit", "verify", "--db", logged.db, env=env)
     assert bad.returncode != 0 and "entry 5" in bad.stdout + bad.stderr

@@ -17,7 +17,7 @@ def test_export_route_and_request_flow(store, add_sightings, tmp_path):
         cv2.imwrite(str(seq / f"{f:06d}.png"), np.full((48, 64, 3), 90, np.uint8))
     ids = add_sightings(store, uri=str(seq.parent), n=2, wall=1_790_000_000.0)
     store.close()
-    db = str(store.path)
+    db = store.url
     run = CliRunner().invoke
     route = tmp_path / "route.json"
     route.write_text(

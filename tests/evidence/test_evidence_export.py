@@ -246,14 +246,25 @@ def test_export_from_video_file_with_pre_roll(store, add_sightings, tmp_path):
 
 def test_alert_track_is_the_target(store, sids, footage, tmp_path):
     boxes = [[f, 0.0, 5 + 15 + f, 5, 10, 30] for f in range(1, 11)]  # the watch's track = sighting 2's person
-    store.conn.execute("INSERT INTO alerts(camera_id, source_id, boxes, start_s, end_s) VALUES ('CAM1', 1, ?, 0, 1)",
-                       (json.dumps(boxes),))
+    store.conn.execute(
+        "INSERT INTO alerts(camera_id, source_id, boxes, start_s, end_s) VALUES ('CAM1', 1, ?, 0, 1)",
+        (json.dumps(boxes),),
+    )
     from relaytrack.evidence.export import hops_from_alert
 
     hops = hops_from_alert(store.conn, 1)
     assert (hops[0].first, hops[0].last, hops[0].sighting) == (1, 10, None)
-    res = export_evidence(store, tmp_path / "pkg", hops, user="kim", case="C-1", pre_roll=0, post_roll=0,
-                          settings=NO_MODELS, keep_masks=True)
+    res = export_evidence(
+        store,
+        tmp_path / "pkg",
+        hops,
+        user="kim",
+        case="C-1",
+        pre_roll=0,
+        post_roll=0,
+        settings=NO_MODELS,
+        keep_masks=True,
+    )
     m = res.hops[0].masks[4]
     assert m.target == (25.0, 5.0, 35.0, 35.0)
     cover = m.coverage_mask(W, H)

@@ -115,7 +115,7 @@ def test_safe_join(tmp_path):
 
 def test_cli_refusals_leave_store_unchanged(store, tmp_path):
     store.close()
-    db = str(store.path)
+    db = store.url
     runner = CliRunner()
     from relaytrack.store import Store
 
@@ -155,7 +155,7 @@ def test_cli_refusals_leave_store_unchanged(store, tmp_path):
 
 def test_cli_audit_export_for_member_and_auditor(store, tmp_path):
     store.close()
-    db = str(store.path)
+    db = store.url
     r = CliRunner().invoke(app, ["audit", "export", "--case", "C-1", "--user", "kim", "--db", db])
     assert r.exit_code == 0 and '"case": "C-1"' in r.output
     out = tmp_path / "a.json"
@@ -165,7 +165,8 @@ def test_cli_audit_export_for_member_and_auditor(store, tmp_path):
     assert r.exit_code == 0 and '"chain_ok": true' in out.read_text()
     # one clock: the export's times are Seoul time; --lang ko says in Korean who did what on which case
     r = CliRunner().invoke(
-        app, ["--lang", "ko", "audit", "export", "--case", "C-2", "--user", "aud", "--db", db, "--out", str(out)]
+        app,
+        ["--lang", "ko", "audit", "export", "--case", "C-2", "--user", "aud", "--db", db, "--out", str(out)],
     )
     entries = json.loads(out.read_text())["entries"]
     assert r.exit_code == 0 and entries and all(e["time"].endswith("+09:00") for e in entries)

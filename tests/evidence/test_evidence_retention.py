@@ -57,15 +57,11 @@ def test_cli_purge_requires_right_when_user_given(store, add_sightings):
 
     add_sightings(store, uri="old.mp4", n=1, wall=OLD)
     store.close()
-    r = CliRunner().invoke(
-        app, ["retention", "purge", "--days", "30", "--user", "kim", "--db", str(store.path)]
-    )
+    r = CliRunner().invoke(app, ["retention", "purge", "--days", "30", "--user", "kim", "--db", store.url])
     assert r.exit_code != 0
     r = CliRunner().invoke(
-        app, ["retention", "purge", "--days", "30", "--dry-run", "--db", str(store.path), "--json"]
+        app, ["retention", "purge", "--days", "30", "--dry-run", "--db", store.url, "--json"]
     )
     assert r.exit_code == 0 and '"sightings": 1' in r.output
-    r = CliRunner().invoke(
-        app, ["retention", "purge", "--days", "30", "--user", "park", "--db", str(store.path)]
-    )
+    r = CliRunner().invoke(app, ["retention", "purge", "--days", "30", "--user", "park", "--db", store.url])
     assert r.exit_code == 0, r.output

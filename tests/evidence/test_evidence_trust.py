@@ -5,6 +5,7 @@ package carries a signed audit head the recipient can hold against the centre.""
 import json
 
 import pytest
+import rawdb
 from test_evidence_export import footage, package, sids  # noqa: F401  (fixtures)
 from typer.testing import CliRunner
 
@@ -62,13 +63,7 @@ def test_package_carries_a_signed_head_that_catches_a_cut_tail(package, store, t
     head = witness.read_heads(package)[0]
     assert head.signature_ok() and head.seq >= 1
     store.close()
-    import sqlite3
-
-    con = sqlite3.connect(store.path)
-    con.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-    con.execute("DELETE FROM audit_log WHERE seq>=?", (head.seq,))
-    con.commit()
-    con.close()
-    with Store(store.path) as s:
+    rawdb.execute(store.url, ("DELETE FROM audit_log WHERE seq>=?", (head.seq,)), drop_triggers=True)
+    with Store(store.url) as s:
         res = audit.verify(s.conn, None, witnesses=[package])
     assert not res.ok and f"entry {head.seq} is missing" in res.problem

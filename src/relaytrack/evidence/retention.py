@@ -16,6 +16,7 @@ from pathlib import Path
 
 from relaytrack.errors import InputError
 from relaytrack.evidence import audit
+from relaytrack.store import vectors
 
 DEFAULT_DAYS = 30.0  # the usual retention of Seoul's public CCTV footage
 SYSTEM_USER = "system:retention"
@@ -59,11 +60,14 @@ class PurgeResult:
 
 
 def vector_tables(conn) -> list[str]:
+    # The index table by name (a plain table on PostgreSQL, where the catalog keeps no CREATE text), and on
+    # SQLite any vec0 virtual table of the family, but not the shadow tables vec0 keeps beside it.
     return [
         r[0]
         for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE (name LIKE 'vec_sightings%' OR name LIKE 'sighting_vec%')"
-            " AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+            "SELECT name FROM sqlite_master WHERE (type='table' AND name=?)"
+            " OR ((name LIKE 'vec_sightings%' OR name LIKE 'sighting_vec%') AND sql LIKE 'CREATE VIRTUAL TABLE%')",
+            (vectors.TABLE,),
         )
     ]
 

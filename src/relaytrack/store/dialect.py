@@ -212,4 +212,16 @@ def translate_ddl(stmt: str) -> list[str]:
         part = re.sub(r"\)\s*WITHOUT\s+ROWID", ")", part, flags=re.I)
         return part
 
-    return [_outside_quotes(stmt, ddl).replace("%%", "%")]
+    out = _outside_quotes(stmt, ddl).replace("%%", "%").rstrip().rstrip(";")
+    m = _IF_NOT_EXISTS.match(out)
+    if m:
+        # SQLite's IF NOT EXISTS needs no right to create when the object is there; PostgreSQL checks the
+        # schema's CREATE privilege first, so a role that may only use the tables could not open the store.
+        name = m.group(1).strip('"')
+        return [f"DO $rt$ BEGIN IF to_regclass('{name}') IS NULL THEN {out}; END IF; END $rt$"]
+    return [out]
+
+
+_IF_NOT_EXISTS = re.compile(
+    r"^\s*CREATE\s+(?:(?:TEMP|TEMPORARY|UNIQUE)\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\"?\w+\"?)", re.I
+)
