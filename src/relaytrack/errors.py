@@ -21,6 +21,10 @@ class StoreError(RelaytrackError):
     pass
 
 
+class StoreBusy(StoreError):
+    """Every connection of a bounded pool is lent out; the caller may try again shortly."""
+
+
 class NotFound(RelaytrackError):
     pass
 

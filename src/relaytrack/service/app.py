@@ -23,6 +23,7 @@ from relaytrack.errors import (
     NotFound,
     RelaytrackError,
     SourceError,
+    StoreBusy,
     StoreError,
 )
 from relaytrack.evidence.mask import MaskSettings
@@ -114,7 +115,7 @@ def create_app(
     for exc, status in STATUS:
         app.add_exception_handler(exc, _handler(status))
     app.add_exception_handler(RelaytrackError, _handler(400))
-    for err_type in StoreDbErrors:  # SQLite's and PostgreSQL's
+    for err_type in (*StoreDbErrors, StoreBusy):  # SQLite's and PostgreSQL's, and a pool with none free
         app.add_exception_handler(err_type, _db_busy)
 
     @app.middleware("http")
@@ -154,7 +155,9 @@ async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+def serve(
+    db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info"
+) -> None:
     """Run the app with Uvicorn until interrupted (what `relaytrack serve` does)."""
     import uvicorn
 

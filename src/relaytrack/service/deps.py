@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, HTTPException, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from relaytrack.errors import AccessDenied
+from relaytrack.errors import AccessDenied, StoreBusy
 from relaytrack.evidence import access as acc
 from relaytrack.evidence.auth import User, authenticate_token
 from relaytrack.evidence.mask import MaskSettings
@@ -48,8 +48,12 @@ class StorePool:
     joins whatever transaction is open on its connection (and FastAPI may run a request's dependencies and
     its endpoint on different worker threads, so thread-local connections are not enough)."""
 
-    def __init__(self, path: Path | str) -> None:
+    # On PostgreSQL each Store is a server connection: the pool is bounded so that many console users share a
+    # few connections (a request waits up to `wait_s` for one, then gets "store busy", 503).
+    def __init__(self, path: Path | str, max_open: int = 16, wait_s: float = 10.0) -> None:
         self.path = path
+        self.max_open = max_open
+        self.wait_s = wait_s
         self._idle: queue.LifoQueue[Store] = queue.LifoQueue()
         self._all: list[Store] = []
         self._lock = threading.Lock()
@@ -65,7 +69,15 @@ class StorePool:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
+            pass
+        with self._lock:
+            room = len(self._all) < self.max_open
+        if room:
             return self._open()
+        try:
+            return self._idle.get(timeout=self.wait_s)
+        except queue.Empty:
+            raise StoreBusy(f"all {self.max_open} store connections busy for {self.wait_s:g} s") from None
 
     def release(self, s: Store) -> None:
         if s.conn.in_transaction:  # a request that failed half-way: nothing of it is kept
