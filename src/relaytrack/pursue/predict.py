@@ -181,11 +181,12 @@ class Predictor:
             if p <= 0:
                 continue
             # The window spans the hypotheses that carry at least a tenth of this camera's mass, so a
-            # camera reachable directly and round a block shows both arrivals.
-            main = [h for h, x in hs if x >= 0.1 * p]
+            # camera reachable directly and round a block shows both arrivals (a camera reached by many
+            # paths, none with a tenth of its mass, shows its likeliest one).
+            best = max(hs, key=lambda hx: hx[1])[0]
+            main = [h for h, x in hs if x >= 0.1 * p] or [best]
             lo = min(h.window()[0] for h in main)
             hi = max(h.window()[1] for h in main)
-            best = max(hs, key=lambda hx: hx[1])[0]
             eta_from = max(now_wall, self.left_wall + lo)
             eta_to = max(eta_from, self.left_wall + hi)
             out.append(CameraForecast(cam, p, eta_from, eta_to, len(best.path), [h for h, _ in hs]))
