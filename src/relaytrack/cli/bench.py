@@ -273,26 +273,34 @@ def bench_search_cmd(
     ] = None,
     sightings: Annotated[int, typer.Option("--sightings", min=1000)] = 1_000_000,
     cameras: Annotated[int, typer.Option("--cameras", min=2)] = 10_000,
-    queries: Annotated[
-        int, typer.Option("--queries", min=1, max=2000, help="Queries of each type")
-    ] = 100,
+    queries: Annotated[int, typer.Option("--queries", min=1, max=2000, help="Queries of each type")] = 100,
     top: Annotated[int, typer.Option("--top", min=1, max=500)] = 20,
     nprobe: Annotated[
-        int | None, typer.Option("--nprobe", min=1, help="IVF cells probed per vector query")
+        int | None,
+        typer.Option("--nprobe", min=1, help="Inverted lists probed per shard (default: 1/16 of them)"),
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Shard fan-out: threads (default) or ray (a local Ray)")
+    ] = "threads",
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the figures here as JSON (the table is printed)")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
-    json_out: JsonFlag = False,
 ) -> None:
-    """Latency (p50/p95) and recall@K against exact NumPy search, on a simulated city store."""
+    """Latency (p50/p95) and recall@K against exact NumPy search, on a simulated city store; search by example
+    goes through the store's vector shards (built first when missing)."""
     from relaytrack.bench.search import print_report, run_bench
 
     res = run_bench(
-        db, sightings=sightings, cameras=cameras, queries=queries, top=top, nprobe=nprobe, seed=seed
-    )
-    if out:
-        out.write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
-    print_json(res) if json_out else print_report(res)
+        db, sightings=sightings, cameras=cameras, queries=queries, top=top, nprobe=nprobe, seed=seed,
+        engine=engine,
+    )  # fmt: skip
+    for f in (json_file, out):
+        if f:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
+    print_report(res)
 
 
 @bench.command("mot")
