@@ -440,10 +440,10 @@ def protocol(o: BenchOptions, seeds) -> list[str]:
 
 
 def print_report(res: dict[str, Any], echo: Say) -> None:
+    from rich.console import Console
     from rich.table import Table
 
-    from relaytrack.ui import console
-
+    console = Console(width=150)  # the per-town table is wide; CI logs are not terminals
     for line in res["protocol"]:
         echo(f"[dim]{line}[/dim]")
     t = Table("town", "visits", "top-1", "top-3", "handed off", "latency s", "offered", "wrong", "followed",
