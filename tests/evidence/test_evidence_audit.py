@@ -51,14 +51,14 @@ def rehash_from(logged, start):
     """An attacker who knows the plain hash formula rewrites the chain from `start` on (no key)."""
     rows = rawdb.query(
         logged.db,
-        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash"
+        "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash, host_account"
         " FROM audit_log ORDER BY seq",
     )
     prev = audit.GENESIS
     stmts = []
     for r in rows:
         if r[0] >= start:
-            h = audit.entry_hash(*r[:8], prev)
+            h = audit.entry_hash(*r[:8], prev, r[10])
             stmts.append(
                 (
                     "UPDATE audit_log SET prev_hash=?, hash=?, mac=? WHERE seq=?",
@@ -93,8 +93,9 @@ def test_whole_chain_verifies(logged):
         ),
         (
             [
-                "INSERT INTO audit_log SELECT 7, ts, user_name, case_no, action, outcome, detail, result_ids, hash, hash,"
-                " mac FROM audit_log WHERE seq=6"
+                "INSERT INTO audit_log(seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash,"
+                " hash, mac, host_account) SELECT 7, ts, user_name, case_no, action, outcome, detail, result_ids, hash,"
+                " hash, mac, host_account FROM audit_log WHERE seq=6"
             ],
             7,
         ),

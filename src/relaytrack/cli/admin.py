@@ -9,12 +9,12 @@ and every admin entry in the audit log names the operating-system account that r
 
 from __future__ import annotations
 
-import getpass
 import os
 from dataclasses import dataclass
 
 from relaytrack.errors import AccessDenied
 from relaytrack.evidence import audit
+from relaytrack.evidence.audit import host_account
 from relaytrack.evidence.auth import authenticate_token
 from relaytrack.store import Store
 
@@ -26,13 +26,6 @@ class Admin:
     actor: str
     host_account: str
     via: str  # "store-owner" | "supervisor-token"
-
-
-def host_account() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers): the numeric id still names the account
-        return f"uid:{os.geteuid()}"
 
 
 def require_admin(store: Store, what: str) -> Admin:

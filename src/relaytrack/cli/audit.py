@@ -90,6 +90,8 @@ def _summary(e: dict) -> str:
     from relaytrack.i18n import lang, tr
 
     who, case, what = e.get("user") or "-", e.get("case") or "-", tr(str(e.get("action")))
+    if e.get("host_account"):  # the claimed user and the OS account that actually ran the command
+        who = f"{who} [{e['host_account']}]"
     n = len(e.get("result_ids") or [])
     if lang() == "ko":
         res = f", 결과 {n}건" if n else ""

@@ -8,6 +8,9 @@ a rewritten chain cannot be made to verify. Deleting the newest rows leaves a wh
 (seq, hash, mac) is also written to an anchor file beside the store after every append, and a signed head is
 appended to the store's head journal and any configured witness folder (`relaytrack.evidence.witness`).
 
+Every entry also names the operating-system account of the process that wrote it (`host_account`, from the
+effective uid) beside the claimed user; the hash of every entry written since covers it.
+
 `verify` checks the plain chain always and the MACs whenever this installation holds the key; a store that
 was keyed with a different key than the one found is reported, not silently passed. With the key, a missing
 or unauthenticated anchor fails (the tail could have been cut), and every witness head (the journal beside
@@ -18,10 +21,12 @@ holds the keys) and what the outside witnesses do about it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import os
+import pwd
 import secrets
 import time
 from dataclasses import dataclass
@@ -47,16 +52,33 @@ def _canonical(
     detail: str,
     result_ids: str,
     prev_hash: str,
+    host: str | None = None,
 ) -> bytes:
-    return json.dumps(
-        [seq, repr(float(ts)), user, case, action, outcome, detail, result_ids, prev_hash],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    fields: list[Any] = [seq, repr(float(ts)), user, case, action, outcome, detail, result_ids, prev_hash]
+    # Entries written before the host account was recorded (NULL) keep their original nine-field form, so old
+    # chains still verify; every newer entry covers the account too, so it cannot be blanked or changed.
+    if host is not None:
+        fields.append(host)
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def entry_hash(*fields: Any) -> str:
+    """SHA-256 of (seq, ts, user, case, action, outcome, detail, result_ids, prev_hash[, host_account])."""
     return hashlib.sha256(_canonical(*fields)).hexdigest()
+
+
+@functools.cache
+def _account_of(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry (containers): the numeric id still names the account
+        return f"uid:{uid}"
+
+
+def host_account() -> str:
+    """The operating-system account running this process, from the kernel's effective uid: unlike
+    $USER/$LOGNAME (what getpass reads first) it cannot be set by the caller."""
+    return _account_of(os.geteuid())
 
 
 # ---- the key -------------------------------------------------------------------------------------------------
@@ -146,10 +168,11 @@ def append(
         row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
         ts = time.time()
-        h = entry_hash(seq, ts, user, case, action, outcome, detail_s, ids_s, prev)
+        host = host_account()
+        h = entry_hash(seq, ts, user, case, action, outcome, detail_s, ids_s, prev, host)
         conn.execute(
             "INSERT INTO audit_log(seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash,"
-            " mac) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " mac, host_account) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 seq,
                 ts,
@@ -162,6 +185,7 @@ def append(
                 prev,
                 h,
                 entry_mac(key, h) if key else None,
+                host,
             ),
         )
         if own_tx:
@@ -246,16 +270,17 @@ def verify(conn, db_path: Path | None = None, witnesses: tuple[Path, ...] | list
     if key is not None and "mac" not in cols:
         return VerifyResult(False, 0, "audit_log has no mac column (table rebuilt without it)")
     mac_col = "mac" if "mac" in cols else "NULL"
+    host_col = "host_account" if "host_account" in cols else "NULL"
     rows = conn.execute(
         "SELECT seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash, "
-        f"{mac_col} FROM audit_log ORDER BY seq"
+        f"{mac_col}, {host_col} FROM audit_log ORDER BY seq"
     )
     prev, expect_seq, n = GENESIS, 1, 0
 
     def bad(problem: str, seq: int | None) -> VerifyResult:
         return VerifyResult(False, n, problem, seq, key is not None, warning)
 
-    for seq, ts, user, case, action, outcome, detail, ids, prev_hash, h, mac in rows:
+    for seq, ts, user, case, action, outcome, detail, ids, prev_hash, h, mac, host in rows:
         n += 1
         if seq != expect_seq:
             kind = "deleted" if seq > expect_seq else "duplicated"
@@ -265,7 +290,7 @@ def verify(conn, db_path: Path | None = None, witnesses: tuple[Path, ...] | list
                 f"entry {seq} does not follow entry {seq - 1} (inserted, reordered or previous edited)", seq
             )
         try:
-            recomputed = entry_hash(seq, ts, user, case, action, outcome, detail, ids, prev_hash)
+            recomputed = entry_hash(seq, ts, user, case, action, outcome, detail, ids, prev_hash, host)
         except (TypeError, ValueError):
             recomputed = None
         if recomputed != h:
@@ -287,9 +312,13 @@ def verify(conn, db_path: Path | None = None, witnesses: tuple[Path, ...] | list
             a_seq, a_hash = int(anchor["seq"]), str(anchor["hash"])
         except (OSError, ValueError, KeyError, TypeError):
             return bad(f"anchor file {anchor_path(db_path)} is unreadable", None)
-        if key is not None and not hmac.compare_digest(str(anchor.get("mac")), _anchor_mac(key, a_seq, a_hash)):
+        if key is not None and not hmac.compare_digest(
+            str(anchor.get("mac")), _anchor_mac(key, a_seq, a_hash)
+        ):
             why = "has no MAC" if anchor.get("mac") is None else "has a wrong MAC"
-            return bad(f"anchor file {anchor_path(db_path).name} {why} (rewritten without the audit key)", None)
+            return bad(
+                f"anchor file {anchor_path(db_path).name} {why} (rewritten without the audit key)", None
+            )
         at = conn.execute("SELECT hash FROM audit_log WHERE seq=?", (a_seq,)).fetchone()
         # The anchor may be ahead of the rows read above when another process appended meanwhile (a live
         # service); the rows are gone only if the anchored entry itself is missing now.
@@ -341,7 +370,9 @@ def _check_witnesses(conn, db_path: Path | None, given: list[Path]) -> tuple[str
 
 # ---- reading ---------------------------------------------------------------------------------------------
 
-_ENTRY_COLUMNS = "seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash"
+_ENTRY_COLUMNS = (
+    "seq, ts, user_name, case_no, action, outcome, detail, result_ids, prev_hash, hash, host_account"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,11 +389,22 @@ class AuditEntry:
     result_ids: list[Any]
     prev_hash: str
     hash: str
+    host_account: str | None = None  # the OS account that ran the process (None: written before it was kept)
 
     @classmethod
     def from_row(cls, r: Any) -> AuditEntry:
         return cls(
-            r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}"), json.loads(r[7] or "[]"), r[8], r[9]
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            json.loads(r[6] or "{}"),
+            json.loads(r[7] or "[]"),
+            r[8],
+            r[9],
+            r[10],
         )
 
     def summary(self) -> dict[str, Any]:
@@ -371,6 +413,7 @@ class AuditEntry:
             "seq": self.seq,
             "ts": self.ts,
             "user": self.user,
+            "host_account": self.host_account,
             "case": self.case,
             "action": self.action,
             "outcome": self.outcome,
@@ -386,6 +429,7 @@ class AuditEntry:
             "ts": self.ts,
             "time": to_seoul_iso(self.ts),
             "user": self.user,
+            "host_account": self.host_account,
             "case": self.case,
             "action": self.action,
             "outcome": self.outcome,

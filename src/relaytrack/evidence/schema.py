@@ -110,3 +110,7 @@ MIGRATIONS.append(
         """,
     )
 )
+
+# The operating-system account that ran the process, beside the claimed user: `--user` on the CLI is a claim,
+# the account is what the kernel says. New entries cover it in their hash (audit.entry_hash); old rows keep NULL.
+MIGRATIONS.append(("004_audit_host_account", "ALTER TABLE audit_log ADD COLUMN host_account TEXT;"))

@@ -229,6 +229,7 @@ class AuditEntryOut(View):
     seq: int
     ts: float
     user: str | None
+    host_account: str | None = Field(None, description="OS account of the process that wrote the entry")
     case: str | None
     action: str
     outcome: str
