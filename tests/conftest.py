@@ -71,10 +71,21 @@ def new_pg_database(cluster) -> str:
     return cluster.url(name)
 
 
+def drop_pg_database(cluster, url: str) -> None:
+    """Drop a test database (its connections too): the cluster's data stays small over a whole run."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def pg_url(pg_cluster) -> str:
-    """A fresh, empty PostgreSQL database for one test."""
-    return new_pg_database(pg_cluster)
+    """A fresh, empty PostgreSQL database for one test, dropped after it."""
+    url = new_pg_database(pg_cluster)
+    yield url
+    drop_pg_database(pg_cluster, url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

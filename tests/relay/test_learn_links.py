@@ -23,37 +23,67 @@ NETWORK = "cameras:\n" + "".join(
 )
 
 
-def _store(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "learn.db")
-    net = tmp_path / "net.yaml"
+def _store(db: str, folder: Path) -> Store:
+    store = Store(db)
+    net = folder / "net.yaml"
     net.write_text(NETWORK, encoding="utf-8")
     import_network(store, net, modes=("walk",), radius_m={"walk": 250.0})
     return store
 
 
-def _planted(tmp_path: Path) -> Store:
+def _planted(db: str, folder: Path) -> Store:
     """60 people walk A -> B (left by the right edge, 70 +- 8 s later entering B by the left edge); C sees
     only strangers at random times."""
-    store = _store(tmp_path)
+    store = _store(db, folder)
     rng = np.random.default_rng(5)
     track = 0
     for k in range(60):
         proto = unit(rng.normal(size=DIM))
         t = 20.0 * k + float(rng.uniform(0, 10))
         track += 1
-        add_person(store, "A", t, noisy(rng, proto), track_id=track, dur=8, entry="left", exit_="right",
-                   upper="red", lower="blue")
+        add_person(
+            store,
+            "A",
+            t,
+            noisy(rng, proto),
+            track_id=track,
+            dur=8,
+            entry="left",
+            exit_="right",
+            upper="red",
+            lower="blue",
+        )
         track += 1
-        add_person(store, "B", t + 8 + float(rng.normal(70, 8)), noisy(rng, proto), track_id=track, dur=8,
-                   entry="left", exit_="right", upper="red", lower="blue")
+        add_person(
+            store,
+            "B",
+            t + 8 + float(rng.normal(70, 8)),
+            noisy(rng, proto),
+            track_id=track,
+            dur=8,
+            entry="left",
+            exit_="right",
+            upper="red",
+            lower="blue",
+        )
         track += 1
-        add_person(store, "C", float(rng.uniform(0, 1300)), unit(rng.normal(size=DIM)), track_id=track, dur=8,
-                   entry="top", exit_="bottom", upper="gray", lower="gray")
+        add_person(
+            store,
+            "C",
+            float(rng.uniform(0, 1300)),
+            unit(rng.normal(size=DIM)),
+            track_id=track,
+            dur=8,
+            entry="top",
+            exit_="bottom",
+            upper="gray",
+            lower="gray",
+        )
     return store
 
 
-def test_planted_transition_is_learned_with_its_time_and_edges(tmp_path: Path) -> None:
-    store = _planted(tmp_path)
+def test_planted_transition_is_learned_with_its_time_and_edges(store_db: str, tmp_path: Path) -> None:
+    store = _planted(store_db, tmp_path)
     res = learn_links(store.conn)
     pairs = {(ln.src, ln.dst): ln for ln in res.links}
     assert set(pairs) == {("A", "B")}, res.to_dict()
@@ -67,12 +97,20 @@ def test_planted_transition_is_learned_with_its_time_and_edges(tmp_path: Path) -
     with store.tx() as conn:
         out = store_learned(conn, res)
     assert out["stored"] == 1
-    rows = store.conn.execute("SELECT src, dst, source, support, z FROM camera_links WHERE source='learned'").fetchall()
+    rows = store.conn.execute(
+        "SELECT src, dst, source, support, z FROM camera_links WHERE source='learned'"
+    ).fetchall()
     assert [(r[0], r[1], r[2]) for r in rows] == [("A", "B", "learned")]
     assert rows[0][3] >= 30
     # A's map links went (its traffic spoke about its exits); the other cameras keep theirs.
-    assert store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='A' AND source='map'").fetchone()[0] == 0
-    assert store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='B' AND source='map'").fetchone()[0] > 0
+    assert (
+        store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='A' AND source='map'").fetchone()[0]
+        == 0
+    )
+    assert (
+        store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='B' AND source='map'").fetchone()[0]
+        > 0
+    )
     # Learning again replaces, never duplicates.
     with store.tx() as conn:
         store_learned(conn, learn_links(conn))
@@ -80,21 +118,33 @@ def test_planted_transition_is_learned_with_its_time_and_edges(tmp_path: Path) -
     store.close()
 
 
-def test_shuffled_baseline_keeps_chance_lookalikes_out(tmp_path: Path) -> None:
+def test_shuffled_baseline_keeps_chance_lookalikes_out(store_db: str, tmp_path: Path) -> None:
     # Everyone looks alike (one prototype) and walks nowhere in particular: no excess over the shuffled pairs.
-    store = _store(tmp_path)
+    store = _store(store_db, tmp_path)
     rng = np.random.default_rng(9)
     proto = unit(rng.normal(size=DIM))
     for k in range(150):
-        add_person(store, "ABC"[k % 3], float(rng.uniform(0, 1500)), noisy(rng, proto, 0.6), track_id=k + 1,
-                   dur=8, entry="left", exit_="right", upper="red", lower="blue")
+        add_person(
+            store,
+            "ABC"[k % 3],
+            float(rng.uniform(0, 1500)),
+            noisy(rng, proto, 0.6),
+            track_id=k + 1,
+            dur=8,
+            entry="left",
+            exit_="right",
+            upper="red",
+            lower="blue",
+        )
     res = learn_links(store.conn, LearnParams(seed=1))
     assert res.links == []
     store.close()
 
 
-def test_no_traffic_reports_unestimated_links_instead_of_inventing_them(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_no_traffic_reports_unestimated_links_instead_of_inventing_them(
+    store_db: str, tmp_path: Path
+) -> None:
+    store = _store(store_db, tmp_path)
     res = learn_links(store.conn)
     assert res.links == []
     assert res.sightings == 0
@@ -107,11 +157,11 @@ def test_no_traffic_reports_unestimated_links_instead_of_inventing_them(tmp_path
     store.close()
 
 
-def test_hard_simulator_links_are_learned_and_two_hop_peaks_pruned(tmp_path: Path) -> None:
+def test_hard_simulator_links_are_learned_and_two_hop_peaks_pruned(store_db: str) -> None:
     from relaytrack.bench.seeds import TUNING
     from relaytrack.relay.synth import SynthConfig, generate
 
-    store = Store(tmp_path / "synth.db")
+    store = Store(store_db)
     truth = generate(store, SynthConfig.hard(TUNING["relay"][1], people=150, grid=(3, 3)))
     res = learn_links(store.conn)
     cmp = compare_links(res.links, truth.links)
@@ -120,7 +170,9 @@ def test_hard_simulator_links_are_learned_and_two_hop_peaks_pruned(tmp_path: Pat
     store.close()
 
 
-def test_cli_learn_prints_support_and_confirmed_hops_refine_learned_links(tmp_path: Path) -> None:
+def test_cli_learn_prints_support_and_confirmed_hops_refine_learned_links(
+    store_db: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     import json
 
     import yaml
@@ -129,28 +181,38 @@ def test_cli_learn_prints_support_and_confirmed_hops_refine_learned_links(tmp_pa
     from relaytrack.cli import app
     from relaytrack.relay.network import refine_links
 
-    store = _planted(tmp_path)
+    store = _planted(store_db, tmp_path)
     store.close()
-    db = str(tmp_path / "learn.db")
+    db = store.url
     truth = tmp_path / "links-truth.yaml"
     truth.write_text(yaml.safe_dump({"links": [{"src": "A", "dst": "B", "mean_s": 72.0, "samples": 60}]}))
-    res = CliRunner().invoke(app, ["cameras", "links", "--learn", "--db", db, "--truth", str(truth), "--json"])
+    res = CliRunner().invoke(
+        app, ["cameras", "links", "--learn", "--db", db, "--truth", str(truth), "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert [(x["src"], x["dst"]) for x in out["links"]] == [("A", "B")]
     assert out["links"][0]["support"] >= 30 and out["truth"]["recall"] == 1.0
     # Confirmed hops refine a learned link: its learned estimate is the prior, weighted by its support.
-    store = Store(tmp_path / "learn.db")
+    store = Store(db)
     with store.tx() as conn:
         before = conn.execute("SELECT mean_s FROM camera_links WHERE source='learned'").fetchone()[0]
         refine_links(conn, observations=[("A", "B", before + 40.0, "walk")] * 3)
-        row = conn.execute("SELECT mean_s, source, n_obs FROM camera_links WHERE src='A' AND dst='B'").fetchone()
+        row = conn.execute(
+            "SELECT mean_s, source, n_obs FROM camera_links WHERE src='A' AND dst='B'"
+        ).fetchone()
     assert row[1] == "learned" and row[2] == 3
     assert before < row[0] < before + 40.0 * 3 / (3 + 30)  # the learned prior outweighs three hops
     store.close()
     # Too little traffic: nothing learned, the neighbour links it could not estimate are listed.
     empty = tmp_path / "empty"
     empty.mkdir()
-    _store(empty).close()
-    res = CliRunner().invoke(app, ["cameras", "links", "--learn", "--db", str(empty / "learn.db")])
+    if store.backend == "postgresql":
+        from conftest import new_pg_database
+
+        empty_db = new_pg_database(request.getfixturevalue("pg_cluster"))
+    else:
+        empty_db = str(empty / "learn.db")
+    _store(empty_db, empty).close()
+    res = CliRunner().invoke(app, ["cameras", "links", "--learn", "--db", empty_db])
     assert res.exit_code == 0 and "learned 0 links" in res.output and "could not estimate" in res.output

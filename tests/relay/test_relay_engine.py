@@ -29,9 +29,9 @@ NETWORK = "cameras:\n" + "".join(
 
 
 class Town:
-    def __init__(self, path: Path) -> None:
-        self.store = Store(path)
-        net = path.parent / "net.yaml"
+    def __init__(self, db: str, folder: Path) -> None:
+        self.store = Store(db)
+        net = folder / "net.yaml"
         net.write_text(NETWORK, encoding="utf-8")
         import_network(self.store, net, modes=("walk",), radius_m={"walk": 150.0})
         self.rng = np.random.default_rng(3)
@@ -53,16 +53,28 @@ class Town:
         dur: float = 8.0,
     ) -> int:
         self.tracks += 1
-        return add_person(self.store, cam, t, emb, track_id=self.tracks, dur=dur, entry=entry, exit_=exit_,
-                          upper=upper, lower=lower, clock_offset_s=30.0 if cam == "C" else 0.0, thumbnail_jpeg=b"\xff\xd8fakejpeg")
+        return add_person(
+            self.store,
+            cam,
+            t,
+            emb,
+            track_id=self.tracks,
+            dur=dur,
+            entry=entry,
+            exit_=exit_,
+            upper=upper,
+            lower=lower,
+            clock_offset_s=30.0 if cam == "C" else 0.0,
+            thumbnail_jpeg=b"\xff\xd8fakejpeg",
+        )
 
     def noisy(self, proto: np.ndarray, scale: float = 0.25) -> np.ndarray:
         return noisy(self.rng, proto, scale)
 
 
 @pytest.fixture
-def town(tmp_path: Path) -> Town:
-    t = Town(tmp_path / "relay.db")
+def town(store_db: str, tmp_path: Path) -> Town:
+    t = Town(store_db, tmp_path)
     yield t
     t.store.close()
 
@@ -235,7 +247,7 @@ def test_cli_relay_contract_and_feedback(town: Town, tmp_path: Path) -> None:
         create_case(conn, "2026-7", legal_basis="w", purpose="p", members=["kim"])
     me = unit(town.rng.normal(size=DIM))
     ids = walk(town, me)
-    db = str(town.store.path)
+    db = town.store.url
     out = tmp_path / "route.json"
     runner = CliRunner()
     res = runner.invoke(

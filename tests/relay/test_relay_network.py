@@ -34,8 +34,8 @@ def _m_lon(lat: float = LAT) -> float:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "net.db")
+def store(store_db: str) -> Store:
+    s = Store(store_db)
     yield s
     s.close()
 

@@ -18,19 +18,19 @@ from relaytrack.evidence.access import create_case, create_user
 DAY = human(T0)[:13]  # "YYYY-MM-DD HH" in Seoul
 
 
-def _setup(tmp_path: Path) -> tuple[Town, list[int], str]:
-    town = Town(tmp_path / "relay.db")
+def _setup(db: str, tmp_path: Path) -> tuple[Town, list[int], str]:
+    town = Town(db, tmp_path)
     with town.store.tx() as conn:
         create_user(conn, "kim", "investigator")
         create_case(conn, "2026-7", legal_basis="w", purpose="p", members=["kim"])
     ids = walk(town, unit(town.rng.normal(size=DIM)))
-    return town, ids, str(town.store.path)
+    return town, ids, town.store.url
 
 
-def test_route_times_are_seoul_and_clip_seconds_stay(tmp_path: Path) -> None:
+def test_route_times_are_seoul_and_clip_seconds_stay(store_db: str, tmp_path: Path) -> None:
     from relaytrack.cli import app
 
-    town, ids, db = _setup(tmp_path)
+    town, ids, db = _setup(store_db, tmp_path)
     out, geo, rep = tmp_path / "route.json", tmp_path / "r.geojson", tmp_path / "r.html"
     args = ["relay", "--from", str(ids[1]), "--hops", "3", "--db", db, "--out", str(out), "--geojson", str(geo),
             "--html", str(rep), "--user", "kim", "--case", "2026-7"]  # fmt: skip
@@ -54,10 +54,10 @@ def test_route_times_are_seoul_and_clip_seconds_stay(tmp_path: Path) -> None:
     town.store.close()
 
 
-def test_dead_end_names_the_next_search_hits_in_korean(tmp_path: Path) -> None:
+def test_dead_end_names_the_next_search_hits_in_korean(store_db: str, tmp_path: Path) -> None:
     from relaytrack.cli import app
 
-    town, ids, db = _setup(tmp_path)
+    town, ids, db = _setup(store_db, tmp_path)
     ident = ["--db", db, "--user", "kim", "--case", "2026-7"]
     runner = CliRunner()
     res = runner.invoke(app, ["search", "--sighting", str(ids[0]), "--top", "6", "--json", *ident])
@@ -83,10 +83,10 @@ def test_dead_end_names_the_next_search_hits_in_korean(tmp_path: Path) -> None:
     town.store.close()
 
 
-def test_search_table_in_korean(tmp_path: Path) -> None:
+def test_search_table_in_korean(store_db: str, tmp_path: Path) -> None:
     from relaytrack.cli import app
 
-    town, ids, db = _setup(tmp_path)
+    town, ids, db = _setup(store_db, tmp_path)
     res = CliRunner().invoke(app, ["--lang", "ko", "search", "--text", "빨간 상의", "--top", "3", "--db", db,
                                    "--user", "kim", "--case", "2026-7"])  # fmt: skip
     assert res.exit_code == 0, res.output

@@ -26,14 +26,20 @@ from relaytrack.store import Store
 HOP_KEYS = "sighting camera start end frames box score confidence kind wall_start".split()
 
 
-@pytest.fixture(scope="module")
-def routed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Route]:
-    store = Store(tmp_path_factory.mktemp("route") / "synth.db")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def routed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Route]:
+    if request.param == "postgresql":
+        from conftest import new_pg_database
+
+        store = Store(new_pg_database(request.getfixturevalue("pg_cluster")))
+    else:
+        store = Store(tmp_path_factory.mktemp("route") / "synth.db")
     truth = generate(store, SynthConfig(people=8, seed=1, grid=(3, 3)))
     ids = max(truth.routes.values(), key=len)
     route = relay(store, ids[len(ids) // 2], 6, case="C-1")
     assert len(route.hops) > 1
-    return store, route
+    yield store, route
+    store.close()
 
 
 def test_from_dict_reads_back_what_to_dict_wrote(routed: tuple[Store, Route]) -> None:

@@ -203,6 +203,7 @@ class PgConnection:
         self._id_tables: set[str] | None = None
         self._lock = threading.RLock()
         self.total_changes = 0
+        self._outer_savepoint: str | None = None  # a SAVEPOINT that began the transaction (SQLite's way)
 
     # --- catalog, read once and refreshed after DDL ---
     def primary_key(self, table: str) -> list[str]:
@@ -243,6 +244,8 @@ class PgConnection:
         return self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> PgCursor:
+        if _TX_CONTROL.match(sql):
+            return self._tx_control(sql)
         t = self._translate(sql)
         args = t.params if t.params is not None else _params(params)
         with self._lock:
@@ -263,6 +266,25 @@ class PgConnection:
                 self.forget_catalog()
             elif cur.rowcount > 0 and not cur.description:
                 self.total_changes += cur.rowcount
+            return PgCursor(cur)
+
+    def _tx_control(self, sql: str) -> PgCursor:
+        """SAVEPOINT, RELEASE, COMMIT and ROLLBACK as SQLite runs them: a SAVEPOINT outside a transaction
+        begins one (a write transaction, with BEGIN's lock) and releasing that outermost savepoint commits it;
+        PostgreSQL refuses a savepoint outside a transaction block."""
+        word, name = _TX_CONTROL.match(sql).group(1, 2)
+        word = word.upper()
+        with self._lock:
+            if word == "SAVEPOINT" and not self.in_transaction:
+                self.execute("BEGIN IMMEDIATE")
+                self._outer_savepoint = name.lower()
+            cur = self._conn.cursor()
+            cur.execute(sql.strip().rstrip(";"))
+            if word == "RELEASE" and name and name.lower() == self._outer_savepoint:
+                self._outer_savepoint = None
+                cur.execute("COMMIT")
+            elif word in ("COMMIT", "END") or (word == "ROLLBACK" and not name):  # not ROLLBACK TO
+                self._outer_savepoint = None
             return PgCursor(cur)
 
     def executemany(self, sql: str, seq: Iterable[Sequence]) -> PgCursor:
@@ -292,6 +314,13 @@ class PgConnection:
 
     def close(self) -> None:
         self._conn.close()
+
+
+# Transaction control the stages write in SQLite's words (BEGIN goes through the dialect: it takes the lock).
+_TX_CONTROL = re.compile(
+    r"^\s*(SAVEPOINT|RELEASE|COMMIT|END|ROLLBACK)\b(?:\s+(?:TRANSACTION\b|TO\b|SAVEPOINT\b)\s*)*\s*(\w+)?\s*;?\s*$",
+    re.I,
+)
 
 
 def _params(params: Sequence | dict | None) -> Sequence | dict:
