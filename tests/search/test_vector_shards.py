@@ -251,4 +251,25 @@ def test_ray_fanout_matches_threads(tmp_path):
         fresh.close()
     assert [p.shard for p in ray.problems] == [sorted(idx.shards)[2].name] and ray.problems[0].rebuilt
     assert [h.sighting_id for h in ray.hits] == [h.sighting_id for h in threads.hits]
-    assert again.problems == [] and [h.sighting_id for h in again.hits] == [h.sighting_id for h in threads.hits]
+    assert again.problems == [] and [h.sighting_id for h in again.hits] == [
+        h.sighting_id for h in threads.hits
+    ]
+
+
+@needs_seoul
+def test_city_without_its_own_vector_table_searches_through_shards(tmp_path):
+    from relaytrack.search.engine import search_sighting
+    from relaytrack.store import Store, shard_store, vectors
+    from relaytrack.town.city import simulate_city
+
+    simulate_city(tmp_path / "a.db", cameras=50, sightings=1500, seed=2, dim=16)
+    simulate_city(tmp_path / "b.db", cameras=50, sightings=1500, seed=2, dim=16, vec_index=False)
+    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
+        q = "SELECT id, embedding FROM sightings ORDER BY id"
+        assert a.query(q) == b.query(q)  # the same city either way
+        assert vectors.count(b.conn) == 0 and vectors.dim(b.conn) == 16
+        shard_store.build(b)
+        for sid in (3, 700, 1400):
+            ra, rb = search_sighting(a.conn, sid, top=10), search_sighting(b.conn, sid, top=10)
+            assert rb.stats["strategy"] == "vector-shards" and ra.stats["strategy"] == "vector-index"
+            assert [h.sighting.id for h in ra.hits] == [h.sighting.id for h in rb.hits]

@@ -131,7 +131,12 @@ def register(app: typer.Typer) -> None:
         ] = 128,
         hours: Annotated[float, typer.Option("--hours", min=0.01, help="Simulated time span")] = 24.0,
         index: Annotated[
-            bool, typer.Option("--index/--no-index", help="Build the district x day vector shards afterwards")
+            bool,
+            typer.Option(
+                "--index/--no-index",
+                help="Build the district x day vector shards afterwards (and leave the store's own vector table "
+                "empty: the shards replace it)",
+            ),
         ] = True,
         json_out: JsonFlag = False,
     ) -> None:
@@ -146,7 +151,9 @@ def register(app: typer.Typer) -> None:
                     tasks[step] = bar.add_task(step, total=100)
                 bar.update(tasks[step], completed=int(frac * 100))
 
-            summary = simulate_city(db, cameras, sightings, seed, dim, hours=hours, progress=say)
+            summary = simulate_city(
+                db, cameras, sightings, seed, dim, hours=hours, vec_index=not index, progress=say
+            )
             if index:
                 summary["shards"] = _build_shards(db, None, False, lambda f: say("vector shards", f))
         if json_out:

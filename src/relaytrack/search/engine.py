@@ -428,21 +428,16 @@ def search_example(
         districts = _districts_of(conn, f) if sharded is not None else None
         k = max(top * 10, 200)
         while True:
-            got = None
             if sharded is not None:
                 got = shard_store.knn(
                     conn, sharded, vec, k + 1, districts=districts, time_from=f.time_from, time_to=f.time_to,
                     nprobe=nprobe, engine=shard_engine,
                 )  # fmt: skip
-            if got is not None:
                 nn = got.nearest
                 stats.update(shards=got.shards, tail=got.tail, candidates=got.candidates)
                 if got.problems:  # a bad shard was rebuilt (or could not be): say so with the result
                     stats["shard_problems"] = [asdict(p) for p in got.problems]
             else:
-                if sharded is not None:
-                    stats["strategy"] = "vector-index"  # shards too far behind the store: its own index
-                    sharded = None
                 nn = vectors.knn(conn, vec, k + 1, nprobe=nprobe)
             ids = [i for i, _ in nn if i != exclude]
             rows = []

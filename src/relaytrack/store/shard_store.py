@@ -9,6 +9,7 @@ indexes every sighting not yet indexed (and starts over when the store's embedde
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,8 +30,12 @@ from relaytrack.store.shards import (
     unit,
 )
 
+log = logging.getLogger(__name__)
+
 META_KEY = "vector_shards"
-TAIL_MAX = 50_000  # sightings newer than the shards searched exactly; more than this: the shards are stale
+TAIL_WARN = (
+    50_000  # sightings newer than the shards are compared exactly; past this many, say to run city index
+)
 _OPEN: dict[Path, tuple[float, ShardIndex]] = {}  # root -> (manifest mtime, index): loaded shards stay open
 
 
@@ -239,14 +244,14 @@ def knn(
     time_to: float | None = None,
     nprobe: int | None = None,
     engine: str = "threads",
-) -> ShardedKnn | None:
-    """The k nearest through the shards plus an exact pass over sightings added since they were built;
-    None when that tail is longer than TAIL_MAX (stale shards: the caller uses the store's index)."""
+) -> ShardedKnn:
+    """The k nearest through the shards, plus an exact pass over the sightings added since they were built
+    (the tail: slow when long, so a warning says to bring the shards up to date)."""
     tail = conn.execute(
         "SELECT COUNT(*) FROM sightings WHERE id > ? AND embedding IS NOT NULL", (idx.indexed_upto,)
     ).fetchone()[0]
-    if tail > TAIL_MAX:
-        return None
+    if tail > TAIL_WARN:
+        log.warning("%d sightings are newer than the vector shards; run `relaytrack city index`", tail)
     src = StoreVectors(conn)
     res = idx.search(
         query,
@@ -263,6 +268,7 @@ def knn(
         q = unit(np.ravel(query))
         for b in src.rows_after(idx.indexed_upto):
             sims = unit(b.vectors) @ q
-            near += [(int(i), float(1.0 - s)) for i, s in zip(b.ids, sims, strict=True)]
+            top = np.argsort(-sims)[:k]
+            near += [(int(b.ids[i]), float(1.0 - sims[i])) for i in top]
         near = sorted(near, key=lambda x: (x[1], x[0]))[:k]
     return ShardedKnn(near, len(res.shards), res.candidates, int(tail), res.problems)

@@ -1,7 +1,9 @@
 """Detection-level city simulator: a store with millions of sightings on thousands of real Seoul camera sites.
 
 No pixels. Cameras stand at the real positions of Seoul's 안심이 CCTVs (../shared/data/seoul/cctv,
-83,734 rows, 40,070 distinct sites with their district); people and vehicles walk/drive between nearby
+83,734 rows, 40,070 distinct sites with their district) and, for more cameras than that, at positions placed per
+district with owners and purposes matching Seoul's 2023 inventory (relaytrack.town.city_cameras); people and
+vehicles walk/drive between nearby
 cameras; each pass in front of a camera becomes a sighting with the fields a real ingest writes: time, frames,
 box, entry/exit edge (from the bearing to the previous/next camera and the camera's heading), noisy clothing
 colours with confidences, noisy carried items, vehicle type/colour and a sometimes-legible plate, and a noisy
@@ -19,9 +21,11 @@ cameras, from map distance) are written to camera_links for relay.
 Python API (used by `relaytrack city simulate`, `bench search` and `bench relay`):
 
     simulate_city(db_path, cameras=10_000, sightings=1_000_000, seed=0, dim=128, *, hours=24.0,
-                  start="2026-11-25T00:00:00+09:00", links=True, progress=None) -> dict
+                  start="2026-11-25T00:00:00+09:00", links=True, vec_index=True, progress=None) -> dict
         Fills an empty store and returns a summary: {"db", "cameras", "sightings", "identities", "persons",
-        "vehicles", "dim", "seed", "start", "hours", "links", "nlist", "seconds", "seconds_by_step"}.
+        "vehicles", "dim", "seed", "start", "hours", "links", "nlist", "vec_index", "seconds",
+        "seconds_by_step"}. vec_index=False leaves the store's own vector table empty (about a third of the
+        write time at 10^7 sightings), for stores searched through vector shards (relaytrack.store.shards).
         Raises StoreError if the store already holds sightings; InputError for impossible sizes.
 """
 
@@ -152,6 +156,7 @@ def simulate_city(
     hours: float = 24.0,
     start: str = "2026-11-25T00:00:00+09:00",
     links: bool = True,
+    vec_index: bool = True,
     progress: Callable[[str, float], None] | None = None,
 ) -> dict[str, Any]:
     """Fill an empty store at db_path with a simulated city; see the module docstring."""
@@ -310,7 +315,8 @@ def simulate_city(
     try:
         if conn.execute("SELECT 1 FROM sightings LIMIT 1").fetchone() is not None:
             raise StoreError(f"{store.path}: already holds sightings; simulate into a new store")
-        conn.execute("PRAGMA cache_size=-400000")
+        # Page cache for the sightings' indexes (14 of them): ~0.3 kB per sighting, 0.4-3 GB.
+        conn.execute(f"PRAGMA cache_size=-{int(np.clip(sightings * 0.3, 400_000, 3_000_000))}")
         conn.execute("PRAGMA temp_store=MEMORY")
         with store.tx():
             conn.executemany(
@@ -390,8 +396,10 @@ def simulate_city(
         with store.tx():
             vectors.ensure_index(conn, dim)
             if nlist and vectors.partitioned(conn):
-                cents = vectors.train_centroids(embed(sample_rows), nlist, seed=seed)
-                vectors.save_centroids(conn, cents)
+                sample = embed(sample_rows)  # drawn either way: the same seed gives the same city
+                if vec_index:
+                    cents = vectors.train_centroids(sample, nlist, seed=seed)
+                    vectors.save_centroids(conn, cents)
         steps["train_ivf"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -478,7 +486,8 @@ def simulate_city(
                     "INSERT INTO sim_truth(sighting_id, identity) VALUES (?, ?)",
                     zip(sid_of[rows].tolist(), (ident[rows] + 1).tolist(), strict=True),
                 )
-                vectors.add_many(conn, sid_of[rows].tolist(), emb, cents=cents, replace=False)
+                if vec_index:
+                    vectors.add_many(conn, sid_of[rows].tolist(), emb, cents=cents, replace=False)
             say("sightings", min(1.0, (c0 + chunk) / sightings))
         steps["write_sightings"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -496,6 +505,7 @@ def simulate_city(
             "hours": hours,
             "links": bool(links),
             "nlist": int(nlist if cents is not None else 0),
+            "vec_index": bool(vec_index),
         }
         store.set_meta("sim_city", json.dumps(summary))
         steps["analyze"] = time.perf_counter() - t
