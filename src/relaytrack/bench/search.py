@@ -42,11 +42,15 @@ def _pct(xs: list[float]) -> dict[str, float]:
     }
 
 
-def _ensure_store(db: Path | None, sightings: int, cameras: int, seed: int) -> tuple[Path, dict | None]:
+def _ensure_store(
+    db: Path | str | None, sightings: int, cameras: int, seed: int
+) -> tuple[Path | str, dict | None]:
+    from relaytrack.store.pg import is_url
     from relaytrack.town.city import simulate_city
 
     db = db or Path(tempfile.gettempdir()) / f"relaytrack-city-{sightings}-s{seed}.db"
-    if db.exists():
+    db = db if is_url(db) else Path(db)
+    if is_url(db) or db.exists():  # a PostgreSQL database is opened to see whether it is filled
         with Store(db) as st:
             n = st.one("SELECT COUNT(*) FROM sightings")[0]
             meta = st.meta("sim_city")
@@ -184,7 +188,7 @@ def _ensure_shards(store: Store) -> dict[str, Any]:
 
 
 def run_bench(
-    db: Path | None,
+    db: Path | str | None,
     *,
     sightings: int,
     cameras: int,

@@ -269,7 +269,10 @@ def bench_town(
 @bench.command("search")
 def bench_search_cmd(
     db: Annotated[
-        Path | None, typer.Option("--db", help="Simulated store to use or build (default under /tmp)")
+        str | None,
+        typer.Option(
+            "--db", help="Simulated store (file or postgresql:// URL) to use, or to build when empty (default under /tmp)"
+        ),
     ] = None,
     sightings: Annotated[int, typer.Option("--sightings", min=1000)] = 1_000_000,
     cameras: Annotated[int, typer.Option("--cameras", min=2)] = 10_000,
