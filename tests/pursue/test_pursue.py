@@ -114,12 +114,12 @@ def frames(until: float, fps: float = 2.0):
 
 
 @pytest.fixture
-def planted(tmp_path):
-    """A store with a background crowd (so appearance is calibrated), the origin on A and the suspect's
-    arrival on B; a look-alike 'decoy' (other face, same clothes) on E."""
+def planted(store_db):
+    """A store (each backend) with a background crowd (so appearance is calibrated), the origin on A and the
+    suspect's arrival on B; a look-alike 'decoy' (other face, same clothes) on E."""
     rng = np.random.default_rng(7)
     suspect = unit(rng.normal(size=DIM))
-    store = Store(tmp_path / "p.db")
+    store = Store(store_db)
     with store.tx() as conn:
         for c in CAMS:
             ensure_camera(conn, c)

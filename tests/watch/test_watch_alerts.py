@@ -96,10 +96,10 @@ def test_throttle_per_camera_keeps_the_rest_for_tuning(cfg, tmp_path):
     assert any(a.suppressed for a in stored)
 
 
-def test_store_list_show_ack_feedback(tmp_path):
+def test_store_list_show_ack_feedback(store_db):
     from relaytrack.watch.alerts import Alert
 
-    with Store(tmp_path / "w.db") as store:
+    with Store(store_db) as store:
         with store.tx() as conn:
             a = Alert("C7", 3.0, 9.5, 0.71, ["stopped 6 s at mailbox Z2", "crouched"], track=4, zone="Z2",
                       signals={"dwell_s": 6.0}, boxes=[[10, 1.8, 1, 2, 3, 4]])  # fmt: skip
