@@ -121,7 +121,7 @@ class Filters:
                 f"camera_id IN (SELECT id FROM cameras WHERE district IN ({','.join('?' * len(self.districts))}))"
             )
             params.extend(self.districts)
-        return (" AND ".join(where) or "1"), params
+        return (" AND ".join(where) or "1=1"), params
 
 
 def check_store(conn, f: Filters) -> str | None:
@@ -257,7 +257,7 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
         add(bound(q, items_max=(n - 1 + partial) / n, plate_max=plate_max), f"{expr} IS NULL", [])
         return tiers
     # Plate only: the plate rows were read before the tiers; the rest can only match partly.
-    add(bound(q, plate_max=plate_max), "1", [])
+    add(bound(q, plate_max=plate_max), "1=1", [])
     return tiers
 
 
