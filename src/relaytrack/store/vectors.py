@@ -17,8 +17,8 @@ FAISS index (`relaytrack.store.shards`) is what scales past memory on either bac
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -286,7 +286,9 @@ def build_ivf(conn, *, nlist: int | None = None, sample: int = 65536, seed: int 
     return {"vectors": int(len(ids)), "nlist": int(len(cents))}
 
 
-_BACKGROUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # conn -> {(kind, lo, hi, ...): value}
+# (id(conn), kind, lo, hi, ...) -> (conn, value): the connection is held so that its id is not reused while
+# cached (SQLite connections take no weak references); a few entries only.
+_BACKGROUND: dict[tuple, tuple[Any, tuple[float, float] | None]] = {}
 
 
 def background(conn, kind: str, sample: int = 400, seed: int = 7) -> tuple[float, float] | None:
@@ -300,16 +302,13 @@ def background(conn, kind: str, sample: int = 400, seed: int = 7) -> tuple[float
     hi = conn.execute("SELECT MAX(id) FROM sightings").fetchone()[0]
     if lo is None:
         return None
-    key = (kind, lo, hi, sample, seed, embedder(conn)[0])
-    try:
-        cache = _BACKGROUND.setdefault(conn, {})
-    except TypeError:  # a connection type without weak references: no cache
-        cache = {}
-    if key not in cache:
-        if len(cache) > 8:  # older sizes of the store
-            cache.clear()
-        cache[key] = _background(conn, kind, lo, hi, sample, seed)
-    return cache[key]
+    key = (id(conn), kind, lo, hi, sample, seed, embedder(conn)[0])
+    got = _BACKGROUND.get(key)
+    if got is None or got[0] is not conn:
+        if len(_BACKGROUND) >= 16:
+            _BACKGROUND.pop(next(iter(_BACKGROUND)))
+        got = _BACKGROUND[key] = (conn, _background(conn, kind, lo, hi, sample, seed))
+    return got[1]
 
 
 def _background(conn, kind: str, lo: int, hi: int, sample: int, seed: int) -> tuple[float, float] | None:
