@@ -29,9 +29,17 @@ def _summary(db):
         return s.query("SELECT track_id, first_frame, last_frame, class_name FROM sightings ORDER BY track_id")
 
 
-def test_ingest_stores_described_sightings_once(tmp_path, pets_clip, stages):
-    db = tmp_path / "s.db"
-    with Store(db) as store:
+def _second_db(store_db, request, tmp_path, name):
+    """Another empty store on the same backend as `store_db`."""
+    if str(store_db).startswith("postgresql://"):
+        from conftest import new_pg_database
+
+        return new_pg_database(request.getfixturevalue("pg_cluster"))
+    return str(tmp_path / name)
+
+
+def test_ingest_stores_described_sightings_once(store_db, pets_clip, stages):
+    with Store(store_db) as store:
         res = ingest(store, str(pets_clip), "PETS", _cfg(), stages, start_wall=1_700_000_000.0)
         assert res.status == "complete" and res.sightings > 3
         rows = store.query("SELECT * FROM sightings WHERE kind='person'")
@@ -48,8 +56,8 @@ def test_ingest_stores_described_sightings_once(tmp_path, pets_clip, stages):
         assert store.one("SELECT count(*) FROM sightings")[0] == before
 
 
-def test_kill_during_ingest_loses_nothing_and_rerun_completes(tmp_path, pets_clip):
-    clean_db, db = tmp_path / "clean.db", tmp_path / "killed.db"
+def test_kill_during_ingest_loses_nothing_and_rerun_completes(store_db, request, tmp_path, pets_clip):
+    clean_db, db = _second_db(store_db, request, tmp_path, "clean.db"), store_db
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("commit_every: 3\n")
     cmd = [sys.executable, "-m", "relaytrack.cli", "ingest", str(pets_clip), "--camera", "PETS",
@@ -63,7 +71,7 @@ def test_kill_during_ingest_loses_nothing_and_rerun_completes(tmp_path, pets_cli
     committed = 0
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-        if db.exists():
+        if db.startswith("postgresql://") or os.path.exists(db):
             try:
                 with Store(db) as s:
                     row = s.one("SELECT checkpoint_frame FROM sources")
