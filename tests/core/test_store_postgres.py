@@ -106,3 +106,29 @@ def test_append_only_log_refuses_edits_on_postgres(pg_url):
             st.conn.execute("UPDATE audit_log SET action='x'")
         with pytest.raises(Exception, match="append-only"):
             st.conn.execute("DELETE FROM audit_log")
+
+
+def test_bulk_inserts_go_through_copy_and_read_back_the_same(pg_url):
+    import numpy as np
+
+    from relaytrack.store import vectors
+
+    assert translate("INSERT INTO meta(key, value) VALUES (?, ?)", _pk).copy_into == (
+        "meta",
+        ["key", "value"],
+    )
+    assert (
+        translate("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT DO NOTHING", _pk).copy_into is None
+    )
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(300, 16)).astype(np.float32)
+    with Store(pg_url) as st:
+        with st.tx() as conn:
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)", [(f"k{i}", str(i)) for i in range(200)]
+            )
+            vectors.add_many(conn, list(range(1, 301)), vecs, replace=False)  # bytea through COPY
+        assert st.one("SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'")[0] == 200
+        assert st.meta("k199") == "199"
+        hit = vectors.knn(st.conn, vecs[41], 1, exact=True)
+    assert hit[0][0] == 42 and hit[0][1] == pytest.approx(0.0, abs=1e-5)

@@ -81,7 +81,7 @@ class Translated:
     """One statement in PostgreSQL: its text, a parameter tuple to use instead of the caller's (PRAGMAs
     carry their argument in the text), and whether it is an INSERT that should hand back its new id."""
 
-    __slots__ = ("sql", "params", "insert_table", "script")
+    __slots__ = ("sql", "params", "insert_table", "script", "copy_into")
 
     def __init__(
         self, sql: str, params: tuple | None = None, insert_table: str | None = None, script: bool = False
@@ -90,6 +90,9 @@ class Translated:
         self.params = params
         self.insert_table = insert_table
         self.script = script  # several statements without parameters, separated by ';\n'
+        # (table, columns) when the statement is a plain INSERT of one row of placeholders: executemany may
+        # then load many rows with COPY, which is an order of magnitude faster than row-by-row inserts.
+        self.copy_into: tuple[str, list[str]] | None = None
 
 
 def _outside_quotes(sql: str, fn: Callable[[str], str]) -> str:
@@ -164,7 +167,16 @@ def translate(sql: str, primary_key: Callable[[str], list[str]]) -> Translated:
             insert_table = m.group(1)
     if insert_table and re.search(r"\bRETURNING\b", body, re.I):
         insert_table = None  # the statement returns what it wants itself
-    return Translated(body, None, insert_table)
+    out = Translated(body, None, insert_table)
+    m = _PLAIN_INSERT.match(body)
+    if m:
+        out.copy_into = (m.group(1), [c.strip() for c in m.group(2).split(",")])
+    return out
+
+
+_PLAIN_INSERT = re.compile(
+    r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\((?:\s*%s\s*,)*\s*%s\s*\)\s*;?\s*$", re.I
+)
 
 
 def _rewrite_plain(part: str) -> str:

@@ -29,6 +29,7 @@ from relaytrack.paths import home_dir
 from relaytrack.store import dialect
 
 Error = psycopg.Error
+COPY_MIN_ROWS = 64  # below this, prepared inserts cost less than setting up a COPY
 IntegrityError = psycopg.IntegrityError
 
 
@@ -291,6 +292,16 @@ class PgConnection:
         t = self._translate(sql)
         with self._lock:
             cur = self._conn.cursor()
+            if t.copy_into is not None:
+                rows = seq if isinstance(seq, list) else list(seq)
+                if len(rows) >= COPY_MIN_ROWS:
+                    table, cols = t.copy_into
+                    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                        for r in rows:
+                            copy.write_row(r)
+                    self.total_changes += len(rows)
+                    return PgCursor(cur)
+                seq = rows
             cur.executemany(t.sql, (_params(p) for p in seq))
             self.total_changes += max(cur.rowcount, 0)
             return PgCursor(cur)
