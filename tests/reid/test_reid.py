@@ -131,11 +131,11 @@ def _fill_store(store, n_people=12, seed=0):
     return palette
 
 
-def test_train_then_apply_reembeds_resumably_and_never_mixes(tmp_path, monkeypatch):
+def test_train_then_apply_reembeds_resumably_and_never_mixes(store_db, monkeypatch):
     from relaytrack.reid import train
     from relaytrack.store import Store, vectors
 
-    store = Store(tmp_path / "s.db")
+    store = Store(store_db)
     _fill_store(store)
     rep = train.train(store)
     assert rep.tracklets == 24 and rep.co_occurring_pairs > 0
@@ -171,11 +171,11 @@ def test_train_then_apply_reembeds_resumably_and_never_mixes(tmp_path, monkeypat
     store.close()
 
 
-def test_train_on_too_few_tracklets_keeps_the_embedder(tmp_path):
+def test_train_on_too_few_tracklets_keeps_the_embedder(store_db):
     from relaytrack.reid import train
     from relaytrack.store import Store
 
-    store = Store(tmp_path / "s.db")
+    store = Store(store_db)
     _fill_store(store, n_people=2)
     with pytest.raises(InputError, match="current embedder stays"):
         train.train(store)
