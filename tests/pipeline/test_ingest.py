@@ -26,7 +26,9 @@ def _cfg(**kw):
 
 def _summary(db):
     with Store(db) as s:
-        return s.query("SELECT track_id, first_frame, last_frame, class_name FROM sightings ORDER BY track_id")
+        return s.query(
+            "SELECT track_id, first_frame, last_frame, class_name FROM sightings ORDER BY track_id"
+        )
 
 
 def _second_db(store_db, request, tmp_path, name):
@@ -45,8 +47,10 @@ def test_ingest_stores_described_sightings_once(store_db, pets_clip, stages):
         rows = store.query("SELECT * FROM sightings WHERE kind='person'")
         assert rows and all(r["embedding"] is not None for r in rows)
         assert all(r["upper_color"] for r in rows)
-        assert store.one("SELECT count(*) FROM vec_sightings")[0] == store.one(
-            "SELECT count(*) FROM sightings WHERE embedding IS NOT NULL")[0]
+        assert (
+            store.one("SELECT count(*) FROM vec_sightings")[0]
+            == store.one("SELECT count(*) FROM sightings WHERE embedding IS NOT NULL")[0]
+        )
         assert store.one("SELECT count(*) FROM boxes")[0] > 50
         r = rows[0]
         assert r["wall_start"] == pytest.approx(1_700_000_000.0 + r["start_s"])
@@ -60,13 +64,25 @@ def test_kill_during_ingest_loses_nothing_and_rerun_completes(store_db, request,
     clean_db, db = _second_db(store_db, request, tmp_path, "clean.db"), store_db
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("commit_every: 3\n")
-    cmd = [sys.executable, "-m", "relaytrack.cli", "ingest", str(pets_clip), "--camera", "PETS",
-           "--config", str(cfg), "--start", "2026-11-25T14:00:00+09:00"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "relaytrack.cli",
+        "ingest",
+        str(pets_clip),
+        "--camera",
+        "PETS",
+        "--config",
+        str(cfg),
+        "--start",
+        "2026-11-25T14:00:00+09:00",
+    ]
     subprocess.run([*cmd, "--db", str(clean_db)], check=True, capture_output=True)
     expected = _summary(clean_db)
 
-    proc = subprocess.Popen([*cmd, "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [*cmd, "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 120
     committed = 0
     while time.time() < deadline and proc.poll() is None:
@@ -103,9 +119,21 @@ def test_bad_sources_fail_alone(tmp_path, pets_clip):
     truncated.write_bytes(pets_clip.read_bytes()[:2000])
     db = tmp_path / "b.db"
     out = subprocess.run(
-        [sys.executable, "-m", "relaytrack.cli", "ingest", str(junk), str(tmp_path / "missing.avi"), str(truncated),
-         str(pets_clip), "--db", str(db), "--json"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "relaytrack.cli",
+            "ingest",
+            str(junk),
+            str(tmp_path / "missing.avi"),
+            str(truncated),
+            str(pets_clip),
+            "--db",
+            str(db),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 1
     import json
@@ -124,8 +152,11 @@ def test_detect_and_track_cli_write_mot_lines(tmp_path, pets_dir):
         (seq / p.name).symlink_to(p)
     det, pred = tmp_path / "det.txt", tmp_path / "pred.txt"
     for cmd, out in (("detect", det), ("track", pred)):
-        r = subprocess.run([sys.executable, "-m", "relaytrack.cli", cmd, str(seq.parent), "--out", str(out)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "relaytrack.cli", cmd, str(seq.parent), "--out", str(out)],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, r.stderr
     dl = [line.split(",") for line in det.read_text().splitlines()]
     assert dl and all(len(f) == 10 and f[1] == "-1" for f in dl)

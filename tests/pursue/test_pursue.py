@@ -169,7 +169,9 @@ def test_handoff_event_for_planted_arrival(planted, tmp_path):
 def test_operator_reject_continues_from_previous_sighting(planted, tmp_path):
     store, origin, arr_b, _ = planted
     queue: list[tuple[int, str]] = []
-    pursuit, log = _pursuit(store, origin, {"B": [arr_b]}, tmp_path, verdicts=lambda: [queue.pop()] if queue else [])
+    pursuit, log = _pursuit(
+        store, origin, {"B": [arr_b]}, tmp_path, verdicts=lambda: [queue.pop()] if queue else []
+    )
     items = frames(60.0)
     for it in items:
         pursuit.frame(it.camera, it.frame)
@@ -183,7 +185,7 @@ def test_operator_reject_continues_from_previous_sighting(planted, tmp_path):
     kinds = [(e["type"], e.get("status")) for e in ev]
     assert ("handoff", "auto") in kinds and ("handoff", "rejected") in kinds
     i = kinds.index(("handoff", "rejected"))
-    nxt = next(e for e in ev[i + 1:] if e["type"] == "prediction")
+    nxt = next(e for e in ev[i + 1 :] if e["type"] == "prediction")
     assert nxt["from"] == origin  # back to the sighting before the rejected hand-off
     assert pursuit.anchor.id == origin
     # The rejected arrival is never handed off again.

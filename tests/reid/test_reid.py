@@ -15,11 +15,11 @@ def person(upper, lower, h=96, w=40, stripe=None, rng=None):
     """A crude person crop: a grey street, a shirt and trousers of given BGR colours, optional stripes."""
     rng = rng or np.random.default_rng(0)
     img = np.full((h, w, 3), 110, np.uint8) + rng.integers(0, 12, (h, w, 3)).astype(np.uint8)
-    img[int(0.05 * h):int(0.18 * h), int(0.35 * w):int(0.65 * w)] = (60, 80, 120)  # head
-    img[int(0.18 * h):int(0.52 * h), int(0.2 * w):int(0.8 * w)] = upper
-    img[int(0.52 * h):int(0.95 * h), int(0.28 * w):int(0.72 * w)] = lower
+    img[int(0.05 * h) : int(0.18 * h), int(0.35 * w) : int(0.65 * w)] = (60, 80, 120)  # head
+    img[int(0.18 * h) : int(0.52 * h), int(0.2 * w) : int(0.8 * w)] = upper
+    img[int(0.52 * h) : int(0.95 * h), int(0.28 * w) : int(0.72 * w)] = lower
     if stripe:
-        img[int(0.18 * h):int(0.52 * h):6, int(0.2 * w):int(0.8 * w)] = stripe
+        img[int(0.18 * h) : int(0.52 * h) : 6, int(0.2 * w) : int(0.8 * w)] = stripe
     return img
 
 
@@ -49,8 +49,12 @@ def test_tracklet_rejects_empty_or_bad_crops():
 
 def test_co_occurring_pairs_are_same_camera_overlapping_in_time():
     img = person((0, 0, 200), (0, 0, 0))
-    trs = [tracklet("a", "C1", (1, 10), [img]), tracklet("b", "C1", (5, 20), [img]),
-           tracklet("c", "C1", (30, 40), [img]), tracklet("d", "C2", (1, 10), [img])]
+    trs = [
+        tracklet("a", "C1", (1, 10), [img]),
+        tracklet("b", "C1", (5, 20), [img]),
+        tracklet("c", "C1", (30, 40), [img]),
+        tracklet("d", "C2", (1, 10), [img]),
+    ]
     assert co_occurring(trs) == [(0, 1)]
 
 
@@ -73,7 +77,9 @@ def _synthetic_features(n_people=30, views=6, seed=0):
     for p in range(n_people):
         for cam in ("A", "B"):
             shift = rng.normal(size=d) * np.r_[np.zeros(10), 3 * np.ones(30)]
-            feats.append(ident[p] + shift + rng.normal(size=(views, d)) * np.r_[0.3 * np.ones(10), 3 * np.ones(30)])
+            feats.append(
+                ident[p] + shift + rng.normal(size=(views, d)) * np.r_[0.3 * np.ones(10), 3 * np.ones(30)]
+            )
             cams.append(cam)
             ids.append(str(p))
     return feats, cams, ids
@@ -118,15 +124,30 @@ def _fill_store(store, n_people=12, seed=0):
             for p in range(n_people):
                 crops = []
                 for k in range(3):
-                    img = person(tuple(int(v) for v in palette[p, 0]), tuple(int(v) for v in palette[p, 1]),
-                                 rng=np.random.default_rng(100 * p + 10 * cam_i + k))
+                    img = person(
+                        tuple(int(v) for v in palette[p, 0]),
+                        tuple(int(v) for v in palette[p, 1]),
+                        rng=np.random.default_rng(100 * p + 10 * cam_i + k),
+                    )
                     if cam_i:
                         img = (img.astype(np.float32) * 0.7).astype(np.uint8)
                     crops.append((1.0 - 0.1 * k, k, cv2.imencode(".jpg", img)[1].tobytes()))
                 t0 = 100.0 * cam_i + 5 * (p // 3)
-                s = Sighting(id=0, camera=cam, source_id=None, track_id=p, kind="person", class_name="person",
-                             start=t0, end=t0 + 4, first_frame=int(t0 * 10), last_frame=int(t0 * 10) + 40,
-                             wall_start=t0, wall_end=t0 + 4, box=(0, 0, 40, 96))
+                s = Sighting(
+                    id=0,
+                    camera=cam,
+                    source_id=None,
+                    track_id=p,
+                    kind="person",
+                    class_name="person",
+                    start=t0,
+                    end=t0 + 4,
+                    first_frame=int(t0 * 10),
+                    last_frame=int(t0 * 10) + 40,
+                    wall_start=t0,
+                    wall_end=t0 + 4,
+                    box=(0, 0, 40, 96),
+                )
                 st.insert_sighting(conn, s, crops=crops, thumbnail_jpeg=crops[0][2])
     return palette
 
@@ -206,7 +227,9 @@ def test_cross_camera_association_joins_the_same_person_and_helps():
     joined = fit_associated(feats, cams, [], dim=12)
     means = np.stack([f.mean(0) for f in feats])
     assert joined.info["associated_pairs"] == len(pairs)
-    assert cross_camera(joined.apply(means), ids, cams).rank1 >= cross_camera(proj.apply(means), ids, cams).rank1
+    assert (
+        cross_camera(joined.apply(means), ids, cams).rank1 >= cross_camera(proj.apply(means), ids, cams).rank1
+    )
     # Two tracklets known to be different people are never joined.
     a, b = pairs[0]
     kept = fit_associated(feats, cams, [(a, b)], dim=12)

@@ -41,7 +41,7 @@ RED, BLACK, BLUE, GRAY = (40, 40, 220), (20, 20, 20), (220, 80, 40), (128, 128, 
 
 @dataclass
 class World:
-    db: Path
+    db: Path | str  # a SQLite file or a postgresql:// URL
     home: Path
     suspect: list[int] = field(default_factory=list)  # sighting ids, camera order
     others: list[int] = field(default_factory=list)
@@ -93,9 +93,10 @@ def _network(folder: Path) -> Path:
     return path
 
 
-def build_world(root: Path) -> World:
+def build_world(root: Path, db: str | None = None) -> World:
+    """The world in `db` (a postgresql:// URL), else in root/svc.db; footage and home under root."""
     root.mkdir(parents=True, exist_ok=True)
-    w = World(root / "svc.db", root / "home")
+    w = World(db or root / "svc.db", root / "home")
     rng = np.random.default_rng(0)
     proto = {
         k: (v / np.linalg.norm(v))
