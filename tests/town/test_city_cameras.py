@@ -99,3 +99,21 @@ def test_full_city_matches_the_2023_inventory():
         and 126.76 < plan.lon.min()
         and plan.lon.max() < 127.19
     )
+
+
+@needs_seoul
+def test_bulk_load_without_indexes_gives_the_same_store(tmp_path, monkeypatch):
+    from relaytrack.store import Store
+    from relaytrack.town import city
+
+    city.simulate_city(tmp_path / "a.db", cameras=40, sightings=1200, seed=4, dim=8)
+    monkeypatch.setattr(city, "BULK_LOAD", 1000)
+    s = city.simulate_city(tmp_path / "b.db", cameras=40, sightings=1200, seed=4, dim=8)
+    assert "build_indexes" in s["seconds_by_step"]
+    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
+        q = "SELECT * FROM sightings ORDER BY id"
+        rows = [[{k: r[k] for k in r.keys() if k != "created_at"} for r in s.query(q)] for s in (a, b)]
+        assert rows[0] == rows[1]
+        idx = "SELECT name FROM pragma_index_list('sightings') ORDER BY name"
+        assert [r[0] for r in a.query(idx)] == [r[0] for r in b.query(idx)]
+        assert len(a.query(idx)) >= 13
