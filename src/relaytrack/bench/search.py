@@ -210,7 +210,7 @@ def run_bench(
         res["cameras"] = conn.execute("SELECT COUNT(*) FROM cameras").fetchone()[0]
         res["shards"] = _ensure_shards(st)
         res["engine"] = engine
-        res["nprobe"] = nprobe or "per shard: 1/16 of its lists, at least 8"
+        res["nprobe"] = nprobe or "per shard: 1/8 of its lists, at least 8"
         # Exact references need every row in memory once.
         t = time.perf_counter()
         cols = _attr_columns(conn)

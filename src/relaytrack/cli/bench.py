@@ -280,7 +280,7 @@ def bench_search_cmd(
     top: Annotated[int, typer.Option("--top", min=1, max=500)] = 20,
     nprobe: Annotated[
         int | None,
-        typer.Option("--nprobe", min=1, help="Inverted lists probed per shard (default: 1/16 of them)"),
+        typer.Option("--nprobe", min=1, help="Inverted lists probed per shard (default: 1/8 of them)"),
     ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="Shard fan-out: threads (default) or ray (a local Ray)")
