@@ -7,21 +7,27 @@ person reads in a table, a report or an explanation is rendered in the chosen la
   else Korean when the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`) is Korean (`ko_KR...`), else English;
 - `t(msg_id, **fields)` renders one message of `MESSAGES` (Korean, English);
 - `tr(text)` renders an English phrase the stages produce (a search, relay or alert reason, a relay stop
-  reason) in the current language: each `PHRASES` entry is an English template, read back from the phrase,
-  with its words (colours, items, edges, kinds) looked up in `WORDS`. A phrase no template fits is
-  returned as it is, so nothing is lost.
+  reason, an error message) in the current language: each `PHRASES` entry is an English template, read back
+  from the phrase, with its words (colours, items, edges, kinds, roles, spots) looked up in `WORDS`. A phrase
+  no template fits is returned as it is, so nothing is lost.
+- the service sets the language of one request (`use_lang`, from `lang=` or Accept-Language): it wins over the
+  process's for that request only (a context variable, so concurrent requests never see each other's).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from relaytrack.describe.colors import PALETTE
 
 LANGS = ("ko", "en")
 _current: str | None = None
+_request: ContextVar[str | None] = ContextVar("relaytrack_request_lang", default=None)
 
 
 def set_lang(lang: str | None) -> None:
@@ -34,8 +40,22 @@ def set_lang(lang: str | None) -> None:
     _current = lang
 
 
+@contextmanager
+def use_lang(lang: str | None) -> Iterator[None]:
+    """Within the block (one service request), `lang` wins over the process's language (None: no change)."""
+    token = _request.set(lang if lang in LANGS else None)
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
 def lang() -> str:
-    """The language people read: --lang, RELAYTRACK_LANG, a Korean locale, else English."""
+    """The language people read: the request's (service), --lang, RELAYTRACK_LANG, a Korean locale, else
+    English."""
+    req = _request.get()
+    if req:
+        return req
     if _current:
         return _current
     env = (os.environ.get("RELAYTRACK_LANG") or "").strip().lower()
@@ -84,6 +104,126 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "시각은 모두 서울 시각(KST, UTC+9)이며 영상 내 초는 작게 표시합니다.",
         "Times are Seoul time (KST, UTC+9); seconds into each clip in small print.",
     ),
+    # the console and the service (relaytrack.service.localize)
+    "similar_to": ("#{sighting}와(과) 비슷한 사람", "People who look like #{sighting}"),
+    "dead_end_why_none": (
+        "{camera} 다음으로 연결된 카메라({linked})에서 예상 이동 시간 안에 비슷한 사람이 보이지 않았습니다.",
+        "No one alike appeared on the cameras linked to {camera} ({linked}) within the expected travel time.",
+    ),
+    "dead_end_why_none_unlinked": (
+        "{camera}에서 이어지는 카메라 연결이 없습니다.",
+        "{camera} has no links to other cameras.",
+    ),
+    "dead_end_why_low": (
+        "가장 비슷한 다음 후보의 신뢰도({conf})가 기준({min})보다 낮아 경로를 잇지 않았습니다.",
+        "The best next candidate was too unlikely ({conf} below {min}) to continue the route.",
+    ),
+    "dead_end_next": (
+        "출발 목격이 닮은 사람일 수 있습니다. 아래 다음 후보에서 다시 추적해 보십시오.",
+        "The starting sighting may be a look-alike. Try relaying from the next candidates below.",
+    ),
+    "dead_end_no_next": (
+        "출발 목격이 닮은 사람일 수 있습니다. 다른 검색 결과에서 다시 추적해 보십시오.",
+        "The starting sighting may be a look-alike. Relay again from another search hit.",
+    ),
+    "support": (
+        "구간 {hops}개 · 카메라 {cameras}대 · 평균 신뢰도 {mean} · 최저 {low} · {span}",
+        "{hops} hops · {cameras} cameras · mean confidence {mean} · lowest {low} · {span}",
+    ),
+    "span_min": ("{m}분 {s}초 동안", "over {m} min {s} s"),
+    "span_s": ("{s}초 동안", "over {s} s"),
+    "audit_who": ("{user}({role})", "{user} ({role})"),
+    "audit_case": ("{who}이(가) 사건 {case}로 {what}", "{who} {what} for case {case}"),
+    "audit_nocase": ("{who}이(가) {what}", "{who} {what}"),
+    "audit_results": (" · 결과 {n}건", " · {n} results"),
+    "audit_denied": (" — 거부됨: {why}", " — refused: {why}"),
+    "audit_error": (" — 오류: {why}", " — error: {why}"),
+    "a_search_text": ("'{q}'(으)로 검색함", "searched for '{q}'"),
+    "a_search_sighting": ("목격 #{s}와(과) 비슷한 사람을 찾음", "searched for people like sighting #{s}"),
+    "a_search_photo": ("사진으로 검색함", "searched by photo"),
+    "a_relay": ("목격 #{s}에서 경로를 추적함 (구간 {n}개)", "relayed from sighting #{s} ({n} hops)"),
+    "a_verdict_confirm": ("경로 후보 {ids}을(를) 확인함", "confirmed route candidates {ids}"),
+    "a_verdict_reject": ("경로 후보 {ids}을(를) 제외함", "rejected route candidates {ids}"),
+    "a_view": ("목격 {ids}의 영상·사진을 봄", "viewed footage of sightings {ids}"),
+    "a_view_camera": ("카메라 {camera}의 영상을 봄", "viewed footage of camera {camera}"),
+    "a_export": ("증거를 반출함 (목격 {n}건)", "exported evidence ({n} sightings)"),
+    "a_alerts": ("경보 {n}건을 봄", "looked at {n} alerts"),
+    "a_alert_verdict": ("경보 #{id}에 판정 '{v}'을(를) 내림", "marked alert #{id} '{v}'"),
+    "a_login": ("로그인함", "logged in"),
+    "a_generic": ("{action}", "{action}"),
+    "err_400": ("요청을 처리할 수 없습니다.", "The request cannot be processed."),
+    "err_401": ("로그인이 필요합니다.", "Please sign in."),
+    "err_403": ("권한이 없습니다.", "Not allowed."),
+    "err_404": ("찾을 수 없습니다.", "Not found."),
+    "err_409": ("지금은 처리할 수 없습니다.", "Cannot be done now."),
+    "err_413": ("보낸 파일이나 내용이 너무 큽니다.", "What was sent is too large."),
+    "err_422": ("입력값이 올바르지 않습니다.", "Invalid input."),
+    "err_429": ("요청이 너무 많습니다. 잠시 후 다시 시도하십시오.", "Too many requests; try again shortly."),
+    "err_500": ("서버 오류가 발생했습니다.", "Server error."),
+    "err_503": ("저장소가 바쁩니다. 잠시 후 다시 시도하십시오.", "The store is busy; try again shortly."),
+    "v_missing": ("{f}: 반드시 입력해야 합니다", "{f}: required"),
+    "v_too_long": ("{f}: {n}자 이하로 입력하십시오", "{f}: at most {n} characters"),
+    "v_too_short": ("{f}: {n}자 이상 입력하십시오", "{f}: at least {n} characters"),
+    "v_list_long": ("{f}: {n}개 이하로 입력하십시오", "{f}: at most {n} items"),
+    "v_list_short": ("{f}: {n}개 이상 입력하십시오", "{f}: at least {n} items"),
+    "v_ge": ("{f}: {n} 이상이어야 합니다", "{f}: must be at least {n}"),
+    "v_gt": ("{f}: {n}보다 커야 합니다", "{f}: must be greater than {n}"),
+    "v_le": ("{f}: {n} 이하여야 합니다", "{f}: must be at most {n}"),
+    "v_lt": ("{f}: {n}보다 작아야 합니다", "{f}: must be less than {n}"),
+    "v_int": ("{f}: 정수를 입력하십시오", "{f}: a whole number is needed"),
+    "v_number": ("{f}: 숫자를 입력하십시오", "{f}: a number is needed"),
+    "v_bool": ("{f}: 예 또는 아니요여야 합니다", "{f}: true or false is needed"),
+    "v_text": ("{f}: 글자로 입력하십시오", "{f}: text is needed"),
+    "v_list": ("{f}: 목록이어야 합니다", "{f}: a list is needed"),
+    "v_choice": ("{f}: 다음 중 하나여야 합니다: {n}", "{f}: must be one of {n}"),
+    "v_extra": ("{f}: 알 수 없는 항목입니다", "{f}: unknown field"),
+    "v_json": ("보낸 내용이 올바른 JSON이 아닙니다", "the body is not valid JSON"),
+    "v_other": ("{f}: 값이 올바르지 않습니다", "{f}: {msg}"),
+}
+
+# API field names -> what a person calls them (validation errors name the field this way).
+FIELDS: dict[str, tuple[str, str]] = {
+    "text": ("검색어", "description"),
+    "top": ("결과 수", "number of results"),
+    "time_from": ("시작 시각", "from"),
+    "time_to": ("끝 시각", "to"),
+    "cameras": ("카메라", "cameras"),
+    "kind": ("종류", "kind"),
+    "sighting": ("목격 번호", "sighting"),
+    "sightings": ("목격 번호", "sightings"),
+    "origin": ("출발 목격", "origin"),
+    "origins": ("출발 목격", "origins"),
+    "hops": ("구간 수", "hops"),
+    "direction": ("방향", "direction"),
+    "user": ("사용자", "user"),
+    "password": ("비밀번호", "password"),
+    "hours": ("토큰 유효 시간", "token lifetime"),
+    "case_no": ("사건 번호", "case number"),
+    "legal_basis": ("법적 근거", "legal basis"),
+    "purpose": ("목적", "purpose"),
+    "members": ("담당자", "members"),
+    "agency": ("기관", "agency"),
+    "start": ("시작", "start"),
+    "end": ("끝", "end"),
+    "drug_related": ("마약 관련", "drug-related"),
+    "reason": ("사유", "reason"),
+    "note": ("메모", "note"),
+    "verdict": ("판정", "verdict"),
+    "outcome": ("처리 결과", "outcome"),
+    "export_id": ("반출 번호", "export"),
+    "request_id": ("요청 번호", "request"),
+    "pre_roll": ("앞 여유 시간", "pre-roll"),
+    "post_roll": ("뒤 여유 시간", "post-roll"),
+    "file": ("사진 파일", "photo"),
+    "status": ("상태", "status"),
+    "legal_hold": ("법적 보존", "legal hold"),
+    "limit": ("개수", "limit"),
+    "before": ("이전 번호", "before"),
+    "after": ("이후 번호", "after"),
+    "of_case": ("사건 번호", "case"),
+    "of_user": ("사용자", "user"),
+    "of_action": ("행위", "action"),
+    "body": ("보낸 내용", "body"),
 }
 
 # English words of the stages' phrases -> Korean (colours, clothing slots, items, vehicles, edges, kinds).
@@ -139,11 +279,110 @@ WORDS: dict[str, str] = {
     "stats": "통계 열람",
     "login": "로그인",
     "token_revoke": "토큰 폐기",
+    "token_issue": "토큰 발급",
+    "token": "토큰 확인",
+    "session": "세션 확인",
+    "password": "비밀번호 변경",
+    "outcome": "처리 결과 기록",
+    "deliver": "영상 제공",
+    "admin": "관리 작업",
+    # roles (the seed's vocabulary)
+    "operator": "관제요원",
+    "investigator": "수사관",
+    "supervisor": "감독자",
+    "auditor": "감사관",
+    "agency": "기관 사용자",
+    # states of cases, requests, alerts and audit entries
+    "open": "진행 중",
+    "closed": "종결",
+    "requested": "접수",
+    "approved": "승인",
+    "refused": "거절",
+    "delivered": "제공 완료",
+    "new": "새 경보",
+    "acked": "확인함",
+    "ack": "확인함",
+    "false_alarm": "오경보",
+    "ok": "성공",
+    "denied": "거부",
+    "error": "오류",
+    # hiding spots (relaytrack.watch.zones.KIND_LABEL) and the measures of a crouch
+    "mailbox": "우편함",
+    "AC unit": "에어컨 실외기",
+    "bench": "벤치",
+    "utility box": "배전함",
+    "flower pot": "화분",
+    "gas meter": "가스 계량기",
+    "stairwell": "계단실",
+    "spot": "은닉 장소",
+    "knee": "무릎",
+    "torso": "상체",
+    "height": "키",
+    "reached in": "손을 넣음",
+    "phone raised": "휴대전화를 듦",
+    "then phone raised": "이어서 휴대전화를 듦",
+    "courier": "운반책",
+    "camera_down": "카메라 장애",
 }
 
 # English phrase templates -> Korean, most specific first. {w} fields are translated word by word (parts
 # joined by ~ / or , each looked up in WORDS); {n} fields are copied (numbers, ids, plates, zone names).
 PHRASES: list[tuple[str, str]] = [
+    # alert reasons with their measures and spots ({spot}: a hiding-spot label, {d}: "knee 80°, torso 40°")
+    ("stopped {n} s at {spot}", "{spot} 앞에서 {n}초 멈춤"),
+    ("bent over ({d})", "허리를 굽힘 ({d})"),
+    ("crouched ({d})", "웅크려 앉음 ({d})"),
+    ("hand into the {spot} ({n} frames)", "{spot} 안으로 손을 넣음 ({n}프레임)"),
+    ("camera {n} down: {m}", "카메라 {n} 장애"),
+    # errors of the service and the access checks ({r}: a nested phrase)
+    ("routes of case {n} refused: you act for case {m}", "사건 {n}의 경로는 볼 수 없음 (현재 사건: {m})"),
+    ("{w} refused: {r}", "{w} 거부: {r}"),
+    ("at least {n} characters", "{n}자 이상이어야 함"),
+    ("no user given (use --user or RELAYTRACK_USER)", "사용자가 지정되지 않음"),
+    ("unknown or inactive user {n}", "등록되지 않았거나 사용이 중지된 사용자 {n}"),
+    ("role {w} may not {v}", "{w}에게는 '{v}' 권한이 없음"),
+    (
+        "no case given (use --case or RELAYTRACK_CASE); searches and exports need a case",
+        "사건이 선택되지 않음: 검색, 경로 추적, 열람, 반출은 사건을 먼저 선택해야 함",
+    ),
+    ("no case given", "사건이 선택되지 않음"),
+    ("unknown case {n}", "등록되지 않은 사건 {n}"),
+    ("case {n} is {w}", "사건 {n}은(는) {w} 상태임"),
+    ("user {n} is not assigned to case {m}", "사용자 {n}은(는) 사건 {m}의 담당자가 아님"),
+    ("sighting(s) {n} do not exist", "목격 {n}이(가) 없음"),
+    ("sighting(s) {n} belong to another case", "목격 {n}은(는) 다른 사건의 증거임"),
+    ("wrong user name or password", "사용자 이름 또는 비밀번호가 틀림"),
+    ("unknown user", "등록되지 않은 사용자"),
+    ("account disabled", "사용이 중지된 계정"),
+    ("account locked for {n} s after {m} failed logins", "로그인 {m}회 실패로 {n}초 동안 계정이 잠김"),
+    ("no password set for this account", "이 계정에는 비밀번호가 설정되지 않음"),
+    ("malformed token", "형식이 잘못된 토큰"),
+    ("unknown or forged token", "알 수 없거나 위조된 토큰"),
+    ("token was revoked", "폐기된 토큰 (다시 로그인하십시오)"),
+    ("token expired", "만료된 토큰 (다시 로그인하십시오)"),
+    ("user is disabled", "사용이 중지된 사용자"),
+    ("authentication required: {n}", "로그인이 필요함"),
+    ("alert {n} not found", "경보 {n}을(를) 찾을 수 없음"),
+    ("alert {n} has no playable clip", "경보 {n}에는 재생할 영상이 없음"),
+    ("export {n} not found", "반출 기록 {n}을(를) 찾을 수 없음"),
+    ("export {n} belongs to another case", "반출 기록 {n}은(는) 다른 사건의 것임"),
+    ("export {n} has no file {m}", "반출 기록 {n}에 파일 {m}이(가) 없음"),
+    ("sighting {n} has no thumbnail", "목격 {n}의 사진이 없음"),
+    ("sighting {n} has no recorded source to play", "목격 {n}의 원본 영상이 없음"),
+    ("camera {n} has no recorded source", "카메라 {n}에 녹화된 영상이 없음"),
+    ("case {n} already exists", "사건 {n}이(가) 이미 있음"),
+    (
+        "no route from sighting {n} in case {m}: run the relay first",
+        "사건 {m}에 목격 {n}에서 시작한 경로가 없음: 먼저 경로 추적을 실행하십시오",
+    ),
+    ("no route from sighting {n} in case {m}", "사건 {m}에 목격 {n}에서 시작한 경로가 없음"),
+    ("no sighting {n} in this store", "목격 {n}이(가) 저장소에 없음"),
+    ("sighting {n} has no embedding to search with", "목격 {n}에는 비교할 외모 특징이 없음"),
+    ("time window ends before it starts (--from is after --to)", "시간 범위의 끝이 시작보다 앞섬"),
+    ("description is {n} characters; at most {m}", "설명이 {n}자임 (최대 {m}자)"),
+    ("store busy, try again ({n})", "저장소가 바쁨: 잠시 후 다시 시도하십시오"),
+    ("user {n} not found", "사용자 {n}을(를) 찾을 수 없음"),
+    ("case {n} not found", "사건 {n}을(를) 찾을 수 없음"),
     # search reasons (relaytrack.search.score.reasons, search.plate.explain, appearance)
     ("appearance {n} (z {z})", "외모 유사도 {n} (z {z})"),
     ("appearance {n}", "외모 유사도 {n}"),
@@ -207,8 +446,11 @@ def t(msg_id: str, **fields: object) -> str:
 
 
 def word(w: str) -> str:
-    """One English word (or a ~ / , joined group of them) in Korean; unknown words kept."""
+    """One English word (or a ~ / , joined group of them) in Korean; unknown words kept. A quoted word
+    ('investigator', as errors quote names) is looked up without its quotes."""
     w = w.strip()
+    if len(w) > 1 and w[0] == w[-1] and w[0] in "'\"" and w[1:-1] in WORDS:
+        return WORDS[w[1:-1]]
     if w in WORDS:
         return WORDS[w]
     for sep in ("~", "/", ", "):
@@ -217,26 +459,74 @@ def word(w: str) -> str:
     return w
 
 
+def spot(label: str) -> str:
+    """A hiding spot's label ("AC unit z3") with its kind in Korean ("에어컨 실외기 z3")."""
+    for kind in sorted((k for k in WORDS if " " in k or k.islower()), key=len, reverse=True):
+        if label == kind or label.startswith(kind + " "):
+            return WORDS[kind] + label[len(kind) :]
+    return label
+
+
+def _measures(text: str) -> str:
+    """Words inside a list of measures ("knee 80°, torso 40°, height x0.85") in Korean."""
+    text = re.sub(r"\bx(?=\d)", "×", text)
+    return re.sub(r"[A-Za-z]+(?: [A-Za-z]+)*", lambda m: WORDS.get(m.group(0), m.group(0)), text)
+
+
 @cache
 def _compiled() -> list[tuple[re.Pattern[str], str]]:
     out = []
     for en, ko in PHRASES:
         parts = re.split(r"(\{\w+\})", en)
         rx = "".join(f"(?P<{p[1:-1]}>.+?)" if p.startswith("{") else re.escape(p) for p in parts)
-        out.append((re.compile(f"^{rx}$"), ko))
+        out.append((re.compile(f"^{rx}$", re.S), ko))
     return out
 
 
+def _field(name: str, value: str) -> str:
+    if name in ("w", "v", "x"):
+        return word(value)
+    if name == "r":  # a phrase inside a phrase (an error's reason)
+        return ko(value)
+    if name == "spot":
+        return spot(value)
+    if name == "d":
+        return _measures(value)
+    if name == "o":  # an English ordinal: 2nd -> 2
+        return re.sub(r"(\d+)(st|nd|rd|th)$", r"\1", value)
+    return value
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """`text` split at `sep` outside brackets."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        depth += ch in "([" and 1 or 0
+        depth -= ch in ")]" and 1 or 0
+        if depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    return [*parts, text[start:]]
+
+
 def ko(text: str) -> str:
-    """An English phrase of the stages in Korean (unchanged when no template fits)."""
+    """An English phrase of the stages in Korean (unchanged when no template fits). A list of phrases joined
+    by "; " or ", " (an alert's one-line explanation) is rendered phrase by phrase when every phrase is."""
+    for sep in ("; ", ", "):
+        parts = _split_top(text, sep)
+        if len(parts) > 1:
+            out = [ko(x) for x in parts]
+            if all(o != x or not re.search("[A-Za-z]", x) for o, x in zip(out, parts, strict=True)):
+                return sep.join(out)
+            break
     for rx, tmpl in _compiled():
         m = rx.match(text)
         if m:
-            g = m.groupdict()
-            g = {k: (word(v) if k in ("w", "v", "x") else v) for k, v in g.items()}
-            if "o" in g:  # an English ordinal: 2nd -> 2
-                g["o"] = re.sub(r"(\d+)(st|nd|rd|th)$", r"\1", g["o"])
-            return tmpl.format(**g)
+            return tmpl.format(**{k: _field(k, v) for k, v in m.groupdict().items()})
     return word(text) if text in WORDS else text
 
 
