@@ -183,6 +183,8 @@ class ActorPool:
 
         if mode not in ("shared", "shards"):
             raise RelaytrackError(f"ray mode {mode!r}: use 'shared' or 'shards'")
+        if priorities is not None and len(priorities) != len(jobs):
+            raise RelaytrackError(f"{len(priorities)} priorities for {len(jobs)} jobs: give one per job")
         db = str(db_path)
         shards = mode == "shards"
         remote_dir = str(shard_dir) if shard_dir else "~/.relaytrack/shards"
