@@ -154,11 +154,20 @@ def test_cli_refusals_leave_store_unchanged(store, tmp_path):
 
 
 def test_cli_audit_export_for_member_and_auditor(store, tmp_path):
+    from relaytrack.store import Store
+
     store.close()
     db = store.url
     r = CliRunner().invoke(app, ["audit", "export", "--case", "C-1", "--user", "kim", "--db", db])
     assert r.exit_code == 0 and '"case": "C-1"' in r.output
     out = tmp_path / "a.json"
+    # An auditor reads the trails of the cases assigned to them only.
+    r = CliRunner().invoke(
+        app, ["audit", "export", "--case", "C-2", "--user", "aud", "--db", db, "--out", str(out)]
+    )
+    assert r.exit_code != 0 and not out.exists()
+    with Store(db) as s, s.tx() as conn:
+        acc.assign(conn, "C-2", "aud")
     r = CliRunner().invoke(
         app, ["audit", "export", "--case", "C-2", "--user", "aud", "--db", db, "--out", str(out)]
     )

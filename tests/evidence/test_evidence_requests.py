@@ -102,13 +102,16 @@ def test_deliver_checks_package_case_and_state(store, add_sightings, tmp_path):
     rid = _add(store)
     req = rq.get(store.conn, rid)
     hops = hops_from_request(store.conn, req.cameras, req.t_start, req.t_end)
+    # An export for a request that is not approved is refused; a package of the case made without the request
+    # still cannot be delivered before approval.
+    with pytest.raises(AccessDenied, match="only an approved request"):
+        export_evidence(store, tmp_path / "early", hops, user="kim", case="C-1", request_id=rid)
     pkg = export_evidence(
         store,
         tmp_path / "pkg",
         hops,
         user="kim",
         case="C-1",
-        request_id=rid,
         settings=MaskSettings(detect=False, faces=False),
     ).path
     with pytest.raises(InputError, match="needs approved"):

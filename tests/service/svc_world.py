@@ -2,7 +2,8 @@
 four cameras in a row (imported with relay's network importer, links given), an image-sequence source per
 camera with a suspect (red top, black trousers) walking left to right through all four and a blue-top
 passer-by, sightings inserted with relaytrack.store.sightings.insert_sighting (boxes, thumbnails, 16-d
-embeddings), users of every role with tokens, and cases C-1 (kim, op) and C-2 (lee, holding one sighting).
+embeddings), users of every role with tokens, and cases C-1 (kim, op, the police user pol, the auditor aud) and C-2 (lee,
+holding one sighting).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def build_world(root: Path, db: str | None = None) -> World:
                 "C-1",
                 legal_basis="warrant 2026-11",
                 purpose="drug courier route",
-                members=["kim", "op"],
+                members=["kim", "op", "pol", "aud"],
             )
             acc.create_case(conn, "C-2", legal_basis="warrant 2026-12", purpose="theft", members=["lee"])
         for ci, cam in enumerate(CAMS):

@@ -108,12 +108,17 @@ def audit_export(
     user: UserOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """A case's audit entries as JSON (auditor or supervisor; an investigator for a case they are on)."""
+    """A case's audit entries as JSON (a supervisor for any case; an auditor, agency user or investigator for
+    a case they are assigned to)."""
     u, c = acc.identity(user, case)
     with open_store(db) as store:
         role = store.one("SELECT role FROM users WHERE name=?", (u,)) if u else None
-        action = "audit" if role is not None and role[0] in ("auditor", "supervisor") else "view"
-        ctx = acc.authorize(store.conn, store.path, user=u, case=c, action=action, detail={"audit_export": c})
+        if role is not None and role[0] in ("auditor", "supervisor", "agency"):
+            ctx = acc.authorize_audit(store.conn, store.path, user=u, case=c, detail={"audit_export": c})
+        else:
+            ctx = acc.authorize(
+                store.conn, store.path, user=u, case=c, action="view", detail={"audit_export": c}
+            )
         if not c:
             raise InputError("audit export needs --case")
         entries = audit.export_case(store.conn, c)

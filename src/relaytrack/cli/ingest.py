@@ -287,20 +287,25 @@ def sightings_cmd(
     case: Annotated[str | None, typer.Option("--case")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """List stored sightings (needs a case: they are personal data)."""
+    """List stored sightings (needs a case: they are personal data; other cases' evidence is left out)."""
     from relaytrack.cli.common import access
+    from relaytrack.evidence.access import authorize_sightings, visible_params, visible_sql
     from relaytrack.store.sightings import SIGHTING_COLUMNS, row_to_sighting
 
     with open_store(db, readonly=True) as store:
         ctx = access(store, user, case, "view", {"what": "sightings", "camera": camera})
-        sql = f"SELECT {SIGHTING_COLUMNS} FROM sightings"
-        params: tuple = ()
+        # What the case may read is chosen in the query (the limit counts visible rows), then passed through
+        # the one gate every footage read takes.
+        sql = f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE {visible_sql()}"
+        params: tuple = visible_params(ctx.case)
         if camera:
-            sql += " WHERE camera_id=?"
-            params = (camera,)
+            sql += " AND camera_id=?"
+            params = (*params, camera)
         rows = [
             row_to_sighting(r) for r in store.query(sql + " ORDER BY wall_start LIMIT ?", (*params, limit))
         ]
+        grant = authorize_sightings(ctx, [s.id for s in rows], partial=True)
+        rows = [s for s in rows if s.id in set(grant.allowed)]
         ctx.log(detail={"what": "sightings", "camera": camera}, result_ids=[s.id for s in rows])
     show_sightings(rows, json_out)
 

@@ -60,9 +60,10 @@ def pursue_cmd(
                    budget=BudgetConfig(total_fps=budget, floor_fps=floor))  # fmt: skip
     with open_store(db, readonly=True) as store:  # a mistyped --db must not create an empty store
         acx = access(store, user, case, "relay", detail={"pursue_from": from_, "cameras": str(cameras)})
-        from relaytrack.store.sightings import get_sighting
+        from relaytrack.evidence.access import authorize_sightings
 
-        get_sighting(store.conn, from_)  # unknown sighting: one line, before the models load
+        # Unknown or another case's sighting: one line (logged), before the models load.
+        authorize_sightings(acx, [from_])
 
         def show(ev) -> None:
             d = ev.to_dict()
@@ -93,6 +94,14 @@ def _verdict(verdict: str, pursuit: int, sighting: int, db, user, case, json_out
 
     with open_store(db, readonly=True) as store:
         acx = access(store, user, case, "relay", detail={"pursuit": pursuit, "verdict": verdict})
+        from relaytrack.errors import AccessDenied
+        from relaytrack.evidence.access import authorize_sightings
+
+        row = store.one("SELECT case_no FROM pursuits WHERE id=?", (pursuit,))
+        if row is not None and row[0] != acx.case:  # another case's pursuit is not steered from this one
+            acx.log(outcome="denied", detail={"reason": f"pursuit {pursuit} belongs to another case"})
+            raise AccessDenied(f"relay refused: pursuit {pursuit} belongs to another case")
+        authorize_sightings(acx, [sighting])
         with store.tx() as conn:
             vid = record_verdict(conn, pursuit, sighting, verdict, acx.user)
             acx.log(detail={"pursuit": pursuit, "verdict": verdict}, result_ids=[sighting])

@@ -253,7 +253,7 @@ def relay_cmd(
     if out is None and not json_out:
         raise InputError("relay needs --out route.json (or --json to print the route)")
     from relaytrack.config import RelayConfig, validate
-    from relaytrack.evidence.access import identity
+    from relaytrack.evidence.access import authorize_sightings, hidden_sightings, identity
     from relaytrack.relay.deadend import dead_end_hint
     from relaytrack.relay.engine import relay
     from relaytrack.relay.outputs import write_route_geojson, write_route_html, write_route_mot
@@ -264,6 +264,7 @@ def relay_cmd(
 
     with open_store(db, readonly=True) as store:  # a mistyped --db must not create an empty store
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
+        authorize_sightings(acx, [from_])  # another case's evidence is no origin (refused, logged)
         route = relay(
             store,
             from_,
@@ -271,7 +272,9 @@ def relay_cmd(
             case=identity(user, case)[1],
             direction=direction,
             params=params,
+            hidden=hidden_sightings(store.conn, acx.case),
         )
+        authorize_sightings(acx, route.sighting_ids)  # every hop passes the same gate before it is shown
         hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])
         written = []
         if out is not None:
@@ -349,12 +352,13 @@ def _origin_of(route_or_sighting: str) -> int:
 def _feedback(
     verdict: str, route_or_origin: str, sightings: list[int], db, user, case, json_out: bool
 ) -> None:
-    from relaytrack.evidence.access import identity
+    from relaytrack.evidence.access import authorize_sightings, identity
     from relaytrack.relay.persist import record_feedback
 
     origin = _origin_of(route_or_origin)
     with open_store(db, readonly=True) as store:  # must exist; writes still allowed
         acx = access(store, user, case, "relay", detail={"verdict": verdict, "origin": origin})
+        authorize_sightings(acx, [origin, *sightings])  # as the service: another case's evidence is refused
         with store.tx() as conn:
             n = record_feedback(conn, identity(user, case)[1], origin, sightings, verdict, acx.user)
             acx.log(detail={"verdict": verdict, "origin": origin}, result_ids=list(sightings))

@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """Ranked sightings for a description, a photo or a stored sighting (needs --user and --case)."""
+        from relaytrack.evidence.access import authorize_sightings, case_search
         from relaytrack.search import engine
         from relaytrack.search.query import parse_text
 
@@ -77,33 +78,49 @@ def register(app: typer.Typer) -> None:
                 "kind": kind,
             }
             ctx = access(store, user, case, "search", detail={k: v for k, v in detail.items() if v})
+            if sighting is not None:  # the example itself: another case's evidence is refused (logged)
+                authorize_sightings(ctx, [sighting])
             parsed = None
-            try:
-                if text is not None:
-                    parsed = parse_text(text)
-                    res = engine.search_description(store.conn, parsed, top=top, filters=flt)
-                elif plate is not None:
+
+            def run(k: int):
+                if parsed is not None:
+                    return engine.search_description(store.conn, parsed, top=k, filters=flt)
+                if plate is not None:
                     from relaytrack.search.plate import search_plate
 
-                    res = search_plate(store.conn, plate, top=top, filters=flt)
-                elif image is not None:
+                    return search_plate(store.conn, plate, top=k, filters=flt)
+                if image is not None:
                     if not image.is_file():
                         raise InputError(f"{image}: no such image file")
-                    res = engine.search_example(
+                    r = engine.search_example(
                         store.conn,
                         engine.embed_image(str(image), conn=store.conn),
-                        top=top,
+                        top=k,
                         filters=flt.merged(engine.Filters(kind="person")),
                     )
-                    res.query = {"image": str(image), **res.query}
-                else:
-                    res = engine.search_sighting(store.conn, sighting, top=top, filters=flt)
+                    r.query = {"image": str(image), **r.query}
+                    return r
+                return engine.search_sighting(store.conn, sighting, top=k, filters=flt)
+
+            try:
+                parsed = parse_text(text) if text is not None else None
+                # Hits another case holds are left out, as in the service (the one gate, case_search).
+                res, grant = case_search(ctx, run, top)
             except (InputError, NotFound) as err:
                 ctx.log(detail={**detail, "error": str(err)}, result_ids=[], outcome="error")
                 raise
             ids = [h.sighting.id for h in res.hits]
             ctx.log(
-                detail={k: v for k, v in {**detail, "query": res.query, "message": res.message}.items() if v},
+                detail={
+                    k: v
+                    for k, v in {
+                        **detail,
+                        "query": res.query,
+                        "message": res.message,
+                        "withheld": len(grant.withheld),
+                    }.items()
+                    if v
+                },
                 result_ids=ids,
             )
         finally:

@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
             ctx = access(store, user, None, "alerts", {"op": "list"})
             rows = list_alerts(store.conn, camera=camera, status=status, kind=kind, include_suppressed=all_,
                                limit=limit)  # fmt: skip
+            _withhold(ctx, rows)
             ctx.log(
                 detail={"op": "list", "camera": camera, "status": status}, result_ids=[a.id for a in rows]
             )
@@ -188,6 +189,7 @@ def register(app: typer.Typer) -> None:
         with open_store(db, readonly=True) as store:  # must exist (a typo must not create a store)
             ctx = access(store, user, None, "alerts", {"op": "show", "alert": alert_id})
             a = get_alert(store.conn, alert_id)
+            _withhold(ctx, [a])
             fb = feedback(store.conn, alert_id)
             ctx.log(detail={"op": "show", "alert": alert_id}, result_ids=[alert_id])
         d = a.public() | {"boxes": a.boxes, "feedback": fb, "source_uri": a.source_uri}
@@ -223,3 +225,14 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(f"alert #{a.id}: {a.status}")
 
+
+def _withhold(ctx, alerts: list) -> None:
+    """Alerts belong to no case: a sighting any case holds (and its track's boxes) is left out of what is
+    shown, through the same gate as every footage read (relaytrack.evidence.access.authorize_sightings)."""
+    from relaytrack.evidence.access import authorize_sightings
+
+    grant = authorize_sightings(ctx, [a.sighting for a in alerts if a.sighting is not None], partial=True)
+    hidden = set(grant.withheld) | set(grant.missing)
+    for a in alerts:
+        if a.sighting in hidden:
+            a.sighting, a.boxes = None, []

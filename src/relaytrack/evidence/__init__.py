@@ -13,7 +13,16 @@ Identity and access (`relaytrack.evidence.access`)
         legal_basis, purpose, created_by=None, members=()); assign(conn, case_no, user);
         set_case_status(conn, case_no, status="open"|"closed", legal_hold=bool).
     hold_sightings(conn, case_no, ids, note="")  bind sightings to a case (legal hold; other cases refused).
-    check_case_ids(ctx, sighting_ids)  AccessDenied (logged) for ids that do not exist or another case holds.
+    authorize_sightings(ctx, ids, partial=False, record=True) -> SightingGrant(allowed, withheld, missing)
+        THE gate of every footage-derived read (rows, crops, boxes, video, search hits, relay hops and
+        verdicts, exports, pursuits), CLI and service alike: another case's held sightings are withheld unless
+        this case holds them too or found them first (case_finds; no "hold stealing"). partial=False refuses
+        (logged) any unknown or withheld id; partial=True lets the caller drop or mask the withheld ones.
+        check_case_ids(ctx, ids) is the refusing form. case_search(ctx, run, top) runs a ranked search and
+        returns the exact top of what the case may see; hidden_sightings(conn, case) feeds the relay engine;
+        visible_sql()/visible_params(case) say the same in SQL for listings.
+    require_member(ctx, case, open_only=True); audit_cases(conn, user, role); authorize_audit(conn, db_path, *,
+        user, case): audit trails per case (supervisors all, auditors and agencies their assigned cases).
     ensure_demo_identity(conn, db_path=None) -> ("demo", "DEMO-0001")  idempotent: investigator `demo`,
         open case DEMO-0001 (legal basis, purpose) with demo as member.
 

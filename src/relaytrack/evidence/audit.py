@@ -448,13 +448,18 @@ def entries(
     action: str | None = None,
     before: int | None = None,
     limit: int = 100,
+    cases: list[str] | None = None,
 ) -> list[AuditEntry]:
-    """Entries newest first, filtered by case, user and action; `before` pages by seq."""
+    """Entries newest first, filtered by case, user and action; `before` pages by seq. `cases` (not None)
+    keeps only entries of those cases: what a reader restricted to their own cases may see."""
     where, args = [], []
     for col, val in (("case_no", case), ("user_name", user), ("action", action)):
         if val:
             where.append(f"{col}=?")
             args.append(val)
+    if cases is not None:
+        where.append(f"case_no IN ({','.join('?' * len(cases))})" if cases else "1=0")
+        args.extend(cases)
     if before:
         where.append("seq < ?")
         args.append(int(before))

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from relaytrack.clock import to_seoul_iso
-from relaytrack.errors import InputError, NotFound
+from relaytrack.errors import AccessDenied, InputError, NotFound
 from relaytrack.evidence import access as acc
 from relaytrack.evidence import witness
 from relaytrack.evidence.guard import file_token, safe_join
@@ -399,7 +399,11 @@ def export_evidence(
         raise InputError(f"export needs 1..{MAX_HOPS} hops, got {len(hops)}")
     if not 0 <= pre_roll <= 60 or not 0 <= post_roll <= 60:
         raise InputError("pre/post roll must be 0..60 seconds")
-    acc.check_case_ids(ctx, ids)
+    if request_id is not None or ctx.role == "agency":
+        _check_request(ctx, request_id, hops)
+        if ctx.role == "agency":  # an agency gets the requested span, not seconds around it
+            pre_roll = post_roll = 0.0
+    acc.authorize_sightings(ctx, ids)
     crow = conn.execute("SELECT legal_basis, purpose FROM cases WHERE case_no=?", (case,)).fetchone()
     masker = Masker(settings or MaskSettings())
     created = time.time()
@@ -480,6 +484,50 @@ def export_evidence(
         )
         acc.hold_sightings(conn, case, ids, note=f"export {cur.lastrowid}")
     return ExportResult(out, digest, results, seq, int(cur.lastrowid))
+
+
+def _check_request(ctx: acc.AccessContext, request_id: int | None, hops: list[Hop]) -> None:
+    """An export made for an agency request: the request is the acting case's and approved, an agency user's
+    request is its own agency's, and every clip lies on the requested cameras and overlaps the requested time.
+    An agency user exports nothing without such a request. Refusals are logged."""
+    from relaytrack.evidence import requests as rq
+
+    def deny(reason: str) -> AccessDenied:
+        ctx.log(outcome="denied", detail={"reason": reason, "request": request_id})
+        return AccessDenied(f"export refused: {reason}")
+
+    if request_id is None:
+        raise deny("an agency exports only for an approved request of its case (give the request id)")
+    try:
+        req = rq.get(ctx.conn, request_id)
+    except NotFound:
+        raise deny(f"request {request_id} does not exist") from None
+    if req.case_no != ctx.case:
+        raise deny(f"request {request_id} is for another case")
+    if req.status != "approved":
+        raise deny(f"request {request_id} is {req.status}; only an approved request is exported")
+    if ctx.role == "agency":
+        row = ctx.conn.execute("SELECT agency FROM users WHERE name=?", (ctx.user,)).fetchone()
+        if row is None or row[0] != req.agency:
+            raise deny(f"request {request_id} was made for agency {req.agency!r}, not yours")
+    for h in hops:
+        span = _hop_wall_span(ctx.conn, h)
+        if h.camera not in req.cameras or span is None or span[1] < req.t_start or span[0] > req.t_end:
+            raise deny(f"a clip on {h.camera} lies outside request {request_id}'s cameras or time range")
+
+
+def _hop_wall_span(conn, hop: Hop) -> tuple[float, float] | None:
+    """Wall-clock span of a hop's frames, from its recorded source (None: footage not in the store)."""
+    if hop.source_id is None:
+        row = conn.execute(
+            "SELECT start_wall, fps FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1", (hop.camera,)
+        ).fetchone()
+    else:
+        row = conn.execute("SELECT start_wall, fps FROM sources WHERE id=?", (hop.source_id,)).fetchone()
+    if row is None or hop.uri:
+        return None
+    fps = float(row[1] or 25.0)
+    return float(row[0]) + (hop.first - 1) / fps, float(row[0]) + (hop.last - 1) / fps
 
 
 __all__ = [

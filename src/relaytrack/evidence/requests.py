@@ -19,7 +19,7 @@ from pathlib import Path
 from relaytrack.clock import KST
 from relaytrack.errors import AccessDenied, InputError, NotFound
 from relaytrack.evidence import audit
-from relaytrack.evidence.access import authorize
+from relaytrack.evidence.access import authorize, require_member
 from relaytrack.evidence.guard import check_name, check_text
 
 OUTCOMES = ("arrest", "evidence_used", "suspect_identified", "no_result", "other")
@@ -92,10 +92,20 @@ def add(
     end: str | float,
     drug_related: bool = False,
 ) -> int:
-    """File a request (role with 'request' permission, assigned to the case); returns its id."""
+    """File a request (role with 'request' permission, assigned to the open case; an agency user files only
+    for its own agency); returns its id."""
     ctx = authorize(conn, db_path, user=user, case=case, action="request")
+    require_member(ctx, case)
     kw = {"conn": conn, "db_path": db_path, "user": user, "case": case, "action": "request"}
     check_name(agency, "agency", **kw)
+    if ctx.role == "agency":
+        own = conn.execute("SELECT agency FROM users WHERE name=?", (user,)).fetchone()
+        if own is None or own[0] != agency:
+            ctx.log(
+                outcome="denied",
+                detail={"reason": f"agency user files for {agency!r}, is {own and own[0]!r}"},
+            )
+            raise AccessDenied(f"request refused: user {user!r} files requests of its own agency only")
     check_text(purpose, "purpose", **kw)
     cams = [check_name(c, "camera id", **kw) for c in cameras]
     if not cams:
@@ -105,17 +115,6 @@ def add(
         raise InputError(
             f"request refused: time range must be increasing and at most {MAX_SPAN_S / 86400:g} days"
         )
-    if case is None or conn.execute("SELECT status FROM cases WHERE case_no=?", (case,)).fetchone() is None:
-        raise NotFound(f"case {case!r} not found")
-    if (
-        ctx.role not in ("supervisor", "agency")
-        and conn.execute(
-            "SELECT 1 FROM case_members WHERE case_no=? AND user_name=?", (case, user)
-        ).fetchone()
-        is None
-    ):
-        ctx.log(outcome="denied", detail={"reason": f"not assigned to case {case}"})
-        raise AccessDenied(f"request refused: user {user!r} is not assigned to case {case!r}")
     cur = conn.execute(
         "INSERT INTO agency_requests(agency, requested_by, case_no, purpose, cameras, t_start, t_end, drug_related)"
         " VALUES (?,?,?,?,?,?,?,?)",
@@ -157,6 +156,8 @@ def _transition(
         )
         raise
     ctx = authorize(conn, db_path, user=user, case=req.case_no, action=action, detail={"request": request_id})
+    if action == "request":  # an outcome is reported by someone on the case (an agency: on its own cases)
+        require_member(ctx, req.case_no, open_only=False)
     if req.status not in allowed_from:
         ctx.log(outcome="denied", detail={"reason": f"request is {req.status}", "request": request_id})
         raise InputError(f"request {request_id} is {req.status}; {action} needs {' or '.join(allowed_from)}")

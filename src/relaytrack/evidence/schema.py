@@ -114,3 +114,62 @@ MIGRATIONS.append(
 # The operating-system account that ran the process, beside the claimed user: `--user` on the CLI is a claim,
 # the account is what the kernel says. New entries cover it in their hash (audit.entry_hash); old rows keep NULL.
 MIGRATIONS.append(("004_audit_host_account", "ALTER TABLE audit_log ADD COLUMN host_account TEXT;"))
+
+# Sightings a case was shown (search hits, relay hops, views, exports): another case's later hold does not take
+# them away from it (no "hold stealing"); see access.authorize_sightings.
+MIGRATIONS.append(
+    (
+        "005_case_finds",
+        """
+        CREATE TABLE case_finds (
+            case_no TEXT NOT NULL REFERENCES cases(case_no),
+            sighting_id INTEGER NOT NULL REFERENCES sightings(id) ON DELETE CASCADE,
+            first_at REAL NOT NULL,
+            PRIMARY KEY (case_no, sighting_id)
+        );
+        CREATE INDEX case_finds_sighting ON case_finds(sighting_id);
+        """,
+    )
+)
+
+
+def _backfill_finds(conn) -> None:
+    # A store from before finds were kept: what the audit log says each case was shown (search, relay and view
+    # results are sighting ids) and what it exported count as found, so the rule locks no case out of evidence
+    # it already had.
+    import json
+
+    cases = {r[0] for r in conn.execute("SELECT case_no FROM cases")}
+    first: dict[tuple[str, int], float] = {}
+    for case, ids, ts in conn.execute(
+        "SELECT case_no, result_ids, ts FROM audit_log WHERE case_no IS NOT NULL AND outcome='ok'"
+        " AND action IN ('search', 'relay', 'view') ORDER BY seq"
+    ):
+        try:
+            found = json.loads(ids or "[]")
+        except ValueError:
+            continue
+        for i in found if isinstance(found, list) else []:
+            if isinstance(i, int) and case in cases:
+                first.setdefault((case, i), float(ts))
+    for case, ids, ts in conn.execute("SELECT case_no, sightings, created_at FROM exports ORDER BY id"):
+        for i in json.loads(ids or "[]"):
+            if isinstance(i, int) and case in cases:
+                first.setdefault((case, i), float(ts))
+    ids = sorted({i for _, i in first})
+    known: set[int] = set()
+    for k in range(0, len(ids), 500):
+        chunk = ids[k : k + 500]
+        known.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM sightings WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        )
+    conn.executemany(
+        "INSERT INTO case_finds(case_no, sighting_id, first_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+        [(c, i, t) for (c, i), t in first.items() if i in known],
+    )
+
+
+MIGRATIONS.append(("006_case_finds_backfill", _backfill_finds))

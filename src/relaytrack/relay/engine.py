@@ -34,12 +34,15 @@ def relay(
     direction: str = "both",
     confirmed: set[int] | None = None,
     rejected: set[int] | None = None,
+    hidden: set[int] | None = None,
 ) -> Route:
     """Reconstruct the route through `from_sighting`: up to `hops` hops forwards and `hops` backwards in time.
 
     `store` is a Store or its connection. Feedback stored for (`case`, from_sighting) is applied: rejected
     sightings are never proposed, confirmed ones are anchors the route passes through (extra `confirmed` /
-    `rejected` ids may be passed directly). Returns a Route whose hops are in time order, origin included.
+    `rejected` ids may be passed directly). `hidden` sightings (another case's evidence,
+    relaytrack.evidence.access.hidden_sightings) are never candidates and, unlike rejected ones, are not named
+    in the route. Returns a Route whose hops are in time order, origin included.
     """
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
@@ -54,7 +57,7 @@ def relay(
     confirmed = (confirmed or set()) | conf_fb
     rejected = ((rejected or set()) | rej_fb) - confirmed
     params = params or RelayConfig()
-    finder = CandidateFinder(conn, origin, params, rejected, confirmed)
+    finder = CandidateFinder(conn, origin, params, rejected | (hidden or set()), confirmed)
 
     # Anchors in true time: the origin and every confirmed sighting. Bridge between consecutive anchors, then
     # search outwards from the first and the last.

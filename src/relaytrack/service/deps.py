@@ -174,8 +174,13 @@ class Access:
         return self.ctx.log(detail=detail, result_ids=result_ids, outcome=outcome, action=action)
 
     def check_ids(self, ids: list[int]) -> None:
-        """Refuse (and log) sightings that another case holds or that do not exist."""
-        acc.check_case_ids(self.ctx, ids)
+        """Refuse (and log) sightings that another case holds or that do not exist (the one gate,
+        relaytrack.evidence.access.authorize_sightings, as the CLI uses it)."""
+        acc.authorize_sightings(self.ctx, ids)
+
+    def grant(self, ids: list[int], *, record: bool = True) -> acc.SightingGrant:
+        """The same gate for lists and video: which of `ids` this case may see, which it may not."""
+        return acc.authorize_sightings(self.ctx, ids, partial=True, record=record)
 
 
 def authorize_user(

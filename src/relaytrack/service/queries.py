@@ -57,20 +57,6 @@ def get_case(conn, case_no: str) -> dict[str, Any] | None:
     return None if r is None else _case_row(conn, r)
 
 
-def held_elsewhere(conn, case: str | None, ids: list[int]) -> set[int]:
-    """Sightings among `ids` that other cases hold and `case` does not: not shown to this case."""
-    ids = [int(i) for i in ids]
-    if not ids:
-        return set()
-    held: dict[int, set[str]] = {}
-    for sid, c in conn.execute(
-        f"SELECT sighting_id, case_no FROM case_sightings WHERE sighting_id IN ({','.join('?' * len(ids))})",
-        ids,
-    ):
-        held.setdefault(int(sid), set()).add(c)
-    return {sid for sid, cases in held.items() if case not in cases}
-
-
 def permissions(role: str) -> list[str]:
     return sorted(PERMISSIONS.get(role, frozenset()))
 
@@ -245,11 +231,15 @@ def audit_entries(
     action: str | None = None,
     before: int | None = None,
     limit: int = 100,
+    cases: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The audit page's rows: the evidence stage's AuditEntry records in their listing form."""
+    """The audit page's rows: the evidence stage's AuditEntry records in their listing form (of `cases` only,
+    when given)."""
     return [
         e.summary()
-        for e in audit.entries(conn, case=case, user=user, action=action, before=before, limit=limit)
+        for e in audit.entries(
+            conn, case=case, user=user, action=action, before=before, limit=limit, cases=cases
+        )
     ]
 
 

@@ -3,14 +3,16 @@ the original source with OpenCV, with the stored detections drawn over each fram
 
 Boxes are stored on analysed frames only, so a box is held for a few frames until the next stored one. The
 target of the clip (a sighting) is drawn red and thick, everybody else thin; the camera and wall time are
-burnt in. Streams are paced at the source's frame rate times `speed` and bounded in length.
+burnt in. People the acting case may not see (sightings another case holds, `Clip.hidden`, chosen by
+relaytrack.evidence.access.authorize_sightings) are covered by a solid box, padded, without a label. Streams
+are paced at the source's frame rate times `speed` and bounded in length.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +35,11 @@ class Clip:
     boxes: dict[int, list[tuple]]  # frame -> [(sighting, kind, class, x, y, w, h, conf)]
     target: set[int]
     max_width: int = 960
+    hidden: set[int] = field(default_factory=set)  # sightings covered, never labelled
+
+
+MASK_PAD = 0.2  # share of the box added on each side: stored boxes lag between analysed frames
+MASK_BGR = (70, 70, 70)
 
 
 def check_source(uri: str) -> None:
@@ -57,6 +64,12 @@ def _draw(img: np.ndarray, frame: int, clip: Clip, held: dict[int, tuple[int, tu
             del held[sid]
             continue
         _, kind, cls, x, y, bw, bh, conf = b
+        if sid in clip.hidden:
+            px, py = bw * MASK_PAD, bh * MASK_PAD
+            q1 = (max(0, int((x - px) * scale)), max(0, int((y - py) * scale)))
+            q2 = (int((x + bw + px) * scale), int((y + bh + py) * scale))
+            cv2.rectangle(img, q1, q2, MASK_BGR, -1)
+            continue
         p1 = (int(x * scale), int(y * scale))
         p2 = (int((x + bw) * scale), int((y + bh) * scale))
         is_target = sid in clip.target

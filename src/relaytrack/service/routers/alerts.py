@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from relaytrack.service import queries
+from relaytrack.service import localize, queries
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import MAX_ID, AlertMediaOut, AlertVerdictIn
 from relaytrack.watch.alerts import ack_alert
@@ -24,7 +25,19 @@ AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 def _media(alert: dict) -> dict:
     alert["video"] = f"/api/video/alert/{alert['id']}.mjpeg"
     alert["thumbnails"] = [f"/api/sightings/{s}/thumbnail" for s in alert["sightings"]]
-    return alert
+    return localize.alert_out(alert)  # reasons and explanation in the caller's language
+
+
+def _visible(a: Access, alerts: list[dict]) -> list[dict]:
+    """The alert wall belongs to no case: sightings any case holds are left out of it (the one gate); the
+    alert's clip covers them."""
+    grant = a.grant([s for x in alerts for s in x["sightings"]], record=False)
+    withheld = set(grant.withheld) | set(grant.missing)
+    for x in alerts:
+        x["sightings"] = [s for s in x["sightings"] if s not in withheld]
+        if x.get("sighting") in withheld:
+            x["sighting"] = None
+    return alerts
 
 
 @router.get("", response_model=list[AlertMediaOut])
@@ -35,14 +48,27 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict]:
     """Newest alerts first (camera, time, score, reasons, clip)."""
-    out = [_media(x) for x in queries.list_alerts(a.conn, before=before, camera=camera, limit=limit)]
+    out = [
+        _media(x) for x in _visible(a, queries.list_alerts(a.conn, before=before, camera=camera, limit=limit))
+    ]
     a.log({"endpoint": "GET /api/alerts", "alerts": len(out)}, [x["id"] for x in out])
     return out
 
 
-def _backlog(pool, after: int) -> list[dict]:
+def _backlog(pool, a: Access, after: int) -> list[dict]:
     with pool.lend() as store:
-        return queries.list_alerts(store.conn, after=after, limit=500)
+        return _visible(_on(a, store), queries.list_alerts(store.conn, after=after, limit=500))
+
+
+def _live(pool, a: Access, row: dict) -> dict:
+    with pool.lend() as store:
+        return _visible(_on(a, store), [dict(row)])[0]
+
+
+def _on(a: Access, store) -> Access:
+    """The caller's access on another pooled connection (a stream outlives the request's own)."""
+    ctx = replace(a.ctx, conn=store.conn, db_path=store.path)
+    return replace(a, store=store, ctx=ctx)
 
 
 def _sse(event: str, data: dict, ident: int | None = None) -> str:
@@ -81,7 +107,7 @@ async def stream(
         try:
             yield f"retry: 3000\n\n{_sse('hello', {'user': a.user.name, 'poll_s': hub.poll_s})}"
             if start_after is not None:
-                backlog = await run_in_threadpool(_backlog, request.app.state.pool, start_after)
+                backlog = await run_in_threadpool(_backlog, request.app.state.pool, a, start_after)
                 for row in backlog:
                     last_id = max(last_id, int(row["id"]))
                     yield _sse("alert", _media(row), row["id"])
@@ -105,7 +131,8 @@ async def stream(
                 if int(row["id"]) <= last_id:
                     continue
                 last_id = int(row["id"])
-                yield _sse("alert", _media(dict(row)), row["id"])
+                shown = await run_in_threadpool(_live, request.app.state.pool, a, row)
+                yield _sse("alert", _media(shown), row["id"])
                 sent += 1
                 if limit and sent >= limit:
                     return
@@ -126,7 +153,7 @@ def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) 
     if alert is None:
         raise HTTPException(404, f"alert {alert_id} not found")
     a.log({"endpoint": "GET /api/alerts/{id}"}, [alert_id])
-    return _media(alert)
+    return _media(_visible(a, [alert])[0])
 
 
 @router.post("/{alert_id}/verdict", response_model=AlertMediaOut)
@@ -139,4 +166,4 @@ def verdict(alert_id: AlertId, body: AlertVerdictIn, a: Annotated[Access, Depend
             conn, alert_id, a.user.name, false_alarm=body.verdict == "false_alarm", note=body.note or None
         )
         a.log({"endpoint": "POST /api/alerts/{id}/verdict", "verdict": body.verdict}, [alert_id])
-    return _media(queries.get_alert(a.conn, alert_id))
+    return _media(_visible(a, [queries.get_alert(a.conn, alert_id)])[0])

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
+from relaytrack.evidence import access as acc
 from relaytrack.relay.engine import relay
 from relaytrack.relay.persist import latest_route, record_feedback, save_route
+from relaytrack.service import localize
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import MAX_ID, RelayIn, RouteOut, VerdictIn
 
@@ -16,23 +18,30 @@ router = APIRouter(prefix="/api/relay", tags=["relay"])
 Origin = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _with_media(route: dict[str, Any]) -> dict[str, Any]:
+def _with_media(route: dict[str, Any], a: Access) -> dict[str, Any]:
+    """Media links, and the person's reading of the route: reasons and stop reasons as sentences, its support,
+    at a dead end why and the next candidates (only those this case may see)."""
     for h in route["hops"]:
         h["thumbnail"] = f"/api/sightings/{h['sighting']}/thumbnail"
         h["video"] = f"/api/video/sighting/{h['sighting']}.mjpeg"
         for alt in h.get("alternatives") or []:
             if "sighting" in alt:
                 alt["thumbnail"] = f"/api/sightings/{alt['sighting']}/thumbnail"
-    return route
+    return localize.route_out(
+        route, a.conn, a.case, a.user.name, allowed=lambda ids: a.grant(ids, record=False).allowed
+    )
 
 
 def _relay(a: Access, origin: int, hops: int, direction: str, detail: dict) -> dict[str, Any]:
-    route = relay(a.store, origin, hops, case=a.case, direction=direction)
-    a.check_ids(route.sighting_ids)  # a hop held by another case is not shown here
+    # Another case's evidence is never a candidate; every hop then passes the gate before it is shown.
+    route = relay(
+        a.store, origin, hops, case=a.case, direction=direction, hidden=acc.hidden_sightings(a.conn, a.case)
+    )
+    a.check_ids(route.sighting_ids)
     with a.store.tx() as conn:
         rid = save_route(conn, route, a.user.name)
         a.log({**detail, "route": rid, "hops": len(route.hops), "stopped": route.stopped}, route.sighting_ids)
-    return _with_media(route.to_dict())
+    return _with_media(route.to_dict(), a)
 
 
 @router.post("", response_model=RouteOut)
@@ -55,8 +64,9 @@ def latest(origin: Origin, a: Annotated[Access, Depends(need("relay"))]) -> dict
     route = latest_route(a.conn, a.case, origin)
     if route is None:
         raise HTTPException(404, f"no route from sighting {origin} in case {a.case}")
+    a.check_ids(route.sighting_ids)
     a.log({"endpoint": "GET /api/relay/{origin}"}, route.sighting_ids)
-    return _with_media(route.to_dict())
+    return _with_media(route.to_dict(), a)
 
 
 def _verdict(verdict: str, origin: int, body: VerdictIn, a: Access) -> dict:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from relaytrack.errors import InputError, NotFound
+from relaytrack.evidence import access as acc
 from relaytrack.evidence.guard import check_text, check_upload
 from relaytrack.search import engine
 from relaytrack.search.query import parse_iso, parse_text
-from relaytrack.service import queries
+from relaytrack.service import localize
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import Filters, SearchOut, SightingSearchIn, TextSearchIn
 
@@ -32,28 +34,29 @@ def _filters(f: Filters) -> engine.Filters:
     )
 
 
-def _out(res: engine.SearchResult, parsed: str | None = None) -> dict[str, Any]:
-    return {
+def _out(res: engine.SearchResult, parsed: Any | None = None) -> dict[str, Any]:
+    """The answer; `parsed` (a parsed description) is shown back as a sentence in the caller's language."""
+    out = {
         "query": res.query,
-        "parsed": parsed,
+        "parsed": None,
         "message": res.message,
         "stats": res.stats,
         "hits": [{**h.public(), "thumbnail": thumb_url(h.sighting.id)} for h in res.hits],
     }
+    return localize.search_out(out, parsed)
 
 
-def _run(a: Access, detail: dict, fn) -> engine.SearchResult:
-    """Run a search; log its result ids, or its error (then re-raise), as the CLI does."""
+def _run(a: Access, detail: dict, fn: Callable[[int], engine.SearchResult], top: int) -> engine.SearchResult:
+    """Run a search through the case gate (`fn(k)` searches for k results); log its result ids, or its error
+    (then re-raise), as the CLI does."""
     try:
-        res = fn()
+        # Another case's evidence (on its legal hold) is not shown here, as every other read refuses it.
+        res, grant = acc.case_search(a.ctx, fn, top)
     except (InputError, NotFound) as err:
         a.log({**detail, "error": str(err)}, [], outcome="error")
         raise
-    # Another case's evidence (on its legal hold) is not shown here, as every other read refuses it.
-    hidden = queries.held_elsewhere(a.conn, a.case, [h.sighting.id for h in res.hits])
-    res.hits = [h for h in res.hits if h.sighting.id not in hidden]
     a.log(
-        {**detail, "query": res.query, "message": res.message, "withheld": len(hidden)},
+        {**detail, "query": res.query, "message": res.message, "withheld": len(grant.withheld)},
         [h.sighting.id for h in res.hits],
     )
     return res
@@ -74,13 +77,13 @@ def search_text(body: TextSearchIn, a: Annotated[Access, Depends(need("search"))
     detail = {"endpoint": "POST /api/search/text", **body.model_dump(exclude_none=True)}
     holder: dict[str, Any] = {}
 
-    def fn() -> engine.SearchResult:
+    def fn(k: int) -> engine.SearchResult:
         q = parse_text(body.text)
         holder["q"] = q
-        return engine.search_description(a.conn, q, top=body.top, filters=_filters(body))
+        return engine.search_description(a.conn, q, top=k, filters=_filters(body))
 
-    res = _run(a, detail, fn)
-    return _out(res, holder["q"].human())
+    res = _run(a, detail, fn, body.top)
+    return _out(res, holder["q"])
 
 
 @router.post("/sighting", response_model=SearchOut)
@@ -89,7 +92,10 @@ def search_sighting(body: SightingSearchIn, a: Annotated[Access, Depends(need("s
     a.check_ids([body.sighting])
     detail = {"endpoint": "POST /api/search/sighting", **body.model_dump(exclude_none=True)}
     res = _run(
-        a, detail, lambda: engine.search_sighting(a.conn, body.sighting, top=body.top, filters=_filters(body))
+        a,
+        detail,
+        lambda k: engine.search_sighting(a.conn, body.sighting, top=k, filters=_filters(body)),
+        body.top,
     )
     return _out(res)
 
@@ -119,9 +125,10 @@ def search_photo(
         res = _run(
             a,
             detail,
-            lambda: engine.search_example(
-                a.conn, engine.embed_image(tmp, conn=a.conn), top=top, filters=engine.Filters(kind="person")
+            lambda k: engine.search_example(
+                a.conn, engine.embed_image(tmp, conn=a.conn), top=k, filters=engine.Filters(kind="person")
             ),
+            top,
         )
     finally:
         os.unlink(tmp)

@@ -29,6 +29,14 @@ def _stream(clip: video.Clip, speed: float) -> StreamingResponse:
     )
 
 
+def _boxes(a: Access, source_id: int, first: int, last: int) -> tuple[dict[int, list[tuple]], set[int]]:
+    """The stored boxes of a stretch of footage and the people in it this case may not see (the one gate;
+    bystanders are not recorded as found by the case)."""
+    boxes = queries.boxes_in(a.conn, source_id, first, last)
+    people = {b[0] for frame in boxes.values() for b in frame}
+    return boxes, set(a.grant(sorted(people), record=False).withheld)
+
+
 def _sighting_clip(a: Access, sighting_id: int, pad_s: float) -> video.Clip:
     s = get_sighting(a.conn, sighting_id)
     if s.source_id is None or (src := queries.source_row(a.conn, s.source_id)) is None:
@@ -36,15 +44,9 @@ def _sighting_clip(a: Access, sighting_id: int, pad_s: float) -> video.Clip:
     fps = float(src[2] or 25.0)
     first = max(1, s.first_frame - int(pad_s * fps))
     last = s.last_frame + int(pad_s * fps)
+    boxes, hidden = _boxes(a, src[0], first, last)
     return video.Clip(
-        src[1],
-        s.camera,
-        float(src[3]),
-        fps,
-        first,
-        last,
-        queries.boxes_in(a.conn, src[0], first, last),
-        {s.id},
+        src[1], s.camera, float(src[3]), fps, first, last, boxes, {s.id} - hidden, hidden=hidden
     )
 
 
@@ -82,16 +84,9 @@ def camera_video(
         first, last = 1, n
     else:
         first, last = max(1, int(total) - n + 1), int(total)
-    clip = video.Clip(
-        uri,
-        camera_id,
-        float(start_wall),
-        fps,
-        first,
-        last,
-        {} if is_stream(uri) else queries.boxes_in(a.conn, sid, first, last),
-        set(),
-    )
+    # Recorded footage: people held by other cases are covered (a live stream has no stored boxes yet).
+    boxes, hidden = ({}, set()) if is_stream(uri) else _boxes(a, sid, first, last)
+    clip = video.Clip(uri, camera_id, float(start_wall), fps, first, last, boxes, set(), hidden=hidden)
     a.log({"endpoint": "GET /api/video/camera/{id}", "camera": camera_id, "frames": [first, last]})
     return _stream(clip, speed)
 
@@ -133,16 +128,10 @@ def alert_video(
         raise HTTPException(404, f"alert {alert_id} has no playable clip")
     fps = float(src[2] or 25.0)
     first, last = max(1, int(start * fps) - int(2 * fps) + 1), int(end * fps) + int(2 * fps) + 1
+    boxes, hidden = _boxes(a, src[0], first, last)
     return _stream(
         video.Clip(
-            src[1],
-            str(alert["camera"]),
-            float(src[3]),
-            fps,
-            first,
-            last,
-            queries.boxes_in(a.conn, src[0], first, last),
-            set(),
+            src[1], str(alert["camera"]), float(src[3]), fps, first, last, boxes, set(), hidden=hidden
         ),
         speed,
     )
