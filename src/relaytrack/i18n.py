@@ -429,6 +429,22 @@ PHRASES: list[tuple[str, str]] = [
     ("back at the same spot after {n} s", "{n}초 뒤 같은 자리로 돌아옴"),
     ("at night ({n})", "야간 ({n})"),
     ("{o} stop in {m} min", "{m}분 안에 {o}번째 멈춤"),
+    # innocent patterns and the issue-22 cues (relaytrack.watch.innocent, watch.signals)
+    ("went in at a door right after (lowered)", "멈춘 직후 그 건물 문으로 들어감 (낮춤)"),
+    (
+        "round of {n} short stops, median {m} s (postman pattern, lowered)",
+        "짧은 멈춤 {n}곳 연속, 중앙값 {m}초 (우편배달 순회 유형, 낮춤)",
+    ),
+    ("brief stop, no photo (lowered)", "짧게 멈추고 사진 촬영 없음 (낮춤)"),
+    (
+        "stayed {n} s without a hand into the spot (lingering, lowered)",
+        "{n}초 머물렀으나 그 자리에 손을 넣지 않음 (서성임·흡연 유형, 낮춤)",
+    ),
+    ("looked around ({n} head turns)", "주위를 살핌 (고개 돌림 {n}회)"),
+    (
+        "the spot looks different after they left ({n} % of it changed)",
+        "떠난 뒤 그 자리 모습이 달라짐 ({n}% 변화)",
+    ),
     ("{w} ({n})", "{w} ({n})"),  # an item of the description: "backpack (0.80)"
 ]
 

@@ -14,6 +14,10 @@ from relaytrack.errors import InputError
 # detector split passes and the demo on 7 and 11, the relay on detection-level seeds 0-9.
 TUNING: dict[str, tuple[int, ...]] = {
     "watch": (1, 2, 3),
+    # The courier watch's innocent cues (issue 22): drop-free streets with confusers and more drop towns, for
+    # tuning only (the scored confuser streets are the held-out watch seeds).
+    "watch-confusers": (1, 2, 3),
+    "watch-drops": (4, 5, 6, 8, 9, 10),
     "detect": (3, 7, 11),
     "demo": (7, 11),
     "relay": tuple(range(10)),

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from relaytrack.config import Config, Strict, load_strict
 from relaytrack.watch.innocent import InnocentConfig
+from relaytrack.watch.spot import SpotConfig
 
 
 class SignalConfig(Strict):
@@ -96,6 +97,13 @@ class SignalConfig(Strict):
     appearance_match: float = Field(
         0.80, ge=0, le=1, description="Colour-histogram similarity linking one person's stops across tracks"
     )
+    look_turns: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="Head turns (left/ahead/right/away, each held 2 posed frames) during a stop that make "
+        "looking around",
+    )
     night_start_hour: int = Field(22, ge=0, le=23, description="Local hour at which the unusual hours begin")
     night_end_hour: int = Field(5, ge=0, le=23, description="Local hour at which the unusual hours end")
     timezone: str = Field("Asia/Seoul", description="Zone for local hours (IANA name)")
@@ -127,6 +135,9 @@ class WeightConfig(Strict):
     stops: float = Field(0.25, ge=0, le=2, description="Several stops at different zones in the window")
     revisit: float = Field(0.15, ge=0, le=2, description="Came back to the same spot")
     night: float = Field(0.10, ge=0, le=2, description="Unusual hour")
+    # 0 by default: the rendered couriers of the tuning towns never look around (their heads follow their
+    # bodies, facing the spot), while the smokers there turn now and then; no weight could be set on them.
+    look: float = Field(0.0, ge=0, le=2, description="Looked around during the stop (signals.look_turns)")
 
 
 class AlertConfig(Strict):
@@ -191,6 +202,7 @@ class WatchConfig(Strict):
     alert: AlertConfig = AlertConfig()
     run: RunConfig = RunConfig()
     innocent: InnocentConfig = InnocentConfig()
+    spot: SpotConfig = SpotConfig()
 
 
 def load_watch_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> WatchConfig:

@@ -11,7 +11,10 @@ stop that looked like a drop was not raised, and every alert keeps its reasons:
 - ``round``: the same person stopped at ``round_min_stops`` or more spots in a row within ``round_window_s``,
   each stop short (median at most ``round_dwell_s``): a postman's round, not a courier's few long stops;
 - ``brief``: the stop ended within ``brief_s`` with no phone raised: a mailbox opened and shut, a parcel set
-  down; a drop takes the hiding and usually a photo of the spot.
+  down; a drop takes the hiding and usually a photo of the spot;
+- ``linger``: at the spot ``linger_s`` or longer (this stop and the same person's stops at that spot just
+  before it, a track broken in the dark being one stay) and no hand went into the spot: someone smoking,
+  waiting or on the phone there; a drop is a hand into the spot, done in well under half a minute.
 
 The cues need the end of the stop, so with ``alert.decide_on_departure`` the alert is decided once the person
 left the spot (or after ``hold_max_s`` at it): the latency an operator pays for fewer false alarms.
@@ -29,7 +32,7 @@ from pydantic import Field
 from relaytrack.config import Strict
 
 if TYPE_CHECKING:
-    from relaytrack.watch.signals import StopRecord
+    from relaytrack.watch.route import StopRecord
 
 
 class InnocentConfig(Strict):
@@ -51,11 +54,20 @@ class InnocentConfig(Strict):
     hold_max_s: float = Field(
         30.0, gt=0, le=600, description="Decide without waiting for the departure after this long at a spot"
     )
+    linger_s: float = Field(
+        30.0, gt=0, le=3600, description="At the spot this long without a hand into it = lingering (smoking)"
+    )
+    linger_gap_s: float = Field(
+        10.0, ge=0, le=300, description="The same person's stops at the spot this close together are one stay"
+    )
     w_door: float = Field(0.35, ge=0, le=2, description="Lowered by: went in at a door after the stop")
     w_round: float = Field(0.5, ge=0, le=2, description="Lowered by: a round of short stops (postman)")
     # Off by default: on tuning towns 1-2 with confusers (replayed) it removed the last false alarm but also
     # one of the four drops (a courier whose measured stop was short and showed no phone).
     w_brief: float = Field(0.0, ge=0, le=2, description="Lowered by: a brief stop with no photo")
+    w_linger: float = Field(
+        0.35, ge=0, le=2, description="Lowered by: a long stay at the spot without a hand going into it"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +79,30 @@ class Cues:
     brief: float
     round_stops: int
     round_dwell_s: float | None
+    linger: float = 0.0
+    stay_s: float = 0.0  # time at the spot: this stop and the same person's stops there just before it
 
     def penalty(self, cfg: InnocentConfig) -> float:
-        return cfg.w_door * self.door + cfg.w_round * self.round + cfg.w_brief * self.brief
+        return (
+            cfg.w_door * self.door
+            + cfg.w_round * self.round
+            + cfg.w_brief * self.brief
+            + cfg.w_linger * self.linger
+        )
 
-    def reasons(self) -> list[str]:
+    def reasons(self, cfg: InnocentConfig) -> list[str]:
+        """One reason per cue that fired and lowered the score (a cue with weight 0 lowers nothing)."""
         out = []
-        if self.door:
+        if self.door and cfg.w_door:
             out.append("went in at a door right after (lowered)")
-        if self.round:
+        if self.round and cfg.w_round:
             out.append(
                 f"round of {self.round_stops} short stops, median {self.round_dwell_s:.0f} s (postman pattern, lowered)"
             )
-        if self.brief:
+        if self.brief and cfg.w_brief:
             out.append("brief stop, no photo (lowered)")
+        if self.linger and cfg.w_linger:
+            out.append(f"stayed {self.stay_s:.0f} s without a hand into the spot (lingering, lowered)")
         return out
 
 
@@ -92,22 +114,44 @@ def cues(
     phone: bool,
     prior: list[StopRecord],
     now: float,
+    *,
+    reached: bool = True,
+    same_spot: list[StopRecord] | None = None,
 ) -> Cues:
     """The cues of a stop lasting `dwell` s (closed: the person left; left: how, 'door' or 'walked'), given the
-    same person's earlier stops at other spots (`prior`, wall seconds) and the wall time `now`."""
+    same person's earlier stops at other spots (`prior`, wall seconds) and the wall time `now`; `reached`:
+    a hand went into the spot; `same_spot`: the same person's earlier stops at this spot (one stay when they
+    follow each other within `linger_gap_s`)."""
     recent = [r for r in prior if now - r.end <= cfg.round_window_s]
     spots = {(r.camera, r.zone) for r in recent}
     dwells = [r.end - r.start for r in recent] + [dwell]
     n = len(spots) + 1
     med = float(median(dwells)) if dwells else None
     is_round = n >= cfg.round_min_stops and med is not None and med <= cfg.round_dwell_s
+    stay = stay_at_spot(dwell, now - dwell, same_spot or [], cfg.linger_gap_s)
     return Cues(
         door=1.0 if left == "door" else 0.0,
         round=1.0 if is_round else 0.0,
         brief=1.0 if closed and dwell < cfg.brief_s and not phone else 0.0,
         round_stops=n,
         round_dwell_s=None if med is None else round(med, 1),
+        linger=1.0 if stay >= cfg.linger_s and not reached else 0.0,
+        stay_s=round(stay, 1),
     )
+
+
+def stay_at_spot(dwell: float, start: float, earlier: list[StopRecord], gap_s: float) -> float:
+    """Seconds at a spot: a stop of `dwell` s beginning at `start` (wall) plus the earlier stops there that
+    lead up to it, each ending within `gap_s` of the next one's start (a broken track, a step aside)."""
+    total, t0 = dwell, start
+    for r in sorted(earlier, key=lambda r: r.end, reverse=True):
+        if r.end > t0 + 1e-6:
+            continue  # overlaps or follows: not a stop before this one
+        if t0 - r.end > gap_s:
+            break
+        total += r.end - r.start
+        t0 = r.start
+    return total
 
 
 def went_in(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NOSE, L_SHO, R_SHO, L_ELB, R_ELB, L_WRI, R_WRI = 0, 5, 6, 7, 8, 9, 10
+NOSE, L_EYE, R_EYE, L_SHO, R_SHO, L_ELB, R_ELB, L_WRI, R_WRI = 0, 1, 2, 5, 6, 7, 8, 9, 10
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANK, R_ANK = 11, 12, 13, 14, 15, 16
 
 
@@ -88,6 +88,9 @@ class Posture:
     wrists: tuple[tuple[float, float], ...]  # confident wrist positions
     hips: tuple[float, float] | None  # midpoint of the confident hips
     phone_pose: bool  # a wrist raised in front of chest/face with the elbow bent
+    # Where the head points, seen from the camera: "left" | "ahead" | "right" (face visible, nose left of,
+    # over or right of the shoulders' middle) or "away" (shoulders seen, no face); None when unsure.
+    head: str | None = None
 
 
 def _angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
@@ -138,4 +141,25 @@ def posture(kp: Keypoints, min_score: float = 0.2) -> Posture:
         wrists,
         None if hip is None else (float(hip[0]), float(hip[1])),
         phone,
+        head_direction(kp, min_score),
     )
+
+
+HEAD_SIDE = 0.25  # nose this share of the shoulder width off the shoulders' middle = head turned that way
+
+
+def head_direction(kp: Keypoints, min_score: float = 0.2) -> str | None:
+    """Coarse head direction from the nose and eyes against the shoulders (both needed): a face not found
+    over confident shoulders is turned away; else the nose's offset from the shoulders' middle, in shoulder
+    widths, says left/ahead/right. Used to count head turns during a stop (looking around)."""
+    ok = kp.score >= min_score
+    if not (ok[L_SHO] and ok[R_SHO]):
+        return None
+    sw = float(np.hypot(*(kp.xy[L_SHO] - kp.xy[R_SHO])))
+    if sw < 2.0:
+        return None
+    if not ok[NOSE] and not (ok[L_EYE] and ok[R_EYE]):
+        return "away"
+    nose = kp.xy[NOSE] if ok[NOSE] else (kp.xy[L_EYE] + kp.xy[R_EYE]) / 2
+    off = (float(nose[0]) - float(kp.xy[L_SHO][0] + kp.xy[R_SHO][0]) / 2) / sw
+    return "left" if off < -HEAD_SIDE else "right" if off > HEAD_SIDE else "ahead"

@@ -1,8 +1,10 @@
 """Record the watch's model outputs once, replay the behaviour logic many times (tuning without re-running models).
 
 `record_source(spec, cfg, wcfg)` runs the same detector/tracker path as the watch service over one source and
-keeps, per analysed frame, the person boxes, the phone boxes, and for every person close to a zone (generous
-distance, any speed) the MoveNet posture and colour histogram. `replay(recording, wcfg)` feeds those into
+keeps, per analysed frame, the person boxes, the phone boxes, for every person close to a zone (generous
+distance, any speed) the MoveNet posture and colour histogram, and a grey crop of every zone no person covers
+(the before/after comparison of watch/spot.py; a replay with other `spot.pad`/`clear_pad_h` than the
+recording's sees the recorded crops). `replay(recording, wcfg)` feeds those into
 `CameraWatch` and `AlertBook` (no clips) exactly as the service does and returns the alerts. Poses of people
 farther from a zone than recorded are missing in a replay, so a replay only stands in for a run with
 `pose.near_factor` no larger than the recording's; the figures to report come from `relaytrack bench watch`.
@@ -25,6 +27,7 @@ from relaytrack.watch.alerts import Alert, AlertBook
 from relaytrack.watch.config import WatchConfig, pipeline_for_watch
 from relaytrack.watch.pose import Posture
 from relaytrack.watch.signals import CameraWatch, RouteMemory, appearance_hist
+from relaytrack.watch.spot import covered, zone_crop
 from relaytrack.watch.zones import Zone
 
 PHONE = CLASS_ID["cell phone"]
@@ -41,6 +44,7 @@ class FrameRecord:
     poses: dict[int, Posture | None] = field(default_factory=dict)
     hists: dict[int, np.ndarray | None] = field(default_factory=dict)
     finished: list[int] = field(default_factory=list)  # tracks the tracker ended at this frame
+    crops: dict[str, np.ndarray] = field(default_factory=dict)  # zone id -> grey crop, zones no one covers
 
 
 @dataclass
@@ -87,6 +91,12 @@ def record_source(spec, cfg: Config | None = None, wcfg: WatchConfig | None = No
         phones = dets.xyxy[dets.class_id == PHONE] if len(dets) else np.zeros((0, 4), np.float32)
         rec = FrameRecord(frame.index, frame.t, frame.wall, persons, np.asarray(phones, np.float32))
         rec.finished = [tl.track_id for tl in step.finished]
+        sp = wcfg.spot
+        for z in spec.zones:
+            if not covered(z, list(persons.values()), sp.pad, sp.clear_pad_h):
+                crop = zone_crop(frame.image, z, sp.pad)
+                if crop is not None:
+                    rec.crops[z.id] = crop
         for tid, xyxy in persons.items():
             h = max(xyxy[3] - xyxy[1], 1.0)
             foot = ((xyxy[0] + xyxy[2]) / 2, xyxy[3])
@@ -136,9 +146,12 @@ def replay(
                     return _fr.hists.get(tid)
             return None
 
+        def crop_fn(zone, _fr=fr):
+            return _fr.crops.get(zone.id)
+
         assessed = watch.step(
             fr.index, fr.t, fr.wall, list(fr.persons.items()), fr.phones, pose_fn if wcfg.pose.enabled else None,
-            hist_fn,
+            hist_fn, crop_fn if getattr(fr, "crops", None) is not None else None,
         )  # fmt: skip
         if trace is not None:
             trace.extend((fr.t, a.track_id, a.zone.id, a.score, a.signals) for a in assessed)

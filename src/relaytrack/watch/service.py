@@ -29,6 +29,7 @@ from relaytrack.records import CLASS_ID, PERSON, Frame, Tracklet
 from relaytrack.watch.alerts import Alert, AlertBook, insert_alert, set_camera_status, update_alert
 from relaytrack.watch.config import WatchConfig, pipeline_for_watch
 from relaytrack.watch.signals import CameraWatch, RouteMemory, appearance_hist
+from relaytrack.watch.spot import zone_crop
 from relaytrack.watch.zones import Zone
 
 if TYPE_CHECKING:
@@ -446,6 +447,7 @@ def _analyse(run: _Run, c: _Cam, stages: Stages, pose, frame: Frame, capture_wal
     assessed = c.watch.step(
         frame.index, frame.t, frame.wall, list(persons.items()), phones, pose_fn if pose is not None else None,
         lambda xyxy, _img=image: appearance_hist(_img, xyxy),
+        lambda zone, _img=image: zone_crop(_img, zone, run.wcfg.spot.pad),
     )  # fmt: skip
     raised = live.book.on_frame(frame.index, frame.t, image, assessed, persons, capture_wall)
     for a in raised:

@@ -13,7 +13,10 @@ hiding-spot zones and turns each stop into measured signals:
 - stops: distinct zones this person stopped at within `route_window_s` (the person = the same track, or a
   track elsewhere whose colour histogram matches, through the shared `RouteMemory`);
 - revisit: the same person stopped at the same zone before, at least `revisit_gap_s` earlier;
-- night: local wall-clock hour in the unusual hours.
+- night: local wall-clock hour in the unusual hours;
+- look: the head turned (left / ahead / right / away, from keypoints) `look_turns` times during the stop;
+- spot change: the spot looks different after the person left than before they came (watch/spot.py,
+  clear crops of the zone compared under lighting and noise), when frames are given (`crop_fn`).
 
 score = sum(weight * strength) over WeightConfig, with strengths in [0, 1]; no zone stop, no score.
 """
@@ -21,13 +24,10 @@ score = sum(weight * strength) over WeightConfig, with strengths in [0, 1]; no z
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -35,6 +35,14 @@ from relaytrack.watch.config import WatchConfig
 from relaytrack.watch.explain import explain, ordinal  # noqa: F401  (re-exported: tests reach them here)
 from relaytrack.watch.innocent import cues, went_in
 from relaytrack.watch.pose import Posture
+from relaytrack.watch.route import (  # noqa: F401  (re-exported: the service and tests reach them here)
+    RouteMemory,
+    StopRecord,
+    appearance_hist,
+    is_night,
+    local_hour,
+)
+from relaytrack.watch.spot import SpotMemory, SpotWatch
 from relaytrack.watch.zones import Zone
 
 TOP_EDGE_PX = 2.0  # a box starting this close to the frame's top is cut off by it
@@ -61,6 +69,11 @@ class Stop:
     closed: bool = False
     left: str | None = None  # how the person left the spot: walked (on) | door (went in) | lost (track broke)
     key: dict[str, tuple[int, float]] = field(default_factory=dict)  # moment -> (frame index, t)
+    head_last: str | None = None  # head direction of the last posed frame, and for how many frames in a row
+    head_run: int = 0
+    head_held: str | None = None  # the last direction held for 2 posed frames (a glance, not noise)
+    head_turns: int = 0
+    spot: SpotWatch | None = None  # the spot's before views and, after the stop, its before/after verdict
 
     @property
     def dwell(self) -> float:
@@ -97,42 +110,6 @@ class TrackState:
 
 
 @dataclass
-class StopRecord:
-    camera: str
-    zone: str
-    track: tuple[str, int]
-    start: float  # wall seconds
-    end: float
-    hist: np.ndarray | None
-
-
-class RouteMemory:
-    """Recent stops of everyone, shared by all cameras of a watch (thread-safe, bounded by time and count)."""
-
-    def __init__(self, window_s: float, max_items: int = 5000) -> None:
-        self.window_s = window_s
-        self._items: deque[StopRecord] = deque(maxlen=max_items)
-        self._lock = threading.Lock()
-
-    def add(self, rec: StopRecord) -> None:
-        with self._lock:
-            self._items.append(rec)
-
-    def same_person(
-        self, track: tuple[str, int], hist: np.ndarray | None, now: float, thr: float, horizon: float
-    ) -> list[StopRecord]:
-        with self._lock:
-            items = [r for r in self._items if r.end >= now - horizon]
-        out = []
-        for r in items:
-            if r.track == track:
-                out.append(r)
-            elif hist is not None and r.hist is not None and float(np.dot(hist, r.hist)) >= thr:
-                out.append(r)
-        return out
-
-
-@dataclass
 class Assessment:
     """The score of one track's stop with its measured signals and the operator's explanation."""
 
@@ -145,37 +122,6 @@ class Assessment:
     explanation: str
     stop: Stop
     final: bool = True  # the stop ended (or lasted hold_max_s): departure cues are known
-
-
-def appearance_hist(image: np.ndarray, xyxy) -> np.ndarray | None:
-    """HSV colour histogram of the upper and lower body, L2-normalised (cheap cross-track linking)."""
-    import cv2
-
-    H, W = image.shape[:2]
-    x1, y1, x2, y2 = (int(round(v)) for v in xyxy)
-    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(W, x2), min(H, y2)
-    if x2 - x1 < 4 or y2 - y1 < 8:
-        return None
-    hsv = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2HSV)
-    h = hsv.shape[0]
-    parts = []
-    for a, b in ((0.15, 0.5), (0.5, 0.9)):
-        sub = hsv[int(a * h) : max(int(a * h) + 1, int(b * h))]
-        hist = cv2.calcHist([sub], [0, 1, 2], None, [8, 3, 3], [0, 180, 0, 256, 0, 256]).ravel()
-        parts.append(hist / max(hist.sum(), 1.0))
-    v = np.sqrt(np.concatenate(parts))  # Hellinger: dot product = Bhattacharyya coefficient
-    n = float(np.linalg.norm(v))
-    return (v / n).astype(np.float32) if n > 0 else None
-
-
-def local_hour(wall: float, tz: str) -> float:
-    d = datetime.fromtimestamp(wall, ZoneInfo(tz))
-    return d.hour + d.minute / 60.0
-
-
-def is_night(wall: float, start: int, end: int, tz: str) -> bool:
-    h = local_hour(wall, tz)
-    return (start <= h or h < end) if start > end else (start <= h < end)
 
 
 def _lower_body_points(xyxy, n: int = 4) -> list[tuple[float, float]]:
@@ -205,6 +151,9 @@ class CameraWatch:
         # was a new track's place empty before it, or does it continue a track that broke off there?
         self._feet: deque[tuple[float, float, float, float, bool]] = deque()
         self._wall0 = 0.0  # wall time of source second 0
+        self.spots = SpotMemory(zones, cfg.spot) if cfg.spot.enabled else None
+        # Closed stops waiting for clear views of their spot after the person left (the track may be gone).
+        self._spot_wait: list[tuple[TrackState, Stop]] = []
 
     # ------------------------------------------------------------------ per frame
 
@@ -244,8 +193,10 @@ class CameraWatch:
         phones: np.ndarray | None = None,
         pose_fn: Callable[[int, tuple], Posture | None] | None = None,
         hist_fn: Callable[[tuple], np.ndarray | None] | None = None,
+        crop_fn: Callable[[Zone], np.ndarray | None] | None = None,
     ) -> list[Assessment]:
-        """Feed one analysed frame; returns the assessments of tracks that are at (or just left) a stop."""
+        """Feed one analysed frame; returns the assessments of tracks that are at (or just left) a stop.
+        crop_fn: this frame's crop of a zone (spot.zone_crop), for the before/after comparison."""
         sc = self.cfg.signals
         horizon = self.cfg.run.track_history_s
         self._wall0 = wall - t
@@ -291,6 +242,8 @@ class CameraWatch:
                 else:
                     self._close(tr, wall)
                     tr.stop = Stop(zone, t, t, frame_index, foot)
+                    if self.spots is not None and crop_fn is not None:
+                        tr.stop.spot = self.spots.begin(zone.id, t)
                     tr.stop.key["stop"] = (frame_index, t)
                     if tr.hist is None and hist_fn is not None:
                         tr.hist = hist_fn(xyxy)
@@ -308,6 +261,10 @@ class CameraWatch:
             self._box_evidence(tr, xyxy, stand_h, frame_index, t)
             self._phone_evidence(tr, xyxy, phones, frame_index, t)
         self._remember_feet(t)
+        if self.spots is not None and crop_fn is not None:
+            self.spots.observe(
+                t, [tr.boxes[-1].xyxy for tr in self.tracks.values() if tr.last_t == t], crop_fn
+            )
         for _, tr, xyxy in sorted(candidates, key=lambda c: -c[0])[:pose_budget]:
             p = pose_fn(tr.track_id, xyxy)
             self.pose_runs += 1
@@ -325,6 +282,23 @@ class CameraWatch:
             a for a in map(self._vanished, self.tracks.values()) if a is not None and a.track_id not in seen
         ]
         out += [a for a in (self.assess(self.tracks[tid], t, wall) for tid in seen) if a is not None]
+        return out + self._spot_verdicts(t, wall, seen)
+
+    def _spot_verdicts(self, t: float, wall: float, seen: set[int]) -> list[Assessment]:
+        """Closed stops whose spot was seen clear again: their before/after verdict is made; a track no longer
+        in view is assessed once more with it (one in view is assessed every frame anyway)."""
+        out, keep = [], []
+        for tr, s in self._spot_wait:
+            if s.spot is None or t - s.last > self.cfg.signals.phone_after_s:
+                continue
+            if self.spots is not None and self.spots.follow(s.spot, s.last, t):
+                if tr.track_id not in seen or self.tracks.get(tr.track_id) is not tr:
+                    a = self.assess(tr, t, wall)
+                    if a is not None and a.stop is s:
+                        out.append(a)
+                continue
+            keep.append((tr, s))
+        self._spot_wait = keep
         return out
 
     def _vanished(self, tr: TrackState, force: bool = False) -> Assessment | None:
@@ -466,6 +440,7 @@ class CameraWatch:
             self._low(tr, s, frame, t)
         if low:
             s.pose_low_frames += 1
+        self._head(s, p.head)
         margin = sc.reach_margin_h * stand_h
         # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
         # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
@@ -476,6 +451,18 @@ class CameraWatch:
             s.reach_frames += 1
             if s.reach_frames == sc.pose_frames:
                 s.key["reach"] = (frame, t)
+
+    def _head(self, s: Stop, head: str | None) -> None:
+        """Counts head turns: a direction counts once held for two posed frames in a row (one odd frame is
+        keypoint noise), a turn is a held direction other than the one held before."""
+        if head is None:
+            return
+        s.head_run = s.head_run + 1 if head == s.head_last else 1
+        s.head_last = head
+        if s.head_run == 2:
+            if s.head_held is not None and s.head_held != head:
+                s.head_turns += 1
+            s.head_held = head
 
     def _phone_evidence(self, tr: TrackState, xyxy, phones: np.ndarray | None, frame: int, t: float) -> None:
         if phones is None or len(phones) == 0:
@@ -498,6 +485,9 @@ class CameraWatch:
         if s is None or s.closed:
             return
         s.closed = True
+        if s.spot is not None:
+            self._spot_wait.append((tr, s))
+            del self._spot_wait[:-200]  # bounded: a crowd of stops closing at once keeps the newest
         tr.stops.append(s)
         del tr.stops[:-20]
         if s.dwell >= self.cfg.signals.min_stop_s:
@@ -548,12 +538,22 @@ class CameraWatch:
             "stops": min(1.0, (n_stops - 1) / 2.0),
             "revisit": 1.0 if back else 0.0,
             "night": 1.0 if night else 0.0,
+            "look": 1.0 if s.head_turns >= sc.look_turns else 0.0,
         }
         score = sum(getattr(w, k) * v for k, v in strengths.items())
         # Innocent patterns (watch/innocent.py) lower the score with their own reasons.
-        cue = cues(self.cfg.innocent, s.dwell, s.closed, s.left, phone, prior, stop_start_wall + s.dwell)
+        same_spot = [r for r in others if r.camera == self.camera and r.zone == s.zone.id]
+        cue = cues(
+            self.cfg.innocent, s.dwell, s.closed, s.left, phone, prior, stop_start_wall + s.dwell,
+            reached=reached, same_spot=same_spot,
+        )  # fmt: skip
         score -= cue.penalty(self.cfg.innocent)
-        strengths.update({"door": -cue.door, "round": -cue.round, "brief": -cue.brief})
+        strengths.update({"door": -cue.door, "round": -cue.round, "brief": -cue.brief, "linger": -cue.linger})
+        # The spot looks different after the person left (known once it was seen clear again).
+        change = s.spot.change if s.spot is not None else None
+        share = change.share if change is not None else None
+        strengths["spot_change"] = 1.0 if share is not None and share >= self.cfg.spot.change_share else 0.0
+        score += self.cfg.spot.w_change * strengths["spot_change"]
         first = min((r.start for r in prior), default=stop_start_wall)
         signals = {
             "dwell_s": round(s.dwell, 1),
@@ -571,9 +571,19 @@ class CameraWatch:
             "local_hour": round(local_hour(wall, sc.timezone), 2),
             "left": s.left,
             "round_stops": cue.round_stops,
+            "stay_s": cue.stay_s,
+            "head_turns": s.head_turns,
+            "spot_change_share": share,
+            "spot_compare": None if change is None else change.why,
         }
         reasons, explanation = explain(s, signals, strengths)
-        reasons += cue.reasons()
+        if strengths["look"] and w.look:
+            reasons.append(f"looked around ({s.head_turns} head turns)")
+        if strengths["spot_change"] and self.cfg.spot.w_change:
+            reasons.append(
+                f"the spot looks different after they left ({100 * (share or 0):.0f} % of it changed)"
+            )
+        reasons += cue.reasons(self.cfg.innocent)
         final = s.closed or s.dwell >= self.cfg.innocent.hold_max_s
         return Assessment(
             tr.track_id, s.zone, round(score, 3), signals, strengths, reasons, explanation, s, final
