@@ -50,6 +50,12 @@ def use_lang(lang: str | None) -> Iterator[None]:
         _request.reset(token)
 
 
+def chosen_lang() -> str | None:
+    """The language someone chose for this process (--lang, else RELAYTRACK_LANG); None when nobody did."""
+    env = (os.environ.get("RELAYTRACK_LANG") or "").strip().lower()
+    return _current or (env if env in LANGS else None)
+
+
 def lang() -> str:
     """The language people read: the request's (service), --lang, RELAYTRACK_LANG, a Korean locale, else
     English."""
@@ -322,6 +328,8 @@ WORDS: dict[str, str] = {
     "phone raised": "휴대전화를 듦",
     "then phone raised": "이어서 휴대전화를 듦",
     "courier": "운반책",
+    "forward": "이후 구간",  # a hop found after the origin in time
+    "backward": "이전 구간",
     "camera_down": "카메라 장애",
 }
 
@@ -334,6 +342,32 @@ PHRASES: list[tuple[str, str]] = [
     ("crouched ({d})", "웅크려 앉음 ({d})"),
     ("hand into the {spot} ({n} frames)", "{spot} 안으로 손을 넣음 ({n}프레임)"),
     ("camera {n} down: {m}", "카메라 {n} 장애"),
+    # reasons without a measure, and why a search found nothing (relay.candidates, search.engine, search.plate)
+    (
+        "appearance not scored (store too small to calibrate)",
+        "외모 유사도 계산 안 함 (저장된 목격이 적어 보정 불가)",
+    ),
+    ("no thumbnail for colour histogram", "사진이 없어 색 분포를 비교하지 못함"),
+    ("no sighting matches the description", "설명과 일치하는 목격이 없음"),
+    ("the store has no embeddings to compare with", "저장소에 비교할 외모 특징이 없음"),
+    (
+        "no sighting within the filters has an embedding to compare",
+        "조건에 맞는 목격 중 비교할 외모 특징이 있는 것이 없음",
+    ),
+    ("no sighting has a read plate", "번호판을 읽은 목격이 없음"),
+    ("no read plate fits {n}", "{n}에 맞는 번호판이 없음"),
+    ("unknown camera(s): {n}", "등록되지 않은 카메라: {n}"),
+    (
+        "the time window does not overlap the recordings in this store ({n} .. {m})",
+        "검색 시간 범위가 저장된 영상의 시간({n} ~ {m})과 겹치지 않음",
+    ),
+    ("the store holds no sightings yet {n}", "저장소에 아직 목격이 없음 (먼저 영상을 등록하십시오)"),
+    (
+        "the description {n} names nothing to look for: {m}",
+        "설명 {n}에서 찾을 특징을 읽지 못함: 옷 색, 소지품, 차종·차량 색 또는 번호판을 적으십시오 (예: '빨간 상의에 검은 바지, 백팩')",
+    ),
+    ("wrong password", "비밀번호가 틀림"),
+    ("request body over {n} bytes refused", "보낸 내용이 {n}바이트를 넘어 거부됨"),
     # errors of the service and the access checks ({r}: a nested phrase)
     ("routes of case {n} refused: you act for case {m}", "사건 {n}의 경로는 볼 수 없음 (현재 사건: {m})"),
     ("{w} refused: {r}", "{w} 거부: {r}"),
@@ -415,7 +449,7 @@ PHRASES: list[tuple[str, str]] = [
     ("fits between the neighbouring hops", "앞뒤 구간 사이에 들어맞음"),
     # relay stop reasons (relaytrack.relay.search.beam_search)
     ("no candidate", "연결된 카메라에 시간 창 안의 후보가 없음"),
-    ("best candidate {n} below {m}", "가장 유력한 후보의 신뢰도 {n}가 기준 {m}보다 낮음"),
+    ("best candidate {n} below {m}", "가장 유력한 후보도 신뢰도 {n}(으)로 기준 {m}에 못 미침"),
     ("reached anchor", "확인된 목격까지 이어짐"),
     ("hop limit {n}", "구간 수 한도 {n}에 도달"),
     # alert reasons (relaytrack.watch.explain)

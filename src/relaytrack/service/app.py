@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import relaytrack.evidence  # noqa: F401  (registers the audit anchor's store commit hook)
 from relaytrack.errors import (
@@ -31,6 +33,7 @@ from relaytrack.paths import home_dir
 from relaytrack.service.deps import ServiceConfig, StorePool
 from relaytrack.service.limits import BodyLimit
 from relaytrack.service.live import AlertHub
+from relaytrack.service.localize import LangMiddleware, error_body, http_error, validation_error
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
 from relaytrack.service.routers import sightings as sightings_router
 from relaytrack.service.routers import video as video_router
@@ -117,6 +120,9 @@ def create_app(
     app.add_exception_handler(RelaytrackError, _handler(400))
     for err_type in (*StoreDbErrors, StoreBusy):  # SQLite's and PostgreSQL's, and a pool with none free
         app.add_exception_handler(err_type, _db_busy)
+    # Errors in the caller's language (lang= or Accept-Language), validation errors naming the field.
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -131,27 +137,33 @@ def create_app(
     # Added last, so outermost: oversized bodies (declared or chunked) are refused before anything else runs;
     # photo uploads are the only large bodies, multipart framing gets 64 KiB on top.
     app.add_middleware(BodyLimit, limit=cfg.upload_limit + 64 * 1024)
+    app.add_middleware(LangMiddleware)  # outermost: even a refused body is answered in the caller's language
     for mod in ROUTERS:
         app.include_router(mod.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    def console() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+    def console() -> HTMLResponse:
+        # The console starts in the language chosen for the server (`serve --lang`, RELAYTRACK_LANG), else
+        # Korean; the person's own choice (the toggle, kept in the browser) wins over both.
+        from relaytrack.i18n import chosen_lang
+
+        html = (STATIC / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(html.replace('<html lang="ko">', f'<html lang="{chosen_lang() or "ko"}">', 1))
 
     return app
 
 
 def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status)
+        return JSONResponse(error_body(status, str(exc), type(exc).__name__), status)
 
     return handle
 
 
 async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
-        {"detail": f"store busy, try again ({exc})", "error": "StoreBusy"}, 503, headers={"Retry-After": "1"}
+        error_body(503, f"store busy, try again ({exc})", "StoreBusy"), 503, headers={"Retry-After": "1"}
     )
 
 

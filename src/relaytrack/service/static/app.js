@@ -1,10 +1,15 @@
 // relaytrack console: plain JS, no build step, no external assets. Talks to /api with a bearer token kept in
-// sessionStorage; media URLs (<img> MJPEG/thumbnails, EventSource) carry it as access_token.
+// sessionStorage; media URLs (<img> MJPEG/thumbnails, EventSource) carry it as access_token. Every request says
+// the console's language (Accept-Language; `lang=` where a URL cannot send headers), so reasons, sentences and
+// errors come back in it. The core (state, API, map, alerts, cases, audit, routing) is here; search, relay and
+// route comparison are in search.js, which uses window.RT.
 "use strict";
 (function () {
   const S = {
     token: sessionStorage.getItem("rt.token"), me: null, case: sessionStorage.getItem("rt.case") || "",
-    lang: localStorage.getItem("rt.lang") || "ko", cameras: [], links: [], route: null, origin: null, es: null,
+    // the person's choice, else the server's (`serve --lang`, RELAYTRACK_LANG: the page's lang attribute)
+    lang: localStorage.getItem("rt.lang") || document.documentElement.lang || "ko",
+    cameras: [], links: [], route: null, origin: null, es: null,
   };
   const $ = (sel) => document.querySelector(sel);
   const el = (tag, attrs = {}, ...kids) => {
@@ -25,13 +30,22 @@
     return e;
   };
   const t = (key) => (window.I18N[S.lang] && window.I18N[S.lang][key]) || window.I18N.en[key] || key;
+  // A closed set's value (a role, a status) by its label key, else the value itself (data, e.g. a name).
+  const lbl = (group, value) => {
+    const k = group + "." + value;
+    return (window.I18N[S.lang] && window.I18N[S.lang][k]) || value || "";
+  };
+  const fill = (key, vars) => t(key).replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
   const fmtTime = (epoch) => epoch ? new Date(epoch * 1000).toLocaleString(S.lang === "ko" ? "ko-KR" : "en-GB",
     { timeZone: "Asia/Seoul", hour12: false }) : "";
+  const fmtIso = (iso) => iso ? fmtTime(Date.parse(iso) / 1000) : "";
+  const secs = (a, b) => fill("time.clip", { a: Number(a).toFixed(1), b: Number(b).toFixed(1) });
 
   function applyLang() {
     document.documentElement.lang = S.lang;
     document.querySelectorAll("[data-i18n]").forEach((e) => { e.textContent = t(e.dataset.i18n); });
     document.querySelectorAll("[data-i18n-ph]").forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+    document.querySelectorAll("[data-i18n-title]").forEach((e) => { e.title = t(e.dataset.i18nTitle); });
     const other = S.lang === "ko" ? "English" : "한국어";
     $("#lang-toggle").textContent = other;
     $("#lang-toggle-login").textContent = other;
@@ -52,7 +66,7 @@
   }
 
   async function api(method, path, body, opts = {}) {
-    const headers = {};
+    const headers = { "Accept-Language": S.lang };
     if (S.token) headers.Authorization = "Bearer " + S.token;
     if (S.case && !opts.noCase) headers["X-Case"] = S.case;
     let payload;
@@ -64,8 +78,9 @@
     const type = r.headers.get("content-type") || "";
     const data = type.includes("json") ? await r.json() : await r.text();
     if (!r.ok) {
-      const msg = typeof data === "object" ? (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ")
-        : data.detail) : data;
+      // The server words errors in the console's language; a validation error names the field (`message`).
+      const msg = typeof data === "object" ? (data.message || (Array.isArray(data.detail)
+        ? data.detail.map((d) => d.msg).join("; ") : data.detail)) : t("err.server");
       if (!opts.quiet) flash(String(msg));
       const err = new Error(String(msg)); err.status = r.status; throw err;
     }
@@ -73,6 +88,7 @@
   }
   const media = (url) => url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(S.token) +
     (S.case ? "&case=" + encodeURIComponent(S.case) : "");
+  const withLang = (url) => url + (url.includes("?") ? "&" : "?") + "lang=" + S.lang;
 
   // ---- session ------------------------------------------------------------------------------------------
   async function login(ev) {
@@ -84,7 +100,9 @@
       S.token = r.token; sessionStorage.setItem("rt.token", r.token);
       $("#login-pass").value = "";
       await loadMe();
-      location.hash = "#" + (r.permissions.includes("audit") && !r.permissions.includes("search") ? "audit" : "cases");
+      // Each role lands where its day starts: auditors on the audit log, operators on the alert wall.
+      const can = (p) => r.permissions.includes(p);
+      location.hash = "#" + (can("audit") && !can("search") ? "audit" : can("alerts") && !can("request") ? "alerts" : "cases");
       route();
     } catch (e) { $("#login-error").textContent = e.message; }
   }
@@ -100,11 +118,12 @@
     S.me = await api("GET", "/api/me", undefined, { noCase: true });
     const cases = S.me.cases.filter((c) => c.status === "open");
     if (S.case && !cases.some((c) => c.case_no === S.case)) S.case = "";
+    if (!S.case && cases.length === 1) setCase(cases[0].case_no); // the only case is the one they work on
     const sel = $("#case-select");
     sel.replaceChildren(el("option", { value: "", text: t("case.none") }),
       ...cases.map((c) => el("option", { value: c.case_no, text: c.case_no })));
     sel.value = S.case;
-    $("#whoami").textContent = `${S.me.user} (${S.me.role})`;
+    $("#whoami").textContent = `${S.me.user} (${lbl("role", S.me.role)})`;
     const can = (p) => S.me.permissions.includes(p);
     document.querySelectorAll("#nav a").forEach((a) => {
       const need = { map: "cameras", search: "search", relay: "relay", alerts: "alerts", cases: null, audit: "audit" }[a.dataset.page];
@@ -167,7 +186,7 @@
       label.textContent = c.id;
       g.append(label);
       const title = svg("title");
-      title.textContent = `${c.id} ${c.name || ""} · ${c.purpose || ""} · ${c.district || ""} · ${c.status}`;
+      title.textContent = `${c.id} ${c.name || ""} · ${c.purpose || ""} · ${c.district || ""} · ${lbl("status", c.status)}`;
       g.append(title);
       if (onPick) g.addEventListener("click", () => onPick(c));
       svgEl.append(g);
@@ -204,11 +223,11 @@
     legend.replaceChildren(...(res.keys || []).map((k) => {
       const sw = el("span", { class: "swatch" });
       sw.style.background = colourBy === "status" ? (STATUS_COLOURS[k] || "#999") : PALETTE[res.keys.indexOf(k) % PALETTE.length];
-      return el("span", { class: "legend-item" }, sw, k);
+      return el("span", { class: "legend-item" }, sw, colourBy === "status" ? lbl("status", k) : k);
     }));
     if (colourBy === "status") {
       legend.replaceChildren(...Object.entries(STATUS_COLOURS).map(([k, v]) => {
-        const sw = el("span", { class: "swatch" }); sw.style.background = v; return el("span", { class: "legend-item" }, sw, k);
+        const sw = el("span", { class: "swatch" }); sw.style.background = v; return el("span", { class: "legend-item" }, sw, lbl("status", k));
       }));
     }
   }
@@ -216,8 +235,9 @@
     const d = $("#camera-detail");
     const info = await api("GET", "/api/cameras/" + encodeURIComponent(c.id), undefined, { noCase: true });
     const rows = [["ID", info.id], [t("map.purpose"), info.purpose], [t("map.district"), info.district],
-      [t("map.status"), c.status], [t("map.sightings"), info.sightings], [t("map.sources"), info.sources.length],
-      [t("map.lastseen"), fmtTime(c.last_seen)], [t("map.linksout"), info.links_out.map((l) => `${l.dst} (${l.mean_s}s)`).join(", ")]];
+      [t("map.status"), lbl("status", c.status)], [t("map.sightings"), info.sightings], [t("map.sources"), info.sources.length],
+      [t("map.lastseen"), fmtTime(c.last_seen)],
+      [t("map.linksout"), info.links_out.map((l) => `${l.dst} (${fill("time.secs", { s: Math.round(l.mean_s) })})`).join(", ")]];
     d.replaceChildren(el("h3", { text: `${info.id} ${info.name || ""}` }),
       el("table", { class: "kv" }, ...rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v ?? "" })))));
     if (info.sources.length) {
@@ -228,135 +248,14 @@
     }
   }
 
-  // ---- search -------------------------------------------------------------------------------------------
-  function hitCard(h) {
-    return el("div", { class: "hit card", "data-sighting": h.sighting },
-      el("img", { src: media(h.thumbnail), alt: "#" + h.sighting, loading: "lazy" }),
-      el("div", { class: "hit-meta" },
-        el("b", { text: `#${h.sighting} · ${h.camera}` }),
-        el("div", { class: "muted", text: `${h.start.toFixed(1)}–${h.end.toFixed(1)} s · f${h.frames[0]}-${h.frames[1]}` }),
-        el("div", { text: `${t("search.score")} ${h.score.toFixed(3)}` }),
-        el("div", { class: "reasons", text: h.reasons.join(" · ") }),
-        el("div", { class: "row" },
-          el("button", { type: "button", class: "relay-btn", text: t("search.relay"), onclick: () => startRelay(h.sighting) }),
-          el("button", { type: "button", class: "video-btn", text: t("search.video"), onclick: (ev) => {
-            const card = ev.target.closest(".hit"); const img = card.querySelector("img");
-            img.src = media(`/api/video/sighting/${h.sighting}.mjpeg`);
-          } }))));
-  }
-  function isoOf(v) { return v ? v + ":00+09:00" : null; }
-  async function search(ev) {
-    ev.preventDefault();
-    if (!S.case) { flash(t("search.needcase")); return; }
-    const photo = $("#search-photo").files[0];
-    const top = Number($("#search-top").value) || 20;
-    let res;
-    if (photo) {
-      const fd = new FormData(); fd.append("file", photo); fd.append("top", String(top));
-      res = await api("POST", "/api/search/photo", fd);
-    } else {
-      const body = { text: $("#search-text").value, top };
-      if ($("#search-from").value) body.time_from = isoOf($("#search-from").value);
-      if ($("#search-to").value) body.time_to = isoOf($("#search-to").value);
-      res = await api("POST", "/api/search/text", body);
-    }
-    const parsed = $("#parsed");
-    parsed.classList.toggle("hidden", !res.parsed);
-    parsed.replaceChildren(el("b", { text: t("search.parsed") + ": " }), res.parsed || "",
-      el("code", { text: JSON.stringify(res.query) }));
-    $("#search-message").textContent = res.message || (res.hits.length ? "" : t("search.none"));
-    $("#results").replaceChildren(...res.hits.map(hitCard));
-  }
-
-  // ---- relay --------------------------------------------------------------------------------------------
-  async function startRelay(sid) {
-    S.origin = sid; S.route = null;
-    location.hash = "#relay";
-    S.route = await api("POST", "/api/relay", { origin: sid, hops: 6 });
-    $("#export-result").classList.add("hidden");
-    renderRelay();
-  }
-  async function verdict(kind, sid) {
-    S.route = await api("POST", `/api/relay/${S.origin}/${kind}`, { sightings: [sid], hops: 6 });
-    renderRelay();
-  }
-  function playHop(h) {
-    $("#relay-video").src = media(h.video);
-    $("#relay-video-cap").textContent = `#${h.sighting} · ${h.camera} · ${fmtTime(h.wall_start)}`;
-  }
-  function renderTimeline(route) {
-    const tl = $("#relay-timeline");
-    tl.replaceChildren();
-    if (!route || !route.hops.length) return;
-    const t0 = Math.min(...route.hops.map((h) => h.true_start)), t1 = Math.max(...route.hops.map((h) => h.true_end));
-    const span = Math.max(t1 - t0, 1), X = (v) => 20 + (v - t0) / span * 960;
-    tl.append(svg("line", { x1: 20, y1: 60, x2: 980, y2: 60, class: "axis" }));
-    route.hops.forEach((h, i) => {
-      const state = h.direction === "origin" ? "origin" : h.confirmed ? "confirmed" : "proposed";
-      tl.append(svg("rect", { x: X(h.true_start), y: 40, width: Math.max(4, X(h.true_end) - X(h.true_start)), height: 16,
-        class: "tl-" + state }));
-      const lab = svg("text", { x: X(h.true_start), y: 34, class: "tl-label" });
-      lab.textContent = `${i + 1}. ${h.camera}`;
-      tl.append(lab);
-      const tm = svg("text", { x: X(h.true_start), y: 78, class: "tl-time" });
-      tm.textContent = new Date(h.true_start * 1000).toLocaleTimeString("ko-KR", { timeZone: "Asia/Seoul", hour12: false });
-      tl.append(tm);
-    });
-  }
-  async function renderRelay() {
-    await ensureCameras();
-    const route = S.route;
-    $("#relay-origin").textContent = route ? `${t("relay.origin")} #${route.origin} · ${route.case || ""}` : t("relay.empty");
-    $("#export-btn").disabled = !route;
-    drawNetwork($("#relay-map"), { cams: S.cameras, links: S.links, colourBy: "purpose", cones: false, showLinks: true, route });
-    renderTimeline(route);
-    const box = $("#relay-hops");
-    if (!route) { box.replaceChildren(); return; }
-    box.replaceChildren(...route.hops.map((h, i) => {
-      const state = h.direction === "origin" ? "origin" : h.confirmed ? "confirmed" : "proposed";
-      const label = state === "origin" ? t("relay.origin") : state === "confirmed" ? t("relay.confirmed") : t("relay.proposed");
-      const card = el("div", { class: `hop card hop-${state}`, "data-sighting": h.sighting, "data-state": state },
-        el("div", { class: "hop-head" }, el("b", { text: `${i + 1}. ${h.camera} #${h.sighting}` }), el("span", { class: "badge", text: label })),
-        el("img", { src: media(h.thumbnail), alt: "#" + h.sighting, onclick: () => playHop(h) }),
-        el("div", { class: "muted", text: `${fmtTime(h.wall_start)} · ${t("relay.conf")} ${h.confidence.toFixed(2)}` }),
-        el("div", { class: "reasons", text: (h.reasons || []).join(" · ") }));
-      if (state === "proposed") {
-        card.append(el("div", { class: "row" },
-          el("button", { type: "button", class: "confirm-btn", text: t("relay.confirm"), onclick: () => verdict("confirm", h.sighting) }),
-          el("button", { type: "button", class: "reject-btn", text: t("relay.reject"), onclick: () => verdict("reject", h.sighting) })));
-      }
-      if (h.alternatives && h.alternatives.length) {
-        card.append(el("div", { class: "alts" }, el("small", { text: t("relay.alts") }),
-          ...h.alternatives.filter((a) => a.sighting).map((a) => el("figure", { class: "alt" },
-            el("img", { src: media(a.thumbnail), alt: "#" + a.sighting }),
-            el("figcaption", { text: `#${a.sighting} ${a.camera || ""} ${(a.confidence ?? 0).toFixed ? (a.confidence ?? 0).toFixed(2) : ""}` }),
-            el("button", { type: "button", class: "confirm-alt-btn", text: t("relay.confirm"), onclick: () => verdict("confirm", a.sighting) })))));
-      }
-      return card;
-    }));
-    box.append(el("p", { class: "muted", text: `${t("relay.stopped")}: ${JSON.stringify(route.stopped)}` }));
-  }
-  async function exportRoute() {
-    $("#export-btn").disabled = true;
-    try {
-      const r = await api("POST", "/api/exports", { origin: S.route.origin });
-      const box = $("#export-result");
-      box.classList.remove("hidden");
-      box.replaceChildren(el("h3", { text: t("relay.exported") }),
-        el("div", { id: "export-package", text: r.package }),
-        el("div", { text: "SHA-256 manifest: " + r.manifest_sha256 }),
-        el("div", { text: `audit #${r.audit_seq} · export ${r.export_id}` }),
-        el("ul", {}, ...r.files.filter((f) => f.endsWith(".mp4") || f.endsWith(".json")).map((f) => el("li", { text: f }))));
-    } finally { $("#export-btn").disabled = false; }
-  }
-
   // ---- alerts -------------------------------------------------------------------------------------------
+  const txt = (a, key) => a[key + "_text"] ?? a[key]; // the server's words for the person, else the raw value
   function alertCard(a) {
-    return el("div", { class: "alert card", "data-alert": a.id, onclick: () => showAlert(a) },
-      el("b", { text: `#${a.id} · ${a.camera}${a.kind && a.kind !== "courier" ? " · " + a.kind : ""} · ${a.status || ""}` }),
-      el("div", { class: "muted", text: `${fmtTime(a.wall)} · ${a.start ?? ""}–${a.end ?? ""} s` }),
+    return el("div", { class: "alert card", "data-alert": a.id, "data-status": a.status, onclick: () => showAlert(a) },
+      el("b", { text: `#${a.id} · ${a.camera}${a.kind && a.kind !== "courier" ? " · " + txt(a, "kind") : ""} · ${txt(a, "status") || ""}` }),
+      el("div", { class: "muted", text: `${fmtTime(a.wall)} · ${secs(a.start ?? 0, a.end ?? 0)}` }),
       el("div", { text: `${t("alerts.score")} ${a.score !== null && a.score !== undefined ? Number(a.score).toFixed(2) : "-"}` }),
-      el("div", { class: "reasons", text: (a.reasons || []).join(" · ") }));
+      el("div", { class: "reasons", text: (txt(a, "reasons") || []).join(" · ") }));
   }
   async function alertVerdict(a, verdict) {
     const updated = await api("POST", `/api/alerts/${a.id}/verdict`, { verdict }, { noCase: true });
@@ -367,11 +266,11 @@
   function showAlert(a) {
     $("#alert-video").src = media(a.video);
     $("#alert-detail").replaceChildren(el("h4", { text: t("alerts.reasons") }),
-      el("p", { text: a.explanation || "" }),
-      el("div", { class: "row" }, el("span", { class: "badge", id: "alert-status", text: a.status }),
+      el("p", { text: txt(a, "explanation") || "" }),
+      el("div", { class: "row" }, el("span", { class: "badge", id: "alert-status", "data-status": a.status, text: txt(a, "status") }),
         el("button", { type: "button", class: "ack-btn", text: t("alerts.ack"), onclick: () => alertVerdict(a, "ack") }),
         el("button", { type: "button", class: "reject-btn false-btn", text: t("alerts.false"), onclick: () => alertVerdict(a, "false_alarm") })),
-      el("ul", {}, ...(a.reasons || []).map((r) => el("li", { text: r }))),
+      el("ul", {}, ...(txt(a, "reasons") || []).map((r) => el("li", { text: r }))),
       ...(a.thumbnails || []).map((u) => el("img", { src: media(u), class: "thumb", alt: "" })));
   }
   async function showAlerts() {
@@ -380,7 +279,7 @@
     wall.replaceChildren(...(list.length ? list.map(alertCard) : [el("p", { class: "muted", text: t("alerts.none") })]));
     if (S.es) S.es.close();
     const last = list.length ? list[0].id : 0;
-    S.es = new EventSource(media(`/api/alerts/stream?after=${last}`));
+    S.es = new EventSource(withLang(media(`/api/alerts/stream?after=${last}`)));
     S.es.addEventListener("hello", () => { $("#alert-live").textContent = t("alerts.live"); $("#alert-live").className = "badge ok"; });
     S.es.addEventListener("alert", (ev) => {
       const a = JSON.parse(ev.data);
@@ -399,15 +298,18 @@
     tbl.replaceChildren(el("tr", {}, ...["cases.no", "cases.basis", "cases.purpose", "cases.status", "cases.members", ""].map((k) => el("th", { text: k ? t(k) : "" }))),
       ...S.me.cases.map((c) => el("tr", { "data-case": c.case_no },
         el("td", { text: c.case_no }), el("td", { text: c.legal_basis }), el("td", { text: c.purpose }),
-        el("td", { text: c.status + (c.legal_hold ? " · hold" : "") }), el("td", { text: c.members.join(", ") }),
+        el("td", { text: lbl("status", c.status) + (c.legal_hold ? " · " + t("cases.hold") : "") }), el("td", { text: c.members.join(", ") }),
         el("td", {}, c.status === "open" ? el("button", { type: "button", class: "open-case", text: c.case_no === S.case ? t("cases.acting") : t("cases.open"),
           onclick: () => { setCase(c.case_no); showCases(); } }) : ""))));
     if (S.me.permissions.includes("request")) {
       const reqs = await api("GET", "/api/requests", undefined, { noCase: true });
       const canApprove = S.me.permissions.includes("approve");
-      $("#request-list").replaceChildren(el("tr", {}, ...["#", "agency", "case", "cameras", "status", ""].map((k) => el("th", { text: k }))),
-        ...reqs.map((r) => el("tr", { "data-request": r.id }, el("td", { text: r.id }), el("td", { text: r.agency }),
-          el("td", { text: r.case_no }), el("td", { text: r.cameras.join(", ") }), el("td", { text: r.status + (r.reason ? ` (${r.reason})` : "") }),
+      $("#request-list").replaceChildren(el("tr", {}, ...["#", t("req.agency"), t("case.acting"), t("req.cameras.col"), t("cases.status"), t("req.period"), ""]
+        .map((k) => el("th", { text: k }))),
+        ...reqs.map((r) => el("tr", { "data-request": r.id, "data-status": r.status }, el("td", { text: r.id }), el("td", { text: r.agency }),
+          el("td", { text: r.case_no }), el("td", { text: r.cameras.join(", ") }),
+          el("td", { text: lbl("status", r.status) + (r.reason ? ` (${r.reason})` : "") }),
+          el("td", { text: `${fmtTime(r.t_start)} – ${fmtTime(r.t_end)}` }),
           el("td", {}, canApprove && r.status === "requested" ? el("span", {},
             el("button", { type: "button", class: "approve-btn", text: t("req.approve"), onclick: async () => { await api("POST", `/api/requests/${r.id}/approve`, {}); showCases(); } }),
             el("button", { type: "button", class: "refuse-btn", text: t("req.refuse"), onclick: async () => {
@@ -420,7 +322,8 @@
       ex.append(el("h3", { text: `${t("exports.title")} · ${S.case}` }), el("ul", { id: "export-list" }, ...list.map((e) => el("li", {},
         `#${e.id} ${fmtTime(e.created_at)} ${e.user} `, el("code", { text: e.manifest_sha256.slice(0, 16) + "…" }), " ",
         el("button", { type: "button", text: t("exports.verify"), onclick: async (ev) => {
-          const v = await api("GET", `/api/exports/${e.id}/verify`); ev.target.textContent = v.ok ? "✔ OK" : "✘ " + (v.problems || []).join("; "); } })))));
+          const v = await api("GET", `/api/exports/${e.id}/verify`);
+          ev.target.textContent = v.ok ? "✔ " + t("exports.ok") : "✘ " + t("exports.bad") + " (" + (v.problems || []).length + ")"; } })))));
     }
   }
   async function createCase(ev) {
@@ -444,17 +347,18 @@
       api("GET", "/api/audit?limit=200" + (c ? "&of_case=" + encodeURIComponent(c) : ""), undefined, { noCase: true }),
       api("GET", "/api/audit/verify", undefined, { noCase: true })]);
     const badge = $("#audit-verify");
-    badge.textContent = v.ok ? `✔ ${t("audit.ok")} (${v.entries})` : `✘ ${t("audit.bad")}: ${v.problem}`;
+    badge.textContent = v.ok ? `✔ ${t("audit.ok")} (${v.entries})` : `✘ ${t("audit.bad")}: #${v.bad_seq ?? "?"}`;
     badge.className = "badge " + (v.ok ? "ok" : "bad");
+    // "누가 어떤 사건으로 무엇을 봤는지": the server's sentence; the raw entry stays in the tooltip for an expert.
     $("#audit-table").replaceChildren(el("tr", {}, ...["audit.seq", "audit.time", "audit.user", "case.acting", "audit.action", "audit.outcome", "audit.detail"].map((k) => el("th", { text: t(k) }))),
       ...rows.map((r) => el("tr", { class: "outcome-" + r.outcome, "data-action": r.action, "data-case": r.case || "" },
         el("td", { text: r.seq }), el("td", { text: fmtTime(r.ts) }), el("td", { text: r.user || "" }), el("td", { text: r.case || "" }),
-        el("td", { text: r.action }), el("td", { text: r.outcome }),
-        el("td", { class: "detail", text: JSON.stringify(r.detail).slice(0, 200) + (r.result_ids.length ? ` → ${r.result_ids.length} ids` : "") }))));
+        el("td", { text: r.action_text || r.action }), el("td", { text: r.outcome_text || r.outcome }),
+        el("td", { class: "summary", title: JSON.stringify(r.detail).slice(0, 500), text: r.summary_text || "" }))));
   }
 
   // ---- routing ------------------------------------------------------------------------------------------
-  const PAGES = { login: null, map: showMap, search: null, relay: renderRelay, alerts: showAlerts, cases: showCases, audit: showAudit };
+  const PAGES = { login: null, map: showMap, search: null, relay: null, alerts: showAlerts, cases: showCases, audit: showAudit };
   async function route() {
     let page = (location.hash || "#").slice(1) || "cases";
     if (!S.token) page = "login";
@@ -478,8 +382,6 @@
     $("#lang-toggle").addEventListener("click", toggleLang);
     $("#lang-toggle-login").addEventListener("click", toggleLang);
     $("#case-select").addEventListener("change", (e) => { setCase(e.target.value); route(); });
-    $("#search-form").addEventListener("submit", (e) => search(e).catch(() => {}));
-    $("#export-btn").addEventListener("click", () => exportRoute().catch(() => {}));
     $("#case-form").addEventListener("submit", (e) => createCase(e).catch(() => {}));
     $("#request-form").addEventListener("submit", (e) => fileRequest(e).catch(() => {}));
     $("#audit-refresh").addEventListener("click", () => showAudit().catch(() => {}));
@@ -487,4 +389,7 @@
     window.addEventListener("hashchange", route);
     route();
   });
+
+  // What search.js builds on (it adds the search and relay pages to PAGES).
+  window.RT = { S, $, el, svg, t, lbl, fill, api, media, flash, fmtTime, fmtIso, secs, ensureCameras, drawNetwork, PAGES, route };
 })();
