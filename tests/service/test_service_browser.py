@@ -1,8 +1,11 @@
 """End to end in a real browser: Debian's Chromium (headless, driven by Playwright; no browser download)
-against `uvicorn` serving the app on the test world. An investigator logs in, opens a case, looks at the map,
-searches by a Korean description, starts a relay, confirms two hops, exports evidence; the live alert wall
-receives an alert; an auditor sees the export in the audit log. Screenshots of every page go to
-.relaytrack/screenshots (or $RELAYTRACK_SCREENSHOTS)."""
+against `uvicorn` serving the app on the test world, in Korean. An investigator logs in, opens a case, looks at
+the map, searches by a Korean description, compares the routes of the best hits side by side, finds people
+similar to a hit, starts a relay, confirms two hops, exports evidence, relays from a look-alike into a dead end
+(rejecting its hops) and is offered the next candidates; the live alert wall receives an alert with English
+reasons from the watch and shows them in Korean; an auditor reads the audit log as sentences. Every page's
+visible text is scanned for English words (test_service_korean.english_words). Screenshots of every page go
+to .relaytrack/screenshots (or $RELAYTRACK_SCREENSHOTS)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from svc_world import PASSWORD
+from test_service_korean import DATA, english_words
 
 from relaytrack.bench.service import write_alert
 from relaytrack.paths import repo_root
@@ -91,6 +95,16 @@ def _shots() -> Path:
     return out
 
 
+# What the test world's records say (names, warrants, purposes, agency), shown as they were typed.
+WORLD_DATA = [*DATA, "Mapo street", "warrant", "drug courier route", "theft evidence", "theft", "police"]
+
+
+def _korean(page, where: str) -> None:
+    """No English word in what the page shows (hidden pages and attributes are not shown)."""
+    bad = english_words(page.inner_text("body"), WORLD_DATA)
+    assert not bad, f"English on the Korean {where} page: {bad}"
+
+
 def _login(page, base: str, user: str) -> None:
     page.goto(base + "/#login")
     page.fill("#login-user", user)
@@ -99,12 +113,14 @@ def _login(page, base: str, user: str) -> None:
     page.wait_for_selector("#topbar:not(.hidden)")
 
 
-def test_investigation_in_the_browser(server, page, world):
+def test_investigation_in_the_browser(server, page, world, monkeypatch):
+    monkeypatch.setenv("RELAYTRACK_LANG", "ko")  # the server's language: the console starts in it
     shots = _shots()
     base = server
     page.goto(base + "/")
     page.wait_for_selector("#login-form")
     assert page.locator("#login-btn").inner_text() == "로그인"  # Korean first
+    _korean(page, "login")
     page.screenshot(path=str(shots / "01-login.png"))
     # A wrong password is refused on the page.
     page.fill("#login-user", "kim")
@@ -116,6 +132,7 @@ def test_investigation_in_the_browser(server, page, world):
     page.wait_for_selector('#case-list tr[data-case="C-1"]')
     page.click('#case-list tr[data-case="C-1"] button.open-case')
     page.wait_for_function("document.querySelector('#case-select').value === 'C-1'")
+    _korean(page, "cases")
     page.screenshot(path=str(shots / "02-cases.png"), full_page=True)
 
     page.click('#nav a[data-page="map"]')
@@ -127,18 +144,44 @@ def test_investigation_in_the_browser(server, page, world):
     page.wait_for_function(
         "(() => { const v = document.querySelector('#camera-video'); return v && v.naturalWidth > 0; })()"
     )  # MJPEG frames arrive
+    _korean(page, "map")
     page.screenshot(path=str(shots / "03-map.png"), full_page=True)
 
     page.click('#nav a[data-page="search"]')
     page.fill("#search-text", "빨간 상의에 검은 바지")
     page.click("#search-btn")
     page.wait_for_selector("#results .hit")
-    assert "red" in page.inner_text("#parsed") and "black" in page.inner_text("#parsed")
+    assert "빨강" in page.inner_text("#parsed") and "검정" in page.inner_text("#parsed")  # a sentence
     first = page.locator("#results .hit").first
     assert first.get_attribute("data-sighting") == str(world.suspect[0])
     page.wait_for_function("document.querySelector('#results .hit img').naturalWidth > 0")  # thumbnail loaded
+    _korean(page, "search")
     page.screenshot(path=str(shots / "04-search.png"), full_page=True)
 
+    # The routes of the best three hits side by side, each with its support; the best one marked.
+    page.click("#compare-btn")
+    page.wait_for_function("document.querySelectorAll('#relay-compare .compare-col').length === 3")
+    assert page.locator("#relay-compare .compare-col.best").count() == 1
+    assert "카메라 4대" in page.inner_text("#relay-compare .compare-col.best .support")
+    _korean(page, "route comparison")
+    page.screenshot(path=str(shots / "05-compare.png"), full_page=True)
+
+    # Find similar: the people who look like the top hit.
+    page.click('#nav a[data-page="search"]')
+    page.locator("#results .hit").first.locator(".similar-btn").click()
+    page.wait_for_function("document.querySelector('#parsed').textContent.includes('비슷한 사람')")
+    page.wait_for_selector("#results .hit")
+    assert str(world.suspect[0]) not in page.locator("#results .hit").evaluate_all(
+        "els => els.map(e => e.dataset.sighting)"
+    )
+    _korean(page, "find similar")
+    page.screenshot(path=str(shots / "06-similar.png"), full_page=True)
+
+    page.click("#search-btn")  # the description again
+    page.wait_for_function(
+        f"document.querySelector('#results .hit').dataset.sighting === '{world.suspect[0]}'"
+    )
+    first = page.locator("#results .hit").first
     first.locator(".relay-btn").click()
     page.wait_for_selector("#relay-hops .hop")
     assert [
@@ -153,7 +196,27 @@ def test_investigation_in_the_browser(server, page, world):
     page.wait_for_function("document.querySelector('#relay-video').naturalWidth > 0")
     page.click("#export-btn")
     page.wait_for_selector("#export-package", timeout=60000)
-    page.screenshot(path=str(shots / "05-relay-export.png"), full_page=True)
+    page.screenshot(path=str(shots / "07-relay-export.png"), full_page=True)
+
+    # A look-alike: the lone grey passer-by. Rejecting the hops proposed for them leaves a dead end, which
+    # says why in plain words and offers the next candidates to relay from.
+    page.click('#nav a[data-page="search"]')
+    page.fill("#search-text", "회색 상의에 회색 바지")
+    page.click("#search-btn")
+    page.wait_for_selector("#results .hit")
+    page.locator("#results .hit").first.locator(".relay-btn").click()
+    page.wait_for_selector("#relay-hops .hop")
+    for _ in range(6):
+        proposed = page.locator("#relay-hops .hop-proposed .reject-btn")
+        if not proposed.count():
+            break
+        n = page.locator("#relay-hops .hop").count()
+        proposed.first.click()
+        page.wait_for_function(f"document.querySelectorAll('#relay-hops .hop').length < {n}")
+    page.wait_for_selector("#relay-deadend .next-candidate")
+    assert page.locator("#relay-changes").is_visible()  # the verdict's effect is said
+    _korean(page, "dead end")
+    page.screenshot(path=str(shots / "08-dead-end.png"), full_page=True)
 
     page.click('#nav a[data-page="alerts"]')
     page.wait_for_selector("#alert-live.ok")
@@ -164,23 +227,26 @@ def test_investigation_in_the_browser(server, page, world):
             start=1.0,
             end=3.0,
             score=0.88,
-            reasons=["18초 우편함 앞 정지, 웅크림"],
+            reasons=["stopped 18 s at mailbox m1", "crouched (knee 80°, torso 40°)"],  # as the watch writes
             sighting=world.suspect[2],
         )
     page.wait_for_selector(f'#alert-wall .alert[data-alert="{aid}"]')
     page.click(f'#alert-wall .alert[data-alert="{aid}"]')
     page.wait_for_function("document.querySelector('#alert-video').naturalWidth > 0")
     page.click("#alert-detail .ack-btn")
-    page.wait_for_function("document.querySelector('#alert-status').textContent === 'acked'")
-    page.screenshot(path=str(shots / "06-alerts.png"), full_page=True)
+    page.wait_for_function("document.querySelector('#alert-status').dataset.status === 'acked'")
+    assert "우편함 m1 앞에서 18초 멈춤" in page.inner_text("#alert-detail")
+    _korean(page, "alerts")
+    page.screenshot(path=str(shots / "09-alerts.png"), full_page=True)
 
     page.click("#lang-toggle")
     assert page.inner_text('#nav a[data-page="search"]') == "Suspect search"
     page.click('#nav a[data-page="cases"]')
     page.wait_for_selector("#export-list li")
-    page.screenshot(path=str(shots / "07-cases-en.png"), full_page=True)
+    page.screenshot(path=str(shots / "10-cases-en.png"), full_page=True)
     page.click("#logout")
     page.wait_for_selector("#login-form")
+    page.click("#lang-toggle-login")  # back to Korean for the auditor
 
     _login(page, base, "aud")
     page.wait_for_selector("#audit-table tr[data-action]")
@@ -189,7 +255,11 @@ def test_investigation_in_the_browser(server, page, world):
     page.wait_for_selector('#audit-table tr[data-action="export"][data-case="C-1"]')
     assert "✔" in page.inner_text("#audit-verify"), page.inner_text("#audit-verify")
     assert page.locator('#nav a[data-page="search"]').is_hidden()  # auditors do not search
-    page.screenshot(path=str(shots / "08-audit.png"), full_page=True)
+    # "누가 어떤 사건으로 무엇을 봤는지": each entry as a sentence.
+    summaries = page.locator("#audit-table td.summary").all_inner_texts()
+    assert any(x.startswith("kim(수사관)이(가) 사건 C-1로") and "검색" in x for x in summaries), summaries
+    _korean(page, "audit")
+    page.screenshot(path=str(shots / "11-audit.png"), full_page=True)
     # The only refusals the console met are the deliberate wrong password.
     assert [(st, url.split("?")[0].replace(base, "")) for st, url in page.refused] == [
         (401, "/api/auth/login")

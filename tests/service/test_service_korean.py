@@ -162,7 +162,8 @@ def test_korean_answers_hold_no_english(client, world):
     # The investigator rejects the hops proposed for the lone passer-by: nothing else fits, a dead end.
     dead = client.post(f"/api/relay/{lone}/reject", json={"sightings": wrong}, headers=h).json()
     assert dead["support"]["dead_end"] and dead["dead_end"]["why"] and dead["dead_end"]["next"]
-    assert lone not in [c["sighting"] for c in dead["dead_end"]["next"]]
+    offered = {c["sighting"] for c in dead["dead_end"]["next"]}
+    assert lone not in offered and not offered & set(wrong)  # never the origin nor what was just rejected
     assert world.held_c2 not in [
         c["sighting"] for c in dead["dead_end"]["next"]
     ]  # another case's: never offered

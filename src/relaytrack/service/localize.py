@@ -246,22 +246,28 @@ def _why_stopped(conn: Any, route: dict[str, Any]) -> str:
     return t("dead_end_why_none", camera=camera, linked=", ".join(linked))
 
 
-def next_candidates(conn: Any, route: dict[str, Any], case: str | None, user: str | None) -> list[int]:
+def next_candidates(
+    conn: Any, route: dict[str, Any], case: str | None, user: str | None, n: int = 3
+) -> list[int]:
     """The next best hits to relay from: those ranked after the origin in the case's latest search that
-    listed it (relaytrack.relay.deadend), else the people who look most like the origin."""
+    listed it (relaytrack.relay.deadend), else the people who look most like the origin; never the route's
+    own hops nor what the case rejected."""
     from relaytrack.relay.deadend import next_hits
 
     origin = int(route["origin"])
-    nxt = next_hits(conn, origin, case, user) or next_hits(conn, origin, case)
-    if nxt:
-        return nxt
-    try:
-        from relaytrack.search.engine import search_sighting
+    skip = {origin, *(int(i) for i in route.get("rejected") or [])}
+    skip |= {int(h["sighting"]) for h in route.get("hops") or []}
+    nxt = next_hits(conn, origin, case, user, n=n + len(skip)) or next_hits(
+        conn, origin, case, n=n + len(skip)
+    )
+    if not nxt:
+        try:
+            from relaytrack.search.engine import search_sighting
 
-        res = search_sighting(conn, origin, top=3)
-    except Exception:  # noqa: BLE001 - no embedding, no index: then there is simply no suggestion
-        return []
-    return [h.sighting.id for h in res.hits][:3]
+            nxt = [h.sighting.id for h in search_sighting(conn, origin, top=n + len(skip)).hits]
+        except Exception:  # noqa: BLE001 - no embedding, no index: then there is simply no suggestion
+            return []
+    return [i for i in nxt if i not in skip][:n]
 
 
 def _sighting_cards(conn: Any, ids: list[int]) -> list[dict[str, Any]]:
@@ -345,11 +351,19 @@ def _what(e: dict[str, Any]) -> str:
         if d.get("from") is not None:
             return t("a_relay", s=d["from"], n=d.get("hops", len(ids)))
     if action == "view":
-        if "/camera/" in endpoint:
-            return t("a_view_camera", camera=endpoint.rsplit("/", 1)[-1].split(".")[0])
+        if d.get("camera"):
+            return t("a_view_camera", camera=d["camera"])
+        if "/alert/" in endpoint and ids:
+            return t("a_view_alert", ids=_ids(ids))
         if ids:
             return t("a_view", ids=_ids(ids))
     if action == "export":
+        if endpoint.endswith("/verify"):
+            return t("a_export_verify", ids=_ids(ids))
+        if endpoint.endswith("/file"):
+            return t("a_export_file", ids=_ids(ids))
+        if endpoint.startswith("GET"):
+            return t("a_export_list", n=len(ids))
         return t("a_export", n=len(d.get("sightings") or ids))
     if action == "alerts":
         if d.get("verdict"):
@@ -378,7 +392,7 @@ def audit_sentence(e: dict[str, Any], roles: dict[str, str]) -> str:
         out += t("audit_denied", why=tr(str(d.get("reason") or "")))
     elif e.get("outcome") == "error":
         out += t("audit_error", why=tr(str(d.get("error") or "")))
-    elif n and e.get("action") in ("search", "relay"):
+    elif n and e.get("action") == "search":
         out += t("audit_results", n=n)
     return out
 

@@ -6,6 +6,9 @@
 (function () {
   const { S, $, el, t, fill, api, media, flash, fmtTime, fmtIso, secs, ensureCameras, drawNetwork, PAGES } = window.RT;
   const HOPS = 6;
+  // The Seoul wall-clock time of day of an ISO time (the date is the route's, shown elsewhere).
+  const clock = (iso) => iso ? new Date(Date.parse(iso)).toLocaleTimeString(S.lang === "ko" ? "ko-KR" : "en-GB",
+    { timeZone: "Asia/Seoul", hour12: false }) : "";
   S.hits = []; S.compare = null;
 
   // ---- search -------------------------------------------------------------------------------------------
@@ -97,7 +100,7 @@
     const best = [...S.compare].sort(better)[0];
     box.classList.remove("hidden");
     box.replaceChildren(el("h3", { text: t("compare.title") }), el("div", { class: "compare-cols" }, ...S.compare.map((r) => {
-      const chain = r.hops.map((h) => `${h.camera} ${fmtIso(h.start_time).split(" ").pop()}`).join(" → ");
+      const chain = r.hops.map((h) => `${h.camera} ${clock(h.start_time)}`).join(" → ");
       return el("div", { class: "card compare-col" + (r === best ? " best" : ""), "data-origin": r.origin },
         el("div", { class: "hop-head" }, el("b", { text: `${t("relay.origin")} #${r.origin}` }),
           r === best ? el("span", { class: "badge ok", text: t("compare.best") }) : null),
@@ -159,7 +162,7 @@
       el("h4", { text: t("relay.deadend") }), el("p", { class: "deadend-why", text: d.why }), el("p", { text: d.advice }),
       el("div", { class: "alts" }, ...d.next.map((c) => el("figure", { class: "alt next-candidate", "data-sighting": c.sighting },
         el("img", { src: media(c.thumbnail), alt: "#" + c.sighting }),
-        el("figcaption", { text: `#${c.sighting} ${c.camera} ${fmtIso(c.start_time).split(" ").pop()}` }),
+        el("figcaption", { text: `#${c.sighting} ${c.camera} ${clock(c.start_time)}` }),
         el("button", { type: "button", class: "relay-btn", text: t("search.relay"), onclick: () => startRelay(c.sighting) })))));
   }
   async function renderRelay() {
@@ -171,6 +174,7 @@
     $("#export-btn").disabled = !route;
     drawNetwork($("#relay-map"), { cams: S.cameras, links: S.links, colourBy: "purpose", cones: false, showLinks: true, route });
     renderTimeline(route);
+    $("#relay-timeline").classList.toggle("hidden", !route);
     const box = $("#relay-hops");
     if (!route) { box.replaceChildren(); $("#relay-summary").replaceChildren(); return; }
     box.replaceChildren(...route.hops.map((h, i) => {
