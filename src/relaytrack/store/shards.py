@@ -44,7 +44,6 @@ from typing import Any, Protocol
 import faiss
 import numpy as np
 
-from relaytrack.clock import KST
 from relaytrack.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 MANIFEST = "manifest.json"
 DAY_S = 86400.0
-_KST_S = KST.utcoffset(None).total_seconds()
+_KST_S = 9 * 3600.0  # Seoul: UTC+9 all year (relaytrack.clock.KST; the store layer does not import it)
 _EPOCH = date(1970, 1, 1)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from relaytrack.errors import StoreError
 from relaytrack.store.shards import ShardAnswer, ShardInfo, probes, search_one
 
 if TYPE_CHECKING:
@@ -47,9 +48,13 @@ class RayFanout:
     """A Ray connection for shard searches: `address` None starts a local Ray with `num_cpus` CPUs."""
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
-        from relaytrack.pipeline.parallel import import_ray
-
-        self.ray = import_ray()
+        try:
+            import ray
+        except ImportError as err:
+            raise StoreError(
+                "the ray shard engine needs Ray, an optional extra: pip install 'relaytrack[distributed]'"
+            ) from err
+        self.ray = ray
         self.address = address
         self._started = False
         if not self.ray.is_initialized():

@@ -228,6 +228,8 @@ def simulate_city(
     # --- identities --------------------------------------------------------------------------------------
     t = time.perf_counter()
     lengths = 1 + rng.poisson(MEAN_ROUTE - 1, size=sightings // MEAN_ROUTE + 16)
+    while lengths.sum() < sightings:  # a short draw (seen at 10^7 sightings): more routes, same ones first
+        lengths = np.concatenate([lengths, 1 + rng.poisson(MEAN_ROUTE - 1, size=sightings // 1000 + 16)])
     csum = np.cumsum(lengths)
     n_id = int(np.searchsorted(csum, sightings) + 1)
     lengths = lengths[:n_id].copy()
