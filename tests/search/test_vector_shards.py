@@ -273,3 +273,31 @@ def test_city_without_its_own_vector_table_searches_through_shards(tmp_path):
             ra, rb = search_sighting(a.conn, sid, top=10), search_sighting(b.conn, sid, top=10)
             assert rb.stats["strategy"] == "vector-shards" and ra.stats["strategy"] == "vector-index"
             assert [h.sighting.id for h in ra.hits] == [h.sighting.id for h in rb.hits]
+
+
+def src_with(src, ids, vecs):
+    return ArraySource(
+        np.r_[src.ids, ids + 10_000, ids + 20_000],
+        np.r_[src.vecs, vecs, vecs],
+        np.r_[src.districts, src.districts[: 2 * len(ids)]],
+        np.r_[src.starts, src.starts[: 2 * len(ids)]],
+    )
+
+
+def test_reader_follows_a_writer_without_false_alarms(tmp_path):
+    idx, src = _index(tmp_path, n=3000)
+    reader = ShardIndex(idx.root)
+    writer = ShardIndex(idx.root)
+    ids, vecs, dist, starts = _city(600, seed=7)
+    writer.add(VectorBatch(ids + 10_000, vecs, dist, starts, starts + 1))
+    writer.flush()
+    res = reader.search(vecs[0], 5)  # its manifest is older than the shard files now
+    assert res.problems == [] and res.hits[0].sighting_id == ids[0] + 10_000
+    # A reader keeps the shards it has opened until it reopens them: consistent, never a false alarm.
+    writer.add(VectorBatch(ids + 20_000, vecs, dist, starts, starts + 1))
+    writer.flush()
+    assert reader.search(vecs[0], 5).problems == []
+    assert ShardIndex(idx.root).search(vecs[0], 5, source=src_with(src, ids, vecs)).hits[0].sighting_id in (
+        ids[0] + 10_000,
+        ids[0] + 20_000,
+    )

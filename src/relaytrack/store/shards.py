@@ -36,7 +36,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -374,7 +374,7 @@ class ShardIndex:
         os.replace(tmp, self.root / MANIFEST)
 
     # -- reading one shard --
-    def _load(self, key: ShardKey) -> Any:
+    def _load(self, key: ShardKey, retry: bool = True) -> Any:
         """The shard's index for searching (memory-mapped where FAISS can), checked against the manifest."""
         info = self.shards[key]
         got = self._open.get(key)
@@ -388,11 +388,26 @@ class ShardIndex:
         except RuntimeError as err:
             raise ShardError(f"{path}: unreadable ({str(err).splitlines()[-1][:200]})") from err
         if index.d != self.dim or index.ntotal != info.count:
+            if retry and self._refresh(key):  # a writer replaced the shard after this manifest was read
+                return self._load(key, retry=False)
             raise ShardError(
                 f"{path}: holds {index.ntotal} vectors of width {index.d}; the manifest says {info.count} of {self.dim}"
             )
         self._open[key] = (info.version, index)
         return index
+
+    def _refresh(self, key: ShardKey) -> bool:
+        """Re-read the manifest's entry for one shard; True when it changed since this index read it."""
+        try:
+            m = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        for s in m.get("shards", []):
+            info = ShardInfo.from_json(s)
+            if info.key == key and info != self.shards.get(key):
+                self.shards[key] = info
+                return True
+        return False
 
     def _writable(self, key: ShardKey, source: VectorSource | None, report: list[ShardProblem]) -> Shard:
         sh = self._writing.get(key)
@@ -400,9 +415,9 @@ class ShardIndex:
             return sh
         info = self.shards.get(key)
         if info is None or info.count == 0:
-            info = self.shards[key] = ShardInfo(key, version=info.version if info else 0)
-            sh = Shard(info, self.dim, self.params)
+            sh = Shard(ShardInfo(key, version=info.version if info else 0), self.dim, self.params)
         else:
+            info = replace(info)  # the manifest's entry changes at flush, with the file
             try:
                 path = self.root / key.file
                 index = faiss.read_index(str(path))
