@@ -68,6 +68,14 @@ class ScalingResult:
         out = []
         for r in self.rows:
             speedup = r.fps / base.fps if base and base.fps else None
+            share, base_share = _share(r), _share(base) if base else None
+            # What the efficiency would have been had every count's workers had the same share of their cores
+            # as the smallest count's: a derived figure for a shared machine, not a measurement.
+            adjusted = (
+                speedup * base.workers / r.workers * base_share / share
+                if speedup is not None and share and base_share
+                else None
+            )
             out.append(
                 {
                     "workers": r.workers,
@@ -80,7 +88,8 @@ class ScalingResult:
                     "efficiency": None if speedup is None else round(speedup * base.workers / r.workers, 3),
                     "cpu_s_per_frame": round(r.cpu_s / r.frames, 4) if r.frames else None,
                     # How much of their cores the workers got: below ~0.95, other work took turns on them.
-                    "cpu_share": round(r.cpu_s / (r.wall_s * r.workers), 3) if r.wall_s else None,
+                    "cpu_share": None if share is None else round(share, 3),
+                    "efficiency_at_equal_cpu_share": None if adjusted is None else round(adjusted, 3),
                     "sightings": r.sightings,
                     "failed": r.failed,
                     "load_1m": [round(x, 2) for x in r.load_1m],
@@ -94,6 +103,11 @@ class ScalingResult:
             "costs_file": self.costs_file,
             "costs": self.costs.as_dict() if self.costs else None,
         }
+
+
+def _share(r: ScalingRow) -> float | None:
+    """How much of their cores the workers got: below ~0.95, other work took turns on them."""
+    return r.cpu_s / (r.wall_s * r.workers) if r.wall_s > 0 else None
 
 
 def parse_workers(text: str) -> list[int]:
@@ -229,21 +243,23 @@ def print_report(figures: dict, say) -> None:
     )
     say(
         f"{'workers':>7}{'wall s':>9}{'frames/s':>10}{'speed-up':>10}{'efficiency':>12}"
-        f"{'CPU ms/frame':>14}{'CPU share':>11}  load 1m"
+        f"{'CPU ms/frame':>14}{'CPU share':>11}{'eff. at equal share':>21}  load 1m"
     )
     for r in rows:
         start = f"  (+{r['startup_s']:.1f} s actor start, not counted)" if r["startup_s"] else ""
         say(
             f"{r['workers']:>7}{r['wall_s']:>9.1f}{r['fps']:>10.2f}{r['speedup'] or 0:>9.2f}x"
             f"{r['efficiency'] or 0:>12.2f}{(r['cpu_s_per_frame'] or 0) * 1e3:>14.1f}"
-            f"{r['cpu_share'] or 0:>11.2f}  {r['load_1m'][0]:.1f}->{r['load_1m'][1]:.1f}{start}"
+            f"{r['cpu_share'] or 0:>11.2f}{r['efficiency_at_equal_cpu_share'] or 0:>21.2f}"
+            f"  {r['load_1m'][0]:.1f}->{r['load_1m'][1]:.1f}{start}"
         )
     if rows and len(rows[0]["runs_s"]) > 1:
         say("fastest of " + ", ".join(f"{r['workers']}: {r['runs_s']}" for r in rows) + " s")
     say(
         "CPU share = the workers' CPU seconds / (wall seconds x workers): below ~0.95 other work on the "
         "machine took turns on their cores, which lowers the larger counts' speed-up first; read the "
-        "efficiency together with it and the load average"
+        "efficiency together with it and the load average. 'eff. at equal share' is derived, not measured: "
+        "the efficiency had every count's workers had the smallest count's CPU share"
     )
     if figures.get("costs_file"):
         c = figures["costs"]
