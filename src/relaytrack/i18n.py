@@ -110,6 +110,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "시각은 모두 서울 시각(KST, UTC+9)이며 영상 내 초는 작게 표시합니다.",
         "Times are Seoul time (KST, UTC+9); seconds into each clip in small print.",
     ),
+    # `users list`, `cases list`
+    "col_user": ("사용자", "user"),
+    "col_role": ("역할", "role"),
+    "col_agency": ("기관", "agency"),
+    "col_active": ("사용 가능", "active"),
+    "col_tokens": ("유효 토큰", "tokens"),
+    "col_created": ("등록 시각(KST)", "created (KST)"),
+    "col_case": ("사건 번호", "case"),
+    "col_basis": ("법적 근거", "legal basis"),
+    "col_purpose": ("목적", "purpose"),
+    "col_status": ("상태", "status"),
+    "col_hold": ("법적 보존", "legal hold"),
+    "col_members": ("담당자", "members"),
+    "yes": ("예", "yes"),
+    "no": ("아니요", "no"),
     # the console and the service (relaytrack.service.localize)
     "similar_to": ("#{sighting}와(과) 비슷한 사람", "People who look like #{sighting}"),
     "dead_end_why_none": (

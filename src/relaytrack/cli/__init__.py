@@ -18,6 +18,22 @@ import relaytrack.evidence  # noqa: F401  (registers the audit anchor's store co
 from relaytrack.errors import RelaytrackError
 from relaytrack.ui import console_err
 
+
+def _quiet_flag_types() -> None:
+    """Help lists an on/off flag by its name and meaning only: Typer (0.2x) prints every option's type, and
+    "<bool>" beside each flag is noise. Options that take a value keep their type."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_quiet_flag_types()
+
 app = typer.Typer(
     name="relaytrack",
     help="Multi-camera suspect search, relay tracking, courier watch and evidence for CCTV control rooms.",
@@ -25,7 +41,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
 
 
 @app.callback()

@@ -16,6 +16,7 @@ from relaytrack.errors import AccessDenied, InputError
 from relaytrack.evidence import access as acc
 from relaytrack.evidence import audit, auth
 from relaytrack.evidence import requests as rq
+from relaytrack.i18n import t, tr
 from relaytrack.ui import console, print_json, progress
 
 users_app = typer.Typer(help="Users, roles, passwords and API tokens.", no_args_is_help=True)
@@ -133,6 +134,114 @@ def users_revoke(
             console.print(f"token {token_id} revoked")
         else:
             raise InputError("give a token id or --all-of USER")
+
+
+@users_app.command("list")
+def users_list(db: DbOpt = None, json_out: JsonFlag = False) -> None:
+    """Every user: role, agency, whether active, live API tokens, when created (administrators only, as the
+    other user commands; the listing is audited)."""
+    import time
+
+    from relaytrack.clock import to_seoul_iso
+
+    with open_store(db, readonly=True) as store:
+        adm = require_admin(store, "users list")
+        rows = store.conn.execute(
+            "SELECT u.name, u.role, u.agency, u.active, u.created_at,"
+            " (SELECT COUNT(*) FROM api_tokens t WHERE t.user_name = u.name AND t.revoked_at IS NULL"
+            " AND t.expires_at > ?) FROM users u ORDER BY u.name",
+            (time.time(),),
+        ).fetchall()
+        out = [
+            {
+                "name": r[0],
+                "role": r[1],
+                "agency": r[2],
+                "active": bool(r[3]),
+                "tokens": int(r[5]),
+                "created_time": to_seoul_iso(float(r[4])) if r[4] is not None else None,
+            }
+            for r in rows
+        ]
+        with store.tx() as conn:
+            audit.append(
+                conn,
+                store.path,
+                user=adm.actor,
+                case=None,
+                action="user_admin",
+                detail={"listed": len(out), "host_account": adm.host_account, "via": adm.via},
+            )
+    if json_out:
+        print_json(out)
+        return
+    _table(
+        ("col_user", "col_role", "col_agency", "col_active", "col_tokens", "col_created"),
+        [
+            (u["name"], tr(u["role"]), u["agency"] or "", t("yes" if u["active"] else "no"), str(u["tokens"]),
+             (u["created_time"] or "")[:19].replace("T", " "))
+            for u in out
+        ],
+    )  # fmt: skip
+
+
+@cases_app.command("list")
+def cases_list(db: DbOpt = None, json_out: JsonFlag = False) -> None:
+    """Every case: legal basis, purpose, status, legal hold, members (administrators only, as the other case
+    commands; the listing is audited)."""
+    from relaytrack.clock import to_seoul_iso
+
+    with open_store(db, readonly=True) as store:
+        adm = require_admin(store, "cases list")
+        rows = store.conn.execute(
+            "SELECT case_no, legal_basis, purpose, status, legal_hold, created_at FROM cases ORDER BY case_no"
+        ).fetchall()
+        members: dict[str, list[str]] = {}
+        for c, u in store.conn.execute(
+            "SELECT case_no, user_name FROM case_members ORDER BY case_no, user_name"
+        ):
+            members.setdefault(str(c), []).append(str(u))
+        out = [
+            {
+                "case_no": r[0],
+                "legal_basis": r[1],
+                "purpose": r[2],
+                "status": r[3],
+                "legal_hold": bool(r[4]),
+                "members": members.get(str(r[0]), []),
+                "created_time": to_seoul_iso(float(r[5])) if r[5] is not None else None,
+            }
+            for r in rows
+        ]
+        with store.tx() as conn:
+            audit.append(
+                conn,
+                store.path,
+                user=adm.actor,
+                case=None,
+                action="case_admin",
+                detail={"listed": len(out), "host_account": adm.host_account, "via": adm.via},
+            )
+    if json_out:
+        print_json(out)
+        return
+    _table(
+        ("col_case", "col_basis", "col_purpose", "col_status", "col_hold", "col_members"),
+        [
+            (c["case_no"], c["legal_basis"], c["purpose"], tr(c["status"]), t("yes" if c["legal_hold"] else "no"),
+             ", ".join(c["members"]))
+            for c in out
+        ],
+    )  # fmt: skip
+
+
+def _table(heads: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    from rich.table import Table
+
+    table = Table(*(t(h) for h in heads))
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
 
 
 @cases_app.command("add")

@@ -10,7 +10,7 @@ import typer
 
 from relaytrack.cli.common import CaseOpt, DbOpt, JsonFlag, UserOpt, access, open_store
 from relaytrack.errors import InputError
-from relaytrack.i18n import tr
+from relaytrack.i18n import lang, tr
 from relaytrack.ui import console, console_err, print_json
 
 cameras_app = typer.Typer(
@@ -318,7 +318,11 @@ def _print_route(route, written: list[str], hint: str | None) -> None:
                 if h.alternatives
                 else ""
             )
-            + (f"\n{'':>10}{'; '.join(tr_all(h.reasons))}" if h.reasons and h.direction not in ("origin", "confirmed") else ""),
+            + (
+                f"\n{'':>10}{'; '.join(tr_all(h.reasons))}"
+                if h.reasons and h.direction not in ("origin", "confirmed")
+                else ""
+            ),
             highlight=False,
         )
     console.print(
@@ -349,52 +353,146 @@ def _origin_of(route_or_sighting: str) -> int:
         ) from None
 
 
-def _feedback(
-    verdict: str, route_or_origin: str, sightings: list[int], db, user, case, json_out: bool
-) -> None:
-    from relaytrack.evidence.access import authorize_sightings, identity
-    from relaytrack.relay.persist import record_feedback
+def _verdict_target(
+    from_: int | None, route: Path | None, items: list[str]
+) -> tuple[int, list[int], Path | None]:
+    """The origin, the sightings and the route file of `relay confirm|reject`: `--from ID` or `--route F`
+    as `relay` takes them (then every argument is a sighting), or the older form whose first argument is
+    the route file or origin id."""
+    if from_ is not None and route is not None:
+        raise InputError("give --from ORIGIN or --route route.json, not both")
+    if from_ is None and route is None:
+        if not items:
+            raise InputError("name the route: --from ORIGIN or --route route.json, then the sighting ids")
+        first, items = items[0], items[1:]
+        route = Path(first) if (Path(first).suffix.lower() == ".json" or Path(first).is_file()) else None
+        origin = _origin_of(first)
+    else:
+        origin = from_ if from_ is not None else _origin_of(str(route))
+    if not items:
+        raise InputError("name the sighting ids the verdict is about")
+    ids = []
+    for x in items:
+        try:
+            ids.append(int(x))
+        except ValueError:
+            raise InputError(f"sighting id {x!r} is not a number") from None
+    return origin, ids, route
 
-    origin = _origin_of(route_or_origin)
+
+def _feedback(
+    verdict: str,
+    origin: int,
+    sightings: list[int],
+    route_file: Path | None,
+    out: Path | None,
+    hops: int,
+    db,
+    user,
+    case,
+    json_out: bool,
+) -> None:
+    """Record the verdict, then re-score the route around it and write it (to --out, else over the --route
+    file it came from), as `relay` would."""
+    from relaytrack.evidence.access import authorize_sightings, hidden_sightings, identity
+    from relaytrack.relay.deadend import dead_end_hint
+    from relaytrack.relay.engine import relay
+    from relaytrack.relay.persist import read_route_json, record_feedback, save_route, write_route_json
+
+    dest = out or route_file
+    params = read_route_json(route_file).params if route_file is not None and route_file.is_file() else None
     with open_store(db, readonly=True) as store:  # must exist; writes still allowed
         acx = access(store, user, case, "relay", detail={"verdict": verdict, "origin": origin})
         authorize_sightings(acx, [origin, *sightings])  # as the service: another case's evidence is refused
         with store.tx() as conn:
             n = record_feedback(conn, identity(user, case)[1], origin, sightings, verdict, acx.user)
             acx.log(detail={"verdict": verdict, "origin": origin}, result_ids=list(sightings))
-    if json_out:
-        print_json({"origin": origin, "verdict": verdict, "sightings": sightings, "stored": n})
-    else:
-        console.print(
-            f"{verdict}ed {n} sighting(s) for route from #{origin}; run `relaytrack relay --from {origin}` "
-            "again to re-score around them"
+        route = relay(
+            store,
+            origin,
+            hops,
+            case=identity(user, case)[1],
+            params=params,
+            hidden=hidden_sightings(store.conn, acx.case),
         )
+        authorize_sightings(acx, route.sighting_ids)
+        hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])
+        written = [str(write_route_json(route, dest))] if dest is not None else []
+        with store.tx() as conn:
+            save_route(conn, route, acx.user)
+            acx.log(
+                detail={"from": origin, "hops": len(route.hops), "files": written, "rescored": verdict},
+                result_ids=route.sighting_ids,
+            )
+    if json_out:
+        print_json(
+            {
+                "origin": origin,
+                "verdict": verdict,
+                "sightings": sightings,
+                "stored": n,
+                "route": written[0] if written else None,
+                "hops": len(route.hops),
+            }
+        )
+        return
+    console.print(
+        f"{verdict}ed {n} sighting(s) for the route from #{origin}; re-scored:"
+        if lang() == "en"
+        else f"출발 목격 #{origin}의 경로에서 목격 {n}건을 {'확인' if verdict == 'confirm' else '제외'}함. 다시 계산한 경로:",
+        highlight=False,
+    )
+    _print_route(route, written, hint)
+
+
+FromOpt = Annotated[
+    int | None, typer.Option("--from", help="Origin sighting of the route (as `relay --from`)")
+]
+RouteOpt = Annotated[
+    Path | None, typer.Option("--route", help="Route JSON written by `relay --out` (re-written re-scored)")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Write the re-scored route here (default: --route)")
+]
+HopsOpt = Annotated[
+    int, typer.Option("--hops", help="Most hops forwards and backwards when re-scoring", min=0, max=200)
+]
 
 
 @relay_app.command("confirm")
 def relay_confirm(
-    route_or_origin: Annotated[str, typer.Argument(help="route.json or the origin sighting id")],
-    sightings: Annotated[list[int], typer.Argument(help="Sighting ids that are the person")],
+    sightings: Annotated[list[str], typer.Argument(help="Sighting ids that are the person")],
+    from_: FromOpt = None,
+    route: RouteOpt = None,
+    out: OutOpt = None,
+    hops: HopsOpt = 10,
     db: DbOpt = None,
     user: UserOpt = None,
     case: CaseOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Confirm candidates: they become anchors the re-scored route passes through."""
-    _feedback("confirm", route_or_origin, sightings, db, user, case, json_out)
+    """Confirm candidates: `relay confirm --from ID SIGHTING...` (or `--route route.json`); they become anchors
+    and the route, re-scored through them, is written (to --out, else over --route) and printed."""
+    origin, ids, route_file = _verdict_target(from_, route, sightings)
+    _feedback("confirm", origin, ids, route_file, out, hops, db, user, case, json_out)
 
 
 @relay_app.command("reject")
 def relay_reject(
-    route_or_origin: Annotated[str, typer.Argument(help="route.json or the origin sighting id")],
-    sightings: Annotated[list[int], typer.Argument(help="Sighting ids that are not the person")],
+    sightings: Annotated[list[str], typer.Argument(help="Sighting ids that are not the person")],
+    from_: FromOpt = None,
+    route: RouteOpt = None,
+    out: OutOpt = None,
+    hops: HopsOpt = 10,
     db: DbOpt = None,
     user: UserOpt = None,
     case: CaseOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Reject candidates: the re-scored route never proposes them again for this case."""
-    _feedback("reject", route_or_origin, sightings, db, user, case, json_out)
+    """Reject candidates: `relay reject --from ID SIGHTING...` (or `--route route.json`); the route is
+    re-scored without them (never proposed again for this case), written and printed."""
+    origin, ids, route_file = _verdict_target(from_, route, sightings)
+    _feedback("reject", origin, ids, route_file, out, hops, db, user, case, json_out)
 
 
 def register(app: typer.Typer) -> None:
