@@ -113,13 +113,11 @@ def test_bulk_inserts_go_through_copy_and_read_back_the_same(pg_url):
 
     from relaytrack.store import vectors
 
-    assert translate("INSERT INTO meta(key, value) VALUES (?, ?)", _pk).copy_into == (
-        "meta",
-        ["key", "value"],
-    )
-    assert (
-        translate("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT DO NOTHING", _pk).copy_into is None
-    )
+    copy_into = translate("INSERT INTO meta(key, value) VALUES (?, ?)", _pk).copy_into
+    assert copy_into == ("meta", ["key", "value"], "")
+    ignore = translate("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", _pk).copy_into
+    assert ignore[2] == "ON CONFLICT DO NOTHING"
+    assert translate("INSERT INTO meta(key, value) VALUES (?, ?) RETURNING key", _pk).copy_into is None
     rng = np.random.default_rng(0)
     vecs = rng.normal(size=(300, 16)).astype(np.float32)
     with Store(pg_url) as st:
@@ -130,5 +128,13 @@ def test_bulk_inserts_go_through_copy_and_read_back_the_same(pg_url):
             vectors.add_many(conn, list(range(1, 301)), vecs, replace=False)  # bytea through COPY
         assert st.one("SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'")[0] == 200
         assert st.meta("k199") == "199"
+        with st.tx() as conn:  # staged through a temporary twin: the conflict clause still applies
+            conn.executemany(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", [(f"k{i}", "x") for i in range(300)]
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [(f"k{i}", "y") for i in range(100)]
+            )
+        assert st.meta("k150") == "150" and st.meta("k250") == "x" and st.meta("k50") == "y"
         hit = vectors.knn(st.conn, vecs[41], 1, exact=True)
     assert hit[0][0] == 42 and hit[0][1] == pytest.approx(0.0, abs=1e-5)

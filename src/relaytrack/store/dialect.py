@@ -92,7 +92,9 @@ class Translated:
         self.script = script  # several statements without parameters, separated by ';\n'
         # (table, columns) when the statement is a plain INSERT of one row of placeholders: executemany may
         # then load many rows with COPY, which is an order of magnitude faster than row-by-row inserts.
-        self.copy_into: tuple[str, list[str]] | None = None
+        # `conflict` is the ON CONFLICT clause of an INSERT OR IGNORE/REPLACE: those rows are staged by COPY
+        # into a temporary table and moved with one INSERT ... SELECT ... ON CONFLICT.
+        self.copy_into: tuple[str, list[str], str] | None = None
 
 
 def _outside_quotes(sql: str, fn: Callable[[str], str]) -> str:
@@ -170,12 +172,14 @@ def translate(sql: str, primary_key: Callable[[str], list[str]]) -> Translated:
     out = Translated(body, None, insert_table)
     m = _PLAIN_INSERT.match(body)
     if m:
-        out.copy_into = (m.group(1), [c.strip() for c in m.group(2).split(",")])
+        out.copy_into = (m.group(1), [c.strip() for c in m.group(2).split(",")], (m.group(3) or "").strip())
     return out
 
 
 _PLAIN_INSERT = re.compile(
-    r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\((?:\s*%s\s*,)*\s*%s\s*\)\s*;?\s*$", re.I
+    r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\((?:\s*%s\s*,)*\s*%s\s*\)"
+    r"(\s+ON\s+CONFLICT\b[^;]*)?\s*;?\s*$",
+    re.I | re.S,
 )
 
 

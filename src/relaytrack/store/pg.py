@@ -295,16 +295,29 @@ class PgConnection:
             if t.copy_into is not None:
                 rows = seq if isinstance(seq, list) else list(seq)
                 if len(rows) >= COPY_MIN_ROWS:
-                    table, cols = t.copy_into
-                    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                        for r in rows:
-                            copy.write_row(r)
-                    self.total_changes += len(rows)
+                    self.total_changes += self._copy(cur, *t.copy_into, rows)
                     return PgCursor(cur)
                 seq = rows
             cur.executemany(t.sql, (_params(p) for p in seq))
             self.total_changes += max(cur.rowcount, 0)
             return PgCursor(cur)
+
+    def _copy(self, cur: psycopg.Cursor, table: str, cols: list[str], conflict: str, rows: list) -> int:
+        """Load rows with COPY: straight into the table, or (with an ON CONFLICT clause) into a temporary
+        twin first and from there with one INSERT ... SELECT that applies the clause."""
+        names = ", ".join(cols)
+        target = table
+        if conflict:
+            target = f"_rt_stage_{table}"
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} (LIKE {table} INCLUDING DEFAULTS)")
+            cur.execute(f"TRUNCATE {target}")
+        with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        if not conflict:
+            return len(rows)
+        cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} {conflict}")
+        return max(cur.rowcount, 0)
 
     def executescript(self, script: str) -> None:
         for stmt in script.split(";"):
