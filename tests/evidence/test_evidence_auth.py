@@ -23,18 +23,18 @@ def test_password_hash_is_argon2id_and_login_issues_token(store):
     assert token not in stored and len(stored) == 64
 
 
-def test_wrong_password_refused_logged_and_locks(store):
+def test_wrong_password_refused_logged_and_never_locks_the_account(store):
     with store.tx() as conn:
         auth.set_password(conn, "kim", "correct horse battery")
-    for _ in range(auth.MAX_FAILED_LOGINS):
+    for _ in range(6):
         with pytest.raises(AccessDenied, match="wrong user name or password"):
             auth.login(store.conn, "kim", "guess-guess")
-    with pytest.raises(AccessDenied, match="locked"):
-        auth.login(store.conn, "kim", "correct horse battery")
     with pytest.raises(AccessDenied, match="wrong user name or password"):
         auth.login(store.conn, "nobody", "correct horse battery")
-    assert len(_denials(store, "login")) == auth.MAX_FAILED_LOGINS + 2
+    assert len(_denials(store, "login")) == 7
     assert store.one("SELECT COUNT(*) FROM api_tokens")[0] == 0
+    # No lock-out: whoever failed, the account's owner still logs in (floods slow down their client only).
+    assert auth.login(store.conn, "kim", "correct horse battery").startswith("rt_")
 
 
 def test_short_password_refused(store):

@@ -212,8 +212,11 @@ def test_sighting_thumbnail_and_boxes(client, world):
     )
     s = client.get(f"/api/sightings/{sid}", headers=hdr(world, "kim")).json()
     assert s["camera"] == "C02" and s["upper_color"] == "red" and s["boxes"] == 26
-    # Media URLs can carry the token as a query parameter (an <img> cannot send headers).
+    # An <img> cannot send headers: media URLs carry a short-lived grant, never the token itself.
     r = client.get(f"/api/sightings/{sid}/thumbnail?access_token={world.tokens['kim']}&case=C-1")
+    assert r.status_code == 401
+    grant = client.post("/api/auth/media-grant", headers=hdr(world, "kim")).json()["grant"]
+    r = client.get(f"/api/sightings/{sid}/thumbnail", params={"mg": grant, "case": "C-1"})
     assert r.status_code == 200
 
 

@@ -27,10 +27,13 @@ Identity and access (`relaytrack.evidence.access`)
         open case DEMO-0001 (legal basis, purpose) with demo as member.
 
 Authentication for the HTTP service (`relaytrack.evidence.auth`)
-    login(conn, name, password, *, hours=12, db_path=None) -> str token ("rt_..."); AccessDenied (logged)
-        on a wrong user/password (one message for both), disabled or locked account (5 failures -> 15 min).
-    authenticate_token(conn, token, *, db_path=None) -> User(name, role, agency, token_id); AccessDenied
-        (logged) for malformed, unknown/forged, expired or revoked tokens. Then call
+    login(conn, name, password, *, hours=12, db_path=None, client=None) -> str token ("rt_..."); AccessDenied
+        (logged) with one message and the same password work for an unknown user, a wrong password, a disabled
+        or password-less account; no account lock-out. With `client`, failures are delayed progressively per
+        client (Throttled, HTTP 429) and floods summarised in one audit entry (`relaytrack.evidence.throttle`).
+    authenticate_token(conn, token, *, db_path=None, client=None) -> User(name, role, agency, token_id);
+        AccessDenied (logged; floods per client summarised) for malformed, unknown/forged, expired or revoked
+        tokens. user_of_token_id(conn, id, name) checks the token a signed media URL names. Then call
         authorize(conn, db_path, user=user.name, case=..., action=...).
     issue_token(conn, name, *, hours, label, db_path) -> str; revoke_token(conn, token_id, *, by, db_path);
     revoke_user_tokens(conn, name, ...); set_password(conn, name, password, db_path); hash_password(pw).

@@ -2,8 +2,12 @@
 
 Tokens are `rt_<random>`: 256 bits from `secrets`, shown once, stored only as their SHA-256 (a token is
 high-entropy, so a fast hash is enough to make a stolen table useless; passwords are low-entropy and get
-argon2id). Tokens expire and can be revoked; every failed login or token check is written to the audit chain.
-Five failed logins lock the account for 15 minutes.
+argon2id). Tokens expire and can be revoked; failed logins and token checks are written to the audit chain,
+floods from one client summarised (relaytrack.evidence.throttle).
+
+A failed login says the same thing, after the same password work, whether the user is unknown, the password
+wrong, the account disabled or without a password: nobody learns which accounts exist. There is no account
+lock-out (it would let anyone lock a supervisor out); repeated failures slow down the client that makes them.
 """
 
 from __future__ import annotations
@@ -18,14 +22,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from relaytrack.errors import AccessDenied, InputError, NotFound
-from relaytrack.evidence import audit
+from relaytrack.evidence import audit, throttle
 
 TOKEN_PREFIX = "rt_"
 DEFAULT_TOKEN_HOURS = 12.0
 MAX_TOKEN_HOURS = 24.0 * 90
-MAX_FAILED_LOGINS = 5
-LOCK_SECONDS = 15 * 60
 MIN_PASSWORD = 8
+LOGIN_REFUSED = "login refused: wrong user name or password"
 
 # argon2id, RFC 9106 "second recommended" memory-hard profile scaled to a 2-core box (64 MiB, 3 passes).
 _hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
@@ -70,18 +73,66 @@ def _get_user(conn, name: str) -> tuple | None:
     ).fetchone()
 
 
-def check_password(conn, name: str, password: str, db_path: Path | None = None) -> User:
-    """The user when `password` is right; AccessDenied (logged, counted towards the lock-out) otherwise."""
-    now = time.time()
-    row = _get_user(conn, name) if isinstance(name, str) else None
+_dummy: list[str] = []
 
-    def deny(reason: str, count: bool = False) -> AccessDenied:
-        if count and row is not None:
-            fails = int(row[5] or 0) + 1
-            lock = now + LOCK_SECONDS if fails >= MAX_FAILED_LOGINS else None
-            conn.execute(
-                "UPDATE users SET failed_logins=?, locked_until=? WHERE name=?", (fails, lock, row[0])
-            )
+
+def _dummy_hash() -> str:
+    """A hash of a random password with the real parameters: checked when there is no hash to check, so that
+    an unknown or password-less account costs the same time as a wrong password."""
+    if not _dummy:
+        _dummy.append(_hasher.hash(secrets.token_urlsafe(24)))
+    return _dummy[0]
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored or _dummy_hash(), password)) and bool(stored)
+    except (VerifyMismatchError, VerificationError, InvalidHashError, TypeError):
+        return False
+
+
+def check_password(
+    conn, name: str, password: str, db_path: Path | None = None, *, client: str | None = None
+) -> User:
+    """The user when `password` is right; AccessDenied otherwise, one message for every reason (the audit
+    entry keeps the true one). With `client` (the caller's address) failures are counted per client:
+    Throttled while the client must wait (relaytrack.evidence.throttle), flood summaries instead of one
+    entry per failure."""
+    if client is None:
+        return _check_password(conn, name, password, db_path, None)
+    key = f"login:{client}"
+    throttle.flush_stale(conn, db_path)
+    throttle.check(conn, db_path, key)
+    with throttle.one_at_a_time(key):
+        return _check_password(conn, name, password, db_path, key)
+
+
+def _check_password(conn, name: str, password: str, db_path: Path | None, key: str | None) -> User:
+    row = _get_user(conn, name) if isinstance(name, str) else None
+    ok = _verify(row[3] if row is not None else None, password)  # always the same password work
+    reason = (
+        "unknown user"
+        if row is None
+        else "account disabled"
+        if not row[4]
+        else "no password set for this account"
+        if not row[3]
+        else None
+        if ok
+        else "wrong password"
+    )
+    if reason is None:
+        if row[5] or row[6]:
+            conn.execute("UPDATE users SET failed_logins=0, locked_until=NULL WHERE name=?", (row[0],))
+        if _hasher.check_needs_rehash(row[3]):
+            conn.execute("UPDATE users SET password_hash=? WHERE name=?", (_hasher.hash(password), row[0]))
+        if key is not None:
+            throttle.succeeded(conn, db_path, key)
+        return User(row[0], row[1], row[2])
+    # Counted on the account for the record, never locking it; the same statement whether it exists or not.
+    conn.execute("UPDATE users SET failed_logins=failed_logins+1 WHERE name=?", (str(name)[:64],))
+    log_each = key is None or throttle.failed(conn, db_path, key, str(name)[:64]).log_each
+    if log_each:
         audit.append(
             conn,
             db_path,
@@ -89,32 +140,9 @@ def check_password(conn, name: str, password: str, db_path: Path | None = None) 
             case=None,
             action="login",
             outcome="denied",
-            detail={"reason": reason, "name": str(name)[:64]},
+            detail={"reason": reason, "name": str(name)[:64], "client": key and key.partition(":")[2]},
         )
-        # One message for unknown user and wrong password: no user enumeration.
-        return AccessDenied(
-            "login refused: wrong user name or password"
-            if count or row is None
-            else f"login refused: {reason}"
-        )
-
-    if row is None:
-        raise deny("unknown user")
-    if not row[4]:
-        raise deny("account disabled")
-    if row[6] is not None and row[6] > now:
-        raise deny(f"account locked for {int(row[6] - now)} s after {row[5]} failed logins")
-    if not row[3]:
-        raise deny("no password set for this account")
-    try:
-        _hasher.verify(row[3], password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError, TypeError):
-        raise deny("wrong password", count=True) from None
-    if row[5] or row[6]:
-        conn.execute("UPDATE users SET failed_logins=0, locked_until=NULL WHERE name=?", (row[0],))
-    if _hasher.check_needs_rehash(row[3]):
-        conn.execute("UPDATE users SET password_hash=? WHERE name=?", (_hasher.hash(password), row[0]))
-    return User(row[0], row[1], row[2])
+    raise AccessDenied(LOGIN_REFUSED)
 
 
 def _token_hash(token: str) -> str:
@@ -148,28 +176,38 @@ def issue_token(
 
 
 def login(
-    conn, name: str, password: str, *, hours: float = DEFAULT_TOKEN_HOURS, db_path: Path | None = None
+    conn,
+    name: str,
+    password: str,
+    *,
+    hours: float = DEFAULT_TOKEN_HOURS,
+    db_path: Path | None = None,
+    client: str | None = None,
 ) -> str:
-    """Check the password and return a fresh API token (for `Authorization: Bearer <token>`)."""
-    check_password(conn, name, password, db_path)
+    """Check the password and return a fresh API token (for `Authorization: Bearer <token>`); `client` is the
+    caller's address (failures are delayed and summarised per client)."""
+    check_password(conn, name, password, db_path, client=client)
     return issue_token(conn, name, hours=hours, label="login", db_path=db_path)
 
 
-def authenticate_token(conn, token: str, *, db_path: Path | None = None) -> User:
+def authenticate_token(conn, token: str, *, db_path: Path | None = None, client: str | None = None) -> User:
     """The user a bearer token belongs to; AccessDenied (logged) for a malformed, unknown, expired or revoked
-    token, or a disabled user."""
+    token, or a disabled user. With `client`, a client's failures past the first few of a window are
+    summarised in one audit entry instead of one each."""
     now = time.time()
 
     def deny(reason: str, user: str | None = None, token_id: int | None = None) -> AccessDenied:
-        audit.append(
-            conn,
-            db_path,
-            user=user,
-            case=None,
-            action="token",
-            outcome="denied",
-            detail={"reason": reason, "token_id": token_id},
-        )
+        key = f"token:{client}" if client is not None else None
+        if key is None or throttle.failed(conn, db_path, key, user, delay=False).log_each:
+            audit.append(
+                conn,
+                db_path,
+                user=user,
+                case=None,
+                action="token",
+                outcome="denied",
+                detail={"reason": reason, "token_id": token_id, "client": client},
+            )
         return AccessDenied(f"token refused: {reason}")
 
     if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or not 20 < len(token) < 100:
@@ -190,6 +228,19 @@ def authenticate_token(conn, token: str, *, db_path: Path | None = None) -> User
         raise deny("user is disabled", user, tid)
     conn.execute("UPDATE api_tokens SET last_used_at=? WHERE id=?", (now, tid))
     return User(user, role, agency, tid)
+
+
+def user_of_token_id(conn, token_id: int, name: str) -> User:
+    """The user behind token `token_id` if it is still valid and is `name`'s (signed media URLs carry the id
+    of the token they were issued under: revoking or expiring it ends them too); AccessDenied otherwise."""
+    row = conn.execute(
+        "SELECT t.user_name, t.expires_at, t.revoked_at, u.role, u.agency, u.active"
+        " FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.id=?",
+        (int(token_id),),
+    ).fetchone()
+    if row is None or row[0] != name or row[2] is not None or row[1] <= time.time() or not row[5]:
+        raise AccessDenied("media link refused: its session ended")
+    return User(row[0], row[3], row[4], int(token_id))
 
 
 def revoke_token(conn, token_id: int, *, by: str | None = None, db_path: Path | None = None) -> None:

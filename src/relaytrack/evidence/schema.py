@@ -173,3 +173,22 @@ def _backfill_finds(conn) -> None:
 
 
 MIGRATIONS.append(("006_case_finds_backfill", _backfill_finds))
+
+# Failed authentication per client (evidence.throttle): progressive delays and flood summaries.
+MIGRATIONS.append(
+    (
+        "007_auth_failures",
+        """
+        CREATE TABLE auth_failures (
+            client TEXT PRIMARY KEY,               -- "login:<address>" or "token:<address>"
+            failures INTEGER NOT NULL DEFAULT 0,   -- failures in the current window
+            first_at REAL NOT NULL,
+            last_at REAL NOT NULL,
+            blocked_until REAL NOT NULL DEFAULT 0, -- no attempt before this time
+            suppressed INTEGER NOT NULL DEFAULT 0, -- failures not written to the audit log one by one
+            throttled INTEGER NOT NULL DEFAULT 0,  -- attempts refused inside the delay
+            names TEXT NOT NULL DEFAULT '[]'       -- account names tried (the first few)
+        );
+        """,
+    )
+)

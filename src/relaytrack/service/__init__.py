@@ -9,8 +9,10 @@ Public API (for the demo and tests):
 - `relaytrack.service.app.serve(db, host="127.0.0.1", port=8000)`: run it with Uvicorn.
 - `relaytrack.bench.service.run_bench(users=, subscribers=, duration_s=, ...) -> dict`: load figures.
 
-Auth: POST /api/auth/login {"user", "password"} -> {"token", ...}; then `Authorization: Bearer <token>`
-(or `access_token=` in media URLs) and the case as `X-Case` header or `case=` query parameter. Every data
+Auth: POST /api/auth/login {"user", "password"} -> {"token", ...}; then `Authorization: Bearer <token>` and
+the case as `X-Case` header or `case=` query parameter. A token is never accepted in a URL: media URLs (<img>,
+EventSource) carry `mg=<grant>` from POST /api/auth/media-grant (relaytrack.service.media). Failed logins are
+delayed per client (429, Retry-After) and summarised in the audit log (relaytrack.evidence.throttle). Every data
 endpoint goes through relaytrack.evidence.access.authorize and is audit-logged; 401 without a token, 403
 when the role or case refuses. Resources: /api/me, /api/cameras, /api/links, /api/search/{text,photo,
 sighting}, /api/sightings/{id}[/thumbnail|/boxes], /api/relay (+ /{origin}/confirm|reject), /api/alerts

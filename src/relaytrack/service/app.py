@@ -2,7 +2,8 @@
 globals), mounts one router per resource, the bundled console at `/` and its assets at `/static`.
 
 Errors of the library map to HTTP statuses (AccessDenied 403, NotFound 404, InputError 422, unavailable
-source/model 409), so hostile input gets a clear 4xx, never a 500.
+source/model 409), so hostile input gets a clear 4xx, never a 500. Messages never carry absolute server paths
+(relaytrack.service.redact).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from relaytrack.service.deps import ServiceConfig, StorePool
 from relaytrack.service.limits import BodyLimit
 from relaytrack.service.live import AlertHub
 from relaytrack.service.localize import LangMiddleware, error_body, http_error, validation_error
+from relaytrack.service.redact import scrub_paths
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
 from relaytrack.service.routers import sightings as sightings_router
 from relaytrack.service.routers import video as video_router
@@ -156,14 +158,16 @@ def create_app(
 
 def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(error_body(status, str(exc), type(exc).__name__), status)
+        return JSONResponse(error_body(status, scrub_paths(str(exc)), type(exc).__name__), status)
 
     return handle
 
 
 async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
-        error_body(503, f"store busy, try again ({exc})", "StoreBusy"), 503, headers={"Retry-After": "1"}
+        error_body(503, f"store busy, try again ({scrub_paths(str(exc))})", "StoreBusy"),
+        503,
+        headers={"Retry-After": "1"},
     )
 
 

@@ -22,8 +22,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from relaytrack.errors import AccessDenied, StoreBusy
 from relaytrack.evidence import access as acc
-from relaytrack.evidence.auth import User, authenticate_token
+from relaytrack.evidence.auth import User, authenticate_token, user_of_token_id
 from relaytrack.evidence.mask import MaskSettings
+from relaytrack.service import media
 from relaytrack.store import Store
 
 MAX_CASE_LEN = 64
@@ -119,26 +120,34 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def client_of(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy: what Uvicorn's --forwarded-allow-ips trusts)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def current_user(
     request: Request,
     store: Annotated[Store, Depends(request_store)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
-    access_token: Annotated[
-        str | None,
-        Query(max_length=200, description="Token for <img>/<EventSource> URLs that cannot send headers"),
-    ] = None,
 ) -> User:
-    token = creds.credentials if creds is not None else access_token
-    if not token:
-        raise _unauthorized(
-            "authentication required: send Authorization: Bearer <token> (POST /api/auth/login)"
-        )
+    """The caller, by bearer token; media routes also take a short-lived signed grant (relaytrack.service.media).
+    A token is never read from the query string: URLs end up in logs, histories and Referer headers."""
     try:
-        user = authenticate_token(store.conn, token, db_path=store.path)
+        grant = request.query_params.get(media.PARAM)
+        if creds is None and grant:
+            name, token_id = media.check(request.method, request.url.path, grant)
+            user = user_of_token_id(store.conn, token_id, name)
+        elif creds is None or not creds.credentials:
+            raise _unauthorized(
+                "authentication required: send Authorization: Bearer <token> (POST /api/auth/login)"
+            )
+        else:
+            user = authenticate_token(
+                store.conn, creds.credentials, db_path=store.path, client=client_of(request)
+            )
     except AccessDenied as err:
         raise _unauthorized(str(err)) from None
     request.state.user = user
-    request.state.token = token
     return user
 
 

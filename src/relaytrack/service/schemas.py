@@ -256,6 +256,11 @@ class LogoutOut(View):
     revoked: int | None = Field(description="Id of the revoked token")
 
 
+class MediaGrantOut(View):
+    grant: str = Field(description="Append as `mg=` to media URLs (thumbnails, MJPEG, the alert stream)")
+    expires_in_s: int
+
+
 class UserOut(View):
     name: str
     role: str

@@ -1,5 +1,6 @@
 // relaytrack console: plain JS, no build step, no external assets. Talks to /api with a bearer token kept in
-// sessionStorage; media URLs (<img> MJPEG/thumbnails, EventSource) carry it as access_token. Every request says
+// sessionStorage; media URLs (<img> MJPEG/thumbnails, EventSource) carry a short-lived media grant (mg=, from
+// POST /api/auth/media-grant), never the token. Every request says
 // the console's language (Accept-Language; `lang=` where a URL cannot send headers), so reasons, sentences and
 // errors come back in it. The core (state, API, map, alerts, cases, audit, routing) is here; search, relay and
 // route comparison are in search.js, which uses window.RT.
@@ -86,8 +87,16 @@
     }
     return data;
   }
-  const media = (url) => url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(S.token) +
+  // A token never goes into a URL (logs, history, Referer): media URLs carry a grant that opens media only, for
+  // minutes, while this session's token is valid. It is renewed well before it expires.
+  const media = (url) => url + (url.includes("?") ? "&" : "?") + "mg=" + encodeURIComponent(S.grant || "") +
     (S.case ? "&case=" + encodeURIComponent(S.case) : "");
+  async function refreshGrant() {
+    try {
+      S.grant = (await api("POST", "/api/auth/media-grant", undefined, { quiet: true, noCase: true })).grant;
+    } catch (e) { S.grant = ""; }
+  }
+  setInterval(() => { if (S.token) refreshGrant(); }, 5 * 60 * 1000);
   const withLang = (url) => url + (url.includes("?") ? "&" : "?") + "lang=" + S.lang;
 
   // ---- session ------------------------------------------------------------------------------------------
@@ -116,6 +125,7 @@
   }
   async function loadMe() {
     S.me = await api("GET", "/api/me", undefined, { noCase: true });
+    await refreshGrant();
     const cases = S.me.cases.filter((c) => c.status === "open");
     if (S.case && !cases.some((c) => c.case_no === S.case)) S.case = "";
     if (!S.case && cases.length === 1) setCase(cases[0].case_no); // the only case is the one they work on
@@ -288,7 +298,14 @@
       const card = alertCard(a); card.classList.add("new");
       wall.prepend(card);
     });
-    S.es.onerror = () => { $("#alert-live").textContent = t("alerts.off"); $("#alert-live").className = "badge bad"; };
+    S.es.onerror = () => {
+      $("#alert-live").textContent = t("alerts.off"); $("#alert-live").className = "badge bad";
+      // Refused for good (e.g. its grant expired while the network was down): reopen with a fresh grant.
+      const es = S.es;
+      if (es && es.readyState === EventSource.CLOSED) {
+        setTimeout(async () => { if (S.es === es && location.hash === "#alerts") { await refreshGrant(); showAlerts(); } }, 3000);
+      }
+    };
   }
 
   // ---- cases, requests, exports -------------------------------------------------------------------------
