@@ -47,9 +47,6 @@ def pets_clip(tmp_path_factory, pets_dir) -> Path:
 # the server binaries the PostgreSQL half skips with the reason, except in CI, where it fails. `store_db`'s
 # database is a copy of one migrated at the start of the session (the migrations themselves run there, and on
 # every `pg_url`, which stays empty): copying takes a fraction of the time migrating does.
-_PG_COUNTER = iter(range(1, 1_000_000))
-
-
 @pytest.fixture(scope="session")
 def pg_cluster():
     import pgcluster  # tests/ is on sys.path (pytest prepends the conftest folder)
@@ -64,13 +61,9 @@ def pg_cluster():
 
 
 def new_pg_database(cluster, template: str | None = None) -> str:
-    """A fresh database on the test cluster, empty or a copy of `template` (a database name); its URL."""
-    import psycopg
-
-    name = f"t{os.getpid()}_{next(_PG_COUNTER)}"
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
-    return cluster.url(name)
+    """A fresh database on the test cluster, empty or a copy of `template` (a database name); its URL.
+    From a test module call `pg_cluster.new_database()` instead: `from conftest import` is ambiguous."""
+    return cluster.new_database(template)
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +77,7 @@ def pg_migrated(pg_cluster) -> str:
 
 
 def drop_pg_database(cluster, url: str) -> None:
-    """Drop a test database (its connections too): the cluster's data stays small over a whole run."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    cluster.drop_database(url)
 
 
 @pytest.fixture

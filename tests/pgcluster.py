@@ -8,6 +8,7 @@ creates) and the commands run through runuser. Nothing listens beyond 127.0.0.1;
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 USER = "relaytrack"
+_DB_COUNTER = itertools.count(1)
 
 
 def bin_dir() -> Path | None:
@@ -62,6 +64,23 @@ class Cluster:
         if self.owner:
             cmd = ["runuser", "-u", self.owner, "--", *cmd]
         return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
+
+    def new_database(self, template: str | None = None) -> str:
+        """A fresh database, empty or a copy of `template` (a database name); its URL. Tests reach this through
+        the `pg_cluster` fixture (a `from conftest import` finds whichever conftest was imported last)."""
+        import psycopg
+
+        name = f"t{os.getpid()}_{next(_DB_COUNTER)}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a test database, its connections too: the cluster's data stays small over a whole run."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
     def createdb(self, name: str) -> str:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, name)

@@ -34,9 +34,7 @@ def _summary(db):
 def _second_db(store_db, request, tmp_path, name):
     """Another empty store on the same backend as `store_db`."""
     if str(store_db).startswith("postgresql://"):
-        from conftest import new_pg_database
-
-        return new_pg_database(request.getfixturevalue("pg_cluster"))
+        return request.getfixturevalue("pg_cluster").new_database()
     return str(tmp_path / name)
 
 

@@ -208,9 +208,7 @@ def test_cli_learn_prints_support_and_confirmed_hops_refine_learned_links(
     empty = tmp_path / "empty"
     empty.mkdir()
     if store.backend == "postgresql":
-        from conftest import new_pg_database
-
-        empty_db = new_pg_database(request.getfixturevalue("pg_cluster"))
+        empty_db = request.getfixturevalue("pg_cluster").new_database()
     else:
         empty_db = str(empty / "learn.db")
     _store(empty_db, empty).close()

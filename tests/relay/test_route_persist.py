@@ -29,9 +29,7 @@ HOP_KEYS = "sighting camera start end frames box score confidence kind wall_star
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def routed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Route]:
     if request.param == "postgresql":
-        from conftest import new_pg_database
-
-        store = Store(new_pg_database(request.getfixturevalue("pg_cluster")))
+        store = Store(request.getfixturevalue("pg_cluster").new_database())
     else:
         store = Store(tmp_path_factory.mktemp("route") / "synth.db")
     truth = generate(store, SynthConfig(people=8, seed=1, grid=(3, 3)))

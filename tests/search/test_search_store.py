@@ -67,9 +67,7 @@ def _fill(store: Store, n: int = N, seed: int = 0) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def filled(request, tmp_path_factory):
     if request.param == "postgresql":
-        from conftest import new_pg_database
-
-        path = new_pg_database(request.getfixturevalue("pg_cluster"))
+        path = request.getfixturevalue("pg_cluster").new_database()
     else:
         path = tmp_path_factory.mktemp("search") / "s.db"
     st = Store(path)

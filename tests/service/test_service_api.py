@@ -9,7 +9,6 @@ import re
 import shutil
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -25,24 +24,15 @@ PUBLIC = {("POST", "/api/auth/login")}
 SIDE_FILES = (".audit-anchor", ".audit-heads")  # the audit chain's anchor and signed-head journal
 
 
-def _pg_admin(cluster, sql: str) -> None:
-    # (the tests' root conftest helpers are out of reach here: `conftest` is this folder's)
-    import psycopg
-
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 @pytest.fixture(scope="session")
 def pg_world_template(tmp_path_factory, pg_cluster) -> World:
     """The service world built once in a PostgreSQL database, the template of each test's copy."""
     root = tmp_path_factory.mktemp("service-world-pg")
-    name = f"svc{os.getpid()}_world"
-    _pg_admin(pg_cluster, f"CREATE DATABASE {name}")
+    url = pg_cluster.new_database()
     old = os.environ.get("RELAYTRACK_HOME")
     os.environ["RELAYTRACK_HOME"] = str(root / "home")
     try:
-        return build_world(root, pg_cluster.url(name))
+        return build_world(root, url)
     finally:
         if old is None:
             os.environ.pop("RELAYTRACK_HOME", None)
@@ -60,15 +50,13 @@ def world(request, world, monkeypatch) -> World:
     cluster = request.getfixturevalue("pg_cluster")
     tmpl = request.getfixturevalue("pg_world_template")
     monkeypatch.setenv("RELAYTRACK_HOME", str(tmpl.home))
-    name = f"svc{os.getpid()}_{uuid.uuid4().hex[:12]}"
-    _pg_admin(cluster, f"CREATE DATABASE {name} TEMPLATE {str(tmpl.db).rsplit('/', 1)[1]}")
-    url = cluster.url(name)
+    url = cluster.new_database(template=str(tmpl.db).rsplit("/", 1)[1])
     for suffix in SIDE_FILES:
         src = Path(str(side_path(tmpl.db)) + suffix)
         if src.exists():
             shutil.copy(src, Path(str(side_path(url)) + suffix))
     yield World(url, tmpl.home, list(tmpl.suspect), list(tmpl.others), tmpl.held_c2, dict(tmpl.tokens))
-    _pg_admin(cluster, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    cluster.drop_database(url)
 
 
 def _fill(path: str) -> str:
