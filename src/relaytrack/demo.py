@@ -69,7 +69,7 @@ def _network(town: Path) -> dict:
 def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     from relaytrack import town as town_mod
     from relaytrack.bench.truth import sighting_identities, tracking_scores
-    from relaytrack.evidence.access import authorize, ensure_demo_identity
+    from relaytrack.evidence.access import authorize, case_search, ensure_demo_identity, hidden_sightings
     from relaytrack.pipeline.ingest import Stages, ingest
     from relaytrack.relay import (
         import_network,
@@ -198,7 +198,8 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
     text = truth["suspect"]["description_ko"]
     ctx = authorize(store.conn, store.path, user=user, case=case, action="search")
     query = parse_text(text)
-    found = search_description(store.conn, query, top=20)
+    # Through the case gate like every search (the same hits on a store no other case holds anything of).
+    found, _ = case_search(ctx, lambda k: search_description(store.conn, query, top=k), 20)
     hits = found.hits
     ctx.log(detail={"text": text, "query": query.to_json()}, result_ids=[h.sighting.id for h in hits])
     say(f"search «{text}» → {query.human()}: {len(hits)} hits")
@@ -216,7 +217,8 @@ def run_demo(opts: DemoOptions, say: Say, progress_factory) -> DemoResult:
         rctx = authorize(store.conn, store.path, user=user, case=case, action="relay")
         tried = []
         for hit in hits[: opts.candidates]:
-            r = relay(store, hit.sighting.id, hops=opts.hops, case=case)
+            hidden = hidden_sightings(store.conn, case)
+            r = relay(store, hit.sighting.id, hops=opts.hops, case=case, hidden=hidden)
             support = sum(h.confidence for h in r.hops if h.sighting.id != hit.sighting.id)
             tried.append((support, len(set(r.cameras)), -hits.index(hit), r))
             rctx.log(
