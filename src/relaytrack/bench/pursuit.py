@@ -219,9 +219,12 @@ def run_once(
     *,
     rate: float | None,
     run_dir: Path,
+    pcfg=None,
+    paced: bool | None = None,
 ) -> RunResult:
     """One pursuit on a fresh copy of the store: the live one (`rate` None, paced) or the fixed-rate baseline
-    (every camera at `rate` fps, unpaced). Scored on the visits after the origin's."""
+    (every camera at `rate` fps, unpaced). Scored on the visits after the origin's. `pcfg` (a PursuitConfig)
+    and `paced` override the defaults (development on tuning towns)."""
     from relaytrack.pursue.budget import BudgetConfig
     from relaytrack.pursue.run import PursuitConfig
     from relaytrack.pursue.service import run_pursuit
@@ -238,14 +241,14 @@ def run_once(
     computed: list[tuple[Any, float]] = []
     try:
         cams = _cameras(tdir)
-        pcfg = PursuitConfig(until_lost_s=1e6)  # followed until the footage ends
+        pcfg = replace(pcfg or PursuitConfig(), until_lost_s=1e6)  # followed until the footage ends
         if rate is not None:
             pcfg = replace(
                 pcfg, budget=BudgetConfig(total_fps=rate * len(cams), floor_fps=rate, max_fps=rate)
             )
         res = run_pursuit(
             store, origin, tdir / "cameras.yaml", pcfg=pcfg, json_path=run_dir / "events.jsonl",
-            realtime=rate is None, user="bench", case="BENCH-PURSUIT",
+            realtime=(rate is None) if paced is None else paced, user="bench", case="BENCH-PURSUIT",
             on_event=lambda ev: computed.append((ev, time.time())),
         )  # fmt: skip
         ids = _identities(store.conn, tdir, sorted({e.camera for e, _ in computed if e.type == "handoff"}))
@@ -289,15 +292,29 @@ def _cameras(tdir: Path) -> list[str]:
 # ---------------------------------------------------------------- the bench
 
 
-def run_town(seed: int, o: BenchOptions, work: Path, say: Say) -> TownResult:
+@dataclass(frozen=True)
+class TownCase:
+    """A prepared town and where its pursuit starts: the store, the origin, the visits to follow."""
+
+    seed: int
+    tdir: Path
+    db: Path
+    cameras: list[str]
+    suspect: int
+    origin: int | None
+    origin_camera: str | None
+    visits: list[Visit]  # the suspect's visits after the origin's
+    notes: dict[str, Any]
+
+
+def town_case(seed: int, o: BenchOptions, work: Path, say: Say) -> TownCase:
     from relaytrack import town as town_mod
     from relaytrack.source.open import parse_time
     from relaytrack.store import Store
 
     tdir, db, notes = prepare_town(seed, o, work, say)
     truth = town_mod.load_truth(tdir)
-    t0_wall = parse_time(truth["start_time"])
-    visits = visits_from_route(truth["suspect"]["route"], t0_wall)
+    visits = visits_from_route(truth["suspect"]["route"], parse_time(truth["start_time"]))
     suspect = int(truth["suspect"]["id"])
     cams = _cameras(tdir)
     store = Store(db, readonly=True)
@@ -305,26 +322,33 @@ def run_town(seed: int, o: BenchOptions, work: Path, say: Say) -> TownResult:
         picked = pick_origin(store.conn, visits, _identities(store.conn, tdir, cams), suspect)
     finally:
         store.close()
-    res = TownResult(seed, str(tdir), len(cams), picked[0] if picked else None, [], notes=notes)
     if picked is None:
+        return TownCase(seed, tdir, db, cams, suspect, None, None, [], notes)
+    origin, k = picked
+    notes["origin_visit"] = k  # 0 unless the first visit has no stored sighting of the suspect
+    return TownCase(seed, tdir, db, cams, suspect, origin, visits[k].camera, visits[k + 1 :], notes)
+
+
+def run_town(seed: int, o: BenchOptions, work: Path, say: Say) -> TownResult:
+    c = town_case(seed, o, work, say)
+    res = TownResult(seed, str(c.tdir), len(c.cameras), c.origin, c.visits, notes=c.notes)
+    if c.origin is None:
         say(f"town {seed}: no stored sighting of the suspect on their route: not scored")
         return res
-    origin, k = picked
-    res.visits = visits[k + 1 :]
-    res.notes["origin_camera"] = visits[k].camera
+    res.notes["origin_camera"] = c.origin_camera
     say(
-        f"town {seed}: pursuit from #{origin} on {visits[k].camera}, live ({len(res.visits)} visits to follow)"
+        f"town {seed}: pursuit from #{c.origin} on {c.origin_camera}, live ({len(c.visits)} visits to follow)"
     )
+    runs = work / "runs"
     res.pursuit = run_once(
-        db, tdir, origin, suspect, res.visits, rate=None, run_dir=work / "runs" / f"s{seed}-live"
+        c.db, c.tdir, c.origin, c.suspect, c.visits, rate=None, run_dir=runs / f"s{seed}-live"
     )
     if o.baseline:
         want = res.pursuit.score.recall or 0.0
         for r in o.rates:
             say(f"town {seed}: fixed-rate baseline at {r:g} fps per camera")
-            b = run_once(
-                db, tdir, origin, suspect, res.visits, rate=r, run_dir=work / "runs" / f"s{seed}-fixed{r:g}"
-            )
+            d = runs / f"s{seed}-fixed{r:g}"
+            b = run_once(c.db, c.tdir, c.origin, c.suspect, c.visits, rate=r, run_dir=d)
             res.baseline.append(b)
             if (b.score.recall or 0.0) >= want - 1e-9:
                 break

@@ -19,6 +19,8 @@ class BudgetConfig:
     floor_fps: float = 1.0  # every camera, whatever the prediction (the tracker needs about 1/s to confirm a walker)
     max_fps: float = 10.0  # no camera above this (nor above its stream's own rate)
     open_boost: float = 2.0  # weight multiplier while a camera's ETA window is open
+    soon_s: float = float("inf")  # a window opening later than this from now ...
+    later_factor: float = 1.0  # ... multiplies the camera's weight by this
 
 
 def allocate(

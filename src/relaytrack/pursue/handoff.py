@@ -30,6 +30,12 @@ class HandoffConfig:
     rescore_s: float = 1.0  # a live track is re-scored at most this often (more crops, better look)
     bias: float = 0.0  # added log-odds (calibration)
     unexpected_logit: float = -1.5  # camera not among the predicted ones
+    # The prediction's own word: log(p / prior_ref) times w_prior, p being the probability that this camera
+    # sees the suspect next given nothing seen until the arrival (a look-alike turning up where the suspect
+    # is unlikely to be next weighs less than one on the camera the prediction expects).
+    w_prior: float = 0.0
+    prior_ref: float = 0.2
+    prior_floor: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,11 @@ class Reidentifier:
             return o
         return terms.unit(0.5 * o + 0.5 * a)
 
-    def score(self, anchor: Sighting, cand: Sighting, hypotheses: list[Hypothesis]) -> ArrivalScore:
+    def score(
+        self, anchor: Sighting, cand: Sighting, hypotheses: list[Hypothesis], p_camera: float | None = None
+    ) -> ArrivalScore:
+        """`p_camera`: the prediction's probability that `cand.camera` is the next to see the suspect, at the
+        arrival's start (None: not weighed)."""
         p, cfg = self.p, self.cfg
         logit, why = cfg.bias, []
         ref, ce = self.reference(anchor), terms.unit(cand.embedding)
@@ -110,5 +120,8 @@ class Reidentifier:
                 elif terms.OPPOSITE_EDGE.get(got) == exp:
                     logit -= p.w_edge * 0.7
                     why.append(f"entered by {got}, expected {exp}")
+            if cfg.w_prior and p_camera is not None:
+                logit += cfg.w_prior * math.log(max(p_camera, cfg.prior_floor) / cfg.prior_ref)
+                why.append(f"{cand.camera} predicted next at p {p_camera:.2f}")
         conf = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
         return ArrivalScore(cand, conf, logit, why, None if best is None else best.path)

@@ -23,6 +23,7 @@ from relaytrack.records import Link, Sighting
 from relaytrack.relay.terms import OPPOSITE_EDGE
 
 Z90 = 1.645  # the ETA window is the central 90 % of the arrival time
+T3_90 = 2.353  # the same for a Student-t with 3 degrees of freedom
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class PredictConfig:
     edge_unknown: float = 0.5  # link or anchor without a usable edge
     turn_back: float = 0.2  # weight of going back to the camera just passed (against 1 for onward links)
     min_std_s: float = 1.5
+    # Arrival times as the relay scores them (`RelayConfig.time_tail`): a tracklet starts late and ends early
+    # by seconds, and people dawdle, so the link's spread is widened by `jitter_s` and, with `heavy_tail`, the
+    # arrival time has Student-t (3 degrees of freedom) tails: a camera whose window has just passed keeps
+    # some of its probability instead of losing it all within a standard deviation.
+    jitter_s: float = 0.0
+    heavy_tail: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,15 +58,21 @@ class Hypothesis:
     min_s: float
     link: Link  # the last link (its entry edge and travel time score an arrival)
     terminal: bool = True  # no onward path enumerated: a miss here stays with this hypothesis
+    heavy_tail: bool = False  # Student-t (3 dof) arrival time instead of a Gaussian
 
     def cdf(self, dt: float) -> float:
         if dt <= self.min_s:
             return 0.0
-        return 0.5 * (1.0 + math.erf((dt - self.mean_s) / (self.std_s * math.sqrt(2.0))))
+        z = (dt - self.mean_s) / self.std_s
+        if self.heavy_tail:
+            x = z / math.sqrt(3.0)
+            return 0.5 + (x / (1.0 + x * x) + math.atan(x)) / math.pi
+        return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
     def window(self) -> tuple[float, float]:
-        lo = max(self.min_s, self.mean_s - Z90 * self.std_s)
-        return lo, max(lo, self.mean_s + Z90 * self.std_s)
+        q = T3_90 if self.heavy_tail else Z90
+        lo = max(self.min_s, self.mean_s - q * self.std_s)
+        return lo, max(lo, self.mean_s + q * self.std_s)
 
 
 @dataclass(frozen=True)
@@ -139,8 +152,9 @@ class Predictor:
                 # With onward paths, "missed at this camera" is their mass (p_miss); without, this
                 # hypothesis keeps it and stays open after its window (the suspect may still show up late).
                 terminal = not onward
+                std = math.sqrt(var + cfg.jitter_s**2)
                 out.append(Hypothesis(here, path, prior if terminal else prior * (1.0 - cfg.p_miss), mean,
-                                      math.sqrt(var), floor, link, terminal))  # fmt: skip
+                                      std, floor, link, terminal, cfg.heavy_tail))  # fmt: skip
                 bw = [cfg.turn_back if ln.dst == prev else 1.0 for ln in onward]
                 s = sum(bw)
                 for ln, w in zip(onward, bw, strict=True):

@@ -97,7 +97,13 @@ class Pursuit:
         weights = {c: 0.0 for c in self.cameras}
         for f in fc:
             if f.camera in weights:
-                weights[f.camera] = f.p * (b.open_boost if f.open_at(now) else 1.0)
+                if f.open_at(now):
+                    boost = b.open_boost
+                elif f.eta_from - now > b.soon_s:
+                    boost = b.later_factor  # not reachable for a while: its floor watches it meanwhile
+                else:
+                    boost = 1.0
+                weights[f.camera] = f.p * boost
         # The anchor's camera while the suspect may still be in its view: where the latency is now.
         if self.stack[-1].key is not None and self.anchor.camera in weights:
             weights[self.anchor.camera] = max(weights[self.anchor.camera], 0.3)
@@ -185,7 +191,11 @@ class Pursuit:
         a = self.anchor
         if s.wall_start < a.wall_start or (s.camera == a.camera and s.wall_start <= a.wall_end):
             return  # seen before the anchor, or the anchor's own pass on its camera
-        sc = self.reid.score(a, s, self.predictor.hypotheses)
+        p_cam = None
+        if self.cfg.handoff.w_prior:
+            # Given nothing seen until this arrival began: how likely was this camera to be the next one?
+            p_cam = next((f.p for f in self.predictor.forecast(s.wall_start) if f.camera == s.camera), 0.0)
+        sc = self.reid.score(a, s, self.predictor.hypotheses, p_cam)
         h = self.cfg.handoff
         offered = any(k == key for _, k in self.offered.values())
         if sc.confidence >= h.auto_conf:

@@ -1,0 +1,98 @@
+"""The pursuit's prediction tails, the prediction's weight in a hand-off, and the budget's 'not yet' rule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from relaytrack.pursue.handoff import HandoffConfig, Reidentifier
+from relaytrack.pursue.predict import Hypothesis, PredictConfig, Predictor
+from relaytrack.records import Link, Sighting
+
+T0 = 1_700_000_000.0
+
+
+def sighting(cam: str, t0: float, t1: float, *, sid: int = 1, exit_="right", upper="red") -> Sighting:
+    return Sighting(id=sid, camera=cam, source_id=None, track_id=sid, kind="person", class_name="person",
+                    start=t0, end=t1, first_frame=1, last_frame=2, wall_start=T0 + t0, wall_end=T0 + t1,
+                    box=(0.0, 0.0, 10.0, 20.0), entry_edge="left", exit_edge=exit_, upper_color=upper,
+                    upper_conf=0.9, lower_color="black", lower_conf=0.8, embedding=None)  # fmt: skip
+
+
+def test_heavy_tail_keeps_a_passed_window_alive():
+    link = Link("A", "B", None, None, 10.0, 2.0)
+    gauss = Hypothesis("B", ("B",), 1.0, 10.0, 2.0, -100.0, link)
+    heavy = replace(gauss, heavy_tail=True)
+    assert gauss.cdf(10.0) == heavy.cdf(10.0) == 0.5
+    # Three standard deviations late: the Gaussian has given up, the Student-t has not.
+    assert 1 - gauss.cdf(16.0) < 0.002 < 0.02 < 1 - heavy.cdf(16.0)
+    lo, hi = heavy.window()
+    assert lo < gauss.window()[0] and hi > gauss.window()[1]
+
+
+def test_jitter_widens_every_path():
+    links = {"A": [Link("A", "B", "right", "left", 10.0, 1.0, 0.0)]}
+    anchor = sighting("A", 0.0, 5.0)
+    plain = Predictor(anchor, lambda c: links.get(c, []), PredictConfig()).hypotheses[0]
+    wide = Predictor(anchor, lambda c: links.get(c, []), PredictConfig(jitter_s=2.5)).hypotheses[0]
+    assert plain.std_s == 1.5  # min_std_s
+    assert math.isclose(wide.std_s, math.hypot(1.5, 2.5))
+
+
+def test_camera_reached_by_many_paths_has_a_window():
+    # Twelve cameras between A and Z, each a path A -> Xk -> Z: Z's mass is spread over twelve paths,
+    # none with a tenth of it.
+    mids = [f"X{k}" for k in range(12)]
+    links = {"A": [Link("A", m, "right", "left", 5.0, 1.0, 0.0) for m in mids]}
+    for m in mids:
+        links[m] = [Link(m, "Z", "right", "left", 5.0 + 0.1 * int(m[1:]), 1.0, 0.0)]
+    fc = Predictor(sighting("A", 0.0, 5.0), lambda c: links.get(c, [])).forecast(T0 + 5.0)
+    z = next(f for f in fc if f.camera == "Z")
+    assert z.eta_from <= z.eta_to
+
+
+def test_prediction_weighs_in_the_handoff():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=8)
+    origin = replace(sighting("A", 0.0, 5.0), embedding=emb)
+    cand = replace(sighting("B", 25.0, 30.0, sid=2), embedding=emb)
+    hyp = Predictor(
+        origin, lambda c: [Link("A", "B", "right", "left", 20.0, 3.0, 0.0)] if c == "A" else []
+    ).hypotheses
+    off = Reidentifier(origin, (0.0, 0.3), HandoffConfig())
+    on = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=1.0, prior_ref=0.2))
+    base = off.score(origin, cand, hyp, p_camera=0.05)
+    likely, unlikely = on.score(origin, cand, hyp, p_camera=0.8), on.score(origin, cand, hyp, p_camera=0.02)
+    assert base.logit == off.score(origin, cand, hyp).logit  # weight 0: p ignored
+    assert math.isclose(likely.logit - base.logit, math.log(0.8 / 0.2))
+    assert math.isclose(unlikely.logit - base.logit, math.log(0.02 / 0.2))
+    assert any("predicted next at p 0.02" in r for r in unlikely.reasons)
+
+
+def test_budget_spends_little_on_cameras_not_reachable_yet():
+    from relaytrack.pursue.budget import BudgetConfig
+    from relaytrack.pursue.events import EventLog
+    from relaytrack.pursue.run import Pursuit, PursuitConfig
+
+    # B is 10 s away, C 60 s away; both equally likely.
+    links = {
+        "A": [
+            Link("A", "B", "right", "left", 10.0, 2.0, 0.0),
+            Link("A", "C", "right", "left", 60.0, 5.0, 30.0),
+        ]
+    }
+    origin = sighting("A", 0.0, 5.0)
+    reid = Reidentifier(origin, None)
+
+    def fps(budget: BudgetConfig) -> dict[str, float]:
+        cfg = PursuitConfig(budget=budget)
+        p = Pursuit(origin, ["A", "B", "C"], lambda c: links.get(c, []), reid, {}, EventLog(None), cfg)
+        return p.fps
+
+    even = fps(BudgetConfig(total_fps=6.0, floor_fps=0.25))
+    assert abs(even["B"] - even["C"]) < 0.5
+    soon = fps(BudgetConfig(total_fps=6.0, floor_fps=0.25, soon_s=15.0, later_factor=0.0))
+    assert soon["C"] == 0.25 and soon["B"] > 4.0
+    assert abs(sum(soon.values()) - 6.0) < 1e-6
