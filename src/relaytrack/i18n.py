@@ -110,6 +110,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "시각은 모두 서울 시각(KST, UTC+9)이며 영상 내 초는 작게 표시합니다.",
         "Times are Seoul time (KST, UTC+9); seconds into each clip in small print.",
     ),
+    # an alert's key frames (relaytrack.watch.alerts.write_keyframes)
+    "moment_crouch": ("웅크린 순간", "the crouch"),
+    "moment_reach": ("손을 넣은 순간", "the reach"),
+    "moment_phone": ("휴대전화를 든 순간", "the phone"),
+    "moment_decision": ("경보 판단 시점", "the decision"),
+    "moment_stop": ("멈춘 순간", "the stop"),
     # `users list`, `cases list`
     "col_user": ("사용자", "user"),
     "col_role": ("역할", "role"),

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,12 +122,23 @@ class _Inbox:
         return None
 
 
+def _relative(path: str | None, base: Path | None) -> str | None:
+    """`path` relative to `base` when it lies inside it (else as it is)."""
+    if not path or base is None:
+        return path
+    try:
+        return str(Path(path).resolve().relative_to(base.resolve()))
+    except ValueError:
+        return path
+
+
 class _Sink:
     """Thread-safe persistence of alerts and camera status into the store (or only memory without one)."""
 
     def __init__(self, store) -> None:
         self.store = store
         self.lock = threading.Lock()
+        self.base = Path(store.path).parent if store is not None else None
 
     def persist(self, a: Alert, new: bool) -> None:
         if self.store is None:
@@ -136,11 +147,16 @@ class _Sink:
                     _Sink._n = getattr(_Sink, "_n", 0) + 1
                     a.id = _Sink._n
             return
+        # The row names the clip and key frames relative to the store's folder, so a store copied or moved with
+        # its clips/ still plays them; the alert itself (`watch --json`) keeps the paths as written.
+        row = replace(
+            a, clip=_relative(a.clip, self.base), keyframes=[_relative(k, self.base) for k in a.keyframes]
+        )
         with self.lock, self.store.tx() as conn:
             if new and a.id is None:
-                insert_alert(conn, a)
+                a.id = insert_alert(conn, row)
             else:
-                update_alert(conn, a)
+                update_alert(conn, row)
 
     def status(self, rep: CameraReport, state: str) -> None:
         rep.state = state

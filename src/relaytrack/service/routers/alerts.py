@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from relaytrack.service import localize, queries
+from relaytrack.i18n import t
+from relaytrack.service import alert_media, localize, queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID, AlertMediaOut, AlertVerdictIn
+from relaytrack.service.schemas import MAX_ID, AlertMediaOut, AlertVerdictIn, View
 from relaytrack.watch.alerts import ack_alert
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -154,6 +155,36 @@ def get_alert(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) 
         raise HTTPException(404, f"alert {alert_id} not found")
     a.log({"endpoint": "GET /api/alerts/{id}"}, [alert_id])
     return _media(_visible(a, [alert])[0])
+
+
+class KeyframeOut(View):
+    """One key frame the watch wrote for an alert: the moment ("crouch", "reach", "phone", "decision", "stop"),
+    its name for a person, and the frame as a JPEG data URL (the console shows it without a media route)."""
+
+    moment: str
+    label: str
+    image: str
+
+
+@router.get("/{alert_id}/keyframes", response_model=list[KeyframeOut])
+def keyframes(alert_id: AlertId, a: Annotated[Access, Depends(need("alerts"))]) -> list[dict]:
+    """The alert's key frames (the crouch, the reach, the decision frame ...), in the order the watch kept
+    them; none when the alert's person is another case's evidence (the wall belongs to no case)."""
+    alert = queries.get_alert(a.conn, alert_id)
+    if alert is None:
+        raise HTTPException(404, f"alert {alert_id} not found")
+    if alert.get("sighting") is not None and a.grant([alert["sighting"]], record=False).withheld:
+        frames: list[dict] = []
+    else:
+        frames = alert_media.keyframe_images(alert, a.store.path, a.cfg.clip_roots)
+    a.log({"endpoint": "GET /api/alerts/{id}/keyframes", "frames": len(frames)}, [alert_id])
+    key = {
+        "crouch": "moment_crouch",
+        "reach": "moment_reach",
+        "phone": "moment_phone",
+        "decision": "moment_decision",
+    }
+    return [{**f, "label": t(key.get(f["moment"], "moment_stop"))} for f in frames]
 
 
 @router.post("/{alert_id}/verdict", response_model=AlertMediaOut)

@@ -5,13 +5,12 @@ names a path."""
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 
-from relaytrack.service import queries, video
+from relaytrack.service import alert_media, queries, video
 from relaytrack.service.deps import Access, need
 from relaytrack.service.schemas import MAX_ID
 from relaytrack.store.sightings import get_sighting
@@ -91,11 +90,6 @@ def camera_video(
     return _stream(clip, speed)
 
 
-def _inside(path: FsPath, roots: list[FsPath]) -> bool:
-    p = path.resolve()
-    return any(p == r.resolve() or r.resolve() in p.parents for r in roots)
-
-
 @router.get("/alert/{alert_id}.mjpeg", response_class=StreamingResponse, responses=_RESP)
 def alert_video(
     alert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
@@ -112,10 +106,9 @@ def alert_video(
         return _stream(_sighting_clip(a, alert["sightings"][0], 2.0), speed)
     clip_path = alert.get("clip")
     if isinstance(clip_path, str) and clip_path:
-        p = FsPath(clip_path)
-        if not p.is_absolute():
-            p = a.store.path.parent / p
-        if _inside(p, a.cfg.clip_roots) and p.exists():
+        # relative to the store (a moved store's clips move with it); only inside the clip folders
+        p = alert_media.resolve(clip_path, a.store.path, str(alert["camera"]), a.cfg.clip_roots)
+        if p is not None:
             return _stream(
                 video.Clip(
                     str(p), str(alert["camera"]), float(alert.get("wall") or 0.0), 25.0, 1, None, {}, set()

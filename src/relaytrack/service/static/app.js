@@ -281,7 +281,15 @@
         el("button", { type: "button", class: "ack-btn", text: t("alerts.ack"), onclick: () => alertVerdict(a, "ack") }),
         el("button", { type: "button", class: "reject-btn false-btn", text: t("alerts.false"), onclick: () => alertVerdict(a, "false_alarm") })),
       el("ul", {}, ...(txt(a, "reasons") || []).map((r) => el("li", { text: r }))),
+      el("div", { id: "alert-keyframes", class: "keyframes" }),
       ...(a.thumbnails || []).map((u) => el("img", { src: media(u), class: "thumb", alt: "" })));
+    // The moments the watch kept (the crouch, the reach, the decision frame), beside the clip.
+    api("GET", `/api/alerts/${a.id}/keyframes`, undefined, { noCase: true, quiet: true }).then((frames) => {
+      const box = document.querySelector("#alert-keyframes");
+      if (box && frames.length) box.replaceChildren(el("h4", { text: t("alerts.keyframes") }),
+        ...frames.map((f) => el("figure", { class: "keyframe", "data-moment": f.moment },
+          el("img", { src: f.image, alt: f.label }), el("figcaption", { text: f.label }))));
+    }).catch(() => {});
   }
   async function showAlerts() {
     const wall = $("#alert-wall");
