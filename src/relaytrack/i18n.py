@@ -176,6 +176,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "a_view_alert": ("경보 {ids}의 영상을 봄", "viewed the clip of alert {ids}"),
     "a_export": ("증거를 반출함 (목격 {n}건)", "exported evidence ({n} sightings)"),
     "a_export_list": ("반출 기록 {n}건을 봄", "listed {n} exports"),
+    "a_export_job": ("증거 반출을 시작함 (구간 {n}개)", "started an evidence export ({n} hops)"),
     "a_export_verify": ("반출 증거 {ids}을(를) 검증함", "verified export {ids}"),
     "a_export_file": ("반출 증거 {ids}의 파일을 내려받음", "downloaded a file of export {ids}"),
     "a_alerts": ("경보 {n}건을 봄", "looked at {n} alerts"),

@@ -4,6 +4,7 @@ frames (the crouch, the reach, the decision frame) with their names in the perso
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -92,3 +93,48 @@ def test_key_frames_outside_the_clip_folders_are_not_read(client, world, tmp_pat
         )
     r = client.get(f"/api/alerts/{aid}/keyframes", headers=hdr(world, "op", None))
     assert r.status_code == 200 and r.json() == []
+
+
+def test_background_export_with_progress_and_a_zip_download(client, world):
+    """An export runs as a job the console polls; the finished package downloads as one ZIP."""
+    import io
+    import time
+    import zipfile
+
+    h = {**hdr(world, "kim"), **KO}
+    assert (
+        client.post("/api/relay", json={"origin": world.suspect[0], "hops": 6}, headers=h).status_code == 200
+    )
+    r = client.post("/api/exports/jobs", json={"origin": world.suspect[0]}, headers=h)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["state"] == "running" and job["frames_total"] > 0
+    assert (
+        client.get(f"/api/exports/jobs/{job['job']}", headers={**hdr(world, "lee", "C-2")}).status_code == 404
+    )
+    t0 = time.time()
+    while job["state"] == "running" and time.time() - t0 < 120:
+        time.sleep(0.3)
+        job = client.get(f"/api/exports/jobs/{job['job']}", headers=h).json()
+    assert job["state"] == "done", job
+    assert job["percent"] == 100 and job["frames_done"] >= 4 * 26  # every hop's frames were counted
+    eid = job["export_id"]
+    assert job["result"]["manifest_sha256"] and "manifest.json" in job["result"]["files"]
+
+    r = client.get(f"/api/exports/{eid}/download", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert (
+        r.headers["content-disposition"].startswith("attachment; filename=")
+        and ".zip" in r.headers["content-disposition"]
+    )
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        names = zf.namelist()
+        assert zf.testzip() is None
+        manifest = next(n for n in names if n.endswith("/manifest.json"))
+        assert json.loads(zf.read(manifest))  # the package's own files, intact
+    assert len(names) == len(job["result"]["files"])
+    assert client.get(f"/api/exports/{eid}/download", headers=hdr(world, "lee", "C-2")).status_code == 403
+
+    rows = client.get("/api/audit?limit=50", headers={**hdr(world, "sup", None), **KO}).json()
+    said = [x["summary_text"] for x in rows]
+    assert any("증거 반출을 시작함" in x for x in said) and any("파일을 내려받음" in x for x in said), said

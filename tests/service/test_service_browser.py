@@ -1,7 +1,8 @@
 """End to end in a real browser: Debian's Chromium (headless, driven by Playwright; no browser download)
 against `uvicorn` serving the app on the test world, in Korean. An investigator logs in, opens a case, looks at
 the map, searches by a Korean description, compares the routes of the best hits side by side, finds people
-similar to a hit, starts a relay, confirms two hops, exports evidence, relays from a look-alike into a dead end
+similar to a hit, starts a relay, confirms two hops, exports evidence in the background (a progress bar,
+then the package downloaded by the browser as a ZIP), relays from a look-alike into a dead end
 (rejecting its hops) and is offered the next candidates; the live alert wall receives an alert with English
 reasons from the watch and shows them in Korean; an auditor reads the audit log as sentences. Every page's
 visible text is scanned for English words (test_service_korean.english_words). Screenshots of every page go
@@ -13,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -194,8 +196,16 @@ def test_investigation_in_the_browser(server, page, world, monkeypatch):
     assert page.locator("#relay-map .route-confirmed").count() == 1
     page.click(f'#relay-hops .hop[data-sighting="{world.suspect[1]}"] img')
     page.wait_for_function("document.querySelector('#relay-video').naturalWidth > 0")
-    page.click("#export-btn")
+    page.click("#export-btn")  # runs in the background: a progress bar, then the package to download
+    page.wait_for_selector("#export-progress")
     page.wait_for_selector("#export-package", timeout=60000)
+    with page.expect_download() as dl:
+        page.click("#export-download")
+    saved = shots / "export.zip"
+    dl.value.save_as(str(saved))
+    assert dl.value.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(saved) as zf:
+        assert any(n.endswith("/manifest.json") for n in zf.namelist()) and zf.testzip() is None
     page.screenshot(path=str(shots / "07-relay-export.png"), full_page=True)
 
     # A look-alike: the lone grey passer-by. Rejecting the hops proposed for them leaves a dead end, which

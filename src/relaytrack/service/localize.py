@@ -360,8 +360,10 @@ def _what(e: dict[str, Any]) -> str:
     if action == "export":
         if endpoint.endswith("/verify"):
             return t("a_export_verify", ids=_ids(ids))
-        if endpoint.endswith("/file"):
+        if endpoint.endswith(("/file", "/download")):
             return t("a_export_file", ids=_ids(ids))
+        if endpoint.endswith("/jobs"):
+            return t("a_export_job", n=d.get("hops", 0))
         if endpoint.startswith("GET"):
             return t("a_export_list", n=len(ids))
         return t("a_export", n=len(d.get("sightings") or ids))

@@ -4,12 +4,13 @@ and download a package's files (names checked against path traversal)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path as FsPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
 
 from relaytrack.errors import InputError
 from relaytrack.evidence import export as ex
@@ -19,7 +20,8 @@ from relaytrack.evidence.package import verify_package
 from relaytrack.relay.persist import latest_route
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.schemas import MAX_ID, ExportCreatedOut, ExportIn, ExportOut, ExportVerifyOut
+from relaytrack.service.export_jobs import ExportJobs, zip_stream
+from relaytrack.service.schemas import MAX_ID, ExportCreatedOut, ExportIn, ExportOut, ExportVerifyOut, View
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
 ExportId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -67,6 +69,73 @@ def create_export(body: ExportIn, a: Annotated[Access, Depends(need("export"))])
     out = res.as_dict()
     out["files"] = sorted(str(p.relative_to(res.path)) for p in res.path.rglob("*") if p.is_file())
     return out
+
+
+class ExportJobOut(View):
+    """A background export: its progress in frames, and once done the export (as POST /api/exports returns
+    it), or why it failed."""
+
+    job: str
+    state: str
+    frames_done: int
+    frames_total: int
+    percent: float
+    export_id: int | None
+    result: dict | None
+    error: str | None
+    elapsed_s: float
+
+
+_jobs_lock = threading.Lock()
+
+
+def _jobs(request: Request) -> ExportJobs:
+    with _jobs_lock:
+        if not hasattr(request.app.state, "export_jobs"):
+            request.app.state.export_jobs = ExportJobs()
+        return request.app.state.export_jobs
+
+
+@router.post("/jobs", response_model=ExportJobOut, status_code=202)
+def start_export(body: ExportIn, request: Request, a: Annotated[Access, Depends(need("export"))]) -> dict:
+    """Start an export in the background (the hops are chosen now, so a bad request fails now); poll
+    GET /api/exports/jobs/{job} for its progress, then download the package."""
+    hops = _hops(a, body)
+    job = _jobs(request).start(request.app.state.pool, a.cfg, a.user.name, str(a.case), hops, body)
+    a.log({"endpoint": "POST /api/exports/jobs", "job": job.id, "hops": len(hops), "frames": job.total})
+    return job.view()
+
+
+@router.get("/jobs/{job_id}", response_model=ExportJobOut)
+def export_job(
+    job_id: Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]+$")],
+    request: Request,
+    a: Annotated[Access, Depends(need("export"))],
+) -> dict:
+    """A background export's progress (only for the user and case that started it)."""
+    job = _jobs(request).get(job_id, a.user.name, a.case)
+    if job is None:
+        raise HTTPException(404, f"export job {job_id} not found")
+    return job.view()
+
+
+@router.get(
+    "/{export_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The package as one ZIP"}},
+)
+def download_export(export_id: ExportId, a: Annotated[Access, Depends(need("export"))]) -> StreamingResponse:
+    """The whole package as a ZIP, for the browser to save (written as it is sent)."""
+    exp = _export_of_case(a, export_id)
+    package = FsPath(exp["package"])
+    if not package.is_dir():
+        raise HTTPException(404, f"export {export_id} not found")
+    a.log({"endpoint": "GET /api/exports/{id}/download"}, [export_id])
+    return StreamingResponse(
+        zip_stream(package),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{file_token(package.name)}.zip"'},
+    )
 
 
 @router.get("", response_model=list[ExportOut])

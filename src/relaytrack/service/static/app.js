@@ -348,7 +348,9 @@
         `#${e.id} ${fmtTime(e.created_at)} ${e.user} `, el("code", { text: e.manifest_sha256.slice(0, 16) + "…" }), " ",
         el("button", { type: "button", text: t("exports.verify"), onclick: async (ev) => {
           const v = await api("GET", `/api/exports/${e.id}/verify`);
-          ev.target.textContent = v.ok ? "✔ " + t("exports.ok") : "✘ " + t("exports.bad") + " (" + (v.problems || []).length + ")"; } })))));
+          ev.target.textContent = v.ok ? "✔ " + t("exports.ok") : "✘ " + t("exports.bad") + " (" + (v.problems || []).length + ")"; } }),
+        " ", el("button", { type: "button", class: "link download-btn", text: t("exports.download"),
+          onclick: () => window.RT.download(e.id).catch(() => {}) })))));
     }
   }
   async function createCase(ev) {

@@ -41,6 +41,8 @@ window.I18N = {
     "relay.dropped": "판정 후 경로에서 빠진 구간: {hops}. 판정한 목격을 기준으로 경로를 다시 계산했기 때문입니다. 맞는 구간이었다면 '확인'으로 되살리십시오.",
     "relay.added": "판정 후 새로 이어진 구간: {hops}",
     "alerts.keyframes": "주요 장면",
+    "exports.running": "증거를 만드는 중…", "exports.progress": "{pct}% ({done}/{total} 프레임)",
+    "exports.download": "증거 묶음 내려받기 (ZIP)",
   },
   en: {
     "nav.map": "Camera map", "nav.search": "Suspect search", "nav.relay": "Relay tracking", "nav.alerts": "Live alerts",
@@ -84,5 +86,7 @@ window.I18N = {
     "relay.dropped": "After the verdict these hops left the route: {hops}. The route was re-scored around the verdict; if one was right, confirm it to bring it back.",
     "relay.added": "After the verdict these hops joined the route: {hops}",
     "alerts.keyframes": "Key moments",
+    "exports.running": "Exporting…", "exports.progress": "{pct}% ({done}/{total} frames)",
+    "exports.download": "Download the package (ZIP)",
   },
 };

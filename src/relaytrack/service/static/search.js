@@ -206,21 +206,47 @@
       ...(route.stopped_text || []).map((x) => el("p", { class: "muted stopped", text: x })),
       deadEndBox(route) || "");
   }
+  // The export runs on the server in the background: a progress bar while frames are cut and masked, then the
+  // package's seal and a download of the whole package as one ZIP (never a path on the server).
   async function exportRoute() {
     $("#export-btn").disabled = true;
+    const box = $("#export-result");
+    const bar = el("progress", { id: "export-progress", max: 100, value: 0 });
+    const label = el("span", { class: "muted", text: t("exports.running") });
+    box.classList.remove("hidden");
+    box.replaceChildren(el("h3", { text: t("relay.export") }), el("div", { class: "row" }, bar, label));
     try {
-      const r = await api("POST", "/api/exports", { origin: S.route.origin });
-      const box = $("#export-result");
-      box.classList.remove("hidden");
+      let job = await api("POST", "/api/exports/jobs", { origin: S.route.origin });
+      while (job.state === "running") {
+        await new Promise((ok) => setTimeout(ok, 700));
+        job = await api("GET", `/api/exports/jobs/${job.job}`);
+        bar.value = job.percent;
+        label.textContent = fill("exports.progress", { pct: Math.round(job.percent), done: job.frames_done, total: job.frames_total });
+      }
+      if (job.state !== "done") { label.textContent = job.error || t("err.server"); flash(job.error || t("err.server")); return; }
+      const r = job.result;
+      bar.value = 100;
       box.replaceChildren(el("h3", { text: t("relay.exported") }),
-        el("div", { id: "export-package", text: r.package }),
-        el("div", { text: `${t("exports.manifest")}: ${r.manifest_sha256}` }),
-        el("div", { text: fill("exports.record", { seq: r.audit_seq, id: r.export_id }) }),
-        el("ul", {}, ...r.files.filter((f) => f.endsWith(".mp4") || f.endsWith(".json")).map((f) => el("li", { text: f }))));
+        el("div", { id: "export-package", "data-export": r.export_id, text: fill("exports.record", { seq: r.audit_seq, id: r.export_id }) }),
+        el("div", { class: "small", text: `${t("exports.manifest")}: ${r.manifest_sha256}` }),
+        el("button", { type: "button", id: "export-download", text: t("exports.download"), onclick: () => download(r.export_id).catch(() => {}) }),
+        el("ul", { class: "small" }, ...r.files.filter((f) => f.endsWith(".mp4") || f.endsWith(".json")).map((f) => el("li", { text: f }))));
     } finally { $("#export-btn").disabled = false; }
+  }
+  // The browser saves the package: fetched with the session's token, handed over as a file.
+  async function download(exportId) {
+    const r = await fetch(`/api/exports/${exportId}/download`, { headers: { Authorization: "Bearer " + S.token,
+      "X-Case": S.case, "Accept-Language": S.lang } });
+    if (!r.ok) { flash(t("err.server")); return; }
+    const blob = await r.blob();
+    const name = (/filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "") || [])[1] || `export-${exportId}.zip`;
+    const a = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
   }
 
   PAGES.relay = renderRelay;
+  window.RT.download = download; // the case page's export list downloads the same way
   document.addEventListener("DOMContentLoaded", () => {
     $("#search-form").addEventListener("submit", (e) => search(e).catch(() => {}));
     $("#compare-btn").addEventListener("click", () => compareBest().catch(() => {}));
