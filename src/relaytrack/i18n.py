@@ -213,51 +213,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "v_other": ("{f}: 값이 올바르지 않습니다", "{f}: {msg}"),
 }
 
-# API field names -> what a person calls them (validation errors name the field this way).
-FIELDS: dict[str, tuple[str, str]] = {
-    "text": ("검색어", "description"),
-    "top": ("결과 수", "number of results"),
-    "time_from": ("시작 시각", "from"),
-    "time_to": ("끝 시각", "to"),
-    "cameras": ("카메라", "cameras"),
-    "kind": ("종류", "kind"),
-    "sighting": ("목격 번호", "sighting"),
-    "sightings": ("목격 번호", "sightings"),
-    "origin": ("출발 목격", "origin"),
-    "origins": ("출발 목격", "origins"),
-    "hops": ("구간 수", "hops"),
-    "direction": ("방향", "direction"),
-    "user": ("사용자", "user"),
-    "password": ("비밀번호", "password"),
-    "hours": ("토큰 유효 시간", "token lifetime"),
-    "case_no": ("사건 번호", "case number"),
-    "legal_basis": ("법적 근거", "legal basis"),
-    "purpose": ("목적", "purpose"),
-    "members": ("담당자", "members"),
-    "agency": ("기관", "agency"),
-    "start": ("시작", "start"),
-    "end": ("끝", "end"),
-    "drug_related": ("마약 관련", "drug-related"),
-    "reason": ("사유", "reason"),
-    "note": ("메모", "note"),
-    "verdict": ("판정", "verdict"),
-    "outcome": ("처리 결과", "outcome"),
-    "export_id": ("반출 번호", "export"),
-    "request_id": ("요청 번호", "request"),
-    "pre_roll": ("앞 여유 시간", "pre-roll"),
-    "post_roll": ("뒤 여유 시간", "post-roll"),
-    "file": ("사진 파일", "photo"),
-    "status": ("상태", "status"),
-    "legal_hold": ("법적 보존", "legal hold"),
-    "limit": ("개수", "limit"),
-    "before": ("이전 번호", "before"),
-    "after": ("이후 번호", "after"),
-    "of_case": ("사건 번호", "case"),
-    "of_user": ("사용자", "user"),
-    "of_action": ("행위", "action"),
-    "body": ("보낸 내용", "body"),
-}
-
 # English words of the stages' phrases -> Korean (colours, clothing slots, items, vehicles, edges, kinds).
 WORDS: dict[str, str] = {
     **PALETTE,  # the clothing colours' Korean names, from the one palette

@@ -23,7 +23,7 @@ STATIC = Path(__file__).resolve().parents[2] / "src" / "relaytrack" / "service" 
 KO = {"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"}
 # Latin words a Korean page may show: the product's name, codes and units people read as they are, and the
 # language switch, which names the other language in that language.
-ALLOWED = {"relaytrack", "KST", "UTC", "SHA", "ID", "JSON", "MJPEG", "English"}
+ALLOWED = {"relaytrack", "KST", "UTC", "SHA", "ID", "JSON", "MJPEG", "ZIP", "English"}
 DATA = [*USERS, *CAMS, "C-1", "C-2"]  # names and numbers in the data, not words of the interface
 
 
