@@ -138,3 +138,21 @@ def test_bulk_inserts_go_through_copy_and_read_back_the_same(pg_url):
         assert st.meta("k150") == "150" and st.meta("k250") == "x" and st.meta("k50") == "y"
         hit = vectors.knn(st.conn, vecs[41], 1, exact=True)
     assert hit[0][0] == 42 and hit[0][1] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_indexes_of_rowid_tables_end_with_id(pg_url):
+    # SQLite ends every index of a rowid table with the rowid; keyset paging in (column, id) order relies on it.
+    from relaytrack.store.dialect import translate_ddl
+
+    out = translate_ddl(
+        "CREATE INDEX i ON sightings(kind, upper_conf) WHERE plate IS NOT NULL", lambda t: True
+    )
+    assert out == ["CREATE INDEX i ON sightings(kind, upper_conf, id) WHERE plate IS NOT NULL"]
+    assert translate_ddl("CREATE INDEX j ON boxes(frame)", lambda t: False) == [
+        "CREATE INDEX j ON boxes(frame)"
+    ]
+    with Store(pg_url) as st:
+        cols = st.one(
+            "SELECT pg_get_indexdef('sightings_upper_conf'::regclass)",
+        )[0]
+    assert cols.endswith("(kind, upper_color, lower_color, upper_conf, id)")

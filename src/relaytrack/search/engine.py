@@ -342,8 +342,9 @@ def search_description(conn, q: Query, *, top: int = 20, filters: Filters | None
             p = [*t.params, *params]
             if t.order_expr:
                 if t.last is not None:
-                    sql += f" AND ({t.order_expr} < ? OR ({t.order_expr} = ? AND id < ?))"
-                    p += [t.last[0], t.last[0], t.last[1]]
+                    # A row-value bound: both SQLite and PostgreSQL walk the (…, order, id) index from it.
+                    sql += f" AND ({t.order_expr}, id) < (?, ?)"
+                    p += [t.last[0], t.last[1]]
                 sql += f" ORDER BY _o DESC, id DESC LIMIT {t.page}"
             else:
                 if t.last is not None:

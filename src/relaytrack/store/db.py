@@ -132,7 +132,7 @@ def _run_ddl(conn: Any, stmt: str) -> None:
         conn.execute(stmt)
         return
     if stmt.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
-        for s in dialect.translate_ddl(stmt):
+        for s in dialect.translate_ddl(stmt, conn.has_rowid):
             conn.raw().execute(s)
         conn.forget_catalog()
     else:

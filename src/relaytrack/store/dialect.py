@@ -126,8 +126,11 @@ _BEGIN = re.compile(r"^\s*BEGIN(\s+(IMMEDIATE|EXCLUSIVE|DEFERRED))?(\s+TRANSACTI
 WRITE_LOCK_KEY = 0x5245_4C41  # "RELA"
 
 
-def translate(sql: str, primary_key: Callable[[str], list[str]]) -> Translated:
-    """SQLite statement -> PostgreSQL. `primary_key(table)` names a table's key columns (for REPLACE)."""
+def translate(
+    sql: str, primary_key: Callable[[str], list[str]], rowid_table: Callable[[str], bool] | None = None
+) -> Translated:
+    """SQLite statement -> PostgreSQL. `primary_key(table)` names a table's key columns (for REPLACE);
+    `rowid_table(table)` whether its key is an `id` rowid (for DDL, see `translate_ddl`)."""
     if _BEGIN.match(sql):
         return Translated(f"BEGIN;\nSELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})", script=True)
     m = _PRAGMA.match(sql)
@@ -143,7 +146,7 @@ def translate(sql: str, primary_key: Callable[[str], list[str]]) -> Translated:
     if re.match(r"^\s*CREATE\s+VIRTUAL\s+TABLE", sql, re.I):
         raise StoreError("CREATE VIRTUAL TABLE: SQLite-only (the vector index has its own PostgreSQL form)")
     if re.match(r"^\s*(CREATE|ALTER)\b", sql, re.I):
-        return Translated(";\n".join(translate_ddl(sql)), script=True)
+        return Translated(";\n".join(translate_ddl(sql, rowid_table)), script=True)
     body = _outside_quotes(sql, _rewrite_plain)
     # SQLite sums booleans; PostgreSQL sums numbers (on the whole text: the comparison may hold a literal).
     body = _SUM_CMP.sub(lambda m: f"SUM(CASE WHEN {m.group(1)} THEN 1 ELSE 0 END)", body)
@@ -201,8 +204,27 @@ _TRIGGER = re.compile(
 )
 
 
-def translate_ddl(stmt: str) -> list[str]:
-    """One SQLite DDL statement -> the PostgreSQL statements that make the same table, index or trigger."""
+_INDEX = re.compile(
+    r"^(\s*CREATE\s+INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+ON\s+(\w+)\s*\()(.*)(\)(?:\s+WHERE\b.*)?\s*;?\s*)$",
+    re.I | re.S,
+)
+
+
+def _with_rowid(stmt: str, rowid_table: Callable[[str], bool] | None) -> str:
+    """SQLite ends every index of a rowid table with the rowid, and the stages page through indexes in
+    (column, id) order on that; PostgreSQL indexes get the id column appended to do the same."""
+    m = _INDEX.match(stmt)
+    if not m or rowid_table is None or not rowid_table(m.group(2)):
+        return stmt
+    cols = m.group(3)
+    if re.search(r"(^|,)\s*id\s*(,|$)", cols):
+        return stmt
+    return f"{m.group(1)}{cols}, id{m.group(4)}"
+
+
+def translate_ddl(stmt: str, rowid_table: Callable[[str], bool] | None = None) -> list[str]:
+    """One SQLite DDL statement -> the PostgreSQL statements that make the same table, index or trigger.
+    `rowid_table(name)` says whether a table has an `id` rowid key (its indexes then end with id)."""
     m = _TRIGGER.match(stmt)
     if m:
         name, when, event, table, msg = m.groups()

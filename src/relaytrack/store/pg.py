@@ -226,6 +226,10 @@ class PgConnection:
             self._id_tables = {r[0] for r in rows}
         return self._id_tables
 
+    def has_rowid(self, table: str) -> bool:
+        """Whether the table's key is a database-assigned `id` (SQLite's rowid alias)."""
+        return table in self._identity_tables()
+
     def forget_catalog(self) -> None:
         self._keys.clear()
         self._id_tables = None
@@ -234,7 +238,7 @@ class PgConnection:
     def _translate(self, sql: str) -> dialect.Translated:
         t = self._sql_cache.get(sql)
         if t is None:
-            t = dialect.translate(sql, self.primary_key)
+            t = dialect.translate(sql, self.primary_key, self.has_rowid)
             if len(self._sql_cache) < 4096:
                 self._sql_cache[sql] = t
         return t
