@@ -250,7 +250,7 @@ def translate_ddl(stmt: str, rowid_table: Callable[[str], bool] | None = None) -
         part = re.sub(r"\)\s*WITHOUT\s+ROWID", ")", part, flags=re.I)
         return part
 
-    out = _outside_quotes(stmt, ddl).replace("%%", "%").rstrip().rstrip(";")
+    out = _with_rowid(_outside_quotes(stmt, ddl).replace("%%", "%").rstrip().rstrip(";"), rowid_table)
     m = _IF_NOT_EXISTS.match(out)
     if m:
         # SQLite's IF NOT EXISTS needs no right to create when the object is there; PostgreSQL checks the
