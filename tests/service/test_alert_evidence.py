@@ -106,7 +106,7 @@ def test_background_export_with_progress_and_a_zip_download(client, world):
         client.post("/api/relay", json={"origin": world.suspect[0], "hops": 6}, headers=h).status_code == 200
     )
     r = client.post("/api/exports/jobs", json={"origin": world.suspect[0]}, headers=h)
-    assert r.status_code == 202, r.text
+    assert r.status_code == 201, r.text
     job = r.json()
     assert job["state"] == "running" and job["frames_total"] > 0
     assert (

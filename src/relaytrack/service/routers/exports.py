@@ -96,7 +96,7 @@ def _jobs(request: Request) -> ExportJobs:
         return request.app.state.export_jobs
 
 
-@router.post("/jobs", response_model=ExportJobOut, status_code=202)
+@router.post("/jobs", response_model=ExportJobOut, status_code=201)
 def start_export(body: ExportIn, request: Request, a: Annotated[Access, Depends(need("export"))]) -> dict:
     """Start an export in the background (the hops are chosen now, so a bad request fails now); poll
     GET /api/exports/jobs/{job} for its progress, then download the package."""
