@@ -289,6 +289,15 @@ def test_agency_exports_only_an_approved_request(world):
     assert code == 0, out
     custody = json.loads((world.tmp / "ok" / "custody.json").read_text())
     assert custody["request_id"] == rid2 and custody["pre_roll_s"] == 0.0
+    # Nor does it take delivery of another package of its case (one not exported for the request).
+    code, out = _request(world, "C-1")
+    rid3 = json.loads(out)["request"]
+    with Store(world.db) as s:
+        rq.approve(s.conn, s.path, rid3, user="park")
+    code, out = _export(world, "kim", "C-1", world.free, "kims")
+    assert code == 0, out
+    pkg = str(world.tmp / "kims")
+    refused(world, "requests", "deliver", str(rid3), "--package", pkg, "--user", "police1", user="police1")
 
 
 def test_export_with_another_cases_or_unapproved_request_refused(world):

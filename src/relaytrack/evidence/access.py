@@ -334,10 +334,14 @@ MAX_EXTRA = 1000  # a case search asks for at most this many more results than i
 
 def case_search(ctx: AccessContext, run: Callable[[int], R], top: int) -> tuple[R, SightingGrant]:
     """A ranked search for a case: `run(k)` returns a result with `.hits` (each `.sighting.id`), best first.
-    It is asked for `top` plus as many as the case cannot see, so that dropping those still leaves the exact
-    top `top` of what the case may read."""
+    It is asked for `top` plus at least as many as the case cannot see (the sightings other cases hold, an
+    upper bound counted in one query), so that dropping those still leaves the exact top `top` of what the
+    case may read."""
     case = ctx.case if ctx.action in CASE_ACTIONS else None
-    extra = min(len(hidden_sightings(ctx.conn, case)), MAX_EXTRA)
+    held = ctx.conn.execute(
+        "SELECT COUNT(DISTINCT sighting_id) FROM case_sightings WHERE case_no <> ?", (case or "",)
+    ).fetchone()[0]
+    extra = min(int(held or 0), MAX_EXTRA)
     res = run(top + extra)
     grant = authorize_sightings(ctx, [h.sighting.id for h in res.hits], partial=True, record=False)
     keep = set(grant.allowed)

@@ -197,6 +197,16 @@ def deliver(conn, db_path: Path | None, request_id: int, *, user: str | None, pa
     from relaytrack.evidence.package import verify_package
 
     req, ctx = _transition(conn, db_path, request_id, user, "export", ("approved",))
+    if ctx.role == "agency":  # an agency takes delivery of what was exported for this request, nothing else
+        made = conn.execute("SELECT request_id FROM exports WHERE path=?", (str(package),)).fetchone()
+        if made is None or made[0] != request_id:
+            ctx.log(
+                outcome="denied",
+                detail={"reason": "package not exported for this request", "request": request_id},
+            )
+            raise AccessDenied(
+                f"deliver refused: package {package} was not exported for request {request_id}"
+            )
     res = verify_package(Path(package))
     if not res.ok:
         ctx.log(
