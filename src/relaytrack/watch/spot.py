@@ -2,16 +2,18 @@
 
 An operator who suspects a drop looks at the spot just before the person came and just after they left. The
 watch does the same with small crops of each zone (with a margin), taken only while no person box covers the
-zone (`SpotMemory`): the last clear views before a stop began are its *before*, the first clear views after
-it ended its *after*. The comparison (`compare`) is made robust to what changes a picture without anything
-being left:
+zone (`SpotMemory`): clear views spread over the time before a stop began are its *before*, the first clear
+views after it ended its *after*. The comparison (`compare`) is made robust to what changes a picture without
+anything being left:
 
 - lighting: each view is divided by its own median brightness (a global gain change cancels);
-- sensor noise: a few views are averaged on each side and the noise of one view is measured from the
-  difference between two views of the same side (median absolute deviation), so a pixel counts as changed
-  only when it moved by several noise sigmas *and* by at least `min_rel` of the brightness;
-- passing things (a car, someone walking by): the views of each side must agree with each other; when the
-  after views disagree the verdict is "unknown", not "changed".
+- sensor noise: the after views are averaged and the noise of one view is measured from the difference
+  between two views of the same side (median absolute deviation), so a pixel counts as changed only when it
+  moved by several noise sigmas *and* by at least `min_rel` of the brightness;
+- passing things and people the detector missed (in the dark a person is often found only once they stand
+  still, so a "clear" view may hold them): the before side is the pixelwise median of views taken every
+  `ref_every_s` over the last ~`ref_views` x `ref_every_s` seconds, which a short passage does not move; the
+  after views must agree with each other, else the verdict is "unknown", not "changed".
 
 The verdict is the share of the zone's pixels that changed; `SpotConfig.change_share` (set on tuning towns
 above what noise and shadows give there) makes it a cue that raises the courier score with its reason.
@@ -42,7 +44,11 @@ class SpotConfig(Strict):
         0.15, ge=0, le=2, description="A person box widened by this many of its heights still covers the zone"
     )
     sample_s: float = Field(0.4, gt=0, le=10, description="At most one clear view per zone this often")
-    views: int = Field(3, ge=1, le=10, description="Clear views averaged on each side")
+    views: int = Field(3, ge=1, le=10, description="Clear views averaged after the stop")
+    ref_every_s: float = Field(
+        2.0, gt=0, le=60, description="The before side keeps one clear view this often"
+    )
+    ref_views: int = Field(9, ge=1, le=50, description="Views whose pixelwise median is the before side")
     before_max_s: float = Field(
         90.0, gt=0, le=3600, description="A before view older than this (before the stop began) is unknown"
     )
@@ -70,7 +76,7 @@ class Change:
 
     share: float | None
     noise: float | None  # measured noise sigma of one view (gain-normalised units)
-    why: str  # "compared" | "no before" | "no after" | "unsteady before" | "unsteady after"
+    why: str  # "compared" | "no before" | "no after" | "unsteady after"
 
     @property
     def known(self) -> bool:
@@ -132,7 +138,7 @@ def _sigma(d: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(d - np.median(d))))
 
 
-def _share(a: np.ndarray, b: np.ndarray, noise: float, n_a: int, n_b: int, cfg: SpotConfig) -> float:
+def _share(a: np.ndarray, b: np.ndarray, noise: float, n_a: float, n_b: float, cfg: SpotConfig) -> float:
     """Share of pixels where a and b (means of n_a and n_b views) differ beyond noise and `min_rel`."""
     d = a - b
     d = d - float(np.median(d))
@@ -141,7 +147,8 @@ def _share(a: np.ndarray, b: np.ndarray, noise: float, n_a: int, n_b: int, cfg: 
 
 
 def compare(before: list[np.ndarray], after: list[np.ndarray], cfg: SpotConfig) -> Change:
-    """Changed share of the spot between the mean of the `before` views and the mean of the `after` views."""
+    """Changed share of the spot between the pixelwise median of the `before` views and the mean of the
+    `after` views."""
     if not before:
         return Change(None, None, "no before")
     if not after:
@@ -156,17 +163,20 @@ def compare(before: list[np.ndarray], after: list[np.ndarray], cfg: SpotConfig) 
     noise = float(np.median([_sigma(p) for p in pairs])) / math.sqrt(2.0) if pairs else None
     if noise is None:
         noise = _sigma(a[0] - b[-1]) / math.sqrt(2.0)  # one view a side: the difference's own spread
-    for side, name in ((b, "unsteady before"), (a, "unsteady after")):
-        if len(side) >= 2 and _share(side[0], side[-1], noise, 1, 1, cfg) >= cfg.change_share:
-            return Change(None, round(noise, 4), name)
-    mb, ma = np.mean(b, axis=0), np.mean(a, axis=0)
-    return Change(round(_share(ma, mb, noise, len(a), len(b), cfg), 4), round(noise, 4), "compared")
+    if len(a) >= 2 and _share(a[0], a[-1], noise, 1, 1, cfg) >= cfg.change_share:
+        return Change(None, round(noise, 4), "unsteady after")
+    # A median of n views is noisier than their mean (about 1.25 x); counted as 0.64 n views.
+    mb, ma = np.median(b, axis=0), np.mean(a, axis=0)
+    nb = max(1.0, 0.64 * len(b))
+    return Change(round(_share(ma, mb, noise, len(a), nb, cfg), 4), round(noise, 4), "compared")
 
 
 @dataclass
 class _ZoneViews:
-    recent: deque[tuple[float, np.ndarray]]  # clear views, oldest first
+    recent: deque[tuple[float, np.ndarray]]  # clear views every sample_s, oldest first (after views)
+    spread: deque[tuple[float, np.ndarray]]  # clear views every ref_every_s (before views)
     last_sample: float = -math.inf
+    last_spread: float = -math.inf
 
 
 @dataclass
@@ -188,7 +198,7 @@ class SpotMemory:
         self.cfg = cfg
         self.zones = {z.id: z for z in zones}
         keep = max(cfg.views, 2) + 2
-        self.views = {z.id: _ZoneViews(deque(maxlen=keep)) for z in zones}
+        self.views = {z.id: _ZoneViews(deque(maxlen=keep), deque(maxlen=cfg.ref_views)) for z in zones}
 
     def observe(self, t: float, boxes: list[tuple[float, float, float, float]], crop_fn) -> list[str]:
         """One analysed frame: a clear view of every uncovered zone (sampled); returns the zones seen clear."""
@@ -206,13 +216,16 @@ class SpotMemory:
                 continue
             zv.recent.append((t, crop))
             zv.last_sample = t
+            if t - zv.last_spread >= cfg.ref_every_s:
+                zv.spread.append((t, crop))
+                zv.last_spread = t
         return clear
 
     def begin(self, zone: str, start: float) -> SpotWatch:
-        """A stop at `zone` began at `start`: its before views are the last clear ones, if recent enough."""
+        """A stop at `zone` began at `start`: its before views are the spread clear ones, if recent enough."""
         zv = self.views.get(zone)
-        views = [] if zv is None else [c for tc, c in zv.recent if start - tc <= self.cfg.before_max_s]
-        return SpotWatch(zone, start, views[-self.cfg.views :])
+        views = [] if zv is None else [c for tc, c in zv.spread if start - tc <= self.cfg.before_max_s]
+        return SpotWatch(zone, start, views)
 
     def follow(self, w: SpotWatch, end: float, now: float) -> bool:
         """The stop ended at `end`: gather clear views taken after it; returns True when the verdict is new."""
@@ -222,7 +235,7 @@ class SpotMemory:
         zv = self.views.get(w.zone)
         if zv is not None:
             w.after = [c for tc, c in zv.recent if tc > end][: self.cfg.views]
-        if len(w.after) >= min(self.cfg.views, 2) or (now - end > self.cfg.after_max_s):
+        if len(w.after) >= self.cfg.views or (now - end > self.cfg.after_max_s):
             w.change = compare(w.before, w.after, self.cfg)
             return True
         return False
