@@ -283,3 +283,22 @@ def test_city_simulator_small(tmp_path):
         assert same / hits > 0.3
         with pytest.raises(Exception, match="already holds"):
             simulate_city(tmp_path / "city.db", cameras=10, sightings=10)
+
+
+def test_sum_order_bound_never_undercuts_an_unread_row():
+    # Reading by s = upper_conf + lower_conf, every unread row (u + l <= s) scores at most the bound, and the
+    # bound is reached by some such row (it is tight), for unequal weights too.
+    from relaytrack.search.engine import partial_sum_bound
+
+    rng = np.random.default_rng(5)
+    for a, b in [(0.4, 0.4), (0.5, 0.2), (0.1, 0.45), (0.3, 0.0)]:
+        at = partial_sum_bound(1.0, a, b)
+        for s in np.linspace(0, 2, 21):
+            u = rng.uniform(0, 1, 4000)
+            lo = np.clip(rng.uniform(0, 1, 4000), 0, np.maximum(s - u, 0))
+            keep = u + lo <= s + 1e-12
+            scores = 1.0 - a * (1 - u[keep]) - b * (1 - lo[keep])
+            assert (scores <= at(s) + 1e-9).all()
+            best_u = min(1.0, s) if a >= b else max(0.0, s - 1.0)  # confidence on the larger weight first
+            best = 1.0 - a * (1 - best_u) - b * (1 - min(1.0, s - best_u))
+            assert at(s) == pytest.approx(best, abs=1e-9)

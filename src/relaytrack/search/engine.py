@@ -175,6 +175,23 @@ def _item_expr(item: str) -> str:
     return f"json_extract(items, '$.\"{item}\"')"
 
 
+# Must match the expression of sightings_conf_sum (relaytrack.search.schema) for the index to serve it.
+SUM_ORDER = "(upper_conf + lower_conf)"
+
+
+def partial_sum_bound(full: float, a: float, b: float):
+    """Bound of the rows not read yet when reading by s = upper_conf + lower_conf: the score falls short of
+    `full` by a*(1 - upper_conf) + b*(1 - lower_conf); with u + l <= s (each <= 1) the least shortfall puts
+    the confidence on the larger weight first."""
+    hi, lo = max(a, b), min(a, b)
+
+    def at(s: float) -> float:
+        s = min(max(s, 0.0), 2.0)
+        return full - (lo * (2.0 - s) if s >= 1.0 else hi * (1.0 - s) + lo)
+
+    return at
+
+
 def _tiers(q: Query, plate_max: float) -> list[_Tier]:
     """Partition of the sightings (of q.kind) by stored attribute values, each with its score bound."""
     from relaytrack.search.score import ITEM_SIMILAR, color_sim, weights
@@ -211,9 +228,15 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
                 (a, pa), (b, pb) = eq("upper_color", u), eq("lower_color", lo)
                 full = bound(q, upper=u, lower=lo if q.lower else ..., plate_max=plate_max)
                 step = w["upper"] * color_sim(q.upper, u) / wsum
+                step_lo = w["lower"] * color_sim(q.lower, lo) / wsum if q.lower else 0.0
+                order = "upper_conf"
 
                 def at(conf: float, full: float = full, step: float = step) -> float:
                     return full - step * (1.0 - conf)  # upper credit is similarity x confidence
+
+                if step > 0 and step_lo > 0:  # both colours count: read by the sum of their confidences
+                    order = SUM_ORDER
+                    at = partial_sum_bound(full, step, step_lo)
 
                 if q.items:  # rows without the item cannot reach `full`: read them (if ever) after the rest
                     ie = _item_expr(q.items[0])
@@ -225,16 +248,15 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
                         items_max=(n - 1 + partial) / n,
                         plate_max=plate_max,
                     )
-                    add(full, f"{a} AND {b} AND {ie} IS NOT NULL", pa + pb, "upper_conf", at)
-                    add(
-                        low,
-                        f"{a} AND {b} AND {ie} IS NULL",
-                        pa + pb,
-                        "upper_conf",
-                        lambda conf, low=low, step=step: low - step * (1.0 - conf),
+                    low_at = (
+                        partial_sum_bound(low, step, step_lo)
+                        if order == SUM_ORDER
+                        else lambda conf, low=low, step=step: low - step * (1.0 - conf)
                     )
+                    add(full, f"{a} AND {b} AND {ie} IS NOT NULL", pa + pb, order, at)
+                    add(low, f"{a} AND {b} AND {ie} IS NULL", pa + pb, order, low_at)
                 else:
-                    add(full, f"{a} AND {b}", pa + pb, "upper_conf", at)
+                    add(full, f"{a} AND {b}", pa + pb, order, at)
         return tiers
     if q.lower:
         for lo in values:

@@ -34,4 +34,20 @@ MIGRATIONS = [
         CREATE INDEX IF NOT EXISTS sightings_item_phone ON sightings(kind, json_extract(items, '$."cell phone"'));
         """,
     ),
+    ("002_conf_sum", lambda conn: _conf_sum_index(conn)),
 ]
+
+
+def _conf_sum_index(conn) -> None:
+    """Two-colour descriptions read each (upper, lower) combination by the sum of both confidences: the
+    unread rest is then bounded by both colours, not by the upper one alone (see engine._tiers). The planner
+    learns of the new index at once: SQLite would otherwise take it, statistics-less, for other queries on kind
+    (a 4M store's item search went from 5 ms to 30 s)."""
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS sightings_conf_sum"
+        " ON sightings(kind, upper_color, lower_color, (upper_conf + lower_conf))"
+    )
+    if getattr(conn, "backend", "sqlite") == "postgresql":
+        conn.execute("ANALYZE sightings")
+    elif conn.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_stat1'").fetchone():
+        conn.execute("ANALYZE sightings_conf_sum")  # only where the store has statistics already
