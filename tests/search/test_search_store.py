@@ -95,6 +95,9 @@ def _exact(conn, q: Query, k: int) -> tuple[float, dict[int, float]]:
         "blue truck plate 12가",
         "gray top, brown skirt",
         "handbag",
+        "red top, backpack",
+        "black top with a handbag",
+        "blue top, cell phone",
     ],
 )
 def test_tiered_search_equals_exact_topk(filled, text):

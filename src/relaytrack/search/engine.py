@@ -192,6 +192,22 @@ def partial_sum_bound(full: float, a: float, b: float):
     return at
 
 
+# Items with an (kind, upper_color, upper_conf + item) index (relaytrack.search.schema 004_upper_item).
+ITEM_INDEXED = ("backpack", "handbag", "suitcase", "umbrella", "cell phone")
+
+
+def upper_item_bound(full: float, a: float, b: float, partial: float):
+    """Bound of the unread rows when reading by s = upper_conf + item_conf: as `partial_sum_bound`, except
+    that the item's credit is at least `partial` (a similar item held instead), so a row with a weak asked
+    item may still earn `partial` with all of s on the upper colour."""
+    both = partial_sum_bound(full, a, b)
+
+    def at(s: float) -> float:
+        return max(both(s), full - a * (1.0 - min(max(s, 0.0), 1.0)) - b * (1.0 - partial))
+
+    return at
+
+
 def _tiers(q: Query, plate_max: float) -> list[_Tier]:
     """Partition of the sightings (of q.kind) by stored attribute values, each with its score bound."""
     from relaytrack.search.score import ITEM_SIMILAR, color_sim, weights
@@ -222,10 +238,13 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
         )
         return tiers
     if q.upper:
-        # Split by (upper, lower) even when lower is not asked: the index then serves upper_conf order.
+        # Split by (upper, lower) when lower is asked, else by upper alone: an index serves either order.
         for u in values:
-            for lo in values:
-                (a, pa), (b, pb) = eq("upper_color", u), eq("lower_color", lo)
+            for lo in values if q.lower else [...]:
+                (a, pa), (b, pb) = (
+                    eq("upper_color", u),
+                    (eq("lower_color", lo) if lo is not ... else ("1=1", [])),
+                )
                 full = bound(q, upper=u, lower=lo if q.lower else ..., plate_max=plate_max)
                 step = w["upper"] * color_sim(q.upper, u) / wsum
                 step_lo = w["lower"] * color_sim(q.lower, lo) / wsum if q.lower else 0.0
@@ -241,6 +260,11 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
                 if q.items:  # rows without the item cannot reach `full`: read them (if ever) after the rest
                     ie = _item_expr(q.items[0])
                     n, partial = len(q.items), max(ITEM_SIMILAR.values())
+                    item_order, item_at = order, at
+                    if not q.lower and step > 0 and q.items[0] in ITEM_INDEXED:
+                        # Read by upper + item confidence (sightings_upper_<item>): bounded by both.
+                        item_order = f"(upper_conf + {ie})"
+                        item_at = upper_item_bound(full, step, w["items"] / wsum / n, partial)
                     low = bound(
                         q,
                         upper=u,
@@ -253,7 +277,7 @@ def _tiers(q: Query, plate_max: float) -> list[_Tier]:
                         if order == SUM_ORDER
                         else lambda conf, low=low, step=step: low - step * (1.0 - conf)
                     )
-                    add(full, f"{a} AND {b} AND {ie} IS NOT NULL", pa + pb, order, at)
+                    add(full, f"{a} AND {b} AND {ie} IS NOT NULL", pa + pb, item_order, item_at)
                     add(low, f"{a} AND {b} AND {ie} IS NULL", pa + pb, order, low_at)
                 else:
                     add(full, f"{a} AND {b}", pa + pb, order, at)
