@@ -75,13 +75,18 @@ def test_latency_first_correct_auto_handoff():
     assert handoff_of([hand("B", 40.0, 41.0)], VISITS[0]) is None
 
 
-def test_route_followed_needs_every_visit_and_no_wrong_auto():
+def test_route_followed_needs_every_visit_and_no_wrong_auto_before_its_end():
     good = [hand("B", 20.5, 22.0), hand("C", 50.2, 51.0)]
     assert route_followed(good, VISITS)
     assert not route_followed(good[:1], VISITS)  # C never handed off
-    assert not route_followed([*good, hand("D", 70.0, 71.0, suspect=False)], VISITS)  # a wrong hop
+    # A wrong hop between B and C derails the chain, even if C is found afterwards.
+    assert not route_followed([*good, hand("D", 35.0, 36.0, suspect=False)], VISITS)
+    # A wrong hop after the suspect's last visit is a false alarm, not a lost route.
+    late = hand("D", 70.0, 71.0, suspect=False)
+    assert route_followed([*good, late], VISITS)
+    assert score_run(VISITS, [], [*good, late]).wrong_after_route == 1
     # An offered (not automatic) wrong arrival does not break it: the operator never confirmed it.
-    assert route_followed([*good, hand("D", 70.0, 71.0, suspect=False, status="offered")], VISITS)
+    assert route_followed([*good, hand("D", 35.0, 36.0, suspect=False, status="offered")], VISITS)
 
 
 def test_percentile_linear():

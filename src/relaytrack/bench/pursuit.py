@@ -87,6 +87,7 @@ class RunResult:
             "ranks": s.ranks, "on_track": s.on_track,
             "latencies_s": [None if x is None else round(x, 2) for x in s.latencies],
             "handoff_recall": s.recall, "offered_only": s.offered, "wrong_auto": s.wrong_auto,
+            "wrong_after_route": s.wrong_after_route,
             "followed": s.followed, "handoffs": self.handoffs,
         }  # fmt: skip
 
@@ -409,6 +410,7 @@ def pool(towns: list[TownResult]) -> dict[str, Any]:
         },
         "offered_only": sum(t.pursuit.score.offered for t in runs),
         "wrong_auto_handoffs": sum(t.pursuit.score.wrong_auto for t in runs),
+        "wrong_after_route": sum(t.pursuit.score.wrong_after_route for t in runs),
         "routes": len(runs),
         "routes_followed": _r(sum(t.pursuit.score.followed for t in runs) / len(runs) if runs else None),
         "frames_per_s": _r(fps),
@@ -458,8 +460,8 @@ def protocol(o: BenchOptions, seeds) -> list[str]:
         "fps tried in turn) until its hand-off recall reaches the pursuit's on that town; run unpaced (its best case)",
         "scores: true next camera in the top-1/top-3 of the last prediction before the suspect's first visible "
         "frame there; hand-off latency from that frame to the automatic hand-off's computation on the live play's "
-        "clock; a route is followed when every automatic hand-off is the suspect and every visit (>= 1 s visible) "
-        "after the origin's is handed off",
+        "clock; a route is followed when every visit (>= 1 s visible) after the origin's is handed off "
+        "automatically and no automatic hand-off onto someone else came before the last of those",
     ]
 
 

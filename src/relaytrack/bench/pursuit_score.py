@@ -9,12 +9,14 @@ with known answers test it (tests/bench/test_pursuit_score.py).
 - a visit is handed off when an automatic hand-off onto the suspect (by the ground-truth boxes) on that
   camera has an arrival that starts within `SLACK_S` of the visit; its latency runs from the suspect's first
   visible frame there to the moment the hand-off was computed, on the live play's clock;
-- a route is followed to the end without operator help when every automatic hand-off is the suspect and
-  every true visit after the origin is handed off.
+- a route is followed to the end without operator help when every true visit after the origin is handed
+  off automatically and no automatic hand-off onto someone else came before the last of those (wrong
+  hand-offs after the suspect's last visit are false alarms, counted apart).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -109,9 +111,15 @@ def latency(h: Handoff, visit: Visit) -> float:
 
 
 def route_followed(handoffs: Sequence[Handoff], visits: Sequence[Visit]) -> bool:
-    """Every automatic hand-off is the suspect and every visit after the origin got one."""
+    """Every visit after the origin got an automatic hand-off onto the suspect, and no automatic hand-off
+    onto someone else came before the last of them (the chain never left the suspect while the route
+    lasted; a wrong hand-off after the suspect's last visit is a false alarm, counted apart)."""
     auto = [h for h in handoffs if h.status == "auto"]
-    return all(h.suspect for h in auto) and all(handoff_of(auto, v) is not None for v in visits)
+    got = [handoff_of(auto, v) for v in visits]
+    if any(h is None for h in got):
+        return False
+    end = max((h.decided for h in got if h is not None), default=-math.inf)
+    return all(h.suspect for h in auto if h.decided <= end)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -135,6 +143,7 @@ class RunScore:
     offered: int  # visits whose suspect arrival was only offered to the operator
     wrong_auto: int  # automatic hand-offs onto someone else
     followed: bool
+    wrong_after_route: int = 0  # of those, arrivals after the suspect's last visit (false alarms)
 
     @property
     def recall(self) -> float | None:
@@ -162,5 +171,7 @@ def score_run(
         lat.append(None if h is None else latency(h, v))
         if h is None and any(x.status == "offered" and x.suspect and _matches(x, v) for x in handoffs):
             offered += 1
-    wrong = sum(1 for h in handoffs if h.status == "auto" and not h.suspect)
-    return RunScore(ranks, on_track, lat, offered, wrong, route_followed(handoffs, visits))
+    wrong = [h for h in handoffs if h.status == "auto" and not h.suspect]
+    last = visits[-1].end if visits else -math.inf
+    after = sum(1 for h in wrong if h.seen > last + SLACK_S)
+    return RunScore(ranks, on_track, lat, offered, len(wrong), route_followed(handoffs, visits), after)

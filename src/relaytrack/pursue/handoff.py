@@ -36,6 +36,7 @@ class HandoffConfig:
     w_prior: float = 0.0
     prior_ref: float = 0.2
     prior_floor: float = 0.005
+    prior_cap: float = math.inf  # most the term may add (0: the prediction can count against, never for)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class Reidentifier:
                     logit -= p.w_edge * 0.7
                     why.append(f"entered by {got}, expected {exp}")
             if cfg.w_prior and p_camera is not None:
-                logit += cfg.w_prior * math.log(max(p_camera, cfg.prior_floor) / cfg.prior_ref)
+                logit += cfg.w_prior * min(cfg.prior_cap, math.log(max(p_camera, cfg.prior_floor) / cfg.prior_ref))
                 why.append(f"{cand.camera} predicted next at p {p_camera:.2f}")
         conf = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
         return ArrivalScore(cand, conf, logit, why, None if best is None else best.path)

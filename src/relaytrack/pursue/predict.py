@@ -43,6 +43,10 @@ class PredictConfig:
     # some of its probability instead of losing it all within a standard deviation.
     jitter_s: float = 0.0
     heavy_tail: bool = False
+    # A register's map links join every pair of cameras within reach, far ones included; the next camera to
+    # see someone is far more often a near one (a far one usually has others on the way). Each branch's
+    # weight is multiplied by exp(-travel time / near_tau_s) (0: off).
+    near_tau_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ def first_branch(anchor: Sighting, link: Link, cfg: PredictConfig) -> float:
     return cfg.edge_adjacent
 
 
+def _nearness(link: Link, cfg: PredictConfig) -> float:
+    return math.exp(-max(0.0, link.mean_s) / cfg.near_tau_s) if cfg.near_tau_s > 0 else 1.0
+
+
 class Predictor:
     """Next-camera forecasts from one anchor. `links_from(camera) -> list[Link]` gives the network (a store
     query, or a planted dict in tests); `forecast(now_wall)` conditions on no sighting until `now_wall`."""
@@ -133,7 +141,7 @@ class Predictor:
         cfg = self.cfg
         out: list[Hypothesis] = []
         first = [ln for ln in links_from(self.anchor.camera) if ln.dst != self.anchor.camera]
-        weights = [first_branch(self.anchor, ln, cfg) for ln in first]
+        weights = [first_branch(self.anchor, ln, cfg) * _nearness(ln, cfg) for ln in first]
         total = sum(weights) or 1.0
         # (path, prior, mean, var, floor, last link, previous camera)
         frontier = [
@@ -155,7 +163,7 @@ class Predictor:
                 std = math.sqrt(var + cfg.jitter_s**2)
                 out.append(Hypothesis(here, path, prior if terminal else prior * (1.0 - cfg.p_miss), mean,
                                       std, floor, link, terminal, cfg.heavy_tail))  # fmt: skip
-                bw = [cfg.turn_back if ln.dst == prev else 1.0 for ln in onward]
+                bw = [(cfg.turn_back if ln.dst == prev else 1.0) * _nearness(ln, cfg) for ln in onward]
                 s = sum(bw)
                 for ln, w in zip(onward, bw, strict=True):
                     nxt.append((
