@@ -35,7 +35,7 @@ def test_heavy_tail_keeps_a_passed_window_alive():
 def test_jitter_widens_every_path():
     links = {"A": [Link("A", "B", "right", "left", 10.0, 1.0, 0.0)]}
     anchor = sighting("A", 0.0, 5.0)
-    plain = Predictor(anchor, lambda c: links.get(c, []), PredictConfig()).hypotheses[0]
+    plain = Predictor(anchor, lambda c: links.get(c, []), PredictConfig(jitter_s=0.0)).hypotheses[0]
     wide = Predictor(anchor, lambda c: links.get(c, []), PredictConfig(jitter_s=2.5)).hypotheses[0]
     assert plain.std_s == 1.5  # min_std_s
     assert math.isclose(wide.std_s, math.hypot(1.5, 2.5))
@@ -61,8 +61,8 @@ def test_prediction_weighs_in_the_handoff():
     hyp = Predictor(
         origin, lambda c: [Link("A", "B", "right", "left", 20.0, 3.0, 0.0)] if c == "A" else []
     ).hypotheses
-    off = Reidentifier(origin, (0.0, 0.3), HandoffConfig())
-    on = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=1.0, prior_ref=0.2))
+    off = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=0.0))
+    on = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=1.0, prior_ref=0.2, prior_cap=math.inf))
     base = off.score(origin, cand, hyp, p_camera=0.05)
     likely, unlikely = on.score(origin, cand, hyp, p_camera=0.8), on.score(origin, cand, hyp, p_camera=0.02)
     assert base.logit == off.score(origin, cand, hyp).logit  # weight 0: p ignored
@@ -96,3 +96,33 @@ def test_budget_spends_little_on_cameras_not_reachable_yet():
     soon = fps(BudgetConfig(total_fps=6.0, floor_fps=0.25, soon_s=15.0, later_factor=0.0))
     assert soon["C"] == 0.25 and soon["B"] > 4.0
     assert abs(sum(soon.values()) - 6.0) < 1e-6
+
+
+def test_default_prediction_term_only_counts_against():
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=8)
+    origin = replace(sighting("A", 0.0, 5.0), embedding=emb)
+    cand = replace(sighting("B", 25.0, 30.0, sid=2), embedding=emb)
+    hyp = Predictor(
+        origin, lambda c: [Link("A", "B", "right", "left", 20.0, 3.0, 0.0)] if c == "A" else []
+    ).hypotheses
+    reid = Reidentifier(origin, (0.0, 0.3))  # defaults: w_prior 1, prior_cap 0
+    neutral = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=0.0)).score(origin, cand, hyp, 0.5)
+    assert reid.score(origin, cand, hyp, 0.9).logit == neutral.logit
+    assert reid.score(origin, cand, hyp, 0.02).logit < neutral.logit
+
+
+def test_near_cameras_come_first():
+    # A's exit edge fits both links equally; B is 8 s away, F 90 s: B is the likelier next camera.
+    links = {
+        "A": [
+            Link("A", "B", "right", "left", 8.0, 3.0, 0.0),
+            Link("A", "F", "right", "left", 90.0, 20.0, 40.0),
+        ]
+    }
+    fc = Predictor(sighting("A", 0.0, 5.0), lambda c: links.get(c, [])).forecast(T0 + 5.0)
+    assert [f.camera for f in fc] == ["B", "F"] and fc[0].p > 0.9
+    even = Predictor(
+        sighting("A", 0.0, 5.0), lambda c: links.get(c, []), PredictConfig(near_tau_s=0)
+    ).forecast(T0 + 5.0)
+    assert abs(even[0].p - even[1].p) < 0.01

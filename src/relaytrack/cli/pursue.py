@@ -33,7 +33,7 @@ def pursue_cmd(
     budget: Annotated[
         float, typer.Option("--budget", help="Analysed frames per second across all streams", min=0.5, max=500)
     ] = 8.0,
-    floor: Annotated[float, typer.Option("--floor", help="Analysed fps every camera keeps", min=0.0)] = 1.0,
+    floor: Annotated[float, typer.Option("--floor", help="Analysed fps every camera keeps", min=0.0)] = 0.25,
     db: DbOpt = None,
     config: ConfigOpt = None,
     user: UserOpt = None,

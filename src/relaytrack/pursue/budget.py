@@ -3,7 +3,8 @@
 A fixed-rate watch analyses every camera equally; the pursuit spends the same (or a smaller) total where the
 suspect is expected. Every camera keeps a floor (an arrival nobody predicted must still be detectable, and a
 camera that went quiet is noticed); the rest goes in proportion to the predicted probability, doubled while
-the camera's ETA window is open (that is when latency matters), capped at what the stream delivers. Capped
+the camera's ETA window is open (that is when latency matters), nothing beyond the floor while the window
+opens more than `soon_s` from now (frames there would find nobody yet), capped at what the stream delivers. Capped
 shares are handed on to the others (water filling), so the allocation sums to the budget whenever the
 streams can take it.
 """
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class BudgetConfig:
     total_fps: float = 8.0  # analysed frames per second across all streams
-    floor_fps: float = 1.0  # every camera, whatever the prediction (the tracker needs about 1/s to confirm a walker)
+    # Every camera, whatever the prediction: an arrival nobody predicted is still seen within a few seconds.
+    floor_fps: float = 0.25
     max_fps: float = 10.0  # no camera above this (nor above its stream's own rate)
     open_boost: float = 2.0  # weight multiplier while a camera's ETA window is open
-    soon_s: float = float("inf")  # a window opening later than this from now ...
-    later_factor: float = 1.0  # ... multiplies the camera's weight by this
+    soon_s: float = 5.0  # a window opening later than this from now ...
+    later_factor: float = 0.0  # ... multiplies the camera's weight by this (its floor watches it meanwhile)
 
 
 def allocate(

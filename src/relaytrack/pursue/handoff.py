@@ -3,8 +3,10 @@
 The relay's terms (`relaytrack.relay.terms`) on a track still in view: appearance as a z-score against the
 store's background similarity (the reference is half the origin's look, half the last hand-off's, since
 lighting drifts along a route), colour/item attributes against the origin, the travel time against the
-best-fitting predicted path to this camera, and the entry edge against that path's last link. The sum is a
-log-odds against "someone else"; its logistic is the hand-off confidence. At or above `auto_conf` the
+best-fitting predicted path to this camera, the entry edge against that path's last link, and the
+prediction's probability that this camera sees the suspect next (only ever against: a look-alike where the
+suspect is unlikely to be). The sum is a log-odds against "someone else"; its logistic is the hand-off
+confidence. At or above `auto_conf` the
 pursuit hands off by itself; between `offer_conf` and `auto_conf` the arrival is offered to the operator.
 """
 
@@ -33,10 +35,12 @@ class HandoffConfig:
     # The prediction's own word: log(p / prior_ref) times w_prior, p being the probability that this camera
     # sees the suspect next given nothing seen until the arrival (a look-alike turning up where the suspect
     # is unlikely to be next weighs less than one on the camera the prediction expects).
-    w_prior: float = 0.0
+    w_prior: float = 1.0
     prior_ref: float = 0.2
     prior_floor: float = 0.005
-    prior_cap: float = math.inf  # most the term may add (0: the prediction can count against, never for)
+    # Most the term may add: 0, so the prediction counts against an arrival where the suspect is unlikely to
+    # be, never for one (on the expected camera a look-alike would otherwise pass on the prediction alone).
+    prior_cap: float = 0.0
 
 
 @dataclass(frozen=True)

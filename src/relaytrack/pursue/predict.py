@@ -5,7 +5,8 @@ every path of up to `max_hops` links is a hypothesis "the next camera to see the
 the cameras in between were passed unseen (a blind spot, a missed detection), which costs `p_miss` each.
 A hypothesis's prior is the product of its branch weights: the first branch by how well the anchor's exit
 edge (or, without a usable edge, its heading) matches the link's exit edge, later branches evenly, a turn
-back to the camera just passed less likely. Its arrival time is the sum of the links' travel times (means and
+back to the camera just passed less likely, and every branch the less likely the longer its travel time
+(`near_tau_s`: the register's map links join far cameras too, and the next camera is mostly a near one). Its arrival time is the sum of the links' travel times (means and
 variances add, the window floor is the sum of the minima).
 
 As time passes without a sighting, Bayes moves the probability on: a hypothesis whose camera should have
@@ -41,12 +42,12 @@ class PredictConfig:
     # by seconds, and people dawdle, so the link's spread is widened by `jitter_s` and, with `heavy_tail`, the
     # arrival time has Student-t (3 degrees of freedom) tails: a camera whose window has just passed keeps
     # some of its probability instead of losing it all within a standard deviation.
-    jitter_s: float = 0.0
-    heavy_tail: bool = False
+    jitter_s: float = 2.5
+    heavy_tail: bool = True
     # A register's map links join every pair of cameras within reach, far ones included; the next camera to
     # see someone is far more often a near one (a far one usually has others on the way). Each branch's
     # weight is multiplied by exp(-travel time / near_tau_s) (0: off).
-    near_tau_s: float = 0.0
+    near_tau_s: float = 15.0
 
 
 @dataclass(frozen=True)
