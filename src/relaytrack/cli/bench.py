@@ -30,6 +30,8 @@ bench = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    from relaytrack.cli import bench_reprocess  # noqa: F401  (registers `bench reprocess`)
+
     app.add_typer(bench, name="bench")
 
 

@@ -240,6 +240,18 @@ def relay_cmd(
     stop_conf: Annotated[
         float, typer.Option(help="Stop where the best candidate is less likely than this")
     ] = 0.25,
+    reprocess: Annotated[
+        bool,
+        typer.Option(
+            "--reprocess",
+            help="Re-process at full rate, from the retained footage, the candidate windows of cameras indexed "
+            "at a lower rate (stored; the low-rate sightings they replace are kept, marked superseded)",
+        ),
+    ] = False,
+    reprocess_fps: Annotated[
+        float | None,
+        typer.Option("--reprocess-fps", help="Rate of --reprocess (default: every frame)", min=0.1, max=120),
+    ] = None,
     db: DbOpt = None,
     user: UserOpt = None,
     case: CaseOpt = None,
@@ -262,7 +274,14 @@ def relay_cmd(
     # A bound the option does not enforce (stop_conf in [0, 1]) is a one-line ConfigError, not a traceback.
     params = validate(RelayConfig, {"beam": beam, "stop_conf": stop_conf}, "relay options")
 
-    with open_store(db, readonly=True) as store:  # a mistyped --db must not create an empty store
+    # A mistyped --db must not create an empty store; --reprocess writes the windows it re-processes.
+    with open_store(db, readonly=not reprocess) as store:
+        refine = None
+        if reprocess:
+            from relaytrack.config import load_config
+            from relaytrack.pipeline.ondemand import Reprocessor
+
+            refine = Reprocessor(store, load_config(None), fps=reprocess_fps)
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
         authorize_sightings(acx, [from_])  # another case's evidence is no origin (refused, logged)
         route = relay(
@@ -273,6 +292,7 @@ def relay_cmd(
             direction=direction,
             params=params,
             hidden=hidden_sightings(store.conn, acx.case),
+            refine=refine,
         )
         authorize_sightings(acx, route.sighting_ids)  # every hop passes the same gate before it is shown
         hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,12 @@ class CandidateFinder:
         params: RelayConfig,
         rejected: set[int],
         confirmed: set[int],
+        refine: Callable[..., Any] | None = None,
     ) -> None:
         self.conn, self.p, self.origin = conn, params, origin
+        # On-demand re-processing (pipeline.ondemand.Reprocessor): called with (camera, wall_lo, wall_hi)
+        # before a camera's window is read, so that a camera indexed at a low rate is read at full rate there.
+        self.refine = refine
         self.rejected, self.confirmed = rejected, confirmed
         self.cams: dict[str, Camera | None] = {}
         self.link_cache: dict[tuple[str, str, str], list[Link]] = {}
@@ -137,8 +142,11 @@ class CandidateFinder:
         return [ln for ln in links if getattr(ln, key) == cid]
 
     def _query(self, cam: str, wall_lo: float, wall_hi: float, exclude: set[int]) -> list[Sighting]:
+        if self.refine is not None:
+            self.refine(cam, wall_lo, wall_hi)
         rows = self.conn.execute(
-            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND wall_start BETWEEN ? AND ? AND kind=?",
+            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND wall_start BETWEEN ? AND ? AND kind=?"
+            " AND superseded_by IS NULL",
             (cam, wall_lo, wall_hi, self.origin.kind),
         ).fetchall()
         return [row_to_sighting(r) for r in rows if r["id"] not in exclude and r["id"] not in self.rejected]
@@ -303,6 +311,14 @@ class CandidateFinder:
             self._free_candidates(cur, cur_t0, cur_t1, direction, set(), out)
             return list(out.values())
         links = self.links(cur.camera, direction)
+        submit = getattr(self.refine, "submit", None)
+        if submit is not None:
+            # Every linked camera's window is queued at once, the likeliest first (the shortest expected
+            # travel); the first read drains the queue in that order.
+            for rank, link in enumerate(sorted(links, key=lambda x: x.mean_s)):
+                w = self._window(cur, cur_t0, cur_t1, link, direction, [])
+                if w is not None:
+                    submit(*w, priority=rank)
         weak: list[Link] = []
         for link in links:
             if (
@@ -387,22 +403,16 @@ class CandidateFinder:
         first: Link | None = None,
     ) -> float:
         """Score the sightings on the far camera of `link` into `out`; returns the best logit (-1e9: none)."""
-        other = link.dst if direction == "forward" else link.src
-        if other == cur.camera or other in via:
+        win = self._window(cur, cur_t0, cur_t1, link, direction, via)
+        if win is None:
             return -1e9
+        other = win[0]
         widen = self.p.skip_widen ** len(via) if via else 1.0
         lo, hi = terms.travel_window(link, widen, self.p)
         off = self.offset(other)
-        if direction == "forward":
-            found = self._query(other, cur_t1 + lo + off, cur_t1 + hi + off, exclude)
-        else:
-            found = [
-                s
-                for s in self._query(
-                    other, cur_t0 - hi - self.p.max_dwell_s + off, cur_t0 - lo + off, exclude
-                )
-                if cur_t0 - hi <= s.wall_end - off <= cur_t0 - lo
-            ]
+        found = self._query(*win, exclude)
+        if direction == "backward":
+            found = [s for s in found if cur_t0 - hi <= s.wall_end - off <= cur_t0 - lo]
         best = -1e9
         seen_key = (cur.id, direction, other)
         for s in found:
@@ -428,6 +438,20 @@ class CandidateFinder:
                 }
                 out[s.id] = Candidate(s, logit, info, why, t0, t1)
         return best
+
+    def _window(
+        self, cur: Sighting, cur_t0: float, cur_t1: float, link: Link, direction: str, via: list[str]
+    ) -> tuple[str, float, float] | None:
+        """The far camera of `link` and the wall-time window (its clock) its candidates start in."""
+        other = link.dst if direction == "forward" else link.src
+        if other == cur.camera or other in via:
+            return None
+        widen = self.p.skip_widen ** len(via) if via else 1.0
+        lo, hi = terms.travel_window(link, widen, self.p)
+        off = self.offset(other)
+        if direction == "forward":
+            return other, cur_t1 + lo + off, cur_t1 + hi + off
+        return other, cur_t0 - hi - self.p.max_dwell_s + off, cur_t0 - lo + off
 
     def _skip(
         self,
@@ -501,7 +525,8 @@ class CandidateFinder:
             lo, hi = cur_t0 - h - self.p.max_dwell_s, cur_t0 + self.p.slack_s
         pad = 3600.0  # cameras' clock offsets are unknown to a plain time query; filter exactly below
         rows = self.conn.execute(
-            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE wall_start BETWEEN ? AND ? AND kind=? AND camera_id<>?",
+            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE wall_start BETWEEN ? AND ? AND kind=? AND camera_id<>?"
+            " AND superseded_by IS NULL",
             (lo - pad, hi + pad, self.origin.kind, cur.camera),
         ).fetchall()
         for r in rows:

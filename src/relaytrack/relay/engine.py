@@ -35,6 +35,7 @@ def relay(
     confirmed: set[int] | None = None,
     rejected: set[int] | None = None,
     hidden: set[int] | None = None,
+    refine: Any = None,
 ) -> Route:
     """Reconstruct the route through `from_sighting`: up to `hops` hops forwards and `hops` backwards in time.
 
@@ -42,7 +43,9 @@ def relay(
     sightings are never proposed, confirmed ones are anchors the route passes through (extra `confirmed` /
     `rejected` ids may be passed directly). `hidden` sightings (another case's evidence,
     relaytrack.evidence.access.hidden_sightings) are never candidates and, unlike rejected ones, are not named
-    in the route. Returns a Route whose hops are in time order, origin included.
+    in the route. `refine(camera, wall_lo, wall_hi)`, when given, is called before a candidate camera's window
+    is read (on-demand re-processing: relaytrack.pipeline.ondemand.Reprocessor). Returns a Route whose hops
+    are in time order, origin included.
     """
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
@@ -57,7 +60,7 @@ def relay(
     confirmed = (confirmed or set()) | conf_fb
     rejected = ((rejected or set()) | rej_fb) - confirmed
     params = params or RelayConfig()
-    finder = CandidateFinder(conn, origin, params, rejected | (hidden or set()), confirmed)
+    finder = CandidateFinder(conn, origin, params, rejected | (hidden or set()), confirmed, refine=refine)
 
     # Anchors in true time: the origin and every confirmed sighting. Bridge between consecutive anchors, then
     # search outwards from the first and the last.

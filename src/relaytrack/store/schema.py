@@ -88,4 +88,28 @@ MIGRATIONS = [
         ALTER TABLE sightings ADD COLUMN plate_alts TEXT;
         """,
     ),
+    (
+        "004_reprocess",
+        # On-demand re-processing (pipeline/ondemand.py): a window of a camera indexed at a low rate, analysed
+        # again at full rate from the retained footage. Its sightings come from a source row of their own
+        # (reprocess_of: the source it re-reads); the low-rate sightings it replaces are kept, marked
+        # superseded_by the window, so nothing stored is ever deleted; each window is done once.
+        """
+        ALTER TABLE sightings ADD COLUMN superseded_by INTEGER;
+        ALTER TABLE sources ADD COLUMN reprocess_of INTEGER;
+        CREATE TABLE reprocessed (
+            id INTEGER PRIMARY KEY,
+            camera_id TEXT NOT NULL,
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            wall_lo REAL NOT NULL, wall_hi REAL NOT NULL,
+            frame_lo INTEGER NOT NULL, frame_hi INTEGER NOT NULL,
+            fps REAL,
+            frames INTEGER NOT NULL DEFAULT 0,
+            sightings INTEGER NOT NULL DEFAULT 0,
+            superseded INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL DEFAULT (unixepoch('subsec'))
+        );
+        CREATE INDEX reprocessed_cam_time ON reprocessed(camera_id, wall_lo);
+        """,
+    ),
 ]

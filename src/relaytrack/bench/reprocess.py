@@ -1,0 +1,233 @@
+"""`relaytrack bench reprocess`: index at a low rate and re-process on demand, against indexing at full rate.
+
+On rendered towns (`relaytrack town generate --decoys --crowd`, tuning seeds of `relay-towns` only: this bench
+tunes the re-processing's pad and extension), each town is ingested twice through the real pipeline:
+(a) every camera at `full_fps` (5 fps); (b) every camera at `low_fps` (1 fps) with motion gating, then the relay
+runs with `pipeline.ondemand.Reprocessor` as its refine callback, which re-analyses at `full_fps` each candidate
+camera window the relay reads. Both relay from the first hit of a search for the suspect's Korean description
+that is the suspect (the operator's confirmation), on map links, with the default relay parameters. Scores:
+route F1 by identity (`relay.evaluate.route_scores`, identities from the ground-truth boxes, re-processed
+sightings included) and the analysed frames of each condition (ingest + re-processing), and their ratio.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from relaytrack.bench.relay_heldout import FULL_MAP, MethodScore, set_links
+from relaytrack.bench.seeds import check_tuning
+
+AROUND = ("sightings", "window")  # the ways of re-processing compared (Reprocessor.around)
+
+
+@dataclass
+class Options:
+    cameras: int = 4
+    minutes: float = 1.0
+    decoys: int = 2
+    crowd: float = 1.0
+    full_fps: float = 5.0
+    low_fps: float = 1.0
+    hops: int = 10
+    around: tuple[str, ...] = AROUND
+
+
+def _ingest_all(store, tdir: Path, net: dict, cfg, say: Callable[[str], None]) -> int:
+    from relaytrack.pipeline.ingest import Stages, ingest
+    from relaytrack.relay.network import import_network
+    from relaytrack.source.open import parse_time
+
+    import_network(store, tdir / "cameras.yaml")
+    stages = Stages.load(cfg)
+    frames = 0
+    for cam in net["cameras"]:
+        r = ingest(
+            store,
+            str(tdir / cam["source"]),
+            cam["id"],
+            cfg,
+            stages,
+            start_wall=parse_time(cam.get("start_time")),
+        )
+        say(f"  {cam['id']}: {r.frames} frames, {r.sightings} sightings ({r.status})")
+        frames += r.frames
+    return frames
+
+
+def _identities(conn, tdir: Path, net: dict) -> dict[int, int | None]:
+    from relaytrack.bench.truth import sighting_identities
+
+    ids: dict[int, int | None] = {}
+    for cam in net["cameras"]:
+        gt = tdir / "mot" / cam["id"] / "gt" / "gt.txt"
+        if gt.is_file():
+            ids.update(sighting_identities(conn, cam["id"], gt))
+    return ids
+
+
+def _origin(conn, truth: dict, identities: dict[int, int | None]) -> int | None:
+    from relaytrack.search.engine import search_description
+    from relaytrack.search.query import parse_text
+
+    hits = search_description(conn, parse_text(truth["suspect"]["description_ko"]), top=20).hits
+    confirmed = [h.sighting.id for h in hits if identities.get(h.sighting.id) == truth["suspect"]["id"]]
+    return confirmed[0] if confirmed else (hits[0].sighting.id if hits else None)
+
+
+def _full_frames(store, cfg) -> int:
+    """Frames a complete ingest without gating analysed: fixed by each source's length, rate and grid."""
+    from relaytrack.source.open import analysed_indices
+
+    rows = store.query(
+        "SELECT frames_total, fps FROM sources WHERE reprocess_of IS NULL AND status='complete'"
+    )
+    return sum(len(analysed_indices(int(n), float(f), cfg.source.analyse_fps)) for n, f in rows)
+
+
+def _score(store, tdir: Path, net: dict, truth: dict, origin: int, hops: int, refine=None) -> dict[str, Any]:
+    from relaytrack.config import RelayConfig
+    from relaytrack.relay.engine import relay
+    from relaytrack.relay.evaluate import route_scores
+
+    t0 = time.perf_counter()
+    route = relay(store, origin, hops, params=RelayConfig(), refine=refine)
+    out: dict[str, Any] = {"relay_s": round(time.perf_counter() - t0, 1), "reprocess_frames": 0}
+    if refine is not None:
+        out["reprocess_frames"] = refine.frames
+        out["windows"] = len(refine.windows)
+        out["superseded"] = sum(w.superseded for w in refine.windows)
+    ids = _identities(store.conn, tdir, net)  # re-processed sightings included
+    score = MethodScore(FULL_MAP)
+    score.add(route_scores(route, truth["suspect"]["route"], ids, truth["suspect"]["id"]))
+    out["score"] = score.to_dict()
+    out["sequence"] = [h.sighting.camera for h in route.hops]
+    return out
+
+
+def run_condition(
+    seed: int, opts: Options, tdir: Path, db: Path, low: bool, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """One town, one index: ingest (a complete full-rate store of an earlier run is reused), relay, score.
+    For the low-rate index: the relay without re-processing, then on a copy of the store each way of
+    re-processing on demand (the whole window, the low-rate sightings' spans)."""
+    import shutil
+
+    from relaytrack import town as town_mod
+    from relaytrack.config import load_config
+    from relaytrack.pipeline.ondemand import Reprocessor
+    from relaytrack.store import Store
+
+    net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
+    truth = town_mod.load_truth(tdir)
+    over = {"source.analyse_fps": opts.low_fps if low else opts.full_fps, "source.motion_gate": low}
+    cfg = load_config(None, over)
+    out: dict[str, Any] = {}
+    reuse, frames = False, 0
+    if db.exists() and not low:
+        with Store(db) as st:
+            done = st.one("SELECT COUNT(*) FROM sources WHERE status='complete'")[0]
+            reuse = done == len(net["cameras"])
+    if not reuse:
+        if db.exists():
+            db.unlink()
+        with Store(db) as store:
+            t0 = time.perf_counter()
+            frames = _ingest_all(store, tdir, net, cfg, say)
+            out["ingest_s"] = round(time.perf_counter() - t0, 1)
+            with store.tx() as conn:
+                set_links(conn, "map", [])
+    store = Store(db)
+    out["ingest_frames"] = frames if low else _full_frames(store, cfg)
+    ids = _identities(store.conn, tdir, net)
+    origin = _origin(store.conn, truth, ids)
+    out["origin"] = origin
+    out["origin_is_suspect"] = origin is not None and ids.get(origin) == truth["suspect"]["id"]
+    store.close()
+    if origin is None:
+        return out
+    with Store(db) as store:
+        r = out["relay"] = _score(store, tdir, net, truth, origin, opts.hops)
+    say(f"  {out['ingest_frames']} frames analysed; relay F1 {r['score']['f1']:.3f}")
+    if low:
+        for around in opts.around:
+            say(f"relay with on-demand re-processing at {opts.full_fps:g} fps, around={around}")
+            copy = db.with_name(f"{db.stem}-{around}.db")
+            shutil.copyfile(db, copy)
+            with Store(copy) as store:
+                refine = Reprocessor(store, load_config(None), fps=opts.full_fps, around=around)
+                r = out[f"reprocess_{around}"] = _score(store, tdir, net, truth, origin, opts.hops, refine)
+            say(f"  F1 {r['score']['f1']:.3f}, {r['reprocess_frames']} frames re-processed, {r['relay_s']} s")
+    return out
+
+
+def run(seeds: list[int], opts: Options, work: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
+    from relaytrack import town as town_mod
+
+    work.mkdir(parents=True, exist_ok=True)
+    towns = []
+    names = {
+        "full": f"{opts.full_fps:g} fps",
+        "low": f"{opts.low_fps:g} fps gated",
+    }
+    labels = {"window": "windows", "sightings": "spans"}
+    names.update({f"reprocess_{k}": f"{opts.low_fps:g} fps + {labels[k]}" for k in opts.around})
+    scores = {k: MethodScore(v) for k, v in names.items()}
+    extra = dict.fromkeys(names, 0)
+    frames_full = frames_low = 0
+    for seed in seeds:
+        check_tuning("relay-towns", seed)
+        name = f"town-s{seed}-c{opts.cameras}-m{opts.minutes:g}-d{opts.decoys}-x{opts.crowd:g}"
+        tdir = work / name
+        say(f"render {name}")
+        town_mod.generate(
+            seed=seed,
+            cameras=opts.cameras,
+            minutes=opts.minutes,
+            out_dir=tdir,
+            decoys=opts.decoys,
+            crowd=opts.crowd,
+        )
+        say(f"ingest at {opts.full_fps:g} fps")
+        a = run_condition(seed, opts, tdir, work / f"{name}-full.db", False, say)
+        say(f"ingest at {opts.low_fps:g} fps, motion-gated; relay with on-demand re-processing")
+        b = run_condition(seed, opts, tdir, work / f"{name}-low.db", True, say)
+        towns.append({"seed": seed, "town": str(tdir), "full": a, "low": b})
+        frames_full += a["ingest_frames"]
+        frames_low += b["ingest_frames"]
+        for key, r in (("full", a.get("relay")), ("low", b.get("relay"))) + tuple(
+            (f"reprocess_{k}", b.get(f"reprocess_{k}")) for k in opts.around
+        ):
+            if r is None:
+                continue
+            s = r["score"]
+            agg = scores[key]
+            for f in ("routes", "hops", "correct", "visits", "covered"):
+                setattr(agg, f, getattr(agg, f) + s[f])
+            extra[key] += r["reprocess_frames"]
+    ref = scores["full"].f1
+    rows = {}
+    for k, sc in scores.items():
+        frames = (frames_full if k == "full" else frames_low) + extra[k]
+        ratio = frames / frames_full if frames_full else 0.0
+        rows[k] = {
+            **sc.to_dict(),
+            "frames": frames,
+            "reprocess_frames": extra[k],
+            "frames_ratio": ratio,
+            "f1_delta": sc.f1 - ref,
+            "met": k.startswith("reprocess") and abs(sc.f1 - ref) <= 0.02 and ratio <= 0.30,
+        }
+    return {
+        "seeds": seeds,
+        "options": opts.__dict__,
+        "conditions": rows,
+        "target": "route F1 within 0.02 of full rate with <= 30 % of its analysed frames",
+        "met": any(r["met"] for r in rows.values()),
+        "towns": towns,
+    }

@@ -1,0 +1,58 @@
+"""CLI: `relaytrack bench reprocess`, low-rate indexing with on-demand re-processing against full rate
+(`relaytrack.bench.reprocess`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from relaytrack.cli.bench import bench
+from relaytrack.paths import home_dir
+from relaytrack.ui import console, print_json
+
+
+@bench.command("reprocess")
+def bench_reprocess(
+    seed: Annotated[
+        list[int] | None, typer.Option(help="Town seed (tuning relay-towns seeds only; repeat for more)")
+    ] = None,
+    cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2)] = 4,
+    minutes: Annotated[float, typer.Option(help="Minutes of footage per camera", min=0.2)] = 1.0,
+    full_fps: Annotated[
+        float, typer.Option(help="The full analysed rate (reference and re-processing)")
+    ] = 5.0,
+    low_fps: Annotated[float, typer.Option(help="The low analysed rate of the index (motion-gated)")] = 1.0,
+    around: Annotated[
+        list[str] | None,
+        typer.Option(help="Ways of re-processing compared: sightings (their spans), window (whole windows)"),
+    ] = None,
+    work: Annotated[Path | None, typer.Option(help="Folder for towns and stores")] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures to this file")
+    ] = None,
+) -> None:
+    """Index at 1 fps + on-demand re-processing vs 5 fps: route F1 and analysed frames of each."""
+    from relaytrack.bench.reprocess import Options, run
+    from relaytrack.errors import InputError
+
+    if around and set(around) - {"sightings", "window"}:
+        raise InputError(f"--around takes sightings or window, got {', '.join(around)}")
+    opts = Options(cameras=cameras, minutes=minutes, full_fps=full_fps, low_fps=low_fps)
+    if around:
+        opts.around = tuple(around)
+    res = run(list(seed or [7]), opts, work or home_dir() / "bench" / "reprocess", say=console.print)
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")
+    for r in res["conditions"].values():
+        console.print(
+            f"{r['method']:>20}: route F1 {r['f1']:.3f} (P {r['precision']:.2f} R {r['recall']:.2f}, "
+            f"dF1 {r['f1_delta']:+.3f}), analysed frames {r['frames']} ({r['reprocess_frames']} re-processed, "
+            f"{100 * r['frames_ratio']:.0f} % of full rate){'  target met' if r['met'] else ''}"
+        )
+    console.print(f"target: {res['target']}: {'met' if res['met'] else 'NOT met'}")
+    if json_file is None:
+        print_json({k: v for k, v in res.items() if k != "towns"})

@@ -1,0 +1,328 @@
+"""Index at a low rate, re-process on demand.
+
+City cameras are indexed at a low analysed rate (e.g. 1 fps, motion-gated). When a relay needs a candidate
+camera's time window in detail, `reprocess_window` analyses that window again at full rate from the retained
+footage: it finds the source covering the window (sources: uri, start_wall, fps), maps the wall-time window to
+a frame range (`frame_range`), runs the one pipeline (`CameraSession`) over just those frames, stores the
+sightings under a source row of their own (`sources.reprocess_of`) and marks the sightings of that camera the
+range replaces as `superseded_by` the window (kept, never deleted). The range is widened to cover whole the
+live sightings it overlaps (up to `max_extend_s` each side), so a superseded tracklet is always replaced by
+tracklets of the same stretch of footage. Windows done are recorded in `reprocessed`; a window already covered
+is not done again.
+
+`Reprocessor` is the relay's `refine(camera, wall_lo, wall_hi)` callback: jobs go through a priority queue
+(`raypool.JobQueue`, the one the Ray ingest pool uses: lowest number first), run here, in this process, on
+models loaded once; the relay then reads the new sightings. Cameras whose sources were indexed at the full
+rate already are never re-processed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from relaytrack.config import Config
+from relaytrack.pipeline.raypool import JobQueue
+from relaytrack.pipeline.session import CameraSession, Described, Stages, insert_described
+from relaytrack.source.open import open_source
+from relaytrack.store import Store
+
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """The footage of one camera's source: where it is and which wall times it covers."""
+
+    id: int
+    uri: str
+    fingerprint: str
+    start_wall: float
+    fps: float
+    analysed_fps: float | None
+    frames: int
+    width: int
+    height: int
+
+    @property
+    def end_wall(self) -> float:
+        return self.start_wall + self.frames / self.fps
+
+
+@dataclass
+class Window:
+    """One re-processed window: its wall-time span, frame range, the frames analysed and what it stored."""
+
+    camera: str
+    wall_lo: float
+    wall_hi: float
+    frame_lo: int
+    frame_hi: int
+    id: int | None = None
+    source_id: int | None = None
+    frames: int = 0
+    sightings: int = 0
+    superseded: int = 0
+
+
+def frame_range(
+    start_wall: float, fps: float, frames: int, wall_lo: float, wall_hi: float
+) -> tuple[int, int] | None:
+    """1-based frames [first, last] of a source (frame i at wall time start_wall + (i - 1) / fps) covering the
+    wall-time window [wall_lo, wall_hi]; None when the window misses the source."""
+    if fps <= 0 or frames <= 0 or wall_hi < wall_lo:
+        return None
+    first = max(1, math.floor((wall_lo - start_wall) * fps + 1e-9) + 1)
+    last = min(frames, math.ceil((wall_hi - start_wall) * fps - 1e-9) + 1)
+    return (first, last) if first <= last else None
+
+
+def covered(windows: list[tuple[float, float]], lo: float, hi: float) -> bool:
+    """Whether the union of `windows` covers [lo, hi]."""
+    reach = lo
+    for a, b in sorted(windows):
+        if a > reach + 1e-6:
+            return False
+        reach = max(reach, b)
+        if reach >= hi:
+            return True
+    return reach >= hi
+
+
+def source_for(conn: Any, camera: str, wall_lo: float, wall_hi: float) -> SourceSpan | None:
+    """The camera's original (not re-processing) source overlapping the window most."""
+    rows = conn.execute(
+        "SELECT id, uri, fingerprint, start_wall, fps, analysed_fps, frames_total, width, height FROM sources"
+        " WHERE camera_id=? AND reprocess_of IS NULL AND fps > 0 AND frames_total > 0 AND start_wall <= ?",
+        (camera, wall_hi),
+    ).fetchall()
+    best, best_ov = None, 0.0
+    for r in rows:
+        s = SourceSpan(
+            int(r[0]), r[1], r[2], float(r[3]), float(r[4]), r[5], int(r[6]), int(r[7] or 0), int(r[8] or 0)
+        )
+        ov = min(wall_hi, s.end_wall) - max(wall_lo, s.start_wall)
+        if ov >= 0 and (best is None or ov > best_ov):
+            best, best_ov = s, ov
+    return best
+
+
+def plan_window(
+    conn: Any,
+    camera: str,
+    wall_lo: float,
+    wall_hi: float,
+    *,
+    pad_s: float = 1.0,
+    max_extend_s: float = 10.0,
+) -> tuple[SourceSpan, Window] | None:
+    """The source and frame range to re-process for a window of `camera`; None when nothing to do (no source
+    covers it, or windows done before cover it). Only the part not done yet is planned (done windows trim its
+    ends); it is padded and widened to cover whole the live low-rate sightings it overlaps that start or end at
+    most `max_extend_s` outside it."""
+    src = source_for(conn, camera, wall_lo, wall_hi)
+    if src is None:
+        return None
+    lo, hi = max(src.start_wall, wall_lo), min(src.end_wall, wall_hi)
+    done = [
+        (float(a), float(b))
+        for a, b in conn.execute(
+            "SELECT wall_lo, wall_hi FROM reprocessed WHERE camera_id=? AND wall_hi >= ? AND wall_lo <= ?",
+            (camera, lo, hi),
+        ).fetchall()
+    ]
+    if covered(done, lo, hi):
+        return None
+    for _ in range(len(done)):  # only the part not done yet: windows done trim the ends
+        for a, b in done:
+            if a <= lo + 1e-6 < b:
+                lo = b
+            if a < hi - 1e-6 <= b:
+                hi = a
+    lo, hi = max(src.start_wall, lo - pad_s), min(src.end_wall, hi + pad_s)
+    for _ in range(3):  # a widened range may overlap more low-rate sightings; a few rounds settle it
+        row = conn.execute(
+            "SELECT MIN(wall_start), MAX(wall_end) FROM sightings WHERE camera_id=? AND superseded_by IS NULL"
+            " AND wall_end >= ? AND wall_start <= ? AND wall_start >= ? AND wall_end <= ?"
+            " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL)",
+            (camera, lo, hi, lo - max_extend_s, hi + max_extend_s),
+        ).fetchone()
+        if row is None or row[0] is None:
+            break
+        nlo, nhi = max(src.start_wall, min(lo, float(row[0]))), min(src.end_wall, max(hi, float(row[1])))
+        if (nlo, nhi) == (lo, hi):
+            break
+        lo, hi = nlo, nhi
+    fr = frame_range(src.start_wall, src.fps, src.frames, lo, hi)
+    if fr is None:
+        return None
+    return src, Window(camera, lo, hi, fr[0], fr[1])
+
+
+def supersede(conn: Any, window: Window, new_source: int) -> int:
+    """Mark the live sightings of the window's camera lying inside its span as superseded by it; returns
+    how many. The window's own sightings (`new_source`) are left live."""
+    cur = conn.execute(
+        "UPDATE sightings SET superseded_by=? WHERE camera_id=? AND superseded_by IS NULL"
+        " AND (source_id IS NULL OR source_id<>?) AND wall_start >= ? AND wall_end <= ?",
+        (window.id, window.camera, new_source, window.wall_lo - 1e-6, window.wall_hi + 1e-6),
+    )
+    return int(cur.rowcount or 0)
+
+
+def reprocess_window(
+    store: Store,
+    camera: str,
+    wall_lo: float,
+    wall_hi: float,
+    cfg: Config,
+    stages: Stages,
+    *,
+    fps: float | None = None,
+    pad_s: float = 1.0,
+    max_extend_s: float = 10.0,
+) -> Window | None:
+    """Analyse a window of `camera` again at `fps` (None: every frame of the source) and store the result;
+    returns the window done, or None when there was nothing to do."""
+    planned = plan_window(store.conn, camera, wall_lo, wall_hi, pad_s=pad_s, max_extend_s=max_extend_s)
+    if planned is None:
+        return None
+    src, win = planned
+    rate = fps if fps and fps < src.fps else None
+    scfg = cfg.source.model_copy(update={"analyse_fps": rate, "motion_gate": False})
+    with store.tx() as conn:
+        cur = conn.execute(
+            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, analysed_fps, width, height,"
+            " frames_total, status, checkpoint_frame, reprocess_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                camera,
+                src.uri,
+                f"{src.fingerprint}#re{win.frame_lo}-{win.frame_hi}@{rate or src.fps:g}",
+                src.start_wall,
+                src.fps,
+                rate or src.fps,
+                src.width,
+                src.height,
+                src.frames,
+                "running",
+                win.frame_lo - 1,
+                src.id,
+            ),
+        )
+        win.source_id = int(cur.lastrowid)
+    session = CameraSession(
+        stages, camera, (src.width, src.height), source_id=win.source_id, start_wall=src.start_wall
+    )
+    described: list[Described] = []
+    for frame in open_source(src.uri, camera, scfg, src.start_wall, start_index=win.frame_lo):
+        if frame.index > win.frame_hi:
+            break
+        step = session.step(frame)
+        win.frames += 1
+        described.extend(session.describe(step.finished))
+    described.extend(session.describe(session.finish()))
+    with store.tx() as conn:
+        cur = conn.execute(
+            "INSERT INTO reprocessed(camera_id, source_id, wall_lo, wall_hi, frame_lo, frame_hi, fps, frames)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (
+                camera,
+                win.source_id,
+                win.wall_lo,
+                win.wall_hi,
+                win.frame_lo,
+                win.frame_hi,
+                rate or src.fps,
+                win.frames,
+            ),
+        )
+        win.id = int(cur.lastrowid)
+        win.superseded = supersede(conn, win, win.source_id)
+        for d in described:
+            insert_described(conn, d)
+        win.sightings = len(described)
+        conn.execute(
+            "UPDATE reprocessed SET sightings=?, superseded=? WHERE id=?",
+            (win.sightings, win.superseded, win.id),
+        )
+        conn.execute(
+            "UPDATE sources SET status='complete', checkpoint_frame=? WHERE id=?",
+            (win.frame_hi, win.source_id),
+        )
+    return win
+
+
+@dataclass
+class Reprocessor:
+    """The relay's `refine` callback: re-process a candidate camera's window when its sources were indexed
+    below `fps` (None: below their own frame rate). `submit` queues a window with a priority (lower first:
+    the relay's likelier candidates), `run` drains the queue; calling it does both for one window.
+
+    `around`: "window" re-processes the whole window; "sightings" only the spans of the low-rate sightings
+    starting in it (padded by `pad_s`): far fewer frames, at the price of a person the low-rate index missed
+    altogether in that window staying missed."""
+
+    store: Store
+    cfg: Config
+    fps: float | None = None
+    stages: Stages | None = None
+    pad_s: float = 1.0
+    max_extend_s: float = 10.0
+    around: str = "window"
+    windows: list[Window] = field(default_factory=list)
+    queue: JobQueue = field(default_factory=JobQueue)
+    _low: dict[str, bool] = field(default_factory=dict)
+    _n: int = 0
+
+    @property
+    def frames(self) -> int:
+        """Frames analysed by every window re-processed so far."""
+        return sum(w.frames for w in self.windows)
+
+    def needs(self, camera: str) -> bool:
+        """Whether `camera` has a source indexed below the full rate."""
+        if camera not in self._low:
+            rows = self.store.conn.execute(
+                "SELECT fps, analysed_fps FROM sources WHERE camera_id=? AND reprocess_of IS NULL", (camera,)
+            ).fetchall()
+            # Below the target rate (never above the source's own): analysed_fps None is every frame.
+            self._low[camera] = any(
+                fps and afps is not None and afps < min(self.fps or fps, fps) - 1e-6 for fps, afps in rows
+            )
+        return self._low[camera]
+
+    def submit(self, camera: str, wall_lo: float, wall_hi: float, priority: int = 0) -> None:
+        if self.needs(camera):
+            self._n += 1
+            self.queue.push(self._n, (camera, wall_lo, wall_hi), priority)  # type: ignore[arg-type]
+
+    def run(self) -> list[Window]:
+        done = []
+        while len(self.queue):
+            _, (camera, lo, hi) = self.queue.pop()
+            if self.stages is None:
+                self.stages = Stages.load(self.cfg)
+                self.stages.bind(self.store)
+            spans = [(lo, hi)]
+            if self.around == "sightings":
+                spans = [
+                    (float(a), float(b))
+                    for a, b in self.store.conn.execute(
+                        "SELECT wall_start, wall_end FROM sightings WHERE camera_id=? AND superseded_by IS NULL"
+                        " AND wall_start BETWEEN ? AND ?"
+                        " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL) ORDER BY wall_start",
+                        (camera, lo, hi),
+                    ).fetchall()
+                ]
+            for a, b in spans:
+                w = reprocess_window(
+                    self.store, camera, a, b, self.cfg, self.stages, fps=self.fps, pad_s=self.pad_s,
+                    max_extend_s=self.max_extend_s,
+                )  # fmt: skip
+                if w is not None:
+                    self.windows.append(w)
+                    done.append(w)
+        return done
+
+    def __call__(self, camera: str, wall_lo: float, wall_hi: float, priority: int = 0) -> None:
+        self.submit(camera, wall_lo, wall_hi, priority)
+        self.run()

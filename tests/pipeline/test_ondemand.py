@@ -1,0 +1,123 @@
+"""On-demand re-processing: window -> frame range, superseding the low-rate sightings, each window once, and
+the relay's refine hook (off by default)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from relaytrack.config import load_config
+from relaytrack.pipeline.ingest import ingest
+from relaytrack.pipeline.ondemand import Reprocessor, covered, frame_range
+from relaytrack.pipeline.session import Stages
+from relaytrack.records import PERSON, Detections
+from relaytrack.store import Store
+
+W, H, FPS, N = 320, 240, 10, 120  # 12 s of footage at 10 fps
+START = 1_700_000_000.0
+
+
+class ScriptedDetector:
+    """One person walking right across the whole clip: no model needed."""
+
+    def detect(self, image: np.ndarray) -> Detections:
+        i = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])  # the frame index is painted into the image
+        boxes = [[10 + 2 * i, 60, 40 + 2 * i, 140]]
+        return Detections(np.array(boxes, np.float32), np.full(1, 0.9), np.full(1, PERSON))
+
+
+@pytest.fixture
+def clip(tmp_path):
+    d = tmp_path / "C1"
+    (d / "img1").mkdir(parents=True)
+    (d / "seqinfo.ini").write_text(f"[Sequence]\nframeRate={FPS}\n", encoding="utf-8")
+    for i in range(1, N + 1):
+        img = np.full((H, W, 3), 120, np.uint8)
+        img[0, 0, 0], img[0, 0, 1] = i % 256, i // 256
+        img[100:120, (2 * i) % W : (2 * i) % W + 10] = 250  # motion, so a gated index keeps frames
+        cv2.imwrite(str(d / "img1" / f"{i:06d}.png"), img)
+    return d
+
+
+def test_window_maps_to_frames():
+    # Frame i is at START + (i - 1) / FPS.
+    assert frame_range(START, 10, 600, START + 2.0, START + 3.0) == (21, 31)
+    assert frame_range(START, 10, 600, START - 5.0, START + 0.05) == (1, 2)
+    assert frame_range(START, 10, 600, START + 59.0, START + 99.0) == (591, 600)
+    assert frame_range(START, 10, 600, START - 9.0, START - 1.0) is None
+    assert frame_range(START, 10, 600, START + 70.0, START + 80.0) is None
+    assert covered([(0, 5), (4, 10)], 1, 9) and not covered([(0, 5), (6, 10)], 1, 9)
+
+
+def test_reprocess_supersedes_low_rate_sightings_once(tmp_path, clip):
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0, "source.motion_gate": True})
+    stages = Stages(cfg, ScriptedDetector(), None)  # type: ignore[arg-type]
+    res = ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    assert res.status == "complete" and res.frames <= N // 4
+    low = {r[0] for r in store.query("SELECT id FROM sightings")}
+    assert low, "the low-rate index keeps the walker"
+
+    re = Reprocessor(store, load_config(None), stages=stages)
+    assert re.needs("C1") and not re.needs("C9")
+    re("C1", START + 4.0, START + 6.0)
+    w = re.windows[0]
+    # The window is widened to cover the low-rate tracklet it overlaps whole, within max_extend_s.
+    assert w.frame_lo <= 31 and w.frame_hi >= 71 and w.frames == w.frame_hi - w.frame_lo + 1
+    assert w.sightings >= 1 and w.superseded >= 1
+    rows = store.query("SELECT id, superseded_by, source_id FROM sightings ORDER BY id")
+    assert {r[0] for r in rows} >= low  # nothing deleted
+    assert all(r[1] == w.id for r in rows if r[0] in low and r[1] is not None)
+    fresh = [r for r in rows if r[2] == w.source_id]
+    assert fresh and all(r[1] is None for r in fresh)
+    src = store.one("SELECT reprocess_of, analysed_fps, status FROM sources WHERE id=?", (w.source_id,))
+    assert src[0] == res.source_id and src[1] == FPS and src[2] == "complete"
+    # The same window (or one inside it) is done once.
+    re("C1", START + 4.5, START + 5.5)
+    assert len(re.windows) == 1
+    assert store.one("SELECT COUNT(*) FROM reprocessed")[0] == 1
+    # A camera indexed at the full rate is never re-processed.
+    assert not Reprocessor(store, load_config(None), fps=2.0, stages=stages).needs("C1")
+    store.close()
+
+
+def test_relay_hook_is_called_before_reading_and_off_by_default(tmp_path, clip):
+    from relaytrack.config import RelayConfig
+    from relaytrack.relay.candidates import CandidateFinder
+    from relaytrack.store.sightings import get_sighting
+
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    ingest(store, str(clip), "C1", cfg, Stages(cfg, ScriptedDetector(), None), start_wall=START)  # type: ignore[arg-type]
+    sid = store.one("SELECT MIN(id) FROM sightings")[0]
+    origin = get_sighting(store.conn, sid)
+    seen = []
+    plain = CandidateFinder(store.conn, origin, RelayConfig(), set(), set())
+    hooked = CandidateFinder(
+        store.conn, origin, RelayConfig(), set(), set(), refine=lambda *a: seen.append(a)
+    )
+    assert plain.refine is None
+    a = plain._query("C1", START - 1, START + 20, set())
+    b = hooked._query("C1", START - 1, START + 20, set())
+    assert [s.id for s in a] == [s.id for s in b] and seen == [("C1", START - 1, START + 20)]
+    with store.tx() as conn:
+        conn.execute("UPDATE sightings SET superseded_by=1")
+    assert plain._query("C1", START - 1, START + 20, set()) == []  # superseded sightings are not read
+    store.close()
+
+
+def test_reprocess_around_sightings_only_touches_their_spans(tmp_path, clip):
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    stages = Stages(cfg, ScriptedDetector(), None)  # type: ignore[arg-type]
+    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    re = Reprocessor(store, load_config(None), stages=stages, around="sightings")
+    re("C1", START + 60.0, START + 90.0)  # nobody starts there (and the clip ends at 12 s)
+    assert re.windows == [] and re.frames == 0
+    first = store.one("SELECT MIN(wall_start), MIN(wall_end) FROM sightings")
+    re("C1", START - 1.0, START + 1.0)
+    assert len(re.windows) == 1 and re.windows[0].wall_lo <= first[0] and re.windows[0].wall_hi >= first[1]
+    re("C1", START - 1.0, START + 1.5)  # its own full-rate sightings are not spans to re-process again
+    assert len(re.windows) == 1
+    store.close()
