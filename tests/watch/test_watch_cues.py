@@ -275,3 +275,17 @@ def test_new_reasons_read_in_korean(en):
     ko = i18n.ko(en)
     assert ko != en and any("\uac00" <= ch <= "\ud7a3" for ch in ko)
     assert all(d in ko for d in "".join(c for c in en if c.isdigit()))
+
+
+# ------------------------------------------------------------------ gone in at a door, or walked on
+
+
+def test_a_track_lost_while_walking_on_and_picked_up_further_along_did_not_go_in():
+    from relaytrack.watch.innocent import InnocentConfig, went_in
+
+    cfg = InnocentConfig()
+    # Ended 0.6 h from its stop; a new track appears 0.6 s later 49 px further along (box height 80).
+    later = [(0.6, 310.0, 267.0, 77.0), (1.0, 325.0, 263.0, 76.0)]
+    assert went_in((261.0, 276.0), (230.0, 226.0), 79.0, later, cfg, 0.6, speed_px_s=0.0)  # standing: door
+    assert not went_in((261.0, 276.0), (230.0, 226.0), 79.0, later, cfg, 0.6, speed_px_s=38.0)  # walking on
+    assert went_in((261.0, 276.0), (230.0, 226.0), 79.0, [], cfg, 0.6, speed_px_s=38.0)  # nobody: went in

@@ -158,16 +158,20 @@ def went_in(
     last_foot: tuple[float, float],
     stop_foot: tuple[float, float],
     stand_h: float,
-    others_since: list[tuple[float, float, float]],
+    others_since: list[tuple[float, float, float, float]],
     cfg: InnocentConfig,
     same_place_h: float,
+    speed_px_s: float = 0.0,
 ) -> bool:
     """A track that ended next to its stop with nobody appearing at that place since (`others_since`: foot
-    points (x, y, box height) of other tracks seen after it ended): the person went in there, the track did
-    not merely break (a broken track is picked up at the same place by a new one)."""
+    points (seconds after it ended, x, y, box height) of other tracks): the person went in there, the track
+    did not merely break (a broken track is picked up at the same place by a new one). Someone still walking
+    when the track broke (`speed_px_s`) is picked up further on: the place grows with the distance they could
+    have walked since, else a courier lost for half a second while walking on would have "gone in"."""
     if math.hypot(last_foot[0] - stop_foot[0], last_foot[1] - stop_foot[1]) / max(stand_h, 1.0) > cfg.door_h:
         return False
-    for x, y, h in others_since:
-        if math.hypot(x - last_foot[0], y - last_foot[1]) <= same_place_h * max(h, stand_h):
+    for dt, x, y, h in others_since:
+        reach = same_place_h * max(h, stand_h) + speed_px_s * min(max(dt, 0.0), cfg.door_s)
+        if math.hypot(x - last_foot[0], y - last_foot[1]) <= reach:
             return False
     return True

@@ -74,6 +74,8 @@ class Stop:
     head_held: str | None = None  # the last direction held for 2 posed frames (a glance, not noise)
     head_turns: int = 0
     spot: SpotWatch | None = None  # the spot's before views and, after the stop, its before/after verdict
+    gone_move_h: float | None = None  # a track that vanished: how far from the stop (heights) and how fast
+    gone_speed_h_s: float | None = None
 
     @property
     def dwell(self) -> float:
@@ -313,9 +315,12 @@ class CameraWatch:
         ):
             return None
         t, b = self._feet[-1][0], tr.boxes[-1].xyxy
-        others = [(x, y, h) for tf, x, y, h, _ in self._feet if tf > tr.last_t]
+        others = [(tf - tr.last_t, x, y, h) for tf, x, y, h, _ in self._feet if tf > tr.last_t]
         foot, sp = ((b[0] + b[2]) / 2, b[3]), self.cfg.signals.same_place_h
-        s.left = "door" if went_in(foot, s.foot, tr.stand_h(), others, ic, sp) else "lost"
+        s.gone_move_h = math.hypot(foot[0] - s.foot[0], foot[1] - s.foot[1]) / tr.stand_h()
+        s.gone_speed_h_s = self._speed(tr, tr.last_t)
+        walking = s.gone_speed_h_s * tr.stand_h()
+        s.left = "door" if went_in(foot, s.foot, tr.stand_h(), others, ic, sp, walking) else "lost"
         wall = self._wall_at(t)
         self._close(tr, wall)
         return self.assess(tr, t, wall)
@@ -403,10 +408,10 @@ class CameraWatch:
         if s is None:
             return
         stand_h = tr.stand_h()
+        margin = sc.reach_margin_h * stand_h
+        at_spot = any(s.zone.distance(x, y) <= margin for x, y in p.wrists)
         if p.phone_pose:
-            s.phone_frames += 1
-            if s.phone_frames == sc.phone_frames:
-                s.key["phone"] = (frame, t)
+            self._phone(s, frame, t)
         if s.closed:
             return
         if p.knee_deg is not None:
@@ -441,16 +446,18 @@ class CameraWatch:
         if low:
             s.pose_low_frames += 1
         self._head(s, p.head)
-        margin = sc.reach_margin_h * stand_h
         # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
         # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
         leaning = tr.planted and p.torso_deg is not None and p.torso_deg > sc.reach_torso_deg
-        if (low or leaning or (tr.box_low and not upright)) and any(
-            s.zone.distance(x, y) <= margin for x, y in p.wrists
-        ):
+        if (low or leaning or (tr.box_low and not upright)) and at_spot:
             s.reach_frames += 1
             if s.reach_frames == sc.pose_frames:
                 s.key["reach"] = (frame, t)
+
+    def _phone(self, s: Stop, frame: int, t: float) -> None:
+        s.phone_frames += 1
+        if s.phone_frames == self.cfg.signals.phone_frames:
+            s.key["phone"] = (frame, t)
 
     def _head(self, s: Stop, head: str | None) -> None:
         """Counts head turns: a direction counts once held for two posed frames in a row (one odd frame is
@@ -572,6 +579,8 @@ class CameraWatch:
             "left": s.left,
             "round_stops": cue.round_stops,
             "stay_s": cue.stay_s,
+            "gone_move_h": None if s.gone_move_h is None else round(s.gone_move_h, 2),
+            "gone_speed_h_s": None if s.gone_speed_h_s is None else round(s.gone_speed_h_s, 2),
             "head_turns": s.head_turns,
             "spot_change_share": share,
             "spot_compare": None if change is None else change.why,
