@@ -9,7 +9,7 @@ import pytest
 
 from relaytrack.config import load_config
 from relaytrack.pipeline.ingest import ingest
-from relaytrack.pipeline.ondemand import Reprocessor, covered, frame_range
+from relaytrack.pipeline.ondemand import Reprocessor, covered, frame_range, plan_window
 from relaytrack.pipeline.session import Stages
 from relaytrack.records import PERSON, Detections
 from relaytrack.store import Store
@@ -76,6 +76,11 @@ def test_reprocess_supersedes_low_rate_sightings_once(tmp_path, clip):
     # The same window (or one inside it) is done once.
     re("C1", START + 4.5, START + 5.5)
     assert len(re.windows) == 1
+    # A request overlapping a done window plans only footage after it: padding and widening never reach
+    # back over it (they did, a little wider each time).
+    assert w.wall_hi < START + 11.85, "the clip leaves footage after the first window"
+    nxt = plan_window(store.conn, "C1", w.wall_hi - 0.5, START + 11.9)
+    assert nxt is not None and nxt[1].wall_lo >= w.wall_hi - 1e-6
     assert store.one("SELECT COUNT(*) FROM reprocessed")[0] == 1
     # A camera indexed at the full rate is never re-processed.
     assert not Reprocessor(store, load_config(None), fps=2.0, stages=stages).needs("C1")

@@ -132,12 +132,7 @@ def plan_window(
     ]
     if covered(done, lo, hi):
         return None
-    for _ in range(len(done)):  # only the part not done yet: windows done trim the ends
-        for a, b in done:
-            if a <= lo + 1e-6 < b:
-                lo = b
-            if a < hi - 1e-6 <= b:
-                hi = a
+    lo, hi = _trim(lo, hi, done)
     lo, hi = max(src.start_wall, lo - pad_s), min(src.end_wall, hi + pad_s)
     for _ in range(3):  # a widened range may overlap more low-rate sightings; a few rounds settle it
         row = conn.execute(
@@ -152,10 +147,26 @@ def plan_window(
         if (nlo, nhi) == (lo, hi):
             break
         lo, hi = nlo, nhi
+    # Padding and widening must not reach back into footage done before: without this a sighting crossing
+    # a done window's edge pulled every later request back over it, a little wider each time.
+    lo, hi = _trim(lo, hi, done)
+    if hi - lo < 1e-3 or covered(done, lo, hi):
+        return None
     fr = frame_range(src.start_wall, src.fps, src.frames, lo, hi)
     if fr is None:
         return None
     return src, Window(camera, lo, hi, fr[0], fr[1])
+
+
+def _trim(lo: float, hi: float, done: list[tuple[float, float]]) -> tuple[float, float]:
+    """[lo, hi] less the windows done before that cover either end."""
+    for _ in range(len(done)):
+        for a, b in done:
+            if a <= lo + 1e-6 < b:
+                lo = b
+            if a < hi - 1e-6 <= b:
+                hi = a
+    return lo, hi
 
 
 def supersede(conn: Any, window: Window, new_source: int) -> int:
