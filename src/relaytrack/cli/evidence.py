@@ -163,15 +163,7 @@ def users_list(db: DbOpt = None, json_out: JsonFlag = False) -> None:
             }
             for r in rows
         ]
-        with store.tx() as conn:
-            audit.append(
-                conn,
-                store.path,
-                user=adm.actor,
-                case=None,
-                action="user_admin",
-                detail={"listed": len(out), "host_account": adm.host_account, "via": adm.via},
-            )
+        _log_listing(store, adm, "user_admin", len(out))
     if json_out:
         print_json(out)
         return
@@ -183,6 +175,19 @@ def users_list(db: DbOpt = None, json_out: JsonFlag = False) -> None:
             for u in out
         ],
     )  # fmt: skip
+
+
+def _log_listing(store, adm, action: str, listed: int) -> None:
+    """An administrator's listing of users or cases is audited like any other administration."""
+    with store.tx() as conn:
+        audit.append(
+            conn,
+            store.path,
+            user=adm.actor,
+            case=None,
+            action=action,
+            detail={"listed": listed, "host_account": adm.host_account, "via": adm.via},
+        )
 
 
 @cases_app.command("list")
@@ -213,15 +218,7 @@ def cases_list(db: DbOpt = None, json_out: JsonFlag = False) -> None:
             }
             for r in rows
         ]
-        with store.tx() as conn:
-            audit.append(
-                conn,
-                store.path,
-                user=adm.actor,
-                case=None,
-                action="case_admin",
-                detail={"listed": len(out), "host_account": adm.host_account, "via": adm.via},
-            )
+        _log_listing(store, adm, "case_admin", len(out))
     if json_out:
         print_json(out)
         return
