@@ -289,3 +289,57 @@ def test_a_track_lost_while_walking_on_and_picked_up_further_along_did_not_go_in
     assert went_in((261.0, 276.0), (230.0, 226.0), 79.0, later, cfg, 0.6, speed_px_s=0.0)  # standing: door
     assert not went_in((261.0, 276.0), (230.0, 226.0), 79.0, later, cfg, 0.6, speed_px_s=38.0)  # walking on
     assert went_in((261.0, 276.0), (230.0, 226.0), 79.0, [], cfg, 0.6, speed_px_s=38.0)  # nobody: went in
+
+
+def test_brief_needs_the_person_seen_leaving_and_counts_the_stay_in_pieces():
+    from relaytrack.watch.innocent import InnocentConfig, cues
+
+    cfg = InnocentConfig()
+    walked = cues(cfg, 4.0, True, "walked", False, [], 1000.0)
+    lost = cues(cfg, 4.0, True, "lost", False, [], 1000.0)
+    phone = cues(cfg, 4.0, True, "walked", True, [], 1000.0)
+    assert walked.brief == 1.0 and lost.brief == 0.0 and phone.brief == 0.0
+    piece = StopRecord("C1", "Z2", ("C1", 1), 990.0, 995.0, None)  # 5 s just before this 4 s stop (from 996)
+    assert cues(cfg, 4.0, True, "walked", False, [], 1000.0, same_spot=[piece]).brief == 0.0
+
+
+def _two_at_the_spot(cfg, both_leave: bool):
+    """Tracks 1 and 2 side by side at the spot (one person doubled, or a pair); track 1 ends at 14 s, track 2
+    stays (both_leave False) or ends with it; a bystander far off keeps the scene going."""
+    watch = CameraWatch("C1", [ZONE], cfg)
+    out, t = [], 0.0
+    for k in range(100):
+        tracks = [(9, box(600.0))]
+        if t < 4:
+            x = -100 + 105 * t
+            tracks += [(1, box(x)), (2, box(x + 12))]
+        elif t < 14 or (not both_leave and t < 18):
+            tracks += [(1, box(320.0))] if t < 14 else []
+            tracks += [(2, box(332.0))]
+        fn = (lambda _t, _b, p=crouch_reach(320): p) if 4 <= t < 14 else None
+        out += watch.step(k, t, DAY + t, tracks, None, fn)
+        t += 1 / FPS
+    return watch, out
+
+
+def test_a_track_lost_while_another_stays_at_the_spot_hands_its_stay_over(cfg):
+    watch, out = _two_at_the_spot(cfg, both_leave=False)
+    first = [a for a in out if a.track_id == 1 and a.final]
+    assert first and first[-1].superseded and first[-1].stop.continued_by == 2
+    second = [a for a in out if a.track_id == 2]
+    assert second[-1].signals["reach_frames"] >= first[-1].signals["reach_frames"]
+    # The alert book takes no decision on a superseded stay.
+    from relaytrack.watch.alerts import AlertBook
+
+    book = AlertBook("C1", cfg.alert, None)
+    a = first[-1]
+    a.score = 5.0
+    assert book.on_frame(0, 20.0, np.zeros((8, 8, 3), np.uint8), [a], {}, 0.0) == []
+    assert book.decide_pending([1], [a]) == []
+
+
+def test_two_who_went_in_together_both_went_in(cfg):
+    # Neither track was picked up again: the other one was there all along, it is no re-detection.
+    watch, out = _two_at_the_spot(cfg, both_leave=True)
+    gone = {a.track_id: a.signals["left"] for a in out if a.final and a.track_id in (1, 2)}
+    assert gone == {1: "door", 2: "door"}

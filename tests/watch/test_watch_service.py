@@ -28,6 +28,11 @@ LOW = {
     "run.reconnect_tries": 1,
     "run.reconnect_max_s": 0.2,
     "alert.post_roll_s": 0.5,
+    # The innocent cues lower a stop by up to 0.6: off here, where any stop must alert.
+    "innocent.w_door": 0.0,
+    "innocent.w_round": 0.0,
+    "innocent.w_brief": 0.0,
+    "innocent.w_linger": 0.0,
 }
 
 

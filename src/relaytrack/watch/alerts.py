@@ -377,6 +377,9 @@ class AlertBook:
         raised = []
         live = set()
         for a in assessments:
+            if a.superseded:  # the stay goes on under another track, which decides it
+                self.pending.pop(a.track_id, None)
+                continue
             if a.final or a.score < self.cfg.threshold:
                 self.pending.pop(a.track_id, None)
             self.max_score = max(self.max_score, a.score)
@@ -479,6 +482,8 @@ class AlertBook:
         for tid in list(self.pending) if tracks is None else [t for t in tracks if t in self.pending]:
             a, index, t, boxes, capture_wall = self.pending.pop(tid)
             a = last.get(tid, a)
+            if a.superseded:
+                continue
             if a.score >= self.cfg.threshold and a.zone.id not in self.alerted.get(a.track_id, set()):
                 raised.extend(self._raise(a, index, t, boxes, capture_wall))
         return raised

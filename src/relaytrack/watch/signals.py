@@ -26,8 +26,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -42,88 +40,12 @@ from relaytrack.watch.route import (  # noqa: F401  (re-exported: the service an
     is_night,
     local_hour,
 )
-from relaytrack.watch.spot import SpotMemory, SpotWatch
+from relaytrack.watch.spot import SpotMemory
+from relaytrack.watch.stop import Assessment, Seen, Stop, TrackState  # noqa: F401  (re-exported)
 from relaytrack.watch.zones import Zone
 
 TOP_EDGE_PX = 2.0  # a box starting this close to the frame's top is cut off by it
-
-
-@dataclass
-class Stop:
-    """One stop of a track near one zone, with the evidence gathered during it (and its phone window)."""
-
-    zone: Zone
-    start: float
-    last: float
-    start_frame: int
-    foot: tuple[float, float] = (0.0, 0.0)  # where the person stood when the stop began
-    crouch_frames: int = 0
-    pose_low_frames: int = 0  # of those, frames where the keypoints (knees, torso) said low too
-    low_s: float = 0.0
-    reach_frames: int = 0
-    phone_frames: int = 0
-    sitting: bool = False
-    knee_min: float | None = None
-    torso_max: float | None = None
-    box_ratio_min: float | None = None
-    closed: bool = False
-    left: str | None = None  # how the person left the spot: walked (on) | door (went in) | lost (track broke)
-    key: dict[str, tuple[int, float]] = field(default_factory=dict)  # moment -> (frame index, t)
-    head_last: str | None = None  # head direction of the last posed frame, and for how many frames in a row
-    head_run: int = 0
-    head_held: str | None = None  # the last direction held for 2 posed frames (a glance, not noise)
-    head_turns: int = 0
-    spot: SpotWatch | None = None  # the spot's before views and, after the stop, its before/after verdict
-    gone_move_h: float | None = None  # a track that vanished: how far from the stop (heights) and how fast
-    gone_speed_h_s: float | None = None
-
-    @property
-    def dwell(self) -> float:
-        return self.last - self.start
-
-
-class Seen(NamedTuple):
-    """One analysed frame of a watched track's recent history. A tuple, so that the alert book can take a
-    history as (frame, t, xyxy) rows."""
-
-    frame: int
-    t: float
-    xyxy: tuple[float, float, float, float]
-
-
-@dataclass
-class TrackState:
-    track_id: int
-    boxes: deque[Seen]  # the last `run.track_history_s` seconds
-    heights: deque  # box heights for the standing height
-    stop: Stop | None = None
-    stops: list[Stop] = field(default_factory=list)
-    hist: np.ndarray | None = None
-    last_t: float = 0.0
-    first_foot: tuple[float, float] | None = None
-    box_low: bool = False  # this frame's box is much lower than the standing height
-    travelled_h: float = 0.0  # farthest the foot point got from where the track began, in standing heights
-    planted: bool = False  # this frame's box bottom is where the current stop began
-    arrived: bool = False  # appeared at a place seen empty just before (or took over such a track)
-
-    def stand_h(self) -> float:
-        h = np.fromiter(self.heights, float)
-        return float(np.percentile(h, 85)) if len(h) else 1.0
-
-
-@dataclass
-class Assessment:
-    """The score of one track's stop with its measured signals and the operator's explanation."""
-
-    track_id: int
-    zone: Zone
-    score: float
-    signals: dict[str, float]
-    strengths: dict[str, float]
-    reasons: list[str]
-    explanation: str
-    stop: Stop
-    final: bool = True  # the stop ended (or lasted hold_max_s): departure cues are known
+RETRACK_S = 1.0  # a track that began this long before another ended may be that person picked up again
 
 
 def _lower_body_points(xyxy, n: int = 4) -> list[tuple[float, float]]:
@@ -151,7 +73,8 @@ class CameraWatch:
         self.t0: float | None = None
         # Foot points of everyone over the last `empty_before_s` (with whether that person had come there):
         # was a new track's place empty before it, or does it continue a track that broke off there?
-        self._feet: deque[tuple[float, float, float, float, bool]] = deque()
+        # (t, x, y, box height, came there, when that track was first seen)
+        self._feet: deque[tuple[float, float, float, float, bool, float]] = deque()
         self._wall0 = 0.0  # wall time of source second 0
         self.spots = SpotMemory(zones, cfg.spot) if cfg.spot.enabled else None
         # Closed stops waiting for clear views of their spot after the person left (the track may be gone).
@@ -213,6 +136,7 @@ class CameraWatch:
                 maxlen = int(horizon * 30) + 8
                 tr = self.tracks[tid] = TrackState(tid, deque(maxlen=maxlen), deque(maxlen=maxlen))
                 tr.arrived = self._arrived(xyxy, t)
+                tr.first_t = t
             tr.boxes.append(Seen(frame_index, t, xyxy))
             while tr.boxes and t - tr.boxes[0].t > horizon:
                 tr.boxes.popleft()
@@ -315,15 +239,40 @@ class CameraWatch:
         ):
             return None
         t, b = self._feet[-1][0], tr.boxes[-1].xyxy
-        others = [(tf - tr.last_t, x, y, h) for tf, x, y, h, _ in self._feet if tf > tr.last_t]
+        # A track picked up again is a new track (one that began about when this one ended), or one that was
+        # there alongside and still is (the person doubled by the tracker stays on as the other); one that was
+        # alongside and has gone too (two going in together) says nothing of where this one went.
+        others = [
+            (tf - tr.last_t, x, y, h)
+            for tf, x, y, h, _, t_first in self._feet
+            if tf > tr.last_t and (t_first >= tr.last_t - RETRACK_S or tf >= t - RETRACK_S)
+        ]
         foot, sp = ((b[0] + b[2]) / 2, b[3]), self.cfg.signals.same_place_h
         s.gone_move_h = math.hypot(foot[0] - s.foot[0], foot[1] - s.foot[1]) / tr.stand_h()
         s.gone_speed_h_s = self._speed(tr, tr.last_t)
         walking = s.gone_speed_h_s * tr.stand_h()
         s.left = "door" if went_in(foot, s.foot, tr.stand_h(), others, ic, sp, walking) else "lost"
         wall = self._wall_at(t)
+        if s.left == "lost":
+            # Someone stays at the spot under another track (the tracker broke or doubled this person): the
+            # stay goes on with that track, which decides it with its own departure.
+            other = next(
+                (
+                    o
+                    for o in self.tracks.values()
+                    if o is not tr and o.last_t == t and o.stop is not None and not o.stop.closed
+                    and o.stop.zone.id == s.zone.id
+                ),
+                None,
+            )  # fmt: skip
+            if other is not None and other.stop is not None:
+                s.hand_over(other.stop)
+                s.continued_by = other.track_id
         self._close(tr, wall)
-        return self.assess(tr, t, wall)
+        a = self.assess(tr, t, wall)
+        if a is not None and s.continued_by is not None:
+            a.superseded = True
+        return a
 
     def end_track(self, track_id: int, wall: float) -> Assessment | None:
         """The tracker ended a track: an open stop ends as the person's departure (door or lost) and is
@@ -348,7 +297,7 @@ class CameraWatch:
             if tr.last_t == t and tr.boxes:
                 b = tr.boxes[-1].xyxy
                 came = tr.arrived or tr.travelled_h >= arrive_h
-                self._feet.append((t, (b[0] + b[2]) / 2, b[3], b[3] - b[1], came))
+                self._feet.append((t, (b[0] + b[2]) / 2, b[3], b[3] - b[1], came, tr.first_t))
         keep = self.cfg.signals.empty_before_s
         while self._feet and t - self._feet[0][0] > keep:
             self._feet.popleft()
@@ -361,7 +310,7 @@ class CameraWatch:
         fx, fy, h = (xyxy[0] + xyxy[2]) / 2, xyxy[3], max(xyxy[3] - xyxy[1], 1.0)
         near = [
             came
-            for tf, x, y, hf, came in self._feet
+            for tf, x, y, hf, came, _ in self._feet
             if t - tf <= sc.empty_before_s and math.hypot(fx - x, fy - y) <= sc.same_place_h * max(h, hf)
         ]
         if near:
@@ -414,6 +363,7 @@ class CameraWatch:
             self._phone(s, frame, t)
         if s.closed:
             return
+        s.posed_frames += 1
         if p.knee_deg is not None:
             s.knee_min = p.knee_deg if s.knee_min is None else min(s.knee_min, p.knee_deg)
         if p.torso_deg is not None:
@@ -570,6 +520,7 @@ class CameraWatch:
             "knee_min_deg": None if s.knee_min is None else round(s.knee_min, 1),
             "torso_max_deg": None if s.torso_max is None else round(s.torso_max, 1),
             "reach_frames": s.reach_frames,
+            "posed_frames": s.posed_frames,
             "phone_frames": s.phone_frames,
             "sitting": sitting,
             "stops_in_window": n_stops,

@@ -62,8 +62,10 @@ class SpotConfig(Strict):
         le=1,
         description="...and by at least this share of the spot's brightness (gain-normalised)",
     )
+    # Set on the tuning towns, where nothing is ever left at a spot: the largest changed share over 43
+    # before/after comparisons there was 0.015 (most under 0.003); 0.04 keeps well above that.
     change_share: float = Field(
-        0.06, gt=0, le=1, description="Share of the spot's pixels changed that makes the spot look different"
+        0.04, gt=0, le=1, description="Share of the spot's pixels changed that makes the spot look different"
     )
     w_change: float = Field(
         0.15, ge=0, le=2, description="Raised by: the spot looks different after the stop"
