@@ -51,6 +51,15 @@ zone (``pose.near_factor``, at most ``pose.max_per_frame`` crops per frame). One
 tracks through crouches with a lower second-stage IoU and start score (``run.track_second_iou``,
 ``run.track_new_conf``) than the ingest pipeline.
 
+Innocent patterns lower the score with a reason (``watch/innocent.py``, config ``innocent``): went in at a
+door right after the stop, a postman's round of short stops, a brief stop with no photo (only when the person
+was seen leaving), a long stay (``linger_s``, 30 s) with no hand into the spot (smokers, people waiting).
+The before/after comparison of the spot (``watch/spot.py``, config ``spot``) raises it when the spot looks
+different after the person left than before they came (clear crops of the zone, gain-normalised, noise
+measured from the views themselves). Head turns from keypoints (``signals.look_turns``) are measured and
+shown as a signal; their weight (``weights.look``) is 0. A track lost while another stays at the spot hands
+its stay over to that track (one person broken or doubled by the tracker decides once).
+
 Timing: ``start``/``end`` are seconds from the source's start (the stop's start and the alert's last update);
 ``decided`` is when the score crossed the threshold; ``latency_s`` is wall seconds from the frame's arrival to
 the stored alert.
