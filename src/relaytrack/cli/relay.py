@@ -302,9 +302,8 @@ def relay_cmd(
         if geojson is not None:
             written.append(str(write_route_geojson(route, store, geojson)))
         if html_out is not None:
-            written.append(
-                str(write_route_html(route, store, html_out, title=f"Relay route from #{from_}", hint=hint))
-            )
+            # titled "Relay route from #N" / "목격 #N에서 추적한 경로" in the person's language
+            written.append(str(write_route_html(route, store, html_out, hint=hint)))
         if mot is not None:
             written += [str(p) for p in write_route_mot(route, store, mot)]
         with store.tx() as conn:
