@@ -162,3 +162,37 @@ def test_detect_and_track_cli_write_mot_lines(tmp_path, pets_dir):
     tl = [line.split(",") for line in pred.read_text().splitlines()]
     assert tl and all(len(f) == 10 and int(f[1]) > 0 for f in tl)
     assert len({f[1] for f in tl}) >= 3
+
+
+def test_cli_ingest_learns_the_store_model_once_it_has_enough_tracklets(tmp_path, pets_clip):
+    """Two cameras' worth of tracklets: the second ingest crosses the (lowered) floor, the store learns its
+    model and re-embeds; the JSON on stdout stays the per-source list (the note goes to stderr)."""
+    import json
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("reid:\n  auto_min_tracklets: 8\n")
+    db = tmp_path / "auto.db"
+
+    def run(cam):
+        return subprocess.run(
+            [sys.executable, "-m", "relaytrack.cli", "ingest", str(pets_clip), "--camera", cam, "--db", str(db),
+             "--config", str(cfg), "--json"],
+            capture_output=True, text=True,
+        )
+
+    first = run("A")
+    assert first.returncode == 0, first.stderr
+    assert "learned the store's appearance model" not in first.stderr  # one camera: never
+    second = run("B")
+    assert second.returncode == 0, second.stderr
+    assert [r["camera"] for r in json.loads(second.stdout)] == ["B"]
+    with Store(db) as s:
+        n = s.query("SELECT count(*) FROM crops c JOIN sightings x ON x.id=c.sighting_id WHERE c.k=1")[0][0]
+        model = s.query("SELECT value FROM meta WHERE key='embedder_model'")
+    if n >= 8:
+        assert "learned the store's appearance model from" in second.stderr
+        assert model and model[0][0].endswith("auto.reid.onnx")
+        with Store(db) as s:
+            assert s.query("SELECT count(*) FROM sightings WHERE embedding IS NULL AND kind='person'")[0][0] == 0
+    else:  # the clip gave too few tracklets with two crops for this check to mean anything
+        pytest.fail(f"only {n} tracklets with two crops from two ingests of the clip")

@@ -234,3 +234,47 @@ def test_cross_camera_association_joins_the_same_person_and_helps():
     a, b = pairs[0]
     kept = fit_associated(feats, cams, [(a, b)], dim=12)
     assert kept.info["associated_pairs"] == len(pairs) - 1
+
+
+def test_store_learns_its_model_when_due_and_again_only_after_growing(store_db):
+    """`reid.auto`: nothing below the floor; at the floor train + apply; not again until the store has grown
+    `auto_growth`-fold; never when the configuration names the embedder."""
+    from relaytrack.config import load_config
+    from relaytrack.reid import auto, train
+    from relaytrack.store import Store, vectors
+
+    store = Store(store_db)
+    _fill_store(store, n_people=6)  # 12 tracklets on 2 cameras
+    cfg = load_config(None, {"reid": {"auto_min_tracklets": 16, "auto_growth": 1.5}})
+    ready = auto.readiness(store, cfg)
+    assert (ready.due, ready.tracklets, ready.cameras) == (False, 12, 2) and "starts at 16" in ready.reason
+    assert auto.maybe_learn(store, cfg) is None
+    assert not train.default_model_path(store).exists()
+    _fill_store(store, n_people=6, seed=1)  # 24
+    named = load_config(None, {"reid": {"auto_min_tracklets": 16}, "describe": {"embedder": "parts"}})
+    assert not auto.readiness(store, named).due
+    res = auto.maybe_learn(store, cfg)
+    assert res is not None and res["learned"] and res["tracklets"] == 24 and res["embedded"] == 24
+    with store.tx() as conn:
+        assert vectors.embedder(conn)[1] == str(train.default_model_path(store).resolve())
+        assert vectors.count(conn) == 24
+    after = auto.readiness(store, cfg)
+    assert not after.due and after.learned_from == 24 and "again at 36" in after.reason
+    _fill_store(store, n_people=6, seed=2)  # 36 = 1.5 x 24
+    assert auto.readiness(store, cfg).due
+    store.close()
+
+
+def test_train_samples_a_large_store(store_db):
+    from relaytrack.reid import train
+    from relaytrack.store import Store
+
+    store = Store(store_db)
+    _fill_store(store, n_people=12)
+    with store.tx() as conn:
+        every = train.store_tracklets(conn)
+        some = train.store_tracklets(conn, limit=10)
+    assert len(every) == 24 and len(some) == 10
+    keys = [t.key for t in some]
+    assert keys == sorted(keys, key=int) and set(keys) < {t.key for t in every}
+    store.close()

@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from relaytrack.cli.common import ConfigOpt, DbOpt, JsonFlag, UserOpt, cli_config, open_store
+from relaytrack.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonFlag,
+    UserOpt,
+    cli_config,
+    log_maintenance,
+    open_store,
+    progress_callback,
+)
 from relaytrack.config import Config
 from relaytrack.errors import RelaytrackError, SourceError
 from relaytrack.ui import console, console_err, print_json, progress
@@ -133,6 +142,26 @@ def audit_ingest(store, user: str | None, res) -> None:
                    "error": res.error})
 
 
+def learn_if_due(store, cfg: Config, user: str | None, json_out: bool) -> None:
+    """The store learns its appearance model once it holds enough tracklets (`relaytrack.reid.auto`)."""
+    from relaytrack.reid.auto import maybe_learn, readiness
+
+    if not readiness(store, cfg).due:
+        return
+    bar, cb = progress_callback("learning the store's appearance model")
+    with bar:
+        res = maybe_learn(store, cfg, progress=cb)
+    if res is None:
+        return
+    log_maintenance(store, user, "reid-auto", res)
+    out = console_err if json_out else console
+    if res["learned"]:
+        out.print(f"learned the store's appearance model from {res['tracklets']} tracklets on {res['cameras']} "
+                  f"cameras in {res['train_s']} s; re-embedded {res['embedded']} sightings with it")
+    else:
+        out.print(f"[yellow]note:[/yellow] the store's appearance model was not learned: {res['reason']}")
+
+
 def ingest_cmd(
     sources: Annotated[list[str], typer.Argument(help="Video files, image-sequence folders or stream URLs")],
     camera: Annotated[
@@ -208,6 +237,8 @@ def ingest_cmd(
                 bar.update(task, visible=False)
                 results.append(res)
                 audit_ingest(store, identity(user, None)[0], res)
+        if any(r.status != "failed" for r in results):
+            learn_if_due(store, cfg, user, json_out)
     failed = [r for r in results if r.status == "failed"]
     if json_out:
         print_json(

@@ -168,6 +168,10 @@ def fit_associated(
         cams = [cameras[g] for g in ids]
         negs = sorted({(min(index[group[a]], index[group[b]]), max(index[group[a]], index[group[b]]))
                        for a, b in negatives if group[a] != group[b]})
-        proj = fit(joined, cams, negs, **kw)
+        try:
+            refit = fit(joined, cams, negs, **kw)
+        except InputError:
+            break  # joined into too few people to learn from again: the first fit stands
+        proj = refit
         proj.info.update(first, associated_pairs=len(pairs))
     return proj

@@ -27,6 +27,7 @@ from relaytrack.store import Store, vectors
 from relaytrack.store.sightings import crops_of
 
 MIN_TRACKLETS = 8
+MAX_TRACKLETS = 3000  # a sample this size learns the metric; more only costs memory (features x 3 views)
 APPLY_CHUNK = 200
 Progress = Callable[[int, int, str], None]
 
@@ -38,11 +39,15 @@ def _decode(jpeg: bytes) -> np.ndarray | None:
     return img if img is not None and img.shape[0] >= 8 and img.shape[1] >= 4 else None
 
 
-def store_tracklets(conn, *, kind: str = "person") -> list[TrackletCrops]:
-    """Person sightings with their stored crops (the thumbnail alone where a store predates crops)."""
+def store_tracklets(conn, *, kind: str = "person", limit: int | None = None, seed: int = 0) -> list[TrackletCrops]:
+    """Person sightings with their stored crops (the thumbnail alone where a store predates crops). With
+    `limit`, an even sample of at most that many (a city store holds millions; a metric needs thousands)."""
     rows = conn.execute(
         "SELECT id, camera_id, wall_start, wall_end FROM sightings WHERE kind=? ORDER BY id", (kind,)
     ).fetchall()
+    if limit is not None and len(rows) > limit:
+        pick = np.sort(np.random.default_rng(seed).choice(len(rows), limit, replace=False))
+        rows = [rows[i] for i in pick]
     out = []
     for sid, cam, w0, w1 in rows:
         images = tuple(im for im in (_decode(j) for j in crops_of(conn, sid)) if im is not None)
@@ -96,16 +101,27 @@ def train_tracklets(
     return reid_model.build(projection=proj, info={"trained_on": "store tracklets"}), proj.info
 
 
-def train(store: Store, out: Path | None = None, *, progress: Progress | None = None, seed: int = 0) -> TrainReport:
+def train(store: Store, out: Path | None = None, *, progress: Progress | None = None, seed: int = 0,
+          max_tracklets: int = MAX_TRACKLETS) -> TrainReport:
     t0 = time.perf_counter()
     with store.tx() as conn:
-        tracklets = store_tracklets(conn)
+        tracklets = store_tracklets(conn, limit=max_tracklets, seed=seed)
     model, info = train_tracklets(tracklets, progress=progress, seed=seed)
     path = reid_model.write(model, out or default_model_path(store)).resolve()
     return TrainReport(str(path), int(info["dim"]), int(info["tracklets"]), int(info["crops"]),
                        int(info["negative_pairs"]), int(info["co_occurring_pairs"]), time.perf_counter() - t0,
                        {"separation_top": info["separation_top"],
                         "associated_pairs": int(info.get("associated_pairs", 0))})
+
+
+def usable_tracklets(conn) -> tuple[int, int]:
+    """(person tracklets with two or more stored crops, cameras they come from): what a model learns from."""
+    # k=1 exists exactly when a sighting has two or more crops (k counts from 0).
+    n, cams = conn.execute(
+        "SELECT count(*), count(DISTINCT s.camera_id) FROM crops c JOIN sightings s ON s.id=c.sighting_id "
+        "WHERE c.k=1 AND s.kind='person'"
+    ).fetchone()
+    return int(n or 0), int(cams or 0)
 
 
 def _apply_state(conn) -> dict:
@@ -140,6 +156,9 @@ def apply(store: Store, model: Path | None = None, *, progress: Progress | None 
                 "SELECT id FROM sightings WHERE id>? ORDER BY id LIMIT ?", (state["after"], APPLY_CHUNK))]
             if not ids:
                 conn.execute("DELETE FROM meta WHERE key='reid_apply'")
+                # What the store had when this model took over: `reid.auto` learns again once it has grown.
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_learned', ?)",
+                             (json.dumps({"tracklets": usable_tracklets(conn)[0], "model": str(path)}),))
                 break
             new_ids, new_vecs = [], []
             for sid in ids:
