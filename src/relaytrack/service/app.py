@@ -37,6 +37,7 @@ from relaytrack.service.live import AlertHub
 from relaytrack.service.localize import LangMiddleware, error_body, http_error, validation_error
 from relaytrack.service.redact import scrub_paths
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
+from relaytrack.service.routers import basemap as basemap_router
 from relaytrack.service.routers import sightings as sightings_router
 from relaytrack.service.routers import video as video_router
 from relaytrack.store.db import Error as StoreDbErrors
@@ -47,6 +48,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROUTERS = (
     auth,
     cameras,
+    basemap_router,
     search,
     sightings_router,
     relay,

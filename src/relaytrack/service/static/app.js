@@ -146,78 +146,7 @@
   }
 
   // ---- map ----------------------------------------------------------------------------------------------
-  const PALETTE = ["#d1495b", "#00798c", "#edae49", "#30638e", "#66a182", "#8d6a9f", "#e07a5f", "#3d405b", "#81b29a", "#f2cc8f"];
-  const STATUS_COLOURS = { up: "#2a9d8f", recording: "#2a9d8f", recorded: "#457b9d", starting: "#a8dadc", ended: "#457b9d",
-    idle: "#999999", stalled: "#e9a23b", down: "#e63946", failed: "#e63946" };
-  function projector(cams, w, h, pad = 40) {
-    const pts = cams.filter((c) => c.lat !== null && c.lon !== null);
-    const lat0 = pts.reduce((s, c) => s + c.lat, 0) / Math.max(pts.length, 1);
-    const k = Math.cos(lat0 * Math.PI / 180);
-    const xs = pts.map((c) => c.lon * k), ys = pts.map((c) => c.lat);
-    const minx = Math.min(...xs), maxx = Math.max(...xs), miny = Math.min(...ys), maxy = Math.max(...ys);
-    const span = Math.max(maxx - minx, maxy - miny, 1e-4);
-    const s = Math.min((w - 2 * pad) / span, (h - 2 * pad) / span);
-    const ox = (w - (maxx - minx) * s) / 2, oy = (h - (maxy - miny) * s) / 2;
-    const f = (lat, lon) => [ox + (lon * k - minx) * s, h - (oy + (lat - miny) * s)];
-    f.metres = s / 111000; // pixels per metre (latitude degrees ~ 111 km)
-    return f;
-  }
-  function drawNetwork(svgEl, opts) {
-    const { cams, links, colourBy, cones, showLinks, route, onPick } = opts;
-    const box = svgEl.viewBox.baseVal;
-    svgEl.replaceChildren(svg("rect", { x: 0, y: 0, width: box.width, height: box.height, class: "mapbg" }));
-    if (!cams.length) return {};
-    const P = projector(cams, box.width, box.height);
-    const byId = Object.fromEntries(cams.map((c) => [c.id, c]));
-    const keys = [...new Set(cams.map((c) => c[colourBy] || "-"))];
-    const colour = (c) => colourBy === "status" ? (STATUS_COLOURS[c.status] || "#999") : PALETTE[keys.indexOf(c[colourBy] || "-") % PALETTE.length];
-    if (showLinks) {
-      for (const l of links) {
-        const a = byId[l.src], b = byId[l.dst];
-        if (!a || !b || a.lat === null || b.lat === null) continue;
-        const [x1, y1] = P(a.lat, a.lon), [x2, y2] = P(b.lat, b.lon);
-        svgEl.append(svg("line", { x1, y1, x2, y2, class: "link" }));
-      }
-    }
-    for (const c of cams) {
-      if (c.lat === null || c.lon === null) continue;
-      const [x, y] = P(c.lat, c.lon);
-      if (cones && c.heading_deg !== null) {
-        const r = Math.max(14, Math.min(60, 40 * P.metres * 40)), fov = (c.fov_deg || 60) * Math.PI / 180;
-        const hd = c.heading_deg * Math.PI / 180;
-        const a1 = hd - fov / 2, a2 = hd + fov / 2;
-        const p1 = [x + r * Math.sin(a1), y - r * Math.cos(a1)], p2 = [x + r * Math.sin(a2), y - r * Math.cos(a2)];
-        svgEl.append(svg("path", { d: `M${x},${y} L${p1[0]},${p1[1]} A${r},${r} 0 0 1 ${p2[0]},${p2[1]} Z`,
-          fill: colour(c), class: "cone" }));
-      }
-      const g = svg("g", { class: "cam", "data-id": c.id, tabindex: 0 });
-      g.append(svg("circle", { cx: x, cy: y, r: 7, fill: colour(c), class: "cam-dot status-" + c.status }));
-      const label = svg("text", { x: x + 9, y: y - 9, class: "cam-label" });
-      label.textContent = c.id;
-      g.append(label);
-      const title = svg("title");
-      title.textContent = `${c.id} ${c.name || ""} · ${c.purpose || ""} · ${c.district || ""} · ${lbl("status", c.status)}`;
-      g.append(title);
-      if (onPick) g.addEventListener("click", () => onPick(c));
-      svgEl.append(g);
-    }
-    if (route) {
-      const pts = route.hops.map((h) => byId[h.camera]).filter((c) => c && c.lat !== null).map((c) => P(c.lat, c.lon));
-      const confirmedPts = route.hops.filter((h) => h.confirmed || h.direction === "origin").map((h) => byId[h.camera])
-        .filter((c) => c && c.lat !== null).map((c) => P(c.lat, c.lon));
-      if (pts.length > 1) svgEl.append(svg("polyline", { points: pts.map((p) => p.join(",")).join(" "), class: "route-proposed" }));
-      if (confirmedPts.length > 1) svgEl.append(svg("polyline", { points: confirmedPts.map((p) => p.join(",")).join(" "), class: "route-confirmed" }));
-      route.hops.forEach((h, i) => {
-        const c = byId[h.camera];
-        if (!c || c.lat === null) return;
-        const [x, y] = P(c.lat, c.lon);
-        const n = svg("text", { x: x - 4, y: y + 22, class: "hop-no" });
-        n.textContent = String(i + 1);
-        svgEl.append(n);
-      });
-    }
-    return { keys, colour };
-  }
+  // Drawing the maps (base layer, cameras, routes, labels): static/map.js, as RT.drawNetwork.
   async function ensureCameras() {
     if (!S.cameras.length) {
       [S.cameras, S.links] = await Promise.all([api("GET", "/api/cameras", undefined, { noCase: true }),
@@ -227,16 +156,16 @@
   async function showMap() {
     await ensureCameras();
     const colourBy = $("#map-colour").value;
-    const res = drawNetwork($("#camera-map"), { cams: S.cameras, links: S.links, colourBy, cones: $("#map-cones").checked,
+    const res = window.RT.drawNetwork($("#camera-map"), { cams: S.cameras, links: S.links, colourBy, cones: $("#map-cones").checked,
       showLinks: $("#map-links").checked, onPick: pickCamera });
     const legend = $("#map-legend");
     legend.replaceChildren(...(res.keys || []).map((k) => {
       const sw = el("span", { class: "swatch" });
-      sw.style.background = colourBy === "status" ? (STATUS_COLOURS[k] || "#999") : PALETTE[res.keys.indexOf(k) % PALETTE.length];
+      sw.style.background = res.keyColour(k);
       return el("span", { class: "legend-item" }, sw, colourBy === "status" ? lbl("status", k) : k);
     }));
     if (colourBy === "status") {
-      legend.replaceChildren(...Object.entries(STATUS_COLOURS).map(([k, v]) => {
+      legend.replaceChildren(...Object.entries(window.RT.STATUS_COLOURS).map(([k, v]) => {
         const sw = el("span", { class: "swatch" }); sw.style.background = v; return el("span", { class: "legend-item" }, sw, lbl("status", k));
       }));
     }
@@ -418,5 +347,5 @@
   });
 
   // What search.js builds on (it adds the search and relay pages to PAGES).
-  window.RT = { S, $, el, svg, t, lbl, fill, api, media, flash, fmtTime, fmtIso, secs, ensureCameras, drawNetwork, PAGES, route };
+  window.RT = { S, $, el, svg, t, lbl, fill, api, media, flash, fmtTime, fmtIso, secs, ensureCameras, PAGES, route }; // map.js adds drawNetwork
 })();
