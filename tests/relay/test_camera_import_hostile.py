@@ -31,6 +31,28 @@ CASES = {
     "id-slash.yaml": "cameras: [{id: '../../etc', lat: 37.5, lon: 127.0}]\n",
     "id-markup.yaml": "cameras: [{id: '<script>x</script>', lat: 37.5, lon: 127.0}]\n",
     "id-space.csv": "id,lat,lon\ncam one,37.5,127.0\n",
+    "id-missing.yaml": "cameras: [{lat: 37.5, lon: 127.0}]\n",
+    "id-missing.geojson": json.dumps(
+        {"type": "FeatureCollection", "features": [{"geometry": {"type": "Point", "coordinates": [127, 37]}}]}
+    ),
+    "id-newline.yaml": 'cameras: [{id: "A\\nB", lat: 37.5, lon: 127.0}]\n',
+    "lat-nan.yaml": "cameras: [{id: A, lat: .nan, lon: 127.0}]\n",
+    "lon-inf.csv": "id,lat,lon\nA,37.5,inf\n",
+    "coords-inf.geojson": '{"type": "FeatureCollection", "features": [{"geometry": {"type": "Point", '
+    '"coordinates": [1e999, 37.5]}, "properties": {"id": "A"}}]}',
+    "coords-nested.geojson": json.dumps(
+        {"type": "FeatureCollection", "features": [{"geometry": {"type": "Point", "coordinates": [[1], [2]]},
+                                                     "properties": {"id": "A"}}]}
+    ),
+    "lat-huge-int.yaml": "cameras: [{id: A, lat: 1" + "0" * 400 + ", lon: 127.0}]\n",
+    "width-5000-digits.yaml": "cameras: [{id: A, lat: 37.5, lon: 127.0, width: 1" + "0" * 5000 + "}]\n",
+    "lat-bool.yaml": "cameras: [{id: A, lat: true, lon: 127.0}]\n",
+    "deep.geojson": "[" * 100_000 + "]" * 100_000,
+    "alias-bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True))
+    + "cameras: [{id: A, lat: 37.5, lon: 127.0, x: *g}]\n",
+    "zone-inf.yaml": "cameras: [{id: A, lat: 37.5, lon: 127.0, zones: [{id: z, polygon: [[0, 0], [1, .inf], [2, 2]]}]}]\n",
+    "link-src-list.yaml": "cameras: [{id: A, lat: 37.5, lon: 127.0}]\nlinks: [{src: [A], dst: A, mean_s: 3}]\n",
 }
 
 
@@ -48,3 +70,43 @@ def test_malformed_network_one_line_error(tmp_path, name):
     assert r.returncode == 1, out
     assert "Traceback" not in out and len(out.splitlines()) == 1, out
     assert "error" in out
+
+
+def test_bad_file_keeps_what_is_stored(tmp_path):
+    """A malformed file changes nothing already stored: a valid camera before the bad one is not written."""
+    from relaytrack.errors import InputError
+    from relaytrack.relay.network import all_cameras, all_links, import_network
+    from relaytrack.store import Store
+
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "cameras:\n"
+        "  - {id: 강남-01, lat: 37.5, lon: 127.0, heading_deg: 90}\n"
+        "  - {id: SC00001, lat: 37.5005, lon: 127.0, heading_deg: 180}\n"
+        "  - {id: 'cam:7@gate.b_2', lat: 37.501, lon: 127.0}\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "cameras:\n  - {id: 강남-01, lat: 37.6, lon: 127.1}\n  - {id: B, lat: 37.5, lon: .inf}\n", encoding="utf-8"
+    )
+    store = Store(tmp_path / "s.db")
+    summary = import_network(store, good)
+    assert summary["cameras"] == 3 and summary["links_inferred"] > 0
+    before = ([(c.id, c.lat, c.lon) for c in all_cameras(store.conn)], all_links(store.conn))
+    with pytest.raises(InputError, match=r"bad\.yaml: cameras\[1\] \(camera B\): lon must be finite"):
+        import_network(store, bad)
+    assert ([(c.id, c.lat, c.lon) for c in all_cameras(store.conn)], all_links(store.conn)) == before
+    store.close()
+
+
+def test_extra_dates_are_stored_as_text(tmp_path):
+    from relaytrack.relay.network import camera_info, import_network
+    from relaytrack.store import Store
+
+    f = tmp_path / "d.yaml"
+    f.write_text("cameras: [{id: A, lat: 37.5, lon: 127.0, installed: 2020-01-02}]\n")
+    store = Store(tmp_path / "s.db")
+    import_network(store, f)
+    assert camera_info(store.conn, "A")["extra"]["installed"] == "2020-01-02"
+    store.close()

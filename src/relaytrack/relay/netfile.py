@@ -12,7 +12,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,20 +97,38 @@ def _num(
 ) -> float | int | None:
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputError(f"{where}: {name} must be a number, got {_shown(value)}")
     try:
-        out = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {name} must be a number, got {value!r}") from None
-    if isinstance(out, float) and not math.isfinite(out):
-        raise InputError(f"{where}: {name} must be finite, got {value!r}")
+        out = float(value)
+        if integer:
+            if out != int(out):
+                raise ValueError
+            out = int(out)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{where}: {name} must be a{'n integer' if integer else ' number'}, got {_shown(value)}") from None
+    if not math.isfinite(out):
+        raise InputError(f"{where}: {name} must be finite, got {_shown(value)}")
     if (lo is not None and out < lo) or (hi is not None and out > hi):
-        raise InputError(f"{where}: {name} {value!r} out of range [{lo}, {hi}]")
+        raise InputError(f"{where}: {name} {_shown(value)} out of range [{lo}, {hi}]")
     return out
 
 
-def _text(value: Any) -> str | None:
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value for an error message: its repr, cut to `limit` characters (a huge number or list stays one
+    short line)."""
+    try:
+        r = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"<{value.bit_length()}-bit integer>"
+    except ValueError:  # an integer too long for repr
+        r = "<huge integer>"
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def _text(value: Any, where: str = "", name: str = "value") -> str | None:
     if value is None:
         return None
+    if isinstance(value, (list, dict, set, tuple)):  # str() of a nested (or alias-bombed) structure
+        raise InputError(f"{where}: {name} must be text, got a {type(value).__name__}")
     s = str(value).strip()
     return s or None
 
@@ -121,10 +139,10 @@ CAMERA_ID_RE = re.compile(r"^[\w][\w.\-:@]{0,63}$", re.UNICODE)
 
 
 def _camera_id(value: Any, where: str, what: str = "camera id") -> str:
-    cid = _text(value)
+    cid = _text(value, where, what)
     if not cid:
         raise InputError(f"{where}: {what} missing")
-    if not CAMERA_ID_RE.match(cid) or cid in (".", ".."):
+    if not CAMERA_ID_RE.fullmatch(cid) or cid in (".", ".."):
         raise InputError(
             f"{where}: {what} {cid[:80]!r} is not allowed (1-64 letters, digits, '.', '-', '_', ':' or '@')"
         )
@@ -133,11 +151,11 @@ def _camera_id(value: Any, where: str, what: str = "camera id") -> str:
 
 def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEntry:
     d = {ALIASES.get(str(k).strip(), str(k).strip()): v for k, v in d.items()}
-    if not _text(d.get("id")):
+    if not _text(d.get("id"), where, "id"):
         raise InputError(f"{where}: camera without an id")
     cid = _camera_id(d.get("id"), where)
     where = f"{where} (camera {cid})"
-    owner, purpose = _text(d.get("owner")), _text(d.get("purpose"))
+    owner, purpose = _text(d.get("owner"), where, "owner"), _text(d.get("purpose"), where, "purpose")
     if owner is not None and owner not in OWNERS:
         raise InputError(f"{where}: owner {owner!r} is not one of {', '.join(OWNERS)}")
     if purpose is not None and purpose not in PURPOSES:
@@ -149,15 +167,15 @@ def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEnt
     heading = _num(d.get("heading_deg"), "heading_deg", where, lo=-360, hi=360)
     cam = Camera(
         id=cid,
-        name=_text(d.get("name")) or cid,
+        name=_text(d.get("name"), where, "name") or cid,
         lat=lat,
         lon=lon,
         heading_deg=None if heading is None else heading % 360.0,
         fov_deg=_num(d.get("fov_deg"), "fov_deg", where, lo=1, hi=360),
-        district=_text(d.get("district")),
+        district=_text(d.get("district"), where, "district"),
         owner=owner,
         purpose=purpose,
-        stream_url=_text(d.get("stream_url")),
+        stream_url=_text(d.get("stream_url"), where, "stream_url"),
         clock_offset_s=_num(d.get("clock_offset_s"), "clock_offset_s", where, lo=-86400, hi=86400) or 0.0,
         width=_num(d.get("width"), "width", where, lo=1, hi=100000, integer=True),
         height=_num(d.get("height"), "height", where, lo=1, hi=100000, integer=True),
@@ -173,7 +191,7 @@ def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEnt
             except ValueError:
                 raise InputError(f"{where}: start_time {st!r} is not an ISO time") from None
             extra["start_time"] = str(st)
-    src = _text(d.get("source"))
+    src = _text(d.get("source"), where, "source")
     if src:
         # Relative to the network file's folder; kept absolute too because the store forgets where that was.
         extra["source"] = src
@@ -182,10 +200,35 @@ def _camera_from_mapping(d: dict[str, Any], where: str, base: Path) -> CameraEnt
     zones = d.get("zones")
     if zones:
         extra["zones"] = _zones(zones, where)
+    budget = [MAX_EXTRA_NODES]
     for k, v in d.items():
         if k not in CAMERA_FIELDS and k not in EXTRA_FIELDS and v not in (None, ""):
-            extra[k] = v  # keep what others put in the file (e.g. the town's own fields)
+            # Keep what others put in the file (e.g. the town's own fields), as plain bounded JSON.
+            extra[k] = _plain(v, f"{where} {k[:40]}", budget)
     return CameraEntry(cam, extra, where)
+
+
+MAX_EXTRA_NODES = 10_000  # values in a camera's extra fields (a YAML alias bomb expands to millions)
+
+
+def _plain(v: Any, where: str, budget: list[int]) -> Any:
+    """v as JSON-storable data (dates as ISO text), at most MAX_EXTRA_NODES values per camera."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InputError(f"{where}: extra fields too large (more than {MAX_EXTRA_NODES} values)")
+    if v is None or isinstance(v, (bool, str, int)):
+        return v
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise InputError(f"{where}: must be finite, got {v!r}")
+        return v
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x, where, budget) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x, where, budget) for k, x in v.items()}
+    raise InputError(f"{where}: cannot store a {type(v).__name__}")
 
 
 def _zones(zones: Any, where: str) -> list[dict[str, Any]]:
@@ -199,16 +242,19 @@ def _zones(zones: Any, where: str) -> list[dict[str, Any]]:
         poly = z.get("polygon")
         try:
             pts = [[float(p[0]), float(p[1])] for p in poly]
-        except (TypeError, ValueError, IndexError, KeyError):
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
             raise InputError(f"{zw}: polygon must be a list of [x, y] points") from None
         if len(pts) < 3:
             raise InputError(f"{zw}: polygon needs at least 3 points")
-        out.append({**z, "id": str(z["id"]), "kind": str(z.get("kind") or "other"), "polygon": pts})
-    return out
+        if not all(math.isfinite(c) for p in pts for c in p):
+            raise InputError(f"{zw}: polygon points must be finite numbers")
+        zone = {**z, "id": _text(z["id"], zw, "zone id"), "kind": _text(z.get("kind"), zw, "kind") or "other"}
+        out.append({**zone, "polygon": pts})
+    return _plain(out, f"{where} zones", [MAX_EXTRA_NODES])
 
 
 def _edge(value: Any, name: str, where: str) -> str | None:
-    e = _text(value)
+    e = _text(value, where, name)
     if e is None or e in ("any", "*"):
         return None
     if e not in EDGES:
@@ -217,13 +263,13 @@ def _edge(value: Any, name: str, where: str) -> str | None:
 
 
 def _link_from_mapping(d: dict[str, Any], where: str) -> Link:
-    src, dst = _text(d.get("src")), _text(d.get("dst"))
+    src, dst = _text(d.get("src"), where, "src"), _text(d.get("dst"), where, "dst")
     if not src or not dst:
         raise InputError(f"{where}: a link needs src and dst")
     where = f"{where} (link {src}->{dst})"
     if src == dst:
         raise InputError(f"{where}: a link must join two different cameras")
-    mode = _text(d.get("mode")) or "walk"
+    mode = _text(d.get("mode"), where, "mode") or "walk"
     if mode not in MODES:
         raise InputError(f"{where}: mode {mode!r} is not one of {', '.join(MODES)}")
     mean = _num(d.get("mean_s"), "mean_s", where, lo=-3600, hi=86400)
@@ -264,10 +310,11 @@ def read_network(path: str | Path) -> NetworkFile:
     net = NetworkFile(path)
     base = path.parent
     if suffix in (".yaml", ".yml"):
-        try:
-            doc = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
-            raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        try:  # libyaml where installed: a city's register (10^5 cameras) parses in seconds, not minutes
+            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as err:
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            raise InputError(f"{path}: not valid YAML ({first[:200]})") from None
         if not isinstance(doc, dict):
             raise InputError(f"{path}: expected a mapping with 'cameras' (and optional 'links')")
         for key in ("cameras", "links"):
@@ -285,8 +332,8 @@ def read_network(path: str | Path) -> NetworkFile:
     elif suffix in (".geojson", ".json"):
         try:
             doc = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path}: not valid JSON ({err})") from None
+        except (ValueError, RecursionError) as err:  # JSONDecodeError, a 5000-digit number, [[[[...]]]]
+            raise InputError(f"{path}: not valid JSON ({str(err)[:200] or type(err).__name__})") from None
         feats = doc.get("features") if isinstance(doc, dict) else None
         if not isinstance(feats, list):
             raise InputError(f"{path}: expected a GeoJSON FeatureCollection")
@@ -309,7 +356,10 @@ def read_network(path: str | Path) -> NetworkFile:
                 net.links.append((_link_from_mapping(props, w), w))
             # Other features (district polygons, route lines of an earlier export) are not part of a network.
     elif suffix in (".csv", ".tsv"):
-        rows = list(csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ","))
+        try:
+            rows = list(csv.DictReader(text.splitlines(), delimiter="\t" if suffix == ".tsv" else ","))
+        except csv.Error as err:  # a field over the size limit, a NUL byte
+            raise InputError(f"{path}: not valid CSV ({err})") from None
         if not rows:
             raise InputError(f"{path}: no rows")
         header = {ALIASES.get(k.strip(), k.strip()) for k in rows[0] if k}
