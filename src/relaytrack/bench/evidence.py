@@ -7,7 +7,9 @@ first ground-truth box in the window) picks the pipeline sighting under it, and 
 other people are masked from what the system itself knows: tracks of the project's pipeline (ingest) and/or
 the fresh detection pass and faces, never from GT. Each GT box of another person counts as masked when at
 least `threshold` of its (clipped) area lies under the union of masked regions. The share of the target's GT
-box left visible is reported too: masking the whole frame would score 100% and be useless.
+box left unaltered is reported beside it (mean over the target's GT frames, worst frame, share of frames with
+at least 0.95 unaltered): masking the whole frame would score 100% and be useless. `protect=False` masks as
+before issue 18 finding 7 (bystander boxes whole, even over the target) for the before/after comparison.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def measure_masking(
     first: int = 1,
     rule=None,
     tune: bool = False,
+    protect: bool = True,
 ) -> dict:
     """Export frames first..first+frames-1 of `seq` with the pipeline's own target and score the masking.
     `tune` instead searches the target-match rule on this window and returns it (tuning windows only)."""
@@ -176,7 +179,7 @@ def measure_masking(
                 [(sid, int(r[0]), 0.0, r[1], r[2], r[3], r[4], 1.0) for r in chosen],
             )
         hop = Hop("BENCH", 1, last, sid, source_id)
-        settings = MaskSettings(method=method, detect=detect, faces=faces)
+        settings = MaskSettings(method=method, detect=detect, faces=faces, protect_target=protect)
         exp = export_evidence(
             store,
             Path(tmp) / "pkg",
@@ -192,7 +195,7 @@ def measure_masking(
         store.close()
     masks = {m.frame: m for m in exp.hops[0].masks}
     w, h = info.width, info.height
-    covered_n, total, cov_all, target_vis = 0, 0, [], []
+    covered_n, total, cov_all, target_vis, target_worst = 0, 0, [], [], None
     per_frame_min, worst_frame = 1.0, None
     for f in sorted(masks):
         m = masks[f].coverage_mask(w, h)
@@ -206,6 +209,8 @@ def measure_masking(
             c = float(m[y1:y2, x1:x2].mean())
             if int(r[1]) == target:
                 target_vis.append(1.0 - c)
+                if target_worst is None or 1.0 - c < target_worst[1]:
+                    target_worst = (f + first - 1, 1.0 - c)
                 continue
             cov_all.append(c)
             fr_tot += 1
@@ -234,6 +239,7 @@ def measure_masking(
             "method": method,
             "threshold": threshold,
             "pipeline_tracks": n_tracks,
+            "protect_target": protect,
         },
         "non_target_boxes": total,
         "masked": covered_n,
@@ -246,5 +252,62 @@ def measure_masking(
         # Pooled over the window's boxes: the masked count over all non-target boxes (masked_rate).
         "target_visible_min": round(float(np.min(target_vis)), 4) if target_vis else None,
         "target_visible_mean": round(float(np.mean(target_vis)), 4) if target_vis else None,
+        # The target's GT box: frames scored, the worst one (original numbering), share of frames >= 0.95 unaltered.
+        "target_frames": len(target_vis),
+        "target_worst_frame": target_worst[0] if target_worst else None,
+        "target_visible_ge_0.95": round(float(np.mean(np.array(target_vis) >= 0.95)), 4) if target_vis else None,
+        # What the export itself recorded (share of the pipeline's target box unaltered, manifest figures).
+        "export_target_frames": exp.hops[0].target_frames,
+        "export_target_unknown_frames": exp.hops[0].target_unknown_frames,
+        "export_target_visible_mean": exp.hops[0].target_visible_mean,
+        "export_target_frames_below_half": exp.hops[0].target_frames_below_half,
         "faces_masked": exp.hops[0].faces,
     }
+
+
+def pooled(runs: list[dict]) -> list[dict]:
+    """Per configuration (tracks on/off): bystander boxes masked pooled and the worst frame's rate; the target's
+    unaltered share pooled over its GT frames (mean), its worst frame and the share of frames >= 0.95."""
+    out = []
+    for tr in sorted({r["config"]["tracks"] for r in runs}, reverse=True):
+        sel = [r for r in runs if r["config"]["tracks"] == tr]
+        k, n = sum(r["masked"] for r in sel), sum(r["non_target_boxes"] for r in sel)
+        tf = sum(r["target_frames"] for r in sel)
+        worst = [r for r in sel if r["target_visible_min"] is not None]
+        out.append({
+            "tracks": tr,
+            "masked": k,
+            "non_target_boxes": n,
+            "masked_rate": round(k / n, 4) if n else None,
+            "worst_frame_rate": min((r["worst_frame_rate"] for r in sel if r["worst_frame_rate"] is not None),
+                                    default=None),
+            "target_frames": tf,
+            "target_visible_mean": round(sum(r["target_visible_mean"] * r["target_frames"] for r in worst) / tf, 4)
+            if tf else None,
+            "target_visible_min": min((r["target_visible_min"] for r in worst), default=None),
+            "target_visible_ge_0.95": round(sum(r["target_visible_ge_0.95"] * r["target_frames"] for r in worst) / tf,
+                                            4) if tf else None,
+        })  # fmt: skip
+    return out
+
+
+def print_masking(runs: list[dict], console) -> None:
+    """The bench's table: per window and configuration, then pooled."""
+    from rich.table import Table
+
+    t = Table("sequence", "window", "tracks", "masked", "rate", "worst frame (rate)", "target unaltered mean",
+              "target worst (frame)", "target >= 0.95", "target found", "target wrong", title="bench masking")  # fmt: skip
+    for r in runs:
+        t.add_row(r["sequence"], f"{r['window'][0]}-{r['window'][1]}", str(r["config"]["tracks"]),
+                  f"{r['masked']}/{r['non_target_boxes']}", str(r["masked_rate"]),
+                  f"{r['worst_frame']} ({r['worst_frame_rate']})", str(r["target_visible_mean"]),
+                  f"{r['target_visible_min']} ({r['target_worst_frame']})", str(r["target_visible_ge_0.95"]),
+                  str(r["target_found"]), str(r["target_wrong_person"]))  # fmt: skip
+    for p in pooled(runs):
+        t.add_row("pooled", "", str(p["tracks"]), f"{p['masked']}/{p['non_target_boxes']}", str(p["masked_rate"]),
+                  str(p["worst_frame_rate"]), str(p["target_visible_mean"]), str(p["target_visible_min"]),
+                  str(p["target_visible_ge_0.95"]), "", "")  # fmt: skip
+    console.print(t)
+    console.print("[dim]targets: >= 0.99 of bystander boxes masked, >= 0.95 of the target's box unaltered; "
+                  "a target the pipeline did not track under the click is missed (its box masked with everyone)"
+                  "[/dim]")  # fmt: skip

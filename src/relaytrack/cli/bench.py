@@ -177,11 +177,15 @@ def bench_masking(
         bool, typer.Option("--tune", help="Search the target-match rule on PETS09-S2L1 frames 1-100 only")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
+    protect: Annotated[
+        bool, typer.Option("--protect/--no-protect", help="--no-protect: mask as before finding 7 (comparison)")
+    ] = True,
 ) -> None:
     """Share of non-target GT person boxes masked in the exported frames, the target being what the pipeline
-    tracked; pooled rate, worst frame and the target's visible share, under the protocol (scored sets
-    PETS09-S2L1 101-300, TUD-Stadtmitte, TUD-Campus; rule tuned on PETS09-S2L1 1-100)."""
-    from relaytrack.bench.evidence import measure_masking
+    tracked; pooled rate, worst frame and the target's unaltered share (mean, worst frame, frames >= 0.95),
+    under the protocol (scored sets PETS09-S2L1 101-300, TUD-Stadtmitte, TUD-Campus; rule tuned on PETS09-S2L1
+    1-100)."""
+    from relaytrack.bench.evidence import measure_masking, print_masking
     from relaytrack.bench.masking_target import DEFAULT_RULE, SCORED_SETS, TUNE_SET
     from relaytrack.paths import data_dir
 
@@ -208,25 +212,10 @@ def bench_masking(
                 runs.append(
                     measure_masking(
                         path, target=target, frames=n, first=f0, tracks=tr, detect=de, faces=fa, video=video,
-                        threshold=threshold, progress=lambda k, t=task: bar.advance(t, k),
+                        threshold=threshold, progress=lambda k, t=task: bar.advance(t, k), protect=protect,
                     )
                 )  # fmt: skip
-    from rich.table import Table
-
-    t = Table("sequence", "window", "tracks", "masked", "rate", "worst frame (rate)", "target visible",
-              "target found", "target wrong", title="bench masking")  # fmt: skip
-    for r in runs:
-        t.add_row(r["sequence"], f"{r['window'][0]}-{r['window'][1]}", str(r["config"]["tracks"]),
-                  f"{r['masked']}/{r['non_target_boxes']}", str(r["masked_rate"]),
-                  f"{r['worst_frame']} ({r['worst_frame_rate']})", str(r["target_visible_mean"]),
-                  str(r["target_found"]), str(r["target_wrong_person"]))  # fmt: skip
-    for tr in sorted({r["config"]["tracks"] for r in runs}, reverse=True):
-        sel = [r for r in runs if r["config"]["tracks"] == tr]
-        k, n = sum(r["masked"] for r in sel), sum(r["non_target_boxes"] for r in sel)
-        t.add_row("pooled", "", str(tr), f"{k}/{n}", str(round(k / n, 4) if n else None),
-                  str(min((r["worst_frame_rate"] for r in sel if r["worst_frame_rate"] is not None), default=None)),
-                  "", "", "")  # fmt: skip
-    console.print(t)
+    print_masking(runs, console)
     if out:
         out.write_text(json.dumps(runs, indent=1))
 

@@ -7,7 +7,9 @@ case's legal hold.
 Files per hop (hops/NN_<camera>/):
     evidence.avi   masked clip, full resolution and frame rate (Motion-JPEG, high quality; every frame intact)
     view.mp4       viewing copy: masked, at most 960 px wide, target outlined, camera and time burnt in
-    frames.json    per exported frame: frame number, wall time, target box, counts of masked regions
+    frames.json    per exported frame: frame number, wall time, target box and its target_state (analysed,
+                   interpolated, unknown, none), counts of masked regions, target_visible (share of the box
+                   unaltered; null: box unknown). manifest.json's `target_visibility` has the same per hop.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from relaytrack.errors import AccessDenied, InputError, NotFound
 from relaytrack.evidence import access as acc
 from relaytrack.evidence import witness
 from relaytrack.evidence.guard import file_token, safe_join
-from relaytrack.evidence.mask import FrameMask, Masker, MaskSettings, TrackBoxes
+from relaytrack.evidence.mask import (
+    FrameMask,
+    Masker,
+    MaskSettings,
+    TrackBoxes,
+    visibility_record,
+    visible_summary,
+)
 from relaytrack.evidence.package import seal, sha256_file
 from relaytrack.relay.route import NO_SIGHTING, Route
 
@@ -58,6 +67,13 @@ class HopResult:
     faces: int
     dir: str
     masks: list[FrameMask] = field(default_factory=list, repr=False)
+    # Frames with the target's box known / unknown (everybody masked there), its unaltered share over the known.
+    target_frames: int = 0
+    target_unknown_frames: int = 0
+    target_visible_min: float | None = None
+    target_visible_mean: float | None = None
+    target_frames_below_half: int = 0
+    visibility: list[list] = field(default_factory=list, repr=False)  # [frame, share or None] per frame
 
 
 @dataclass
@@ -74,8 +90,12 @@ class ExportResult:
             "manifest_sha256": self.manifest_sha256,
             "audit_seq": self.audit_seq,
             "export_id": self.export_id,
-            "hops": [{k: v for k, v in h.__dict__.items() if k != "masks"} for h in self.hops],
+            "hops": [_hop_dict(h) for h in self.hops],
         }
+
+
+def _hop_dict(h: HopResult) -> dict:
+    return {k: v for k, v in h.__dict__.items() if k not in ("masks", "visibility")}
 
 
 # ---- what to export ------------------------------------------------------------------------------------------
@@ -315,11 +335,12 @@ def export_hop(
     others = _others(conn, src.id, first, last, hop.sighting)
     folder.mkdir(parents=True)
     writers = None
-    log, masks, n_regions, n_faces = [], [], 0, 0
+    log, masks, n_regions, n_faces, vis = [], [], 0, 0, []
     try:
         for fr in _read_frames(src, first, last):
             img = fr.image.copy()
             target = target_boxes.at(fr.index) if target_boxes is not None else None
+            state = target_boxes.state(fr.index) if target_boxes is not None else "none"
             boxes = [(b, kind) for tb, kind in others if (b := tb.at(fr.index)) is not None]
             fm = masker.apply(img, fr.index, target, boxes)
             if writers is None:
@@ -331,11 +352,14 @@ def export_hop(
                     "frame": fr.index,
                     "wall": round(fr.wall, 3),
                     "target": [round(v, 1) for v in target] if target is not None else None,
-                    "masked": len(fm.tracked) + len(fm.detected),
+                    "masked": fm.n_tracked + fm.n_detected,
                     "faces": len(fm.faces),
+                    "target_state": state,
+                    "target_visible": fm.target_visible,
                 }
             )
-            n_regions += len(fm.tracked) + len(fm.detected)
+            vis.append([fr.index, fm.target_visible])
+            n_regions += fm.n_tracked + fm.n_detected
             n_faces += len(fm.faces)
             if keep_masks:
                 masks.append(fm)
@@ -348,6 +372,10 @@ def export_hop(
         raise NotFound(f"{src.uri}: frames {first}..{last} could not be read (footage deleted or moved?)")
     (folder / "frames.json").write_text(json.dumps(log, indent=0))
     res = HopResult(hop.camera, hop.sighting, first, last, len(log), n_regions, n_faces, folder.name, masks)
+    res.visibility = vis
+    res.target_unknown_frames = sum(1 for e in log if e["target_state"] == "unknown")
+    for k, v in visible_summary(vis).items():
+        setattr(res, f"target_{k}", v)
     custody_src = {
         "camera": hop.camera,
         "source_id": src.id,
@@ -445,10 +473,12 @@ def export_evidence(
             "detection_pass": masker.s.detect,
             "detection_threshold": masker.s.det_conf,
             "faces": masker.s.faces,
+            "protect_target": masker.s.protect_target,
+            "bystander_head_share": masker.s.head_share,
         },
         "pre_roll_s": pre_roll,
         "post_roll_s": post_roll,
-        "hops": [{k: v for k, v in r.__dict__.items() if k != "masks"} for r in results],
+        "hops": [_hop_dict(r) for r in results],
         "sources": sources,
         "events": [{"at": created, "event": "exported", "by": user}],
     }
@@ -465,7 +495,7 @@ def export_evidence(
     if signed_head is not None:
         # The recipient keeps a head the centre cannot take back (`audit verify --witness PACKAGE`).
         (out / witness.PACKAGE_FILE).write_text(signed_head.to_json() + "\n")
-    digest = seal(out, case=case, created=created)
+    digest = seal(out, case=case, created=created, extra={"target_visibility": visibility_record(results)})
     with store.tx():
         seq = ctx.log(
             detail={

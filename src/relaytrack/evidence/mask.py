@@ -1,12 +1,18 @@
 """Masking of everyone but the target in exported frames.
 
-Three sources of regions, united per frame (privacy first: a region is masked even when it overlaps the
-target, except where it is the target itself):
+Three sources of regions, united per frame:
 1. tracks: boxes of the other sightings of the same source (the boxes table), interpolated between the
    analysed frames and padded;
 2. a fresh detection pass (relaytrack.detect.Detector, low thresholds) for people and vehicles nobody tracked;
 3. faces: BlazeFace short-range on the upper part of every person box; a face outside the target's head
    region is masked (a bystander's face next to or behind the target).
+
+The target's box is protected (issue 18 finding 7): a bystander's region is clipped to what lies outside the
+target's box, except the bystander's head (the top `head_share` of a person box) and detected faces, which stay
+masked inside it too; the target's own head region is never masked by a bystander's head strip. Before, a large
+detector box that contained the target was masked whole. A frame whose target box is unknown (before the first
+or after the last stored box of the sighting) protects nothing: everybody there is masked, the target too, and
+the export says so. `FrameMask.target_visible` is the share of the target's box left unaltered.
 """
 
 from __future__ import annotations
@@ -59,6 +65,14 @@ class TrackBoxes:
         a = (frame - f[j - 1]) / (f[j] - f[j - 1])
         return tuple((1 - a) * self.xyxy[j - 1] + a * self.xyxy[j])
 
+    def state(self, frame: int) -> str:
+        """"analysed" (a stored box), "interpolated" (between two) or "unknown" (outside the stored frames)."""
+        f = self.frames
+        if len(f) == 0 or frame < f[0] or frame > f[-1]:
+            return "unknown"
+        j = int(np.searchsorted(f, frame))
+        return "analysed" if f[j] == frame else "interpolated"
+
 
 def is_target(box: Box, target: Box | None, thr: float = 0.5, part: float = 0.0) -> bool:
     """A box is the target when it overlaps the target's box like the same object would, or (with `part`)
@@ -78,11 +92,21 @@ def is_target(box: Box, target: Box | None, thr: float = 0.5, part: float = 0.0)
     return area > 0 and inside and ix * iy / area >= part
 
 
-def outside_parts(rect: tuple[int, int, int, int], target: Box) -> list[tuple[int, int, int, int]]:
+Rect = tuple[int, int, int, int]
+
+
+def outside_parts(rect: Rect, target: Box) -> list[Rect]:
     """`rect` minus the target's box, as up to four strips: the part of a box matched to the target that
     sticks out of it (a merged box of the target and a bystander beside them)."""
+    return subtract(rect, tuple(int(round(v)) for v in target))  # type: ignore[arg-type]
+
+
+def subtract(rect: Rect, hole: Rect) -> list[Rect]:
+    """`rect` minus `hole` as up to four rectangles (slivers under 2 px dropped)."""
     x1, y1, x2, y2 = rect
-    tx1, ty1, tx2, ty2 = (int(round(v)) for v in target)
+    tx1, ty1, tx2, ty2 = hole
+    if tx1 >= x2 or tx2 <= x1 or ty1 >= y2 or ty2 <= y1:
+        return [rect] if x2 - x1 >= 2 and y2 - y1 >= 2 else []
     out = []
     if x1 < tx1:
         out.append((x1, y1, min(x2, tx1), y2))
@@ -95,6 +119,29 @@ def outside_parts(rect: tuple[int, int, int, int], target: Box) -> list[tuple[in
         if y2 > ty2:
             out.append((cx1, max(y1, ty2), cx2, y2))
     return [r for r in out if r[2] - r[0] >= 2 and r[3] - r[1] >= 2]
+
+
+def intersect(a: Rect, b: Rect) -> Rect | None:
+    r = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    return r if r[2] > r[0] and r[3] > r[1] else None
+
+
+def bystander_head(box: Box, share: float) -> Box:
+    """The top `share` of a person box, less a tenth of its width on each side: where the head is."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    return box[0] + 0.1 * w, box[1] - 0.05 * h, box[2] - 0.1 * w, box[1] + share * h
+
+
+def covered_share(rects: list[Rect], region: Rect) -> float:
+    """Share of `region`'s pixels under any of `rects`."""
+    x1, y1, x2, y2 = region
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    m = np.zeros((y2 - y1, x2 - x1), bool)
+    for r in rects:
+        if (c := intersect(r, region)) is not None:
+            m[c[1] - y1 : c[3] - y1, c[0] - x1 : c[2] - x1] = True
+    return float(m.mean())
 
 
 def head_region(target: Box) -> Box:
@@ -214,6 +261,9 @@ class FrameMask:
     tracked: list[tuple[int, int, int, int]]
     detected: list[tuple[int, int, int, int]]
     faces: list[tuple[int, int, int, int]]
+    n_tracked: int = 0  # boxes behind `tracked` / `detected` (a clipped box gives several rectangles)
+    n_detected: int = 0
+    target_visible: float | None = None  # share of the target's box (pixels) left unaltered; None: no box
 
     @property
     def rects(self) -> list[tuple[int, int, int, int]]:
@@ -235,6 +285,10 @@ class MaskSettings:
     det_conf: float = 0.2  # detection threshold for masking: recall matters more than precision here
     target_iou: float = 0.5
     target_part: float = 0.75  # a detection this much inside the target's box (centre inside) is the target
+    # Finding 7: bystander regions are clipped to outside the target's box, but for their heads (top share of a
+    # person box) and faces. False masks as before (bystander boxes whole): only for the bench's before figure.
+    protect_target: bool = True
+    head_share: float = 0.25
 
 
 class Masker:
@@ -259,29 +313,57 @@ class Masker:
         """Mask `img` in place. `others` = interpolated boxes of other tracked sightings with their kind."""
         h, w = img.shape[:2]
         fm = FrameMask(frame, target, [], [], [])
+        guard = pad(target, 0.0, w, h) if target is not None else None
+        if guard is not None and (guard[2] <= guard[0] or guard[3] <= guard[1]):
+            guard = None  # a target box outside the picture protects nothing
+        protect = guard if self.s.protect_target else None
+        own_head = pad(head_region(target), 0.0, w, h) if target is not None else None
         person_boxes: list[Box] = []
+
+        def bystander(box: Box, person: bool) -> list[Rect]:
+            """The rectangles masking one bystander: whole, or clipped around the target but for the head."""
+            rect = pad(box, self.s.pad, w, h)
+            if protect is None:
+                return [rect]
+            out = subtract(rect, protect)
+            if person:
+                head = pad(bystander_head(box, self.s.head_share), self.s.pad / 2, w, h)
+                inside = intersect(head, protect)
+                if inside is not None:
+                    out.extend(subtract(inside, own_head) if own_head is not None else [inside])
+            return out
+
         for box, kind in others:
             # A duplicate or fragment track of the target itself: only what sticks out of the target's box. The
             # match is stricter than for detections: on PETS09 the looser rule kept the target 7 points more
             # visible but left 1.2 points more bystanders unmasked (bench masking, 100 frames).
             if is_target(box, target, 0.7):
-                fm.tracked.extend(outside_parts(pad(box, self.s.pad, w, h), target))
-                continue
-            fm.tracked.append(pad(box, self.s.pad, w, h))
-            if kind == "person":
-                person_boxes.append(box)
+                parts = outside_parts(pad(box, self.s.pad, w, h), target)  # type: ignore[arg-type]
+                if protect is not None:
+                    parts = [q for r in parts for q in subtract(r, protect)]
+            else:
+                parts = bystander(box, kind == "person")
+                if kind == "person":
+                    person_boxes.append(box)
+            fm.tracked.extend(parts)
+            fm.n_tracked += bool(parts)
         if self.detector is not None:
             dets = self.detector.detect(img)
             for b, c, k in zip(dets.xyxy, dets.confidence, dets.class_id, strict=True):
                 if int(k) not in MASK_CLASS_IDS or c < self.s.det_conf:
                     continue
                 box = tuple(float(v) for v in b)
+                person = int(k) == CLASS_ID["person"]
                 if is_target(box, target, self.s.target_iou, self.s.target_part):
-                    fm.detected.extend(outside_parts(pad(box, self.s.pad, w, h), target))
-                    continue
-                fm.detected.append(pad(box, self.s.pad, w, h))
-                if int(k) == CLASS_ID["person"]:
-                    person_boxes.append(box)
+                    parts = outside_parts(pad(box, self.s.pad, w, h), target)  # type: ignore[arg-type]
+                    if protect is not None:
+                        parts = [q for r in parts for q in subtract(r, protect)]
+                else:
+                    parts = bystander(box, person)
+                    if person:
+                        person_boxes.append(box)
+                fm.detected.extend(parts)
+                fm.n_detected += bool(parts)
         if self.faces is not None:
             head = head_region(target) if target is not None else None
             for box in ([target] if target is not None else []) + person_boxes:
@@ -294,7 +376,48 @@ class Masker:
                     if head is not None and head[0] <= cx <= head[2] and head[1] <= cy <= head[3]:
                         continue  # the target's own face stays visible: it is the evidence
                     fm.faces.append(pad(face, 0.25, w, h))
+        if guard is not None:
+            fm.target_visible = round(1.0 - covered_share(fm.rects, guard), 4)
         paint = METHODS[self.s.method]
         for rect in fm.rects:
             paint(img, rect)
         return fm
+
+
+# ---- the target's visibility, as the export records it -----------------------------------------------------
+
+
+def visible_summary(vis: list[list]) -> dict:
+    """[frame, share or None] per frame -> frames (with a known box), visible_min, visible_mean and
+    frames_below_half (share under 0.5)."""
+    shares = [v for _, v in vis if v is not None]
+    return {
+        "frames": len(shares),
+        "visible_min": round(min(shares), 4) if shares else None,
+        "visible_mean": round(sum(shares) / len(shares), 4) if shares else None,
+        "frames_below_half": sum(1 for v in shares if v < 0.5),
+    }
+
+
+def visibility_record(hops: list) -> dict:
+    """The signed manifest's `target_visibility`: per hop (export HopResults) the target's unaltered share per
+    frame and its summary."""
+    return {
+        "measure": "share of the target's box (pixels) left unaltered; null: no target box for the frame"
+        " (before the sighting's first or after its last stored box, or no target: everybody masked there)",
+        "protected": "bystander masks clipped to outside the target's box, but for their heads and faces",
+        "hops": [
+            {
+                "hop": i,
+                "dir": r.dir,
+                "sighting": r.sighting,
+                "frames_known": r.target_frames,
+                "frames_unknown": r.target_unknown_frames,
+                "visible_min": r.target_visible_min,
+                "visible_mean": r.target_visible_mean,
+                "frames_below_half": r.target_frames_below_half,
+                "per_frame": r.visibility,
+            }
+            for i, r in enumerate(hops, start=1)
+        ],
+    }
