@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from relaytrack.errors import InputError, NotFound
 from relaytrack.records import Camera, Link
 from relaytrack.relay.clock import true_times
 from relaytrack.relay.footprint import Mount, View, footprint, mount_of, view_gap
 from relaytrack.relay.geo import edge_towards, haversine_m
+from relaytrack.relay.maplinks import distance_links, nearest_within
 from relaytrack.relay.netfile import CAMERA_FIELDS, MODES, NetworkFile, read_network
 from relaytrack.relay.persist import confirmed_chains, stored_routes
-from relaytrack.store.sightings import row_to_camera, upsert_camera
+from relaytrack.store.sightings import row_to_camera, upsert_cameras
 
 # (slowest, typical, fastest) in m/s. Walking 0.8-1.8 m/s; city driving 15-60 km/h.
 SPEEDS = {"walk": (0.8, 1.3, 1.8), "drive": (4.2, 8.3, 16.7)}
@@ -125,33 +129,93 @@ def infer_links(
     """Links from each source camera to its nearest `neighbours` cameras of `pool` within radius_m, both ways.
     `mounts`: camera id -> Mount where the register gives it (`camera_mounts`); a pair with both mounted and
     headed is linked view to view, any other camera to camera."""
-    import numpy as np
+    return map_links(sources, pool, mode=mode, radius_m=radius_m, neighbours=neighbours, mounts=mounts).links()
 
-    radius = radius_m if radius_m is not None else DEFAULT_RADIUS_M[mode]
-    placed = [c for c in pool if c.lat is not None]
-    if not placed:
-        return []
-    lat = np.radians([c.lat for c in placed])
-    lon = np.radians([c.lon for c in placed])
-    out: dict[tuple[str, str], Link] = {}
-    for a in sources:
-        if a.lat is None:
-            continue
-        la, lo = math.radians(a.lat), math.radians(a.lon)
-        h = np.sin((lat - la) / 2) ** 2 + math.cos(la) * np.cos(lat) * np.sin((lon - lo) / 2) ** 2
-        dist = 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.minimum(1.0, h)))
-        order = np.argsort(dist)
-        taken = 0
-        for j in order:
-            if dist[j] > radius or taken >= neighbours:
-                break
-            b = placed[int(j)]
-            if b.id == a.id:
+
+@dataclass
+class LinkTable:
+    """Inferred links as columns (one row per directed pair): `cams` and the pair indices into it, travel
+    times, edges and pole distance. `links()` as Link records, `rows()` as camera_links rows."""
+
+    cams: list[Camera]
+    a: np.ndarray
+    b: np.ndarray
+    mode: str
+    cols: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def links(self) -> list[Link]:
+        c = self.cols
+        return [
+            Link(self.cams[i].id, self.cams[j].id, x, e, m, s, lo, hi, self.mode, "map")
+            for i, j, x, e, m, s, lo, hi in zip(
+                self.a.tolist(), self.b.tolist(), c["exit_edge"].tolist(), c["entry_edge"].tolist(),
+                c["mean_s"].tolist(), c["std_s"].tolist(), c["min_s"].tolist(), c["max_s"].tolist(), strict=True,
+            )
+        ]  # fmt: skip
+
+    def rows(self, skip: set[tuple[str, str]] = frozenset(), skip_src: set[str] = frozenset()) -> list[tuple]:
+        """Rows for LINK_INSERT, leaving out the pairs in `skip` and the links from cameras in `skip_src`."""
+        c, ids = self.cols, [cam.id for cam in self.cams]
+        out = []
+        for i, j, x, e, m, s, lo, hi, d in zip(
+            self.a.tolist(), self.b.tolist(), c["exit_edge"].tolist(), c["entry_edge"].tolist(),
+            c["mean_s"].tolist(), c["std_s"].tolist(), c["min_s"].tolist(), c["max_s"].tolist(),
+            c["distance_m"].tolist(), strict=True,
+        ):  # fmt: skip
+            src, dst = ids[i], ids[j]
+            if (src, dst) in skip or src in skip_src:
                 continue
-            taken += 1
-            out.setdefault((a.id, b.id), map_link(a, b, mode, mounts))
-            out.setdefault((b.id, a.id), map_link(b, a, mode, mounts))
-    return list(out.values())
+            out.append((src, dst, x or "", e or "", self.mode, m, s, lo, hi, "map", m, s, d))
+        return out
+
+
+def map_links(
+    sources: list[Camera],
+    pool: list[Camera],
+    *,
+    mode: str = "walk",
+    radius_m: float | None = None,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+    mounts: dict[str, Mount] | None = None,
+) -> LinkTable:
+    """`infer_links` as a LinkTable: nearest neighbours from a k-d tree (`relay.maplinks`, the same
+    neighbours as sorting the whole pool by distance, ties by pool order), camera-to-camera times on arrays,
+    view-to-view pairs through `map_link`."""
+    radius = radius_m if radius_m is not None else DEFAULT_RADIUS_M[mode]
+    mounts = mounts or {}
+    cams = [c for c in pool if c.lat is not None]
+    index = {c.id: i for i, c in enumerate(cams)}
+    srcs = [c for c in sources if c.lat is not None]
+    src_self = np.array([index.get(c.id, -1) for c in srcs], np.int64)
+    ri, cj = nearest_within(
+        np.array([c.lat for c in srcs], np.float64), np.array([c.lon for c in srcs], np.float64), src_self,
+        np.array([c.lat for c in cams], np.float64), np.array([c.lon for c in cams], np.float64),
+        neighbours, radius,
+    )  # fmt: skip
+    src_idx = src_self.copy()
+    for k in np.flatnonzero(src_idx < 0).tolist():  # a source outside the pool joins the table's cameras
+        if srcs[k].id not in index:
+            index[srcs[k].id] = len(cams)
+            cams.append(srcs[k])
+        src_idx[k] = index[srcs[k].id]
+    a0 = src_idx[ri] if len(ri) else np.zeros(0, np.int64)
+    n = max(1, len(cams))
+    code = np.unique(np.concatenate([a0 * n + cj, cj * n + a0]))
+    a, b = code // n, code % n
+    lat = np.array([c.lat for c in cams], np.float64)
+    lon = np.array([c.lon for c in cams], np.float64)
+    heading = np.array([np.nan if c.heading_deg is None else c.heading_deg for c in cams], np.float64)
+    cols = distance_links(lat, lon, heading, a, b, SPEEDS[mode], DETOUR)
+    viewed = np.array([c.heading_deg is not None and c.id in mounts for c in cams], bool)
+    for r in np.flatnonzero(viewed[a] & viewed[b]).tolist() if len(cams) else []:
+        ln = map_link(cams[a[r]], cams[b[r]], mode, mounts)
+        for key, v in (("mean_s", ln.mean_s), ("std_s", ln.std_s), ("min_s", ln.min_s), ("max_s", ln.max_s),
+                       ("exit_edge", ln.exit_edge), ("entry_edge", ln.entry_edge)):  # fmt: skip
+            cols[key][r] = v
+    return LinkTable(cams, a, b, mode, cols)
 
 
 # ---------------------------------------------------------------- store access
@@ -279,13 +343,23 @@ def import_network(
     Cameras are upserted; links given in the file replace earlier file links of their source cameras; cameras
     of the file with no given outgoing link get links inferred from the map (when they have lat/lon), for each
     mode in `modes`. Returns a summary: {"file", "cameras", "links_given", "links_inferred", "without_links",
-    "without_heading", "without_fov"} (cameras missing a heading still link by distance, with any edge).
+    "without_heading", "without_fov", "inferred_before_lock"} (cameras missing a heading still link by
+    distance, with any edge).
+
+    The file is read and the map links worked out before the write transaction, against the cameras stored
+    then as the file will leave them; inside it, if the stored cameras changed meanwhile, they are worked out
+    again (inferred_before_lock false).
     """
     net = read_network(path)
     conn = _conn_of(target)
+    radius_m = radius_m or {}
+    plan = None
+    if infer:
+        pool, mounts = _pool_after(conn, net)
+        plan = (pool, mounts, _infer_tables(net, pool, mounts, modes, neighbours, radius_m))
     conn.execute("SAVEPOINT import_network")
     try:
-        summary = _import(conn, net, infer=infer, modes=modes, neighbours=neighbours, radius_m=radius_m or {})
+        summary = _import(conn, net, plan, infer=infer, modes=modes, neighbours=neighbours, radius_m=radius_m)
     except BaseException:
         conn.execute("ROLLBACK TO import_network")
         conn.execute("RELEASE import_network")
@@ -296,62 +370,113 @@ def import_network(
     return summary
 
 
+def _stored_pool(conn) -> tuple[list[Camera], dict[str, Mount]]:
+    cams, mounts = [], {}
+    for r in conn.execute("SELECT * FROM cameras ORDER BY id"):
+        cams.append(row_to_camera(r))
+        try:
+            m = mount_of(json.loads(r["extra"] or "{}"))
+        except ValueError:
+            m = None
+        if m is not None:
+            mounts[r["id"]] = m
+    return cams, mounts
+
+
+def _pool_after(conn, net: NetworkFile) -> tuple[list[Camera], dict[str, Mount]]:
+    """The cameras (by id) and mounts the store will hold once the file's cameras are upserted (a stored
+    width/height stays where the file gives none), read without a write lock."""
+    stored, mounts = _stored_pool(conn)
+    by_id = {c.id: c for c in stored}
+    for e in net.cameras:
+        old = by_id.get(e.camera.id)
+        cam = e.camera
+        if old is not None and (cam.width is None or cam.height is None):
+            cam = cam.with_(width=cam.width if cam.width is not None else old.width,
+                            height=cam.height if cam.height is not None else old.height)  # fmt: skip
+        by_id[cam.id] = cam
+        m = mount_of(e.extra)
+        if m is None:
+            mounts.pop(cam.id, None)
+        else:
+            mounts[cam.id] = m
+    return [by_id[k] for k in sorted(by_id)], mounts
+
+
+def _infer_tables(
+    net: NetworkFile,
+    pool: list[Camera],
+    mounts: dict[str, Mount],
+    modes: tuple[str, ...],
+    neighbours: int,
+    radius_m: dict[str, float],
+) -> list[LinkTable]:
+    given = {ln.src for ln, _ in net.links}
+    by_id = {c.id: c for c in pool}
+    to_infer = [by_id[e.camera.id] for e in net.cameras if e.camera.id not in given]
+    return [
+        map_links(to_infer, pool, mode=m, radius_m=radius_m.get(m), neighbours=neighbours, mounts=mounts)
+        for m in modes
+    ]
+
+
+LINK_INSERT = (
+    "INSERT OR IGNORE INTO camera_links(src, dst, exit_edge, entry_edge, mode, mean_s, std_s, min_s, max_s,"
+    " source, prior_mean_s, prior_std_s, n_obs, distance_m) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)"
+)
+
+
 def _import(
     conn,
     net: NetworkFile,
+    plan: tuple | None,
     *,
     infer: bool,
     modes: tuple[str, ...],
     neighbours: int,
     radius_m: dict[str, float],
 ) -> dict[str, Any]:
-    for e in net.cameras:
-        upsert_camera(conn, e.camera, e.extra)
+    upsert_cameras(conn, [(e.camera, e.extra) for e in net.cameras])
     known = {r[0] for r in conn.execute("SELECT id FROM cameras")}
     for link, where in net.links:
         for end in (link.src, link.dst):
             if end not in known:
                 raise InputError(f"{where}: link to missing camera {end!r} (not in the file nor the store)")
-    given_src = sorted({ln.src for ln, _ in net.links})
+    given = {ln.src for ln, _ in net.links}
     # A re-import replaces what the file said before about these cameras.
-    for src in given_src:
-        conn.execute("DELETE FROM camera_links WHERE src=? AND source IN ('file', 'map')", (src,))
+    conn.executemany(
+        "DELETE FROM camera_links WHERE src=? AND source IN ('file', 'map')", [(s,) for s in sorted(given)]
+    )
     for link, _ in net.links:
         save_link(conn, link)
     inferred = 0
     file_ids = [e.camera.id for e in net.cameras]
-    without = []
+    early = False
     if infer:
-        pool = all_cameras(conn)
-        by_id = {c.id: c for c in pool}
-        given = set(given_src)
-        to_infer = [by_id[i] for i in file_ids if i not in given]
-        for cid in [c.id for c in to_infer]:
-            conn.execute("DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'", (cid, cid))
+        pool, mounts = _stored_pool(conn)
+        early = plan is not None and plan[0] == pool and plan[1] == mounts
+        tables = plan[2] if early else _infer_tables(net, pool, mounts, modes, neighbours, radius_m)
+        conn.executemany(
+            "DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'",
+            [(cid, cid) for cid in file_ids if cid not in given],
+        )
+        # The file spoke about its linked cameras' exits, and a pair already linked stays as it is.
         have = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links")}
-        mounts = camera_mounts(conn)
-        for mode in modes:
-            for link in infer_links(
-                to_infer, pool, mode=mode, radius_m=radius_m.get(mode), neighbours=neighbours, mounts=mounts
-            ):
-                if link.src in given or (link.src, link.dst) in have:
-                    continue  # the file spoke about this camera's exits; do not second-guess it
-                a, b = by_id[link.src], by_id[link.dst]
-                before = conn.total_changes
-                save_link(conn, link, haversine_m(a.lat, a.lon, b.lat, b.lon), replace=False)
-                inferred += conn.total_changes - before
-    for cid in file_ids:
-        if conn.execute("SELECT 1 FROM camera_links WHERE src=? LIMIT 1", (cid,)).fetchone() is None:
-            without.append(cid)
+        for table in tables:
+            before = conn.total_changes
+            conn.executemany(LINK_INSERT, table.rows(skip=have, skip_src=given))
+            inferred += conn.total_changes - before
+    linked = {r[0] for r in conn.execute("SELECT DISTINCT src FROM camera_links")}
     return {
         "file": str(net.path),
         "cameras": len(net.cameras),
         "links_given": len(net.links),
         "links_inferred": inferred,
-        "without_links": without,
+        "without_links": [cid for cid in file_ids if cid not in linked],
         # Linked by distance all the same, but their links cannot say by which edge people leave or arrive.
         "without_heading": [e.camera.id for e in net.cameras if e.camera.heading_deg is None],
         "without_fov": [e.camera.id for e in net.cameras if e.camera.fov_deg is None],
+        "inferred_before_lock": early,
     }
 
 

@@ -24,32 +24,43 @@ SIGHTING_COLUMNS = (
 )
 
 
-def upsert_camera(conn, cam: Camera, extra: dict[str, Any] | None = None) -> None:
-    conn.execute(
-        "INSERT INTO cameras(id, name, lat, lon, heading_deg, fov_deg, district, owner, purpose, stream_url,"
-        " clock_offset_s, width, height, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        " ON CONFLICT(id) DO UPDATE SET name=excluded.name, lat=excluded.lat, lon=excluded.lon,"
-        " heading_deg=excluded.heading_deg, fov_deg=excluded.fov_deg, district=excluded.district,"
-        " owner=excluded.owner, purpose=excluded.purpose, stream_url=excluded.stream_url,"
-        " clock_offset_s=excluded.clock_offset_s, width=COALESCE(excluded.width, cameras.width),"
-        " height=COALESCE(excluded.height, cameras.height), extra=excluded.extra",
-        (
-            cam.id,
-            cam.name,
-            cam.lat,
-            cam.lon,
-            cam.heading_deg,
-            cam.fov_deg,
-            cam.district,
-            cam.owner,
-            cam.purpose,
-            cam.stream_url,
-            cam.clock_offset_s,
-            cam.width,
-            cam.height,
-            json.dumps(extra or {}, ensure_ascii=False),
-        ),
+CAMERA_UPSERT = (
+    "INSERT INTO cameras(id, name, lat, lon, heading_deg, fov_deg, district, owner, purpose, stream_url,"
+    " clock_offset_s, width, height, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(id) DO UPDATE SET name=excluded.name, lat=excluded.lat, lon=excluded.lon,"
+    " heading_deg=excluded.heading_deg, fov_deg=excluded.fov_deg, district=excluded.district,"
+    " owner=excluded.owner, purpose=excluded.purpose, stream_url=excluded.stream_url,"
+    " clock_offset_s=excluded.clock_offset_s, width=COALESCE(excluded.width, cameras.width),"
+    " height=COALESCE(excluded.height, cameras.height), extra=excluded.extra"
+)
+
+
+def _camera_row(cam: Camera, extra: dict[str, Any] | None) -> tuple:
+    return (
+        cam.id,
+        cam.name,
+        cam.lat,
+        cam.lon,
+        cam.heading_deg,
+        cam.fov_deg,
+        cam.district,
+        cam.owner,
+        cam.purpose,
+        cam.stream_url,
+        cam.clock_offset_s,
+        cam.width,
+        cam.height,
+        json.dumps(extra or {}, ensure_ascii=False),
     )
+
+
+def upsert_camera(conn, cam: Camera, extra: dict[str, Any] | None = None) -> None:
+    conn.execute(CAMERA_UPSERT, _camera_row(cam, extra))
+
+
+def upsert_cameras(conn, cameras: Iterable[tuple[Camera, dict[str, Any] | None]]) -> None:
+    """upsert_camera for many (camera, extra) pairs in one executemany (a city's register)."""
+    conn.executemany(CAMERA_UPSERT, [_camera_row(cam, extra) for cam, extra in cameras])
 
 
 def ensure_camera(conn, camera_id: str) -> None:

@@ -1,0 +1,112 @@
+"""Map links from the k-d tree (relay.maplinks) are those of sorting the whole pool for every source (the
+quadratic way the import used to take, kept here as the reference): same pairs, same times and edges."""
+
+import math
+
+import numpy as np
+import pytest
+
+from relaytrack.records import Camera
+from relaytrack.relay.footprint import Mount
+from relaytrack.relay.network import infer_links, map_link
+
+
+def reference_links(sources, pool, *, mode, radius_m, neighbours, mounts):
+    """The former relay.network.infer_links: every source against the whole pool, sorted by distance (stable,
+    so ties go by pool order)."""
+    placed = [c for c in pool if c.lat is not None]
+    if not placed:
+        return []
+    lat = np.radians([c.lat for c in placed])
+    lon = np.radians([c.lon for c in placed])
+    out = {}
+    for a in sources:
+        if a.lat is None:
+            continue
+        la, lo = math.radians(a.lat), math.radians(a.lon)
+        h = np.sin((lat - la) / 2) ** 2 + math.cos(la) * np.cos(lat) * np.sin((lon - lo) / 2) ** 2
+        dist = 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+        taken = 0
+        for j in np.argsort(dist, kind="stable"):
+            if dist[j] > radius_m or taken >= neighbours:
+                break
+            b = placed[int(j)]
+            if b.id == a.id:
+                continue
+            taken += 1
+            out.setdefault((a.id, b.id), map_link(a, b, mode, mounts))
+            out.setdefault((b.id, a.id), map_link(b, a, mode, mounts))
+    return list(out.values())
+
+
+def _register(rng, n, *, clusters=0):
+    cams = []
+    for i in range(n):
+        lat, lon = 37.5 + rng.uniform(-0.01, 0.01), 127.0 + rng.uniform(-0.012, 0.012)
+        if i < clusters:  # several cameras on one pole: equal distances, ties broken by pool order
+            lat, lon = 37.5 + (i % 3) * 0.001, 127.0
+        cams.append(
+            Camera(
+                id=f"C{i:04d}",
+                lat=None if i % 53 == 7 else lat,
+                lon=None if i % 53 == 7 else lon,
+                heading_deg=None if i % 5 == 0 else float(rng.uniform(0, 360)),
+                fov_deg=70.0,
+                width=640,
+                height=360,
+            )
+        )
+    mounts = {c.id: Mount(6.0, 30.0) for c in cams if int(c.id[1:]) % 4 == 1}
+    return cams, mounts
+
+
+def _key(links):
+    return sorted(
+        (ln.src, ln.dst, ln.exit_edge, ln.entry_edge, ln.mode, ln.source, ln.mean_s, ln.std_s, ln.min_s, ln.max_s)
+        for ln in links
+    )
+
+
+def _same(fast, ref):
+    kf, kr = _key(fast), _key(ref)
+    assert [k[:6] for k in kf] == [k[:6] for k in kr]
+    assert np.allclose([k[6:] for k in kf], [k[6:] for k in kr], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "clusters", "mode", "radius", "k"),
+    [
+        (0, 300, 0, "walk", 300.0, 6),
+        (1, 400, 24, "walk", 250.0, 3),
+        (2, 300, 12, "drive", 1500.0, 6),
+        (3, 200, 40, "walk", 120.0, 10),
+        (4, 250, 0, "drive", 800.0, 1),
+    ],
+)
+def test_tree_links_equal_full_sort(seed, n, clusters, mode, radius, k):
+    rng = np.random.default_rng(seed)
+    cams, mounts = _register(rng, n, clusters=clusters)
+    sources = [c for c in cams if rng.random() < 0.6]
+    fast = infer_links(sources, cams, mode=mode, radius_m=radius, neighbours=k, mounts=mounts)
+    ref = reference_links(sources, cams, mode=mode, radius_m=radius, neighbours=k, mounts=mounts)
+    assert len(ref) > n // 2  # the case links something
+    _same(fast, ref)
+
+
+def test_source_outside_the_pool_and_empty_cases():
+    rng = np.random.default_rng(9)
+    cams, mounts = _register(rng, 120)
+    outsider = Camera(id="X", lat=37.5, lon=127.0, heading_deg=10.0)
+    for sources, pool in (([outsider], cams), ([], cams), (cams[:5], []), ([outsider], [outsider])):
+        fast = infer_links(sources, pool, mode="walk", radius_m=400.0, neighbours=4, mounts=mounts)
+        ref = reference_links(sources, pool, mode="walk", radius_m=400.0, neighbours=4, mounts=mounts)
+        _same(fast, ref)
+
+
+def test_a_crowd_at_one_spot_ties_by_pool_order():
+    """More cameras at one spot than neighbours asked for (the tree's first answer cannot settle the ties)."""
+    cams = [Camera(id=f"P{i:02d}", lat=37.5, lon=127.0, heading_deg=float(i * 10)) for i in range(30)]
+    cams += [Camera(id="Q", lat=37.5001, lon=127.0)]
+    fast = infer_links(cams[::7], cams, mode="walk", radius_m=300.0, neighbours=5)
+    ref = reference_links(cams[::7], cams, mode="walk", radius_m=300.0, neighbours=5, mounts={})
+    _same(fast, ref)
