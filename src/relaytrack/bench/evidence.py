@@ -102,6 +102,7 @@ def measure_masking(
     rule=None,
     tune: bool = False,
     protect: bool = True,
+    mask_overrides: dict | None = None,
 ) -> dict:
     """Export frames first..first+frames-1 of `seq` with the pipeline's own target and score the masking.
     `tune` instead searches the target-match rule on this window and returns it (tuning windows only)."""
@@ -109,7 +110,7 @@ def measure_masking(
     from relaytrack.config import Config
     from relaytrack.evidence import access as acc
     from relaytrack.evidence.export import Hop, export_evidence
-    from relaytrack.evidence.mask import MaskSettings
+    from relaytrack.evidence.mask import MaskSettings, bystander_head, iou, pad
     from relaytrack.pipeline.ingest import ingest
     from relaytrack.source.open import probe
     from relaytrack.store import Store
@@ -179,7 +180,8 @@ def measure_masking(
                 [(sid, int(r[0]), 0.0, r[1], r[2], r[3], r[4], 1.0) for r in chosen],
             )
         hop = Hop("BENCH", 1, last, sid, source_id)
-        settings = MaskSettings(method=method, detect=detect, faces=faces, protect_target=protect)
+        settings = MaskSettings(method=method, detect=detect, faces=faces, protect_target=protect,
+                                **(mask_overrides or {}))  # fmt: skip
         exp = export_evidence(
             store,
             Path(tmp) / "pkg",
@@ -196,9 +198,15 @@ def measure_masking(
     masks = {m.frame: m for m in exp.hops[0].masks}
     w, h = info.width, info.height
     covered_n, total, cov_all, target_vis, target_worst = 0, 0, [], [], None
+    vis_tracked, n_out, by_target, n_head = [], 0, 0, 0  # diagnostics: see the returned keys
     per_frame_min, worst_frame = 1.0, None
     for f in sorted(masks):
         m = masks[f].coverage_mask(w, h)
+        tb = masks[f].target
+        prot = np.zeros((h, w), bool)
+        if tb is not None:
+            px1, py1, px2, py2 = pad(tb, 0.0, w, h)
+            prot[py1:py2, px1:px2] = True
         rows = gt[gt[:, 0] == f]
         fr_tot = fr_cov = 0
         for r in rows:
@@ -208,6 +216,8 @@ def measure_masking(
                 continue
             c = float(m[y1:y2, x1:x2].mean())
             if int(r[1]) == target:
+                if tb is not None and iou(tb, (r[2], r[3], r[2] + r[4], r[3] + r[5])) >= 0.5:
+                    vis_tracked.append(1.0 - c)
                 target_vis.append(1.0 - c)
                 if target_worst is None or 1.0 - c < target_worst[1]:
                     target_worst = (f + first - 1, 1.0 - c)
@@ -215,6 +225,12 @@ def measure_masking(
             cov_all.append(c)
             fr_tot += 1
             fr_cov += c >= threshold
+            outside = ~prot[y1:y2, x1:x2]
+            c_out = float(m[y1:y2, x1:x2][outside].mean()) if outside.any() else c
+            n_out += c_out >= threshold
+            by_target += c < threshold <= c_out
+            hx1, hy1, hx2, hy2 = pad(bystander_head((r[2], r[3], r[2] + r[4], r[3] + r[5]), 0.2), 0.0, w, h)
+            n_head += hx2 > hx1 and hy2 > hy1 and float(m[hy1:hy2, hx1:hx2].mean()) >= threshold
         total += fr_tot
         covered_n += fr_cov
         if fr_tot:
@@ -261,6 +277,16 @@ def measure_masking(
         "export_target_unknown_frames": exp.hops[0].target_unknown_frames,
         "export_target_visible_mean": exp.hops[0].target_visible_mean,
         "export_target_frames_below_half": exp.hops[0].target_frames_below_half,
+        # Masking alone, tracking aside: the GT box's unaltered share in frames whose export box is the target
+        # (IoU >= 0.5 with its GT box); bystander boxes masked over their part outside the export's target box,
+        # and those left unmasked only inside it (behind or in front of the protected target).
+        "target_tracked_frames": len(vis_tracked),
+        "target_visible_mean_tracked": round(float(np.mean(vis_tracked)), 4) if vis_tracked else None,
+        "target_visible_ge_0.95_tracked": round(float(np.mean(np.array(vis_tracked) >= 0.95)), 4)
+        if vis_tracked else None,
+        "masked_rate_outside_target": round(n_out / total, 4) if total else None,
+        "unmasked_inside_target_only": by_target,
+        "head_masked_rate": round(n_head / total, 4) if total else None,  # top fifth of the GT box covered
         "faces_masked": exp.hops[0].faces,
     }
 
@@ -287,8 +313,26 @@ def pooled(runs: list[dict]) -> list[dict]:
             "target_visible_min": min((r["target_visible_min"] for r in worst), default=None),
             "target_visible_ge_0.95": round(sum(r["target_visible_ge_0.95"] * r["target_frames"] for r in worst) / tf,
                                             4) if tf else None,
+            **_pooled_diagnostics(sel, n),
         })  # fmt: skip
     return out
+
+
+def _pooled_diagnostics(sel: list[dict], n: int) -> dict:
+    tt = [r for r in sel if r.get("target_tracked_frames")]
+    nt = sum(r["target_tracked_frames"] for r in tt)
+    return {
+        "target_tracked_frames": nt,
+        "target_visible_mean_tracked": round(
+            sum(r["target_visible_mean_tracked"] * r["target_tracked_frames"] for r in tt) / nt, 4) if nt else None,
+        "target_visible_ge_0.95_tracked": round(
+            sum(r["target_visible_ge_0.95_tracked"] * r["target_tracked_frames"] for r in tt) / nt, 4) if nt else None,
+        "masked_rate_outside_target": round(
+            sum(r["masked_rate_outside_target"] * r["non_target_boxes"] for r in sel) / n, 4) if n else None,
+        "unmasked_inside_target_only": sum(r["unmasked_inside_target_only"] for r in sel),
+        "head_masked_rate": round(sum(r["head_masked_rate"] * r["non_target_boxes"] for r in sel) / n, 4)
+        if n else None,
+    }  # fmt: skip
 
 
 def print_masking(runs: list[dict], console) -> None:
@@ -308,6 +352,13 @@ def print_masking(runs: list[dict], console) -> None:
                   str(p["worst_frame_rate"]), str(p["target_visible_mean"]), str(p["target_visible_min"]),
                   str(p["target_visible_ge_0.95"]), "", "")  # fmt: skip
     console.print(t)
+    for p in pooled(runs):
+        console.print(f"tracks={p['tracks']}: in the {p['target_tracked_frames']} of {p['target_frames']} target "
+                      f"frames where the export's target box is the target (IoU >= 0.5), its GT box unaltered "
+                      f"{p['target_visible_mean_tracked']} (>= 0.95 in {p['target_visible_ge_0.95_tracked']}); "
+                      f"bystanders masked outside the target's box {p['masked_rate_outside_target']}, "
+                      f"{p['unmasked_inside_target_only']} unmasked only inside it; bystander heads (top fifth "
+                      f"of the GT box) masked {p['head_masked_rate']}")  # fmt: skip
     console.print("[dim]targets: >= 0.99 of bystander boxes masked, >= 0.95 of the target's box unaltered; "
                   "a target the pipeline did not track under the click is missed (its box masked with everyone)"
                   "[/dim]")  # fmt: skip

@@ -350,6 +350,14 @@ def evidence_export(
             f"{sum(h.masked_regions for h in res.hops)} masked regions, "
             f"{sum(h.faces for h in res.hops)} faces; manifest sha256 {res.manifest_sha256}"
         )
+        for i, h in enumerate(res.hops, start=1):
+            # The target's unaltered share (issue 18 finding 7), and where its box is unknown (masked with all).
+            if h.sighting is not None:
+                console.print(
+                    f"  hop {i} {h.camera}: target box unaltered mean {h.target_visible_mean}, min "
+                    f"{h.target_visible_min}, {h.target_frames_below_half} frame(s) below 0.5; box unknown in "
+                    f"{h.target_unknown_frames} of {h.frames} frames (everybody masked there, the target too)"
+                )
 
 
 @evidence_app.command("verify")

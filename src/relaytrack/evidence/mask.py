@@ -289,6 +289,7 @@ class MaskSettings:
     # person box) and faces. False masks as before (bystander boxes whole): only for the bench's before figure.
     protect_target: bool = True
     head_share: float = 0.25
+    target_margin: float = 0.0  # the protected box is the target's box padded by this share of its size
 
 
 class Masker:
@@ -316,7 +317,9 @@ class Masker:
         guard = pad(target, 0.0, w, h) if target is not None else None
         if guard is not None and (guard[2] <= guard[0] or guard[3] <= guard[1]):
             guard = None  # a target box outside the picture protects nothing
-        protect = guard if self.s.protect_target else None
+        protect = None
+        if guard is not None and self.s.protect_target:
+            protect = pad(target, self.s.target_margin, w, h)  # type: ignore[arg-type]
         own_head = pad(head_region(target), 0.0, w, h) if target is not None else None
         person_boxes: list[Box] = []
 
