@@ -110,3 +110,25 @@ def test_extra_dates_are_stored_as_text(tmp_path):
     import_network(store, f)
     assert camera_info(store.conn, "A")["extra"]["installed"] == "2020-01-02"
     store.close()
+
+
+def test_flow_register_reads_as_yaml(tmp_path):
+    """A register of one JSON object per line is read by the JSON parser; the cameras are those YAML gives."""
+    import yaml
+
+    from relaytrack.relay.netfile import _flow_register, read_network
+
+    text = (
+        "# a register\ncameras:\n"
+        '  - {"id": "SC00001", "name": "강남구 방범 1", "lat": 37.5, "lon": 127.01, "heading_deg": 90.0, '
+        '"width": 640, "extra": [1, "a\\/b", null, true], "f": 1.5e+3}\n'
+        "\n"
+        '  - {"id": "강남-02", "lat": 37.5001, "lon": 127.0, "note": "x: y, # z"}\n'
+    )
+    assert _flow_register(text) == yaml.safe_load(text)
+    f = tmp_path / "r.yaml"
+    f.write_text(text, encoding="utf-8")
+    assert [e.camera.id for e in read_network(f).cameras] == ["SC00001", "강남-02"]
+    for other in ("cameras:\n  - {\"id\": \"A\", \"v\": 1e5}\n", "cameras:\n  - {id: A}\n",
+                  "cameras: []\nlinks: []\n", "cameras:\n  - {\"id\": \"A\", \"v\": NaN}\n"):
+        assert _flow_register(other) is None
