@@ -467,6 +467,11 @@ class ExportHopOut(View):
     masked_regions: int
     faces: int
     dir: str
+    target_frames: int = Field(0, description="Frames with the target's box known (stored or interpolated)")
+    target_unknown_frames: int = Field(0, description="Frames with a target but no box: everybody masked")
+    target_visible_min: float | None = Field(None, description="Least share of the target's box unaltered")
+    target_visible_mean: float | None = None
+    target_frames_below_half: int = 0
 
 
 class ExportCreatedOut(View):
