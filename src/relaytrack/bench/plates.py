@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from relaytrack.errors import InputError
 
 PROTOCOL = (
@@ -74,7 +76,7 @@ def run(root: Path, *, part: str = "held-out", limit: int | None = None) -> Plat
 
     from relaytrack.describe import plate as reader
 
-    why = reader.tesseract_status()
+    why = reader.status()
     if why:
         raise InputError(why)
     cases = load_cases(root, part)[:limit]
@@ -113,3 +115,40 @@ def run(root: Path, *, part: str = "held-out", limit: int | None = None) -> Plat
         seconds_per_image=round((time.perf_counter() - t0) / n, 3),
         misses=misses,
     )
+
+
+def tune_glyphs(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Glyph patches cut from the *tune* part's crops (never the held-out part), labelled from the plate text,
+    for training the character classifier: each crop's split is the one under which the current model
+    finds the label most likely (a forced alignment); crops no split fits the label's layout are skipped."""
+    import cv2
+
+    from relaytrack.describe import plate as reader
+    from relaytrack.describe import plate_chars
+    from relaytrack.describe.plate_segment import layouts
+
+    model = plate_chars.load()
+    xs, ys = [], []
+    for c in load_cases(root, "tune"):
+        assert part_of(c.plate) == "tune"
+        img = cv2.imread(c.file, cv2.IMREAD_GRAYSCALE)
+        if img is None or c.kind != "crop":
+            continue
+        s = reader.LINE_H / img.shape[0]
+        gray = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
+        shape = "".join("d" if ch.isdigit() else "H" for ch in c.plate)
+        best, best_ll = None, -np.inf
+        for lay in layouts(gray):
+            if lay.kinds != shape:
+                continue
+            x = np.stack([plate_chars.patch(gray, b, lay.dark_text) for b in lay.boxes])
+            p = model.probs(x)
+            ll = float(
+                sum(np.log(p[i, plate_chars.CLASSES.index(ch)] + 1e-6) for i, ch in enumerate(c.plate))
+            )
+            if ll > best_ll:
+                best, best_ll = x, ll
+        if best is not None:
+            xs.extend(best)
+            ys.extend(plate_chars.CLASSES.index(ch) for ch in c.plate)
+    return np.asarray(xs, np.float32).reshape(-1, plate_chars.SIZE**2), np.asarray(ys, np.int64)

@@ -1,7 +1,7 @@
 """The `relaytrack` command: a thin shell over the library, one module per command group.
 
 `ingest` (detect, track, ingest, sightings), `demo`, `bench` (every benchmark), `risk`, `models`, `evidence`
-(audit, users, cases, evidence, requests, retention), `town` (town, city), `search`, `relay` (cameras, relay), `reid` (train, apply),
+(audit, users, cases, evidence, requests, retention), `town` (town, city), `search`, `plate` (plate read, plate train), `relay` (cameras, relay), `reid` (train, apply),
 `service` (serve), `watch` (watch, alerts), `store` and `plan` (capacity) each add their commands in `register(app)`; this file
 only lists them, in the order `relaytrack --help` shows them.
 """
@@ -69,6 +69,7 @@ GROUPS = (
     "evidence",
     "town",
     "search",
+    "plate",
     "relay",
     "pursue",
     "reid",

@@ -1,15 +1,18 @@
-"""Reading Korean plates: find plate-like regions, split the text line into glyphs, read each glyph.
+"""Reading Korean plates: find plate-like regions, split the text into glyphs, read each glyph.
 
 Tesseract read whole plate lines poorly on real plates (about 1 in 10 exact on the tuning half of the dev
-set: bolts, frames and the plate font throw it), so the line is split into glyphs by connected components and
-each glyph is read on its own, where the grammar says what it may be:
-- digits by nearest templates rendered from the DejaVu sans fonts (Debian `fonts-dejavu-core`), stretched,
-  thickened and thinned, because their shapes are close to the plate font and nothing learnt from the
-  dev photographs ends up in the product;
-- the class syllable by tesseract's Korean model (`tesseract-ocr-kor`) in single-character mode, restricted
-  to plate syllables, with its per-character alternatives.
-When the line does not split into 7-8 glyphs (two-line green plates, region prefixes), tesseract reads the
-whole crop and the grammar decides whether it is a plate.
+set: bolts, frames and the plate font throw it), and DejaVu digit templates with tesseract for the syllable
+reached 0.37 exact. Now:
+- the crop is split into glyph boxes every way the plate grammar allows (relaytrack.describe.plate_segment:
+  several binarisations, the serial digits' line, a syllable of 1-3 pieces, bolts left at the ends, two-line
+  plates);
+- every glyph is read by a small character classifier trained on rendered characters
+  (relaytrack.describe.plate_chars: digits, the class syllables and "no character"), each position
+  restricted to what the grammar lets it be;
+- the split whose characters the classifier is surest of wins; its per-character probabilities are the
+  confidences and the runners-up the alternatives.
+Plates the split cannot lay out (region prefixes) fall back to whole-line tesseract when it is installed, and
+the grammar decides whether that is a plate.
 """
 
 from __future__ import annotations
@@ -20,41 +23,44 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 
 import numpy as np
 
-from relaytrack.describe.plate_grammar import CLASS_SYLLABLES, CharRead, PlateRead, is_plate, normalise
+from relaytrack.describe import plate_chars
+from relaytrack.describe.plate_grammar import MILITARY, CharRead, PlateRead, is_plate, normalise
+from relaytrack.describe.plate_segment import Layout, layouts, text_rows
 
-LINE_H = 80  # plate crops are scaled to this height before binarising
-_GW, _GH = 16, 24  # glyph template size
-_FONT_DIR = "/usr/share/fonts/truetype/dejavu/"
-_FONTS = (
-    "DejaVuSans-Bold.ttf", "DejaVuSansCondensed-Bold.ttf", "DejaVuSansCondensed.ttf",
-    "DejaVuSans.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono.ttf",
-)  # fmt: skip
-_SOFT_T = 0.03  # template similarity -> probability temperature (similarities differ by a few hundredths)
+LINE_H = 80  # plate crops are scaled to this height before splitting
+MIN_CHAR_P = 0.01  # a read whose weakest character the classifier gives less than this is no plate
 
 
 @functools.cache
 def tesseract_status() -> str | None:
-    """None when tesseract with the Korean model is installed, else a one-line reason."""
+    """None when tesseract with the Korean model is installed (the fallback for region-prefixed plates),
+    else a one-line reason."""
     exe = shutil.which("tesseract")
     if exe is None:
-        return "plate reading off: tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-kor)"
+        return "tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-kor)"
     try:
         langs = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError) as err:
-        return f"plate reading off: tesseract does not run ({err})"
+        return f"tesseract does not run ({err})"
     if "kor" not in langs.split():
-        return "plate reading off: tesseract has no Korean model (apt-get install tesseract-ocr-kor)"
-    if not os.path.isdir(_FONT_DIR):
-        return f"plate reading off: digit templates need the DejaVu fonts in {_FONT_DIR} (fonts-dejavu-core)"
+        return "tesseract has no Korean model (apt-get install tesseract-ocr-kor)"
     return None
 
 
+def status() -> str | None:
+    """None when plates can be read (the character model exists or its fonts are there to train it), else
+    a one-line reason."""
+    if plate_chars.model_path().exists():
+        return None
+    why = plate_chars.fonts_status()
+    return f"plate reading off: {why}" if why else None
+
+
 def available() -> bool:
-    return tesseract_status() is None
+    return status() is None
 
 
 def _tesseract(img: np.ndarray, psm: int, whitelist: str | None) -> list[CharRead]:
@@ -88,154 +94,35 @@ def _tesseract(img: np.ndarray, psm: int, whitelist: str | None) -> list[CharRea
     return reads
 
 
-def _norm_glyph(mask: np.ndarray) -> np.ndarray:
-    """A binary glyph as a unit vector: cropped to its ink, scaled to _GH high, centred, softened."""
-    import cv2
-
-    ys, xs = np.nonzero(mask)
-    v = np.zeros((_GH, _GW), np.float32)
-    if len(ys) == 0:
-        return v.ravel()
-    b = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
-    h, w = b.shape
-    nw = max(1, min(_GW, round(w * _GH / h)))
-    off = (_GW - nw) // 2
-    v[:, off : off + nw] = cv2.resize(b, (nw, _GH), interpolation=cv2.INTER_AREA)
-    v = cv2.GaussianBlur(v, (3, 3), 0).ravel()
-    v -= v.mean()
-    return v / (float(np.linalg.norm(v)) + 1e-6)
+_DIGIT_IDX = [plate_chars.CLASSES.index(c) for c in plate_chars.DIGITS]
+_SYL_IDX = [i for i, c in enumerate(plate_chars.CLASSES) if c not in plate_chars.DIGITS + plate_chars.JUNK]
+_JUNK_IDX = plate_chars.CLASSES.index(plate_chars.JUNK)
 
 
-@functools.cache
-def _digit_templates() -> tuple[np.ndarray, np.ndarray]:
-    import cv2
-    from PIL import Image, ImageDraw, ImageFont
-
-    feats, labels = [], []
-    for name in _FONTS:
-        path = os.path.join(_FONT_DIR, name)
-        if not os.path.exists(path):
-            continue
-        for size in (40, 56):
-            font = ImageFont.truetype(path, size)
-            for d in "0123456789":
-                im = Image.new("L", (size * 2, size * 2), 0)
-                ImageDraw.Draw(im).text((size // 2, size // 4), d, 255, font=font)
-                a = (np.asarray(im) > 127).astype(np.uint8)
-                # Plate digits are narrower or wider than any one font and vary in stroke weight with blur.
-                for sx in (0.8, 1.0, 1.25):
-                    for k in (-1, 0, 1):
-                        b = cv2.resize(a, None, fx=sx, fy=1.0, interpolation=cv2.INTER_NEAREST)
-                        if k > 0:
-                            b = cv2.dilate(b, np.ones((3, 3), np.uint8))
-                        elif k < 0:
-                            b = cv2.erode(b, np.ones((2, 2), np.uint8))
-                        feats.append(_norm_glyph(b))
-                        labels.append(int(d))
-    # The plate font's 1 is a bare bar with a short flag, no foot (DejaVu's has one): draw it.
-    for w in (5, 7, 9):
-        for flag in (0, 6, 10):
-            b = np.zeros((48, 24), np.uint8)
-            cv2.rectangle(b, (12 - w // 2, 2), (12 + w // 2, 45), 1, -1)
-            if flag:
-                cv2.line(b, (12 - w // 2, 3), (12 - w // 2 - flag, 3 + flag), 1, max(2, w - 2))
-            feats.append(_norm_glyph(b))
-            labels.append(1)
-    return np.asarray(feats, np.float32), np.asarray(labels)
+# Military and government syllables are rare on the road: a blurred civilian syllable must not become 합.
+_PRIOR = np.array([0.1 if c in MILITARY else 1.0 for c in plate_chars.CLASSES], np.float32)
 
 
-def read_digit(mask: np.ndarray) -> CharRead:
-    """The digit a binary glyph shows, with the other digits' probabilities as alternatives."""
-    feats, labels = _digit_templates()
-    sim = feats @ _norm_glyph(mask > 0)
-    best = np.array([sim[labels == d].max() for d in range(10)])
-    p = np.exp((best - best.max()) / _SOFT_T)
-    p /= p.sum()
-    order = np.argsort(-p)
-    return CharRead(str(order[0]), float(p[order[0]]), {str(d): float(p[d]) for d in order[:3]})
+def _char(p: np.ndarray, kind: str) -> CharRead:
+    """The best character of the kind a position allows, its probability, and two runners-up."""
+    idx = _DIGIT_IDX if kind == "d" else _SYL_IDX
+    p = p * _PRIOR
+    order = sorted(idx, key=lambda i: -p[i])[:3]
+    cls = plate_chars.CLASSES
+    return CharRead(cls[order[0]], float(p[order[0]]), {cls[i]: round(float(p[i]), 4) for i in order})
 
 
-@dataclass
-class _Line:
-    binary: np.ndarray  # text white on black, LINE_H high
-    glyphs: list[tuple[int, int, int, int]]  # x, y, w, h, left to right
+def _score(lay: Layout, probs: dict, kinds: str) -> tuple[float, list[CharRead]]:
+    chars = [_char(probs[(b, lay.dark_text)], k) for b, k in zip(lay.boxes, kinds, strict=True)]
+    s = sum(float(np.log(c.conf + 1e-4)) for c in chars)
+    # A left-over group the classifier takes for a character costs: dropping a real digit is a wrong plate.
+    s += sum(float(np.log(probs[(b, lay.dark_text)][_JUNK_IDX] + 0.1)) for b in lay.skipped)
+    return s, chars
 
 
-def _binarise(gray: np.ndarray, dark_text: bool) -> np.ndarray:
-    import cv2
-
-    b = cv2.GaussianBlur(gray, (3, 3), 0)
-    mode = cv2.THRESH_BINARY_INV if dark_text else cv2.THRESH_BINARY
-    return cv2.threshold(b, 0, 255, mode + cv2.THRESH_OTSU)[1]
-
-
-def _glyphs(binary: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Glyph boxes on the plate's main text line: the digits fix the line's height and band, and every
-    component inside the band is merged with what it overlaps horizontally (a syllable is 2-3 pieces)."""
-    import cv2
-
-    n, _, st, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    hh, ww = binary.shape
-    comps = [tuple(int(v) for v in st[i, :4]) for i in range(1, n) if st[i, 4] > 15]
-    tall = [c for c in comps if 0.35 * hh <= c[3] <= 0.92 * hh and c[2] < 0.25 * ww and c[2] < 1.2 * c[3]]
-    if len(tall) < 4:
-        return []
-    hs = float(np.median([c[3] for c in tall]))
-    cy = float(np.median([c[1] + c[3] / 2 for c in tall]))
-    digits = [c for c in tall if abs(c[3] - hs) < 0.2 * hs and abs(c[1] + c[3] / 2 - cy) < 0.25 * hs]
-    if len(digits) < 4:
-        return []
-    top, bot = min(c[1] for c in digits), max(c[1] + c[3] for c in digits)
-    band = sorted(
-        c
-        for c in comps
-        if c[1] >= top - 0.15 * hs and c[1] + c[3] <= bot + 0.15 * hs and c[3] > 0.12 * hs and c[2] < 0.9 * hs
-    )
-    groups: list[tuple[int, int, int, int]] = []
-    for x, y, w, h in band:
-        if groups and x < groups[-1][0] + groups[-1][2] - 0.2 * w:
-            gx, gy, gw, gh = groups[-1]
-            nx, ny = min(gx, x), min(gy, y)
-            groups[-1] = (nx, ny, max(gx + gw, x + w) - nx, max(gy + gh, y + h) - ny)
-        else:
-            groups.append((x, y, w, h))
-    return [g for g in groups if g[3] > 0.5 * hs]
-
-
-def _line(gray: np.ndarray) -> _Line:
-    """The polarity (dark text on a light plate, or light on dark) that splits into plate-like glyphs."""
-    best: _Line | None = None
-    for dark in (True, False):
-        b = _binarise(gray, dark)
-        line = _Line(b, _glyphs(b))
-        if best is None or abs(len(line.glyphs) - 7.5) < abs(len(best.glyphs) - 7.5):
-            best = line
-    assert best is not None
-    return best
-
-
-def _syllable(binary: np.ndarray, box: tuple[int, int, int, int]) -> CharRead:
-    import cv2
-
-    x, y, w, h = box
-    glyph = 255 - binary[y : y + h, x : x + w]
-    pad = h // 2
-    img = cv2.copyMakeBorder(glyph, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
-    reads: list[CharRead] = []
-    # Single-character mode first; the single-word and single-line modes find a blurred syllable it misses.
-    for psm in (10, 8, 7):
-        reads = [r for r in _tesseract(img, psm, CLASS_SYLLABLES) if r.char in CLASS_SYLLABLES]
-        if reads:
-            break
-    if not reads:
-        return CharRead("?", 0.0)
-    r = max(reads, key=lambda c: c.conf)
-    r.alternatives = {a: p for a, p in r.alternatives.items() if a in CLASS_SYLLABLES}
-    return r
-
-
-def read_crop(crop: np.ndarray) -> PlateRead | None:
-    """The plate in a tight crop (a little bumper around it is fine), or None when it reads as no plate."""
+def read_crop(crop: np.ndarray, *, tesseract: bool = True) -> PlateRead | None:
+    """The plate in a tight crop (a little bumper around it is fine), or None when it reads as no plate.
+    `tesseract`: try whole-line tesseract (when installed) on a crop the split cannot lay out."""
     import cv2
 
     if crop is None or crop.size == 0 or min(crop.shape[:2]) < 8:
@@ -243,28 +130,29 @@ def read_crop(crop: np.ndarray) -> PlateRead | None:
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     s = LINE_H / gray.shape[0]
     gray = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
-    line = _line(gray)
-    if len(line.glyphs) in (7, 8):
-        hi = len(line.glyphs) - 5  # the syllable sits before the 4-digit serial
-        chars = [
-            _syllable(line.binary, g) if i == hi else read_digit(_crop(line.binary, g))
-            for i, g in enumerate(line.glyphs)
-        ]
-        read = PlateRead(chars)
-        if is_plate(read.text):
-            return read
-    # Two-line and region-prefixed plates: whole-crop tesseract, kept only when the grammar accepts it.
-    for psm in (7, 6):
-        chars = [c for c in _tesseract(gray, psm, None) if normalise(c.char)]
-        read = PlateRead(chars)
-        if chars and is_plate(read.text):
-            return read
+    lays = layouts(gray)
+    if lays:
+        model = plate_chars.load()
+        keys = sorted({(b, lay.dark_text) for lay in lays for b in lay.boxes + lay.skipped})
+        x = np.stack([plate_chars.patch(gray, b, dark) for b, dark in keys])
+        probs = dict(zip(keys, model.probs(x), strict=True))
+        best: tuple[float, list[CharRead]] | None = None
+        for lay in lays:
+            sc = _score(lay, probs, lay.kinds)
+            if best is None or sc[0] > best[0]:
+                best = sc
+        if best is not None:
+            read = PlateRead(best[1])
+            if is_plate(read.text) and read.confidence >= MIN_CHAR_P:
+                return read
+    if tesseract and tesseract_status() is None:
+        # Region-prefixed plates: whole-crop tesseract, kept only when the grammar accepts it.
+        for psm in (7, 6):
+            chars = [c for c in _tesseract(gray, psm, None) if normalise(c.char)]
+            read = PlateRead(chars)
+            if chars and is_plate(read.text):
+                return read
     return None
-
-
-def _crop(binary: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    x, y, w, h = box
-    return binary[y : y + h, x : x + w]
 
 
 def plate_candidates(img: np.ndarray, limit: int = 6) -> list[tuple[int, int, int, int]]:
@@ -273,9 +161,10 @@ def plate_candidates(img: np.ndarray, limit: int = 6) -> list[tuple[int, int, in
     import cv2
 
     h, w = img.shape[:2]
-    if 1.4 <= w / max(h, 1) <= 6.0 and w <= 700:
-        return [(0, 0, w, h)]
+    if 1.4 <= w / max(h, 1) <= 6.0 and w <= 700 or (w <= 400 and h <= 300):
+        return [(0, 0, w, h)]  # a plate crop (two-line plates with a bumper are nearly square)
     gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    rows = text_rows(gray)
     # Characters are dark strokes on a light plate: black-hat picks them, closing joins them into a block.
     k = max(3, int(min(h, w) / 60)) | 1
     bh = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k * 3, k)))
@@ -292,7 +181,7 @@ def plate_candidates(img: np.ndarray, limit: int = 6) -> list[tuple[int, int, in
             continue
         boxes.append((bw * bh_, (x, y, bw, bh_)))
     boxes.sort(reverse=True)
-    out = []
+    out = list(rows)
     for _, (x, y, bw, bh_) in boxes[:limit]:
         # A margin: the closed block hugs the characters, the glyph split wants a little plate around them.
         mx, my = int(0.08 * bw), int(0.25 * bh_)
@@ -304,8 +193,10 @@ def plate_candidates(img: np.ndarray, limit: int = 6) -> list[tuple[int, int, in
 def read_image(img: np.ndarray) -> list[PlateRead]:
     """Every plate read in an image (a plate crop, a vehicle crop or a scene), best first."""
     reads = []
-    for x, y, w, h in plate_candidates(img):
-        r = read_crop(img[y : y + h, x : x + w])
+    boxes = plate_candidates(img)
+    for x, y, w, h in boxes:
+        # Whole-line tesseract only for a plate crop: in a scene it costs a second a region for little.
+        r = read_crop(img[y : y + h, x : x + w], tesseract=len(boxes) == 1)
         if r is not None:
             r.box = (x, y, w, h)
             reads.append(r)
