@@ -179,6 +179,12 @@ def measure_masking(
                 "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)",
                 [(sid, int(r[0]), 0.0, r[1], r[2], r[3], r[4], 1.0) for r in chosen],
             )
+            # The chosen tracklets' copied boxes leave them: in an export the target's own sighting is never
+            # among the others, while here it stayed there too and its padded ring was masked around the target.
+            picked = {tuple(r) for r in chosen}
+            for t in tracklets:
+                if any(tuple(r) in picked for r in t.rows):
+                    conn.execute("DELETE FROM boxes WHERE sighting_id=? AND frame>=?", (t.sid, click[0]))
         hop = Hop("BENCH", 1, last, sid, source_id)
         settings = MaskSettings(method=method, detect=detect, faces=faces, protect_target=protect,
                                 **(mask_overrides or {}))  # fmt: skip
