@@ -158,3 +158,19 @@ def test_export_records_target_visibility_and_still_verifies(store, overlap_foot
     rec["visible_min"] = 1.0
     (res.path / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     assert not verify_package(res.path).ok
+
+
+def test_bench_pools_the_target_share_over_frames():
+    from relaytrack.bench.evidence import pooled
+
+    def run(k, n, tf, mean, vmin, ge, tracks=True):
+        return {"config": {"tracks": tracks}, "masked": k, "non_target_boxes": n, "worst_frame_rate": 0.5,
+                "target_frames": tf, "target_visible_mean": mean, "target_visible_min": vmin,
+                "target_visible_ge_0.95": ge, "target_tracked_frames": tf, "target_visible_mean_tracked": mean,
+                "target_visible_ge_0.95_tracked": ge, "masked_rate_outside_target": k / n,
+                "unmasked_inside_target_only": 1, "head_masked_rate": 1.0}  # fmt: skip
+
+    (p,) = pooled([run(99, 100, 300, 1.0, 0.9, 1.0), run(50, 100, 100, 0.0, 0.0, 0.0)])
+    assert p["masked_rate"] == 0.745 and p["target_frames"] == 400
+    assert p["target_visible_mean"] == 0.75 and p["target_visible_min"] == 0.0  # a missed target counts
+    assert p["target_visible_ge_0.95"] == 0.75 and p["unmasked_inside_target_only"] == 2
