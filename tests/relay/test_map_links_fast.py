@@ -110,3 +110,34 @@ def test_a_crowd_at_one_spot_ties_by_pool_order():
     fast = infer_links(cams[::7], cams, mode="walk", radius_m=300.0, neighbours=5)
     ref = reference_links(cams[::7], cams, mode="walk", radius_m=300.0, neighbours=5, mounts={})
     _same(fast, ref)
+
+
+def test_import_works_links_out_again_when_another_writer_came_between(tmp_path, monkeypatch):
+    """Links are worked out before the write lock; a camera another connection stored meanwhile is not missed."""
+    from relaytrack.relay import netimport
+    from relaytrack.relay.network import all_links, import_network
+    from relaytrack.store import Store
+
+    db = tmp_path / "s.db"
+    first = tmp_path / "a.yaml"
+    first.write_text("cameras:\n  - {id: A, lat: 37.5, lon: 127.0}\n  - {id: B, lat: 37.501, lon: 127.0}\n")
+    second = tmp_path / "b.yaml"
+    second.write_text("cameras:\n  - {id: D, lat: 37.5, lon: 127.003}\n")
+    store = Store(db)
+    assert import_network(store, first, modes=("walk",))["inferred_before_lock"] is True
+    plan = netimport._plan
+
+    def plan_then_another_writer(*args):
+        out = plan(*args)
+        other = Store(db)
+        with other.tx():
+            other.conn.execute("INSERT INTO cameras(id, name, lat, lon) VALUES ('C', 'C', 37.5, 127.0029)")
+        other.close()
+        return out
+
+    monkeypatch.setattr(netimport, "_plan", plan_then_another_writer)
+    summary = import_network(store, second, modes=("walk",))
+    assert summary["inferred_before_lock"] is False
+    pairs = {(ln["src"], ln["dst"]) for ln in all_links(store.conn)}
+    assert ("D", "C") in pairs and ("C", "D") in pairs
+    store.close()

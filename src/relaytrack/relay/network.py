@@ -8,18 +8,16 @@ from leaving one to entering the other is near zero or negative), and the exit/e
 each other's views; otherwise the camera-to-camera distance at walking (0.8-1.8 m/s) or driving speeds, and
 the edges from the bearing to the neighbour relative to the heading (any edge without one). Confirmed hops later refine the travel times (`refine_links`).
 
-An import is one transaction: any bad row (unknown owner, link to a missing camera, ...) raises InputError
-naming the file and row, and nothing stored changes.
+An import is one transaction (`relay.netimport`): any bad row (unknown owner, link to a missing camera, ...)
+raises InputError naming the file and row, and nothing stored changes. Neighbours come from a k-d tree
+(`relay.maplinks`), so a city's register of 176,371 cameras links in seconds.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +29,9 @@ from relaytrack.relay.clock import true_times
 from relaytrack.relay.footprint import Mount, View, footprint, mount_of, view_gap
 from relaytrack.relay.geo import edge_towards, haversine_m
 from relaytrack.relay.maplinks import distance_links, nearest_within
-from relaytrack.relay.netfile import CAMERA_FIELDS, MODES, NetworkFile, read_network
+from relaytrack.relay.netfile import CAMERA_FIELDS, MODES, NetworkFile, read_network  # noqa: F401 (re-exported)
 from relaytrack.relay.persist import confirmed_chains, stored_routes
-from relaytrack.store.db import is_postgres
-from relaytrack.store.sightings import row_to_camera, upsert_cameras
+from relaytrack.store.sightings import row_to_camera
 
 # (slowest, typical, fastest) in m/s. Walking 0.8-1.8 m/s; city driving 15-60 km/h.
 SPEEDS = {"walk": (0.8, 1.3, 1.8), "drive": (4.2, 8.3, 16.7)}
@@ -159,33 +156,6 @@ class LinkTable:
                 c["mean_s"].tolist(), c["std_s"].tolist(), c["min_s"].tolist(), c["max_s"].tolist(), strict=True,
             )
         ]  # fmt: skip
-
-    def rows(self, skip: set[tuple[str, str]] = frozenset(), skip_src: set[str] = frozenset()) -> Iterator[tuple]:
-        """Rows for LINK_INSERT, leaving out the pairs in `skip` and the links from cameras in `skip_src`."""
-        c, n = self.cols, max(1, len(self.cams))
-        index = {cam.id: i for i, cam in enumerate(self.cams)}
-        keep = np.ones(len(self.a), bool)
-        if skip_src:
-            keep &= ~np.isin(self.a, [index[s] for s in skip_src if s in index])
-        if skip:
-            codes = [index[s] * n + index[d] for s, d in skip if s in index and d in index]
-            keep &= ~np.isin(self.a * n + self.b, np.array(codes, np.int64))
-        ids = np.array([cam.id for cam in self.cams] or [""], dtype=object)
-
-        def col(x: np.ndarray) -> list:
-            return x[keep].tolist()
-
-        def edge(x: np.ndarray) -> list:
-            x = x[keep].copy()
-            x[np.equal(x, None)] = ""
-            return x.tolist()
-
-        mean, std = col(c["mean_s"]), col(c["std_s"])
-        return zip(
-            col(ids[self.a]), col(ids[self.b]), edge(c["exit_edge"]), edge(c["entry_edge"]),
-            repeat(self.mode), mean, std, col(c["min_s"]), col(c["max_s"]), repeat("map"), mean, std,
-            col(c["distance_m"]),
-        )  # fmt: skip
 
 
 def map_links(
@@ -341,10 +311,6 @@ def save_link(conn, link: Link, distance_m: float | None = None, *, replace: boo
     )
 
 
-def _conn_of(target: Any) -> Any:
-    return getattr(target, "conn", target)
-
-
 def import_network(
     target: Any,
     path: str | Path,
@@ -354,169 +320,11 @@ def import_network(
     neighbours: int = DEFAULT_NEIGHBOURS,
     radius_m: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Import a network file into a store (a Store or its connection) in one transaction.
+    """Import a network file into a store (a Store or its connection) in one transaction: `relay.netimport`
+    (cameras upserted, file links stored, map links inferred for the file's cameras without given links)."""
+    from relaytrack.relay.netimport import import_network as run
 
-    Cameras are upserted; links given in the file replace earlier file links of their source cameras; cameras
-    of the file with no given outgoing link get links inferred from the map (when they have lat/lon), for each
-    mode in `modes`. Returns a summary: {"file", "cameras", "links_given", "links_inferred", "without_links",
-    "without_heading", "without_fov", "inferred_before_lock", "seconds": {"read", "infer", "write"}} (cameras
-    missing a heading still link by distance, with any edge; "write" is the time the write lock was held).
-
-    The file is read and the map links worked out before the write transaction, against the cameras stored
-    then as the file will leave them; inside it, if the stored cameras changed meanwhile, they are worked out
-    again (inferred_before_lock false).
-    """
-    t0 = time.perf_counter()
-    net = read_network(path)
-    conn = _conn_of(target)
-    radius_m = radius_m or {}
-    plan = None
-    t1 = time.perf_counter()
-    if infer:
-        pool, mounts = _pool_after(conn, net)
-        plan = (pool, mounts, _infer_tables(net, pool, mounts, modes, neighbours, radius_m))
-    t2 = time.perf_counter()
-    # A city's links (10^6 rows, two indexes) are written in a fraction of the time with a page cache to match.
-    fk_off = False
-    cache = None if is_postgres(conn) or len(net.cameras) < 5000 else conn.execute("PRAGMA cache_size").fetchone()[0]
-    if cache is not None:
-        conn.execute(f"PRAGMA cache_size=-{min(1 << 20, 2 * len(net.cameras))}")  # KiB: 2 kB per camera
-        # Every link's ends are cameras read inside the transaction: the per-row foreign-key lookups (a third
-        # of the write) are left out; outside a transaction only, where SQLite lets the setting change.
-        if not conn.in_transaction and conn.execute("PRAGMA foreign_keys").fetchone()[0]:
-            conn.execute("PRAGMA foreign_keys=OFF")
-            fk_off = True
-    try:
-        conn.execute("SAVEPOINT import_network")
-        try:
-            summary = _import(conn, net, plan, infer=infer, modes=modes, neighbours=neighbours, radius_m=radius_m)
-        except BaseException:
-            conn.execute("ROLLBACK TO import_network")
-            conn.execute("RELEASE import_network")
-            raise
-        conn.execute("RELEASE import_network")
-    finally:
-        if fk_off:
-            conn.execute("PRAGMA foreign_keys=ON")
-        if cache is not None:
-            conn.execute(f"PRAGMA cache_size={int(cache)}")
-    t3 = time.perf_counter()
-    # read: the file; infer: map links before the transaction; write: the transaction (the write lock held)
-    summary["seconds"] = {"read": round(t1 - t0, 3), "infer": round(t2 - t1, 3), "write": round(t3 - t2, 3)}
-    if hasattr(target, "run_commit_hooks"):
-        target.run_commit_hooks()
-    return summary
-
-
-def _stored_pool(conn) -> tuple[list[Camera], dict[str, Mount]]:
-    cams, mounts = [], {}
-    for r in conn.execute("SELECT * FROM cameras ORDER BY id"):
-        cams.append(row_to_camera(r))
-        try:
-            m = mount_of(json.loads(r["extra"] or "{}"))
-        except ValueError:
-            m = None
-        if m is not None:
-            mounts[r["id"]] = m
-    return cams, mounts
-
-
-def _pool_after(conn, net: NetworkFile) -> tuple[list[Camera], dict[str, Mount]]:
-    """The cameras (by id) and mounts the store will hold once the file's cameras are upserted (a stored
-    width/height stays where the file gives none), read without a write lock."""
-    stored, mounts = _stored_pool(conn)
-    by_id = {c.id: c for c in stored}
-    for e in net.cameras:
-        old = by_id.get(e.camera.id)
-        cam = e.camera
-        if old is not None and (cam.width is None or cam.height is None):
-            cam = cam.with_(width=cam.width if cam.width is not None else old.width,
-                            height=cam.height if cam.height is not None else old.height)  # fmt: skip
-        by_id[cam.id] = cam
-        m = mount_of(e.extra)
-        if m is None:
-            mounts.pop(cam.id, None)
-        else:
-            mounts[cam.id] = m
-    return [by_id[k] for k in sorted(by_id)], mounts
-
-
-def _infer_tables(
-    net: NetworkFile,
-    pool: list[Camera],
-    mounts: dict[str, Mount],
-    modes: tuple[str, ...],
-    neighbours: int,
-    radius_m: dict[str, float],
-) -> list[LinkTable]:
-    given = {ln.src for ln, _ in net.links}
-    by_id = {c.id: c for c in pool}
-    to_infer = [by_id[e.camera.id] for e in net.cameras if e.camera.id not in given]
-    return [
-        map_links(to_infer, pool, mode=m, radius_m=radius_m.get(m), neighbours=neighbours, mounts=mounts)
-        for m in modes
-    ]
-
-
-LINK_INSERT = (
-    "INSERT OR IGNORE INTO camera_links(src, dst, exit_edge, entry_edge, mode, mean_s, std_s, min_s, max_s,"
-    " source, prior_mean_s, prior_std_s, n_obs, distance_m) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)"
-)
-
-
-def _import(
-    conn,
-    net: NetworkFile,
-    plan: tuple | None,
-    *,
-    infer: bool,
-    modes: tuple[str, ...],
-    neighbours: int,
-    radius_m: dict[str, float],
-) -> dict[str, Any]:
-    upsert_cameras(conn, [(e.camera, e.extra) for e in net.cameras])
-    known = {r[0] for r in conn.execute("SELECT id FROM cameras")}
-    for link, where in net.links:
-        for end in (link.src, link.dst):
-            if end not in known:
-                raise InputError(f"{where}: link to missing camera {end!r} (not in the file nor the store)")
-    given = {ln.src for ln, _ in net.links}
-    # A re-import replaces what the file said before about these cameras.
-    conn.executemany(
-        "DELETE FROM camera_links WHERE src=? AND source IN ('file', 'map')", [(s,) for s in sorted(given)]
-    )
-    for link, _ in net.links:
-        save_link(conn, link)
-    inferred = 0
-    file_ids = [e.camera.id for e in net.cameras]
-    early = False
-    if infer:
-        pool, mounts = _stored_pool(conn)
-        early = plan is not None and plan[0] == pool and plan[1] == mounts
-        tables = plan[2] if early else _infer_tables(net, pool, mounts, modes, neighbours, radius_m)
-        if conn.execute("SELECT 1 FROM camera_links WHERE source='map' LIMIT 1").fetchone() is not None:
-            conn.executemany(
-                "DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'",
-                [(cid, cid) for cid in file_ids if cid not in given],
-            )
-        # The file spoke about its linked cameras' exits, and a pair already linked stays as it is.
-        have = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links")}
-        for table in tables:
-            before = conn.total_changes
-            conn.executemany(LINK_INSERT, table.rows(skip=have, skip_src=given))
-            inferred += conn.total_changes - before
-    linked = {r[0] for r in conn.execute("SELECT DISTINCT src FROM camera_links")}
-    return {
-        "file": str(net.path),
-        "cameras": len(net.cameras),
-        "links_given": len(net.links),
-        "links_inferred": inferred,
-        "without_links": [cid for cid in file_ids if cid not in linked],
-        # Linked by distance all the same, but their links cannot say by which edge people leave or arrive.
-        "without_heading": [e.camera.id for e in net.cameras if e.camera.heading_deg is None],
-        "without_fov": [e.camera.id for e in net.cameras if e.camera.fov_deg is None],
-        "inferred_before_lock": early,
-    }
+    return run(target, path, infer=infer, modes=modes, neighbours=neighbours, radius_m=radius_m)
 
 
 # ---------------------------------------------------------------- refinement from confirmed hops
