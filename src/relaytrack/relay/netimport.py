@@ -239,10 +239,19 @@ def _import(
     inferred = 0
     file_ids = [e.camera.id for e in net.cameras]
     if infer:
-        if conn.execute("SELECT 1 FROM camera_links WHERE source='map' LIMIT 1").fetchone() is not None:
+        redo = [cid for cid in file_ids if cid not in given]
+        if conn.execute("SELECT 1 FROM camera_links WHERE source='map' LIMIT 1").fetchone() is None:
+            pass
+        elif is_postgres(conn) or len(redo) < BIG:
             conn.executemany(
-                "DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'",
-                [(cid, cid) for cid in file_ids if cid not in given],
+                "DELETE FROM camera_links WHERE (src=? OR dst=?) AND source='map'", [(c, c) for c in redo]
+            )
+        else:  # a city's re-import: one pass over the links instead of two index probes per camera
+            ids = json.dumps(redo, ensure_ascii=False)
+            conn.execute(
+                "DELETE FROM camera_links WHERE source='map' AND (src IN (SELECT value FROM json_each(?))"
+                " OR dst IN (SELECT value FROM json_each(?)))",
+                (ids, ids),
             )
         # The file spoke about its linked cameras' exits, and a pair already linked stays as it is.
         have = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links")}

@@ -189,7 +189,8 @@ def map_links(
         src_idx[k] = index[srcs[k].id]
     a0 = src_idx[ri] if len(ri) else np.zeros(0, np.int64)
     n = max(1, len(cams))
-    code = np.unique(np.concatenate([a0 * n + cj, cj * n + a0]))
+    code = np.sort(np.concatenate([a0 * n + cj, cj * n + a0]))  # each pair both ways, once (np.unique is slower)
+    code = code[np.concatenate([[True], code[1:] != code[:-1]])] if len(code) else code
     a, b = code // n, code % n
     lat = np.array([c.lat for c in cams], np.float64)
     lon = np.array([c.lon for c in cams], np.float64)
