@@ -357,7 +357,10 @@ def print_masking(runs: list[dict], console) -> None:
         t.add_row("pooled", "", str(p["tracks"]), f"{p['masked']}/{p['non_target_boxes']}", str(p["masked_rate"]),
                   str(p["worst_frame_rate"]), str(p["target_visible_mean"]), str(p["target_visible_min"]),
                   str(p["target_visible_ge_0.95"]), "", "")  # fmt: skip
-    console.print(t)
+    from rich.console import Console
+
+    # Eleven columns: never squeezed into an 80-column pipe.
+    (console if console.width >= 150 else Console(width=150, file=console.file)).print(t)
     for p in pooled(runs):
         console.print(f"tracks={p['tracks']}: in the {p['target_tracked_frames']} of {p['target_frames']} target "
                       f"frames where the export's target box is the target (IoU >= 0.5), its GT box unaltered "
