@@ -9,15 +9,21 @@ do not settle the ranking (cameras at one spot, more than asked for at the same 
 tree for everything up to that distance instead. The result is the full sort's, neighbour for neighbour
 (tests/relay/test_map_links_fast.py compares both on random registers).
 
-`distance_links` computes the camera-to-camera travel times and edges of `relay.network.map_link` for many
+`distance_links` computes the camera-to-camera travel times and edges of `map_link` for many
 pairs at once (the same formulas on arrays).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import numpy as np
 
-from relaytrack.relay.geo import EARTH_RADIUS_M
+from relaytrack.errors import InputError
+from relaytrack.records import Camera, Link
+from relaytrack.relay.footprint import Mount, View, footprint, mount_of, view_gap
+from relaytrack.relay.geo import EARTH_RADIUS_M, edge_towards, haversine_m
 
 SLACK = 4  # neighbours asked for beyond k: room for the source itself and for ties
 TOL_M = 1e-6  # distances closer than this are not trusted to order the same by chord and by haversine
@@ -153,7 +159,7 @@ def distance_links(
     detour: float,
 ) -> dict[str, np.ndarray]:
     """Camera-to-camera links a[i] -> b[i] (indices into lat/lon/heading; heading NaN where unknown), as
-    `relay.network.map_link` makes them without a view footprint: the pole distance with a street detour at
+    `map_link` makes them without a view footprint: the pole distance with a street detour at
     the mode's (slowest, typical, fastest) speeds, edges from the bearing against each heading. Columns:
     distance_m, mean_s, std_s, min_s, max_s, exit_edge, entry_edge."""
     slow, typical, fast = speeds
@@ -168,3 +174,175 @@ def distance_links(
         "exit_edge": edges_towards(lat[a], lon[a], heading[a], lat[b], lon[b]),
         "entry_edge": edges_towards(lat[b], lon[b], heading[b], lat[a], lon[a]),
     }
+
+
+# (slowest, typical, fastest) in m/s. Walking 0.8-1.8 m/s; city driving 15-60 km/h.
+SPEEDS = {"walk": (0.8, 1.3, 1.8), "drive": (4.2, 8.3, 16.7)}
+# Streets are longer than the straight line between two cameras.
+DETOUR = 1.25
+DEFAULT_RADIUS_M = {"walk": 300.0, "drive": 1500.0}
+DEFAULT_NEIGHBOURS = 6
+
+
+# ---------------------------------------------------------------- links from the map
+
+
+# Footprint links (fitted on the tuning towns' simulated walks, 7/11/13 at 8/12/20 cameras, against the true
+# transitions): the mean time is ~0.85 s per metre of gap between views (a walker's detour and pace), an
+# overlap is crossed at a slant (~0.6 s per metre of overlap); the footprint is a guess from the register, so
+# the window gets LO/HI margins in metres of walking (true windows inside it: 99 %).
+VIEW_DETOUR = 1.1
+OVERLAP_SLANT = 0.8
+VIEW_MARGIN_LO_M, VIEW_MARGIN_HI_M = 8.0, 15.0
+
+
+def map_link(a: Camera, b: Camera, mode: str = "walk", mounts: dict[str, Mount] | None = None) -> Link:
+    """Travel-time link a -> b from the register: the gap between the cameras' views when both have a heading
+    and a mount in `mounts` (`relay.footprint`), else the straight-line pole distance with a street detour; the mode's speed range."""
+    if a.lat is None or b.lat is None:
+        raise InputError(f"cannot infer a link {a.id}->{b.id}: camera without lat/lon")
+    slow, typical, fast = SPEEDS[mode]
+    # Only a register that says how a camera hangs (height, tilt) says where on the ground it looks; without
+    # it the position stands for the view (as in the detection-level simulator, whose cameras watch a point).
+    mounts = mounts or {}
+    known = all(c.heading_deg is not None and c.id in mounts for c in (a, b))
+    g = _view_gap(a, b, mounts) if known else None
+    if g is None:
+        d = haversine_m(a.lat, a.lon, b.lat, b.lon)
+        lo, mean, hi = d / fast, d * DETOUR / typical, d * DETOUR * 1.3 / slow
+        std = max(2.0, (hi - lo) / 4.0)
+        exit_edge = edge_towards(a.lat, a.lon, a.heading_deg, b.lat, b.lon)
+        entry_edge = edge_towards(b.lat, b.lon, b.heading_deg, a.lat, a.lon)
+    else:
+        gap = g.gap_m
+        m_lo, m_hi = VIEW_MARGIN_LO_M / typical, VIEW_MARGIN_HI_M / typical
+        if gap > 0:
+            lo, mean, hi = gap / fast - m_lo, gap * VIEW_DETOUR / typical, gap * DETOUR / slow + m_hi
+        else:  # overlapping views: seen by both at once, the second view entered before the first is left
+            lo, mean, hi = gap * DETOUR / typical - m_lo, gap * OVERLAP_SLANT / typical, m_hi
+        std = max(3.0, (hi - lo) / 6.0)
+        exit_edge, entry_edge = g.exit_edge, g.entry_edge
+    return Link(a.id, b.id, exit_edge, entry_edge, mean, std, lo, hi, mode, "map")
+
+
+_FOOTPRINTS: dict[tuple, tuple[View, object]] = {}
+
+
+def _view_gap(a: Camera, b: Camera, mounts: dict[str, Mount]):
+    """The footprint gap between a's and b's views (cached footprints, local metres around a)."""
+    ref = (a.lat, a.lon)
+
+    def view(c: Camera):
+        m = mounts.get(c.id)
+        key = (c.lat, c.lon, c.heading_deg, c.fov_deg, c.width, c.height, m, ref)
+        if key not in _FOOTPRINTS:
+            if len(_FOOTPRINTS) > 4096:
+                _FOOTPRINTS.clear()
+            v = View(c, m, ref)
+            _FOOTPRINTS[key] = (v, footprint(v))
+        return _FOOTPRINTS[key]
+
+    va, pa = view(a)
+    vb, pb = view(b)
+    return view_gap(va, pa, vb, pb)
+
+
+def camera_mounts(conn) -> dict[str, Mount]:
+    """Mount height/tilt of the registered cameras that give them (a register entry's `mount` or top-level
+    height_m/tilt_deg, kept in the camera's extra fields)."""
+    out = {}
+    for cid, extra in conn.execute("SELECT id, extra FROM cameras"):
+        try:
+            m = mount_of(json.loads(extra or "{}"))
+        except ValueError:
+            m = None
+        if m is not None:
+            out[cid] = m
+    return out
+
+
+def infer_links(
+    sources: list[Camera],
+    pool: list[Camera],
+    *,
+    mode: str = "walk",
+    radius_m: float | None = None,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+    mounts: dict[str, Mount] | None = None,
+) -> list[Link]:
+    """Links from each source camera to its nearest `neighbours` cameras of `pool` within radius_m, both ways.
+    `mounts`: camera id -> Mount where the register gives it (`camera_mounts`); a pair with both mounted and
+    headed is linked view to view, any other camera to camera."""
+    return map_links(sources, pool, mode=mode, radius_m=radius_m, neighbours=neighbours, mounts=mounts).links()
+
+
+@dataclass
+class LinkTable:
+    """Inferred links as columns (one row per directed pair): `cams` and the pair indices into it, travel
+    times, edges and pole distance. `links()` as Link records, `rows()` as camera_links rows."""
+
+    cams: list[Camera]
+    a: np.ndarray
+    b: np.ndarray
+    mode: str
+    cols: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def links(self) -> list[Link]:
+        c = self.cols
+        return [
+            Link(self.cams[i].id, self.cams[j].id, x, e, m, s, lo, hi, self.mode, "map")
+            for i, j, x, e, m, s, lo, hi in zip(
+                self.a.tolist(), self.b.tolist(), c["exit_edge"].tolist(), c["entry_edge"].tolist(),
+                c["mean_s"].tolist(), c["std_s"].tolist(), c["min_s"].tolist(), c["max_s"].tolist(), strict=True,
+            )
+        ]  # fmt: skip
+
+
+def map_links(
+    sources: list[Camera],
+    pool: list[Camera],
+    *,
+    mode: str = "walk",
+    radius_m: float | None = None,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+    mounts: dict[str, Mount] | None = None,
+) -> LinkTable:
+    """`infer_links` as a LinkTable: nearest neighbours from a k-d tree (`relay.maplinks`, the same
+    neighbours as sorting the whole pool by distance, ties by pool order), camera-to-camera times on arrays,
+    view-to-view pairs through `map_link`."""
+    radius = radius_m if radius_m is not None else DEFAULT_RADIUS_M[mode]
+    mounts = mounts or {}
+    cams = [c for c in pool if c.lat is not None]
+    index = {c.id: i for i, c in enumerate(cams)}
+    srcs = [c for c in sources if c.lat is not None]
+    src_self = np.array([index.get(c.id, -1) for c in srcs], np.int64)
+    ri, cj = nearest_within(
+        np.array([c.lat for c in srcs], np.float64), np.array([c.lon for c in srcs], np.float64), src_self,
+        np.array([c.lat for c in cams], np.float64), np.array([c.lon for c in cams], np.float64),
+        neighbours, radius,
+    )  # fmt: skip
+    src_idx = src_self.copy()
+    for k in np.flatnonzero(src_idx < 0).tolist():  # a source outside the pool joins the table's cameras
+        if srcs[k].id not in index:
+            index[srcs[k].id] = len(cams)
+            cams.append(srcs[k])
+        src_idx[k] = index[srcs[k].id]
+    a0 = src_idx[ri] if len(ri) else np.zeros(0, np.int64)
+    n = max(1, len(cams))
+    code = np.sort(np.concatenate([a0 * n + cj, cj * n + a0]))  # each pair both ways, once (np.unique is slower)
+    code = code[np.concatenate([[True], code[1:] != code[:-1]])] if len(code) else code
+    a, b = code // n, code % n
+    lat = np.array([c.lat for c in cams], np.float64)
+    lon = np.array([c.lon for c in cams], np.float64)
+    heading = np.array([np.nan if c.heading_deg is None else c.heading_deg for c in cams], np.float64)
+    cols = distance_links(lat, lon, heading, a, b, SPEEDS[mode], DETOUR)
+    viewed = np.array([c.heading_deg is not None and c.id in mounts for c in cams], bool)
+    for r in np.flatnonzero(viewed[a] & viewed[b]).tolist() if len(cams) else []:
+        ln = map_link(cams[a[r]], cams[b[r]], mode, mounts)
+        for key, v in (("mean_s", ln.mean_s), ("std_s", ln.std_s), ("min_s", ln.min_s), ("max_s", ln.max_s),
+                       ("exit_edge", ln.exit_edge), ("entry_edge", ln.entry_edge)):  # fmt: skip
+            cols[key][r] = v
+    return LinkTable(cams, a, b, mode, cols)

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from relaytrack.errors import InputError
-from relaytrack.records import Camera
+from relaytrack.records import Camera, Link
 from relaytrack.relay.footprint import Mount, mount_of
+from relaytrack.relay.maplinks import DEFAULT_NEIGHBOURS, LinkTable, map_links
 from relaytrack.relay.netfile import MODES, NetworkFile, read_network
-from relaytrack.relay.network import DEFAULT_NEIGHBOURS, LinkTable, map_links, save_link
 from relaytrack.store.db import is_postgres
 from relaytrack.store.sightings import row_to_camera, upsert_cameras
 
@@ -104,6 +104,29 @@ def import_network(
         target.run_commit_hooks()
     summary["seconds"] = {"read": round(t1 - t0, 3), "infer": round(t2 - t1, 3), "write": round(t3 - t2, 3)}
     return summary
+
+
+def save_link(conn, link: Link, distance_m: float | None = None, *, replace: bool = True) -> None:
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    conn.execute(
+        f"{verb} INTO camera_links(src, dst, exit_edge, entry_edge, mode, mean_s, std_s, min_s, max_s, source,"
+        " prior_mean_s, prior_std_s, n_obs, distance_m) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+        (
+            link.src,
+            link.dst,
+            link.exit_edge or "",
+            link.entry_edge or "",
+            link.mode,
+            link.mean_s,
+            link.std_s,
+            link.min_s,
+            link.max_s,
+            link.source,
+            link.mean_s,
+            link.std_s,
+            distance_m,
+        ),
+    )
 
 
 def _data_version(conn) -> int | None:
