@@ -192,3 +192,21 @@ MIGRATIONS.append(
         """,
     )
 )
+
+# A case's notes (the case folder, issue 19 item 5): what an investigator writes down beside the searches,
+# routes and exports the audit log and the stages' tables already keep. Notes are never edited or deleted.
+MIGRATIONS.append(
+    (
+        "008_case_notes",
+        """
+        CREATE TABLE case_notes (
+            id INTEGER PRIMARY KEY,
+            case_no TEXT NOT NULL REFERENCES cases(case_no),
+            user_name TEXT,
+            text TEXT NOT NULL,
+            created_at REAL NOT NULL DEFAULT (unixepoch('subsec'))
+        );
+        CREATE INDEX case_notes_case ON case_notes(case_no, id);
+        """,
+    )
+)

@@ -397,6 +397,8 @@ def _what(e: dict[str, Any]) -> str:
         if d.get("from") is not None:
             return t("a_relay", s=d["from"], n=d.get("hops", len(ids)))
     if action == "view":
+        if endpoint.endswith("/folder"):
+            return t("a_view_folder", n=d.get("items", 0))
         if d.get("camera"):
             return t("a_view_camera", camera=d["camera"])
         if "/alert/" in endpoint and ids:
@@ -419,6 +421,8 @@ def _what(e: dict[str, Any]) -> str:
         return t("a_alerts", n=len(ids))
     if action == "login":
         return t("a_login")
+    if action == "case_note" and ids:
+        return t("a_case_note", id=ids[0])
     return t("a_generic", action=tr(action))
 
 

@@ -61,6 +61,34 @@ def permissions(role: str) -> list[str]:
     return sorted(PERMISSIONS.get(role, frozenset()))
 
 
+# The console's pages and the permission each needs (None: every role); what a role cannot use is not shown.
+PAGE_NEEDS: dict[str, str | None] = {
+    "map": "cameras",
+    "search": "search",
+    "relay": "relay",
+    "alerts": "alerts",
+    "cases": None,
+    "folder": "search",  # the case folder: the roles that work a case's investigation
+    "audit": "audit",
+}
+# Where each role's day starts: an operator (관제요원) on the alert wall, an investigator (수사관) on search.
+LANDING = {"operator": "alerts", "investigator": "search", "supervisor": "cases", "auditor": "audit"}
+
+
+def console_of(role: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The console's shape for a role: the pages it shows, the page it lands on, and the case pre-selected
+    (the user's only open case, else none)."""
+    perms = PERMISSIONS.get(role, frozenset())
+    pages = [p for p, need in PAGE_NEEDS.items() if need is None or need in perms]
+    landing = LANDING.get(role, "cases")
+    open_ = [c["case_no"] for c in cases if c["status"] == "open"]
+    return {
+        "pages": pages,
+        "landing": landing if landing in pages else "cases",
+        "default_case": open_[0] if len(open_) == 1 else None,
+    }
+
+
 def users(conn) -> list[dict[str, Any]]:
     return [
         {"name": r[0], "role": r[1], "agency": r[2], "active": bool(r[3])}

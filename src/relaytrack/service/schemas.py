@@ -55,6 +55,9 @@ class MeOut(View):
     agency: str | None
     permissions: list[str]
     cases: list[CaseOut]
+    pages: list[str] = Field([], description="The console pages this role uses (others are not shown)")
+    landing: str = Field("cases", description="The page the console opens after login")
+    default_case: str | None = Field(None, description="The user's only open case (pre-selected), else null")
 
 
 class LoginOut(MeOut):

@@ -24,12 +24,14 @@ router = APIRouter(prefix="/api", tags=["auth"])
 
 
 def _me(conn, user: User) -> dict:
+    cases = queries.cases_of(conn, user.name, user.role)
     return {
         "user": user.name,
         "role": user.role,
         "agency": user.agency,
         "permissions": queries.permissions(user.role),
-        "cases": queries.cases_of(conn, user.name, user.role),
+        "cases": cases,
+        **queries.console_of(user.role, cases),
     }
 
 
