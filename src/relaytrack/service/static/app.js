@@ -109,9 +109,9 @@
       S.token = r.token; sessionStorage.setItem("rt.token", r.token);
       $("#login-pass").value = "";
       await loadMe();
-      // Each role lands where its day starts: auditors on the audit log, operators on the alert wall.
-      const can = (p) => r.permissions.includes(p);
-      location.hash = "#" + (can("audit") && !can("search") ? "audit" : can("alerts") && !can("request") ? "alerts" : "cases");
+      // Each role lands where its day starts (the server says where): an operator on the alert wall, an
+      // investigator on search, an auditor on the audit log.
+      location.hash = "#" + (S.me.landing || "cases");
       route();
     } catch (e) { $("#login-error").textContent = e.message; }
   }
@@ -128,18 +128,20 @@
     await refreshGrant();
     const cases = S.me.cases.filter((c) => c.status === "open");
     if (S.case && !cases.some((c) => c.case_no === S.case)) S.case = "";
-    if (!S.case && cases.length === 1) setCase(cases[0].case_no); // the only case is the one they work on
+    if (!S.case && S.me.default_case) setCase(S.me.default_case); // the only case is the one they work on
     const sel = $("#case-select");
     sel.replaceChildren(el("option", { value: "", text: t("case.none") }),
       ...cases.map((c) => el("option", { value: c.case_no, text: c.case_no })));
     sel.value = S.case;
     $("#whoami").textContent = `${S.me.user} (${lbl("role", S.me.role)})`;
     const can = (p) => S.me.permissions.includes(p);
-    document.querySelectorAll("#nav a").forEach((a) => {
-      const need = { map: "cameras", search: "search", relay: "relay", alerts: "alerts", cases: null, audit: "audit" }[a.dataset.page];
-      a.classList.toggle("hidden", need !== null && !can(need));
-    });
+    // What a role cannot use is not shown: its pages (the server's list), the case picker for a role that
+    // never acts for a case, forms of actions it may not take.
+    const pages = S.me.pages || Object.keys(PAGES);
+    document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("hidden", !pages.includes(a.dataset.page)));
+    $(".casepick").classList.toggle("hidden", !["search", "relay", "view", "export", "request"].some(can));
     $("#case-form").classList.toggle("hidden", !can("case_admin"));
+    ["#req-title", "#request-list", "#request-form"].forEach((s) => $(s).classList.toggle("hidden", !can("request")));
   }
   function setCase(c) {
     S.case = c; sessionStorage.setItem("rt.case", c); $("#case-select").value = c;
@@ -296,6 +298,61 @@
     showCases();
   }
 
+  // ---- case folder --------------------------------------------------------------------------------------
+  // What was done in the acting case, oldest first (GET /api/cases/{no}/folder): searches, routes, verdicts,
+  // notes, and exports with their download. Each look is audited, so the page does not poll.
+  function folderLine(it) {
+    let what = "", extra = null;
+    if (it.kind === "search") {
+      what = it.search_kind === "text" ? fill("folder.search_text", { q: it.query, n: it.hits })
+        : it.search_kind === "sighting" ? fill("folder.search_sighting", { s: it.sighting, n: it.hits })
+          : fill("folder.search_photo", { n: it.hits });
+    } else if (it.kind === "route") {
+      what = fill("folder.route", { o: it.origin, n: it.hops });
+      extra = el("button", { type: "button", class: "link open-route", text: t("folder.route.open"), onclick: () => openRoute(it.origin).catch(() => {}) });
+    } else if (it.kind === "verdict") {
+      what = fill(it.verdict === "confirm" ? "folder.confirm" : "folder.reject", { ids: (it.sightings || []).map((i) => "#" + i).join(", ") });
+    } else if (it.kind === "note") {
+      what = t("folder.note") + ":"; extra = el("span", { class: "note-text", text: it.text });
+    } else if (it.status === "done") {
+      what = fill("folder.export_done", { id: it.export_id });
+      extra = el("button", { type: "button", class: "link download-btn", text: t("exports.download"),
+        onclick: () => window.RT.download(it.export_id).catch(() => {}) });
+    } else if (it.status === "running") {
+      what = fill("folder.export_running", { p: Math.round(it.percent || 0) });
+      extra = el("progress", { max: 100, value: it.percent || 0 });
+    } else {
+      what = t("folder.export_failed"); extra = el("span", { class: "error", text: it.error || "" });
+    }
+    return el("li", { "data-kind": it.kind }, el("span", { class: "when", text: fmtTime(it.at) }),
+      el("b", { text: it.user || "" }), el("span", { text: what }), extra);
+  }
+  async function showFolder() {
+    const list = $("#folder-items");
+    $("#note-form").classList.toggle("hidden", !S.case);
+    $("#folder-case").textContent = ""; $("#folder-counts").textContent = "";
+    if (!S.case) { list.replaceChildren(el("li", { class: "muted", text: t("search.needcase") })); return; }
+    const f = await api("GET", `/api/cases/${encodeURIComponent(S.case)}/folder`);
+    const c = f.counts;
+    $("#folder-case").textContent = fill("folder.of", { c: f.case.case_no });
+    $("#folder-counts").textContent = fill("folder.counts", { s: c.search, r: c.route, v: c.verdict, n: c.note, e: c.export });
+    list.replaceChildren(...(f.items.length ? f.items.map(folderLine) : [el("li", { class: "muted", text: t("folder.empty") })]));
+  }
+  async function openRoute(origin) {
+    S.origin = origin; S.compare = null;
+    S.route = await api("GET", `/api/relay/${origin}`);
+    location.hash = "#relay";
+  }
+  async function addNote(ev) {
+    ev.preventDefault();
+    const text = $("#note-text").value.trim();
+    if (!text || !S.case) return;
+    await api("POST", `/api/cases/${encodeURIComponent(S.case)}/notes`, { text });
+    $("#note-text").value = "";
+    flash(t("folder.saved"), "ok");
+    await showFolder();
+  }
+
   // ---- audit --------------------------------------------------------------------------------------------
   async function showAudit() {
     const c = $("#audit-case").value.trim();
@@ -314,11 +371,18 @@
   }
 
   // ---- routing ------------------------------------------------------------------------------------------
-  const PAGES = { login: null, map: showMap, search: null, relay: null, alerts: showAlerts, cases: showCases, audit: showAudit };
+  const PAGES = { login: null, map: showMap, search: null, relay: null, alerts: showAlerts, cases: showCases, folder: showFolder, audit: showAudit };
   async function route() {
-    let page = (location.hash || "#").slice(1) || "cases";
+    let page = (location.hash || "#").slice(1);
+    if (S.token && !S.me) {
+      try { await loadMe(); } catch (e) { if (e.message !== "unauthorised") console.warn(e); }
+    }
     if (!S.token) page = "login";
-    if (!(page in PAGES)) page = "cases";
+    else if (S.me && (!(page in PAGES) || page === "login" || !(S.me.pages || [page]).includes(page))) {
+      // No page, an unknown one or one the role does not use: the role's own landing page.
+      page = S.me.landing || "cases";
+      history.replaceState(null, "", "#" + page);
+    } else if (!(page in PAGES) || page === "login") page = "cases";
     $("#topbar").classList.toggle("hidden", page === "login");
     document.querySelectorAll(".page").forEach((p) => p.classList.toggle("hidden", p.id !== "page-" + page));
     document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
@@ -341,6 +405,7 @@
     $("#case-form").addEventListener("submit", (e) => createCase(e).catch(() => {}));
     $("#request-form").addEventListener("submit", (e) => fileRequest(e).catch(() => {}));
     $("#audit-refresh").addEventListener("click", () => showAudit().catch(() => {}));
+    $("#note-form").addEventListener("submit", (e) => addNote(e).catch(() => {}));
     ["#map-colour", "#map-cones", "#map-links"].forEach((s) => $(s).addEventListener("change", () => showMap()));
     window.addEventListener("hashchange", route);
     route();
