@@ -131,6 +131,11 @@ def test_investigation_in_the_browser(server, page, world, monkeypatch):
     page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
 
     _login(page, base, "kim")
+    # An investigator lands on search, their only case already chosen.
+    page.wait_for_selector("#page-search:not(.hidden)")
+    page.wait_for_function("document.querySelector('#case-select').value === 'C-1'")
+    assert page.locator('#nav a[data-page="folder"]').is_visible()
+    page.click('#nav a[data-page="cases"]')
     page.wait_for_selector('#case-list tr[data-case="C-1"]')
     page.click('#case-list tr[data-case="C-1"] button.open-case')
     page.wait_for_function("document.querySelector('#case-select').value === 'C-1'")
@@ -208,6 +213,18 @@ def test_investigation_in_the_browser(server, page, world, monkeypatch):
         assert any(n.endswith("/manifest.json") for n in zf.namelist()) and zf.testzip() is None
     page.screenshot(path=str(shots / "07-relay-export.png"), full_page=True)
 
+    # The case folder: the searches, routes, verdicts and the export of the case in time order; a note.
+    page.click('#nav a[data-page="folder"]')
+    page.wait_for_selector('#folder-items li[data-kind="export"] .download-btn')
+    kinds = page.locator("#folder-items li").evaluate_all("els => els.map(e => e.dataset.kind)")
+    assert kinds.index("search") < kinds.index("route") < kinds.index("verdict") < kinds.index("export"), kinds
+    page.fill("#note-text", "C02에서 백팩을 멘 채 북쪽으로 이동")
+    page.click("#note-btn")
+    page.wait_for_selector('#folder-items li[data-kind="note"]')
+    assert "북쪽으로 이동" in page.inner_text('#folder-items li[data-kind="note"]')
+    _korean(page, "case folder")
+    page.screenshot(path=str(shots / "07b-case-folder.png"), full_page=True)
+
     # A look-alike: the lone grey passer-by. Rejecting the hops proposed for them leaves a dead end, which
     # says why in plain words and offers the next candidates to relay from.
     page.click('#nav a[data-page="search"]')
@@ -258,7 +275,14 @@ def test_investigation_in_the_browser(server, page, world, monkeypatch):
     page.wait_for_selector("#login-form")
     page.click("#lang-toggle-login")  # back to Korean for the auditor
 
+    _login(page, base, "op")  # an operator lands on the alert wall and has no request form
+    page.wait_for_selector("#page-alerts:not(.hidden)")
+    assert page.locator('#nav a[data-page="audit"]').is_hidden()
+    page.click("#logout")
+    page.wait_for_selector("#login-form")
+
     _login(page, base, "aud")
+    assert page.locator("#case-select").is_hidden()  # an auditor acts for no case
     page.wait_for_selector("#audit-table tr[data-action]")
     page.fill("#audit-case", "C-1")
     page.click("#audit-refresh")
