@@ -92,3 +92,11 @@ def test_plate_read_cli_contract(use_model, tmp_path):
     assert len(p["box"]) == 4 and isinstance(p["alternatives"], list)
     assert out[1]["plates"] == [] and out[2]["plates"] == []
     assert "bad.jpg" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_project_model_reads_unseen_rendered_characters():
+    """The project's character model (trained here first when missing: minutes)."""
+    x, y = plate_chars.synth_set(6, seed=99)
+    pred = plate_chars.load(plate_chars.model_path()).probs(x).argmax(1)
+    assert (pred == y).mean() >= 0.9

@@ -134,8 +134,7 @@ def tune_glyphs(root: Path) -> tuple[np.ndarray, np.ndarray]:
         img = cv2.imread(c.file, cv2.IMREAD_GRAYSCALE)
         if img is None or c.kind != "crop":
             continue
-        s = reader.LINE_H / img.shape[0]
-        gray = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
+        gray = reader.scaled(img)
         shape = "".join("d" if ch.isdigit() else "H" for ch in c.plate)
         best, best_ll = None, -np.inf
         for lay in layouts(gray):

@@ -80,8 +80,8 @@ def train_cmd(
         Path | None,
         typer.Option("--out", help="Model file (default: the project's models folder, plate-chars.npz)"),
     ] = None,
-    per_class: Annotated[int, typer.Option("--per-class", min=20, help="Rendered glyphs per class")] = 800,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs")] = 25,
+    per_class: Annotated[int, typer.Option("--per-class", min=20, help="Rendered glyphs per class")] = 400,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs")] = 15,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same model)")] = 0,
     dev_tune: Annotated[
         bool,

@@ -30,8 +30,12 @@ from relaytrack.describe import plate_chars
 from relaytrack.describe.plate_grammar import MILITARY, CharRead, PlateRead, is_plate, normalise
 from relaytrack.describe.plate_segment import Layout, layouts, text_rows
 
-LINE_H = 80  # plate crops are scaled to this height before splitting
+LINE_H = 80  # plate crops are scaled to 1-2 times this height before splitting
 MIN_CHAR_P = 0.01  # a read whose weakest character the classifier gives less than this is no plate
+THREE_DIGIT_COST = 0.5  # 123가4567 plates are new and few; a bolt reads as 1
+SYL_MAX_W = 1.2  # a syllable's width over the digits' height, at most
+SKIP_C = 0.3  # a left-over group costs log(P(no character) + SKIP_C)
+GEOMETRY_W = 20.0  # weight of the digits' irregularity against log-probabilities
 
 
 @functools.cache
@@ -116,8 +120,29 @@ def _score(lay: Layout, probs: dict, kinds: str) -> tuple[float, list[CharRead]]
     chars = [_char(probs[(b, lay.dark_text)], k) for b, k in zip(lay.boxes, kinds, strict=True)]
     s = sum(float(np.log(c.conf + 1e-4)) for c in chars)
     # A left-over group the classifier takes for a character costs: dropping a real digit is a wrong plate.
-    s += sum(float(np.log(probs[(b, lay.dark_text)][_JUNK_IDX] + 0.1)) for b in lay.skipped)
+    s += sum(float(np.log(probs[(b, lay.dark_text)][_JUNK_IDX] + SKIP_C)) for b in lay.skipped)
+    # Digits are printed alike (one height, the serial at even steps); the syllable is about one glyph wide,
+    # not a digit and a syllable run together.
+    digits = [b for b, k in zip(lay.boxes, kinds, strict=True) if k == "d"]
+    serial = digits[-4:]
+    hs = np.array([b[3] for b in (serial if lay.two_line else digits)], np.float32)
+    steps = np.diff([b[0] + b[2] / 2 for b in serial])
+    syl = lay.boxes[kinds.index("H")]
+    wide = max(0.0, syl[2] / max(1.0, float(np.median(hs))) - SYL_MAX_W)
+    irregular = float((((hs - hs.mean()) / hs.mean()) ** 2).sum() + np.var(steps / steps.mean())) + wide**2
+    s -= GEOMETRY_W * irregular
+    if kinds.startswith("ddd"):
+        s -= THREE_DIGIT_COST
     return s, chars
+
+
+def scaled(gray: np.ndarray) -> np.ndarray:
+    """A crop brought to between LINE_H and 2 LINE_H pixels high (a two-line plate's upper line is small)."""
+    import cv2
+
+    h = gray.shape[0]
+    s = min(max(h, LINE_H), 2 * LINE_H) / h
+    return gray if s == 1 else cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
 
 
 def read_crop(crop: np.ndarray, *, tesseract: bool = True) -> PlateRead | None:
@@ -127,9 +152,7 @@ def read_crop(crop: np.ndarray, *, tesseract: bool = True) -> PlateRead | None:
 
     if crop is None or crop.size == 0 or min(crop.shape[:2]) < 8:
         return None
-    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    s = LINE_H / gray.shape[0]
-    gray = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
+    gray = scaled(crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
     lays = layouts(gray)
     if lays:
         model = plate_chars.load()

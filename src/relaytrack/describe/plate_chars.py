@@ -295,7 +295,7 @@ def train(
     out: Path,
     *,
     n_per_class: int = 400,
-    epochs: int = 25,
+    epochs: int = 15,
     seed: int = 0,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
     say: Callable[[str], None] | None = None,

@@ -27,6 +27,7 @@ class Layout:
     boxes: list[Box]
     kinds: str  # 'd' digit or 'H' syllable per position
     skipped: list[Box]
+    two_line: bool = False
 
 
 def binarisations(gray: np.ndarray) -> list[tuple[bool, np.ndarray]]:
@@ -36,10 +37,19 @@ def binarisations(gray: np.ndarray) -> list[tuple[bool, np.ndarray]]:
     blur = cv2.GaussianBlur(gray, (3, 3), 0)
     block = max(15, int(0.6 * h)) | 1
     out = []
+    # The plate's frame often touches the characters once binarised: long lines removed, they come apart.
+    hor = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, gray.shape[1] // 5), 1))
+    ver = cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(0.85 * h)))
     for dark in (True, False):
         mode = cv2.THRESH_BINARY_INV if dark else cv2.THRESH_BINARY
-        out.append((dark, cv2.threshold(blur, 0, 255, mode + cv2.THRESH_OTSU)[1]))
-        out.append((dark, cv2.adaptiveThreshold(blur, 255, cv2.ADAPTIVE_THRESH_MEAN_C, mode, block, 7)))
+        for b in (
+            cv2.threshold(blur, 0, 255, mode + cv2.THRESH_OTSU)[1],
+            cv2.adaptiveThreshold(blur, 255, cv2.ADAPTIVE_THRESH_MEAN_C, mode, block, 7),
+        ):
+            out.append((dark, b))
+            lines = cv2.morphologyEx(b, cv2.MORPH_OPEN, hor) | cv2.morphologyEx(b, cv2.MORPH_OPEN, ver)
+            if lines.any():
+                out.append((dark, cv2.subtract(b, cv2.dilate(lines, np.ones((3, 3), np.uint8)))))
     return out
 
 
@@ -146,7 +156,7 @@ def _two_line(comps: list[Box], serial: list[Box], hs: float, fit: np.ndarray, d
             if any(d[3] < 0.6 * hs2 for d in digits):
                 continue
             syl = _merge(mid)
-            out.append(Layout(dark, digits + [syl] + serial, "ddHdddd", small[:s] + small[e:]))
+            out.append(Layout(dark, digits + [syl] + serial, "ddHdddd", small[:s] + small[e:], True))
     return out
 
 
@@ -156,7 +166,7 @@ def layouts(gray: np.ndarray) -> list[Layout]:
     out: list[Layout] = []
     seen: set[tuple[Box, ...]] = set()
     for dark, binary in binarisations(gray):
-        comps = components(binary)
+        comps = components(binary, int(12 * (h / 80) ** 2))
         row = main_row(comps, 0.25 * h, 0.95 * h)
         if row is None:
             continue
