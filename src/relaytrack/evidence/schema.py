@@ -210,3 +210,7 @@ MIGRATIONS.append(
         """,
     )
 )
+
+# A case's audit entries by action (the case folder's searches and verdicts, a case's trail for an auditor)
+# without reading the whole log.
+MIGRATIONS.append(("009_audit_case_index", "CREATE INDEX audit_log_case ON audit_log(case_no, action, seq);"))

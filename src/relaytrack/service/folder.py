@@ -15,8 +15,10 @@ from pydantic import Field
 
 from relaytrack.evidence import audit
 from relaytrack.evidence.notes import MAX_NOTE, notes_of
+from relaytrack.i18n import tr
 from relaytrack.relay import persist
 from relaytrack.service import queries
+from relaytrack.service.redact import scrub_paths
 from relaytrack.service.schemas import CaseOut, Strict, View
 
 KINDS = ("search", "route", "verdict", "note", "export")
@@ -151,7 +153,7 @@ def case_folder(conn: Any, case: dict[str, Any], jobs: list[dict[str, Any]]) -> 
                     "user": j["user"],
                     "status": j["state"],
                     "percent": j["percent"],
-                    "error": j["error"],
+                    "error": scrub_paths(tr(j["error"])) if j["error"] else None,
                 }
             )
     order = {k: i for i, k in enumerate(KINDS)}
