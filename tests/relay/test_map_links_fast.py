@@ -141,3 +141,39 @@ def test_import_works_links_out_again_when_another_writer_came_between(tmp_path,
     pairs = {(ln["src"], ln["dst"]) for ln in all_links(store.conn)}
     assert ("D", "C") in pairs and ("C", "D") in pairs
     store.close()
+
+
+def test_import_and_reimport_on_both_backends(store_db, tmp_path):
+    """The batched import (cameras, file links, map links, the city-size delete) on SQLite and PostgreSQL: the
+    links the tree finds are stored, a re-import replaces them with the same ones, a file link stays."""
+    from relaytrack.relay import netimport
+    from relaytrack.relay.network import all_links, import_network
+    from relaytrack.store import Store
+
+    rng = np.random.default_rng(5)
+    lines = ["cameras:"]
+    for i in range(300):
+        lat, lon = 37.5 + rng.uniform(-0.01, 0.01), 127.0 + rng.uniform(-0.012, 0.012)
+        lines.append(f'  - {{"id": "C{i:03d}", "lat": {lat:.6f}, "lon": {lon:.6f}, "heading_deg": {i % 360}.0}}')
+    reg = tmp_path / "reg.yaml"
+    reg.write_text("\n".join(lines) + "\n")
+    given = tmp_path / "given.yaml"
+    given.write_text("cameras: []\nlinks: [{src: C000, dst: C299, mean_s: 30}]\n")
+    store = Store(store_db)
+    first = import_network(store, reg)
+    links = all_links(store.conn)
+    import_network(store, given)  # C000's exits are the file's now
+    assert not any(ln["src"] == "C000" and ln["source"] == "map" for ln in all_links(store.conn))
+    netimport.BIG = 100  # the re-import takes the city-size path (one-pass delete on SQLite)
+    try:
+        again = import_network(store, reg)
+    finally:
+        netimport.BIG = 5000
+    assert first["links_inferred"] > 1000 and again["inferred_before_lock"]
+    after = all_links(store.conn)
+    # The register brings C000's map links back, but for the pair the file links.
+    assert [ln for ln in after if ln["source"] == "map"] == [
+        ln for ln in links if (ln["src"], ln["dst"]) != ("C000", "C299")
+    ]
+    assert [(ln["src"], ln["dst"]) for ln in after if ln["source"] == "file"] == [("C000", "C299")]
+    store.close()
