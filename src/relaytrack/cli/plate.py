@@ -25,7 +25,7 @@ def _plate_json(read) -> dict:
         "confidence": round(read.confidence, 3),
         "box": [int(v) for v in read.box] if read.box else None,
         "chars": [{"char": c.char, "confidence": round(c.conf, 3)} for c in read.chars],
-        "alternatives": [{"text": t, "confidence": round(p, 3)} for t, p in alts],
+        "alternatives": [{"text": t, "confidence": round(p, 3)} for t, p in alts if round(p, 3) > 0],
     }
 
 
