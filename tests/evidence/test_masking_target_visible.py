@@ -174,3 +174,37 @@ def test_bench_pools_the_target_share_over_frames():
     assert p["masked_rate"] == 0.745 and p["target_frames"] == 400
     assert p["target_visible_mean"] == 0.75 and p["target_visible_min"] == 0.0  # a missed target counts
     assert p["target_visible_ge_0.95"] == 0.75 and p["unmasked_inside_target_only"] == 2
+
+
+def test_a_box_holding_the_whole_target_masks_nothing_inside_it():
+    """The finding's case: a whole-scene (or group) detection containing the target was masked whole."""
+    img = _noise()
+    orig = img.copy()
+    scene = (2.0, 0.0, 190.0, 118.0)
+    fm = Masker(MaskSettings(detect=False, faces=False)).apply(img, 1, TARGET, [(scene, "person")])
+    tx1, ty1, tx2, ty2 = (int(v) for v in TARGET)
+    assert fm.target_visible == 1.0
+    assert (img[ty1:ty2, tx1:tx2] == orig[ty1:ty2, tx1:tx2]).all()
+    assert np.any(img[:, :tx1] != orig[:, :tx1], axis=2).mean() > 0.8  # the rest of the box is masked
+
+
+class _Faces:
+    def __init__(self, faces):
+        self.faces = faces
+
+    def detect(self, crop):
+        return [(f, 0.9) for f in self.faces]
+
+
+def test_a_face_inside_the_target_box_stays_masked_a_scene_sized_one_only_outside():
+    masker = Masker(MaskSettings(detect=False, faces=False))
+    # A bystander's face in front of the target's chest (crop coordinates: the target's upper crop starts at
+    # x=58, y=5 for this box): masked even inside the target's box.
+    masker.faces = _Faces([(14.0, 40.0, 24.0, 50.0)])
+    img = _noise()
+    fm = masker.apply(img, 1, TARGET, [])
+    assert len(fm.faces) == 1 and fm.target_visible < 1.0
+    # A "face" wider than the target (BlazeFace on a whole-scene box) is masked outside the target's box only.
+    masker.faces = _Faces([(30.0, 40.0, 95.0, 105.0)])
+    fm = masker.apply(_noise(), 1, TARGET, [])
+    assert fm.faces and fm.target_visible == 1.0

@@ -334,7 +334,11 @@ class Masker:
             if protect is None:
                 return [rect]
             out = subtract(rect, protect)
-            if person:
+            # A box holding the target's whole box is a group or a false whole-scene detection (the demo town's
+            # masked targets): its top is nobody's head over the target.
+            tx1, ty1, tx2, ty2 = target  # type: ignore[misc]
+            holds = box[0] <= tx1 and box[1] <= ty1 and box[2] >= tx2 and box[3] >= ty2
+            if person and not holds:
                 head = pad(bystander_head(box, self.s.head_share), self.s.pad / 2, w, h)
                 inside = intersect(head, protect)
                 if inside is not None:
@@ -383,7 +387,13 @@ class Masker:
                     cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
                     if head is not None and head[0] <= cx <= head[2] and head[1] <= cy <= head[3]:
                         continue  # the target's own face stays visible: it is the evidence
-                    fm.faces.append(pad(face, 0.25, w, h))
+                    rect = pad(face, 0.25, w, h)
+                    if protect is not None and face[2] - face[0] > target[2] - target[0]:  # type: ignore[index]
+                        # A "face" wider than the target (BlazeFace on a whole-scene box): masked outside the
+                        # target's box only; a real one that large in front of the target would hide it anyway.
+                        fm.faces.extend(subtract(rect, protect))
+                        continue
+                    fm.faces.append(rect)
         if guard is not None:
             fm.target_visible = round(1.0 - covered_share(fm.rects, guard), 4)
         paint = METHODS[self.s.method]
