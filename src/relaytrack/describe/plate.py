@@ -54,11 +54,13 @@ def tesseract_status() -> str | None:
     return None
 
 
-def status() -> str | None:
-    """None when plates can be read (the character model exists or its fonts are there to train it), else
-    a one-line reason."""
+def status(*, trained: bool = False) -> str | None:
+    """None when plates can be read (the character model exists or its fonts are there to train it on first
+    use; with `trained`, only when it exists: ingest never stops minutes to train), else a one-line reason."""
     if plate_chars.model_path().exists():
         return None
+    if trained:
+        return f"plate reading off: no plate character model at {plate_chars.model_path()} (relaytrack plate train)"
     why = plate_chars.fonts_status()
     return f"plate reading off: {why}" if why else None
 

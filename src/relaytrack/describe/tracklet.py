@@ -262,12 +262,13 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
 
 def _read_plate(d: Description, images: list[np.ndarray]) -> None:
     """Every kept crop of a vehicle is read and the reads vote (relaytrack.describe.plate_grammar.vote);
-    without the plate reader (its character model and fonts) the tracklet has no plate (said once, in the log)."""
+    without the plate character model (`relaytrack plate train`) the tracklet has no plate (said once, in the log)."""
     from relaytrack.describe import plate as reader
     from relaytrack.describe.plate_grammar import vote
 
-    if not reader.available():
-        _note_once(reader.status() or "plate reading off")
+    why = reader.status(trained=True)
+    if why:
+        _note_once(why)
         return
     reads = [r for im in images for r in reader.read_image(im)[:1]]
     v = vote(reads)
