@@ -35,6 +35,7 @@ MIN_CHAR_P = 0.01  # a read whose weakest character the classifier gives less th
 THREE_DIGIT_COST = 0.5  # 123가4567 plates are new and few; a bolt reads as 1
 SYL_MAX_W = 1.2  # a syllable's width over the digits' height, at most
 SKIP_C = 0.3  # a left-over group costs log(P(no character) + SKIP_C)
+PATCH_MARGINS = (0.04, 0.08, 0.14)  # each glyph is read with these margins and the reads averaged
 GEOMETRY_W = 20.0  # weight of the digits' irregularity against log-probabilities
 
 
@@ -159,8 +160,9 @@ def read_crop(crop: np.ndarray, *, tesseract: bool = True) -> PlateRead | None:
     if lays:
         model = plate_chars.load()
         keys = sorted({(b, lay.dark_text) for lay in lays for b in lay.boxes + lay.skipped})
-        x = np.stack([plate_chars.patch(gray, b, dark) for b, dark in keys])
-        probs = dict(zip(keys, model.probs(x), strict=True))
+        x = np.stack([plate_chars.patch(gray, b, dark, m) for m in PATCH_MARGINS for b, dark in keys])
+        p = model.probs(x).reshape(len(PATCH_MARGINS), len(keys), -1).mean(axis=0)
+        probs = dict(zip(keys, p, strict=True))
         best: tuple[float, list[CharRead]] | None = None
         for lay in lays:
             sc = _score(lay, probs, lay.kinds)

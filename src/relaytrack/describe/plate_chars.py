@@ -49,13 +49,15 @@ def fonts_status() -> str | None:
     return None
 
 
-def patch(gray: np.ndarray, box: tuple[int, int, int, int], dark_text: bool = True) -> np.ndarray:
+def patch(
+    gray: np.ndarray, box: tuple[int, int, int, int], dark_text: bool = True, margin: float = 0.08
+) -> np.ndarray:
     """The classifier's input for the glyph in `box` of a grey image: a margin around the box, dark text
     on light, the box's aspect kept inside a SIZE x SIZE square, zero mean and unit variance."""
     import cv2
 
     x, y, w, h = box
-    m = max(1, round(0.08 * max(w, h)))
+    m = max(1, round(margin * max(w, h)))
     x0, y0 = max(0, x - m), max(0, y - m)
     g = gray[y0 : y + h + m, x0 : x + w + m].astype(np.float32)
     if not dark_text:
