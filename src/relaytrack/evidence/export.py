@@ -381,6 +381,7 @@ def export_hop(
         "source_id": src.id,
         "fps": src.fps,
         "start_wall": src.start_wall,
+        "start_time": to_seoul_iso(src.start_wall),  # one clock: what a reader reads beside the epoch
         "original": footage_digest(src.uri, first, last),
     }
     return res, custody_src
@@ -480,7 +481,7 @@ def export_evidence(
         "post_roll_s": post_roll,
         "hops": [_hop_dict(r) for r in results],
         "sources": sources,
-        "events": [{"at": created, "event": "exported", "by": user}],
+        "events": [{"at": created, "at_time": to_seoul_iso(created), "event": "exported", "by": user}],
     }
     (out / "custody.json").write_text(json.dumps(custody, ensure_ascii=False, indent=1))
     (out / "README.txt").write_text(
