@@ -100,6 +100,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The route ends at one camera: the starting sighting may be a look-alike. Try relaying from the next"
         " search hits: {next}",
     ),
+    "route_unchanged": (
+        "다시 계산한 경로의 목격은 이전 경로와 같습니다.",
+        "The re-scored route holds the same sightings as before.",
+    ),
+    "route_dropped": (
+        "목격 #{id} ({camera}, {time}, 신뢰도 {conf})은(는) 더 이상 경로에 없습니다: {why}",
+        "#{id} on {camera} at {time} (confidence {conf}) is no longer on the route: {why}",
+    ),
+    "route_dropped_replaced": (
+        "그 구간에서는 목격 #{by} ({camera})이(가) 앞뒤 목격과 더 잘 맞습니다",
+        "#{by} on {camera} now fits its neighbours there better",
+    ),
+    "route_dropped_unreached": (
+        "다시 계산한 경로가 그 시각까지 이어지지 않습니다",
+        "the re-scored route no longer reaches that time",
+    ),
+    "route_dropped_skipped": (
+        "다시 계산한 경로는 그 앞뒤 목격을 바로 잇습니다",
+        "the re-scored route links its neighbours directly",
+    ),
+    "route_dropped_rejected": (
+        "목격 #{id} ({camera})은(는) 제외 요청대로 빠졌습니다.",
+        "#{id} on {camera} was rejected, as asked.",
+    ),
+    "route_added": (
+        "목격 #{id} ({camera}, {time}, 신뢰도 {conf})이(가) 경로에 새로 들어왔습니다.",
+        "#{id} on {camera} at {time} (confidence {conf}) joins the route.",
+    ),
     "dead_end_no_hits": (
         "경로가 카메라 한 대에서 끝났습니다: 출발 목격이 다른 사람(닮은 사람)일 수 있습니다. 검색 결과의 다음"
         " 후보에서 다시 추적해 보십시오(`relaytrack relay --from ID`).",

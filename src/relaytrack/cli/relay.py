@@ -414,15 +414,25 @@ def _feedback(
     """Record the verdict, then re-score the route around it and write it (to --out, else over the --route
     file it came from), as `relay` would."""
     from relaytrack.evidence.access import authorize_sightings, hidden_sightings, identity
+    from relaytrack.relay.changes import change_sentences, route_changes
     from relaytrack.relay.deadend import dead_end_hint
     from relaytrack.relay.engine import relay
-    from relaytrack.relay.persist import read_route_json, record_feedback, save_route, write_route_json
+    from relaytrack.relay.persist import (
+        latest_route,
+        read_route_json,
+        record_feedback,
+        save_route,
+        write_route_json,
+    )
 
     dest = out or route_file
-    params = read_route_json(route_file).params if route_file is not None and route_file.is_file() else None
+    before = read_route_json(route_file) if route_file is not None and route_file.is_file() else None
+    params = before.params if before is not None else None
     with open_store(db, readonly=True) as store:  # must exist; writes still allowed
         acx = access(store, user, case, "relay", detail={"verdict": verdict, "origin": origin})
         authorize_sightings(acx, [origin, *sightings])  # as the service: another case's evidence is refused
+        if before is None:  # the route the verdict was given on: the latest one from this origin in the case
+            before = latest_route(store.conn, identity(user, case)[1], origin)
         with store.tx() as conn:
             n = record_feedback(conn, identity(user, case)[1], origin, sightings, verdict, acx.user)
             acx.log(detail={"verdict": verdict, "origin": origin}, result_ids=list(sightings))
@@ -435,6 +445,7 @@ def _feedback(
             hidden=hidden_sightings(store.conn, acx.case),
         )
         authorize_sightings(acx, route.sighting_ids)
+        changes = route_changes(before, route, set(sightings) if verdict == "reject" else set())
         hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])
         written = [str(write_route_json(route, dest))] if dest is not None else []
         with store.tx() as conn:
@@ -452,6 +463,8 @@ def _feedback(
                 "stored": n,
                 "route": written[0] if written else None,
                 "hops": len(route.hops),
+                "changes": changes.to_dict(),
+                "changes_explained": change_sentences(changes) if before is not None else [],
             }
         )
         return
@@ -461,6 +474,9 @@ def _feedback(
         else f"출발 목격 #{origin}의 경로에서 목격 {n}건을 {'확인' if verdict == 'confirm' else '제외'}함. 다시 계산한 경로:",
         highlight=False,
     )
+    if before is not None:
+        for line in change_sentences(changes):
+            console.print(f"  {line}", highlight=False)
     _print_route(route, written, hint)
 
 
