@@ -33,13 +33,16 @@ def test_each_way_a_hop_can_leave_is_named():
     assert route_changes(route(A, B), route(A, B)).empty and route_changes(None, route(A)).empty
 
 
-def test_sentences_in_both_languages(monkeypatch):
+def test_sentences_in_both_languages():
+    from relaytrack.i18n import use_lang
+
     ch = route_changes(route(A, B, C), route(A, D, C))
-    monkeypatch.setenv("RELAYTRACK_LANG", "en")
-    en = change_sentences(ch)
+    with use_lang("en"):
+        en = change_sentences(ch)
     assert en[0].startswith("#2 on C02 at ") and "no longer on the route" in en[0] and "#4 on C05" in en[0]
     assert "joins the route" in en[1]
-    monkeypatch.setenv("RELAYTRACK_LANG", "ko")
-    ko = change_sentences(ch)
+    with use_lang("ko"):
+        ko = change_sentences(ch)
+        same = change_sentences(route_changes(route(A, B), route(A, B)))
     assert "더 이상 경로에 없습니다" in ko[0] and "새로 들어왔습니다" in ko[1]
-    assert change_sentences(route_changes(route(A, B), route(A, B))) == ["다시 계산한 경로의 목격은 이전 경로와 같습니다."]
+    assert same == ["다시 계산한 경로의 목격은 이전 경로와 같습니다."]

@@ -9,8 +9,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 
-def test_cli_reject_explains_what_changed(world, tmp_path: Path):
+def test_cli_reject_explains_what_changed(world, tmp_path: Path, monkeypatch):
+    from relaytrack import i18n
     from relaytrack.cli import app
+
+    monkeypatch.setattr(i18n, "_current", None)  # restored after the test: --lang en below must not stay
 
     s0, s1, _s2, s3 = world.suspect
     out = tmp_path / "r.json"
