@@ -232,6 +232,13 @@ class RelayConfig(Strict):
         le=20,
         description="Log-odds (vs nobody) the inserted sighting's leg to the next hop needs",
     )
+    revisit_factor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of its confidence a candidate keeps on a camera the route left earlier (1 = no "
+        "cost): going back is less likely than moving on, and look-alikes lead routes back and forth",
+    )
 
     @classmethod
     def legacy(cls, **kw: Any) -> RelayConfig:
@@ -244,6 +251,7 @@ class RelayConfig(Strict):
             fragments=False,
             skip_needs_empty=False,
             fill_gaps=False,
+            revisit_factor=1.0,
             **kw,
         )
 

@@ -9,6 +9,7 @@ sighting between two consecutive hops where one fits both ends better than the d
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from relaytrack.records import Sighting
 from relaytrack.relay.candidates import Candidate, CandidateFinder
@@ -57,6 +58,13 @@ def beam_search(
                 cands = [c for c in cands if not _overlaps(c, held)]
             if not_after is not None:
                 cands = [c for c in cands if c.t0 <= not_after or c.s.id == stop_at]
+            if p.revisit_factor < 1.0:
+                # A camera the path left earlier (not the one it is on: a track resuming there is fine).
+                left = ({start.camera} | {c.s.camera for c, _ in path}) - {cur.camera}
+                cands = sorted(
+                    (replace(c, conf=c.conf * p.revisit_factor) if c.s.camera in left else c for c in cands),
+                    key=lambda c: -c.conf,
+                )
             p_take = sum(c.conf for c in cands)
             viable = [c for c in cands if c.conf >= p.stop_conf][: p.beam]
             alts = [c for c in cands if c.conf >= p.alt_min_conf]
