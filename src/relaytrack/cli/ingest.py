@@ -146,11 +146,12 @@ def learn_if_due(store, cfg: Config, user: str | None, json_out: bool) -> None:
     """The store learns its appearance model once it holds enough tracklets (`relaytrack.reid.auto`)."""
     from relaytrack.reid.auto import maybe_learn, readiness
 
-    if not readiness(store, cfg).due:
+    ready = readiness(store, cfg)
+    if not ready.due:
         return
     bar, cb = progress_callback("learning the store's appearance model")
     with bar:
-        res = maybe_learn(store, cfg, progress=cb)
+        res = maybe_learn(store, cfg, progress=cb, ready=ready)
     if res is None:
         return
     log_maintenance(store, user, "reid-auto", res)

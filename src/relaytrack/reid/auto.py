@@ -11,7 +11,6 @@ is kept in meta (`reid_learned`, written by `reid apply`, whoever ran it), so ev
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from relaytrack.config import Config
@@ -25,26 +24,22 @@ class Readiness:
     """Whether the store is due for (re-)learning its model, and why (or why not)."""
 
     due: bool
-    tracklets: int
+    tracklets: int  # 0 with cameras when the configuration turns learning off (nothing is counted then)
     cameras: int
     learned_from: int  # tracklets the current automatic model learned from (0: none yet)
     reason: str
 
 
-def _learned_from(conn) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key='reid_learned'").fetchone()
-    return int(json.loads(row[0]).get("tracklets", 0)) if row else 0
-
-
 def readiness(store: Store, cfg: Config) -> Readiness:
     r = cfg.reid
+    # The configuration first: the count below reads every crop row of the store, after every ingest.
+    if not r.auto_learn:
+        return Readiness(False, 0, 0, 0, "reid.auto_learn is off")
+    if cfg.describe.embedder is not None:
+        return Readiness(False, 0, 0, 0, "describe.embedder names the embedder")
     with store.tx() as conn:
         n, cams = reid_train.usable_tracklets(conn)
-        learned_from = _learned_from(conn)
-    if not r.auto_learn:
-        return Readiness(False, n, cams, learned_from, "reid.auto_learn is off")
-    if cfg.describe.embedder is not None:
-        return Readiness(False, n, cams, learned_from, "describe.embedder names the embedder")
+        learned_from = reid_train.learned_from(conn)
     if n < r.auto_min_tracklets or cams < r.auto_min_cameras:
         return Readiness(False, n, cams, learned_from,
                          f"{n} tracklets on {cams} cameras; learning starts at {r.auto_min_tracklets} "
@@ -55,10 +50,13 @@ def readiness(store: Store, cfg: Config) -> Readiness:
     return Readiness(True, n, cams, learned_from, f"{n} tracklets on {cams} cameras")
 
 
-def maybe_learn(store: Store, cfg: Config, progress: reid_train.Progress | None = None) -> dict | None:
-    """Learn and apply the store's model when it is due; None when it is not. Too little to learn from
-    (tracklets with one crop only, one camera's co-occurrences) is not an error here: the embedder stays."""
-    ready = readiness(store, cfg)
+def maybe_learn(
+    store: Store, cfg: Config, progress: reid_train.Progress | None = None, ready: Readiness | None = None
+) -> dict | None:
+    """Learn and apply the store's model when it is due (`ready`: a `readiness` the caller already has);
+    None when it is not. Too little to learn from (tracklets with one crop only, one camera's co-occurrences)
+    is not an error here: the embedder stays."""
+    ready = ready or readiness(store, cfg)
     if not ready.due:
         return None
     try:
@@ -66,8 +64,7 @@ def maybe_learn(store: Store, cfg: Config, progress: reid_train.Progress | None 
     except InputError as err:
         # Remembered like a model, so that the next ingests do not try again until the store has grown.
         with store.tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_learned', ?)",
-                         (json.dumps({"tracklets": ready.tracklets, "model": None, "error": str(err)}),))
+            reid_train.record_learned(conn, ready.tracklets, None, str(err))
         return {"learned": False, "reason": str(err), "tracklets": ready.tracklets, "cameras": ready.cameras}
     applied = reid_train.apply(store, progress=progress)
     return {"learned": True, "tracklets": ready.tracklets, "cameras": ready.cameras, "model": rep.model,

@@ -124,6 +124,18 @@ def usable_tracklets(conn) -> tuple[int, int]:
     return int(n or 0), int(cams or 0)
 
 
+def record_learned(conn, tracklets: int, model: str | None, error: str | None = None) -> None:
+    """What the store had when its model was last learned (or learning failed): `reid.auto` learns again only
+    once the store has grown from there."""
+    doc = {"tracklets": tracklets, "model": model} | ({"error": error} if error else {})
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_learned', ?)", (json.dumps(doc),))
+
+
+def learned_from(conn) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key='reid_learned'").fetchone()
+    return int(json.loads(row[0]).get("tracklets", 0)) if row else 0
+
+
 def _apply_state(conn) -> dict:
     row = conn.execute("SELECT value FROM meta WHERE key='reid_apply'").fetchone()
     return json.loads(row[0]) if row else {}
@@ -156,9 +168,7 @@ def apply(store: Store, model: Path | None = None, *, progress: Progress | None 
                 "SELECT id FROM sightings WHERE id>? ORDER BY id LIMIT ?", (state["after"], APPLY_CHUNK))]
             if not ids:
                 conn.execute("DELETE FROM meta WHERE key='reid_apply'")
-                # What the store had when this model took over: `reid.auto` learns again once it has grown.
-                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_learned', ?)",
-                             (json.dumps({"tracklets": usable_tracklets(conn)[0], "model": str(path)}),))
+                record_learned(conn, usable_tracklets(conn)[0], str(path))
                 break
             new_ids, new_vecs = [], []
             for sid in ids:
