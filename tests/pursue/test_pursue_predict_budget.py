@@ -53,14 +53,19 @@ def test_camera_reached_by_many_paths_has_a_window():
     assert z.eta_from <= z.eta_to
 
 
-def test_prediction_weighs_in_the_handoff():
-    rng = np.random.default_rng(0)
-    emb = rng.normal(size=8)
+def _twin_at_b(seed: int):
+    """An origin on A and a candidate on B 20 s later with the same embedding, and the A -> B hypotheses."""
+    emb = np.random.default_rng(seed).normal(size=8)
     origin = replace(sighting("A", 0.0, 5.0), embedding=emb)
     cand = replace(sighting("B", 25.0, 30.0, sid=2), embedding=emb)
     hyp = Predictor(
         origin, lambda c: [Link("A", "B", "right", "left", 20.0, 3.0, 0.0)] if c == "A" else []
     ).hypotheses
+    return origin, cand, hyp
+
+
+def test_prediction_weighs_in_the_handoff():
+    origin, cand, hyp = _twin_at_b(0)
     off = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=0.0))
     on = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=1.0, prior_ref=0.2, prior_cap=math.inf))
     base = off.score(origin, cand, hyp, p_camera=0.05)
@@ -99,13 +104,7 @@ def test_budget_spends_little_on_cameras_not_reachable_yet():
 
 
 def test_default_prediction_term_only_counts_against():
-    rng = np.random.default_rng(1)
-    emb = rng.normal(size=8)
-    origin = replace(sighting("A", 0.0, 5.0), embedding=emb)
-    cand = replace(sighting("B", 25.0, 30.0, sid=2), embedding=emb)
-    hyp = Predictor(
-        origin, lambda c: [Link("A", "B", "right", "left", 20.0, 3.0, 0.0)] if c == "A" else []
-    ).hypotheses
+    origin, cand, hyp = _twin_at_b(1)
     reid = Reidentifier(origin, (0.0, 0.3))  # defaults: w_prior 1, prior_cap 0
     neutral = Reidentifier(origin, (0.0, 0.3), HandoffConfig(w_prior=0.0)).score(origin, cand, hyp, 0.5)
     assert reid.score(origin, cand, hyp, 0.9).logit == neutral.logit

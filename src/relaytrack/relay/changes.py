@@ -68,10 +68,10 @@ def route_changes(old: Route | None, new: Route, rejected: set[int] | None = Non
         t0, t1 = _span(h)
         # A new hop near its time is what took its place; else the route stops short of it, or now links
         # its neighbours directly.
-        near = sorted((a for a in added if abs(_span(a)[0] - t0) <= max(30.0, t1 - t0)),
-                      key=lambda a: abs(_span(a)[0] - t0))
-        if near:
-            dropped.append(Dropped(h, "replaced", near[0]))
+        near = min((a for a in added if abs(_span(a)[0] - t0) <= max(30.0, t1 - t0)),
+                   key=lambda a: abs(_span(a)[0] - t0), default=None)
+        if near is not None:
+            dropped.append(Dropped(h, "replaced", near))
         elif t0 > latest or t1 < earliest:
             dropped.append(Dropped(h, "unreached"))
         else:
