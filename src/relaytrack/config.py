@@ -88,7 +88,10 @@ class TrackConfig(Strict):
         0.3, ge=0, le=2, description="Appearance distance above which a box is never given to a track"
     )
     birth_overlap: float = Field(
-        0.3, ge=0, le=1, description="No new track from a box overlapping a followed one by more IoU (1 = off)"
+        0.3,
+        ge=0,
+        le=1,
+        description="No new track from a box overlapping a followed one by more IoU (1 = off)",
     )
     appearance_low: bool = Field(False, description="Also use appearance for low-score second-stage matches")
     edge_margin: float = Field(0.04, ge=0, le=0.3, description="Share of the frame that counts as its edge")
@@ -115,16 +118,20 @@ class ReidConfig(Strict):
     (0.71 -> 0.82, 0.87 -> 0.88, 0.80 -> 0.88); from ~50 it was as often worse, hence the floor."""
 
     auto_learn: bool = Field(
-        True, description="Learn and apply the store's appearance model after ingests (never when "
-        "describe.embedder names a model)"
+        True,
+        description="Learn and apply the store's appearance model after ingests (never when "
+        "describe.embedder names a model)",
     )
     auto_min_tracklets: int = Field(
         80, ge=8, le=1_000_000, description="Person tracklets with two or more stored crops needed first"
     )
     auto_min_cameras: int = Field(2, ge=2, le=100_000, description="Cameras those tracklets come from")
     auto_growth: float = Field(
-        2.0, ge=1.1, le=100.0, description="Learn again once the store holds this many times the tracklets "
-        "the current model learned from"
+        2.0,
+        ge=1.1,
+        le=100.0,
+        description="Learn again once the store holds this many times the tracklets "
+        "the current model learned from",
     )
 
 
@@ -239,6 +246,25 @@ class RelayConfig(Strict):
         description="Share of its confidence a candidate keeps on a camera the route left earlier (1 = no "
         "cost): going back is less likely than moving on, and look-alikes lead routes back and forth",
     )
+    vehicle_handoffs: bool = Field(
+        True,
+        description="Follow the person into a vehicle and out of it (relay.boarding): a person track ending "
+        "beside a standing vehicle that then moves off, or starting beside one that just stopped",
+    )
+    handoff_gap_s: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="Longest wait between boarding and the vehicle moving off (or stopping "
+        "and the person getting out)",
+    )
+    handoff_dist: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Farthest the person's feet may be from the vehicle's box, in person heights",
+    )
+    handoff_logit: float = Field(1.5, ge=-20, le=20, description="Log-odds (vs nobody) of a hand-off seen so")
 
     @classmethod
     def legacy(cls, **kw: Any) -> RelayConfig:
@@ -252,6 +278,7 @@ class RelayConfig(Strict):
             skip_needs_empty=False,
             fill_gaps=False,
             revisit_factor=1.0,
+            vehicle_handoffs=False,
             **kw,
         )
 

@@ -21,8 +21,13 @@ import numpy as np
 
 from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
-from relaytrack.relay import network, terms
+from relaytrack.relay import boarding, network, terms
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
+
+
+def mode_of(kind: str) -> str:
+    """How a kind of sighting travels between cameras: people walk, vehicles drive."""
+    return "walk" if kind == "person" else "drive"
 
 
 @dataclass
@@ -60,14 +65,16 @@ class CandidateFinder:
         self.cams: dict[str, Camera | None] = {}
         self.link_cache: dict[tuple[str, str, str], list[Link]] = {}
         self.hist_cache: dict[int, np.ndarray | None] = {}
-        self.ref_cache: dict[int, np.ndarray] = {}
+        self.ref_cache: dict[tuple[int, str], np.ndarray | None] = {}
         self.cand_cache: dict[tuple[int, str], list[Candidate]] = {}
-        self.cam_emb: dict[str, np.ndarray | None] = {}
-        self.cam_bg: dict[tuple[str, int], tuple[float, float] | None] = {}
+        self.cam_emb: dict[tuple[str, str], np.ndarray | None] = {}
+        self.cam_bg: dict[tuple[str, int, str], tuple[float, float] | None] = {}
         self.seen_app: dict[tuple[int, str, str], float] = {}  # (from, direction, camera) -> best look
         self.last_look = 0.0
-        self.mode = "walk" if origin.kind == "person" else "drive"
-        self.bg = terms.appearance_background(conn, origin.kind) if params.use_appearance else None
+        self.mode = mode_of(origin.kind)
+        # Per kind: a route may change from the person to the vehicle they get into (relay.boarding).
+        self.bgs: dict[str, tuple[float, float] | None] = {}
+        self.bg = self.background(origin.kind)
         anchors = [origin] + [get_sighting(conn, i) for i in sorted(confirmed)]
         embs = [e for e in (terms.unit(a.embedding) for a in anchors) if e is not None]
         self.anchor_emb = terms.unit(np.mean(embs, axis=0)) if embs else None
@@ -93,12 +100,18 @@ class CandidateFinder:
         cam = self.camera(cid)
         return cam.clock_offset_s if cam else 0.0
 
-    def links(self, cid: str, direction: str) -> list[Link]:
-        key = (cid, direction, self.mode)
+    def background(self, kind: str) -> tuple[float, float] | None:
+        if kind not in self.bgs:
+            self.bgs[kind] = terms.appearance_background(self.conn, kind) if self.p.use_appearance else None
+        return self.bgs[kind]
+
+    def links(self, cid: str, direction: str, mode: str | None = None) -> list[Link]:
+        mode = mode or self.mode
+        key = (cid, direction, mode)
         if key in self.link_cache:
             return self.link_cache[key]
         get = network.links_from if direction == "forward" else network.links_to
-        out = get(self.conn, cid, self.mode)
+        out = get(self.conn, cid, mode)
         if not out:
             other = get(self.conn, cid)
             # Links of the other mode still say who is next door; their window opens at zero for the faster mode.
@@ -118,16 +131,16 @@ class CandidateFinder:
                 for x in other
             ]
         if not out and not self.conn.execute("SELECT 1 FROM camera_links LIMIT 1").fetchone():
-            out = self._map_links(cid, direction)
+            out = self._map_links(cid, direction, mode)
         self.link_cache[key] = out
         return out
 
-    def _map_links(self, cid: str, direction: str) -> list[Link]:
+    def _map_links(self, cid: str, direction: str, mode: str) -> list[Link]:
         # A store without any link (e.g. cameras registered by ingest only): infer neighbours on the fly.
         cam = self.camera(cid)
         if cam is None or cam.lat is None:
             return []
-        r = network.DEFAULT_RADIUS_M[self.mode]
+        r = network.DEFAULT_RADIUS_M[mode]
         dlat = r / 111_000.0
         dlon = r / (111_000.0 * max(0.1, math.cos(math.radians(cam.lat))))
         rows = self.conn.execute(
@@ -136,18 +149,20 @@ class CandidateFinder:
         ).fetchall()
         pool = [row_to_camera(x) for x in rows]
         links = network.infer_links(
-            [cam], pool, mode=self.mode, radius_m=r, mounts=network.camera_mounts(self.conn)
+            [cam], pool, mode=mode, radius_m=r, mounts=network.camera_mounts(self.conn)
         )
         key = "src" if direction == "forward" else "dst"
         return [ln for ln in links if getattr(ln, key) == cid]
 
-    def _query(self, cam: str, wall_lo: float, wall_hi: float, exclude: set[int]) -> list[Sighting]:
+    def _query(
+        self, cam: str, wall_lo: float, wall_hi: float, exclude: set[int], kind: str | None = None
+    ) -> list[Sighting]:
         if self.refine is not None:
             self.refine(cam, wall_lo, wall_hi)
         rows = self.conn.execute(
             f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND wall_start BETWEEN ? AND ? AND kind=?"
             " AND superseded_by IS NULL",
-            (cam, wall_lo, wall_hi, self.origin.kind),
+            (cam, wall_lo, wall_hi, kind or self.origin.kind),
         ).fetchall()
         return [row_to_sighting(r) for r in rows if r["id"] not in exclude and r["id"] not in self.rejected]
 
@@ -167,52 +182,74 @@ class CandidateFinder:
             )
             return p.w_app * 8.0 * (sim - 0.6), [f"colour histogram {sim:.2f}"]
         ce = terms.unit(c.embedding)
-        if ce is None or self.anchor_emb is None:
+        own = c.kind == self.origin.kind
+        if ce is None or (own and self.anchor_emb is None):
             return 0.0, []
-        if self.bg is None:
+        if not own and prev.kind != c.kind:
+            return 0.0, []  # a hand-off: a vehicle's look says nothing about the person who got into it
+        bg = self.background(c.kind)
+        if bg is None:
             # Too few sightings to learn what "unrelated" looks like for this embedder: a cosine alone has no
             # calibrated meaning, so appearance is left out rather than guessed.
             return 0.0, ["appearance not scored (store too small to calibrate)"]
-        # Half the anchors' mean look, half the previous hop's (lighting drifts along a route).
-        ref = self.ref_cache.get(prev.id)
+        # Half the anchors' mean look, half the previous hop's (lighting drifts along a route); the vehicle
+        # someone got into has no anchor: its previous sighting is the reference.
+        key = (prev.id, c.kind)
+        ref = self.ref_cache.get(key)
         if ref is None:
-            pe = terms.unit(prev.embedding)
-            ref = 0.5 * self.anchor_emb + 0.5 * (pe if pe is not None else self.anchor_emb)
-            self.ref_cache[prev.id] = ref
+            pe = terms.unit(prev.embedding) if prev.kind == c.kind else None
+            if not own:
+                ref = pe
+            else:
+                ref = 0.5 * self.anchor_emb + 0.5 * (pe if pe is not None else self.anchor_emb)
+            self.ref_cache[key] = ref
+        if ref is None or ref.shape != ce.shape:
+            return 0.0, []
         sim = float(ce @ ref)
-        z = (sim - self.bg[0]) / self.bg[1]
+        z = (sim - bg[0]) / bg[1]
         if p.camera_calibration:
-            cal = self.camera_background(c.camera, ref, prev.id)
+            cal = self.camera_background(c.camera, ref, prev.id, c.kind)
             if cal is not None:
                 # A camera whose view makes everyone look alike (backlight, night, a low angle) raises every
                 # cosine: half the evidence is how this candidate stands out among that camera's own people.
                 z = 0.5 * z + 0.5 * (sim - cal[0]) / cal[1]
         return p.w_app * min(8.0, max(-8.0, z - p.app_z0)), [f"appearance {sim:.2f} (z {z:.1f})"]
 
-    def camera_background(self, cam: str, ref: np.ndarray, ref_key: int) -> tuple[float, float] | None:
+    def attr_ref(self, prev: Sighting, c: Sighting) -> Sighting | None:
+        """Whose attributes a candidate is compared with: the origin's for its own kind; for the vehicle the
+        person got into, the previous hop of that vehicle (its plate, type, colour); None across a hand-off."""
+        if c.kind == self.origin.kind:
+            return self.origin
+        return prev if prev.kind == c.kind else None
+
+    def camera_background(
+        self, cam: str, ref: np.ndarray, ref_key: int, kind: str | None = None
+    ) -> tuple[float, float] | None:
         """Median and robust spread (1.4826 MAD) of the reference's similarity to sightings of `cam` near the
         origin's time (the person is at most a few of them, which the median ignores). None if too few."""
-        key = (cam, ref_key)
+        kind = kind or self.origin.kind
+        key = (cam, ref_key, kind)
         if key in self.cam_bg:
             return self.cam_bg[key]
-        if cam not in self.cam_emb:
+        if (cam, kind) not in self.cam_emb:
             t = self.origin.wall_start
             rows = self.conn.execute(
                 "SELECT embedding FROM sightings WHERE camera_id=? AND kind=? AND wall_start BETWEEN ? AND ?"
                 " AND embedding IS NOT NULL LIMIT 256",
-                (cam, self.origin.kind, t - 1800.0, t + 1800.0),
+                (cam, kind, t - 1800.0, t + 1800.0),
             ).fetchall()
             emb = None
             if len(rows) >= 12:
                 emb = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
                 emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
-            self.cam_emb[cam] = emb
-        emb = self.cam_emb[cam]
+            self.cam_emb[(cam, kind)] = emb
+        emb = self.cam_emb[(cam, kind)]
         out = None
         if emb is not None and emb.shape[1] == ref.shape[0]:
             sims = emb @ ref
             med = float(np.median(sims))
-            out = (med, max(1.4826 * float(np.median(np.abs(sims - med))), self.bg[1] if self.bg else 0.02))
+            bg = self.background(kind)
+            out = (med, max(1.4826 * float(np.median(np.abs(sims - med))), bg[1] if bg else 0.02))
         self.cam_bg[key] = out
         return out
 
@@ -233,8 +270,9 @@ class CandidateFinder:
         and the reasons. The terms are added one by one in a fixed order so results are reproducible."""
         p = self.p
         logit, why = self.app_logit(prev, c)
-        if p.use_attributes:
-            a, w = terms.attribute_logit(self.origin, c, p.soft_colours)
+        ref = self.attr_ref(prev, c)
+        if p.use_attributes and ref is not None:
+            a, w = terms.attribute_logit(ref, c, p.soft_colours)
             logit += p.w_attr * a
             why += w
         self.last_look = logit  # appearance + attributes alone: "does anyone there look like the person?"
@@ -310,7 +348,7 @@ class CandidateFinder:
         if not self.p.use_topology:
             self._free_candidates(cur, cur_t0, cur_t1, direction, set(), out)
             return list(out.values())
-        links = self.links(cur.camera, direction)
+        links = self.links(cur.camera, direction, mode_of(cur.kind))
         submit = getattr(self.refine, "submit", None)
         if submit is not None:
             # Every linked camera's window is queued at once, the likeliest first (the shortest expected
@@ -334,7 +372,24 @@ class CandidateFinder:
                 self._skip(cur, cur_t0, cur_t1, link, direction, out, via=[], depth=0, first=None)
         if self.p.fragments:
             self._fragments(cur, cur_t0, cur_t1, direction, out)
+        if self.p.vehicle_handoffs:
+            self._handoffs(cur, direction, out)
         return list(out.values())
+
+    def _handoffs(self, cur: Sighting, direction: str, out: dict[int, Candidate]) -> None:
+        """The person getting into a vehicle (or out of one) on this camera: the route goes on as the vehicle
+        (or the person) from there (`relay.boarding`)."""
+        off = self.offset(cur.camera)
+        for s, h in boarding.find(self.conn, cur, direction, self.p, self.rejected | set(out)):
+            logit, why = h.logit, list(h.reasons)
+            ref = self.attr_ref(cur, s)
+            if self.p.use_attributes and ref is not None:
+                a, w = terms.attribute_logit(ref, s, self.p.soft_colours)
+                logit += self.p.w_attr * a
+                why += w
+            out[s.id] = Candidate(
+                s, logit, h.link(mode_of(s.kind)), why, s.wall_start - off, s.wall_end - off
+            )
 
     def _fragments(
         self, cur: Sighting, cur_t0: float, cur_t1: float, direction: str, out: dict[int, Candidate]
@@ -345,15 +400,17 @@ class CandidateFinder:
         p = self.p
         off = self.offset(cur.camera)
         gap_link = Link(
-            cur.camera, cur.camera, None, None, 0.5, 1.0, -1.0, p.frag_gap_s, self.mode, "fragment"
+            cur.camera, cur.camera, None, None, 0.5, 1.0, -1.0, p.frag_gap_s, mode_of(cur.kind), "fragment"
         )
         if direction == "forward":
-            found = self._query(cur.camera, cur.wall_end - 1.0, cur.wall_end + p.frag_gap_s, {cur.id})
+            found = self._query(
+                cur.camera, cur.wall_end - 1.0, cur.wall_end + p.frag_gap_s, {cur.id}, cur.kind
+            )
         else:
             found = [
                 s
                 for s in self._query(
-                    cur.camera, cur.wall_start - p.max_dwell_s, cur.wall_start + 1.0, {cur.id}
+                    cur.camera, cur.wall_start - p.max_dwell_s, cur.wall_start + 1.0, {cur.id}, cur.kind
                 )
                 if cur.wall_start - p.frag_gap_s <= s.wall_end <= cur.wall_start + 1.0
             ]
@@ -363,8 +420,9 @@ class CandidateFinder:
                 continue  # overlapping the whole tracklet: someone else beside the person
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
             logit, why = self.app_logit(cur, s)
-            if p.use_attributes:
-                a, w = terms.attribute_logit(self.origin, s, p.soft_colours)
+            ref = self.attr_ref(cur, s)
+            if p.use_attributes and ref is not None:
+                a, w = terms.attribute_logit(ref, s, p.soft_colours)
                 logit += p.w_attr * a
                 why = why + w
             if p.use_time:
@@ -382,7 +440,7 @@ class CandidateFinder:
                     "entry_edge": None,
                     "mean_s": 0.5,
                     "std_s": 1.0,
-                    "mode": self.mode,
+                    "mode": mode_of(cur.kind),
                     "travel_s": round(dt, 1),
                     "via": [],
                     "source": "fragment",
@@ -410,7 +468,7 @@ class CandidateFinder:
         widen = self.p.skip_widen ** len(via) if via else 1.0
         lo, hi = terms.travel_window(link, widen, self.p)
         off = self.offset(other)
-        found = self._query(*win, exclude)
+        found = self._query(*win, exclude, kind=cur.kind)
         if direction == "backward":
             found = [s for s in found if cur_t0 - hi <= s.wall_end - off <= cur_t0 - lo]
         best = -1e9
@@ -474,7 +532,7 @@ class CandidateFinder:
             # Someone who looks like the person is on `other` (late, early, by another edge): the route goes
             # through them as a direct hop; skipping would pass over a probable sighting for a cheaper time fit.
             return
-        for nxt in self.links(other, direction):
+        for nxt in self.links(other, direction, mode_of(cur.kind)):
             nxt_other = nxt.dst if direction == "forward" else nxt.src
             if nxt_other == cur.camera or nxt_other == other or nxt_other in via:
                 continue

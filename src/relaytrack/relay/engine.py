@@ -16,6 +16,7 @@ from typing import Any
 from relaytrack.config import RelayConfig
 from relaytrack.errors import InputError, NotFound
 from relaytrack.records import Sighting
+from relaytrack.relay import boarding
 from relaytrack.relay.candidates import CandidateFinder
 from relaytrack.relay.clock import true_times
 from relaytrack.relay.persist import feedback_for
@@ -101,6 +102,7 @@ def relay(
         path, why = beam_search(finder, anchors[0], "backward", hops, exclude=taken)
         out = [to_hop(c, alts, "backward", confirmed) for c, alts in reversed(path)] + out
         stopped["backward"] = why
+    boarding.clamp_spans(out)
     out.sort(key=lambda h: (h.true_start, h.true_end))
     if params.fill_gaps and params.use_topology:
         out = fill_gaps(finder, out, confirmed)

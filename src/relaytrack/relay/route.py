@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from relaytrack.clock import maybe_iso
 from relaytrack.config import RelayConfig
 from relaytrack.errors import InputError
 from relaytrack.records import Sighting
@@ -22,6 +23,7 @@ DIRECTIONS = ("both", "forward", "backward")
 # Store ids are SQLite rowids, which start at 1: a hop read from a hand-written route that names only a camera
 # and a frame span (evidence export accepts those) carries a sighting with this id.
 NO_SIGHTING = 0
+HANDOFF_SOURCES = ("board", "alight")  # a hop's link.source when the route changes kind (relay.boarding)
 
 
 @dataclass
@@ -135,8 +137,27 @@ class Route:
     def sighting_ids(self) -> list[int]:
         return [h.sighting.id for h in self.hops]
 
+    @property
+    def handoffs(self) -> list[dict[str, Any]]:
+        """Where the route changes between the person and a vehicle (relay.boarding): [{"type": board |
+        alight, "camera", "time", "person", "vehicle"}] in route order."""
+        out = []
+        for h in self.hops:
+            link = h.link or {}
+            if link.get("source") in HANDOFF_SOURCES:
+                out.append(
+                    {
+                        "type": link["source"],
+                        "camera": h.sighting.camera,
+                        "time": maybe_iso(link.get("at_wall")),
+                        "person": link.get("person"),
+                        "vehicle": link.get("vehicle"),
+                    }
+                )
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "origin": self.origin,
             "case": self.case,
             "hops": [h.to_dict() for h in self.hops],
@@ -147,6 +168,10 @@ class Route:
             "elapsed_s": round(self.elapsed_s, 4),
             "params": self.params.model_dump(),
         }
+        handoffs = self.handoffs
+        if handoffs:  # only routes that change kind carry the key (older routes' JSON stays byte-identical)
+            out["handoffs"] = handoffs
+        return out
 
     @classmethod
     def from_dict(cls, d: Any) -> Route:

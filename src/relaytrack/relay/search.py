@@ -22,9 +22,13 @@ _Beam = tuple[float, list[Step], bool, str]  # score, path, done, why it stopped
 OVERLAP_S = 0.5  # tracks of one person overlapping by less than this are a tracker hand-over, not two people
 
 
-def _overlaps(c: Candidate, held: list[tuple[str, float, float]]) -> bool:
-    """Whether `c` overlaps in time, on its camera, one of the (camera, start, end) spans a route holds."""
-    return any(cam == c.s.camera and min(t1, c.t1) - max(t0, c.t0) > OVERLAP_S for cam, t0, t1 in held)
+def _overlaps(c: Candidate, held: list[tuple[str, float, float, str]]) -> bool:
+    """Whether `c` overlaps in time, on its camera, one of the (camera, start, end, kind) spans a route holds
+    of its kind (the car someone gets into is on the camera beside them: that is the hand-off)."""
+    return any(
+        cam == c.s.camera and kind == c.s.kind and min(t1, c.t1) - max(t0, c.t0) > OVERLAP_S
+        for cam, t0, t1, kind in held
+    )
 
 
 def beam_search(
@@ -54,7 +58,9 @@ def beam_search(
             # One person is one track at a time on one camera: a candidate overlapping in time a sighting the
             # path already holds on the same camera is someone else beside them (a look-alike walking along).
             if p.exclusive_tracks:
-                held = [(start.camera, *finder.true_span(start))] + [(c.s.camera, c.t0, c.t1) for c, _ in path]
+                held = [(start.camera, *finder.true_span(start), start.kind)] + [
+                    (c.s.camera, c.t0, c.t1, c.s.kind) for c, _ in path
+                ]
                 cands = [c for c in cands if not _overlaps(c, held)]
             if not_after is not None:
                 cands = [c for c in cands if c.t0 <= not_after or c.s.id == stop_at]
@@ -124,7 +130,11 @@ def fill_gaps(finder: CandidateFinder, hops: list[Hop], confirmed: set[int]) -> 
     while i < len(out) - 1 and len(out) < 4 * len(hops) + 4:
         a, b = out[i], out[i + 1]
         used = {h.sighting.id for h in out}
-        held = [(h.sighting.camera, h.true_start, h.true_end) for h in out] if p.exclusive_tracks else []
+        held = (
+            [(h.sighting.camera, h.true_start, h.true_end, h.sighting.kind) for h in out]
+            if p.exclusive_tracks
+            else []
+        )
         best: tuple[float, Candidate, Candidate] | None = None
         for y in finder.candidates(a.sighting, "forward", used):
             if y.conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start or _overlaps(y, held):
