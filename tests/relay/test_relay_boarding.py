@@ -65,7 +65,9 @@ class Street:
         self.rng = np.random.default_rng(5)
         self.n = 0
         for k in range(40):  # background people and cars for the appearance z-scores
-            self.person("ABCD"[k % 4], 3000 + 9 * k, unit(self.rng.normal(size=DIM)), upper="gray", lower="gray")
+            self.person(
+                "ABCD"[k % 4], 3000 + 9 * k, unit(self.rng.normal(size=DIM)), upper="gray", lower="gray"
+            )
             self.car("ABCD"[k % 4], 3000 + 9 * k, unit(self.rng.normal(size=DIM)), color="white", plate=None)
 
     def person(self, cam, t, emb, *, upper="red", lower="black", path=None, entry="left", exit_="right"):
@@ -99,7 +101,9 @@ def _drive_scene(st: Street, *, car_moves: bool = True, passing: bool = False) -
     ids["walk"] = st.person("A", 0, noisy(st.rng, me), path=[(0, 20, 100, 30, 90), (10, 300, 100, 30, 90)],
                             exit_="inside")  # fmt: skip
     if passing:  # a car driving past at that moment hides the person
-        ids["car_a"] = st.car("A", 8, noisy(st.rng, car), path=[(8, 0, 150, 160, 70), (14, 600, 150, 160, 70)])
+        ids["car_a"] = st.car(
+            "A", 8, noisy(st.rng, car), path=[(8, 0, 150, 160, 70), (14, 600, 150, 160, 70)]
+        )
     else:  # parked at x 250-410 since before; drives off to the right 3 s after the suspect vanishes
         end = [(13, 250, 150, 160, 70), (18, 600, 150, 160, 70)] if car_moves else [(30, 250, 150, 160, 70)]
         ids["car_a"] = st.car("A", -20, noisy(st.rng, car), path=[(-20, 250, 150, 160, 70), *end],
