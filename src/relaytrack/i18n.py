@@ -212,6 +212,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "a_login": ("로그인함", "logged in"),
     "a_view_folder": ("사건 폴더를 봄 (기록 {n}건)", "viewed the case folder ({n} items)"),
     "a_case_note": ("사건 메모 #{id}을(를) 남김", "wrote case note #{id}"),
+    "a_pursuits": ("실시간 추적 {n}건의 목록을 봄", "listed {n} live pursuits"),
+    "a_pursuit": ("실시간 추적 #{p}을(를) 봄 (사건 기록 {n}건)", "viewed live pursuit #{p} ({n} events)"),
+    "a_pursuit_stream": ("실시간 추적 #{p}을(를) 실시간으로 지켜봄", "watched live pursuit #{p} live"),
+    "a_pursuit_confirm": (
+        "실시간 추적 #{p}의 인계 {ids}을(를) 확인함",
+        "confirmed hand-off {ids} of live pursuit #{p}",
+    ),
+    "a_pursuit_reject": (
+        "실시간 추적 #{p}의 인계 {ids}을(를) 제외함",
+        "rejected hand-off {ids} of live pursuit #{p}",
+    ),
     "a_generic": ("{action}", "{action}"),
     "err_400": ("요청을 처리할 수 없습니다.", "The request cannot be processed."),
     "err_401": ("로그인이 필요합니다.", "Please sign in."),
@@ -355,6 +366,7 @@ PHRASES: list[tuple[str, str]] = [
     ("hand into the {spot} ({n} frames)", "{spot} 안으로 손을 넣음 ({n}프레임)"),
     ("camera {n} down: {m}", "카메라 {n} 장애"),
     # reasons without a measure, and why a search found nothing (relay.candidates, search.engine, search.plate)
+    ("appearance not scored (no embedding)", "외모 유사도 계산 안 함 (외모 특징 없음)"),
     (
         "appearance not scored (store too small to calibrate)",
         "외모 유사도 계산 안 함 (저장된 목격이 적어 보정 불가)",
@@ -429,6 +441,13 @@ PHRASES: list[tuple[str, str]] = [
     ("store busy, try again ({n})", "저장소가 바쁨: 잠시 후 다시 시도하십시오"),
     ("user {n} not found", "사용자 {n}을(를) 찾을 수 없음"),
     ("case {n} not found", "사건 {n}을(를) 찾을 수 없음"),
+    ("pursuit {n} not found", "실시간 추적 {n}을(를) 찾을 수 없음"),
+    ("pursuit {n} belongs to another case", "실시간 추적 {n}은(는) 다른 사건의 것임"),
+    ("sighting {n} is not a hand-off of pursuit {m}", "목격 {n}은(는) 실시간 추적 {m}의 인계가 아님"),
+    (
+        "pursuit {n} is {r}: a verdict is applied only while it runs",
+        "실시간 추적 {n}은(는) 이미 끝남 ({r}): 판정은 추적 중에만 반영됨",
+    ),
     # search reasons (relaytrack.search.score.reasons, search.plate.explain, appearance)
     ("appearance {n} (z {z})", "외모 유사도 {n} (z {z})"),
     ("appearance {n}", "외모 유사도 {n}"),
@@ -491,6 +510,23 @@ PHRASES: list[tuple[str, str]] = [
         "the spot looks different after they left ({n} % of it changed)",
         "떠난 뒤 그 자리 모습이 달라짐 ({n}% 변화)",
     ),
+    # live pursuit hand-off reasons and ends (relaytrack.pursue.handoff, pursue.run)
+    (
+        "arrived {n} s after {c} (expected {m}±{s} via {p})",
+        "{c}에서 {n}초 뒤 나타남 (예상 {m}±{s}초, {p} 경유)",
+    ),
+    ("arrived {n} s after {c} (expected {m}±{s})", "{c}에서 {n}초 뒤 나타남 (예상 {m}±{s}초)"),
+    ("{n} was not predicted", "{n}은(는) 예측된 카메라가 아님"),
+    ("{n} predicted next at p {m}", "{n}이(가) 다음 카메라로 예측됨 (확률 {m})"),
+    ("rejected by the operator", "관제요원이 제외함"),
+    ("stopped by the operator", "관제요원이 중지함"),
+    ("lost", "용의자를 놓침"),
+    ("stopped", "중지됨"),
+    ("running", "추적 중"),
+    ("ended", "종료"),
+    ("auto", "자동 인계"),
+    ("offered", "확인 요청"),
+    ("rejected", "제외됨"),
     ("{w} ({n})", "{w} ({n})"),  # an item of the description: "backpack (0.80)"
 ]
 

@@ -39,6 +39,7 @@ from relaytrack.service.redact import scrub_paths
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
 from relaytrack.service.routers import basemap as basemap_router
 from relaytrack.service.routers import folder as folder_router
+from relaytrack.service.routers import pursuits as pursuits_router
 from relaytrack.service.routers import sightings as sightings_router
 from relaytrack.service.routers import video as video_router
 from relaytrack.store.db import Error as StoreDbErrors
@@ -54,6 +55,7 @@ ROUTERS = (
     sightings_router,
     relay,
     alerts,
+    pursuits_router,
     cases,
     folder_router,
     requests,

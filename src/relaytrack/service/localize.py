@@ -50,6 +50,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "reason": ("사유", "reason"),
     "note": ("메모", "note"),
     "verdict": ("판정", "verdict"),
+    "pursuit_id": ("추적 번호", "pursuit"),
     "outcome": ("처리 결과", "outcome"),
     "export_id": ("반출 번호", "export"),
     "request_id": ("요청 번호", "request"),
@@ -215,6 +216,18 @@ def alert_out(alert: dict[str, Any]) -> dict[str, Any]:
     alert["status_text"] = tr(str(alert.get("status") or ""))
     alert["kind_text"] = tr(str(alert.get("kind") or ""))
     return alert
+
+
+def pursuit_event_out(ev: dict[str, Any]) -> dict[str, Any]:
+    """A pursuit event with what a person reads beside the stages' English: a hand-off's reasons and status,
+    why a pursuit ended, a camera's trouble."""
+    if ev.get("reasons"):
+        ev["reasons_text"] = tr_all([str(r) for r in ev["reasons"]])
+    if ev.get("status"):
+        ev["status_text"] = tr(str(ev["status"]))
+    if ev.get("reason"):
+        ev["reason_text"] = tr(str(ev["reason"]))
+    return ev
 
 
 @dataclass(frozen=True)
@@ -391,6 +404,15 @@ def _what(e: dict[str, Any]) -> str:
             return t("a_search_sighting", s=d["sighting"])
         if d.get("bytes") or d.get("image"):
             return t("a_search_photo")
+    if action == "relay" and d.get("pursuit") is not None:  # the live pursuit (routers/pursuits.py)
+        if d.get("verdict") in ("confirm", "reject"):
+            return t(f"a_pursuit_{d['verdict']}", p=d["pursuit"], ids=_ids(ids))
+        if endpoint.endswith("/events"):
+            return t("a_pursuit_stream", p=d["pursuit"])
+        if endpoint.startswith("GET"):
+            return t("a_pursuit", p=d["pursuit"], n=d.get("events", 0))
+    if action == "relay" and endpoint == "GET /api/pursuits":
+        return t("a_pursuits", n=d.get("pursuits", len(ids)))
     if action == "relay":
         if d.get("verdict") in ("confirm", "reject"):
             return t(f"a_verdict_{d['verdict']}", ids=_ids(ids))

@@ -4,7 +4,7 @@ header, fetches a thumbnail, an MJPEG stream or the alert stream without a beare
 The console asks `POST /api/auth/media-grant` (with its bearer token) for a grant and appends it to media URLs
 as `mg=`. A grant names the user, the id of the token it was issued under (never the token) and its expiry
 (TTL_S ahead), signed with HMAC-SHA256 under a key derived from the installation's audit key. It is accepted
-only for GET on the media routes (thumbnails, MJPEG streams, the alert stream), before it expires and while its
+only for GET on the media routes (thumbnails, MJPEG streams, the alert and pursuit streams), before it expires and while its
 token is still valid (logging out or revoking the token ends it too); the request is then authorised exactly
 like one made with the token (role, case membership, the case gate), and the case still comes from the request.
 A leaked media URL therefore opens media only, for minutes, and only what that user may see anyway.
@@ -25,7 +25,7 @@ TTL_S = 15 * 60
 PARAM = "mg"
 MEDIA_PATH = re.compile(
     r"^/api/(sightings/\d+/thumbnail|video/(sighting|alert)/\d+\.mjpeg|video/camera/[^/]{1,64}\.mjpeg"
-    r"|alerts/stream)$"
+    r"|alerts/stream|pursuits/\d+/events)$"
 )
 _keys: dict[bytes, bytes] = {}
 

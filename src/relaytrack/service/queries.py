@@ -67,6 +67,7 @@ PAGE_NEEDS: dict[str, str | None] = {
     "search": "search",
     "relay": "relay",
     "alerts": "alerts",
+    "pursuit": "relay",  # the live pursuit: the relay's action, as `relaytrack pursue` is
     "cases": None,
     "folder": "search",  # the case folder: the roles that work a case's investigation
     "audit": "audit",
