@@ -223,6 +223,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "실시간 추적 #{p}의 인계 {ids}을(를) 제외함",
         "rejected hand-off {ids} of live pursuit #{p}",
     ),
+    "handoff_board": (
+        "{camera}에서 {time}에 차량 #{vehicle}에 탐: 이후 경로는 그 차량",
+        "got into vehicle #{vehicle} on {camera} at {time}: the route follows the vehicle from there",
+    ),
+    "handoff_alight": (
+        "{camera}에서 {time}에 차량 #{vehicle}에서 내림: 이후 경로는 다시 사람",
+        "got out of vehicle #{vehicle} on {camera} at {time}: the route follows the person again",
+    ),
     "a_generic": ("{action}", "{action}"),
     "err_400": ("요청을 처리할 수 없습니다.", "The request cannot be processed."),
     "err_401": ("로그인이 필요합니다.", "Please sign in."),
@@ -478,6 +486,15 @@ PHRASES: list[tuple[str, str]] = [
     ("same camera, tracklet resumes {n} s apart", "같은 카메라, {n}초 뒤 다시 보임"),
     ("same camera, tracklet began {n} s apart", "같은 카메라, {n}초 앞서 보임"),
     ("fits between the neighbouring hops", "앞뒤 구간 사이에 들어맞음"),
+    # person <-> vehicle hand-offs (relaytrack.relay.boarding)
+    ("got into the {w} ({n} person heights away)", "{w}에 탐 (사람 키의 {n}배 거리)"),
+    ("got out of the {w} ({n} person heights away)", "{w}에서 내림 (사람 키의 {n}배 거리)"),
+    ("vanished inside the view", "화면 안에서 사라짐"),
+    ("appeared inside the view", "화면 안에서 나타남"),
+    ("track ended at the {w} edge", "{w} 가장자리에서 추적이 끝남"),
+    ("track began at the {w} edge", "{w} 가장자리에서 추적이 시작됨"),
+    ("the {w} moved off {n} s later", "{n}초 뒤 {w} 출발"),
+    ("the {w} stopped {n} s before", "{n}초 전에 {w} 정차"),
     # relay stop reasons (relaytrack.relay.search.beam_search)
     ("no candidate", "연결된 카메라에 시간 창 안의 후보가 없음"),
     ("best candidate {n} below {m}", "가장 유력한 후보도 신뢰도 {n}(으)로 기준 {m}에 못 미침"),

@@ -181,3 +181,28 @@ def test_board_and_alight_geometry() -> None:
     assert a is not None and a.kind == "alight"
     parked, pk = _track("vehicle", [(-60, 250, 150, 160, 70), (30, 250, 150, 160, 70)])
     assert alight(out, ot, parked, pk, cfg) is None  # stood there all along: stepping out from behind it
+
+
+def test_cli_prints_the_hand_offs_and_writes_them(street: Street, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from relaytrack.cli import app
+    from relaytrack.evidence.access import create_case, create_user
+
+    with street.store.tx() as conn:
+        create_user(conn, "kim", "investigator")
+        create_case(conn, "2026-9", legal_basis="w", purpose="p", members=["kim"])
+    ids = _drive_scene(street)
+    out = tmp_path / "route.json"
+    args = ["relay", "--from", str(ids["walk"]), "--hops", "6", "--db", street.store.url, "--out", str(out)]
+    res = CliRunner().invoke(app, [*args, "--user", "kim", "--case", "2026-9"])
+    assert res.exit_code == 0, res.output
+    assert f"got into vehicle #{ids['car_a']} on A" in res.output
+    assert f"got out of vehicle #{ids['car_b']} on B" in res.output
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert [(h["type"], h["vehicle"]) for h in d["handoffs"]] == [
+        ("board", ids["car_a"]),
+        ("alight", ids["car_b"]),
+    ]

@@ -349,6 +349,8 @@ def _print_route(route, written: list[str], hint: str | None) -> None:
           files=", ".join(written) or t("nothing")),
         highlight=False,
     )  # fmt: skip
+    for ho in route.handoffs:
+        console.print(t(f"handoff_{ho['type']}", camera=ho["camera"], time=ho["time"], vehicle=ho["vehicle"]))
     for line in stop_sentences(route):
         console.print(line, highlight=False)
     if hint:
