@@ -131,28 +131,10 @@ class CandidateFinder:
                 for x in other
             ]
         if not out and not self.conn.execute("SELECT 1 FROM camera_links LIMIT 1").fetchone():
-            out = self._map_links(cid, direction, mode)
+            # A store without any link (e.g. cameras registered by ingest only): neighbours on the fly.
+            out = network.map_links_around(self.conn, self.camera(cid), direction, mode)
         self.link_cache[key] = out
         return out
-
-    def _map_links(self, cid: str, direction: str, mode: str) -> list[Link]:
-        # A store without any link (e.g. cameras registered by ingest only): infer neighbours on the fly.
-        cam = self.camera(cid)
-        if cam is None or cam.lat is None:
-            return []
-        r = network.DEFAULT_RADIUS_M[mode]
-        dlat = r / 111_000.0
-        dlon = r / (111_000.0 * max(0.1, math.cos(math.radians(cam.lat))))
-        rows = self.conn.execute(
-            "SELECT * FROM cameras WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
-            (cam.lat - dlat, cam.lat + dlat, cam.lon - dlon, cam.lon + dlon),
-        ).fetchall()
-        pool = [row_to_camera(x) for x in rows]
-        links = network.infer_links(
-            [cam], pool, mode=mode, radius_m=r, mounts=network.camera_mounts(self.conn)
-        )
-        key = "src" if direction == "forward" else "dst"
-        return [ln for ln in links if getattr(ln, key) == cid]
 
     def _query(
         self, cam: str, wall_lo: float, wall_hi: float, exclude: set[int], kind: str | None = None

@@ -182,3 +182,21 @@ def refine_links(conn, *, min_conf: float = 0.8, observations: list[tuple] | Non
             )
             updated += 1
     return {"observations": len(obs), "links_updated": updated, "unlinked": unlinked}
+
+
+def map_links_around(conn, cam: Camera | None, direction: str, mode: str) -> list[Link]:
+    """Map links of one camera inferred on the fly from the cameras registered within the mode's radius
+    (leaving it when `direction` is forward, reaching it when backward); [] without a position."""
+    if cam is None or cam.lat is None:
+        return []
+    r = DEFAULT_RADIUS_M[mode]
+    dlat = r / 111_000.0
+    dlon = r / (111_000.0 * max(0.1, math.cos(math.radians(cam.lat))))
+    rows = conn.execute(
+        "SELECT * FROM cameras WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
+        (cam.lat - dlat, cam.lat + dlat, cam.lon - dlon, cam.lon + dlon),
+    ).fetchall()
+    pool = [row_to_camera(x) for x in rows]
+    links = infer_links([cam], pool, mode=mode, radius_m=r, mounts=camera_mounts(conn))
+    key = "src" if direction == "forward" else "dst"
+    return [ln for ln in links if getattr(ln, key) == cam.id]
