@@ -300,3 +300,80 @@ def test_investigation_in_the_browser(server, page, world, monkeypatch):
         (401, "/api/auth/login")
     ]
     assert not [e for e in page.errors if "status of 401" not in e], page.errors
+
+
+def test_live_pursuit_in_the_browser(server, page, world, monkeypatch):
+    """An operator follows a live pursuit (issue 16): the map rings the predicted cameras with their probability,
+    each with a countdown, the most likely camera plays live, an offered hand-off is confirmed on the page (the
+    verdict is what the running pursuit reads), and the pursuit's next events arrive as server-sent events
+    until it ends. In Korean throughout."""
+    from relaytrack.pursue.events import (
+        EventLog,
+        PursuitEvent,
+        finish_pursuit,
+        iso,
+        start_pursuit,
+        take_verdicts,
+    )
+
+    monkeypatch.setenv("RELAYTRACK_LANG", "ko")
+    store = Store(world.db)
+    with store.tx() as conn:
+        pid = start_pursuit(conn, case="C-1", user="op", origin=world.suspect[0], cameras_file="cameras.yaml")
+    log = EventLog(None, store, pid)
+    t0 = time.time() - 30.0  # footage time need not be this PC's: the countdown runs on the events' clock
+
+    def prediction(t: float, frm: int, cams: list[str]) -> PursuitEvent:
+        return PursuitEvent("prediction", t, "C01", {"from": frm, "off_network": 0.1, "cameras": [
+            {"camera": c, "eta_from": iso(t + 15 + 20 * i), "eta_to": iso(t + 40 + 20 * i), "p": round(0.6 / (i + 1), 3)}
+            for i, c in enumerate(cams)]})  # fmt: skip
+
+    def handoff(t: float, sid: int, cam: str, status: str) -> PursuitEvent:
+        return PursuitEvent("handoff", t, cam, {"sighting": sid, "confidence": 0.61, "status": status,
+                            "reasons": ["appearance 0.80 (z 3.0)", "upper red agrees", "C02 predicted next at p 0.60"]})  # fmt: skip
+
+    log.emit(prediction(t0, world.suspect[0], ["C02", "C03"]))
+    log.emit(handoff(t0 + 20, world.suspect[1], "C02", "offered"))
+    try:
+        _login(page, server, "op")
+        page.wait_for_selector("#page-alerts:not(.hidden)")
+        page.click('#nav a[data-page="pursuit"]')
+        page.wait_for_selector(f'#pursuit-list tr[data-pursuit="{pid}"]')
+        page.click(f'#pursuit-list tr[data-pursuit="{pid}"] .open-pursuit')
+        page.wait_for_selector('#pursuit-map .pred-ring.pred-top[data-camera="C02"]')
+        page.wait_for_selector("#pursuit-live.ok")
+        assert page.locator("#pursuit-predicted li").count() == 2
+        page.wait_for_function(
+            "(() => { const v = document.querySelector('#pursuit-video'); return v && v.naturalWidth > 0; })()"
+        )  # the most likely camera's live view
+        assert "C02" in page.inner_text("#pursuit-video-cap")
+        eta = page.inner_text('#pursuit-predicted li[data-camera="C03"] .eta')
+        assert "도착까지" in eta, eta
+        offer = f'#pursuit-offers .offer[data-sighting="{world.suspect[1]}"]'
+        page.wait_for_selector(offer)
+        assert "외모 유사도" in page.inner_text(offer)
+        _korean(page, "pursuit")
+        page.screenshot(path=str(_shots() / "12-pursuit.png"), full_page=True)
+        page.click(offer + " .confirm-btn")
+        page.wait_for_selector(offer + " .sent")
+        assert take_verdicts(store, pid) == [(world.suspect[1], "confirm")]
+        # The running pursuit answers: the hand-off confirmed, a new prediction from it, then lost and ended.
+        log.emit(handoff(t0 + 21, world.suspect[1], "C02", "confirmed"))
+        log.emit(prediction(t0 + 22, world.suspect[1], ["C03", "C04"]))
+        page.wait_for_selector(
+            f'#pursuit-timeline li[data-status="confirmed"][data-sighting="{world.suspect[1]}"]'
+        )
+        page.wait_for_selector('#pursuit-map .pred-ring.pred-top[data-camera="C03"]')
+        page.wait_for_selector("#pursuit-offers.hidden", state="attached")
+        assert page.locator("#pursuit-map .pursuit-trail").count() == 1
+        log.emit(PursuitEvent("lost", t0 + 150, "C02", {"from": world.suspect[1], "after_s": 120.0}))
+        log.emit(PursuitEvent("ended", t0 + 150, "C02", {"reason": "lost", "anchor": world.suspect[1]}))
+        finish_pursuit(store, pid, "lost", world.suspect[1])
+        page.wait_for_selector('#pursuit-timeline li[data-kind="ended"]')
+        assert "추적 끝남" in page.inner_text("#pursuit-live")
+        _korean(page, "pursuit ended")
+        page.screenshot(path=str(_shots() / "13-pursuit-ended.png"), full_page=True)
+        assert not page.refused, page.refused
+        assert not page.errors, page.errors
+    finally:
+        store.close()

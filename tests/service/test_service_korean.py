@@ -50,7 +50,7 @@ def test_console_labels_are_korean_and_complete():
     bad = {k: v for k, v in tables["ko"].items() if english_words(re.sub(r"\{\w+\}", " ", v))}  # not {fields}
     assert not bad, f"English in the Korean console labels: {bad}"
     used: set[str] = set()
-    for name in ("app.js", "search.js"):
+    for name in ("app.js", "search.js", "pursuit.js"):
         js = (STATIC / name).read_text(encoding="utf-8")
         used |= set(re.findall(r'\b(?:t|fill)\("([\w.]+)"', js))
     html = (STATIC / "index.html").read_text(encoding="utf-8")

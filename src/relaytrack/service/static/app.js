@@ -120,6 +120,7 @@
     S.token = null; S.me = null; S.case = "";
     sessionStorage.removeItem("rt.token"); sessionStorage.removeItem("rt.case");
     if (S.es) { S.es.close(); S.es = null; }
+    if (S.pes) { S.pes.close(); S.pes = null; }
     location.hash = "#login";
     route();
   }
@@ -371,7 +372,7 @@
   }
 
   // ---- routing ------------------------------------------------------------------------------------------
-  const PAGES = { login: null, map: showMap, search: null, relay: null, alerts: showAlerts, cases: showCases, folder: showFolder, audit: showAudit };
+  const PAGES = { login: null, map: showMap, search: null, relay: null, pursuit: null, alerts: showAlerts, cases: showCases, folder: showFolder, audit: showAudit };
   async function route() {
     let page = (location.hash || "#").slice(1);
     if (S.token && !S.me) {
@@ -387,6 +388,7 @@
     document.querySelectorAll(".page").forEach((p) => p.classList.toggle("hidden", p.id !== "page-" + page));
     document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
     if (page !== "alerts" && S.es) { S.es.close(); S.es = null; }
+    if (page !== "pursuit" && S.pes) { S.pes.close(); S.pes = null; } // the pursuit's stream (pursuit.js)
     if (page === "login") return;
     try {
       if (!S.me) await loadMe();
@@ -412,5 +414,5 @@
   });
 
   // What search.js builds on (it adds the search and relay pages to PAGES).
-  window.RT = { S, $, el, svg, t, lbl, fill, api, media, flash, fmtTime, fmtIso, secs, ensureCameras, PAGES, route }; // map.js adds drawNetwork
+  window.RT = { S, $, el, svg, t, lbl, fill, api, media, withLang, refreshGrant, flash, fmtTime, fmtIso, secs, ensureCameras, PAGES, route }; // map.js adds drawNetwork
 })();

@@ -167,6 +167,8 @@
       hops.forEach((h, i) => hopLabels.push({ text: `${route.hops.indexOf(h) + 1} ${hms(h.true_start || h.wall_start)}`,
         x: pts[i][0], y: pts[i][1], size: 12, cls: "map-label hop-no" }));
     }
+    // A page's own layer above the cameras (the pursuit's predicted cameras), redrawn with the map.
+    if (opts.overlay) opts.overlay(svgEl, P, byId, reserved);
     const onRoute = new Set(routeCams.map((c) => c.id));
     const offRoute = camLabels.filter((l) => !onRoute.has(l.cam));
     // A city's worth of cameras in view: only the route's are named (placing thousands would stall the page).
