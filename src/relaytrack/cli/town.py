@@ -52,6 +52,16 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option("--couriers", min=0, max=10, help="Couriers making drops (0: a drop-free street)"),
         ] = 1,
+        vehicles: Annotated[
+            int | None,
+            typer.Option(
+                "--vehicles",
+                min=0,
+                max=500,
+                help="Vehicles on the roads (cars, vans/trucks, buses, motorbikes with Korean plates, listed in "
+                "truth.json 'vehicles'); default: the usual traffic for the town's size",
+            ),
+        ] = None,
         lighting: Annotated[str, typer.Option("--lighting", help="day | dusk | night")] = "day",
         force: Annotated[bool, typer.Option("--force", help="Render again even if complete")] = False,
         json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -74,6 +84,7 @@ def register(app: typer.Typer) -> None:
                 crowd=crowd,
                 confusers=confusers,
                 couriers=couriers,
+                vehicles=vehicles,
             )
         meta = json.loads((path / "town.json").read_text(encoding="utf-8"))
         if json_out:
@@ -87,7 +98,7 @@ def register(app: typer.Typer) -> None:
 
     @town.command("scenario")
     def scenario_cmd(
-        name: Annotated[str, typer.Argument(help="mailbox-night | courier-stops | decoys")],
+        name: Annotated[str, typer.Argument(help="mailbox-night | courier-stops | decoys | suspect-drives")],
         out: Annotated[Path, typer.Option("--out")],
         seed: Annotated[int | None, typer.Option("--seed")] = None,
     ) -> None:

@@ -3,14 +3,16 @@
 Public API (used by `relaytrack demo`):
 
 - ``generate(seed=0, cameras=8, minutes=1.5, out_dir=..., progress=None, lighting="day", force=False,
-  decoys=0, crowd=1.0, confusers=0, couriers=1) -> Path``
+  decoys=0, crowd=1.0, confusers=0, couriers=1, vehicles=None) -> Path``
   Plans and renders a town into ``out_dir`` and returns it. A complete town for the same parameters already
   there is reused (``town.json`` records them). ``progress(done, total, message)`` is called per frame.
   ``decoys``: look-alikes in the suspect's upper and lower colours (every other one with the suspect's item)
   crossing the suspect's route near the suspect's time; ``crowd``: pedestrian density factor; ``confusers``:
   innocent people who stop, crouch, reach into or photograph hiding spots the cameras see (town/confusers.py),
   listed in truth.json ``confusers`` as ``{id, kind, visits: [{camera, zone, start, end}]}``; ``couriers``:
-  couriers making drops (0: a drop-free street).
+  couriers making drops (0: a drop-free street); ``vehicles``: cars, vans/trucks, buses and motorbikes on the
+  roads (None: the usual traffic for the town's size, as before the option existed; their plates come from
+  their own generator, so the people of a seed are the same with or without them).
   Folder: ``cameras.yaml`` (camera register, no links: lat/lon, heading, fov, purpose, start_time, source,
   mount, zones of the hiding spots each camera sees), ``links-truth.yaml`` (the true links with mean_s/std_s
   derived from simulated walks, network-file format: import it after the register for an oracle run),
@@ -19,14 +21,15 @@ Public API (used by `relaytrack demo`):
   ``frame,id,bb_left,bb_top,w,h,1,1,visibility``; global person ids; 1-based boxes clipped to the image;
   people under 20 px tall or under 20 % visible are not annotated), ``truth.json`` (suspect description
   KO/EN, attributes and true route with entry/exit edges; ``decoys``: id, description, attributes and camera
-  visits of each look-alike; couriers' drop events; every annotated person's attributes; vehicles),
+  visits of each look-alike; couriers' drop events; every annotated person's attributes; ``vehicles``: id ->
+  type, colour, Korean plate, route with camera visits, per-frame plate boxes, riders and boarding),
   ``town.json`` (parameters, render fps).
 - ``load_truth(dir) -> dict``: truth.json of a town folder.
 - ``measure_detector_recall(town_dir, max_frames=None, every=3, cameras=None) -> dict``: recall of the gt
   people at IoU 0.5 by ``relaytrack.detect.Detector``: keys ``recall`` (at person_conf), ``recall_low``,
   ``recall_visible``, ``precision``, ``per_camera``, ``by_height``, ``lighting``, ``gt_boxes``.
 - ``scenario(name, out_dir, progress=None, seed=None) -> Path``: training clip (``mailbox-night``,
-  ``courier-stops``, ``decoys``) with ``answer.json``.
+  ``courier-stops``, ``decoys``, ``suspect-drives``) with ``answer.json``.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def generate(
     crowd: float = 1.0,
     confusers: int = 0,
     couriers: int = 1,
+    vehicles: int | None = None,
 ) -> Path:
     spec = TownSpec(
         seed=seed,
@@ -65,6 +69,7 @@ def generate(
         crowd=crowd,
         confusers=confusers,
         couriers=couriers,
+        vehicles=vehicles,
     )
     path, _meta = generate_town(spec, out_dir, progress, force=force)
     return path

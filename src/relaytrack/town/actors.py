@@ -32,6 +32,7 @@ VEHICLE_COLORS = {"car": {"white": 0.32, "black": 0.2, "gray": 0.26, "blue": 0.0
                           "yellow": 0.04},
                   "bus": {"blue": 0.5, "green": 0.4, "yellow": 0.1},
                   "motorcycle": {"black": 0.3, "red": 0.2, "white": 0.2, "gray": 0.2, "blue": 0.1}}  # fmt: skip
+VEHICLE_LENGTH = {"car": 4.5, "truck": 5.1, "bus": 11.0, "motorcycle": 2.0}
 
 
 def _jitter(rng: np.random.Generator, col: tuple[int, int, int], amount: float = 14) -> tuple[int, int, int]:
@@ -112,29 +113,45 @@ class Person:
 @dataclass(slots=True)
 class Vehicle:
     id: str
-    kind: str  # car | bus | motorcycle
+    kind: str  # car | truck | bus | motorcycle
     color: str
     bgr: tuple[int, int, int]
     start: tuple[float, float]
     end: tuple[float, float]
-    t0: float
+    t0: float  # on the map from t0 (at `start`)
     speed: float
-    rider: Look | None = None
+    rider: Look | None = None  # a motorcycle's rider (drawn, not one of the town's people)
+    plate: str = ""
+    plate_style: str = ""  # white | yellow | moto (town/plates.py)
+    depart: float | None = None  # parked at `start` from t0 until it drives off at `depart`
+    riders: list[int] = field(default_factory=list)  # ids of the town's people who ride in it
+    boarding: list[dict] = field(default_factory=list)  # {person, time, x, y}: where they got in
 
     @property
     def length(self) -> float:
-        return {"car": 4.5, "bus": 11.0, "motorcycle": 2.0}[self.kind]
+        return VEHICLE_LENGTH[self.kind]
 
     def pose(self, t: float) -> tuple[float, float, float] | None:
         """(x, y, heading) at t, None when not on the map."""
         sx, sy = self.start
         ex, ey = self.end
         total = math.hypot(ex - sx, ey - sy)
-        d = (t - self.t0) * self.speed
-        if d < 0 or d > total:
+        if t < self.t0:
+            return None
+        d = (t - self.t0 if self.depart is None else max(0.0, t - self.depart)) * self.speed
+        if d > total:
             return None
         f = d / total
         return sx + f * (ex - sx), sy + f * (ey - sy), math.degrees(math.atan2(ex - sx, ey - sy)) % 360
+
+    def moving(self, t: float) -> bool:
+        return self.depart is None or t >= self.depart
+
+    @property
+    def t_end(self) -> float:
+        """When it leaves the map."""
+        total = math.hypot(self.end[0] - self.start[0], self.end[1] - self.start[1])
+        return (self.t0 if self.depart is None else self.depart) + total / self.speed
 
 
 def random_look(

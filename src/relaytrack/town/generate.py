@@ -31,6 +31,7 @@ from relaytrack.town.render import (
     person_sprite,
 )
 from relaytrack.town.truth import courier_events, suspect_route, write_truth, zones_for
+from relaytrack.town.vehicle_truth import vehicle_rows
 from relaytrack.town.world import ground_texture
 
 Progress = Callable[[int, int, str], None]
@@ -62,18 +63,27 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
             raise TownError(f"{path}: OpenCV could not open an mp4v video writer")
         writers.append(wr)
     gt: dict[str, list[tuple]] = {c.id: [] for c in town.cameras}
+    vgt: dict[str, list[tuple]] = {c.id: [] for c in town.cameras}  # vehicles, as gt rows (id = vehicle id)
+    plate_rows: dict[str, list[list]] = {}  # vehicle id -> [camera, frame, face, x, y, w, h, height_px, vis]
     t0 = start_time(spec)
     noise_rng = np.random.default_rng(spec.seed + 31)
     started = time.perf_counter()
     for f in range(n_frames):
         t = f / spec.fps
         stamp_time = (t0 + dt.timedelta(seconds=t)).strftime("%Y-%m-%d %H:%M:%S")
-        frame_imgs = render_frame(town, views, t, lighting)
+        extra: list[dict] = []
+        frame_imgs = render_frame(town, views, t, lighting, extra)
         for ci, (c, view) in enumerate(zip(town.cameras, views, strict=True)):
             img, rows = frame_imgs[ci]
             for pid, box, vis in rows:
                 x1, y1, x2, y2 = box
                 gt[c.id].append((f + 1, pid, x1 + 1, y1 + 1, x2 - x1, y2 - y1, 1, 1, round(vis, 3)))
+            for vid, (x1, y1, x2, y2), vis in extra[ci]["vehicles"]:
+                vgt[c.id].append((f + 1, vid, x1 + 1, y1 + 1, x2 - x1, y2 - y1, 1, 1, round(vis, 3)))
+            for vid, face, box, height, vis in extra[ci]["plates"]:
+                plate_rows.setdefault(vid, []).append(
+                    [c.id, f + 1, face, *box, round(height, 1), round(vis, 3)]
+                )
             writers[ci].write(finish(img, view, int(noise_rng.integers(1 << 30)), f"{stamp_time}  {c.id}"))
         if progress:
             progress(f + 1, n_frames, "render")
@@ -88,12 +98,18 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
         "seconds": round(elapsed, 2),
         "render_fps": round(n_frames * len(town.cameras) / max(elapsed, 1e-9), 1),
         "gt": gt,
+        "vehicle_gt": vgt,
+        "plate_rows": plate_rows,
         "views": views,
     }
 
 
-def render_frame(town: Town, views: list[View], t: float, lighting) -> list[tuple[np.ndarray, list]]:
-    """All cameras' pictures at time t, with gt rows (person id, clipped xyxy, visibility) per camera."""
+def render_frame(
+    town: Town, views: list[View], t: float, lighting, extra: list[dict] | None = None
+) -> list[tuple[np.ndarray, list]]:
+    """All cameras' pictures at time t, with gt rows (person id, clipped xyxy, visibility) per camera.
+    `extra` gets one dict per camera: "vehicles" (vehicle id, clipped xyxy, visibility) and "plates" (vehicle
+    id, face, clipped x, y, w, h, plate height in pixels, visible share) of the plates painted."""
     world = town.world
     posed = []
     for p in town.people:
@@ -106,7 +122,7 @@ def render_frame(town: Town, views: list[View], t: float, lighting) -> list[tupl
     for v in town.vehicles:
         pose = v.pose(t)
         if pose is not None:
-            cars.append((v, *pose, person_light(world, lighting, pose[0], pose[1])))
+            cars.append((v, *pose, person_light(world, lighting, pose[0], pose[1]), v.speed * v.moving(t)))
     out = []
     for view in views:
         cam = view.cam
@@ -126,8 +142,10 @@ def render_frame(town: Town, views: list[View], t: float, lighting) -> list[tupl
                 ground_shadow(frame, cam, x, y, 0.32, 0.22, heading, lighting.shadow)
             sprites.append((i, s))
             people_sprites[i] = s
-        for k, (v, x, y, heading, light) in enumerate(cars):
-            parts = draw_vehicle(cam, v, x, y, heading, light, lighting)
+        painted: dict[int, list] = {}
+        for k, (v, x, y, heading, light, speed) in enumerate(cars):
+            painted[k] = []
+            parts = draw_vehicle(cam, v, x, y, heading, light, lighting, speed, painted[k])
             if parts and lighting.shadow < 1:
                 ground_shadow(
                     frame, cam, x, y, 1.0 if v.kind != "bus" else 1.4, v.length / 2, heading, lighting.shadow
@@ -135,6 +153,9 @@ def render_frame(town: Town, views: list[View], t: float, lighting) -> list[tupl
             for j, s in enumerate(parts):
                 sprites.append((100_000 + k * 4 + j, s))
         composite(frame, labels, view, sprites)
+        if extra is not None:
+            bodies = {(i - 100_000) // 4: s for i, s in sprites if i >= 100_000 and (i - 100_000) % 4 == 0}
+            extra.append(vehicle_rows(cars, bodies, painted, labels))
         rows = []
         for i, s in people_sprites.items():
             body = s.body > 0.5

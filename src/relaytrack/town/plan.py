@@ -14,6 +14,7 @@ from relaytrack.town.actors import Person, Vehicle, add_stop, pedestrian, random
 from relaytrack.town.camera import PinholeCamera
 from relaytrack.town.confusers import add_spot_cameras, plan_confusers, spot_cameras
 from relaytrack.town.decoys import plan_decoys
+from relaytrack.town.plates import assign_plates
 from relaytrack.town.world import Spot, World, build_world
 
 COLOR_ADJ_KO = {"black": "검은색", "white": "흰색", "gray": "회색", "red": "빨간색", "orange": "주황색",
@@ -48,14 +49,18 @@ class TownSpec:
     crowd: float = 1.0  # pedestrian density factor
     courier_spot: str | None = None  # kind of the first hiding spot (mailbox, ac_unit, ...); None = any
     confusers: int = 0  # innocent people at hiding spots (town/confusers.py)
+    vehicles: int | None = None  # vehicles on the roads (None: the usual traffic for the town's size)
+    plate_cameras: int = 0  # traffic cameras along a lane, near enough to read plates (town/driving.py)
+    suspect_drives: bool = False  # the suspect gets into a parked car that drives off (town/driving.py)
 
     @property
     def duration(self) -> float:
         return self.minutes * 60.0
 
     def key(self) -> dict:
-        # Without confusers the key is the one towns had before they existed, so those towns stay complete.
-        return {k: getattr(self, k) for k in self.__slots__ if k != "confusers" or self.confusers}
+        # Fields at their defaults stay out of the key, so towns from before they existed stay complete.
+        later = {"confusers": 0, "vehicles": None, "plate_cameras": 0, "suspect_drives": False}
+        return {k: getattr(self, k) for k in self.__slots__ if k not in later or getattr(self, k) != later[k]}
 
 
 @dataclass(slots=True)
@@ -407,12 +412,21 @@ def plan_town(spec: TownSpec) -> Town:
     n_ped = int(0.42 * (T + 80) * spec.crowd * (world.nx * world.ny) / 12)
     for _ in range(n_ped):
         people.append(pedestrian(world, rng, len(people) + 1, float(rng.uniform(-80, T))))
-    vehicles = [
-        vehicle(world, rng, f"V{i + 1:03d}", float(rng.uniform(-30, T)))
-        for i in range(int(0.22 * (T + 30) * (world.nx + world.ny) / 7))
-    ]
+    n_veh = default_vehicles(spec, world) if spec.vehicles is None else spec.vehicles
+    vehicles = [vehicle(world, rng, f"V{i + 1:03d}", float(rng.uniform(-30, T))) for i in range(n_veh)]
+    assign_plates(vehicles, spec.seed)  # their own generator: the draws above are unchanged
     # Confusers last, from their own generator: everyone else keeps the id and walk of the town without them.
     extra = plan_confusers(world, cams, spec.seed, spec.confusers, len(people) + 1, T)
     people.extend(p for p, _ in extra)
     confusers = {p.id: kind for p, kind in extra}
-    return Town(spec, world, cams, people, vehicles, suspect.id, courier_ids, decoy_ids, confusers)
+    town = Town(spec, world, cams, people, vehicles, suspect.id, courier_ids, decoy_ids, confusers)
+    if spec.suspect_drives or spec.plate_cameras:
+        from relaytrack.town.driving import plan_driving
+
+        plan_driving(town)  # from its own generator, after everything else
+    return town
+
+
+def default_vehicles(spec: TownSpec, world: World) -> int:
+    """The usual traffic: how many vehicles a town of this size and length gets without --vehicles."""
+    return int(0.22 * (spec.duration + 30) * (world.nx + world.ny) / 7)

@@ -13,6 +13,7 @@ import numpy as np
 from relaytrack.town.actors import Person, Vehicle
 from relaytrack.town.camera import PinholeCamera, cam_to_pixels, clip_polygon_near
 from relaytrack.town.humanoid import Sprite, draw_person, pose_joints, to_world
+from relaytrack.town.plates import paint_plates
 from relaytrack.town.world import Box3, World
 
 LIGHTINGS = ("day", "dusk", "night")
@@ -255,9 +256,19 @@ def _draw_foliage(
 
 
 def draw_vehicle(
-    cam: PinholeCamera, v: Vehicle, x: float, y: float, heading: float, light: np.ndarray, lighting: Lighting
+    cam: PinholeCamera,
+    v: Vehicle,
+    x: float,
+    y: float,
+    heading: float,
+    light: np.ndarray,
+    lighting: Lighting,
+    speed: float | None = None,
+    plates: list | None = None,
 ) -> list[Sprite]:
-    """A vehicle as shaded boxes (plus its rider for motorcycles); empty when off-screen."""
+    """A vehicle as shaded boxes with its plates (plus its rider for motorcycles); empty when off-screen.
+    `speed`: now (0 while parked; default the vehicle's); `plates` gets (face, image corners, depth) of each
+    plate painted."""
     depth_c = float(cam.to_cam(np.array([x, y, 0.8]))[2])
     if depth_c < 2.0 or depth_c > 90:
         return []
@@ -265,7 +276,7 @@ def draw_vehicle(
     fwd = np.array([math.sin(h), math.cos(h), 0.0])
     right = np.array([math.cos(h), -math.sin(h), 0.0])
     L = v.length
-    Wd = {"car": 1.8, "bus": 2.5, "motorcycle": 0.6}[v.kind]
+    Wd = {"car": 1.8, "truck": 1.75, "bus": 2.5, "motorcycle": 0.6}[v.kind]
     base = np.array([x, y, 0.0])
     parts: list[tuple[float, float, float, float, float, tuple]] = []  # (l0, l1, w, z0, z1, colour)
     col = v.bgr
@@ -276,6 +287,12 @@ def draw_vehicle(
         ]
     elif v.kind == "bus":
         parts = [(-L / 2, L / 2, Wd, 0.3, 3.1, col)]
+    elif v.kind == "truck":  # a Porter-like box truck: chassis, cab, aluminium box
+        parts = [
+            (-L / 2, L / 2, Wd * 0.95, 0.3, 0.75, (48, 48, 50)),
+            (L / 2 - 1.6, L / 2, Wd, 0.75, 1.95, col),
+            (-L / 2 + 0.05, L / 2 - 1.7, Wd, 0.75, 2.2, (182, 184, 186)),
+        ]
     else:
         parts = [(-L / 2 + 0.2, L / 2 - 0.2, Wd * 0.6, 0.3, 0.85, col)]
     all_pts = []
@@ -341,9 +358,9 @@ def draw_vehicle(
                 fc = np.array([60, 55, 50], np.float32) * lit * (0.8 + 0.4 * (kind == "front"))
             cv2.fillConvexPoly(canvas, P(quv), tuple(float(c) for c in fc), cv2.LINE_AA, 3)
             cv2.fillConvexPoly(mask, P(quv), 1.0, cv2.LINE_AA, 3)
-            if v.kind == "bus" and kind == "side":
+            if (v.kind == "bus" and kind == "side") or (v.kind == "truck" and pi == 1 and kind != "top"):
                 band = quad.copy()
-                band[:, 2] = np.clip(band[:, 2], 1.5, 2.7)
+                band[:, 2] = np.clip(band[:, 2], *((1.5, 2.7) if v.kind == "bus" else (1.2, 1.85)))
                 buv, _ = cam.project(band)
                 gl = np.array([70, 60, 50], np.float32) * lit
                 cv2.fillConvexPoly(canvas, P(buv), tuple(float(c) for c in gl), cv2.LINE_AA, 3)
@@ -354,6 +371,11 @@ def draw_vehicle(
                     luv, lz = cam.project(p)
                     rr = max(1, int(cam.f * 0.12 / max(lz, 1)))
                     cv2.circle(canvas, tuple(P(luv)), rr * 8, lamp_col, -1, cv2.LINE_AA, 3)
+    painted = paint_plates(
+        canvas, cam, v, x, y, heading, (x0, y0), lit, lighting.lamp > 0, v.speed if speed is None else speed
+    )
+    if plates is not None:
+        plates.extend(painted)
     canvas = cv2.GaussianBlur(canvas, (3, 3), 0.5)
     mask = cv2.GaussianBlur(mask, (3, 3), 0.5)
     canvas = canvas / np.maximum(mask, 1e-3)[..., None] * (mask[..., None] > 1e-3)

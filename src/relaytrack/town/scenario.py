@@ -59,6 +59,23 @@ SCENARIOS: dict[str, Scenario] = {
             "설명과 일치하는 용의자를 닮은 사람들과 구별하여 이동 경로를 찾으시오.",
             "Tell the suspect from the look-alikes and find the suspect's route.",
         ),
+        Scenario(
+            "suspect-drives",
+            "차량에 탑승한 용의자",
+            "The suspect drives off",
+            TownSpec(
+                seed=14,
+                cameras=4,
+                minutes=1.0,
+                lighting="day",
+                couriers=0,
+                crowd=0.6,
+                suspect_drives=True,
+                plate_cameras=2,
+            ),
+            "용의자는 어디에서 어떤 차량에 탔으며(번호판), 그 차량은 어느 카메라를 지나갔는가?",
+            "Where did the suspect get into which vehicle (plate), and which cameras did it pass?",
+        ),
     )
 }
 
@@ -94,6 +111,28 @@ def scenario(
             for c in truth["couriers"]
             for e in c["events"]
         ]
+    elif name == "suspect-drives":
+        sid = truth["suspect"]["id"]
+        car = next(v for v in truth["vehicles"].values() if sid in v["riders"])
+        answer["answer"] = {
+            "suspect": sid,
+            "description_ko": truth["suspect"]["description_ko"],
+            "route": [
+                {"camera": v["camera"], "start": v["start"], "end": v["end"]}
+                for v in truth["suspect"]["route"]
+            ],
+            "vehicle": {
+                "id": car["id"],
+                "type": car["type"],
+                "color": car["color"],
+                "plate": car["plate"],
+                "boarding": car["boarding"],
+                "route": [
+                    {"camera": v["camera"], "start": v["start"], "end": v["end"]}
+                    for v in car["route"]["visits"]
+                ],
+            },
+        }
     else:
         answer["answer"] = {
             "suspect": truth["suspect"]["id"],

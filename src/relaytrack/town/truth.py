@@ -7,7 +7,8 @@ Files written here:
   entry_edge, mean_s, std_s, min_s, max_s, mode), derived from simulated walks. It is the oracle: import it
   after the register (``relaytrack cameras import links-truth.yaml --db ...``) to relay with the true links.
 - ``truth.json``: suspect (description, attributes, camera visits), decoys (attributes and visits),
-  couriers' drop events, every annotated person's attributes, vehicles.
+  couriers' drop events, every annotated person's attributes, vehicles (type, colour, plate, route, camera
+  visits, plate boxes per frame, riders; town/vehicle_truth.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from relaytrack.town.annotation import EDGE_MARGIN, FORMAT_VERSION, MIN_BOX_H, M
 from relaytrack.town.links import derive_links
 from relaytrack.town.plan import CamSpec, Town, describe
 from relaytrack.town.render import View
+from relaytrack.town.vehicle_truth import vehicle_truth
 
 LINK_KEYS = ("src", "dst", "exit_edge", "entry_edge", "mean_s", "std_s", "min_s", "max_s", "mode")
 LINKS_FILE = "links-truth.yaml"
@@ -260,11 +262,7 @@ def write_truth(town: Town, out: Path, stats: dict, views: list[View]) -> dict:
     for p in town.people:
         if any(r[1] == p.id for rows in gt.values() for r in rows):
             people[str(p.id)] = p.attributes()
-    vehicles = {
-        v.id: {"type": v.kind, "color": v.color, "kind": "vehicle"}
-        for v in town.vehicles
-        if v.t0 < spec.duration
-    }
+    vehicles = vehicle_truth(town, stats, visits_of)
     truth = {
         "format": FORMAT_VERSION,
         "seed": spec.seed,
