@@ -26,6 +26,8 @@ TUNING: dict[str, tuple[int, ...]] = {
     # The live pursuit (bench pursuit): the demo's town 7 and two more, rendered as the bench renders them;
     # 17-29 rendered only, to tune the prediction on the suspects' true visits (no footage analysed).
     "pursuit": (7, 11, 13, 17, 19, 23, 29),
+    # Plates on rendered town vehicles (bench plates, rendered part): the towns looked at while building them.
+    "plates-town": (81, 82),
 }
 
 # Seeds fixed here before any tuning of the purpose, and never used to tune anything. Scored only.
@@ -37,6 +39,8 @@ HELD_OUT: dict[str, tuple[int, ...]] = {
     "reid": (501, 502, 503),
     # Written before the pursuit's prediction, budget or hand-off thresholds were tuned on anything.
     "pursuit": (701, 702, 703, 704, 705, 706),
+    # Written before the town's plate rendering or the reader were looked at on any rendered town.
+    "plates-town": (801, 802, 803),
 }
 
 

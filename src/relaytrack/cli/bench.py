@@ -604,18 +604,28 @@ def bench_plates_cmd(
     ] = None,
     part: Annotated[str, typer.Option("--part", help="held-out (reported), tune, or all")] = "held-out",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N images")] = None,
+    rendered: Annotated[
+        bool, typer.Option("--rendered/--no-rendered", help="Also the plates of rendered town vehicles")
+    ] = True,
+    towns: Annotated[int, typer.Option("--towns", min=1, max=3, help="Rendered plate towns (801..)")] = 2,
+    tuning: Annotated[bool, typer.Option("--tuning", help="Rendered TUNING towns (not a result)")] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Plate-read accuracy (exact, <= 1 character wrong, per character) on the real Korean plate photos,
-    on the part of the plate-grouped split that was never used for tuning; prints the protocol."""
+    on the part of the plate-grouped split that was never used for tuning, and on the plates of held-out
+    rendered towns by plate height (work folder .relaytrack/bench/plate-towns); prints the protocols."""
     from relaytrack.bench.plates import run
+    from relaytrack.bench.plates_town import print_rendered, run_rendered
     from relaytrack.errors import InputError
 
     if part not in ("held-out", "tune", "all"):
         raise InputError(f"--part {part!r}: use held-out, tune or all")
     res = run(data or data_dir() / "korean-plates-dev", part=part, limit=limit)
+    say = lambda m: console_err.print(f"[dim]{m}[/dim]")  # noqa: E731
+    work = home_dir() / "bench" / "plate-towns"
+    ren = run_rendered(work, towns=towns, tuning=tuning, say=say) if rendered else None
     if json_out:
-        print_json(res.to_json())
+        print_json({**res.to_json(), **({"rendered": ren} if ren else {})})
         return
     console.print(f"[bold]protocol:[/bold] {res.protocol}", highlight=False)
     console.print(
@@ -626,6 +636,8 @@ def bench_plates_cmd(
     )
     for kind, v in res.by_kind.items():
         console.print(f"  {kind}: {v['images']} images, exact {v['exact']:.3f}", highlight=False)
+    if ren:
+        print_rendered(ren, lambda m: console.print(m, highlight=False, markup=False))
 
 
 @bench.command("pursuit")

@@ -53,7 +53,7 @@ def road_camera(
         if room < 8.0:
             continue
         back = float(rng.uniform(8.0, min(24.0, room)))
-        off = float(rng.uniform(0.5, 3.5))
+        off = float(rng.uniform(0.3, 2.0))
         pos = target + d * back * (1 if fr else -1) + right * off
         z = float(rng.uniform(4.5, 6.5))
         ex0, ey0, ex1, ey1 = world.extent
