@@ -155,4 +155,8 @@ def test_generate_lists_vehicles_and_zero_vehicles(tmp_path):
             for frame, face, x, y, w, h, height, vis in rows:
                 assert face in ("front", "rear") and height >= 3 and 0 <= vis <= 1 and w > 0 and h > 0
     assert any(v["plates"] for v in truth["vehicles"].values())
+    for v in truth["vehicles"].values():
+        assert set(v["boxes"]) >= {x["camera"] for x in v["route"]["visits"]}
+        for rows in v["boxes"].values():
+            assert all(w > 0 and h > 0 and 0 <= vis <= 1 for _f, _x, _y, w, h, vis in rows)
     assert any(v["route"]["visits"] for v in truth["vehicles"].values())

@@ -67,6 +67,10 @@ def vehicle_truth(town, stats: dict, visits_of) -> dict:
         by_cam: dict[str, list] = {}
         for cid, frame, face, x, y, w, h, height, vis in plates.get(v.id, []):
             by_cam.setdefault(cid, []).append([frame, face, x, y, w, h, height, vis])
+        boxes = {
+            cid: [[r[0], r[2] - 1, r[3] - 1, r[4], r[5], r[8]] for r in rows if r[1] == v.id]
+            for cid, rows in vgt.items()
+        }
         out[v.id] = {
             "id": v.id,
             "kind": "vehicle",
@@ -88,5 +92,7 @@ def vehicle_truth(town, stats: dict, visits_of) -> dict:
             "boarding": boarding,
             # Per camera: [frame, face, x, y, w, h, plate height px, visible share] where a plate was painted.
             "plates": by_cam,
+            # Per camera: [frame, x, y, w, h, visible share] of the vehicle body, 0-based pixels.
+            "boxes": {cid: rows for cid, rows in boxes.items() if rows},
         }
     return out
