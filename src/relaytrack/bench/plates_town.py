@@ -122,7 +122,7 @@ def _score(cases: list[dict]) -> dict:
 
 
 def run_rendered(
-    work: Path, *, towns: int = 2, tuning: bool = False, say: Callable[[str], None] | None = None
+    work: Path, *, towns: int = 3, tuning: bool = False, say: Callable[[str], None] | None = None
 ) -> dict:
     """Render (or reuse) the plate towns under `work` and score the plate reader on their plates."""
     from relaytrack.describe import plate as reader
@@ -193,6 +193,7 @@ def run_rendered(
             "min_height_px": TARGET_H,
             "exact": TARGET_EXACT,
             "value": big_exact,
+            "reads": len(big),
             "met": big_exact is not None and big_exact >= TARGET_EXACT,
         },  # fmt: skip
         "tracklets": {
@@ -244,4 +245,4 @@ def print_rendered(res: dict, out: Callable[[str], None]) -> None:
     tg = res["target"]
     verdict = "met" if tg["met"] else "MISSED"
     target = f"exact >= {tg['exact']:.2f} on plates >= {tg['min_height_px']:.0f} px"
-    out(f"  target {target}: {tg['value']} ({verdict})")
+    out(f"  target {target}: {tg['value']} on {tg['reads']} reads ({verdict})")

@@ -607,7 +607,7 @@ def bench_plates_cmd(
     rendered: Annotated[
         bool, typer.Option("--rendered/--no-rendered", help="Also the plates of rendered town vehicles")
     ] = True,
-    towns: Annotated[int, typer.Option("--towns", min=1, max=3, help="Rendered plate towns (801..)")] = 2,
+    towns: Annotated[int, typer.Option("--towns", min=1, max=3, help="Rendered plate towns (801..)")] = 3,
     tuning: Annotated[bool, typer.Option("--tuning", help="Rendered TUNING towns (not a result)")] = False,
     json_out: JsonFlag = False,
 ) -> None:
