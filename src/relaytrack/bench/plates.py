@@ -150,4 +150,4 @@ def tune_glyphs(root: Path) -> tuple[np.ndarray, np.ndarray]:
         if best is not None:
             xs.extend(best)
             ys.extend(plate_chars.CLASSES.index(ch) for ch in c.plate)
-    return np.asarray(xs, np.float32).reshape(-1, plate_chars.SIZE**2), np.asarray(ys, np.int64)
+    return np.asarray(xs, np.float32).reshape(-1, plate_chars.DIM), np.asarray(ys, np.int64)

@@ -1,7 +1,8 @@
 """A small character classifier for plate glyphs: the ten digits, the class syllables the plate grammar
 allows, and a "not a character" class (bolts, frame edges, dirt).
 
-It is a one-hidden-layer perceptron in NumPy over a 32x32 grey patch of the glyph, trained on characters
+It is a one-hidden-layer perceptron in NumPy over a 32x32 grey patch of the glyph stretched to fill it, the
+patch's stroke directions in 4x4-pixel cells and the glyph box's aspect, trained on characters
 rendered from the fonts on the machine (Noto Sans CJK for Hangul and digits, DejaVu Sans for digits) under
 augmentations that imitate plate photographs: condensed and widened shapes, stroke weight, rotation, shear
 and perspective, low resolution, blur, noise, JPEG, contrast, and the loose boxes a glyph split gives. Nothing
@@ -28,8 +29,10 @@ DIGITS = "0123456789"
 JUNK = "#"
 CLASSES = DIGITS + CLASS_SYLLABLES + JUNK
 SIZE = 32  # patch side
+ORIENT, CELL = 8, 4  # stroke directions and cell side (pixels) of the orientation features
+DIM = SIZE * SIZE + ORIENT * (SIZE // CELL) ** 2 + 1  # pixels, orientations, aspect
 MODEL_FILE = "plate-chars.npz"
-VERSION = 3  # bump when the patch or the training changes: an older file is rebuilt
+VERSION = 4  # bump when the patch or the training changes: an older file is rebuilt
 _NOTO = "/usr/share/fonts/opentype/noto/"
 _DEJAVU = "/usr/share/fonts/truetype/dejavu/"
 # (file, ttc index, used for Hangul too)
@@ -52,24 +55,52 @@ def fonts_status() -> str | None:
 def patch(
     gray: np.ndarray, box: tuple[int, int, int, int], dark_text: bool = True, margin: float = 0.08
 ) -> np.ndarray:
-    """The classifier's input for the glyph in `box` of a grey image: a margin around the box, dark text
-    on light, the box's aspect kept inside a SIZE x SIZE square, zero mean and unit variance."""
+    """The classifier's input for the glyph in `box` of a grey image: a margin around the box, dark text on
+    light, stretched to fill a SIZE x SIZE square (zero mean, unit variance), then the stroke directions of
+    that square (`_orientations`) and the box's aspect (a stretched 1 and a stretched 8 differ in it)."""
     import cv2
 
     x, y, w, h = box
     m = max(1, round(margin * max(w, h)))
     x0, y0 = max(0, x - m), max(0, y - m)
     g = gray[y0 : y + h + m, x0 : x + w + m].astype(np.float32)
+    if g.size == 0:
+        g = np.full((4, 4), 255.0, np.float32)
     if not dark_text:
         g = 255.0 - g
-    gh, gw = g.shape[:2]
-    side = max(gh, gw)
-    sq = np.full((side, side), float(np.percentile(g, 90)) if g.size else 255.0, np.float32)
-    oy, ox = (side - gh) // 2, (side - gw) // 2
-    sq[oy : oy + gh, ox : ox + gw] = g
-    p = cv2.resize(sq, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-    p -= p.mean()
-    return (p / (p.std() + 1e-3)).ravel()
+    # Filling the square (rather than keeping the glyph's aspect inside it) gives a tall plate syllable's
+    # short vowel stroke the room that tells 머 from 마 and 보 from 모.
+    p = cv2.resize(g, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return features(p, w / max(h, 1))
+
+
+def features(p: np.ndarray, aspect: float) -> np.ndarray:
+    """The input vector for a SIZE x SIZE grey patch (any scale) of a box of width/height `aspect`."""
+    p = p - p.mean()
+    p = p / (p.std() + 1e-3)
+    return np.concatenate([p.ravel(), _orientations(p), [3.0 * np.log(max(aspect, 0.05))]]).astype(np.float32)
+
+
+def _orientations(p: np.ndarray) -> np.ndarray:
+    """Where strokes run which way: gradient magnitude split over ORIENT signed directions, pooled in
+    CELL x CELL cells (a histogram of oriented gradients), scaled to unit mean square."""
+    import cv2
+
+    gx = cv2.Sobel(p, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(p, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.sqrt(gx * gx + gy * gy)
+    b = (np.arctan2(gy, gx) + np.pi) * (ORIENT / (2 * np.pi))
+    d = np.abs(b[None] - np.arange(ORIENT, dtype=np.float32)[:, None, None])
+    d = np.minimum(d, ORIENT - d)
+    ch = mag[None] * np.maximum(0.0, 1.0 - d)  # each gradient shared between its two nearest directions
+    n = SIZE // CELL
+    out = np.stack(
+        [
+            cv2.resize(cv2.GaussianBlur(c, (0, 0), CELL / 2), (n, n), interpolation=cv2.INTER_AREA)
+            for c in ch.astype(np.float32)
+        ]
+    ).ravel()
+    return out * (np.sqrt(out.size) / (np.linalg.norm(out) + 1e-3))
 
 
 # --- synthetic glyphs ---------------------------------------------------------------------------------------
@@ -226,12 +257,13 @@ def synth_set(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def jitter(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Patches moved, scaled, turned and sometimes blurred a little (copies of real glyphs)."""
+    """Patches moved, scaled, turned and sometimes blurred a little (copies of real glyphs); the orientation
+    features are recomputed from the moved pixels, the aspect kept."""
     import cv2
 
     out = np.empty_like(x)
     for i, v in enumerate(x):
-        a = v.reshape(SIZE, SIZE)
+        a = v[: SIZE * SIZE].reshape(SIZE, SIZE)
         M = cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), rng.normal(0, 3), rng.uniform(0.9, 1.1))
         M[:, 2] += rng.normal(0, 1.2, 2)
         M[0, 1] += rng.normal(0, 0.08)
@@ -239,7 +271,7 @@ def jitter(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < 0.3:
             b = cv2.GaussianBlur(b, (0, 0), rng.uniform(0.4, 1.0))
         b = b + rng.normal(0, 0.1, b.shape).astype(np.float32)
-        out[i] = ((b - b.mean()) / (b.std() + 1e-3)).ravel()
+        out[i] = features(b, float(np.exp(v[-1] / 3.0)))
     return out
 
 
