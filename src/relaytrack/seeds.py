@@ -28,6 +28,8 @@ TUNING: dict[str, tuple[int, ...]] = {
     "pursuit": (7, 11, 13, 17, 19, 23, 29),
     # Plates on rendered town vehicles (bench plates, rendered part): the towns looked at while building them.
     "plates-town": (81, 82),
+    # The suspect who drives off (scenario suspect-drives, relay.boarding): the scenario's own town and two more.
+    "drive": (14, 15, 16),
 }
 
 # Seeds fixed here before any tuning of the purpose, and never used to tune anything. Scored only.
@@ -41,6 +43,8 @@ HELD_OUT: dict[str, tuple[int, ...]] = {
     "pursuit": (701, 702, 703, 704, 705, 706),
     # Written before the town's plate rendering or the reader were looked at on any rendered town.
     "plates-town": (801, 802, 803),
+    # Written before the person <-> vehicle hand-off was run on any rendered town (vehicle route F1).
+    "drive": (901, 902, 903),
 }
 
 
