@@ -12,12 +12,13 @@ def _truth(rows):
 
 def test_cases_keep_fully_visible_plates_inside_the_frame():
     rows = [
-        [1, "front", 10, 10, 40, 12, 9.0, 1.0],  # read
-        [2, "front", 10, 10, 40, 12, 9.0, 0.5],  # half hidden
-        [3, "front", 0, 10, 40, 12, 9.0, 1.0],  # touches the left edge
-        [4, "rear", 600, 10, 40, 12, 9.0, 1.0],  # runs out on the right
-        [5, "rear", 10, 10, 20, 5, 4.0, 1.0],  # too small to read
-        [6, "rear", 100, 200, 120, 40, 24.0, 0.97],  # read
+        [1, "front", 10, 10, 40, 12, 9.0, 1.0, 38.0],  # read
+        [2, "front", 10, 10, 40, 12, 9.0, 0.5, 38.0],  # half hidden
+        [3, "front", 0, 10, 40, 12, 9.0, 1.0, 38.0],  # touches the left edge
+        [4, "rear", 600, 10, 40, 12, 9.0, 1.0, 38.0],  # runs out on the right
+        [5, "rear", 10, 10, 20, 5, 4.0, 1.0, 18.0],  # too small to read
+        [6, "rear", 100, 200, 120, 40, 24.0, 0.97, 110.0],  # read
+        [7, "rear", 100, 200, 20, 40, 24.0, 1.0, 18.0],  # seen nearly edge-on
     ]
     cases = pt._cases(_truth(rows), 640, 360)
     assert [c["frame"] for c in cases] == [1, 6]

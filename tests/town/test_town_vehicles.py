@@ -152,8 +152,9 @@ def test_generate_lists_vehicles_and_zero_vehicles(tmp_path):
         assert v["type"] in ("car", "truck", "bus", "motorcycle") and isinstance(v["riders"], list)
         assert set(v["route"]) >= {"start", "end", "enters", "leaves", "visits"}
         for rows in v["plates"].values():
-            for frame, face, x, y, w, h, height, vis in rows:
+            for frame, face, x, y, w, h, height, vis, width in rows:
                 assert face in ("front", "rear") and height >= 3 and 0 <= vis <= 1 and w > 0 and h > 0
+                assert width > 0
     assert any(v["plates"] for v in truth["vehicles"].values())
     for v in truth["vehicles"].values():
         assert set(v["boxes"]) >= {x["camera"] for x in v["route"]["visits"]}

@@ -4,10 +4,11 @@ Protocol: the held-out plate towns (`seeds.HELD_OUT["plates-town"]`, fixed befor
 read on any town) are rendered with traffic and traffic cameras (narrow-field cameras over a lane, as
 enforcement cameras are mounted) besides the usual street cameras, in the lighting their seed gives. In the
 videos (640x360 mp4v, as every town), each plate that the truth lists fully visible (painted, at least 95 % of
-its pixels on top, inside the frame) is cut out with a margin around its projected box (15 % of its width,
-35 % of its height on each side) in every frame and read by the plate reader as an image
-(`relaytrack plate read` on a crop); reads are scored against the vehicle's true plate, exact and with at most
-one character wrong, by the plate's height in pixels (mean of its two projected vertical edges). Tracklets
+its pixels on top, inside the frame, seen at most 60 degrees off its face) is cut out with a margin around
+its projected box (15 % of its width, 35 % of its height on each side) in every frame and read by the plate
+reader as an image (`relaytrack plate read` on a crop); reads are scored against the vehicle's true plate,
+exact and with at most one character wrong, by the plate's height in pixels (mean of its two projected
+vertical edges). Tracklets
 (one vehicle on one camera) vote their reads as ingest does. The target: exact >= 0.90 on plates >= 20 px.
 Plates from 10 px are also read in the whole vehicle crop (the vehicle's projected box), as ingest reads
 vehicle tracklets, where the reader must find the plate itself: reported beside, not the target's figure.
@@ -31,6 +32,7 @@ PROTOCOL_RENDERED = (
     "40 vehicles, lighting by seed; plates fully visible in the mp4 frames, cropped from the truth's "
     "projected box with a margin, every frame, read as an image; scored against the true plate by height"
 )
+TRUTH_ROWS = 2  # the truth's plate rows carry the plate's width since 2 (older bench towns are rendered anew)
 TOWN = {"cameras": 2, "minutes": 0.5, "couriers": 0, "crowd": 0.3, "vehicles": 40, "plate_cameras": 6}
 BINS = (("<10", 0.0, 10.0), ("10-20", 10.0, 20.0), (">=20", 20.0, math.inf))
 TARGET_H = 20.0
@@ -39,6 +41,8 @@ MIN_VIS = 0.95
 EVERY = 1  # read every frame of a tracklet
 MAX_READS = 400  # per town: keeps the run to a few minutes on 2 cores
 MIN_H = 6.0  # plates lower than this are not read (a few pixels of colour)
+ASPECT = {"moto": 210 / 115}  # a plate's width over its height seen face on (others 520 / 110)
+MIN_FACE_ON = 0.5  # plates seen more than 60 degrees off their face (aspect under half) are not read
 VEHICLE_CROP_MIN_H = 10.0  # plates from this height are also read in the whole vehicle crop
 
 
@@ -56,11 +60,12 @@ def _cases(truth: dict, width: int, height: int) -> list[dict]:
     for vid, v in truth["vehicles"].items():
         for cam, rows in v["plates"].items():
             body = {b[0]: b[1:5] for b in v.get("boxes", {}).get(cam, [])}
+            aspect = ASPECT.get(v["plate_style"], 520 / 110)
             keep = [
                 r
                 for r in rows
                 if r[7] >= MIN_VIS and r[6] >= MIN_H and r[2] > 0 and r[3] > 0
-                and r[2] + r[4] < width and r[3] + r[5] < height
+                and r[2] + r[4] < width and r[3] + r[5] < height and r[8] / r[6] >= MIN_FACE_ON * aspect
             ]  # fmt: skip
             for r in keep[::EVERY]:
                 out.append({"vehicle": vid, "camera": cam, "frame": r[0], "box": r[2:6], "height": r[6],
@@ -142,7 +147,7 @@ def run_rendered(
         if say:
             say(f"plate town {seed} ({spec.lighting}): render or reuse")
         t0 = time.perf_counter()
-        out, meta = generate_town(spec, work / f"town-{seed}")
+        out, meta = generate_town(spec, work / f"town-{seed}-v{TRUTH_ROWS}")
         render_s += time.perf_counter() - t0
         truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
         if say:

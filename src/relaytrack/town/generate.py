@@ -64,7 +64,9 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
         writers.append(wr)
     gt: dict[str, list[tuple]] = {c.id: [] for c in town.cameras}
     vgt: dict[str, list[tuple]] = {c.id: [] for c in town.cameras}  # vehicles, as gt rows (id = vehicle id)
-    plate_rows: dict[str, list[list]] = {}  # vehicle id -> [camera, frame, face, x, y, w, h, height_px, vis]
+    plate_rows: dict[
+        str, list[list]
+    ] = {}  # vehicle id -> [camera, frame, face, x, y, w, h, height, vis, width]
     t0 = start_time(spec)
     noise_rng = np.random.default_rng(spec.seed + 31)
     started = time.perf_counter()
@@ -80,9 +82,9 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
                 gt[c.id].append((f + 1, pid, x1 + 1, y1 + 1, x2 - x1, y2 - y1, 1, 1, round(vis, 3)))
             for vid, (x1, y1, x2, y2), vis in extra[ci]["vehicles"]:
                 vgt[c.id].append((f + 1, vid, x1 + 1, y1 + 1, x2 - x1, y2 - y1, 1, 1, round(vis, 3)))
-            for vid, face, box, height, vis in extra[ci]["plates"]:
+            for vid, face, box, height, vis, width in extra[ci]["plates"]:
                 plate_rows.setdefault(vid, []).append(
-                    [c.id, f + 1, face, *box, round(height, 1), round(vis, 3)]
+                    [c.id, f + 1, face, *box, round(height, 1), round(vis, 3), round(width, 1)]
                 )
             writers[ci].write(finish(img, view, int(noise_rng.integers(1 << 30)), f"{stamp_time}  {c.id}"))
         if progress:
@@ -109,7 +111,7 @@ def render_frame(
 ) -> list[tuple[np.ndarray, list]]:
     """All cameras' pictures at time t, with gt rows (person id, clipped xyxy, visibility) per camera.
     `extra` gets one dict per camera: "vehicles" (vehicle id, clipped xyxy, visibility) and "plates" (vehicle
-    id, face, clipped x, y, w, h, plate height in pixels, visible share) of the plates painted."""
+    id, face, clipped x, y, w, h, plate height and width in pixels, visible share) of the plates painted."""
     world = town.world
     posed = []
     for p in town.people:

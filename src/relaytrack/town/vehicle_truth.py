@@ -11,8 +11,8 @@ MIN_PLATE_H = 3.0  # nor plates lower than this
 
 
 def vehicle_rows(cars: list, bodies: dict, painted: dict[int, list], labels: np.ndarray) -> dict:
-    """One camera's vehicle boxes and plate boxes of a frame, after compositing (labels: the sprite index on
-    top per pixel; a vehicle's body sprite is 100000 + 4k)."""
+    """One camera's vehicle boxes and plate boxes (with the plate's projected height and width) of a frame,
+    after compositing (labels: the sprite index on top per pixel; a vehicle's body sprite is 100000 + 4k)."""
     H, W = labels.shape
     out: dict[str, list] = {"vehicles": [], "plates": []}
     for k, s in bodies.items():
@@ -33,6 +33,7 @@ def vehicle_rows(cars: list, bodies: dict, painted: dict[int, list], labels: np.
             out["vehicles"].append((v.id, (x1, y1, x2, y2), vis))
         for face, uv, _depth in painted.get(k, []):
             height = float((np.linalg.norm(uv[3] - uv[0]) + np.linalg.norm(uv[2] - uv[1])) / 2)
+            width = float((np.linalg.norm(uv[1] - uv[0]) + np.linalg.norm(uv[2] - uv[3])) / 2)
             lo = np.maximum(np.floor(uv.min(axis=0)).astype(int), 0)
             hi = np.minimum(np.ceil(uv.max(axis=0)).astype(int) + 1, [W, H])
             if height < MIN_PLATE_H or (hi <= lo).any():
@@ -42,7 +43,7 @@ def vehicle_rows(cars: list, bodies: dict, painted: dict[int, list], labels: np.
             area = max(float(cv2.contourArea(uv.astype(np.float32))), 1.0)
             seen = int(((mask > 0) & (labels[lo[1] : hi[1], lo[0] : hi[0]] == idx)).sum())
             box = (int(lo[0]), int(lo[1]), int(hi[0] - lo[0]), int(hi[1] - lo[1]))
-            out["plates"].append((v.id, face, box, height, min(1.0, seen / area)))
+            out["plates"].append((v.id, face, box, height, min(1.0, seen / area), width))
     return out
 
 
@@ -65,8 +66,8 @@ def vehicle_truth(town, stats: dict, visits_of) -> dict:
             )
             boarding.append({**b, "cameras": cams})
         by_cam: dict[str, list] = {}
-        for cid, frame, face, x, y, w, h, height, vis in plates.get(v.id, []):
-            by_cam.setdefault(cid, []).append([frame, face, x, y, w, h, height, vis])
+        for cid, frame, face, x, y, w, h, height, vis, width in plates.get(v.id, []):
+            by_cam.setdefault(cid, []).append([frame, face, x, y, w, h, height, vis, width])
         boxes = {
             cid: [[r[0], r[2] - 1, r[3] - 1, r[4], r[5], r[8]] for r in rows if r[1] == v.id]
             for cid, rows in vgt.items()
@@ -90,7 +91,9 @@ def vehicle_truth(town, stats: dict, visits_of) -> dict:
             "riders": list(v.riders),
             "rider_drawn": v.rider is not None,  # a motorcyclist who is not one of the town's people
             "boarding": boarding,
-            # Per camera: [frame, face, x, y, w, h, plate height px, visible share] where a plate was painted.
+            # Per camera: [frame, face, x, y, w, h, plate height px, visible share, plate width px] where a
+            # plate was painted (height: the mean of its two projected side edges; width: of its top and
+            # bottom edges).
             "plates": by_cam,
             # Per camera: [frame, x, y, w, h, visible share] of the vehicle body, 0-based pixels.
             "boxes": {cid: rows for cid, rows in boxes.items() if rows},
