@@ -92,7 +92,8 @@ def _board(town: Town, rng: np.random.Generator) -> tuple[int, float] | None:
     world, spec = town.world, town.spec
     T = spec.duration
     sus = next(p for p in town.people if p.id == town.suspect)
-    for t_b in np.linspace(0.3 * T, 0.6 * T, 60):
+    # Halfway through the footage; where the walk passes no kerb then, earlier or later.
+    for t_b in np.concatenate([np.linspace(0.3 * T, 0.6 * T, 60), np.linspace(0.15 * T, 0.85 * T, 140)]):
         x = float(np.interp(t_b, sus.times, sus.xy[:, 0]))
         y = float(np.interp(t_b, sus.times, sus.xy[:, 1]))
         best = None

@@ -113,7 +113,11 @@ def scenario(
         ]
     elif name == "suspect-drives":
         sid = truth["suspect"]["id"]
-        car = next(v for v in truth["vehicles"].values() if sid in v["riders"])
+        car = next((v for v in truth["vehicles"].values() if sid in v["riders"]), None)
+        if car is None:
+            raise InputError(
+                f"seed {spec.seed}: the suspect's walk passes no kerb to park a car at; try another"
+            )
         answer["answer"] = {
             "suspect": sid,
             "description_ko": truth["suspect"]["description_ko"],
