@@ -9,7 +9,7 @@ and perspective, low resolution, blur, noise, JPEG, contrast, and the loose boxe
 from the dev photographs is needed; `train(extra=...)` adds glyphs cut from the *tune* half of the
 korean-plates-dev set when asked (`relaytrack plate train --dev-tune`; never the held-out half).
 
-The model is a generated file (`plate-chars.npz` in the project's models folder, about 0.5 MB), built by
+The model is a generated file (`plate-chars.npz` in the project's models folder, about 0.8 MB), built by
 `relaytrack plate train` or on first use; a given seed gives the same file.
 """
 
