@@ -30,7 +30,7 @@ bench = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
-    from relaytrack.cli import bench_cameras, bench_reprocess  # noqa: F401  (register `bench cameras|reprocess`)
+    from relaytrack.cli import bench_cameras, bench_drive, bench_reprocess  # noqa: F401  (register them)
 
     app.add_typer(bench, name="bench")
 
