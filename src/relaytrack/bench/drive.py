@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 
 from relaytrack.bench.seeds import HELD_OUT, TUNING
+from relaytrack.bench.town_ingest import ingest_cameras
 from relaytrack.store import Store
 
 TARGET_F1 = 0.8
@@ -107,10 +108,7 @@ def ingest_town(tdir: Path, db: Path, say: Callable[[str], None]) -> dict[str, A
     """Register (no links), ingest every camera at FPS and learn the store's appearance model, once."""
     from relaytrack.config import load_config
     from relaytrack.errors import InputError
-    from relaytrack.pipeline.ingest import Stages, ingest
     from relaytrack.reid import train as reid_train
-    from relaytrack.relay.network import import_network
-    from relaytrack.source.open import parse_time
 
     store = Store(db)
     notes: dict[str, Any] = {}
@@ -119,19 +117,7 @@ def ingest_town(tdir: Path, db: Path, say: Callable[[str], None]) -> dict[str, A
             return notes
         t0 = time.perf_counter()
         net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
-        import_network(store, tdir / "cameras.yaml")
-        cfg = load_config(None, {"source.analyse_fps": FPS})
-        stages = Stages.load(cfg)
-        for cam in net["cameras"]:
-            say(f"ingest {tdir.name} {cam['id']}")
-            ingest(
-                store,
-                str(tdir / cam["source"]),
-                cam["id"],
-                cfg,
-                stages,
-                start_wall=parse_time(cam.get("start_time")),
-            )
+        ingest_cameras(store, tdir, net, load_config(None, {"source.analyse_fps": FPS}), say)
         notes["ingest_s"] = round(time.perf_counter() - t0, 1)
         try:
             notes["reid_tracklets"] = reid_train.train(store).tracklets

@@ -22,6 +22,7 @@ import yaml
 
 from relaytrack.bench.relay_heldout import FULL_MAP, MethodScore, set_links
 from relaytrack.bench.seeds import check_tuning
+from relaytrack.bench.town_ingest import ingest_cameras
 
 AROUND = ("sightings", "window")  # the ways of re-processing compared (Reprocessor.around)
 
@@ -36,28 +37,6 @@ class Options:
     low_fps: float = 1.0
     hops: int = 10
     around: tuple[str, ...] = AROUND
-
-
-def _ingest_all(store, tdir: Path, net: dict, cfg, say: Callable[[str], None]) -> int:
-    from relaytrack.pipeline.ingest import Stages, ingest
-    from relaytrack.relay.network import import_network
-    from relaytrack.source.open import parse_time
-
-    import_network(store, tdir / "cameras.yaml")
-    stages = Stages.load(cfg)
-    frames = 0
-    for cam in net["cameras"]:
-        r = ingest(
-            store,
-            str(tdir / cam["source"]),
-            cam["id"],
-            cfg,
-            stages,
-            start_wall=parse_time(cam.get("start_time")),
-        )
-        say(f"  {cam['id']}: {r.frames} frames, {r.sightings} sightings ({r.status})")
-        frames += r.frames
-    return frames
 
 
 def _identities(conn, tdir: Path, net: dict) -> dict[int, int | None]:
@@ -138,7 +117,7 @@ def run_condition(
             db.unlink()
         with Store(db) as store:
             t0 = time.perf_counter()
-            frames = _ingest_all(store, tdir, net, cfg, say)
+            frames = ingest_cameras(store, tdir, net, cfg, say)
             out["ingest_s"] = round(time.perf_counter() - t0, 1)
             with store.tx() as conn:
                 set_links(conn, "map", [])
