@@ -88,14 +88,8 @@ def small_model(tmp_path_factory):
     return path
 
 
-@needs_fonts
-def test_plate_is_painted_and_read_at_close_range(small_model, monkeypatch, tmp_path):
-    from typer.testing import CliRunner
-
-    from relaytrack.cli import app
-
-    monkeypatch.setenv("RELAYTRACK_PLATE_CHARS", str(small_model))
-    frame, painted = _close_car("34수5678")
+def _close_plate_crop(text: str) -> np.ndarray:
+    frame, painted = _close_car(text)
     ((face, uv, depth),) = painted  # the front plate only: the rear faces away
     assert face == "front" and 4 < depth < 8
     height = (np.linalg.norm(uv[3] - uv[0]) + np.linalg.norm(uv[2] - uv[1])) / 2
@@ -103,7 +97,26 @@ def test_plate_is_painted_and_read_at_close_range(small_model, monkeypatch, tmp_
     x0, y0 = np.floor(uv.min(axis=0)).astype(int)
     x1, y1 = np.ceil(uv.max(axis=0)).astype(int)
     mx, my = int(0.15 * (x1 - x0)), int(0.35 * (y1 - y0))
-    crop = frame[y0 - my : y1 + my, x0 - mx : x1 + mx]
+    return frame[y0 - my : y1 + my, x0 - mx : x1 + mx]
+
+
+@needs_fonts
+def test_plate_is_painted_at_close_range():
+    crop = _close_plate_crop("34수5678")
+    inner = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)[crop.shape[0] // 3 : -crop.shape[0] // 3]
+    # White plate, black characters: both ink and paper are there, sharply apart.
+    assert (inner < 80).mean() > 0.08 and (inner > 200).mean() > 0.2
+
+
+@needs_fonts
+@pytest.mark.slow
+def test_close_plate_is_read_by_plate_read(small_model, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from relaytrack.cli import app
+
+    monkeypatch.setenv("RELAYTRACK_PLATE_CHARS", str(small_model))
+    crop = _close_plate_crop("34수5678")
     path = tmp_path / "plate.png"
     cv2.imwrite(str(path), crop)
     res = CliRunner().invoke(app, ["plate", "read", str(path), "--json"])

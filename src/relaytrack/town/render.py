@@ -311,6 +311,12 @@ def draw_vehicle(
         return []
     x0, y0 = int(lo[0]), int(lo[1])
     w, hgt = int(hi[0]) - x0 + 1, int(hi[1]) - y0 + 1
+    if w * hgt > 4 * cam.width * cam.height:
+        # A vehicle right under a narrow-field camera projects far past the frame: the canvas covers the
+        # picture and a margin only (not for smaller ones, whose edges would rasterise a little differently).
+        x0, y0 = max(x0, -8), max(y0, -8)
+        w = min(int(hi[0]), cam.width + 8) - x0 + 1
+        hgt = min(int(hi[1]), cam.height + 8) - y0 + 1
     canvas = np.zeros((hgt, w, 3), np.float32)
     mask = np.zeros((hgt, w), np.float32)
     lit = np.asarray(light, np.float32)
