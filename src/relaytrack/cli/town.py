@@ -62,6 +62,23 @@ def register(app: typer.Typer) -> None:
                 "truth.json 'vehicles'); default: the usual traffic for the town's size",
             ),
         ] = None,
+        plate_cameras: Annotated[
+            int,
+            typer.Option(
+                "--plate-cameras",
+                min=0,
+                max=20,
+                help="Traffic cameras (narrow field, over a lane: plates 10-40 px high) besides --cameras",
+            ),
+        ] = 0,
+        suspect_drives: Annotated[
+            bool,
+            typer.Option(
+                "--suspect-drives",
+                help="The suspect gets into a parked car halfway through and it drives off (one more camera "
+                "on the boarding place; the plate cameras watch the car's lane ahead)",
+            ),
+        ] = False,
         lighting: Annotated[str, typer.Option("--lighting", help="day | dusk | night")] = "day",
         force: Annotated[bool, typer.Option("--force", help="Render again even if complete")] = False,
         json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -85,6 +102,8 @@ def register(app: typer.Typer) -> None:
                 confusers=confusers,
                 couriers=couriers,
                 vehicles=vehicles,
+                plate_cameras=plate_cameras,
+                suspect_drives=suspect_drives,
             )
         meta = json.loads((path / "town.json").read_text(encoding="utf-8"))
         if json_out:

@@ -3,7 +3,8 @@
 Public API (used by `relaytrack demo`):
 
 - ``generate(seed=0, cameras=8, minutes=1.5, out_dir=..., progress=None, lighting="day", force=False,
-  decoys=0, crowd=1.0, confusers=0, couriers=1, vehicles=None) -> Path``
+  decoys=0, crowd=1.0, confusers=0, couriers=1, vehicles=None, plate_cameras=0, suspect_drives=False)
+  -> Path``
   Plans and renders a town into ``out_dir`` and returns it. A complete town for the same parameters already
   there is reused (``town.json`` records them). ``progress(done, total, message)`` is called per frame.
   ``decoys``: look-alikes in the suspect's upper and lower colours (every other one with the suspect's item)
@@ -12,7 +13,10 @@ Public API (used by `relaytrack demo`):
   listed in truth.json ``confusers`` as ``{id, kind, visits: [{camera, zone, start, end}]}``; ``couriers``:
   couriers making drops (0: a drop-free street); ``vehicles``: cars, vans/trucks, buses and motorbikes on the
   roads (None: the usual traffic for the town's size, as before the option existed; their plates come from
-  their own generator, so the people of a seed are the same with or without them).
+  their own generator, so the people of a seed are the same with or without them); ``plate_cameras``: traffic
+  cameras over a lane (narrow field, plates 10-40 px) besides ``cameras``; ``suspect_drives``: the suspect
+  gets into a parked car halfway through and it drives off (one more camera on the boarding place; the plate
+  cameras then watch the car's lane ahead), town/driving.py.
   Folder: ``cameras.yaml`` (camera register, no links: lat/lon, heading, fov, purpose, start_time, source,
   mount, zones of the hiding spots each camera sees), ``links-truth.yaml`` (the true links with mean_s/std_s
   derived from simulated walks, network-file format: import it after the register for an oracle run),
@@ -59,6 +63,8 @@ def generate(
     confusers: int = 0,
     couriers: int = 1,
     vehicles: int | None = None,
+    plate_cameras: int = 0,
+    suspect_drives: bool = False,
 ) -> Path:
     spec = TownSpec(
         seed=seed,
@@ -70,6 +76,8 @@ def generate(
         confusers=confusers,
         couriers=couriers,
         vehicles=vehicles,
+        plate_cameras=plate_cameras,
+        suspect_drives=suspect_drives,
     )
     path, _meta = generate_town(spec, out_dir, progress, force=force)
     return path
