@@ -174,8 +174,11 @@ def layouts(gray: np.ndarray) -> list[Layout]:
         groups = band_groups(comps, hs, fit, (-0.65, 0.65))
         cands = _one_line(groups, hs, dark)
         big = [g for g in groups if g[3] > 0.75 * hs and g[2] < 0.95 * hs]
-        if len(big) >= 4:
-            cands += _two_line(comps, big[-4:], hs, fit, dark)
+        # The serial is any four big groups in a row: a frame edge or a bolt at either end can be big too.
+        for i in range(max(0, len(big) - 6), len(big) - 3):
+            for lay in _two_line(comps, big[i : i + 4], hs, fit, dark):
+                lay.skipped += big[:i] + big[i + 4 :]
+                cands.append(lay)
         for c in cands:
             key = (*c.boxes, (int(dark), 0, 0, 0))
             if key not in seen:
