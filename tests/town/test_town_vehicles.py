@@ -174,3 +174,14 @@ def test_generate_lists_vehicles_and_zero_vehicles(tmp_path):
         for rows in v["boxes"].values():
             assert all(w > 0 and h > 0 and 0 <= vis <= 1 for _f, _x, _y, w, h, vis in rows)
     assert any(v["route"]["visits"] for v in truth["vehicles"].values())
+
+
+def test_no_hangul_font_is_a_clear_error_before_rendering(tmp_path, monkeypatch):
+    from relaytrack.town import plates
+    from relaytrack.town.generate import generate_town
+
+    monkeypatch.setattr(plates, "_FONTS", (("/nonexistent/font.ttc", 1, True),))
+    spec = TownSpec(seed=5, cameras=1, minutes=0.05, couriers=0, vehicles=3)
+    with pytest.raises(plates.PlateFontError, match="fonts-noto-cjk"):
+        generate_town(spec, tmp_path / "t")
+    assert not (tmp_path / "t" / "videos").exists()  # before any frame

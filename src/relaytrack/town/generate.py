@@ -19,6 +19,7 @@ from relaytrack.town.actors import Person
 from relaytrack.town.annotation import FORMAT_VERSION, MIN_BOX_H, MIN_VIS, edge_of, start_time
 from relaytrack.town.links import _visible_boxes, derive_links
 from relaytrack.town.plan import Town, TownSpec, plan_town
+from relaytrack.town.plates import hangul_font_path
 from relaytrack.town.render import (
     LIGHT,
     View,
@@ -50,6 +51,8 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
     if spec.lighting not in LIGHT:
         raise TownError(f"lighting {spec.lighting!r} unknown; valid: {', '.join(LIGHT)}")
     lighting = LIGHT[spec.lighting]
+    if any(v.plate for v in town.vehicles):
+        hangul_font_path()  # before any frame: no Hangul font is a clear error, not one mid-render
     rng = np.random.default_rng(spec.seed + 7919)
     tex, ox, oy = ground_texture(town.world, rng)
     views = [build_view(town.world, c.cam, tex, (ox, oy), lighting, rng) for c in town.cameras]

@@ -16,7 +16,7 @@ import os
 import cv2
 import numpy as np
 
-from relaytrack.describe.plate_chars import _FONTS, fonts_status
+from relaytrack.describe.plate_chars import _FONTS
 from relaytrack.describe.plate_grammar import COMMERCIAL, PRIVATE, RENTAL, parse_plate
 from relaytrack.errors import RelaytrackError
 
@@ -43,7 +43,11 @@ def hangul_font_path() -> tuple[str, int]:
     for f, idx, hangul in _FONTS:
         if hangul and os.path.exists(f):
             return f, idx
-    raise PlateFontError(f"town plates: {fonts_status() or 'no Hangul font found'}")
+    tried = ", ".join(f for f, _, hangul in _FONTS if hangul)
+    raise PlateFontError(
+        f"town vehicles' plates need a Hangul font and none is installed ({tried}): apt-get install "
+        "fonts-noto-cjk, or render without vehicles (--vehicles 0)"
+    )
 
 
 # ------------------------------------------------------------------------------------------ plate text
