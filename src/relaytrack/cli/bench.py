@@ -4,7 +4,6 @@ live in `relaytrack.bench`."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +29,14 @@ bench = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
-    from relaytrack.cli import bench_cameras, bench_drive, bench_reprocess  # noqa: F401  (register them)
+    from relaytrack.cli import (  # noqa: F401  (each registers its commands)
+        bench_cameras,
+        bench_pursuit,
+        bench_reid,
+        bench_reprocess,
+        bench_vehicles,
+        bench_watch,
+    )
 
     app.add_typer(bench, name="bench")
 
@@ -178,7 +184,8 @@ def bench_masking(
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
     protect: Annotated[
-        bool, typer.Option("--protect/--no-protect", help="--no-protect: mask as before finding 7 (comparison)")
+        bool,
+        typer.Option("--protect/--no-protect", help="--no-protect: mask as before finding 7 (comparison)"),
     ] = True,
 ) -> None:
     """Share of non-target GT person boxes masked in the exported frames, the target being what the pipeline
@@ -227,7 +234,9 @@ def bench_town(
     ),
     seed: Annotated[
         list[int] | None,
-        typer.Option("--seed", help="Town seed (repeatable; default: seeds.HELD_OUT['detect'], or TUNING with --tune)"),
+        typer.Option(
+            "--seed", help="Town seed (repeatable; default: seeds.HELD_OUT['detect'], or TUNING with --tune)"
+        ),
     ] = None,
     tune: Annotated[
         bool, typer.Option("--tune", help="Split-pass check on tuning seeds (refuses held-out seeds)")
@@ -262,7 +271,8 @@ def bench_search_cmd(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", help="Simulated store (file or postgresql:// URL) to use, or to build when empty (default under /tmp)"
+            "--db",
+            help="Simulated store (file or postgresql:// URL) to use, or to build when empty (default under /tmp)",
         ),
     ] = None,
     sightings: Annotated[int, typer.Option("--sightings", min=1000)] = 1_000_000,
@@ -299,16 +309,30 @@ def bench_search_cmd(
 
 @bench.command("mot")
 def bench_mot(
-    folder: Annotated[Path | None, typer.Argument(help="MOTChallenge folder (default: ../shared/data/mot15)")] = None,
-    trackers: Annotated[str, typer.Option(help="Comma-separated: relaytrack, relaytrack-offline, bytetrack, ocsort")
-                        ] = "relaytrack,relaytrack-offline,bytetrack,ocsort",
-    split: Annotated[str, typer.Option(help="loso (leave one sequence out) or a sequence name to tune on "
-                                       "(the others are scored)")] = "loso",
-    candidates: Annotated[int, typer.Option(help="Random configurations tried per tracker and fold, "
-                                            "besides its defaults")] = 24,
+    folder: Annotated[
+        Path | None, typer.Argument(help="MOTChallenge folder (default: ../shared/data/mot15)")
+    ] = None,
+    trackers: Annotated[
+        str, typer.Option(help="Comma-separated: relaytrack, relaytrack-offline, bytetrack, ocsort")
+    ] = "relaytrack,relaytrack-offline,bytetrack,ocsort",
+    split: Annotated[
+        str,
+        typer.Option(
+            help="loso (leave one sequence out) or a sequence name to tune on (the others are scored)"
+        ),
+    ] = "loso",
+    candidates: Annotated[
+        int, typer.Option(help="Random configurations tried per tracker and fold, besides its defaults")
+    ] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the random search")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="Where the table is written (JSON and Markdown beside it; "
-                                             "default .relaytrack/bench/mot.json)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where the table is written (JSON and Markdown beside it; "
+            "default .relaytrack/bench/mot.json)",
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config")] = None,
     speed: Annotated[bool, typer.Option(help="Also measure detect/track/describe speed at 1280x720")] = True,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -328,17 +352,31 @@ def bench_mot(
         if n not in mot.TRACKER_NAMES:
             raise typer.BadParameter(f"unknown tracker {n!r}; known: {', '.join(mot.TRACKER_NAMES)}")
     try:
-        res = mot.run(folder, cfg, names, out, cache_dir=home_dir() / "bench" / "mot-cache", split=split,
-                      n=candidates, seed=seed, progress=lambda msg: console_err.print(f"[dim]{msg}[/dim]"),
-                      speed=speed)
+        res = mot.run(
+            folder,
+            cfg,
+            names,
+            out,
+            cache_dir=home_dir() / "bench" / "mot-cache",
+            split=split,
+            n=candidates,
+            seed=seed,
+            progress=lambda msg: console_err.print(f"[dim]{msg}[/dim]"),
+            speed=speed,
+        )
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err
     protocol = mot.protocol_lines(res)
     md = ["# bench mot", "", "```", *protocol, "```", ""]
-    md += ["| tracker | HOTA | IDF1 | MOTA | IDSW | FP | FN | track fps |", "|---|---|---|---|---|---|---|---|"]
+    md += [
+        "| tracker | HOTA | IDF1 | MOTA | IDSW | FP | FN | track fps |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for tr, s in res["table"].items():
-        md.append(f"| {tr} | {s['HOTA']:.1f} | {s['IDF1']:.1f} | {s['MOTA']:.1f} | {s['IDSW']} | "
-                  f"{s['FP']} | {s['FN']} | {s['track_fps']:.0f} |")
+        md.append(
+            f"| {tr} | {s['HOTA']:.1f} | {s['IDF1']:.1f} | {s['MOTA']:.1f} | {s['IDSW']} | "
+            f"{s['FP']} | {s['FN']} | {s['track_fps']:.0f} |"
+        )
     if "speed" in res:
         md += ["", "| speed | value |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in res["speed"].items()]
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
@@ -347,11 +385,28 @@ def bench_mot(
         return
     for line in protocol:
         console.print(line, markup=False, highlight=False)
-    table = Table("tracker", "HOTA", "IDF1", "MOTA", "IDSW", "FP", "FN", "track fps",
-                  title="scored spans only (each with thresholds tuned without it)")
+    table = Table(
+        "tracker",
+        "HOTA",
+        "IDF1",
+        "MOTA",
+        "IDSW",
+        "FP",
+        "FN",
+        "track fps",
+        title="scored spans only (each with thresholds tuned without it)",
+    )
     for tr, s in res["table"].items():
-        table.add_row(tr, f"{s['HOTA']:.1f}", f"{s['IDF1']:.1f}", f"{s['MOTA']:.1f}", str(s["IDSW"]),
-                      str(s["FP"]), str(s["FN"]), f"{s['track_fps']:.0f}")
+        table.add_row(
+            tr,
+            f"{s['HOTA']:.1f}",
+            f"{s['IDF1']:.1f}",
+            f"{s['MOTA']:.1f}",
+            str(s["IDSW"]),
+            str(s["FP"]),
+            str(s["FN"]),
+            f"{s['track_fps']:.0f}",
+        )
     console.print(table)
     if "speed" in res:
         sp = Table("speed", "value", title="frames per second (2 CPU threads)")
@@ -385,7 +440,8 @@ def bench_relay(
         ),
     ] = True,
     held_out_seeds: Annotated[
-        int, typer.Option(help="Held-out detection-level towns (HELD_OUT['relay'], at most 10)", min=0, max=10)
+        int,
+        typer.Option(help="Held-out detection-level towns (HELD_OUT['relay'], at most 10)", min=0, max=10),
     ] = 10,
     people: Annotated[int, typer.Option(help="People in each held-out detection-level town", min=10)] = 240,
     suspects: Annotated[int, typer.Option(help="Suspects relayed per detection-level town", min=1)] = 20,
@@ -401,15 +457,21 @@ def bench_relay(
     town_cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2, max=40)] = 12,
     town_minutes: Annotated[float, typer.Option(help="Minutes of video per rendered town", min=0.2)] = 1.0,
     town_decoys: Annotated[int, typer.Option(help="Look-alike decoys per rendered town", min=0)] = 3,
-    town_crowd: Annotated[float, typer.Option(help="Pedestrian density factor of the rendered towns", min=0.1)] = 2.0,
+    town_crowd: Annotated[
+        float, typer.Option(help="Pedestrian density factor of the rendered towns", min=0.1)
+    ] = 2.0,
     work: Annotated[
         Path | None,
-        typer.Option(help="Folder for rendered towns and their stores, reused by later runs "
-                     "(default .relaytrack/bench/relay-towns)"),
+        typer.Option(
+            help="Folder for rendered towns and their stores, reused by later runs "
+            "(default .relaytrack/bench/relay-towns)"
+        ),
     ] = None,
     tuning: Annotated[
         bool,
-        typer.Option("--tuning", help="Run the held-out part on TUNING seeds instead (development; never a result)"),
+        typer.Option(
+            "--tuning", help="Run the held-out part on TUNING seeds instead (development; never a result)"
+        ),
     ] = False,
     epfl: Annotated[
         bool, typer.Option("--epfl/--no-epfl", help="Topology/time-only figures on EPFL GT")
@@ -483,9 +545,7 @@ def bench_service_cmd(
     ] = 20,
     duration: Annotated[float, typer.Option("--duration", min=2, max=600, help="Seconds of load")] = 20.0,
     people: Annotated[int, typer.Option("--people", min=10, help="People in the synthetic town")] = 1500,
-    alert_rate: Annotated[
-        float, typer.Option("--alert-rate", min=0, help="Alerts written per second")
-    ] = 2.0,
+    alert_rate: Annotated[float, typer.Option("--alert-rate", min=0, help="Alerts written per second")] = 2.0,
     db: DbOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the figures as JSON here")] = None,
     json_out: JsonFlag = False,
@@ -506,159 +566,3 @@ def bench_service_cmd(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print_json(res) if json_out else print_report(res)
-
-
-@bench.command("watch")
-def bench_watch(
-    out: Annotated[Path, typer.Option("--out", help="Work folder (scenes, clips)")] = Path(
-        ".relaytrack/bench-watch"
-    ),
-    town: Annotated[
-        list[Path], typer.Option("--town", help="Town folder(s) to evaluate (default: render scenarios)")
-    ] = [],
-    scenes: Annotated[
-        int, typer.Option("--scenes", help="Tuning towns rendered (seeds.TUNING['watch']; 0: none)")
-    ] = 3,
-    real: Annotated[bool, typer.Option("--real/--no-real", help="False alarms on real footage")] = True,
-    watch_config: Annotated[Path | None, typer.Option("--watch-config")] = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Also write the figures here")] = None,
-    held_out: Annotated[
-        list[Path],
-        typer.Option(
-            "--held-out", help="Town folder(s) never used for tuning (default: render seeds.HELD_OUT['watch'])"
-        ),
-    ] = [],
-    held_out_towns: Annotated[
-        int, typer.Option("--held-out-towns", min=0, max=5, help="Held-out towns rendered and scored")
-    ] = 5,
-    real_held_out: Annotated[
-        bool,
-        typer.Option("--real-held-out", help="Also false alarms on vtest frames 301-795 (held out)"),
-    ] = False,
-    confuser_towns: Annotated[
-        int,
-        typer.Option(
-            "--confuser-towns",
-            min=0,
-            max=5,
-            help="Held-out watch seeds rendered drop-free with confusers: false alarms per camera-hour (95% "
-            "upper bound) and per confuser kind",
-        ),
-    ] = 3,
-    confuser_minutes: Annotated[
-        float, typer.Option("--confuser-minutes", min=0.1, max=30, help="Minutes of each confuser town")
-    ] = 10.0,
-) -> None:
-    """Courier events found at the right hiding spot (k/n, 95% CI) and time-to-alert on tuning and held-out
-    towns; false alarms per camera-hour (95% upper bound) on real footage with defined zones; one table."""
-    from relaytrack.bench.watch import run_bench
-
-    res = run_bench(
-        out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
-        held_out=held_out, real_held_out=real_held_out, held_out_towns_n=held_out_towns,
-        confuser_towns=confuser_towns, confuser_minutes=confuser_minutes,
-    )  # fmt: skip
-    if json_file:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
-    if res.get("failed"):
-        sys.exit(1)
-
-
-@bench.command("reid")
-def bench_reid(
-    out: Annotated[Path | None, typer.Option("--out", help="Work folder (towns, model, reid.json; default "
-                                             ".relaytrack/bench/reid)")] = None,
-    towns: Annotated[int, typer.Option("--towns", min=1, max=3, help="Held-out towns scored")] = 3,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
-) -> None:
-    """Cross-camera rank-1/rank-5/mAP of the ImageNet embedder, colour histograms, part features and the
-    model learned without labels, on held-out towns and real footage, with ms per tracklet."""
-    from rich.table import Table
-
-    from relaytrack.bench.reid import run
-
-    out = out or home_dir() / "bench" / "reid"
-    echo = (lambda m: console_err.print(f"[dim]{m}[/dim]")) if json_out else console.print
-    res = run(out, towns=towns, echo=echo)
-    (out / "reid.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
-    if json_out:
-        print_json(res)
-        return
-    for k, v in res["protocol"].items():
-        console.print(f"[dim]{k}: {v}[/dim]")
-    table = Table("set", "embedder", "rank-1", "rank-5", "mAP", "queries", "chance r-1", title="bench reid")
-    for set_name, by in res["results"].items():
-        for name, r in by.items():
-            table.add_row(set_name, name, f"{r['rank1']:.3f}", f"{r['rank5']:.3f}", f"{r['mAP']:.3f}",
-                          str(r["queries"]), f"{r['chance_rank1']:.3f}")
-    console.print(table)
-    console.print("ms per tracklet (5 crops): " + ", ".join(f"{k} {v}" for k, v in res["ms_per_tracklet"].items()))
-    console.print(f"written: {out / 'reid.json'}")
-
-
-@bench.command("plates")
-def bench_plates_cmd(
-    data: Annotated[
-        Path | None, typer.Option("--data", help="korean-plates-dev folder (default: the shared data's)")
-    ] = None,
-    part: Annotated[str, typer.Option("--part", help="held-out (reported), tune, or all")] = "held-out",
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N images")] = None,
-    rendered: Annotated[
-        bool, typer.Option("--rendered/--no-rendered", help="Also the plates of rendered town vehicles")
-    ] = True,
-    towns: Annotated[int, typer.Option("--towns", min=1, max=3, help="Rendered plate towns (801..)")] = 3,
-    tuning: Annotated[bool, typer.Option("--tuning", help="Rendered TUNING towns (not a result)")] = False,
-    json_out: JsonFlag = False,
-) -> None:
-    """Plate-read accuracy (exact, <= 1 character wrong, per character) on the real Korean plate photos,
-    on the part of the plate-grouped split that was never used for tuning, and on the plates of held-out
-    rendered towns by plate height (work folder .relaytrack/bench/plate-towns); prints the protocols."""
-    from relaytrack.bench.plates import run
-    from relaytrack.bench.plates_town import print_rendered, run_rendered
-    from relaytrack.errors import InputError
-
-    if part not in ("held-out", "tune", "all"):
-        raise InputError(f"--part {part!r}: use held-out, tune or all")
-    res = run(data or data_dir() / "korean-plates-dev", part=part, limit=limit)
-    say = lambda m: console_err.print(f"[dim]{m}[/dim]")  # noqa: E731
-    work = home_dir() / "bench" / "plate-towns"
-    ren = run_rendered(work, towns=towns, tuning=tuning, say=say) if rendered else None
-    if json_out:
-        print_json({**res.to_json(), **({"rendered": ren} if ren else {})})
-        return
-    console.print(f"[bold]protocol:[/bold] {res.protocol}", highlight=False)
-    console.print(
-        f"part {res.part}: {res.images} images of {res.plates} plates; exact {res.exact:.3f}, "
-        f"<=1 wrong {res.within_one:.3f}, character accuracy {res.char_accuracy:.3f}, "
-        f"read rate {res.read_rate:.3f}, {res.seconds_per_image:.2f} s/image",
-        highlight=False,
-    )
-    for kind, v in res.by_kind.items():
-        console.print(f"  {kind}: {v['images']} images, exact {v['exact']:.3f}", highlight=False)
-    if ren:
-        print_rendered(ren, lambda m: console.print(m, highlight=False, markup=False))
-
-
-@bench.command("pursuit")
-def bench_pursuit(
-    towns: Annotated[int, typer.Option("--towns", min=1, max=6, help="Held-out towns (seeds 701..)")] = 2,
-    cameras: Annotated[int, typer.Option("--cameras", min=4, max=40, help="Cameras per town")] = 8,
-    minutes: Annotated[float, typer.Option("--minutes", min=0.5, max=30, help="Footage per town")] = 1.0,
-    decoys: Annotated[int, typer.Option("--decoys", min=0, help="Look-alike decoys per town")] = 2,
-    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Fixed-rate baseline")] = True,
-    work: Annotated[Path | None, typer.Option("--work", help="Towns, stores and runs (reused)")] = None,
-    tuning: Annotated[bool, typer.Option("--tuning", help="TUNING seeds instead (not a result)")] = False,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here")] = None,
-) -> None:
-    """Live pursuit on held-out hard towns played live: next camera in the top-1/top-3, hand-off latency
-    p50/p95, routes followed to the end, analysed frames/s against a fixed-rate baseline (work folder
-    default .relaytrack/bench/pursuit-towns)."""
-    from relaytrack.bench.pursuit import BenchOptions, default_work, print_report, run_bench
-
-    opts = BenchOptions(towns, cameras, minutes, decoys, tuning=tuning, baseline=baseline)
-    res = run_bench(opts, work or default_work(), say=lambda m: console_err.print(f"[dim]{m}[/dim]"))
-    if json_file:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print_report(res, console.print)
