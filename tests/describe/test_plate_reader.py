@@ -100,3 +100,22 @@ def test_project_model_reads_unseen_rendered_characters():
     x, y = plate_chars.synth_set(6, seed=99)
     pred = plate_chars.load(plate_chars.model_path()).probs(x).argmax(1)
     assert (pred == y).mean() >= 0.9
+
+
+def test_an_older_model_file_turns_ingest_plate_reading_off(tmp_path, monkeypatch):
+    """Ingest (status(trained=True)) never retrains mid-run: a model file of an older version counts as none,
+    and says so; `plate read` (trained=False) may still train it on first use."""
+    import numpy as np
+
+    from relaytrack.describe import plate
+
+    old = tmp_path / "plate-chars.npz"
+    np.savez(old, version=np.array(plate_chars.VERSION - 1), classes=np.array(plate_chars.CLASSES))
+    monkeypatch.setenv("RELAYTRACK_PLATE_CHARS", str(old))
+    assert not plate_chars.is_current()
+    assert "older plate character model" in (plate.status(trained=True) or "")
+    assert plate.status(trained=False) is None
+    old.write_bytes(b"not a model")
+    assert not plate_chars.is_current()
+    monkeypatch.setenv("RELAYTRACK_PLATE_CHARS", str(tmp_path / "missing.npz"))
+    assert "no plate character model" in (plate.status(trained=True) or "")

@@ -58,10 +58,18 @@ def tesseract_status() -> str | None:
 def status(*, trained: bool = False) -> str | None:
     """None when plates can be read (the character model exists or its fonts are there to train it on first
     use; with `trained`, only when it exists: ingest never stops minutes to train), else a one-line reason."""
-    if plate_chars.model_path().exists():
+    if plate_chars.is_current():
         return None
     if trained:
-        return f"plate reading off: no plate character model at {plate_chars.model_path()} (relaytrack plate train)"
+        # An old model file is as good as none: reading with it would retrain it in the middle of an ingest.
+        what = (
+            "an older plate character model"
+            if plate_chars.model_path().exists()
+            else "no plate character model"
+        )
+        return f"plate reading off: {what} at {plate_chars.model_path()} (relaytrack plate train)"
+    if plate_chars.model_path().exists():
+        return None
     why = plate_chars.fonts_status()
     return f"plate reading off: {why}" if why else None
 

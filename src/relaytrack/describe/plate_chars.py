@@ -394,15 +394,23 @@ def model_path() -> Path:
 _cached: tuple[str, float, CharModel] | None = None
 
 
+def is_current(path: Path | None = None) -> bool:
+    """Whether the model file exists and is of this version with these classes (else `load` retrains it)."""
+    path = path or model_path()
+    if not path.exists():
+        return False
+    try:
+        with np.load(path) as z:
+            return int(z["version"]) == VERSION and str(z["classes"]) == CLASSES
+    except (OSError, ValueError, KeyError):  # a truncated or foreign file: rebuilt like an old one
+        return False
+
+
 def load(path: Path | None = None) -> CharModel:
     """The character model, trained first (a few minutes) when its file is missing or from an older version."""
     global _cached
     path = path or model_path()
-    ok = False
-    if path.exists():
-        with np.load(path) as z:
-            ok = int(z["version"]) == VERSION and str(z["classes"]) == CLASSES
-    if not ok:
+    if not is_current(path):
         import logging
 
         logging.getLogger(__name__).warning("plate character model missing or old: training %s", path)
