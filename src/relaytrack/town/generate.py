@@ -152,9 +152,12 @@ def render_frame(
             painted[k] = []
             parts = draw_vehicle(cam, v, x, y, heading, light, lighting, speed, painted[k])
             if parts and lighting.shadow < 1:
-                ground_shadow(
-                    frame, cam, x, y, 1.0 if v.kind != "bus" else 1.4, v.length / 2, heading, lighting.shadow
-                )
+                rx = 1.05 if v.kind != "bus" else 1.45
+                # A vehicle's shadow under it is darker than a person's, and the sun casts it off to one side
+                # beyond the body too (0.3 by day, fainter at dusk and night).
+                ground_shadow(frame, cam, x, y, rx, v.length / 2 + 0.1, heading, lighting.shadow * 0.6)
+                cast = 1 - (1 - lighting.shadow) * 1.55
+                ground_shadow(frame, cam, x + 0.7, y - 0.5, rx + 0.05, v.length / 2 - 0.1, heading, cast)
             for j, s in enumerate(parts):
                 sprites.append((100_000 + k * 4 + j, s))
         composite(frame, labels, view, sprites)

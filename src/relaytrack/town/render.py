@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from relaytrack.town.actors import Person, Vehicle
+from relaytrack.town.actors import Person
 from relaytrack.town.camera import PinholeCamera, cam_to_pixels, clip_polygon_near
-from relaytrack.town.humanoid import Sprite, draw_person, pose_joints, to_world
-from relaytrack.town.plates import paint_plates
+from relaytrack.town.humanoid import Sprite, draw_person
+from relaytrack.town.vehicle_sprite import draw_vehicle  # noqa: F401 (re-exported: render.draw_vehicle)
 from relaytrack.town.world import Box3, World
 
 LIGHTINGS = ("day", "dusk", "night")
@@ -250,150 +250,6 @@ def _draw_foliage(
     shade = 0.75 + 0.35 * rng.random(len(ys))
     img[ys, xs] = np.asarray(b.color, np.float32) * lit * shade[:, None]
     occ[ys, xs] = z
-
-
-# ----------------------------------------------------------------------------------------- vehicles
-
-
-def draw_vehicle(
-    cam: PinholeCamera,
-    v: Vehicle,
-    x: float,
-    y: float,
-    heading: float,
-    light: np.ndarray,
-    lighting: Lighting,
-    speed: float | None = None,
-    plates: list | None = None,
-) -> list[Sprite]:
-    """A vehicle as shaded boxes with its plates (plus its rider for motorcycles); empty when off-screen.
-    `speed`: now (0 while parked; default the vehicle's); `plates` gets (face, image corners, depth) of each
-    plate painted."""
-    depth_c = float(cam.to_cam(np.array([x, y, 0.8]))[2])
-    if depth_c < 2.0 or depth_c > 90:
-        return []
-    h = math.radians(heading)
-    fwd = np.array([math.sin(h), math.cos(h), 0.0])
-    right = np.array([math.cos(h), -math.sin(h), 0.0])
-    L = v.length
-    Wd = {"car": 1.8, "truck": 1.75, "bus": 2.5, "motorcycle": 0.6}[v.kind]
-    base = np.array([x, y, 0.0])
-    parts: list[tuple[float, float, float, float, float, tuple]] = []  # (l0, l1, w, z0, z1, colour)
-    col = v.bgr
-    if v.kind == "car":
-        parts = [
-            (-L / 2, L / 2, Wd, 0.25, 0.85, col),
-            (-L / 2 + 1.0, L / 2 - 1.3, Wd * 0.86, 0.85, 1.42, col),
-        ]
-    elif v.kind == "bus":
-        parts = [(-L / 2, L / 2, Wd, 0.3, 3.1, col)]
-    elif v.kind == "truck":  # a Porter-like box truck: chassis, cab, aluminium box
-        parts = [
-            (-L / 2, L / 2, Wd * 0.95, 0.3, 0.75, (48, 48, 50)),
-            (L / 2 - 1.6, L / 2, Wd, 0.75, 1.95, col),
-            (-L / 2 + 0.05, L / 2 - 1.7, Wd, 0.75, 2.2, (182, 184, 186)),
-        ]
-    else:
-        parts = [(-L / 2 + 0.2, L / 2 - 0.2, Wd * 0.6, 0.3, 0.85, col)]
-    all_pts = []
-    for l0, l1, w, z0, z1, _ in parts:
-        for a in (l0, l1):
-            for s in (-w / 2, w / 2):
-                for zz in (z0, z1):
-                    all_pts.append(base + a * fwd + s * right + np.array([0, 0, zz]))
-    wheel_r = 0.33 if v.kind != "motorcycle" else 0.32
-    uv_all, z_all = cam.project(np.array(all_pts))
-    if z_all.min() < 0.5:
-        return []
-    lo = uv_all.min(axis=0) - 6
-    hi = uv_all.max(axis=0) + 6
-    if hi[0] < 0 or hi[1] < 0 or lo[0] > cam.width or lo[1] > cam.height:
-        return []
-    x0, y0 = int(lo[0]), int(lo[1])
-    w, hgt = int(hi[0]) - x0 + 1, int(hi[1]) - y0 + 1
-    if w * hgt > 4 * cam.width * cam.height:
-        # A vehicle right under a narrow-field camera projects far past the frame: the canvas covers the
-        # picture and a margin only (not for smaller ones, whose edges would rasterise a little differently).
-        x0, y0 = max(x0, -8), max(y0, -8)
-        w = min(int(hi[0]), cam.width + 8) - x0 + 1
-        hgt = min(int(hi[1]), cam.height + 8) - y0 + 1
-    canvas = np.zeros((hgt, w, 3), np.float32)
-    mask = np.zeros((hgt, w), np.float32)
-    lit = np.asarray(light, np.float32)
-
-    def P(p: np.ndarray) -> np.ndarray:
-        return np.round((p - [x0, y0]) * 8).astype(np.int32)
-
-    # Wheels first (they show under the body).
-    for a in (-L / 2 + 0.8, L / 2 - 0.8) if v.kind != "motorcycle" else (-L / 2 + 0.35, L / 2 - 0.35):
-        for s in (-Wd / 2, Wd / 2) if v.kind != "motorcycle" else (0.0,):
-            c = base + a * fwd + s * right + np.array([0, 0, wheel_r])
-            ring = np.array(
-                [
-                    c + wheel_r * (math.cos(q) * fwd + math.sin(q) * np.array([0, 0, 1.0]))
-                    for q in np.linspace(0, 2 * np.pi, 10, endpoint=False)
-                ]
-            )
-            ruv, rz = cam.project(ring)
-            hull = cv2.convexHull(P(ruv))
-            cv2.fillConvexPoly(canvas, hull, (22, 22, 24), cv2.LINE_AA, 3)
-            cv2.fillConvexPoly(mask, hull, 1.0, cv2.LINE_AA, 3)
-    cpos = cam.centre
-    for pi, (l0, l1, wdt, z0, z1, colr) in enumerate(parts):
-        corners = {}
-        for a, an in ((l0, "b"), (l1, "f")):
-            for s, sn in ((-wdt / 2, "l"), (wdt / 2, "r")):
-                for zz, zn in ((z0, "d"), (z1, "u")):
-                    corners[an + sn + zn] = base + a * fwd + s * right + np.array([0, 0, zz])
-        faces = [
-            ("bld", "brd", "bru", "blu", -fwd, "back"),
-            ("fld", "frd", "fru", "flu", fwd, "front"),
-            ("bld", "fld", "flu", "blu", -right, "side"),
-            ("brd", "frd", "fru", "bru", right, "side"),
-            ("blu", "bru", "fru", "flu", np.array([0, 0, 1.0]), "top"),
-        ]
-        for a, b_, c_, d_, n, kind in faces:
-            quad = np.array([corners[a], corners[b_], corners[c_], corners[d_]])
-            if float(n @ (cpos - quad.mean(axis=0))) <= 0:
-                continue
-            quv, _ = cam.project(quad)
-            shade = {"top": 1.08, "side": 0.85, "front": 0.75, "back": 0.72}[kind]
-            fc = np.asarray(colr, np.float32) * lit * shade
-            glass = v.kind == "car" and pi == 1 and kind != "top"
-            if glass:
-                fc = np.array([60, 55, 50], np.float32) * lit * (0.8 + 0.4 * (kind == "front"))
-            cv2.fillConvexPoly(canvas, P(quv), tuple(float(c) for c in fc), cv2.LINE_AA, 3)
-            cv2.fillConvexPoly(mask, P(quv), 1.0, cv2.LINE_AA, 3)
-            if (v.kind == "bus" and kind == "side") or (v.kind == "truck" and pi == 1 and kind != "top"):
-                band = quad.copy()
-                band[:, 2] = np.clip(band[:, 2], *((1.5, 2.7) if v.kind == "bus" else (1.2, 1.85)))
-                buv, _ = cam.project(band)
-                gl = np.array([70, 60, 50], np.float32) * lit
-                cv2.fillConvexPoly(canvas, P(buv), tuple(float(c) for c in gl), cv2.LINE_AA, 3)
-            if lighting.lamp > 0 and kind in ("front", "back") and pi == 0:
-                lamp_col = (230, 240, 255) if kind == "front" else (40, 40, 230)
-                for s in (-0.35, 0.35) if v.kind != "motorcycle" else (0.0,):
-                    p = quad.mean(axis=0) + s * wdt * right + np.array([0, 0, 0.1])
-                    luv, lz = cam.project(p)
-                    rr = max(1, int(cam.f * 0.12 / max(lz, 1)))
-                    cv2.circle(canvas, tuple(P(luv)), rr * 8, lamp_col, -1, cv2.LINE_AA, 3)
-    painted = paint_plates(
-        canvas, cam, v, x, y, heading, (x0, y0), lit, lighting.lamp > 0, v.speed if speed is None else speed
-    )
-    if plates is not None:
-        plates.extend(painted)
-    canvas = cv2.GaussianBlur(canvas, (3, 3), 0.5)
-    mask = cv2.GaussianBlur(mask, (3, 3), 0.5)
-    canvas = canvas / np.maximum(mask, 1e-3)[..., None] * (mask[..., None] > 1e-3)
-    out = [Sprite(x0, y0, canvas, np.clip(mask, 0, 1), np.zeros_like(mask), float(cam.to_cam(base)[2]))]
-    if v.rider is not None:
-        j = to_world(pose_joints(v.rider, "ride"), x - 0.25 * fwd[0], y - 0.25 * fwd[1], heading)
-        s = draw_person(cam, v.rider, j, light)
-        if s is not None:
-            s.depth = out[0].depth - 0.05
-            s.body[:] = 0  # riders are not pedestrians in the ground truth
-            out.append(s)
-    return out
 
 
 # ----------------------------------------------------------------------------------------- frames
