@@ -125,7 +125,7 @@ class ReidConfig(Strict):
     auto_min_tracklets: int = Field(
         80, ge=8, le=1_000_000, description="Person tracklets with two or more stored crops needed first"
     )
-    auto_min_cameras: int = Field(2, ge=2, le=100_000, description="Cameras those tracklets come from")
+    auto_min_cameras: int = Field(2, ge=2, le=1000, description="Cameras those tracklets come from")
     auto_growth: float = Field(
         2.0,
         ge=1.1,

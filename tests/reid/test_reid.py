@@ -278,3 +278,26 @@ def test_train_samples_a_large_store(store_db):
     keys = [t.key for t in some]
     assert keys == sorted(keys, key=int) and set(keys) < {t.key for t in every}
     store.close()
+
+
+def test_usable_tracklets_are_counted_incrementally(store_db):
+    """After every ingest only the crops stored since the last count are read (meta reid_usable): a count
+    that read every crop of a city store after every ingest would not scale."""
+    import json
+
+    from relaytrack.reid import train
+    from relaytrack.store import Store
+
+    store = Store(store_db)
+    _fill_store(store, n_people=4)  # 8 tracklets with 3 crops on 2 cameras
+    with store.tx() as conn:
+        assert train.usable_tracklets(conn) == (8, 2)
+        upto = json.loads(conn.execute("SELECT value FROM meta WHERE key='reid_usable'").fetchone()[0])["upto"]
+        assert upto == conn.execute("SELECT max(id) FROM sightings").fetchone()[0]
+        # What was counted is not read again (a purge of old crops leaves the trigger's figure alone).
+        conn.execute("DELETE FROM crops WHERE sighting_id <= ?", (upto,))
+        assert train.usable_tracklets(conn) == (8, 2)
+    _fill_store(store, n_people=2, seed=3)
+    with store.tx() as conn:
+        assert train.usable_tracklets(conn) == (12, 2)
+    store.close()

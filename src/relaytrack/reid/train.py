@@ -39,7 +39,9 @@ def _decode(jpeg: bytes) -> np.ndarray | None:
     return img if img is not None and img.shape[0] >= 8 and img.shape[1] >= 4 else None
 
 
-def store_tracklets(conn, *, kind: str = "person", limit: int | None = None, seed: int = 0) -> list[TrackletCrops]:
+def store_tracklets(
+    conn, *, kind: str = "person", limit: int | None = None, seed: int = 0
+) -> list[TrackletCrops]:
     """Person sightings with their stored crops (the thumbnail alone where a store predates crops). With
     `limit`, an even sample of at most that many (a city store holds millions; a metric needs thousands)."""
     rows = conn.execute(
@@ -69,9 +71,16 @@ class TrainReport:
     info: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "dim": self.dim, "tracklets": self.tracklets, "crops": self.crops,
-                "negative_pairs": self.negative_pairs, "co_occurring_pairs": self.co_occurring_pairs,
-                "seconds": round(self.seconds, 1), **self.info}
+        return {
+            "model": self.model,
+            "dim": self.dim,
+            "tracklets": self.tracklets,
+            "crops": self.crops,
+            "negative_pairs": self.negative_pairs,
+            "co_occurring_pairs": self.co_occurring_pairs,
+            "seconds": round(self.seconds, 1),
+            **self.info,
+        }
 
 
 def default_model_path(store: Store) -> Path:
@@ -79,8 +88,13 @@ def default_model_path(store: Store) -> Path:
 
 
 def train_tracklets(
-    tracklets: list[TrackletCrops], *, views: int = 2, dim: int = 96, seed: int = 0,
-    progress: Progress | None = None, threads: int = 2,
+    tracklets: list[TrackletCrops],
+    *,
+    views: int = 2,
+    dim: int = 96,
+    seed: int = 0,
+    progress: Progress | None = None,
+    threads: int = 2,
 ):
     """Fit a projection on tracklets (identities never read); returns (onnx model, info)."""
     usable = [t for t in tracklets if len(t.crops) >= 2]
@@ -101,27 +115,63 @@ def train_tracklets(
     return reid_model.build(projection=proj, info={"trained_on": "store tracklets"}), proj.info
 
 
-def train(store: Store, out: Path | None = None, *, progress: Progress | None = None, seed: int = 0,
-          max_tracklets: int = MAX_TRACKLETS) -> TrainReport:
+def train(
+    store: Store,
+    out: Path | None = None,
+    *,
+    progress: Progress | None = None,
+    seed: int = 0,
+    max_tracklets: int = MAX_TRACKLETS,
+) -> TrainReport:
     t0 = time.perf_counter()
     with store.tx() as conn:
         tracklets = store_tracklets(conn, limit=max_tracklets, seed=seed)
     model, info = train_tracklets(tracklets, progress=progress, seed=seed)
     path = reid_model.write(model, out or default_model_path(store)).resolve()
-    return TrainReport(str(path), int(info["dim"]), int(info["tracklets"]), int(info["crops"]),
-                       int(info["negative_pairs"]), int(info["co_occurring_pairs"]), time.perf_counter() - t0,
-                       {"separation_top": info["separation_top"],
-                        "associated_pairs": int(info.get("associated_pairs", 0))})
+    return TrainReport(
+        str(path),
+        int(info["dim"]),
+        int(info["tracklets"]),
+        int(info["crops"]),
+        int(info["negative_pairs"]),
+        int(info["co_occurring_pairs"]),
+        time.perf_counter() - t0,
+        {"separation_top": info["separation_top"], "associated_pairs": int(info.get("associated_pairs", 0))},
+    )
+
+
+MAX_COUNTED_CAMERAS = 1000  # `reid.auto_min_cameras` is bounded by it
 
 
 def usable_tracklets(conn) -> tuple[int, int]:
-    """(person tracklets with two or more stored crops, cameras they come from): what a model learns from."""
-    # k=1 exists exactly when a sighting has two or more crops (k counts from 0).
-    n, cams = conn.execute(
-        "SELECT count(*), count(DISTINCT s.camera_id) FROM crops c JOIN sightings s ON s.id=c.sighting_id "
-        "WHERE c.k=1 AND s.kind='person'"
-    ).fetchone()
-    return int(n or 0), int(cams or 0)
+    """(person tracklets with two or more stored crops, cameras they come from, counted up to
+    MAX_COUNTED_CAMERAS): what a model learns from.
+
+    Counted incrementally (meta `reid_usable`): only the crops of sightings stored since the last count are
+    read, so the check after every ingest does not read every crop of a city store. Sightings deleted since
+    (retention) stay counted: the figure only decides when to learn again."""
+    row = conn.execute("SELECT value FROM meta WHERE key='reid_usable'").fetchone()
+    state = json.loads(row[0]) if row else {"upto": 0, "tracklets": 0, "cameras": []}
+    top = int(conn.execute("SELECT max(id) FROM sightings").fetchone()[0] or 0)
+    if top > state["upto"]:
+        # k=1 exists exactly when a sighting has two or more crops (k counts from 0).
+        where = "FROM crops c JOIN sightings s ON s.id=c.sighting_id WHERE c.sighting_id > ? AND c.k=1 AND s.kind='person'"
+        n = conn.execute(f"SELECT count(*) {where}", (state["upto"],)).fetchone()[0]
+        cams = set(state["cameras"])
+        if len(cams) < MAX_COUNTED_CAMERAS:
+            rows = conn.execute(
+                f"SELECT DISTINCT s.camera_id {where} LIMIT {MAX_COUNTED_CAMERAS}", (state["upto"],)
+            ).fetchall()
+            cams |= {r[0] for r in rows}
+        state = {
+            "upto": top,
+            "tracklets": state["tracklets"] + int(n or 0),
+            "cameras": sorted(cams)[:MAX_COUNTED_CAMERAS],
+        }
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_usable', ?)", (json.dumps(state),)
+        )
+    return int(state["tracklets"]), len(state["cameras"])
 
 
 def record_learned(conn, tracklets: int, model: str | None, error: str | None = None) -> None:
@@ -157,15 +207,21 @@ def apply(store: Store, model: Path | None = None, *, progress: Progress | None 
             vectors.reset(conn)
             conn.execute("UPDATE sightings SET embedding=NULL")
             state = {"model": emb.identity, "after": 0}
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_apply', ?)", (json.dumps(state),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_apply', ?)", (json.dumps(state),)
+            )
             vectors.bind_embedder(conn, emb.identity, str(path.resolve()))
         total = conn.execute("SELECT count(*) FROM sightings").fetchone()[0]
         done = conn.execute("SELECT count(*) FROM sightings WHERE id<=?", (state["after"],)).fetchone()[0]
     embedded = skipped = 0
     while True:
         with store.tx() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM sightings WHERE id>? ORDER BY id LIMIT ?", (state["after"], APPLY_CHUNK))]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM sightings WHERE id>? ORDER BY id LIMIT ?", (state["after"], APPLY_CHUNK)
+                )
+            ]
             if not ids:
                 conn.execute("DELETE FROM meta WHERE key='reid_apply'")
                 record_learned(conn, usable_tracklets(conn)[0], str(path))
@@ -180,12 +236,16 @@ def apply(store: Store, model: Path | None = None, *, progress: Progress | None 
                 new_vecs.append(emb.embed_tracklet(images))
             if new_ids:
                 arr = np.stack(new_vecs)
-                conn.executemany("UPDATE sightings SET embedding=? WHERE id=?",
-                                 [(v.tobytes(), i) for v, i in zip(arr, new_ids, strict=True)])
+                conn.executemany(
+                    "UPDATE sightings SET embedding=? WHERE id=?",
+                    [(v.tobytes(), i) for v, i in zip(arr, new_ids, strict=True)],
+                )
                 vectors.add_many(conn, new_ids, arr)
             embedded += len(new_ids)
             state["after"] = ids[-1]
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_apply', ?)", (json.dumps(state),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('reid_apply', ?)", (json.dumps(state),)
+            )
         done += len(ids)
         if progress:
             progress(done, total, "re-embed")
