@@ -292,7 +292,9 @@ def test_usable_tracklets_are_counted_incrementally(store_db):
     _fill_store(store, n_people=4)  # 8 tracklets with 3 crops on 2 cameras
     with store.tx() as conn:
         assert train.usable_tracklets(conn) == (8, 2)
-        upto = json.loads(conn.execute("SELECT value FROM meta WHERE key='reid_usable'").fetchone()[0])["upto"]
+        upto = json.loads(conn.execute("SELECT value FROM meta WHERE key='reid_usable'").fetchone()[0])[
+            "upto"
+        ]
         assert upto == conn.execute("SELECT max(id) FROM sightings").fetchone()[0]
         # What was counted is not read again (a purge of old crops leaves the trigger's figure alone).
         conn.execute("DELETE FROM crops WHERE sighting_id <= ?", (upto,))
