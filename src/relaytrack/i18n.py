@@ -495,6 +495,8 @@ PHRASES: list[tuple[str, str]] = [
     ("track began at the {w} edge", "{w} 가장자리에서 추적이 시작됨"),
     ("the {w} moved off {n} s later", "{n}초 뒤 {w} 출발"),
     ("the {w} stopped {n} s before", "{n}초 전에 {w} 정차"),
+    ("the {w}'s track ended {n} s later", "{n}초 뒤 {w} 추적이 끝남"),
+    ("the {w}'s track began {n} s before", "{n}초 전에 {w} 추적이 시작됨"),
     # relay stop reasons (relaytrack.relay.search.beam_search)
     ("no candidate", "연결된 카메라에 시간 창 안의 후보가 없음"),
     ("best candidate {n} below {m}", "가장 유력한 후보도 신뢰도 {n}(으)로 기준 {m}에 못 미침"),

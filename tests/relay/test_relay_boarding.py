@@ -94,13 +94,18 @@ def street(store_db: str, tmp_path: Path) -> Street:
     s.store.close()
 
 
-def _drive_scene(st: Street, *, car_moves: bool = True, passing: bool = False) -> dict[str, int]:
+def _drive_scene(
+    st: Street, *, car_moves: bool = True, passing: bool = False, lost: bool = False
+) -> dict[str, int]:
     me, car = unit(st.rng.normal(size=DIM)), unit(st.rng.normal(size=DIM))
     ids = {}
     # A: the suspect walks from the left edge to x=300 and vanishes there (feet at y=190).
     ids["walk"] = st.person("A", 0, noisy(st.rng, me), path=[(0, 20, 100, 30, 90), (10, 300, 100, 30, 90)],
                             exit_="inside")  # fmt: skip
-    if passing:  # a car driving past at that moment hides the person
+    if lost:  # the detector loses the car as it moves off, 1 s after the suspect vanished
+        ids["car_a"] = st.car("A", -20, noisy(st.rng, car), path=[(-20, 250, 150, 160, 70), (11, 250, 150, 160, 70)],
+                              entry="inside", exit_="inside")  # fmt: skip
+    elif passing:  # a car driving past at that moment hides the person
         ids["car_a"] = st.car(
             "A", 8, noisy(st.rng, car), path=[(8, 0, 150, 160, 70), (14, 600, 150, 160, 70)]
         )
@@ -113,7 +118,8 @@ def _drive_scene(st: Street, *, car_moves: bool = True, passing: bool = False) -
                           (60, 200, 150, 160, 70)], exit_="inside")  # fmt: skip
     ids["out"] = st.person("B", 38, noisy(st.rng, me), path=[(38, 240, 100, 30, 90), (46, 600, 100, 30, 90)],
                            entry="inside")  # fmt: skip
-    ids["walk_c"] = st.person("C", 120, noisy(st.rng, me))
+    if not lost:  # (a later sighting on foot would compete with the costlier lost-car explanation)
+        ids["walk_c"] = st.person("C", 120, noisy(st.rng, me))
     return ids
 
 
@@ -206,3 +212,13 @@ def test_cli_prints_the_hand_offs_and_writes_them(street: Street, tmp_path: Path
         ("board", ids["car_a"]),
         ("alight", ids["car_b"]),
     ]
+
+
+def test_a_car_lost_by_the_detector_as_it_moves_off_is_boarded_at_a_cost(street: Street) -> None:
+    ids = _drive_scene(street, lost=True)
+    route = relay(street.store, ids["walk"], hops=6)
+    assert route.sighting_ids[:3] == [ids["walk"], ids["car_a"], ids["car_b"]]
+    hop = next(h for h in route.hops if h.sighting.id == ids["car_a"])
+    assert any("track ended 1 s later" in r for r in hop.reasons)
+    # The car driving back past the camera the suspect walked on is no revisit of the person's.
+    assert route.to_dict()["handoffs"][0]["type"] == "board"

@@ -29,6 +29,11 @@ from relaytrack.store.sightings import SIGHTING_COLUMNS, boxes_of, row_to_sighti
 
 STILL_FRAC = 0.2  # a vehicle whose box centre moves less than this share of its width in STILL_S stands still
 STILL_S = 1.5
+# A detector often loses a car the moment it moves off (motion blur, a new angle) and finds it only once it has
+# stopped: a standing vehicle's track ending (beginning) this soon after the person vanished (before they
+# appeared) counts as leaving (arriving), at a cost, since a flickering detection of a parked car looks alike.
+LOST_S = 5.0
+LOST_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -168,10 +173,15 @@ def board(
     if d > cfg.handoff_dist or not v_track.still_at(at):
         return None
     moves = v_track.move_time(at, cfg.handoff_gap_s)
-    if moves is None and not (vehicle.exit_edge != "inside" and vehicle.wall_end - at <= cfg.handoff_gap_s):
+    lost = moves is None and vehicle.exit_edge == "inside" and vehicle.wall_end - at <= LOST_S
+    if (
+        moves is None
+        and not lost
+        and not (vehicle.exit_edge != "inside" and vehicle.wall_end - at <= cfg.handoff_gap_s)
+    ):
         return None  # it stays put: someone walked behind a parked car
     left_at = moves if moves is not None else vehicle.wall_end
-    logit = cfg.handoff_logit + (1.0 - d)
+    logit = cfg.handoff_logit + (1.0 - d) - (LOST_COST if lost else 0.0)
     why = [f"got into the {vehicle.class_name} ({d:.1f} person heights away)"]
     if person.exit_edge == "inside":
         logit += 1.0
@@ -179,7 +189,10 @@ def board(
     else:
         logit -= 1.5
         why.append(f"track ended at the {person.exit_edge} edge")
-    why.append(f"the {vehicle.class_name} moved off {max(0.0, left_at - at):.0f} s later")
+    if lost:
+        why.append(f"the {vehicle.class_name}'s track ended {max(0.0, left_at - at):.0f} s later")
+    else:
+        why.append(f"the {vehicle.class_name} moved off {max(0.0, left_at - at):.0f} s later")
     return Handoff("board", person.id, vehicle.id, at, logit, why)
 
 
@@ -194,12 +207,15 @@ def alight(
     if d > cfg.handoff_dist or not v_track.still_at(min(at, v_track.t[-1])):
         return None
     stopped = v_track.stop_time(at, cfg.handoff_gap_s)
-    if stopped is None and not (
-        vehicle.entry_edge != "inside" and at - vehicle.wall_start <= cfg.handoff_gap_s
+    found = stopped is None and vehicle.entry_edge == "inside" and at - vehicle.wall_start <= LOST_S
+    if (
+        stopped is None
+        and not found
+        and not (vehicle.entry_edge != "inside" and at - vehicle.wall_start <= cfg.handoff_gap_s)
     ):
         return None  # it stood there all along: someone stepping out from behind a parked car
     since = stopped if stopped is not None else vehicle.wall_start
-    logit = cfg.handoff_logit + (1.0 - d)
+    logit = cfg.handoff_logit + (1.0 - d) - (LOST_COST if found else 0.0)
     why = [f"got out of the {vehicle.class_name} ({d:.1f} person heights away)"]
     if person.entry_edge == "inside":
         logit += 1.0
@@ -207,7 +223,10 @@ def alight(
     else:
         logit -= 1.5
         why.append(f"track began at the {person.entry_edge} edge")
-    why.append(f"the {vehicle.class_name} stopped {max(0.0, at - since):.0f} s before")
+    if found:
+        why.append(f"the {vehicle.class_name}'s track began {max(0.0, at - since):.0f} s before")
+    else:
+        why.append(f"the {vehicle.class_name} stopped {max(0.0, at - since):.0f} s before")
     return Handoff("alight", person.id, vehicle.id, at, logit, why)
 
 

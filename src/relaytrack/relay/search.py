@@ -31,6 +31,22 @@ def _overlaps(c: Candidate, held: list[tuple[str, float, float, str]]) -> bool:
     )
 
 
+def _after_handoff(
+    finder: CandidateFinder, cur: Candidate, direction: str, cands: list[Candidate]
+) -> list[Candidate]:
+    """Right after boarding (forward) the person is in the vehicle only from the boarding on: a sighting of the
+    vehicle that ended before it (a view overlapping the boarding camera's) is the car before, not the
+    person; backward from getting out, the same in reverse."""
+    link = cur.link or {}
+    source = link.get("source")
+    if (source, direction) not in (("board", "forward"), ("alight", "backward")) or cur.s.kind != "vehicle":
+        return cands
+    at = float(link["at_wall"]) - finder.offset(cur.s.camera)
+    if direction == "forward":
+        return [c for c in cands if c.s.kind != "vehicle" or c.t1 > at]
+    return [c for c in cands if c.s.kind != "vehicle" or c.t0 < at]
+
+
 def beam_search(
     finder: CandidateFinder,
     start: Sighting,
@@ -64,11 +80,18 @@ def beam_search(
                 cands = [c for c in cands if not _overlaps(c, held)]
             if not_after is not None:
                 cands = [c for c in cands if c.t0 <= not_after or c.s.id == stop_at]
+            if path:
+                cands = _after_handoff(finder, path[-1][0], direction, cands)
             if p.revisit_factor < 1.0:
-                # A camera the path left earlier (not the one it is on: a track resuming there is fine).
-                left = ({start.camera} | {c.s.camera for c, _ in path}) - {cur.camera}
+                # A camera the path left earlier (not the one it is on: a track resuming there is fine), as
+                # the same kind: the car someone got into may well drive back past where they walked.
+                left = {(start.camera, start.kind)} | {(c.s.camera, c.s.kind) for c, _ in path}
+                left.discard((cur.camera, cur.kind))
                 cands = sorted(
-                    (replace(c, conf=c.conf * p.revisit_factor) if c.s.camera in left else c for c in cands),
+                    (
+                        replace(c, conf=c.conf * p.revisit_factor) if (c.s.camera, c.s.kind) in left else c
+                        for c in cands
+                    ),
                     key=lambda c: -c.conf,
                 )
             p_take = sum(c.conf for c in cands)
