@@ -80,8 +80,9 @@ class EventLog:
             self.fh = None
 
 
-def start_pursuit(conn: sqlite3.Connection, *, case: str | None, user: str | None, origin: int,
-                  cameras_file: str | None) -> int:
+def start_pursuit(
+    conn: sqlite3.Connection, *, case: str | None, user: str | None, origin: int, cameras_file: str | None
+) -> int:
     cur = conn.execute(
         "INSERT INTO pursuits(case_no, user_name, origin_id, cameras_file, anchor_id) VALUES (?,?,?,?,?)",
         (case, user, origin, cameras_file, origin),
@@ -89,8 +90,9 @@ def start_pursuit(conn: sqlite3.Connection, *, case: str | None, user: str | Non
     return int(cur.lastrowid)
 
 
-def record_verdict(conn: sqlite3.Connection, pursuit_id: int, sighting_id: int, verdict: str,
-                   user: str | None) -> int:
+def record_verdict(
+    conn: sqlite3.Connection, pursuit_id: int, sighting_id: int, verdict: str, user: str | None
+) -> int:
     if verdict not in ("confirm", "reject"):
         from relaytrack.errors import InputError
 
@@ -127,3 +129,22 @@ def finish_pursuit(store, pursuit_id: int, status: str, anchor_id: int | None) -
             "UPDATE pursuits SET status=?, anchor_id=?, ended_at=unixepoch('subsec') WHERE id=?",
             (status, anchor_id, pursuit_id),
         )
+
+
+def abandon_pursuit(store, pursuit_id: int, reason: str) -> None:
+    """End a pursuit that never got to its first frame (models or cameras failed to load): an `ended` event
+    saying why, at the origin's footage time like any event of it, so a reader never waits on a pursuit that
+    will not run."""
+    row = store.conn.execute(
+        "SELECT p.origin_id, s.wall_start FROM pursuits p LEFT JOIN sightings s ON s.id = p.origin_id"
+        " WHERE p.id=?",
+        (pursuit_id,),
+    ).fetchone()
+    if row is None:
+        return
+    import time
+
+    at = float(row[1]) if row[1] is not None else time.time()
+    log = EventLog(None, store, pursuit_id)
+    log.emit(PursuitEvent("ended", at, None, {"reason": reason, "anchor": int(row[0])}))
+    finish_pursuit(store, pursuit_id, "ended", int(row[0]))

@@ -163,12 +163,14 @@ class Pursuit:
         if self.now - self.last_predict >= self.cfg.predict_every_s:
             self._predict(self.now)
 
-    def end(self, reason: str) -> None:
+    def end(self, reason: str, stopped_by: str | None = None) -> None:
+        """The `ended` event; `stopped_by`: the user who stopped it (console or CLI), said in the event."""
         if self.state == "ended":
             return
         self.state = "ended"
+        who = {"stopped_by": stopped_by} if stopped_by else {}
         self.log.emit(PursuitEvent("ended", self.now, self.anchor.camera, {
-            "reason": reason, "anchor": self.anchor.id,
+            "reason": reason, **who, "anchor": self.anchor.id,
             "route": [a.sighting.id for a in self.stack],
             "analysed_frames": dict(sorted(self.stats.analysed.items())),
             "analysed_fps": round(self.stats.analysed_fps(), 2), "budget_fps": self.cfg.budget.total_fps,
@@ -200,7 +202,11 @@ class Pursuit:
         offered = any(k == key for _, k in self.offered.values())
         if sc.confidence >= h.auto_conf:
             self._hand_off(arr, sc, wall, "auto")
-        elif sc.confidence >= h.offer_conf and not offered and (arr.finished or s.end - s.start >= h.offer_after_s):
+        elif (
+            sc.confidence >= h.offer_conf
+            and not offered
+            and (arr.finished or s.end - s.start >= h.offer_after_s)
+        ):
             sid = arr.save()
             self.offered[sid] = (_rescored(sc, sid), key)
             self._emit_handoff(sc, sid, wall, "offered")
@@ -216,7 +222,11 @@ class Pursuit:
 
     def _emit_handoff(self, sc: ArrivalScore, sid: int, wall: float, status: str) -> None:
         s = sc.sighting
-        prev = self.stack[-2].sighting if status in ("auto", "confirmed") and len(self.stack) > 1 else self.anchor
+        prev = (
+            self.stack[-2].sighting
+            if status in ("auto", "confirmed") and len(self.stack) > 1
+            else self.anchor
+        )
         self.log.emit(PursuitEvent("handoff", wall, s.camera, {
             "sighting": sid, "confidence": round(sc.confidence, 3), "reasons": sc.reasons, "status": status,
             "from": prev.id, "seen_at": iso(s.wall_start), "latency_s": round(wall - s.wall_start, 2),
@@ -273,7 +283,9 @@ def _merge(anchor: Sighting, now: Sighting) -> Sighting:
     return replace(now, id=anchor.id)
 
 
-def drive(pursuit: Pursuit, items: Iterable[FeedItem | None], clock: Callable[[], float] | None = None) -> None:
+def drive(
+    pursuit: Pursuit, items: Iterable[FeedItem | None], clock: Callable[[], float] | None = None
+) -> None:
     """Run a pursuit over a feed until it is lost or the feed ends. `None` items are clock ticks (live
     feeds): `clock()` gives the footage time then."""
     for item in items:

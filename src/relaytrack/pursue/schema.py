@@ -5,6 +5,11 @@
   ended, camera_down), with its footage time, for the console and the audit.
 - pursuit_verdicts: the operator's confirm/reject of a hand-off, written by `relaytrack pursue confirm|reject`
   (or the console) and read by the running pursuit, which marks them applied.
+
+`002_heartbeat`: a running pursuit writes `heartbeat_at` every few seconds (relaytrack.pursue.control), so a
+reader can tell one whose process died (killed, crashed, the machine lost) from one still running: the stored
+status stays what the pursuit last wrote, "stale" is derived when read. `stop_by`/`stop_at`: who asked a
+running pursuit to stop and when; the pursuit reads it (its own process or another) and ends saying so.
 """
 
 MIGRATIONS = [
@@ -42,6 +47,14 @@ MIGRATIONS = [
             applied INTEGER NOT NULL DEFAULT 0,
             created_at REAL NOT NULL DEFAULT (unixepoch('subsec'))
         );
+        """,
+    ),
+    (
+        "002_heartbeat",
+        """
+        ALTER TABLE pursuits ADD COLUMN heartbeat_at REAL;
+        ALTER TABLE pursuits ADD COLUMN stop_by TEXT;
+        ALTER TABLE pursuits ADD COLUMN stop_at REAL;
         """,
     ),
 ]

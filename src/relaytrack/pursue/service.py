@@ -11,20 +11,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from relaytrack.config import Config
-from relaytrack.pursue.events import EventLog, PursuitEvent, finish_pursuit, start_pursuit, take_verdicts
+from relaytrack.pursue.control import Heartbeat, stop_requested_by
+from relaytrack.pursue.events import (
+    EventLog,
+    PursuitEvent,
+    abandon_pursuit,
+    finish_pursuit,
+    start_pursuit,
+    take_verdicts,
+)
 from relaytrack.pursue.feed import FeedSpec, LiveFeed, merged_feed
 from relaytrack.pursue.run import Pursuit, PursuitConfig, drive
+from relaytrack.records import Sighting
 from relaytrack.source.open import is_stream
 
 
 @dataclass
 class PursuitResult:
     pursuit_id: int
-    state: str  # lost | ended
+    state: str  # lost | ended | stopped
     events: list[PursuitEvent]
     analysed: dict[str, int]
     analysed_fps: float
@@ -49,17 +60,59 @@ def run_pursuit(
     case: str | None = None,
     stop: threading.Event | None = None,
     on_event: Callable[[PursuitEvent], None] | None = None,
+    pursuit_id: int | None = None,
 ) -> PursuitResult:
+    """Follow the suspect from sighting `origin_id` until lost, the sources end, or `stop` is set (or a stop
+    is requested in the store, `control.request_stop`, which the heartbeat turns into `stop`).
+
+    `pursuit_id`: a row the caller already created (`start_pursuit`), so that it could answer with the id
+    before the models load (the console); else the row is created once they have loaded. From the row on the
+    pursuit beats (`control.Heartbeat`) and always ends with an `ended` event: a start that fails (models,
+    cameras) ends it saying why, and the error is raised."""
+    stop = stop or threading.Event()
+    with ExitStack() as beating:
+        if pursuit_id is not None:
+            beating.enter_context(Heartbeat(store.url, pursuit_id, stop))
+        try:
+            prep = _prepare(store, origin_id, cameras_file, cfg, pcfg or PursuitConfig())
+        except BaseException as err:
+            if pursuit_id is not None:
+                said = str(err).strip().splitlines()
+                abandon_pursuit(
+                    store, pursuit_id, f"could not start: {said[0] if said else type(err).__name__}"
+                )
+            raise
+        if pursuit_id is None:
+            with store.tx() as conn:
+                pursuit_id = start_pursuit(
+                    conn, case=case, user=user, origin=origin_id, cameras_file=str(cameras_file)
+                )
+            beating.enter_context(Heartbeat(store.url, pursuit_id, stop))
+        return _run(store, prep, pursuit_id, stop, json_path=json_path, realtime=realtime, user=user,
+                    on_event=on_event)  # fmt: skip
+
+
+@dataclass
+class _Prepared:
+    """What a pursuit needs before its first frame: the origin, the feeds, the loaded models, the network."""
+
+    origin: Sighting
+    specs: list[FeedSpec]
+    cfg: Config
+    pcfg: PursuitConfig
+    stages: Any
+    links: Callable[[str], list]
+
+
+def _prepare(
+    store, origin_id: int, cameras_file: str | Path, cfg: Config | None, pcfg: PursuitConfig
+) -> _Prepared:
     from relaytrack.pipeline.session import Stages
-    from relaytrack.pursue.analyse import SessionAnalyser
-    from relaytrack.pursue.handoff import Reidentifier
     from relaytrack.relay.network import links_from
-    from relaytrack.store import vectors
     from relaytrack.store.sightings import get_sighting
     from relaytrack.watch.service import sources_from_network
 
     cfg = (cfg or Config()).model_copy(deep=True)
-    pcfg = pcfg or PursuitConfig()
     origin = get_sighting(store.conn, origin_id)  # NotFound: a one-line error
     specs = [FeedSpec(s.camera, s.uri, s.start_wall) for s in sources_from_network(cameras_file)]
     # The feed delivers up to the busiest camera's rate; the pursuit's budget picks among those frames.
@@ -76,39 +129,54 @@ def run_pursuit(
             link_cache[cam] = got
         return link_cache[cam]
 
-    with store.tx() as conn:
-        pid = start_pursuit(conn, case=case, user=user, origin=origin_id, cameras_file=str(cameras_file))
+    return _Prepared(origin, specs, cfg, pcfg, stages, links)
+
+
+def _run(store, prep: _Prepared, pid: int, stop: threading.Event, *, json_path: Path | None, realtime: bool,
+         user: str | None, on_event: Callable[[PursuitEvent], None] | None) -> PursuitResult:  # fmt: skip
+    from relaytrack.pursue.analyse import SessionAnalyser
+    from relaytrack.pursue.handoff import Reidentifier
+    from relaytrack.store import vectors
+
+    origin, specs, pcfg = prep.origin, prep.specs, prep.pcfg
     log = EventLog(json_path, store, pid)
     if on_event:
         log.listeners.append(on_event)
     reid = Reidentifier(origin, vectors.background(store.conn, origin.kind), pcfg.handoff)
     analysers = {
-        s.camera: SessionAnalyser(stages, s.camera, store, origin.kind, min_track_s=pcfg.handoff.min_track_s,
+        s.camera: SessionAnalyser(prep.stages, s.camera, store, origin.kind, min_track_s=pcfg.handoff.min_track_s,
                                   rescore_s=pcfg.handoff.rescore_s)
         for s in specs
     }  # fmt: skip
     pursuit = Pursuit(
-        origin, [s.camera for s in specs], links, reid, analysers, log, pcfg,
+        origin, [s.camera for s in specs], prep.links, reid, analysers, log, pcfg,
         verdicts=lambda: take_verdicts(store, pid),
     )  # fmt: skip
+    halted = False
+
+    def halt(by: str | None = None) -> None:
+        # Asked to stop: the `ended` event names who asked (the store's request; the CLI's own user on
+        # Ctrl-C), before the feed's end would make it "sources ended". No asker: the service shut down.
+        nonlocal halted
+        halted = True
+        who = by or stop_requested_by(store.conn, pid)
+        pursuit.end("stopped by the operator" if who else "stopped", who)
+
     t0 = time.time()
     live = realtime or any(is_stream(s.uri) for s in specs)
     feed = None
     play_t0 = None
     try:
         if live:
-            feed = LiveFeed(specs, cfg.source, origin.wall_start)
+            feed = LiveFeed(specs, prep.cfg.source, origin.wall_start)
             play_t0 = feed.t_real0
-            if stop is not None:
-                threading.Thread(target=lambda: (stop.wait(), feed.stop()), daemon=True).start()
             wall0 = origin.wall_start
-            drive(pursuit, feed, clock=lambda: wall0 + (time.time() - feed.t_real0))
+            # The live feed yields at least every half second, so a stop is seen within that.
+            drive(pursuit, _until(feed, stop, halt), clock=lambda: wall0 + (time.time() - feed.t_real0))
         else:
-            drive(pursuit, _until(merged_feed(specs, cfg.source, origin.wall_start), stop))
-        if stop is not None and stop.is_set():
-            pursuit.end("stopped by the operator")
+            drive(pursuit, _until(merged_feed(specs, prep.cfg.source, origin.wall_start), stop, halt))
     except KeyboardInterrupt:
-        pursuit.end("stopped by the operator")
+        halt(user)
     finally:
         if feed is not None:
             feed.stop()
@@ -116,16 +184,21 @@ def run_pursuit(
             pursuit.end("stopped")
         log.close()
         lost = any(e.type == "lost" for e in log.events)
-        finish_pursuit(store, pid, "lost" if lost else "ended", pursuit.anchor.id)
+        state = "lost" if lost else "stopped" if halted else "ended"
+        finish_pursuit(store, pid, state, pursuit.anchor.id)
     return PursuitResult(
-        pid, "lost" if lost else "ended", list(log.events), dict(pursuit.stats.analysed),
+        pid, state, list(log.events), dict(pursuit.stats.analysed),
         pursuit.stats.analysed_fps(), time.time() - t0, play_t0, origin.wall_start,
         (pursuit.stats.last_wall or 0.0) - (pursuit.stats.first_wall or 0.0),
     )  # fmt: skip
 
 
-def _until(items, stop: threading.Event | None):
+def _until(items, stop: threading.Event, on_stop: Callable[[], None]):
+    """The feed's items until `stop` is set; then `on_stop()` (the pursuit ends as stopped, not as a feed
+    that ran out)."""
     for it in items:
-        if stop is not None and stop.is_set():
-            return
+        if stop.is_set():
+            break
         yield it
+    if stop.is_set():
+        on_stop()
