@@ -223,6 +223,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "실시간 추적 #{p}의 인계 {ids}을(를) 제외함",
         "rejected hand-off {ids} of live pursuit #{p}",
     ),
+    "a_pursuit_start": (
+        "목격 #{s}에서 실시간 추적 #{p}을(를) 시작함",
+        "started live pursuit #{p} from sighting #{s}",
+    ),
+    "a_pursuit_stop": ("실시간 추적 #{p}을(를) 중지함", "stopped live pursuit #{p}"),
     "handoff_board": (
         "{camera}에서 {time}에 차량 #{vehicle}에 탐: 이후 경로는 그 차량",
         "got into vehicle #{vehicle} on {camera} at {time}: the route follows the vehicle from there",
@@ -456,6 +461,29 @@ PHRASES: list[tuple[str, str]] = [
         "pursuit {n} is {r}: a verdict is applied only while it runs",
         "실시간 추적 {n}은(는) 이미 끝남 ({r}): 판정은 추적 중에만 반영됨",
     ),
+    # starting and stopping a pursuit from the console (service/routers/pursuits.py, service/pursuit_runs.py)
+    (
+        "pursuit {n} is {r}: only a running pursuit can be stopped",
+        "실시간 추적 {n}은(는) 추적 중이 아님 ({r}): 추적 중인 것만 중지할 수 있음",
+    ),
+    (
+        "stale (no heartbeat for {n} s: its process is gone)",
+        "응답 없음 ({n}초 동안 신호 없음: 추적 프로세스가 멈춤)",
+    ),
+    ("pursuit {n} is already being stopped (asked by {m})", "실시간 추적 {n}은(는) 이미 중지 요청됨 ({m})"),
+    (
+        "the body's case {n} is not the case of the request ({m})",
+        "본문의 사건 {n}이(가) 요청의 사건({m})과 다름",
+    ),
+    (
+        "this service has no cameras file for pursuits: start it with `relaytrack serve --cameras FILE`",
+        "이 서비스에는 실시간 추적용 카메라 파일이 없음: `relaytrack serve --cameras 파일`로 시작하십시오",
+    ),
+    ("the service's cameras file {n} cannot be used: {r}", "서비스의 카메라 파일 {n}을(를) 쓸 수 없음: {r}"),
+    (
+        "{n} pursuits already run in this service: stop one before starting another",
+        "이 서비스에서 실시간 추적 {n}건이 이미 진행 중: 하나를 중지한 뒤 시작하십시오",
+    ),
     # search reasons (relaytrack.search.score.reasons, search.plate.explain, appearance)
     ("appearance {n} (z {z})", "외모 유사도 {n} (z {z})"),
     ("appearance {n}", "외모 유사도 {n}"),
@@ -539,6 +567,8 @@ PHRASES: list[tuple[str, str]] = [
     ("{n} predicted next at p {m}", "{n}이(가) 다음 카메라로 예측됨 (확률 {m})"),
     ("rejected by the operator", "관제요원이 제외함"),
     ("stopped by the operator", "관제요원이 중지함"),
+    ("could not start: {r}", "시작하지 못함: {r}"),
+    ("stale", "응답 없음"),
     ("lost", "용의자를 놓침"),
     ("stopped", "중지됨"),
     ("running", "추적 중"),

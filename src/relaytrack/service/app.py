@@ -35,6 +35,7 @@ from relaytrack.service.deps import ServiceConfig, StorePool
 from relaytrack.service.limits import BodyLimit
 from relaytrack.service.live import AlertHub
 from relaytrack.service.localize import LangMiddleware, error_body, http_error, validation_error
+from relaytrack.service.pursuit_runs import PursuitRunner
 from relaytrack.service.redact import scrub_paths
 from relaytrack.service.routers import alerts, audit, auth, cameras, cases, exports, relay, requests, search
 from relaytrack.service.routers import basemap as basemap_router
@@ -87,9 +88,11 @@ def create_app(
     upload_limit: int = 8 * 1024 * 1024,
     alert_poll_s: float = 1.0,
     keepalive_s: float = 15.0,
+    pursuit_cameras: Path | None = None,
 ) -> FastAPI:
     """The service on store `db` (default: relaytrack.paths.default_db()). Exports are written under
-    `export_root` (default: <home>/exports); `mask` overrides the exporter's masking settings."""
+    `export_root` (default: <home>/exports); `mask` overrides the exporter's masking settings;
+    `pursuit_cameras` is the cameras file the console's pursuits read (none: the console cannot start one)."""
     from relaytrack.paths import default_db
 
     db_path = db if is_url(db) else Path(db) if db else default_db()
@@ -102,14 +105,17 @@ def create_app(
         alert_poll_s=alert_poll_s,
         keepalive_s=keepalive_s,
         clip_roots=[store_side_path(db_path).parent, home_dir()],
+        pursuit_cameras=Path(pursuit_cameras) if pursuit_cameras else None,
     )
     pool = StorePool(db_path)
     hub = AlertHub(pool, alert_poll_s)
+    pursuits = PursuitRunner(db_path, cfg.pursuit_cameras)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
         await hub.stop()
+        pursuits.close()  # the console's pursuits end (saying "stopped") before their store goes
         pool.close()
 
     app = FastAPI(
@@ -121,7 +127,7 @@ def create_app(
         "header or `case` query parameter). Every access is written to the hash-chained audit log.",
         lifespan=lifespan,
     )
-    app.state.cfg, app.state.pool, app.state.hub = cfg, pool, hub
+    app.state.cfg, app.state.pool, app.state.hub, app.state.pursuits = cfg, pool, hub, pursuits
 
     for exc, status in STATUS:
         app.add_exception_handler(exc, _handler(status))
@@ -178,9 +184,14 @@ async def _db_busy(request: Request, exc: Exception) -> JSONResponse:
 
 
 def serve(
-    db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info"
+    db: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    cameras: Path | None = None,
 ) -> None:
     """Run the app with Uvicorn until interrupted (what `relaytrack serve` does)."""
     import uvicorn
 
-    uvicorn.run(create_app(db), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)
+    app = create_app(db, pursuit_cameras=cameras)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3)

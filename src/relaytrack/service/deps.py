@@ -41,6 +41,7 @@ class ServiceConfig:
     alert_poll_s: float = 1.0
     keepalive_s: float = 15.0
     clip_roots: list[Path] = field(default_factory=list)  # folders alert clips may be read from
+    pursuit_cameras: Path | None = None  # the cameras file of pursuits started from the console
 
 
 class StorePool:

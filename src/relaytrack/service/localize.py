@@ -407,6 +407,10 @@ def _what(e: dict[str, Any]) -> str:
     if action == "relay" and d.get("pursuit") is not None:  # the live pursuit (routers/pursuits.py)
         if d.get("verdict") in ("confirm", "reject"):
             return t(f"a_pursuit_{d['verdict']}", p=d["pursuit"], ids=_ids(ids))
+        if endpoint == "POST /api/pursuits":
+            return t("a_pursuit_start", p=d["pursuit"], s=d.get("from", "?"))
+        if endpoint.endswith("/stop"):
+            return t("a_pursuit_stop", p=d["pursuit"])
         if endpoint.endswith("/events"):
             return t("a_pursuit_stream", p=d["pursuit"])
         if endpoint.startswith("GET"):

@@ -1,13 +1,16 @@
 """The live pursuit in the console (issue 16): the case's pursuits, one pursuit with its events so far, a
-server-sent event stream of its events as the running pursuit writes them, and the operator's confirm or
-reject of a hand-off.
+server-sent event stream of its events as the running pursuit writes them, the operator's confirm or reject of
+a hand-off, and starting and stopping a pursuit.
 
-The pursuit itself runs elsewhere (`relaytrack pursue`, relaytrack.pursue.service.run_pursuit): it writes every
-event to the store (`pursuit_events`) and reads the operator's verdicts from it (`pursuit_verdicts`, through
-`take_verdicts`). This router only reads the one and writes the other, so a console and the CLI steer the
-same pursuit. Every route is the relay's action on the caller's case (as `relaytrack pursue` is): a pursuit
-of another case is refused and the refusal audited, hand-offs another case holds are left out (the one gate,
-relaytrack.evidence.access), and every look and every verdict is in the audit log.
+A pursuit runs `relaytrack.pursue.service.run_pursuit`, in `relaytrack pursue` or in a thread of this service
+(POST /api/pursuits, relaytrack.service.pursuit_runs): it writes every event to the store (`pursuit_events`),
+reads the operator's verdicts from it (`pursuit_verdicts`, through `take_verdicts`) and beats
+(`pursue.control.Heartbeat`). This router reads the one, writes the others and asks for stops in the store,
+so a console and the CLI steer the same pursuit wherever it runs. A "running" pursuit with no heartbeat for
+longer than `STALE_AFTER_S` is shown as "stale" (its process is gone), derived when read, never written. Every
+route is the relay's action on the caller's case (as `relaytrack pursue` is): a pursuit of another case is
+refused and the refusal audited, hand-offs another case holds are left out (the one gate,
+relaytrack.evidence.access), and every look, start, stop and verdict is in the audit log.
 """
 
 from __future__ import annotations
@@ -25,11 +28,25 @@ from starlette.concurrency import run_in_threadpool
 
 from relaytrack.clock import to_seoul_iso
 from relaytrack.errors import AccessDenied
+from relaytrack.evidence.auth import User
 from relaytrack.i18n import tr
-from relaytrack.pursue.events import record_verdict
+from relaytrack.pursue.control import STALE_AFTER_S, PursuitRow, case_pursuits, read_pursuit, request_stop
+from relaytrack.pursue.events import record_verdict, start_pursuit
 from relaytrack.service import localize
-from relaytrack.service.deps import Access, need
+from relaytrack.service.deps import (
+    MAX_CASE_LEN,
+    Access,
+    authorize_user,
+    current_case,
+    current_user,
+    get_cfg,
+    need,
+    request_store,
+)
+from relaytrack.service.pursuit_runs import PursuitStart
+from relaytrack.service.redact import scrub_paths
 from relaytrack.service.schemas import MAX_ID, Strict, View
+from relaytrack.store import Store
 
 router = APIRouter(prefix="/api/pursuits", tags=["pursuits"])
 PursuitId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -45,12 +62,17 @@ class PursuitOut(View):
     user: str | None
     origin: int
     anchor: int | None
-    status: str = Field(description="running | lost | ended | stopped")
+    status: str = Field(
+        description="running | lost | ended | stopped | stale (stored as running, but no heartbeat for longer "
+        f"than {STALE_AFTER_S:g} s: the process running it is gone)"
+    )
     status_text: str
     started: float
     started_time: str
     ended: float | None
     ended_time: str | None
+    heartbeat_age_s: float = Field(description="Seconds since the pursuit's last heartbeat (or its start)")
+    stop_by: str | None = Field(None, description="Who asked it to stop (the pursuit then ends naming them)")
     events: int
     last_event: dict[str, Any] | None = Field(None, description="The newest event (type, time, camera ...)")
 
@@ -66,6 +88,16 @@ class PursuitVerdictIn(Strict):
     verdict: Literal["confirm", "reject"]
 
 
+class PursuitStartIn(Strict):
+    sighting: int = Field(ge=1, le=MAX_ID, description="The confirmed sighting the pursuit starts from")
+    case: str | None = Field(
+        None, max_length=MAX_CASE_LEN, description="The case it is for (default: `X-Case` or `case=`)"
+    )
+    until_lost: float = Field(
+        120.0, ge=1, le=3600, description="Seconds without a sighting before the suspect is lost"
+    )
+
+
 class PursuitVerdictOut(View):
     id: int
     pursuit: int
@@ -76,21 +108,18 @@ class PursuitVerdictOut(View):
 
 # ---- reading the store -------------------------------------------------------------------------------------
 
-_COLS = "id, case_no, user_name, origin_id, anchor_id, status, created_at, ended_at"
-
-
-def _row(conn: Any, pid: int) -> tuple | None:
-    return conn.execute(f"SELECT {_COLS} FROM pursuits WHERE id=?", (pid,)).fetchone()
-
 
 def _event(row: tuple) -> dict[str, Any]:
-    """A stored event as the console reads it: the JSON line, its row id, and the person's text beside it."""
+    """A stored event as the console reads it: the JSON line, its row id, and the person's text beside it (a
+    failed start's reason may carry an error naming server paths: scrubbed, as every error is)."""
     try:
         body = json.loads(row[2])
     except (TypeError, ValueError):
         body = {"type": row[1]}
     body["id"] = int(row[0])
     body.setdefault("type", row[1])
+    if isinstance(body.get("reason"), str):
+        body["reason"] = scrub_paths(body["reason"])
     return localize.pursuit_event_out(body)
 
 
@@ -102,10 +131,9 @@ def _events(conn: Any, pid: int, after: int = 0, limit: int = BATCH) -> list[dic
     return [_event(r) for r in rows]
 
 
-def _summary(conn: Any, r: tuple) -> dict[str, Any]:
-    pid = int(r[0])
+def _summary(conn: Any, r: PursuitRow) -> dict[str, Any]:
     n, last_id = conn.execute(
-        "SELECT COUNT(*), MAX(id) FROM pursuit_events WHERE pursuit_id=?", (pid,)
+        "SELECT COUNT(*), MAX(id) FROM pursuit_events WHERE pursuit_id=?", (r.id,)
     ).fetchone()
     last = None
     if last_id is not None:
@@ -114,17 +142,19 @@ def _summary(conn: Any, r: tuple) -> dict[str, Any]:
         if last.get("type") == "prediction":  # the list needs the event's kind and time, not every camera
             last = {k: last[k] for k in ("id", "type", "time", "camera") if k in last}
     return {
-        "id": pid,
-        "case": r[1],
-        "user": r[2],
-        "origin": int(r[3]),
-        "anchor": None if r[4] is None else int(r[4]),
-        "status": r[5],
-        "status_text": tr(str(r[5])),
-        "started": float(r[6]),
-        "started_time": to_seoul_iso(float(r[6])),
-        "ended": None if r[7] is None else float(r[7]),
-        "ended_time": None if r[7] is None else to_seoul_iso(float(r[7])),
+        "id": r.id,
+        "case": r.case,
+        "user": r.user,
+        "origin": r.origin,
+        "anchor": r.anchor,
+        "status": r.status,
+        "status_text": tr(r.status),
+        "started": r.created_at,
+        "started_time": to_seoul_iso(r.created_at),
+        "ended": r.ended_at,
+        "ended_time": None if r.ended_at is None else to_seoul_iso(r.ended_at),
+        "heartbeat_age_s": round(r.silent_s, 1),
+        "stop_by": r.stop_by,
         "events": int(n),
         "last_event": last,
     }
@@ -141,20 +171,28 @@ def _visible(a: Access, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e.get("sighting") not in hidden]
 
 
-def _own(a: Access, pid: int, endpoint: str) -> tuple:
+def _own(a: Access, pid: int, endpoint: str) -> PursuitRow:
     """The pursuit, if the caller's case ran it: unknown 404; another case's refused (403) and audited, as the
     CLI refuses to steer another case's pursuit; its origin through the one gate."""
-    r = _row(a.conn, pid)
+    r = read_pursuit(a.conn, pid)
     if r is None:
         raise HTTPException(404, f"pursuit {pid} not found")
-    if r[1] != a.case:
+    if r.case != a.case:
         a.log(
             {"endpoint": endpoint, "pursuit": pid, "reason": f"pursuit {pid} belongs to another case"},
             outcome="denied",
         )
         raise AccessDenied(f"relay refused: pursuit {pid} belongs to another case")
-    a.check_ids([int(r[3])])
+    a.check_ids([r.origin])
     return r
+
+
+def _not_running(r: PursuitRow, what: str) -> HTTPException:
+    """409 for an action only a running pursuit takes: over, or stale (nobody left to act on it)."""
+    status = r.status
+    if status == "stale":
+        status = f"stale (no heartbeat for {int(r.silent_s)} s: its process is gone)"
+    return HTTPException(409, f"pursuit {r.id} is {status}: {what}")
 
 
 def _on(a: Access, store) -> Access:
@@ -172,11 +210,9 @@ def list_pursuits(
 ) -> list[dict]:
     """The acting case's pursuits, newest first (`case=` or `X-Case`): who started each, from which sighting,
     how it stands and its last event."""
-    rows = a.conn.execute(
-        f"SELECT {_COLS} FROM pursuits WHERE case_no=? ORDER BY id DESC LIMIT ?", (a.case, limit)
-    ).fetchall()
-    hidden = set(a.grant(sorted({int(r[3]) for r in rows}), record=False).withheld) if rows else set()
-    out = [_summary(a.conn, r) for r in rows if int(r[3]) not in hidden]
+    rows = case_pursuits(a.conn, a.case, limit)
+    hidden = set(a.grant(sorted({r.origin for r in rows}), record=False).withheld) if rows else set()
+    out = [_summary(a.conn, r) for r in rows if r.origin not in hidden]
     a.log({"endpoint": "GET /api/pursuits", "pursuits": len(out)}, [p["origin"] for p in out])
     return out
 
@@ -193,7 +229,7 @@ def get_pursuit(pursuit_id: PursuitId, a: Annotated[Access, Depends(need("relay"
         if len(got) < BATCH:
             break
     events = _visible(a, events)
-    seen = sorted({int(r[3])} | {int(e["sighting"]) for e in events if e.get("type") == "handoff"})
+    seen = sorted({r.origin} | {int(e["sighting"]) for e in events if e.get("type") == "handoff"})
     a.log({"endpoint": "GET /api/pursuits/{id}", "pursuit": pursuit_id, "events": len(events)}, seen)
     return {**_summary(a.conn, r), "event_list": events}
 
@@ -204,13 +240,14 @@ def _sse(event: str, data: dict, ident: int | None = None) -> str:
 
 
 def _next(pool, a: Access, pid: int, after: int) -> tuple[list[dict[str, Any]], str | None, int]:
-    """The events after `after` this case may see, the pursuit's status now (None: gone) and the last event id
-    read (a hand-off another case holds is not sent, but the stream moves past it)."""
+    """The events after `after` this case may see, the pursuit's status now (None: gone; "stale": its process
+    is gone, so nothing more will come) and the last event id read (a hand-off another case holds is not sent,
+    but the stream moves past it)."""
     with pool.lend() as store:
         events = _events(store.conn, pid, after)
-        r = _row(store.conn, pid)
+        r = read_pursuit(store.conn, pid)
         shown = _visible(_on(a, store), events) if events else []
-    return shown, None if r is None else str(r[5]), int(events[-1]["id"]) if events else after
+    return shown, None if r is None else r.status, int(events[-1]["id"]) if events else after
 
 
 @router.get(
@@ -242,11 +279,11 @@ async def stream(
     resume = int(last_event) if last_event.isdigit() and len(last_event) < 18 else None
     start_after = max((x for x in (after, resume) if x is not None), default=0)
 
-    def opening() -> tuple:
+    def opening() -> PursuitRow:
         r = _own(a, pursuit_id, "GET /api/pursuits/{id}/events")
         a.log(
             {"endpoint": "GET /api/pursuits/{id}/events", "pursuit": pursuit_id, "after": start_after},
-            [int(r[3])],
+            [r.origin],
         )
         return r
 
@@ -259,7 +296,7 @@ async def stream(
         nonlocal first, status, read_to
         t0, last_beat = time.monotonic(), time.monotonic()
         lost_at: float | None = None
-        yield f"retry: 3000\n\n{_sse('hello', {'pursuit': pursuit_id, 'status': row[5], 'poll_s': cfg.alert_poll_s})}"
+        yield f"retry: 3000\n\n{_sse('hello', {'pursuit': pursuit_id, 'status': row.status, 'poll_s': cfg.alert_poll_s})}"
         batch = first
         while True:
             for ev in batch:
@@ -303,8 +340,8 @@ def verdict(
     ).fetchone()
     if handed is None:
         raise HTTPException(422, f"sighting {body.sighting} is not a hand-off of pursuit {pursuit_id}")
-    if r[5] != "running":
-        raise HTTPException(409, f"pursuit {pursuit_id} is {r[5]}: a verdict is applied only while it runs")
+    if not r.running:
+        raise _not_running(r, "a verdict is applied only while it runs")
     a.check_ids([body.sighting])
     with a.store.tx() as conn:
         vid = record_verdict(conn, pursuit_id, body.sighting, body.verdict, a.user.name)
@@ -319,3 +356,72 @@ def verdict(
         "verdict": body.verdict,
         "user": a.user.name,
     }
+
+
+@router.post("", response_model=PursuitOut, status_code=202)
+def start(
+    body: PursuitStartIn,
+    request: Request,
+    store: Annotated[Store, Depends(request_store)],
+    user: Annotated[User, Depends(current_user)],
+    header_case: Annotated[str | None, Depends(current_case)],
+) -> dict:
+    """Start a live pursuit from a sighting, for the caller's case, on the service's cameras (`relaytrack serve
+    --cameras`): what `relaytrack pursue --from SIGHTING` does, run by the service. Answered at once (202) with
+    the pursuit, "running" while its models load; its events then come as they do for any pursuit. The case is
+    the body's `case`, else `X-Case` / `case=` (both given and different: refused, 422)."""
+    if body.case and header_case and body.case != header_case:
+        raise HTTPException(
+            422, f"the body's case {body.case} is not the case of the request ({header_case})"
+        )
+    # The relay's action on that case, as `relaytrack pursue` authorises it (refusals audited there).
+    a = authorize_user(
+        store, user, body.case or header_case, "relay", {"endpoint": "POST /api/pursuits"}, get_cfg(request)
+    )
+    a.check_ids([body.sighting])  # unknown, or another case's evidence: refused and audited
+    runner = request.app.state.pursuits
+    cameras = runner.cameras_file()  # none configured, or unusable: 409 before anything is written
+    if runner.full():
+        raise HTTPException(
+            429,
+            f"{runner.max_running} pursuits already run in this service: stop one before starting another",
+        )
+    with a.store.tx() as conn:
+        pid = start_pursuit(
+            conn, case=a.case, user=user.name, origin=body.sighting, cameras_file=str(cameras)
+        )
+        a.log(
+            {
+                "endpoint": "POST /api/pursuits",
+                "pursuit": pid,
+                "from": body.sighting,
+                "until_lost_s": body.until_lost,
+            },
+            [body.sighting],
+        )
+    runner.launch(pid, PursuitStart(body.sighting, str(a.case), user.name, body.until_lost), cameras)
+    r = read_pursuit(a.conn, pid)
+    assert r is not None  # written above
+    return _summary(a.conn, r)
+
+
+@router.post("/{pursuit_id}/stop", response_model=PursuitOut, status_code=202)
+def stop(pursuit_id: PursuitId, request: Request, a: Annotated[Access, Depends(need("relay"))]) -> dict:
+    """Stop a running pursuit (started here or by `relaytrack pursue` anywhere): the request is written to the
+    store with the caller's name; this service's own pursuit stops at once, another process's within its next
+    heartbeat. The pursuit ends with an `ended` event "stopped by the operator" naming who (`stopped_by`) and
+    the status "stopped". A pursuit that is over, stale or already being stopped: 409."""
+    r = _own(a, pursuit_id, "POST /api/pursuits/{id}/stop")
+    if not r.running:
+        raise _not_running(r, "only a running pursuit can be stopped")
+    with a.store.tx() as conn:
+        if not request_stop(conn, pursuit_id, a.user.name):
+            by = read_pursuit(conn, pursuit_id)
+            raise HTTPException(
+                409, f"pursuit {pursuit_id} is already being stopped (asked by {by.stop_by if by else '?'})"
+            )
+        a.log({"endpoint": "POST /api/pursuits/{id}/stop", "pursuit": pursuit_id, "stop": True}, [r.origin])
+    request.app.state.pursuits.stop(pursuit_id)
+    now = read_pursuit(a.conn, pursuit_id)
+    assert now is not None
+    return _summary(a.conn, now)
