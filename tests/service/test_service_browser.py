@@ -377,3 +377,41 @@ def test_live_pursuit_in_the_browser(server, page, world, monkeypatch):
         assert not page.errors, page.errors
     finally:
         store.close()
+
+
+def test_start_and_stop_a_pursuit_in_the_browser(server, app, page, world, tmp_path, monkeypatch):
+    """An operator starts a live pursuit from an origin sighting on the pursuit page (the service runs it on
+    its cameras file; the models stand in, so nobody is ever seen), watches its first prediction arrive, and
+    stops it: the timeline ends saying who stopped it and the stop button goes. In Korean throughout."""
+    from test_pursuit_start_stop import _cameras_file, _NobodyThere, _Stages
+
+    from relaytrack.pipeline.session import Stages
+
+    monkeypatch.setattr(Stages, "load", classmethod(lambda cls, cfg, embed=True: _Stages()))
+    monkeypatch.setattr("relaytrack.pursue.analyse.SessionAnalyser", _NobodyThere)
+    monkeypatch.setenv("RELAYTRACK_LANG", "ko")
+    app.state.pursuits.cameras = Path(_cameras_file(world, tmp_path))
+    _login(page, server, "op")
+    page.wait_for_selector("#page-alerts:not(.hidden)")
+    page.click('#nav a[data-page="pursuit"]')
+    page.wait_for_selector("#pursuit-start-form")
+    page.fill("#pursuit-from", str(world.suspect[0]))
+    page.click("#pursuit-start")
+    page.wait_for_selector('#pursuit-list tr[data-pursuit][data-status="running"].active')
+    page.wait_for_selector("#pursuit-live.ok")
+    page.wait_for_selector("#pursuit-map .pred-ring.pred-top")  # its first prediction, from the stream
+    page.wait_for_selector("#pursuit-stop:not(.hidden)")
+    _korean(page, "pursuit started")
+    page.click("#pursuit-stop")
+    page.wait_for_selector('#pursuit-timeline li[data-kind="ended"]', timeout=30000)
+    ended = page.inner_text('#pursuit-timeline li[data-kind="ended"]')
+    assert "관제요원이 중지함" in ended and "op이(가) 중지함" in ended, ended
+    page.wait_for_selector("#pursuit-stop.hidden", state="attached")
+    _korean(page, "pursuit stopped")
+    page.screenshot(path=str(_shots() / "14-pursuit-stopped.png"), full_page=True)
+    with Store(world.db) as s:
+        assert [tuple(r) for r in s.conn.execute("SELECT status, stop_by FROM pursuits")] == [
+            ("stopped", "op")
+        ]
+    assert not page.refused, page.refused
+    assert not page.errors, page.errors

@@ -1,10 +1,13 @@
 // relaytrack console, the live pursuit (issue 16): the acting case's pursuits; for one, the camera map with the
 // predicted next cameras (probability, a live countdown to each ETA window), the live view of the most likely
 // camera, the hand-off timeline, and the hand-offs offered to the operator with Confirm / Reject.
-// The pursuit runs elsewhere (`relaytrack pursue`) and writes its events to the store; the page reads them
-// (GET /api/pursuits/{id}) and then follows them as server-sent events (/api/pursuits/{id}/events, resumed
-// after the last event id). A verdict goes back through the store (POST /api/pursuits/{id}/verdict), where the
-// running pursuit picks it up. Builds on window.RT (app.js) and RT.drawNetwork (map.js).
+// A pursuit is started here (from an origin sighting, or "Pursue live" on a search hit: POST /api/pursuits,
+// run by the service) or by `relaytrack pursue`, and stopped here (POST /api/pursuits/{id}/stop) wherever it
+// runs. It writes its events to the store; the page reads them (GET /api/pursuits/{id}) and then follows them
+// as server-sent events (/api/pursuits/{id}/events, resumed after the last event id). A verdict goes back
+// through the store (POST /api/pursuits/{id}/verdict), where the running pursuit picks it up. A pursuit whose
+// process died reads "stale" (no heartbeat): nothing more will come from it. Builds on window.RT (app.js) and
+// RT.drawNetwork (map.js).
 "use strict";
 (function () {
   const { S, $, el, svg, t, fill, api, media, withLang, refreshGrant, fmtIso, ensureCameras, PAGES } = window.RT;
@@ -149,7 +152,10 @@
       if (e.status === "auto" && state.get(e.sighting) === e) body.push(verdictButtons(e));
     } else if (e.type === "camera_down") body = [el("b", { text: e.camera || "" }), el("span", { text: t("pursuit.downmsg") })];
     else if (e.type === "lost") body = [el("span", { text: fill("pursuit.lost", { s: Math.round(e.after_s || 0) }) })];
-    else if (e.type === "ended") body = [el("span", { text: e.reason_text || e.reason || "" })];
+    else if (e.type === "ended") {
+      body = [el("span", { text: e.reason_text || e.reason || "" })];
+      if (e.stopped_by) body.push(el("span", { class: "muted", text: fill("pursuit.stopped_by", { u: e.stopped_by }) }));
+    }
     return el("li", { "data-kind": e.type, "data-status": e.status || "", "data-sighting": e.sighting ?? "" },
       el("span", { class: "when", text: clock(e.time) }), el("b", { text: evLabel(e.type) }), ...body);
   }
@@ -166,7 +172,11 @@
     $("#pursuit-title").textContent = fill("pursuit.title", { id: P.id, o: P.info.origin, s: status });
     const cell = document.querySelector(`#pursuit-list tr[data-pursuit="${P.id}"] td.status`);
     if (cell) cell.textContent = status; // the list says it too
-    if (P.over) { badge.textContent = t("pursuit.stream.done"); badge.className = "badge"; }
+    if (P.info.status === "stale") {
+      badge.textContent = fill("pursuit.stale", { s: Math.round(P.info.heartbeat_age_s || 0) }); badge.className = "badge bad";
+    } else if (P.over) { badge.textContent = t("pursuit.stream.done"); badge.className = "badge"; }
+    // Stop: only a running pursuit nobody has asked to stop yet (the relay's action, as the page is).
+    $("#pursuit-stop").classList.toggle("hidden", P.over || P.info.status !== "running" || !!P.info.stop_by);
   }
   function drawAll() { drawTitle(); drawOffers(); drawPredicted(); drawVideo(); drawMap(); drawTimeline(); }
 
@@ -181,8 +191,8 @@
     if (e.type === "handoff") P.sent.delete(e.sighting); // the pursuit has answered the verdict
     if (e.type === "ended" || e.type === "lost") {
       P.over = true;
-      P.info.status = P.events.some((x) => x.type === "lost") ? "lost" : "ended";
-      P.info.status_text = evLabel(P.info.status);
+      P.info.status = P.events.some((x) => x.type === "lost") ? "lost" : e.stopped_by ? "stopped" : "ended";
+      P.info.status_text = P.info.status === "stopped" ? fill("pursuit.stopped_by", { u: e.stopped_by }) : evLabel(P.info.status);
     }
     return true;
   }
@@ -227,6 +237,27 @@
     if (!P.timer) P.timer = setInterval(tick, 500);
   }
 
+  // ---- start and stop ------------------------------------------------------------------------------------
+  // The service runs the pursuit; it answers at once with its id ("running" while the models load), and the
+  // page opens it: the first prediction arrives on the stream.
+  async function startPursuit(sid) {
+    const p = await api("POST", "/api/pursuits", { sighting: Number(sid) });
+    window.RT.flash(fill("pursuit.started_ok", { id: p.id }), "ok");
+    P.id = p.id;
+    if (location.hash !== "#pursuit") location.hash = "#pursuit"; // the page's list opens P.id
+    else await showPursuits();
+  }
+  // A request: the pursuit ends by itself within a moment, and its `ended` event (naming who stopped it)
+  // comes on the stream.
+  async function stopPursuit() {
+    if (P.id === null) return;
+    const p = await api("POST", `/api/pursuits/${P.id}/stop`);
+    P.info.stop_by = p.stop_by;
+    window.RT.flash(t("pursuit.stopping"), "ok");
+    drawTitle();
+  }
+  window.RT.startPursuit = startPursuit;
+
   // ---- the page ------------------------------------------------------------------------------------------
   async function showPursuits() {
     const tbl = $("#pursuit-list");
@@ -246,11 +277,20 @@
         : [el("tr", {}, el("td", { class: "muted", colspan: 7, text: t("pursuit.none") }))]));
     // The open pursuit again (back on the page, or the list refreshed): only if it is this case's.
     if (P.id !== null && list.some((p) => p.id === P.id)) await openPursuit(P.id);
-    else { P.id = null; $("#pursuit-view").classList.add("hidden"); $("#pursuit-live").classList.add("hidden"); $("#pursuit-title").textContent = ""; }
+    else {
+      P.id = null; $("#pursuit-view").classList.add("hidden"); $("#pursuit-live").classList.add("hidden"); $("#pursuit-title").textContent = "";
+      $("#pursuit-stop").classList.add("hidden");
+    }
   }
 
   PAGES.pursuit = showPursuits;
   document.addEventListener("DOMContentLoaded", () => {
     $("#pursuit-refresh").addEventListener("click", () => showPursuits().catch(() => {}));
+    $("#pursuit-stop").addEventListener("click", () => stopPursuit().catch(() => {}));
+    $("#pursuit-start-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const sid = $("#pursuit-from").value;
+      if (sid) startPursuit(sid).catch(() => {});
+    });
   });
 })();

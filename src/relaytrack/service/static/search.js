@@ -24,6 +24,9 @@
         el("div", { class: "row" },
           el("button", { type: "button", class: "relay-btn", text: t("search.relay"), onclick: () => startRelay(h.sighting) }),
           el("button", { type: "button", class: "similar-btn", text: t("search.similar"), onclick: () => findSimilar(h.sighting).catch(() => {}) }),
+          // A live pursuit from this hit (pursuit.js): the relay's action, as the pursuit page is.
+          S.me?.permissions.includes("relay") && window.RT.startPursuit ? el("button", { type: "button", class: "pursue-btn",
+            text: t("search.pursue"), onclick: () => window.RT.startPursuit(h.sighting).catch(() => {}) }) : null,
           el("button", { type: "button", class: "video-btn link", text: t("search.video"), onclick: (ev) => {
             const card = ev.target.closest(".hit"); const img = card.querySelector("img");
             img.src = media(`/api/video/sighting/${h.sighting}.mjpeg`);
