@@ -289,3 +289,43 @@ def test_a_pursuit_whose_process_died_reads_stale(client, world):
     # Derived, not rewritten: the row still says what the pursuit last wrote.
     assert _pursuits(world)[-1] == (pid, "running", None)
     assert FPS > 0  # the world's footage rate (the cameras file above plays it)
+
+
+def test_the_cli_lists_stale_pursuits_and_stops_a_running_one(world):
+    """`relaytrack pursue list` shows what the console shows (stale derived the same way); `pursue stop` writes
+    the same request the console's stop does; both audited, refusals in one line."""
+    from typer.testing import CliRunner
+
+    from relaytrack.cli import app as cli
+
+    def run(*argv: str, user: str = "kim", case: str = "C-1"):
+        return CliRunner().invoke(cli, [*argv, "--db", str(world.db), "--user", user, "--case", case])
+
+    with Store(world.db) as s, s.tx() as conn:
+        dead = start_pursuit(
+            conn, case="C-1", user="kim", origin=world.suspect[0], cameras_file="cameras.yaml"
+        )
+        live_ = start_pursuit(
+            conn, case="C-1", user="op", origin=world.suspect[1], cameras_file="cameras.yaml"
+        )
+        conn.execute("UPDATE pursuits SET heartbeat_at = unixepoch('subsec') - 500 WHERE id=?", (dead,))
+    res = run("pursue", "list", "--json")
+    assert res.exit_code == 0, res.output
+    got = {p["id"]: (p["status"], p["stored_status"]) for p in json.loads(res.output)}
+    assert got == {dead: ("stale", "running"), live_: ("running", "running")}
+    res = run("pursue", "list")
+    assert "no heartbeat for" in res.output and f"#{dead}" in res.output, res.output
+
+    res = run("pursue", "stop", str(dead))
+    assert res.exit_code != 0 and "is stale" in str(res.exception) and "\n" not in str(res.exception)
+    res = run("pursue", "stop", str(live_), user="lee", case="C-2")
+    assert res.exit_code != 0 and "belongs to another case" in str(res.exception)
+    res = run("pursue", "stop", str(live_), "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == {"pursuit": live_, "stop_by": "kim"}
+    res = run("pursue", "stop", str(live_))
+    assert res.exit_code != 0 and "already being stopped (asked by kim)" in str(res.exception)
+    assert _pursuits(world)[-2:] == [(dead, "running", None), (live_, "running", "kim")]
+    logged = [json.loads(d) for a, o, d in audit_rows(world, "kim") if o == "ok"]
+    assert {"pursuit": live_, "stop": True} in logged
+    assert any(d.get("command") == "pursue list" and d.get("pursuits") == 2 for d in logged)

@@ -1,4 +1,5 @@
-"""CLI: `relaytrack pursue --from SIGHTING --cameras cameras.yaml` (+ confirm/reject of a hand-off)."""
+"""CLI: `relaytrack pursue --from SIGHTING --cameras cameras.yaml` (+ confirm/reject of a hand-off, the case's
+pursuits with their live state, and stopping one)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,19 @@ def pursue_cmd(
     cameras: Annotated[
         Path | None, typer.Option("--cameras", help="Camera file (YAML): `source` files or `stream_url`s")
     ] = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write one JSON event per line here")] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write one JSON event per line here")
+    ] = None,
     realtime: Annotated[
         bool, typer.Option("--realtime", help="Play files at their real pace, all cameras starting together")
     ] = False,
     until_lost: Annotated[
-        float, typer.Option("--until-lost", help="Seconds without a sighting before the suspect is lost", min=1)
+        float,
+        typer.Option("--until-lost", help="Seconds without a sighting before the suspect is lost", min=1),
     ] = 120.0,
     budget: Annotated[
-        float, typer.Option("--budget", help="Analysed frames per second across all streams", min=0.5, max=500)
+        float,
+        typer.Option("--budget", help="Analysed frames per second across all streams", min=0.5, max=500),
     ] = 8.0,
     floor: Annotated[float, typer.Option("--floor", help="Analysed fps every camera keeps", min=0.0)] = 0.25,
     db: DbOpt = None,
@@ -135,6 +140,78 @@ def pursue_reject(
 ) -> None:
     """Reject a hand-off: the pursuit continues from the sighting before it."""
     _verdict("reject", pursuit, sighting, db, user, case, json_out)
+
+
+@pursue_app.command("list")
+def pursue_list(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="Newest pursuits shown")] = 20,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The case's pursuits, newest first; a running one whose process died (no heartbeat) shows as stale."""
+    from relaytrack.clock import to_seoul_iso
+    from relaytrack.evidence.access import authorize_sightings
+    from relaytrack.i18n import tr
+    from relaytrack.pursue.control import case_pursuits
+
+    with open_store(db, readonly=True) as store:
+        acx = access(store, user, case, "relay", detail={"command": "pursue list"})
+        rows = case_pursuits(store.conn, acx.case, limit)
+        # Origins another case holds are left out, as the console's list leaves them out (the one gate).
+        hidden = set(authorize_sightings(acx, [r.origin for r in rows], partial=True, record=False).withheld)
+        rows = [r for r in rows if r.origin not in hidden]
+        with store.tx():
+            acx.log(
+                detail={"command": "pursue list", "pursuits": len(rows)}, result_ids=[r.origin for r in rows]
+            )
+    if json_out:
+        print_json([{"id": r.id, "case": r.case, "user": r.user, "origin": r.origin, "status": r.status,
+                     "stored_status": r.stored_status, "started": to_seoul_iso(r.created_at),
+                     "heartbeat_age_s": round(r.silent_s, 1), "stop_by": r.stop_by} for r in rows])  # fmt: skip
+        return
+    if not rows:
+        console.print("no pursuits in this case")
+    for r in rows:
+        stale = f"stale (no heartbeat for {int(r.silent_s)} s: its process is gone)"
+        state = tr(stale if r.status == "stale" else r.status)
+        console.print(f"#{r.id}  {to_seoul_iso(r.created_at)}  {r.user or '-'}  from #{r.origin}  {state}"
+                      + (f"  stop asked by {r.stop_by}" if r.stop_by and r.running else ""), highlight=False)  # fmt: skip
+
+
+@pursue_app.command("stop")
+def pursue_stop(
+    pursuit: Annotated[int, typer.Argument(help="Pursuit id")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    case: CaseOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Stop a running pursuit (wherever it runs): it ends at its next heartbeat, naming who stopped it."""
+    from relaytrack.errors import AccessDenied, InputError
+    from relaytrack.evidence.access import authorize_sightings
+    from relaytrack.pursue.control import read_pursuit, request_stop
+
+    with open_store(db, readonly=True) as store:
+        acx = access(store, user, case, "relay", detail={"pursuit": pursuit, "stop": True})
+        r = read_pursuit(store.conn, pursuit)
+        if r is None:
+            raise InputError(f"pursuit {pursuit} not found")
+        if r.case != acx.case:  # another case's pursuit is not steered from this one
+            acx.log(outcome="denied", detail={"reason": f"pursuit {pursuit} belongs to another case"})
+            raise AccessDenied(f"relay refused: pursuit {pursuit} belongs to another case")
+        authorize_sightings(acx, [r.origin])
+        if not r.running:
+            raise InputError(f"pursuit {pursuit} is {r.status}: only a running pursuit can be stopped")
+        with store.tx() as conn:
+            if not request_stop(conn, pursuit, acx.user):
+                raise InputError(f"pursuit {pursuit} is already being stopped (asked by {r.stop_by or '?'})")
+            acx.log(detail={"pursuit": pursuit, "stop": True}, result_ids=[r.origin])
+    if json_out:
+        print_json({"pursuit": pursuit, "stop_by": acx.user})
+    else:
+        console.print(f"asked pursuit {pursuit} to stop; it ends at its next heartbeat (within 5 s)")
 
 
 def register(app: typer.Typer) -> None:

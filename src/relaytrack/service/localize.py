@@ -409,13 +409,13 @@ def _what(e: dict[str, Any]) -> str:
             return t(f"a_pursuit_{d['verdict']}", p=d["pursuit"], ids=_ids(ids))
         if endpoint == "POST /api/pursuits":
             return t("a_pursuit_start", p=d["pursuit"], s=d.get("from", "?"))
-        if endpoint.endswith("/stop"):
+        if d.get("stop") or endpoint.endswith("/stop"):  # the console's stop or `pursue stop`
             return t("a_pursuit_stop", p=d["pursuit"])
         if endpoint.endswith("/events"):
             return t("a_pursuit_stream", p=d["pursuit"])
         if endpoint.startswith("GET"):
             return t("a_pursuit", p=d["pursuit"], n=d.get("events", 0))
-    if action == "relay" and endpoint == "GET /api/pursuits":
+    if action == "relay" and (endpoint == "GET /api/pursuits" or d.get("command") == "pursue list"):
         return t("a_pursuits", n=d.get("pursuits", len(ids)))
     if action == "relay":
         if d.get("verdict") in ("confirm", "reject"):
