@@ -103,7 +103,7 @@ def test_start_from_the_console_then_stop_names_who(live, world):
     r = client.post(
         "/api/pursuits", headers=hdr(world, "op"), json={"sighting": world.suspect[0], "until_lost": 600}
     )
-    assert r.status_code == 202, r.text
+    assert r.status_code == 201, r.text
     p = r.json()
     pid = p["id"]
     assert (p["status"], p["case"], p["user"], p["origin"]) == ("running", "C-1", "op", world.suspect[0])
@@ -117,7 +117,7 @@ def test_start_from_the_console_then_stop_names_who(live, world):
 
     # kim, on the same case, stops it: the pursuit ends saying who did.
     r = client.post(f"/api/pursuits/{pid}/stop", headers=hdr(world, "kim"))
-    assert r.status_code == 202, r.text
+    assert r.status_code == 200, r.text
     assert r.json()["stop_by"] == "kim"
     done = _until(
         lambda: (
@@ -214,7 +214,7 @@ def test_a_start_that_fails_ends_the_pursuit_saying_why(live, world, monkeypatch
     monkeypatch.setattr(Stages, "load", classmethod(broken))
     client, app = live
     r = client.post("/api/pursuits", headers=hdr(world, "kim"), json={"sighting": world.suspect[0]})
-    assert r.status_code == 202
+    assert r.status_code == 201
     pid = r.json()["id"]
     done = _until(
         lambda: (
@@ -230,11 +230,11 @@ def test_too_many_pursuits(live, world):
     client, app = live
     app.state.pursuits.max_running = 1
     first = client.post("/api/pursuits", headers=hdr(world, "kim"), json={"sighting": world.suspect[0]})
-    assert first.status_code == 202
+    assert first.status_code == 201
     r = client.post("/api/pursuits", headers=hdr(world, "kim"), json={"sighting": world.suspect[1]})
     assert r.status_code == 429 and "1 pursuits already run" in r.json()["detail_en"]
     assert (
-        client.post(f"/api/pursuits/{first.json()['id']}/stop", headers=hdr(world, "kim")).status_code == 202
+        client.post(f"/api/pursuits/{first.json()['id']}/stop", headers=hdr(world, "kim")).status_code == 200
     )
 
 
@@ -249,7 +249,7 @@ def test_stop_reaches_a_pursuit_another_process_runs(client, world):
         stop = threading.Event()
         with Heartbeat(s.url, pid, stop, every_s=0.05):
             r = client.post(f"/api/pursuits/{pid}/stop", headers=hdr(world, "op"))
-            assert r.status_code == 202 and r.json()["status"] == "running" and r.json()["stop_by"] == "op"
+            assert r.status_code == 200 and r.json()["status"] == "running" and r.json()["stop_by"] == "op"
             assert stop.wait(5)
         twice = client.post(f"/api/pursuits/{pid}/stop", headers=hdr(world, "kim"))
         assert twice.status_code == 409 and "already being stopped (asked by op)" in twice.json()["detail_en"]

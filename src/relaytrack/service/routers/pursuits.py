@@ -358,7 +358,7 @@ def verdict(
     }
 
 
-@router.post("", response_model=PursuitOut, status_code=202)
+@router.post("", response_model=PursuitOut, status_code=201)
 def start(
     body: PursuitStartIn,
     request: Request,
@@ -367,7 +367,7 @@ def start(
     header_case: Annotated[str | None, Depends(current_case)],
 ) -> dict:
     """Start a live pursuit from a sighting, for the caller's case, on the service's cameras (`relaytrack serve
-    --cameras`): what `relaytrack pursue --from SIGHTING` does, run by the service. Answered at once (202) with
+    --cameras`): what `relaytrack pursue --from SIGHTING` does, run by the service. Answered at once (201) with
     the pursuit, "running" while its models load; its events then come as they do for any pursuit. The case is
     the body's `case`, else `X-Case` / `case=` (both given and different: refused, 422)."""
     if body.case and header_case and body.case != header_case:
@@ -405,7 +405,7 @@ def start(
     return _summary(a.conn, r)
 
 
-@router.post("/{pursuit_id}/stop", response_model=PursuitOut, status_code=202)
+@router.post("/{pursuit_id}/stop", response_model=PursuitOut)
 def stop(pursuit_id: PursuitId, request: Request, a: Annotated[Access, Depends(need("relay"))]) -> dict:
     """Stop a running pursuit (started here or by `relaytrack pursue` anywhere): the request is written to the
     store with the caller's name; this service's own pursuit stops at once, another process's within its next
