@@ -329,3 +329,21 @@ def test_the_cli_lists_stale_pursuits_and_stops_a_running_one(world):
     logged = [json.loads(d) for a, o, d in audit_rows(world, "kim") if o == "ok"]
     assert {"pursuit": live_, "stop": True} in logged
     assert any(d.get("command") == "pursue list" and d.get("pursuits") == 2 for d in logged)
+
+
+def test_run_pursuit_unpaced_as_the_cli_runs_files(world, tmp_path, no_models):
+    """`relaytrack pursue` on files without --realtime (the merged feed): the pursuit ends when its sources
+    do; stopped on the way (Ctrl-C, or a stop request) it ends as stopped, naming who, not "sources ended"."""
+    from relaytrack.pursue.service import run_pursuit
+
+    cameras = _cameras_file(world, tmp_path)
+    with Store(world.db) as store:
+        res = run_pursuit(store, world.suspect[0], cameras, user="kim", case="C-1")
+        assert res.state == "ended" and res.events[-1].data["reason"] == "sources ended"
+        assert sum(res.analysed.values()) > 0
+        stop = threading.Event()
+        stop.set()
+        res = run_pursuit(store, world.suspect[0], cameras, user="kim", case="C-1", stop=stop)
+        assert res.state == "stopped" and res.events[-1].type == "ended"
+        assert res.events[-1].data["reason"] == "stopped" and "stopped_by" not in res.events[-1].data
+    assert [(s, b) for _, s, b in _pursuits(world)] == [("ended", None), ("stopped", None)]
