@@ -68,7 +68,7 @@ window.I18N = {
     "pursuit.start": "추적 시작", "pursuit.from.ph": "출발 목격 번호", "pursuit.stop": "추적 중지",
     "pursuit.started_ok": "실시간 추적 #{id}을(를) 시작했습니다. 모델을 불러오는 동안 잠시 기다리세요.",
     "pursuit.stopping": "중지를 요청했습니다. 추적이 곧 끝납니다.", "pursuit.stopped_by": "{u}이(가) 중지함",
-    "pursuit.stale": "응답 없음: {s}초 동안 신호가 없습니다 (추적 프로세스가 멈춤)", "search.pursue": "실시간 추적",
+    "pursuit.stale": "응답 없음: {s}초 동안 신호가 없습니다 (추적 프로세스가 멈춤)", "search.pursue": "실시간 추적 시작",
   },
   en: {
     "nav.map": "Camera map", "nav.search": "Suspect search", "nav.relay": "Relay tracking", "nav.alerts": "Live alerts",
@@ -139,6 +139,6 @@ window.I18N = {
     "pursuit.start": "Start pursuit", "pursuit.from.ph": "Origin sighting no.", "pursuit.stop": "Stop pursuit",
     "pursuit.started_ok": "Live pursuit #{id} started; it shows its first prediction once the models have loaded.",
     "pursuit.stopping": "Stop requested; the pursuit ends shortly.", "pursuit.stopped_by": "stopped by {u}",
-    "pursuit.stale": "stale: no heartbeat for {s} s (its process is gone)", "search.pursue": "Pursue live",
+    "pursuit.stale": "stale: no heartbeat for {s} s (its process is gone)", "search.pursue": "Start live pursuit",
   },
 };

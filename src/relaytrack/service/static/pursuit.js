@@ -1,7 +1,7 @@
 // relaytrack console, the live pursuit (issue 16): the acting case's pursuits; for one, the camera map with the
 // predicted next cameras (probability, a live countdown to each ETA window), the live view of the most likely
 // camera, the hand-off timeline, and the hand-offs offered to the operator with Confirm / Reject.
-// A pursuit is started here (from an origin sighting, or "Pursue live" on a search hit: POST /api/pursuits,
+// A pursuit is started here (from an origin sighting, or "Start live pursuit" on a search hit: POST /api/pursuits,
 // run by the service) or by `relaytrack pursue`, and stopped here (POST /api/pursuits/{id}/stop) wherever it
 // runs. It writes its events to the store; the page reads them (GET /api/pursuits/{id}) and then follows them
 // as server-sent events (/api/pursuits/{id}/events, resumed after the last event id). A verdict goes back
