@@ -94,16 +94,37 @@ def test_crouch_and_reach_into_the_mailbox_alerts_with_explanation(cfg):
     crossed = [a for a in res if a.score >= cfg.alert.threshold]
     assert crossed, f"max score {max(a.score for a in res)}"
     first = crossed[0]
-    # Crouch + reach after the minimum dwell is enough: the decision comes soon after the hand goes in.
-    assert first.signals["dwell_s"] <= 5.0
+    # The hand alone stays under the threshold; the photo of the spot after it (from 11 s on) crosses it.
+    assert first.strengths["photo"] == 1.0 and first.strengths["reach"] == 1.0
+    before = [a for a in res if not a.strengths["photo"]]
+    assert before and max(a.score for a in before) < cfg.alert.threshold
     final = res[-1]
-    assert final.strengths["phone"] == 1.0
+    assert final.strengths["phone"] == 1.0 and final.signals["photo_frames"] >= cfg.signals.phone_frames
     assert final.signals["knee_min_deg"] == 80.0 and final.signals["box_ratio_min"] < 0.78
     assert final.reasons[0].startswith("stopped") and "mailbox Z2" in final.reasons[0]
     assert any(r.startswith("crouched") or r.startswith("bent over") for r in final.reasons)
     assert any("hand into the mailbox" in r for r in final.reasons)
-    assert any("phone raised" in r for r in final.reasons)
-    assert "then phone raised" in final.explanation
+    assert any("photo of the spot after the hand" in r for r in final.reasons)
+    assert "then photographed the spot" in final.explanation
+
+
+def test_the_hand_without_a_photo_after_it_stays_under_the_threshold(cfg):
+    """A resident at the mailbox or someone tying a shoe by it: crouch and reach, no photo. A phone seen only
+    while still crouched (hands in front of the chest) is not the photo of the spot."""
+    w = CameraWatch("C1", [MAILBOX], cfg)
+    low_phone = Posture(80.0, 40.0, ((320.0, 175.0),), (320.0, 235.0), True)
+    plan = [
+        {"s": 3, "x0": 100, "x1": 320},
+        {"s": 1, "x0": 320, "x1": 320, "pose": standing(320)},
+        {"s": 4, "x0": 320, "x1": 320, "h": 65, "pose": crouch_reach(320)},
+        {"s": 3, "x0": 320, "x1": 320, "h": 65, "pose": low_phone},
+        {"s": 3, "x0": 320, "x1": 320, "pose": standing(320)},
+    ]
+    res = run(w, plan)
+    assert res and max(a.score for a in res) < cfg.alert.threshold
+    last = res[-1]
+    assert last.strengths["reach"] == 1.0 and last.strengths["crouch"] == 1.0
+    assert last.signals["phone_frames"] >= cfg.signals.phone_frames and last.strengths["photo"] == 0.0
 
 
 def test_box_only_crouch_counts_against_the_tracks_own_standing_height(cfg):

@@ -108,7 +108,9 @@ def test_replay_of_a_recording_raises_the_same_alert_as_the_live_logic(cfg):
         WALK_IN,
         {"s": 6, "x0": 520, "foot0": 260, "h0": 100, "h1": 60,
          "pose": Posture(80.0, 40.0, ((520.0, 240.0),), (520.0, 235.0), False)},
-        {"s": 4, "x0": 520, "foot0": 260, "h0": 100},
+        # stands up and photographs the spot (a phone held up after the hand): what makes it a drop
+        {"s": 4, "x0": 520, "foot0": 260, "h0": 100,
+         "pose": Posture(175.0, 3.0, ((515.0, 185.0),), (520.0, 210.0), True)},
     ]  # fmt: skip
     recs = [
         FrameRecord(k, t, DAY + t, {1: b}, np.zeros((0, 4), np.float32), {1: pose} if pose else {}, {1: None})

@@ -34,7 +34,10 @@ def explain(s: Stop, signals: dict, strengths: dict) -> tuple[list[str], str]:
     if strengths["reach"]:
         reasons.append(f"hand into the {s.zone.label.split(' ')[0]} ({s.reach_frames} frames)")
         acts.append("reached in")
-    if strengths["phone"]:
+    if strengths.get("photo"):
+        reasons.append(f"photo of the spot after the hand ({s.photo_frames} frames)")
+        acts.append("then photographed the spot")
+    elif strengths["phone"]:
         reasons.append(f"phone raised towards the spot ({s.phone_frames} frames)")
         acts.append("then phone raised" if acts else "phone raised")
     tail = []

@@ -359,9 +359,9 @@ class CameraWatch:
         stand_h = tr.stand_h()
         margin = sc.reach_margin_h * stand_h
         at_spot = any(s.zone.distance(x, y) <= margin for x, y in p.wrists)
-        if p.phone_pose:
-            self._phone(s, frame, t)
         if s.closed:
+            if p.phone_pose:
+                self._phone(s, frame, t, low=False)
             return
         s.posed_frames += 1
         if p.knee_deg is not None:
@@ -395,6 +395,8 @@ class CameraWatch:
             self._low(tr, s, frame, t)
         if low:
             s.pose_low_frames += 1
+        if p.phone_pose:
+            self._phone(s, frame, t, low=low or tr.box_low)
         self._head(s, p.head)
         # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
         # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
@@ -404,10 +406,16 @@ class CameraWatch:
             if s.reach_frames == sc.pose_frames:
                 s.key["reach"] = (frame, t)
 
-    def _phone(self, s: Stop, frame: int, t: float) -> None:
+    def _phone(self, s: Stop, frame: int, t: float, low: bool) -> None:
+        """A raised phone at this frame (`low`: the person is crouched or bent over now)."""
         s.phone_frames += 1
         if s.phone_frames == self.cfg.signals.phone_frames:
             s.key["phone"] = (frame, t)
+        hand = s.key.get("reach") or s.key.get("crouch")
+        if hand is not None and t > hand[1] and not low:
+            s.photo_frames += 1
+            if s.photo_frames == self.cfg.signals.phone_frames:
+                s.key["photo"] = (frame, t)
 
     def _head(self, s: Stop, head: str | None) -> None:
         """Counts head turns: a direction counts once held for two posed frames in a row (one odd frame is
@@ -433,9 +441,7 @@ class CameraWatch:
         # A phone held up: its centre within the box (slightly widened) and in the upper 60 % of it.
         hit = (cx > x1 - 0.15 * h) & (cx < x2 + 0.15 * h) & (cy > y1 - 0.1 * h) & (cy < y1 + 0.6 * h)
         if hit.any():
-            s.phone_frames += 1
-            if s.phone_frames == self.cfg.signals.phone_frames:
-                s.key["phone"] = (frame, t)
+            self._phone(s, frame, t, low=tr.box_low and not s.closed)
 
     def _close(self, tr: TrackState, wall: float) -> None:
         s = tr.stop
@@ -469,6 +475,7 @@ class CameraWatch:
         pose_confirmed = s.pose_low_frames >= sc.pose_frames
         reached = s.reach_frames >= sc.pose_frames and not sitting
         phone = s.phone_frames >= sc.phone_frames
+        photo = s.photo_frames >= sc.phone_frames and (reached or crouched)
         stop_start_wall = wall - (t - s.start)
         others = self.route.same_person(
             (self.camera, tr.track_id), tr.hist, stop_start_wall, sc.appearance_match, sc.route_window_s
@@ -492,6 +499,7 @@ class CameraWatch:
             "crouch_pose": 1.0 if crouched and pose_confirmed else 0.0,
             "reach": 1.0 if reached else 0.0,
             "phone": 1.0 if phone else 0.0,
+            "photo": 1.0 if photo else 0.0,
             "stops": min(1.0, (n_stops - 1) / 2.0),
             "revisit": 1.0 if back else 0.0,
             "night": 1.0 if night else 0.0,
@@ -522,6 +530,7 @@ class CameraWatch:
             "reach_frames": s.reach_frames,
             "posed_frames": s.posed_frames,
             "phone_frames": s.phone_frames,
+            "photo_frames": s.photo_frames,
             "sitting": sitting,
             "stops_in_window": n_stops,
             "route_span_s": round(stop_start_wall - first, 1),

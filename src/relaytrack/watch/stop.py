@@ -28,6 +28,9 @@ class Stop:
     reach_frames: int = 0
     posed_frames: int = 0  # analysed frames with a posture during the stop (the share of them with a reach)
     phone_frames: int = 0
+    # Phone frames after the hand went in (reach or crouch seen), held upright: the photo a courier takes of
+    # the hiding place for the buyer. A phone seen while still crouched is mostly hands in front of the chest.
+    photo_frames: int = 0
     sitting: bool = False
     knee_min: float | None = None
     torso_max: float | None = None
@@ -53,7 +56,14 @@ class Stop:
         broken or doubled on one person): the larger count of each kind (a doubled track saw the same frames)
         and the earlier start."""
         to.start = min(to.start, self.start)
-        for k in ("crouch_frames", "pose_low_frames", "reach_frames", "phone_frames", "head_turns"):
+        for k in (
+            "crouch_frames",
+            "pose_low_frames",
+            "reach_frames",
+            "phone_frames",
+            "photo_frames",
+            "head_turns",
+        ):
             setattr(to, k, max(getattr(to, k), getattr(self, k)))
         to.low_s = max(to.low_s, self.low_s)
         to.sitting = to.sitting or self.sitting
