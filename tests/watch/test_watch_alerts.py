@@ -47,7 +47,7 @@ def cfg():
     return load_watch_config(
         None,
         {
-            "alert.threshold": 0.3,
+            "alert.threshold": 0.25,
             "alert.post_roll_s": 1.0,
             "alert.pre_roll_s": 2.0,
             "innocent.w_brief": 0.0,
