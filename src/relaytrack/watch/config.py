@@ -127,8 +127,8 @@ class WeightConfig(Strict):
     # drop is the hand and then a photo of the spot for the buyer (a "throw" is sold by its photo), or the
     # hand at three spots of a route. Chosen by a grid over these weights and the threshold on the tuning
     # towns (seeds.TUNING watch-confusers 1-2, watch-drops 4-5: 12 drops, 1.17 camera-hours of confusers),
-    # most drops found less twice the false alarms: 7/12 drops and 1-2 false alarms, where the weights before
-    # (hand enough, threshold 0.6) raised 16 false alarms.
+    # most drops found less twice the false alarms: 7/12 drops and 1 false alarm, where the weights before
+    # (hand enough, threshold 0.6) found 10/12 with 19 false alarms on the same stops.
     dwell: float = Field(0.25, ge=0, le=2, description="Dwell near a zone (min_dwell_s .. full_dwell_s)")
     crouch: float = Field(0.10, ge=0, le=2, description="Crouched or bent during the stop")
     crouch_pose: float = Field(

@@ -34,7 +34,7 @@ def explain(s: Stop, signals: dict, strengths: dict) -> tuple[list[str], str]:
     if strengths["reach"]:
         reasons.append(f"hand into the {s.zone.label.split(' ')[0]} ({s.reach_frames} frames)")
         acts.append("reached in")
-    if strengths.get("photo"):
+    if strengths.get("photo"):  # callers built before the photo signal pass no such key
         reasons.append(f"photo of the spot after the hand ({s.photo_frames} frames)")
         acts.append("then photographed the spot")
     elif strengths["phone"]:
