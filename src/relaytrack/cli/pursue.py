@@ -94,18 +94,25 @@ def pursue_cmd(
     )
 
 
+def _same_case(acx, pursuit: int, case_no: str | None) -> None:
+    """Another case's pursuit is not steered from this one: refused, and the refusal is audited."""
+    from relaytrack.errors import AccessDenied
+
+    if case_no != acx.case:
+        acx.log(outcome="denied", detail={"reason": f"pursuit {pursuit} belongs to another case"})
+        raise AccessDenied(f"relay refused: pursuit {pursuit} belongs to another case")
+
+
 def _verdict(verdict: str, pursuit: int, sighting: int, db, user, case, json_out: bool) -> None:
     from relaytrack.pursue.events import record_verdict
 
     with open_store(db, readonly=True) as store:
         acx = access(store, user, case, "relay", detail={"pursuit": pursuit, "verdict": verdict})
-        from relaytrack.errors import AccessDenied
         from relaytrack.evidence.access import authorize_sightings
 
         row = store.one("SELECT case_no FROM pursuits WHERE id=?", (pursuit,))
-        if row is not None and row[0] != acx.case:  # another case's pursuit is not steered from this one
-            acx.log(outcome="denied", detail={"reason": f"pursuit {pursuit} belongs to another case"})
-            raise AccessDenied(f"relay refused: pursuit {pursuit} belongs to another case")
+        if row is not None:
+            _same_case(acx, pursuit, row[0])
         authorize_sightings(acx, [sighting])
         with store.tx() as conn:
             vid = record_verdict(conn, pursuit, sighting, verdict, acx.user)
@@ -189,7 +196,7 @@ def pursue_stop(
     json_out: JsonFlag = False,
 ) -> None:
     """Stop a running pursuit (wherever it runs): it ends at its next heartbeat, naming who stopped it."""
-    from relaytrack.errors import AccessDenied, InputError
+    from relaytrack.errors import InputError
     from relaytrack.evidence.access import authorize_sightings
     from relaytrack.pursue.control import read_pursuit, request_stop
 
@@ -198,9 +205,7 @@ def pursue_stop(
         r = read_pursuit(store.conn, pursuit)
         if r is None:
             raise InputError(f"pursuit {pursuit} not found")
-        if r.case != acx.case:  # another case's pursuit is not steered from this one
-            acx.log(outcome="denied", detail={"reason": f"pursuit {pursuit} belongs to another case"})
-            raise AccessDenied(f"relay refused: pursuit {pursuit} belongs to another case")
+        _same_case(acx, pursuit, r.case)
         authorize_sightings(acx, [r.origin])
         if not r.running:
             raise InputError(f"pursuit {pursuit} is {r.status}: only a running pursuit can be stopped")
