@@ -185,3 +185,31 @@ def test_no_hangul_font_is_a_clear_error_before_rendering(tmp_path, monkeypatch)
     with pytest.raises(plates.PlateFontError, match="fonts-noto-cjk"):
         generate_town(spec, tmp_path / "t")
     assert not (tmp_path / "t" / "videos").exists()  # before any frame
+
+
+def test_traffic_cameras_see_the_car_approach_not_its_roof():
+    """A traffic camera stands 14-30 m before the spot it watches with a view 4-6.5 m wide there, so the car
+    the suspect drives is in frame for its approach (over a second at town speeds) at a size a detector
+    knows as a car, not for a few frames from above as it passes under the pole."""
+    spec = TownSpec(
+        seed=14, cameras=4, minutes=1.0, couriers=0, crowd=0.6, suspect_drives=True, plate_cameras=2
+    )
+    town = plan_town(spec)
+    (car,) = [v for v in town.vehicles if v.riders]
+    roads = [c.cam for c in town.cameras if c.role == "road"]
+    assert len(roads) == 2
+    for cam in roads:
+        # The view's width on the ground where the optical axis meets the road.
+        dist = (cam.z - 0.6) / np.tan(np.radians(cam.tilt_deg))
+        view = 2 * np.hypot(dist, cam.z - 0.6) * np.tan(np.radians(cam.fov_deg) / 2)
+        assert 14.0 <= dist <= 30.5 and 3.9 <= view <= 6.6
+        seen = []
+        for t in np.arange(car.depart, spec.duration, 0.1):
+            pose = car.pose(float(t))
+            if pose is None:
+                continue
+            uv, depth = cam.project(np.array([[pose[0], pose[1], 0.8]]))
+            if depth[0] > 0 and 0 <= uv[0, 0] < cam.width and 0 <= uv[0, 1] < cam.height:
+                seen.append(depth[0])
+        assert len(seen) >= 10, "the car's centre should stay in view for a second or more"
+        assert min(seen) > 8.0, "the car leaves the view before it is under the pole"

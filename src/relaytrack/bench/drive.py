@@ -107,6 +107,8 @@ def ride_truth(truth: dict[str, Any]) -> tuple[str | None, float | None, list[di
 def ingest_town(tdir: Path, db: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """Register (no links), ingest every camera at FPS and learn the store's appearance model, once."""
     from relaytrack.config import load_config
+    from relaytrack.describe import plate as plate_reader
+    from relaytrack.describe import plate_chars
     from relaytrack.errors import InputError
     from relaytrack.reid import train as reid_train
 
@@ -115,6 +117,12 @@ def ingest_town(tdir: Path, db: Path, say: Callable[[str], None]) -> dict[str, A
     try:
         if store.conn.execute("SELECT 1 FROM sightings LIMIT 1").fetchone():
             return notes
+        # Ingest reads plates only once the character model exists (it never stops to train); the bench
+        # trains it first, as `plate read` and `bench plates` do, so that the car's plate can be read.
+        if plate_reader.status() is None and not plate_chars.is_current():
+            say("training the plate character model first (ingest reads plates only once it exists)")
+            plate_chars.load()
+        notes["plates"] = plate_reader.status(trained=True) or "read"
         t0 = time.perf_counter()
         net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
         ingest_cameras(store, tdir, net, load_config(None, {"source.analyse_fps": FPS}), say)
@@ -235,8 +243,8 @@ def protocol(seeds, tuning: bool) -> str:
     kind = "TUNING" if tuning else "HELD_OUT"
     return (
         f"{kind}['drive'] seeds {list(seeds)} (fixed in seeds.py before the hand-off ran on any town): scenario "
-        "suspect-drives rendered per seed, register without links, every camera ingested at 5 fps, store model "
-        "learned; relay (default parameters, 12 hops each way) from the first search hit for the suspect's "
+        "suspect-drives rendered per seed, register without links, every camera ingested at 5 fps with plate "
+        "reading (the character model trained first if missing), store model learned; relay (default parameters, 12 hops each way) from the first search hit for the suspect's "
         "description that is the suspect; scored by identity over the suspect's visits on foot and the car's "
         "camera visits from the boarding on (origin excluded)"
     )

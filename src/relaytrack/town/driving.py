@@ -39,20 +39,27 @@ def _lane_frame(lane) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return a, d, right, float(np.linalg.norm(b - a))
 
 
+ROAD_BACK_M = (14.0, 30.0)  # how far before the watched spot the pole stands
+ROAD_VIEW_M = (4.0, 6.5)  # width of road the frame covers at that spot: a lane and a half to two lanes
+
+
 def road_camera(
     world: World, rng: np.random.Generator, lane, s: float, width: int, height: int, front: bool
 ) -> PinholeCamera | None:
     """A traffic camera watching the lane around arc length s: downstream looking back at oncoming fronts
     (front=True) or upstream looking at rears, over the lane's curb half (as on an overhanging pole), 4.5-6.5
-    m up, 8-20 degrees wide."""
+    m up, 14-30 m from the spot it watches, its field of view as narrow as covers 4-6.5 m of road there, as
+    enforcement cameras are set up: a car is in view for the last 15-25 m of its approach (1.5-3 s at town
+    speeds), 150-300 px wide, its plate 10-40 px high. (Closer, a car passes under the pole within a few
+    frames and shows the camera its roof, which no detector calls a car.)"""
     a, d, right, length = _lane_frame(lane)
     target = a + d * s
     for attempt in range(16):
         fr = front if attempt < 8 else not front  # the other way round where the lane has no room
         room = (length - s if fr else s) - 2.0
-        if room < 8.0:
+        if room < ROAD_BACK_M[0]:
             continue
-        back = float(rng.uniform(8.0, min(24.0, room)))
+        back = float(rng.uniform(ROAD_BACK_M[0], min(ROAD_BACK_M[1], room)))
         off = float(rng.uniform(0.3, 2.0))
         pos = target + d * back * (1 if fr else -1) + right * off
         z = float(rng.uniform(4.5, 6.5))
@@ -62,9 +69,11 @@ def road_camera(
         if world.occluded_2d(pos[0], pos[1], z, target[0], target[1], 1.0):
             continue
         to = target - pos
+        dist = float(np.hypot(*to))
         heading = math.degrees(math.atan2(to[0], to[1])) % 360
-        tilt = math.degrees(math.atan2(z - 0.6, float(np.hypot(*to))))
-        fov = float(rng.uniform(8.0, 20.0))
+        tilt = math.degrees(math.atan2(z - 0.6, dist))
+        view = float(rng.uniform(*ROAD_VIEW_M))
+        fov = math.degrees(2 * math.atan(view / 2 / math.hypot(dist, z - 0.6)))
         return PinholeCamera(float(pos[0]), float(pos[1]), z, heading, tilt, fov, width, height)
     return None
 
