@@ -188,7 +188,7 @@ def test_no_hangul_font_is_a_clear_error_before_rendering(tmp_path, monkeypatch)
 
 
 def test_traffic_cameras_see_the_car_approach_not_its_roof():
-    """A traffic camera stands 14-30 m before the spot it watches with a view 4-6.5 m wide there, so the car
+    """A traffic camera stands 20-35 m before the spot it watches with a view of one lane (2.6-4.5 m wide) there, so the car
     the suspect drives is in frame for its approach (over a second at town speeds) at a size a detector
     knows as a car, not for a few frames from above as it passes under the pole."""
     spec = TownSpec(
@@ -202,7 +202,7 @@ def test_traffic_cameras_see_the_car_approach_not_its_roof():
         # The view's width on the ground where the optical axis meets the road.
         dist = (cam.z - 0.6) / np.tan(np.radians(cam.tilt_deg))
         view = 2 * np.hypot(dist, cam.z - 0.6) * np.tan(np.radians(cam.fov_deg) / 2)
-        assert 14.0 <= dist <= 30.5 and 3.9 <= view <= 6.6
+        assert 20.0 <= dist <= 35.5 and 2.5 <= view <= 4.6
         seen = []
         for t in np.arange(car.depart, spec.duration, 0.1):
             pose = car.pose(float(t))

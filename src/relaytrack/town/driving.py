@@ -39,8 +39,9 @@ def _lane_frame(lane) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return a, d, right, float(np.linalg.norm(b - a))
 
 
-ROAD_BACK_M = (14.0, 30.0)  # how far before the watched spot the pole stands
-ROAD_VIEW_M = (4.0, 6.5)  # width of road the frame covers at that spot: a lane and a half to two lanes
+ROAD_BACK_M = (20.0, 35.0)  # how far before the watched spot the pole stands
+# Road width the frame covers at that spot: one lane, as enforcement cameras frame it.
+ROAD_VIEW_M = (2.6, 4.5)
 
 
 def road_camera(
@@ -48,10 +49,10 @@ def road_camera(
 ) -> PinholeCamera | None:
     """A traffic camera watching the lane around arc length s: downstream looking back at oncoming fronts
     (front=True) or upstream looking at rears, over the lane's curb half (as on an overhanging pole), 4.5-6.5
-    m up, 14-30 m from the spot it watches, its field of view as narrow as covers 4-6.5 m of road there, as
-    enforcement cameras are set up: a car is in view for the last 15-25 m of its approach (1.5-3 s at town
-    speeds), 150-300 px wide, its plate 10-40 px high. (Closer, a car passes under the pole within a few
-    frames and shows the camera its roof, which no detector calls a car.)"""
+    m up and 20-35 m before the spot it watches, its field of view as narrow as covers one lane there (2.6-4.5
+    m), as enforcement cameras are set up: a car is in view over 8-15 m of its approach (1-2.5 s at town
+    speeds), 250-450 px wide at that spot, its plate 15-27 px high there (10-40 px over the approach). Closer
+    and wider (as before), a car passed under the pole within a few frames, showing the camera its roof."""
     a, d, right, length = _lane_frame(lane)
     target = a + d * s
     for attempt in range(16):
