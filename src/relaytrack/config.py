@@ -265,6 +265,14 @@ class RelayConfig(Strict):
         description="Farthest the person's feet may be from the vehicle's box, in person heights",
     )
     handoff_logit: float = Field(1.5, ge=-20, le=20, description="Log-odds (vs nobody) of a hand-off seen so")
+    path_look: float = Field(
+        0.3,
+        ge=0,
+        le=5,
+        description="Weight, in a path's score, of each hop's look against the anchors alone (log-odds over "
+        "app_z0): a step's confidence is relative to that step's rivals, so without it a look-alike's own "
+        "consistent walk scores as well as the person's",
+    )
 
     @classmethod
     def legacy(cls, **kw: Any) -> RelayConfig:
@@ -279,6 +287,7 @@ class RelayConfig(Strict):
             fill_gaps=False,
             revisit_factor=1.0,
             vehicle_handoffs=False,
+            path_look=0.0,
             **kw,
         )
 

@@ -47,6 +47,15 @@ def _after_handoff(
     return [c for c in cands if c.s.kind != "vehicle" or c.t0 < at]
 
 
+def _look_term(finder: CandidateFinder, c: Candidate) -> float:
+    """The hop's likeness to the anchors alone, as path evidence (RelayConfig.path_look)."""
+    p = finder.p
+    if p.path_look <= 0 or not p.use_appearance or c.s.id in finder.confirmed:
+        return 0.0
+    z = finder.anchor_look(c.s)
+    return 0.0 if z is None else p.path_look * min(4.0, max(-4.0, z - p.app_z0))
+
+
 def beam_search(
     finder: CandidateFinder,
     start: Sighting,
@@ -107,7 +116,7 @@ def beam_search(
                 reached = stop_at is not None and c.s.id == stop_at
                 nxt.append(
                     (
-                        score + math.log(max(c.conf, 1e-9)),
+                        score + math.log(max(c.conf, 1e-9)) + _look_term(finder, c),
                         [*path, (c, alts)],
                         reached,
                         "reached anchor" if reached else "",
