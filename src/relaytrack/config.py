@@ -135,6 +135,29 @@ class ReidConfig(Strict):
     )
 
 
+class LinksConfig(Strict):
+    """Learning camera links from the store's own traffic as footage comes in (`relaytrack.relay.auto_links`):
+    after an ingest, once the store holds enough person sightings, `cameras links --learn` runs by itself, and
+    again whenever the store has grown by `auto_growth` since. On held-out detection-level towns (about 1,300
+    sightings on 25 cameras each) learned links found 0.93 of the true ones and raised route F1 over the
+    register's map links (0.473 -> 0.555); a minute of a rendered town is too little traffic to learn from."""
+
+    auto_learn: bool = Field(True, description="Learn camera links from the store's traffic after ingests")
+    auto_min_sightings: int = Field(
+        2000, ge=50, le=100_000_000, description="Person sightings the store needs before links are learned"
+    )
+    auto_max_cameras: int = Field(
+        500,
+        ge=2,
+        le=100_000,
+        description="Stores with more registered cameras are left to `cameras links --learn` per district "
+        "(every camera pair is tested)",
+    )
+    auto_growth: float = Field(
+        2.0, ge=1.1, le=100.0, description="Learn again once the store holds this many times the sightings"
+    )
+
+
 class RelayConfig(Strict):
     """Knobs of the relay search (`relaytrack.relay.relay(..., params=RelayConfig(...))`). Raising `stop_conf`
     stops routes earlier (fewer wrong hops, more missed ones); raising `beam` keeps more competing paths (slower,
@@ -298,6 +321,7 @@ class Config(Strict):
     track: TrackConfig = TrackConfig()
     describe: DescribeConfig = DescribeConfig()
     reid: ReidConfig = ReidConfig()
+    links: LinksConfig = LinksConfig()
     commit_every: int = Field(50, ge=1, description="Analysed frames between store checkpoints")
 
 

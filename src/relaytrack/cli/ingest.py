@@ -163,6 +163,27 @@ def learn_if_due(store, cfg: Config, user: str | None, json_out: bool) -> None:
         out.print(f"[yellow]note:[/yellow] the store's appearance model was not learned: {res['reason']}")
 
 
+def learn_links_if_due(store, cfg: Config, user: str | None, json_out: bool) -> None:
+    """The store learns its camera links once it holds enough traffic (`relaytrack.relay.auto_links`)."""
+    from relaytrack.relay.auto_links import maybe_learn, readiness
+
+    ready = readiness(store, cfg)
+    if not ready.due:
+        return
+    with console_err.status("learning camera links from the store's traffic"):
+        res = maybe_learn(store, cfg, ready=ready)
+    if res is None:
+        return
+    log_maintenance(store, user, "links-auto", res)
+    out = console_err if json_out else console
+    if res["learned"]:
+        out.print(f"learned {res['links']} camera links from {res['sightings']} person sightings "
+                  f"({res['map_links_dropped']} map guesses replaced, {res['unestimated']} neighbours unsettled)")
+    else:
+        out.print(f"[yellow]note:[/yellow] no camera link could be learned from {res['sightings']} person "
+                  "sightings; the links stay as they were")
+
+
 def ingest_cmd(
     sources: Annotated[list[str], typer.Argument(help="Video files, image-sequence folders or stream URLs")],
     camera: Annotated[
@@ -240,6 +261,8 @@ def ingest_cmd(
                 audit_ingest(store, identity(user, None)[0], res)
         if any(r.status != "failed" for r in results):
             learn_if_due(store, cfg, user, json_out)
+            # After the appearance model: links are learned from the embeddings it gave.
+            learn_links_if_due(store, cfg, user, json_out)
     failed = [r for r in results if r.status == "failed"]
     if json_out:
         print_json(
