@@ -190,14 +190,19 @@ def read_crop(crop: np.ndarray, *, tesseract: bool = True) -> PlateRead | None:
     return None
 
 
+def looks_like_plate_crop(img: np.ndarray) -> bool:
+    """Plate-shaped, or small enough to be a plate crop (two-line plates with a bumper are nearly square); a
+    vehicle crop from a 640x360 stream is often this small too, so this is a first guess, not a verdict."""
+    h, w = img.shape[:2]
+    return 1.4 <= w / max(h, 1) <= 6.0 and w <= 700 or (w <= 400 and h <= 300)
+
+
 def plate_candidates(img: np.ndarray, limit: int = 6) -> list[tuple[int, int, int, int]]:
-    """Plate-like boxes (x, y, w, h) in a vehicle crop or scene: the whole image when it is already
-    plate-shaped, else bright-ish rectangles of plate aspect dense in vertical strokes (classical, no model)."""
+    """Plate-like boxes (x, y, w, h) in a vehicle crop or scene: bright-ish rectangles of plate aspect dense
+    in vertical strokes (classical, no model), and text rows."""
     import cv2
 
     h, w = img.shape[:2]
-    if 1.4 <= w / max(h, 1) <= 6.0 and w <= 700 or (w <= 400 and h <= 300):
-        return [(0, 0, w, h)]  # a plate crop (two-line plates with a bumper are nearly square)
     gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     rows = text_rows(gray)
     # Characters are dark strokes on a light plate: black-hat picks them, closing joins them into a block.
@@ -228,12 +233,18 @@ def plate_candidates(img: np.ndarray, limit: int = 6) -> list[tuple[int, int, in
 def read_image(img: np.ndarray) -> list[PlateRead]:
     """Every plate read in an image (a plate crop, a vehicle crop or a scene), best first."""
     reads = []
-    boxes = plate_candidates(img)
-    for x, y, w, h in boxes:
+    h, w = img.shape[:2]
+    if looks_like_plate_crop(img):
         # Whole-line tesseract only for a plate crop: in a scene it costs a second a region for little.
-        r = read_crop(img[y : y + h, x : x + w], tesseract=len(boxes) == 1)
+        r = read_crop(img, tesseract=True)
         if r is not None:
-            r.box = (x, y, w, h)
+            r.box = (0, 0, w, h)
+            return [r]
+        # Not a plate after all: a small vehicle crop (a car at a traffic camera), where the plate is found.
+    for x, y, bw, bh in plate_candidates(img):
+        r = read_crop(img[y : y + bh, x : x + bw], tesseract=False)
+        if r is not None:
+            r.box = (x, y, bw, bh)
             reads.append(r)
     reads.sort(key=lambda r: -r.confidence)
     seen, out = set(), []
