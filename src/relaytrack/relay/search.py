@@ -1,7 +1,9 @@
 """The beam search over relay steps, and the hops it makes.
 
 A path's score is the sum of its hops' log-confidences (a stop adds the log-probability that nobody was
-taken); the best `beam` paths survive each step, so one misleading early hop does not decide the route. A path
+taken) and of each hop's likeness to the anchors alone (`RelayConfig.path_look`: a step's confidence only
+ranks that step's rivals, so a look-alike's own consistent walk would score as well as the person's); the best
+`beam` paths survive each step, so one misleading early hop does not decide the route. A path
 ends where no candidate reaches `stop_conf`, or at the anchor it was bridging to. `fill_gaps` then inserts a
 sighting between two consecutive hops where one fits both ends better than the direct hop.
 """
