@@ -22,16 +22,14 @@ class FixedFinder:
     """Candidates per sighting as given, with the anchors' likeness (z) of each sighting."""
 
     def __init__(self, p: RelayConfig, origin: Sighting, steps: dict, looks: dict[int, float]) -> None:
-        self.p, self.origin, self.steps, self.looks, self.confirmed = p, origin, steps, looks, set()
+        self.p, self.origin, self.steps, self.confirmed = p, origin, steps, set()
+        self.look_cache: dict[int, float | None] = dict(looks)  # what relay.search.anchor_look would compute
 
     def candidates(self, cur: Sighting, direction: str, used: set[int]) -> list[Candidate]:
         return [c for c in self.steps.get(cur.id, []) if c.s.id not in used]
 
     def true_span(self, s: Sighting) -> tuple[float, float]:
         return s.wall_start, s.wall_end
-
-    def anchor_look(self, s: Sighting) -> float | None:
-        return self.looks.get(s.id)
 
 
 def _cand(s: Sighting, conf: float) -> Candidate:
@@ -64,3 +62,27 @@ def test_the_anchors_look_over_the_path_picks_the_person_over_a_consistent_look_
 
 def test_a_look_alike_as_like_the_origin_as_the_person_keeps_the_step_choice() -> None:
     assert _route(0.3, look_alike_z=5.0) == [2, 4]
+
+
+def test_anchor_look_ranks_the_persons_sightings_above_a_strangers(tmp_path) -> None:
+    import numpy as np
+    from relay_factory import DIM, unit
+    from test_relay_robust import World
+
+    from relaytrack.relay.candidates import CandidateFinder
+    from relaytrack.relay.search import anchor_look
+    from relaytrack.store.sightings import get_sighting
+
+    w = World(tmp_path / "look.db")
+    try:
+        me, other = unit(w.rng.normal(size=DIM)), unit(w.rng.normal(size=DIM))
+        a = w.add("A", 0.0, w.noisy(me))
+        mine, stranger = w.add("B", 16.0, w.noisy(me)), w.add("B", 17.0, w.noisy(other))
+        conn = w.store.conn
+        finder = CandidateFinder(conn, get_sighting(conn, a), RelayConfig(), set(), set())
+        z_me, z_other = (anchor_look(finder, get_sighting(conn, i)) for i in (mine, stranger))
+        assert z_me is not None and z_other is not None and z_me > RelayConfig().app_z0 > z_other
+        assert finder.look_cache[mine] == z_me  # computed once per sighting
+        assert np.isfinite(z_me)
+    finally:
+        w.store.close()

@@ -70,7 +70,7 @@ class CandidateFinder:
         self.cam_emb: dict[tuple[str, str], np.ndarray | None] = {}
         self.cam_bg: dict[tuple[str, int, str], tuple[float, float] | None] = {}
         self.seen_app: dict[tuple[int, str, str], float] = {}  # (from, direction, camera) -> best look
-        self.look_cache: dict[int, float | None] = {}
+        self.look_cache: dict[int, float | None] = {}  # sighting -> likeness to the anchors (relay.search)
         self.last_look = 0.0
         self.mode = mode_of(origin.kind)
         # Per kind: a route may change from the person to the vehicle they get into (relay.boarding).
@@ -197,26 +197,6 @@ class CandidateFinder:
                 # cosine: half the evidence is how this candidate stands out among that camera's own people.
                 z = 0.5 * z + 0.5 * (sim - cal[0]) / cal[1]
         return p.w_app * min(8.0, max(-8.0, z - p.app_z0)), [f"appearance {sim:.2f} (z {z:.1f})"]
-
-    def anchor_look(self, c: Sighting) -> float | None:
-        """How far `c` stands out (z-score) in its likeness to the anchors' mean look alone, the previous hop
-        left out; None where the appearance cannot be scored (another kind, no embedding, no background)."""
-        if c.id in self.look_cache:
-            return self.look_cache[c.id]
-        out = None
-        ce = terms.unit(c.embedding)
-        bg = self.background(c.kind)
-        if c.kind == self.origin.kind and ce is not None and self.anchor_emb is not None and bg is not None:
-            if ce.shape == self.anchor_emb.shape:
-                sim = float(ce @ self.anchor_emb)
-                z = (sim - bg[0]) / bg[1]
-                if self.p.camera_calibration:
-                    cal = self.camera_background(c.camera, self.anchor_emb, -1, c.kind)
-                    if cal is not None:
-                        z = 0.5 * z + 0.5 * (sim - cal[0]) / cal[1]
-                out = z
-        self.look_cache[c.id] = out
-        return out
 
     def attr_ref(self, prev: Sighting, c: Sighting) -> Sighting | None:
         """Whose attributes a candidate is compared with: the origin's for its own kind; for the vehicle the

@@ -14,6 +14,7 @@ import math
 from dataclasses import replace
 
 from relaytrack.records import Sighting
+from relaytrack.relay import terms
 from relaytrack.relay.candidates import Candidate, CandidateFinder
 from relaytrack.relay.route import Hop
 
@@ -49,12 +50,31 @@ def _after_handoff(
     return [c for c in cands if c.s.kind != "vehicle" or c.t0 < at]
 
 
+def anchor_look(finder: CandidateFinder, s: Sighting) -> float | None:
+    """How far `s` stands out (z-score) in its likeness to the anchors' mean look alone, the previous hop left
+    out, calibrated as the appearance term is; None where the look cannot be scored (another kind, no
+    embedding, a store too small for a background)."""
+    if s.id in finder.look_cache:
+        return finder.look_cache[s.id]
+    out = None
+    emb, ref, bg = terms.unit(s.embedding), finder.anchor_emb, finder.background(s.kind)
+    if s.kind == finder.origin.kind and emb is not None and ref is not None and bg is not None:
+        if emb.shape == ref.shape:
+            sim = float(emb @ ref)
+            out = (sim - bg[0]) / bg[1]
+            cal = finder.camera_background(s.camera, ref, -1, s.kind) if finder.p.camera_calibration else None
+            if cal is not None:
+                out = 0.5 * out + 0.5 * (sim - cal[0]) / cal[1]
+    finder.look_cache[s.id] = out
+    return out
+
+
 def _look_term(finder: CandidateFinder, c: Candidate) -> float:
     """The hop's likeness to the anchors alone, as path evidence (RelayConfig.path_look)."""
     p = finder.p
     if p.path_look <= 0 or not p.use_appearance or c.s.id in finder.confirmed:
         return 0.0
-    z = finder.anchor_look(c.s)
+    z = anchor_look(finder, c.s)
     return 0.0 if z is None else p.path_look * min(4.0, max(-4.0, z - p.app_z0))
 
 
