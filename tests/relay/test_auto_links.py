@@ -54,3 +54,21 @@ def test_off_and_oversized_stores_are_left_alone(tmp_path: Path):
         )
     finally:
         store.close()
+
+
+def test_ingest_learns_links_when_due_and_audits_it(tmp_path: Path, capsys):
+    from relaytrack.cli.ingest import learn_links_if_due
+
+    store = _planted(str(tmp_path / "s.db"), tmp_path)
+    try:
+        learn_links_if_due(store, Config(), None, json_out=True)  # not due: nothing happens, nothing said
+        assert "camera links" not in capsys.readouterr().err
+        learn_links_if_due(store, _cfg(auto_min_sightings=150), None, json_out=True)
+        assert "learned" in capsys.readouterr().err
+        actions = [r[0] for r in store.conn.execute("SELECT action FROM audit_log")]
+        assert actions.count("links-auto") == 1
+        assert (
+            store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE source='learned'").fetchone()[0] >= 1
+        )
+    finally:
+        store.close()
