@@ -244,7 +244,8 @@ def protocol(seeds, tuning: bool) -> str:
     return (
         f"{kind}['drive'] seeds {list(seeds)} (fixed in seeds.py before the hand-off ran on any town): scenario "
         "suspect-drives rendered per seed, register without links, every camera ingested at 5 fps with plate "
-        "reading (the character model trained first if missing), store model learned; relay (default parameters, 12 hops each way) from the first search hit for the suspect's "
-        "description that is the suspect; scored by identity over the suspect's visits on foot and the car's "
+        "reading (the character model trained first if missing), store model learned; relay (default "
+        "parameters, 12 hops each way) from the first search hit for the suspect's description that is the "
+        "suspect; scored by identity over the suspect's visits on foot and the car's "
         "camera visits from the boarding on (origin excluded)"
     )

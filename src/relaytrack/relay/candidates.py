@@ -189,13 +189,8 @@ class CandidateFinder:
         if ref is None or ref.shape != ce.shape:
             return 0.0, []
         sim = float(ce @ ref)
-        z = (sim - bg[0]) / bg[1]
-        if p.camera_calibration:
-            cal = self.camera_background(c.camera, ref, prev.id, c.kind)
-            if cal is not None:
-                # A camera whose view makes everyone look alike (backlight, night, a low angle) raises every
-                # cosine: half the evidence is how this candidate stands out among that camera's own people.
-                z = 0.5 * z + 0.5 * (sim - cal[0]) / cal[1]
+        cal = self.camera_background(c.camera, ref, prev.id, c.kind) if p.camera_calibration else None
+        z = terms.calibrated_z(sim, bg, cal)
         return p.w_app * min(8.0, max(-8.0, z - p.app_z0)), [f"appearance {sim:.2f} (z {z:.1f})"]
 
     def attr_ref(self, prev: Sighting, c: Sighting) -> Sighting | None:

@@ -60,11 +60,8 @@ def anchor_look(finder: CandidateFinder, s: Sighting) -> float | None:
     emb, ref, bg = terms.unit(s.embedding), finder.anchor_emb, finder.background(s.kind)
     if s.kind == finder.origin.kind and emb is not None and ref is not None and bg is not None:
         if emb.shape == ref.shape:
-            sim = float(emb @ ref)
-            out = (sim - bg[0]) / bg[1]
             cal = finder.camera_background(s.camera, ref, -1, s.kind) if finder.p.camera_calibration else None
-            if cal is not None:
-                out = 0.5 * out + 0.5 * (sim - cal[0]) / cal[1]
+            out = terms.calibrated_z(float(emb @ ref), bg, cal)
     finder.look_cache[s.id] = out
     return out
 

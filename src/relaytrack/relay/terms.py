@@ -56,6 +56,14 @@ def appearance_background(conn: sqlite3.Connection, kind: str) -> tuple[float, f
     return vectors.background(conn, kind)
 
 
+def calibrated_z(sim: float, bg: tuple[float, float], cal: tuple[float, float] | None) -> float:
+    """A cosine's z-score against the store's background (`appearance_background`); with `cal`, the
+    camera's own people's background, half of it: a camera whose view makes everyone look alike (backlight,
+    night, a low angle) raises every cosine, so half the evidence is how the sighting stands out there."""
+    z = (sim - bg[0]) / bg[1]
+    return z if cal is None else 0.5 * z + 0.5 * (sim - cal[0]) / cal[1]
+
+
 def colour_hist(
     conn: sqlite3.Connection, s: Sighting, cache: dict[int, np.ndarray | None]
 ) -> np.ndarray | None:
