@@ -7,6 +7,7 @@ from relaytrack.bench.masking_target import (
     TUNE_SET,
     TargetRule,
     Tracklet,
+    first_click,
     select_target,
     target_agreement,
     tune_rule,
@@ -50,3 +51,15 @@ def test_agreement_and_tuning_on_a_window():
     assert fig["wrong_person"] == 0.0 and fig["target_found"] > 0.9
     rule, best = tune_rule([a, b], gt[1], gt)
     assert rule.max_gap >= 4 and best["target_found"] > 0.9
+
+
+def test_click_lands_on_the_first_frame_the_system_outlines_the_target():
+    """The investigator can click only an outlined person: the first GT box of the target that a tracklet box
+    overlaps, not the GT's first box when the tracker has not confirmed the person yet."""
+    gt = {f: (f, 2.0 * (f - 1), 100.0, 20.0, 60.0) for f in range(1, 31)}
+    late = _walk(1, 8, 30, 14.0)  # the tracker confirms the target from frame 8
+    other = _walk(2, 1, 30, 300.0)
+    assert first_click([late, other], gt, DEFAULT_RULE.click_iou) == gt[8]
+    assert {r[0] for r in select_target([late, other], gt[8], DEFAULT_RULE)} == set(range(8, 31))
+    # Never outlined: the GT's first box (nothing under it, so no target and everybody masked).
+    assert first_click([other], gt, DEFAULT_RULE.click_iou) == gt[1]

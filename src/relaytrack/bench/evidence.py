@@ -103,10 +103,18 @@ def measure_masking(
     tune: bool = False,
     protect: bool = True,
     mask_overrides: dict | None = None,
+    follow: bool = True,
+    cut: float | None = None,
 ) -> dict:
     """Export frames first..first+frames-1 of `seq` with the pipeline's own target and score the masking.
     `tune` instead searches the target-match rule on this window and returns it (tuning windows only)."""
-    from relaytrack.bench.masking_target import DEFAULT_RULE, select_target, target_agreement, tune_rule
+    from relaytrack.bench.masking_target import (
+        DEFAULT_RULE,
+        first_click,
+        select_target,
+        target_agreement,
+        tune_rule,
+    )
     from relaytrack.config import Config
     from relaytrack.evidence import access as acc
     from relaytrack.evidence.export import Hop, export_evidence
@@ -134,7 +142,6 @@ def measure_masking(
     if len(tg) == 0:
         raise InputError(f"GT id {target} has no boxes in frames {first}..{end}")
     gt_target = {int(r[0]): (int(r[0]), r[2], r[3], r[4], r[5]) for r in tg}
-    click = gt_target[int(tg[0, 0])]
     with tempfile.TemporaryDirectory(prefix="rt-maskbench-") as tmp:
         store = Store(Path(tmp) / "bench.db")
         with store.tx() as conn:
@@ -151,12 +158,15 @@ def measure_masking(
         source_id = res.source_id
         n_tracks = res.sightings
         tracklets = _tracklets(store.conn, source_id)
+        click = first_click(tracklets, gt_target, rule.click_iou)
         if tune:
             store.close()
             best, fig = tune_rule(tracklets, click, gt_target)
             return {"sequence": seq.name, "frames": f"{first}-{end}", "target_id": target,
                     "rule": best.__dict__, **fig}  # fmt: skip
         chosen = select_target(tracklets, click, rule)
+        if cut is not None:  # tuning the follower: the target's sighting ends early, the export follows it
+            chosen = chosen[: max(1, int(len(chosen) * cut))]
         agreement = target_agreement(chosen, gt_target)
         with store.tx() as conn:
             if not tracks:
@@ -186,8 +196,12 @@ def measure_masking(
                 if any(tuple(r) in picked for r in t.rows):
                     conn.execute("DELETE FROM boxes WHERE sighting_id=? AND frame>=?", (t.sid, click[0]))
         hop = Hop("BENCH", 1, last, sid, source_id)
-        settings = MaskSettings(method=method, detect=detect, faces=faces, protect_target=protect,
-                                **(mask_overrides or {}))  # fmt: skip
+        overrides = dict(mask_overrides or {})
+        if not follow:
+            overrides["follow"] = None
+        settings = MaskSettings(
+            method=method, detect=detect, faces=faces, protect_target=protect, **overrides
+        )
         exp = export_evidence(
             store,
             Path(tmp) / "pkg",
@@ -206,9 +220,14 @@ def measure_masking(
     covered_n, total, cov_all, target_vis, target_worst = 0, 0, [], [], None
     vis_tracked, n_out, by_target, n_head = [], 0, 0, 0  # diagnostics: see the returned keys
     per_frame_min, worst_frame = 1.0, None
+    boxed, boxed_wrong = 0, 0  # frames with an export target box; of them, not on the target (IoU < 0.3)
     for f in sorted(masks):
         m = masks[f].coverage_mask(w, h)
         tb = masks[f].target
+        if tb is not None:
+            g = gt_target.get(f)
+            boxed += 1
+            boxed_wrong += int(g is None or iou(tb, (g[1], g[2], g[1] + g[3], g[2] + g[4])) < 0.3)
         prot = np.zeros((h, w), bool)
         if tb is not None:
             px1, py1, px2, py2 = pad(tb, 0.0, w, h)
@@ -250,7 +269,8 @@ def measure_masking(
         "window": [first, end],
         "frames": len(masks),
         "target_id": target,
-        "target_source": "pipeline tracking (click on the first GT box, then the target-match rule)",
+        "target_source": "pipeline tracking (click on the target's first outlined GT box, then the target-match"
+        " rule; the export follows it where the tracklets stored no box)",
         "target_rule": rule.__dict__,
         "target_found": round(agreement["target_found"], 4),
         "target_wrong_person": round(agreement["wrong_person"], 4),
@@ -262,6 +282,7 @@ def measure_masking(
             "threshold": threshold,
             "pipeline_tracks": n_tracks,
             "protect_target": protect,
+            "follow_target": follow,
         },
         "non_target_boxes": total,
         "masked": covered_n,
@@ -283,6 +304,11 @@ def measure_masking(
         "export_target_unknown_frames": exp.hops[0].target_unknown_frames,
         "export_target_visible_mean": exp.hops[0].target_visible_mean,
         "export_target_frames_below_half": exp.hops[0].target_frames_below_half,
+        "export_target_followed_frames": exp.hops[0].target_followed_frames,
+        # Frames whose protected box is not on the target (IoU < 0.3 with its GT box, or the target not there):
+        # a bystander left visible there, the cost of a wrong pick or a wrong follow.
+        "export_target_boxed_frames": boxed,
+        "export_target_wrong_frames": boxed_wrong,
         # Masking alone, tracking aside: the GT box's unaltered share in frames whose export box is the target
         # (IoU >= 0.5 with its GT box); bystander boxes masked over their part outside the export's target box,
         # and those left unmasked only inside it (behind or in front of the protected target).
@@ -338,6 +364,9 @@ def _pooled_diagnostics(sel: list[dict], n: int) -> dict:
         "unmasked_inside_target_only": sum(r["unmasked_inside_target_only"] for r in sel),
         "head_masked_rate": round(sum(r["head_masked_rate"] * r["non_target_boxes"] for r in sel) / n, 4)
         if n else None,
+        "export_target_followed_frames": sum(r.get("export_target_followed_frames", 0) for r in sel),
+        "export_target_boxed_frames": sum(r.get("export_target_boxed_frames", 0) for r in sel),
+        "export_target_wrong_frames": sum(r.get("export_target_wrong_frames", 0) for r in sel),
     }  # fmt: skip
 
 
@@ -367,7 +396,37 @@ def print_masking(runs: list[dict], console) -> None:
                       f"{p['target_visible_mean_tracked']} (>= 0.95 in {p['target_visible_ge_0.95_tracked']}); "
                       f"bystanders masked outside the target's box {p['masked_rate_outside_target']}, "
                       f"{p['unmasked_inside_target_only']} unmasked only inside it; bystander heads (top fifth "
-                      f"of the GT box) masked {p['head_masked_rate']}")  # fmt: skip
+                      f"of the GT box) masked {p['head_masked_rate']}; the export protected a box in "
+                      f"{p['export_target_boxed_frames']} frames ({p['export_target_followed_frames']} followed), "
+                      f"{p['export_target_wrong_frames']} of them not on the target")  # fmt: skip
     console.print("[dim]targets: >= 0.99 of bystander boxes masked, >= 0.95 of the target's box unaltered; "
                   "a target the pipeline did not track under the click is missed (its box masked with everyone)"
                   "[/dim]")  # fmt: skip
+
+
+FOLLOW_GRID = {"min_iou": (0.2, 0.3, 0.5), "min_similarity": (0.0, 0.5, 0.7)}
+FOLLOW_CUT = 0.3  # the tuning target's sighting keeps its first 30 % of boxes; the export follows the rest
+
+
+def tune_follow(seq: Path, first: int, frames: int, progress=None) -> dict:
+    """Grid search of the export's target follower on a tuning window: the target's sighting cut to its first
+    FOLLOW_CUT of boxes, each setting scored by the target frames whose export box is the target (IoU >= 0.5
+    with its GT box) minus twice those whose box is on someone else (a bystander left visible)."""
+    from itertools import product
+
+    from relaytrack.evidence.mask import FollowSettings
+
+    rows = []
+    for mi, ms in product(FOLLOW_GRID["min_iou"], FOLLOW_GRID["min_similarity"]):
+        fs = FollowSettings(min_iou=mi, min_similarity=ms)
+        r = measure_masking(seq, first=first, frames=frames, faces=False, cut=FOLLOW_CUT, progress=progress,
+                            mask_overrides={"follow": fs})  # fmt: skip
+        n = r["target_frames"] or 1
+        score = (r["target_tracked_frames"] - 2 * r["export_target_wrong_frames"]) / n
+        rows.append({"min_iou": mi, "min_similarity": ms, "target_frames": r["target_frames"],
+                     "on_target": r["target_tracked_frames"], "wrong": r["export_target_wrong_frames"],
+                     "followed": r["export_target_followed_frames"], "score": round(score, 4)})  # fmt: skip
+    off = measure_masking(seq, first=first, frames=frames, faces=False, cut=FOLLOW_CUT, follow=False)
+    best = max(rows, key=lambda x: x["score"])
+    return {"sequence": seq.name, "frames": f"{first}-{first + frames - 1}", "cut": FOLLOW_CUT, "grid": rows,
+            "best": best, "no_follow_on_target": off["target_tracked_frames"]}  # fmt: skip

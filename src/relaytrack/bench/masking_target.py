@@ -1,7 +1,8 @@
 """The masking benchmark's target, as the pipeline itself tracks it (not its ground-truth boxes).
 
-An investigator points at the target once (the target's first ground-truth box in the exported window
-stands in for that click); the pipeline sighting overlapping the click best is the target, and tracklets that
+An investigator points at the target once, the first time the system outlines them in the exported window
+(the target's first ground-truth box that a tracklet's box overlaps stands in for that click: only an outlined
+person can be clicked and exported); the pipeline sighting overlapping the click best is the target, and tracklets that
 start soon after it ends, close to where it ended, continue it (the tracker fragments a person at
 occlusions). The rule's parameters were tuned on PETS09-S2L1 frames 1-100 only (`tune_rule`), never on the
 scored frames (PETS09-S2L1 101-300, TUD-Stadtmitte, TUD-Campus); a test pins that the two are disjoint.
@@ -62,6 +63,18 @@ def _iou(a: Row | tuple, b: Row | tuple) -> float:
     inter = iw * ih
     union = a[3] * a[4] + b[3] * b[4] - inter
     return inter / union if union > 0 else 0.0
+
+
+def first_click(tracklets: list[Tracklet], gt_target: dict[int, Row], click_iou: float) -> Row:
+    """Where the investigator clicks: the target's first box in the window that the system outlines (a
+    tracklet's box there overlaps it by `click_iou`), since only an outlined person can be clicked and
+    exported; the first box of all when the system never outlines the target."""
+    frames = sorted(gt_target)
+    for f in frames:
+        if any((r := t.at(f)) is not None and abs(r[0] - f) <= 2 and _iou(r, gt_target[f]) >= click_iou
+               for t in tracklets):  # fmt: skip
+            return gt_target[f]
+    return gt_target[frames[0]]
 
 
 def select_target(tracklets: list[Tracklet], click: Row, rule: TargetRule) -> list[Row]:

@@ -180,12 +180,19 @@ def bench_masking(
     faces: Annotated[bool, typer.Option("--faces/--no-faces")] = True,
     threshold: Annotated[float, typer.Option(help="Share of a box that must be covered")] = 0.9,
     tune: Annotated[
-        bool, typer.Option("--tune", help="Search the target-match rule on PETS09-S2L1 frames 1-100 only")
+        bool,
+        typer.Option(
+            "--tune", help="Search the target-match rule and the export's follower on PETS09-S2L1 frames 1-100 only"
+        ),
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
     protect: Annotated[
         bool,
         typer.Option("--protect/--no-protect", help="--no-protect: mask as before finding 7 (comparison)"),
+    ] = True,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow/--no-follow", help="--no-follow: frames with no stored target box masked whole"),
     ] = True,
 ) -> None:
     """Share of non-target GT person boxes masked in the exported frames, the target being what the pipeline
@@ -197,8 +204,11 @@ def bench_masking(
     from relaytrack.paths import data_dir
 
     if tune:
+        from relaytrack.bench.evidence import tune_follow
+
         rel, f0, f1 = TUNE_SET
         print_json(measure_masking(data_dir() / rel, first=f0, frames=f1 - f0 + 1, tune=True))
+        print_json(tune_follow(data_dir() / rel, f0, f1 - f0 + 1))
         return
     windows = [(seq, first, frames)] if seq else [
         (data_dir() / rel, f0, (f1 - f0 + 1) if f1 else 10_000) for rel, f0, f1 in SCORED_SETS
@@ -220,6 +230,7 @@ def bench_masking(
                     measure_masking(
                         path, target=target, frames=n, first=f0, tracks=tr, detect=de, faces=fa, video=video,
                         threshold=threshold, progress=lambda k, t=task: bar.advance(t, k), protect=protect,
+                        follow=follow,
                     )
                 )  # fmt: skip
     print_masking(runs, console)

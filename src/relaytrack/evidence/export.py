@@ -8,7 +8,8 @@ Files per hop (hops/NN_<camera>/):
     evidence.avi   masked clip, full resolution and frame rate (Motion-JPEG, high quality; every frame intact)
     view.mp4       viewing copy: masked, at most 960 px wide, target outlined, camera and time burnt in
     frames.json    per exported frame: frame number, wall time, target box and its target_state (analysed,
-                   interpolated, unknown, none), counts of masked regions, target_visible (share of the box
+                   interpolated, followed: found by the export's detection pass, evidence/follow.py; unknown,
+                   none), counts of masked regions, target_visible (share of the box
                    unaltered; null: box unknown). manifest.json's `target_visibility` has the same per hop.
 """
 
@@ -18,7 +19,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from relaytrack.clock import to_seoul_iso
 from relaytrack.errors import AccessDenied, InputError, NotFound
 from relaytrack.evidence import access as acc
 from relaytrack.evidence import witness
+from relaytrack.evidence.follow import FOLLOWED, frame_targets
 from relaytrack.evidence.guard import file_token, safe_join
 from relaytrack.evidence.mask import (
     FrameMask,
@@ -52,8 +54,12 @@ class Hop:
     last: int
     sighting: int | None = None
     source_id: int | None = None
-    target_boxes: list[tuple[int, float, float, float, float]] | None = None  # (frame, x, y, w, h) w/o sighting
-    uri: str | None = None  # footage not recorded in sources (an alert of a watch run that stored no sightings)
+    target_boxes: list[tuple[int, float, float, float, float]] | None = (
+        None  # (frame, x, y, w, h) w/o sighting
+    )
+    uri: str | None = (
+        None  # footage not recorded in sources (an alert of a watch run that stored no sightings)
+    )
 
 
 @dataclass
@@ -70,6 +76,7 @@ class HopResult:
     # Frames with the target's box known / unknown (everybody masked there), its unaltered share over the known.
     target_frames: int = 0
     target_unknown_frames: int = 0
+    target_followed_frames: int = 0  # of the known: found by following (evidence/follow.py), not stored
     target_visible_min: float | None = None
     target_visible_mean: float | None = None
     target_frames_below_half: int = 0
@@ -159,15 +166,20 @@ def hops_from_alert(conn, alert_id: int) -> list[Hop]:
         return hops_from_sightings(conn, list(dict.fromkeys(ids)))
     cam = rec.get("camera_id") or rec.get("camera")
     if rec.get("source_id") is not None:
-        src = conn.execute("SELECT id, fps, start_wall FROM sources WHERE id=?", (rec["source_id"],)).fetchone()
+        src = conn.execute(
+            "SELECT id, fps, start_wall FROM sources WHERE id=?", (rec["source_id"],)
+        ).fetchone()
     else:
-        src = conn.execute("SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1",
-                           (cam,)).fetchone()
+        src = conn.execute(
+            "SELECT id, fps, start_wall FROM sources WHERE camera_id=? ORDER BY id DESC LIMIT 1", (cam,)
+        ).fetchone()
     # The watch stage stores the alerted track's boxes as JSON [[frame, t, x, y, w, h], ...]: that is the target.
     track = []
     try:
-        track = [(int(b[0]), float(b[2]), float(b[3]), float(b[4]), float(b[5]))
-                 for b in json.loads(rec.get("boxes") or "[]")]
+        track = [
+            (int(b[0]), float(b[2]), float(b[3]), float(b[4]), float(b[5]))
+            for b in json.loads(rec.get("boxes") or "[]")
+        ]
     except (ValueError, TypeError, IndexError):
         track = []
     if src is None and not rec.get("source_uri"):
@@ -337,12 +349,11 @@ def export_hop(
     writers = None
     log, masks, n_regions, n_faces, vis = [], [], 0, 0, []
     try:
-        for fr in _read_frames(src, first, last):
-            img = fr.image.copy()
-            target = target_boxes.at(fr.index) if target_boxes is not None else None
-            state = target_boxes.state(fr.index) if target_boxes is not None else "none"
-            boxes = [(b, kind) for tb, kind in others if (b := tb.at(fr.index)) is not None]
-            fm = masker.apply(img, fr.index, target, boxes)
+        for ft in frame_targets(
+            _read_frames(src, first, last), target_boxes, others, masker, masker.s.follow
+        ):
+            fr, img, target, state = ft.frame, ft.image, ft.target, ft.state
+            fm = masker.apply(img, fr.index, target, ft.others, ft.dets)
             if writers is None:
                 writers = _Writers(folder, src.fps, img.shape[1], img.shape[0])
             stamp = to_seoul_iso(fr.wall, "milliseconds")
@@ -374,6 +385,7 @@ def export_hop(
     res = HopResult(hop.camera, hop.sighting, first, last, len(log), n_regions, n_faces, folder.name, masks)
     res.visibility = vis
     res.target_unknown_frames = sum(1 for e in log if e["target_state"] == "unknown")
+    res.target_followed_frames = sum(1 for e in log if e["target_state"] == FOLLOWED)
     for k, v in visible_summary(vis).items():
         setattr(res, f"target_{k}", v)
     custody_src = {
@@ -475,6 +487,7 @@ def export_evidence(
             "detection_threshold": masker.s.det_conf,
             "faces": masker.s.faces,
             "protect_target": masker.s.protect_target,
+            "follow_target": asdict(masker.s.follow) if masker.s.follow is not None else None,
             "bystander_head_share": masker.s.head_share,
         },
         "pre_roll_s": pre_roll,

@@ -11,17 +11,17 @@ The target's box is protected (issue 18 finding 7): a bystander's region is clip
 target's box, except the bystander's head (the top `head_share` of a person box) and detected faces, which stay
 masked inside it too; the target's own head region is never masked by a bystander's head strip. Before, a large
 detector box that contained the target was masked whole. A frame whose target box is unknown (before the first
-or after the last stored box of the sighting) protects nothing: everybody there is masked, the target too, and
-the export says so. `FrameMask.target_visible` is the share of the target's box left unaltered.
+or after the last stored box of the sighting, where the export could not follow the target: evidence/follow.py)
+protects nothing: everybody there is masked, the target too, and the export says so. `FrameMask.target_visible` is the share of the target's box left unaltered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from relaytrack.records import CLASS_ID, TRACKED_CLASSES
+from relaytrack.records import CLASS_ID, TRACKED_CLASSES, Detections
 
 Box = tuple[float, float, float, float]  # xyxy pixels
 
@@ -66,7 +66,7 @@ class TrackBoxes:
         return tuple((1 - a) * self.xyxy[j - 1] + a * self.xyxy[j])
 
     def state(self, frame: int) -> str:
-        """"analysed" (a stored box), "interpolated" (between two) or "unknown" (outside the stored frames)."""
+        """ "analysed" (a stored box), "interpolated" (between two) or "unknown" (outside the stored frames)."""
         f = self.frames
         if len(f) == 0 or frame < f[0] or frame > f[-1]:
             return "unknown"
@@ -276,6 +276,20 @@ class FrameMask:
         return m
 
 
+@dataclass(frozen=True)
+class FollowSettings:
+    """Chosen on the masking bench's tuning window only (PETS09-S2L1 frames 1-100, the target's tracklet cut
+    short; `relaytrack bench masking --tune`), never on its scored windows."""
+
+    min_iou: float = 0.3  # least overlap with the previous target box
+    ambiguity: float = 0.7  # a rival overlapping at least this share of the best's overlap: two people, stop
+    min_similarity: float = 0.5  # colour histogram correlation with the target's stored look
+    coast: int = 2  # frames without a match during which the last box is kept before the target is lost
+    # Frames held in memory to follow the target backwards from its first stored box: the default 2 s pre-roll
+    # at 30 fps fits (75 raw frames: 460 MB at 1080p).
+    max_back: int = 75
+
+
 @dataclass
 class MaskSettings:
     method: str = "pixelate"
@@ -294,6 +308,9 @@ class MaskSettings:
     # 0: the padded ring was only the target's own margin; on PETS09 1-100 (tuning) 0 kept the target's GT box
     # 1.3 points more unaltered (0.2: 0.853, 0.1: 0.853, 0: 0.867) for the same bystanders masked (0.922).
     match_pad: float = 0.0
+    # Follow the target with the detection pass where its sighting stored no box (pre/post-roll, a track that
+    # ended early; evidence/follow.py); None: those frames are masked whole (the bench's before figure).
+    follow: FollowSettings | None = field(default_factory=FollowSettings)
 
 
 class Masker:
@@ -312,10 +329,27 @@ class Masker:
         if settings.faces:
             self.faces = FaceDetector()
 
+    def detect(self, img: np.ndarray) -> Detections | None:
+        """The fresh detection pass of one frame (None without one), for `apply` and the target follower."""
+        return self.detector.detect(img) if self.detector is not None else None
+
+    def people(self, dets: Detections | None) -> list[Box]:
+        """Person boxes of a detection pass at the masking threshold."""
+        if dets is None:
+            return []
+        keep = (dets.class_id == CLASS_ID["person"]) & (dets.confidence >= self.s.det_conf)
+        return [tuple(float(v) for v in b) for b in dets.xyxy[keep]]
+
     def apply(
-        self, img: np.ndarray, frame: int, target: Box | None, others: list[tuple[Box, str]]
+        self,
+        img: np.ndarray,
+        frame: int,
+        target: Box | None,
+        others: list[tuple[Box, str]],
+        dets: Detections | None = None,
     ) -> FrameMask:
-        """Mask `img` in place. `others` = interpolated boxes of other tracked sightings with their kind."""
+        """Mask `img` in place. `others` = interpolated boxes of other tracked sightings with their kind;
+        `dets` = this frame's detection pass when the caller already ran it (else run here)."""
         h, w = img.shape[:2]
         fm = FrameMask(frame, target, [], [], [])
         guard = pad(target, 0.0, w, h) if target is not None else None
@@ -360,7 +394,7 @@ class Masker:
             fm.tracked.extend(parts)
             fm.n_tracked += bool(parts)
         if self.detector is not None:
-            dets = self.detector.detect(img)
+            dets = dets if dets is not None else self.detector.detect(img)
             for b, c, k in zip(dets.xyxy, dets.confidence, dets.class_id, strict=True):
                 if int(k) not in MASK_CLASS_IDS or c < self.s.det_conf:
                     continue
@@ -422,7 +456,10 @@ def visibility_record(hops: list) -> dict:
     frame and its summary."""
     return {
         "measure": "share of the target's box (pixels) left unaltered; null: no target box for the frame"
-        " (before the sighting's first or after its last stored box, or no target: everybody masked there)",
+        " (before the sighting's first or after its last stored box where the export could not follow the"
+        " target, or no target: everybody masked there)",
+        "followed": "frames outside the stored boxes where the export's detection pass followed the target"
+        " from its nearest stored box (target_state 'followed' in frames.json)",
         "protected": "bystander masks clipped to outside the target's box, but for their heads and faces",
         "hops": [
             {
@@ -431,6 +468,7 @@ def visibility_record(hops: list) -> dict:
                 "sighting": r.sighting,
                 "frames_known": r.target_frames,
                 "frames_unknown": r.target_unknown_frames,
+                "frames_followed": r.target_followed_frames,
                 "visible_min": r.target_visible_min,
                 "visible_mean": r.target_visible_mean,
                 "frames_below_half": r.target_frames_below_half,

@@ -1,0 +1,177 @@
+"""Issue 18 finding 7: where the target's sighting stored no box (pre-roll, a track that ended early) the export
+follows the target from its nearest stored box instead of masking it with everybody, says so per frame
+(`followed`), and stops rather than guess: two people where the target was, a box that does not look like the
+target, or the target gone for longer than the coast."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from relaytrack.evidence import audit
+from relaytrack.evidence.export import export_evidence, hops_from_sightings
+from relaytrack.evidence.follow import FOLLOWED, Follower
+from relaytrack.evidence.mask import FollowSettings, MaskSettings
+from relaytrack.evidence.package import verify_package
+
+W, H = 240, 140
+RED, BLUE, GREEN = (30, 30, 220), (220, 60, 30), (40, 200, 40)  # BGR
+
+
+def _frame(people: list[tuple[tuple[float, float, float, float], tuple[int, int, int]]]) -> np.ndarray:
+    img = np.full((H, W, 3), 128, np.uint8)
+    for (x1, y1, x2, y2), colour in people:
+        cv2.rectangle(img, (int(x1), int(y1)), (int(x2), int(y2)), colour, -1)
+    return img
+
+
+def _at(f: int) -> tuple[float, float, float, float]:
+    """The target (red) walks right 4 px a frame."""
+    return (40.0 + 4 * f, 20.0, 80.0 + 4 * f, 120.0)
+
+
+def test_walk_follows_a_moving_person_and_keeps_its_box():
+    fol = Follower(FollowSettings())
+    fol.learn(_frame([(_at(0), RED)]), _at(0))
+    walk = fol.walk(_at(0))
+    for f in range(1, 6):
+        far = (200.0, 20.0, 230.0, 120.0)
+        box = walk.step(_frame([(_at(f), RED), (far, BLUE)]), [_at(f), far])
+        assert box == _at(f)
+
+
+def test_walk_stops_between_two_people_where_the_target_was():
+    fol = Follower(FollowSettings())
+    fol.learn(_frame([(_at(0), RED)]), _at(0))
+    walk = fol.walk(_at(0))
+    twin = (44.0, 22.0, 84.0, 122.0)  # a second red person on the same spot: nothing says which is which
+    assert walk.step(_frame([(_at(1), RED)]), [_at(1), twin]) is None
+    assert walk.step(_frame([(_at(2), RED)]), [_at(2)]) is None  # lost for good: never re-acquired
+
+
+def test_walk_refuses_someone_who_does_not_look_like_the_target():
+    fol = Follower(FollowSettings())
+    fol.learn(_frame([(_at(0), RED)]), _at(0))
+    walk = fol.walk(_at(0))
+    assert (
+        walk.step(_frame([(_at(1), BLUE)]), [_at(1)]) is None
+    )  # a blue person stepped into the red one's place
+
+
+def test_walk_coasts_over_a_missed_frame_only_after_it_found_the_target():
+    s = FollowSettings(coast=2)
+    fol = Follower(s)
+    fol.learn(_frame([(_at(0), RED)]), _at(0))
+    assert fol.walk(_at(0)).step(_frame([]), []) is None  # no evidence at all: not guessed
+    walk = fol.walk(_at(0))
+    assert walk.step(_frame([(_at(1), RED)]), [_at(1)]) == _at(1)
+    assert walk.step(_frame([]), []) == _at(1)  # one missed detection: the last box held
+    assert walk.step(_frame([]), []) == _at(1)
+    assert walk.step(_frame([]), []) is None  # longer than the coast: lost
+    assert walk.step(_frame([(_at(4), RED)]), [_at(4)]) is None
+
+
+N = 12
+STORED = range(4, 8)  # the target's sighting stored boxes only on frames 4-7
+BYSTANDER = (170.0, 30.0, 210.0, 130.0)
+
+
+@pytest.fixture
+def fragment_footage(store, tmp_path):
+    """Twelve frames: the red target walks right all along, a blue bystander stands at the right. The
+    target's sighting stored frames 4-7; two other person tracks of the pipeline hold the target before (1-3)
+    and after (8-12), as a tracker fragments a person; the bystander has a track of their own."""
+    seq = tmp_path / "seq"
+    (seq / "img1").mkdir(parents=True)
+    for f in range(1, N + 1):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.png"), _frame([(_at(f), RED), (BYSTANDER, BLUE)]))
+    ids = []
+    with store.tx() as conn:
+        conn.execute("INSERT OR IGNORE INTO cameras(id, name) VALUES ('CAM8', 'CAM8')")
+        src = conn.execute(
+            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height)"
+            " VALUES ('CAM8',?,?,?,?,?,?)",
+            (str(seq), "fp-follow", 1_700_000_000.0, 10.0, W, H),
+        ).lastrowid
+        tracks = (
+            (1, list(STORED), _at),
+            (2, [1, 2, 3], _at),
+            (3, list(range(8, N + 1)), _at),
+            (4, list(range(1, N + 1)), lambda f: BYSTANDER),
+        )
+        for k, frames, where in tracks:
+            sid = conn.execute(
+                "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s,"
+                " first_frame, last_frame, wall_start, wall_end) VALUES ('CAM8',?,?,'person','person',?,?,?,?,?,?)",
+                (src, k, (min(frames) - 1) / 10, (max(frames) - 1) / 10, min(frames), max(frames),
+                 1_700_000_000.0, 1_700_000_001.2),
+            ).lastrowid  # fmt: skip
+            rows = []
+            for f in frames:
+                x1, y1, x2, y2 = where(f)
+                rows.append((sid, f, (f - 1) / 10, x1, y1, x2 - x1, y2 - y1, 0.9))
+            conn.executemany(
+                "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)", rows
+            )
+            ids.append(sid)
+    return ids
+
+
+def _export(store, tmp_path, target, follow):
+    return export_evidence(
+        store,
+        tmp_path / ("pkg-follow" if follow else "pkg-nofollow"),
+        hops_from_sightings(store.conn, [target]),
+        user="kim",
+        case="C-1",
+        pre_roll=0.3,  # frames 1-3
+        post_roll=0.5,  # frames 8-12
+        settings=MaskSettings(detect=False, faces=False, follow=FollowSettings() if follow else None),
+        keep_masks=True,
+    )
+
+
+def test_export_follows_the_target_through_pre_and_post_roll(store, fragment_footage, tmp_path):
+    target = fragment_footage[0]
+    res = _export(store, tmp_path, target, follow=True)
+    folder = res.path / "hops" / "01_CAM8"
+    log = {e["frame"]: e for e in json.loads((folder / "frames.json").read_text())}
+    assert sorted(log) == list(range(1, N + 1))
+    for f in range(1, N + 1):
+        assert log[f]["target_state"] == ("analysed" if f in STORED else FOLLOWED), f
+        assert log[f]["target"] == pytest.approx(list(_at(f)), abs=0.1)
+        assert log[f]["target_visible"] == 1.0  # the red person is never masked
+    hop = res.hops[0]
+    assert hop.target_followed_frames == N - len(STORED) and hop.target_unknown_frames == 0
+    manifest = json.loads((res.path / "manifest.json").read_text())
+    assert manifest["target_visibility"]["hops"][0]["frames_followed"] == N - len(STORED)
+    custody = json.loads((res.path / "custody.json").read_text())
+    assert custody["masking"]["follow_target"]["min_iou"] == FollowSettings().min_iou
+    # The bystander stays masked in every frame of the clip; the target's box is untouched.
+    x1, y1, x2, y2 = (int(v) for v in BYSTANDER)
+    for fm in hop.masks:
+        cover = fm.coverage_mask(W, H)
+        assert cover[y1:y2, x1:x2].mean() == 1.0
+        tx1, ty1, tx2, ty2 = (int(v) for v in _at(fm.frame))
+        assert not cover[ty1:ty2, tx1:tx2].any()
+    cap = cv2.VideoCapture(str(folder / "evidence.avi"))
+    n = 0
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        n += 1
+        tx1, ty1, tx2, ty2 = (int(v) for v in _at(n))
+        red = img[ty1 + 5 : ty2 - 5, tx1 + 5 : tx2 - 5].astype(int)
+        assert np.abs(red - np.array(RED)).sum(axis=2).mean() < 25  # the target's body as it was (JPEG aside)
+    assert n == N
+    assert verify_package(res.path).ok and audit.verify(store.conn, store.path).ok
+
+
+def test_without_following_those_frames_are_masked_whole_as_before(store, fragment_footage, tmp_path):
+    res = _export(store, tmp_path, fragment_footage[0], follow=False)
+    log = {e["frame"]: e for e in json.loads((res.path / "hops" / "01_CAM8" / "frames.json").read_text())}
+    assert [f for f in log if log[f]["target_state"] == "unknown"] == [1, 2, 3, 8, 9, 10, 11, 12]
+    assert all(log[f]["target"] is None for f in (1, 2, 3, 8, 12))
+    assert res.hops[0].target_followed_frames == 0
