@@ -50,6 +50,23 @@ def test_walk_stops_between_two_people_where_the_target_was():
     assert walk.step(_frame([(_at(2), RED)]), [_at(2)]) is None  # lost for good: never re-acquired
 
 
+def test_walk_tells_two_people_apart_only_by_a_clearly_different_look():
+    # A wide ambiguity so that the blue person at the red one's side counts as "two people there".
+    s = FollowSettings(ambiguity=0.15)
+    blue = (70.0, 20.0, 110.0, 120.0)
+    img = _frame([(_at(1), RED), (blue, BLUE)])
+    fol = Follower(s)
+    fol.learn(_frame([(_at(0), RED)]), _at(0))
+    assert fol.walk(_at(0)).step(img, [blue, _at(1)]) == _at(1)
+    # Two people of the same look there: stop.
+    twin = _frame([(_at(1), RED), (blue, RED)])
+    assert fol.walk(_at(0)).step(twin, [blue, _at(1)]) is None
+    # Without the look margin two people there stop the walk whatever they look like.
+    strict = Follower(FollowSettings(ambiguity=0.15, look_margin=None))
+    strict.learn(_frame([(_at(0), RED)]), _at(0))
+    assert strict.walk(_at(0)).step(img, [blue, _at(1)]) is None
+
+
 def test_walk_refuses_someone_who_does_not_look_like_the_target():
     fol = Follower(FollowSettings())
     fol.learn(_frame([(_at(0), RED)]), _at(0))

@@ -404,29 +404,39 @@ def print_masking(runs: list[dict], console) -> None:
                   "[/dim]")  # fmt: skip
 
 
-FOLLOW_GRID = {"min_iou": (0.2, 0.3, 0.5), "min_similarity": (0.0, 0.5, 0.7)}
+# Ties go to the first setting: the stricter look margin (a wrong follow leaves a bystander visible).
+FOLLOW_GRID = {"min_iou": (0.3,), "min_similarity": (0.5,), "look_margin": (None, 0.25, 0.15, 0.1, 0.05)}
 FOLLOW_CUT = 0.3  # the tuning target's sighting keeps its first 30 % of boxes; the export follows the rest
+FOLLOW_MIN_FRAMES = 40  # tuning targets: every person in the window with at least this many GT boxes
 
 
 def tune_follow(seq: Path, first: int, frames: int, progress=None) -> dict:
-    """Grid search of the export's target follower on a tuning window: the target's sighting cut to its first
-    FOLLOW_CUT of boxes, each setting scored by the target frames whose export box is the target (IoU >= 0.5
-    with its GT box) minus twice those whose box is on someone else (a bystander left visible)."""
+    """Grid search of the export's target follower on a tuning window: each person in it with enough GT boxes
+    is the target in turn, its sighting cut to its first FOLLOW_CUT of boxes; a setting scores the target
+    frames whose export box is the target (IoU >= 0.5 with its GT box) minus twice those whose box is on
+    someone else (a bystander left visible), pooled over the targets."""
     from itertools import product
 
     from relaytrack.evidence.mask import FollowSettings
 
+    gt = load_gt(seq)
+    gt = gt[(gt[:, 0] >= first) & (gt[:, 0] < first + frames)]
+    ids, counts = np.unique(gt[:, 1].astype(int), return_counts=True)
+    targets = [int(i) for i, c in zip(ids, counts, strict=True) if c >= FOLLOW_MIN_FRAMES]
+    settings = [None] + [FollowSettings(min_iou=mi, min_similarity=ms, look_margin=lm)
+                         for mi, ms, lm in product(*FOLLOW_GRID.values())]  # fmt: skip
     rows = []
-    for mi, ms in product(FOLLOW_GRID["min_iou"], FOLLOW_GRID["min_similarity"]):
-        fs = FollowSettings(min_iou=mi, min_similarity=ms)
-        r = measure_masking(seq, first=first, frames=frames, faces=False, cut=FOLLOW_CUT, progress=progress,
-                            mask_overrides={"follow": fs})  # fmt: skip
-        n = r["target_frames"] or 1
-        score = (r["target_tracked_frames"] - 2 * r["export_target_wrong_frames"]) / n
-        rows.append({"min_iou": mi, "min_similarity": ms, "target_frames": r["target_frames"],
-                     "on_target": r["target_tracked_frames"], "wrong": r["export_target_wrong_frames"],
-                     "followed": r["export_target_followed_frames"], "score": round(score, 4)})  # fmt: skip
-    off = measure_masking(seq, first=first, frames=frames, faces=False, cut=FOLLOW_CUT, follow=False)
-    best = max(rows, key=lambda x: x["score"])
-    return {"sequence": seq.name, "frames": f"{first}-{first + frames - 1}", "cut": FOLLOW_CUT, "grid": rows,
-            "best": best, "no_follow_on_target": off["target_tracked_frames"]}  # fmt: skip
+    for fs in settings:
+        tot = {"target_frames": 0, "on_target": 0, "wrong": 0, "followed": 0}
+        for tid in targets:
+            r = measure_masking(seq, target=tid, first=first, frames=frames, faces=False, cut=FOLLOW_CUT,
+                                progress=progress, follow=fs is not None, mask_overrides={"follow": fs})  # fmt: skip
+            tot["target_frames"] += r["target_frames"]
+            tot["on_target"] += r["target_tracked_frames"]
+            tot["wrong"] += r["export_target_wrong_frames"]
+            tot["followed"] += r["export_target_followed_frames"]
+        score = (tot["on_target"] - 2 * tot["wrong"]) / max(tot["target_frames"], 1)
+        rows.append({"follow": fs.__dict__ if fs is not None else None, **tot, "score": round(score, 4)})
+    best = max(rows[1:], key=lambda x: x["score"])
+    return {"sequence": seq.name, "frames": f"{first}-{first + frames - 1}", "cut": FOLLOW_CUT, "targets": targets,
+            "grid": rows, "best": best}  # fmt: skip

@@ -217,7 +217,9 @@ def bench_masking(
     console.print(f"[dim]tuning split: target-match rule {DEFAULT_RULE.__dict__} tuned on {TUNE_SET[0]} frames "
                   f"{TUNE_SET[1]}-{TUNE_SET[2]}; scored split: the windows above (disjoint)[/dim]")  # fmt: skip
     console.print(f"[dim]thresholds: a box is masked when >= {threshold} of it is covered; target = the "
-                  "pipeline's tracklets from a click on the first GT box, never the GT boxes[/dim]")  # fmt: skip
+                  "pipeline's tracklets from a click on the target's first box the system outlines, never the GT "
+                  f"boxes; the export {'follows' if follow else 'does not follow'} it where they stored no box"
+                  "[/dim]")  # fmt: skip
     runs = []
     configs = [(tracks, detect, faces)]
     if tracks and detect:

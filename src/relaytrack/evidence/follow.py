@@ -87,12 +87,18 @@ class Walk:
         scored = sorted(((iou(b, self.prev), b) for b in people), key=lambda t: t[0], reverse=True)
         pick = None
         if scored and scored[0][0] >= s.min_iou:
-            best_iou, best = scored[0]
-            rival = scored[1][0] if len(scored) > 1 else 0.0
-            sim = similarity(_hist(img, best), self.follower._look)
-            looks = sim is None or self.follower._look is None or sim >= s.min_similarity
-            if rival < s.ambiguity * best_iou and looks:
-                pick = best
+            close = [b for v, b in scored if v >= s.ambiguity * scored[0][0]]
+            look = self.follower._look
+            sims = sorted(((similarity(_hist(img, b), look), b) for b in close), key=lambda t: t[0] or 0.0)[
+                ::-1
+            ]
+            if len(close) == 1:
+                if sims[0][0] is None or sims[0][0] >= s.min_similarity:
+                    pick = close[0]
+            elif s.look_margin is not None and sims[0][0] is not None and sims[1][0] is not None:
+                # Two people where the target was: only a clearly better look tells them apart.
+                if sims[0][0] >= s.min_similarity and sims[0][0] - sims[1][0] >= s.look_margin:
+                    pick = sims[0][1]
         if pick is not None:
             self.prev, self.missed, self.matched = pick, 0, True
             return pick

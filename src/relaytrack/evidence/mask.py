@@ -278,11 +278,15 @@ class FrameMask:
 
 @dataclass(frozen=True)
 class FollowSettings:
-    """Chosen on the masking bench's tuning window only (PETS09-S2L1 frames 1-100, the target's tracklet cut
-    short; `relaytrack bench masking --tune`), never on its scored windows."""
+    """Chosen on the masking bench's tuning window only (`relaytrack bench masking --tune`: PETS09-S2L1 frames
+    1-100, each of its 6 people with >= 40 boxes the target in turn, the sighting cut to its first 30 %), never
+    on its scored windows. Target frames with the export's box on the target, of 523: no following 140; no
+    look margin 263; look margin 0.25 / 0.15 263, 0.1 322, 0.05 322 (the stricter of the tie kept); no frame
+    with the box on someone else in any setting."""
 
     min_iou: float = 0.3  # least overlap with the previous target box
-    ambiguity: float = 0.7  # a rival overlapping at least this share of the best's overlap: two people, stop
+    ambiguity: float = 0.7  # a rival overlapping at least this share of the best's overlap: two people there
+    look_margin: float | None = 0.1  # ... then the one whose look is this much closer, else stop (None: stop)
     min_similarity: float = 0.5  # colour histogram correlation with the target's stored look
     coast: int = 2  # frames without a match during which the last box is kept before the target is lost
     # Frames held in memory to follow the target backwards from its first stored box: the default 2 s pre-roll
