@@ -67,6 +67,15 @@ def test_walk_tells_two_people_apart_only_by_a_clearly_different_look():
     assert strict.walk(_at(0)).step(img, [blue, _at(1)]) is None
 
 
+def test_no_following_on_from_a_last_stored_box_that_is_already_someone_else():
+    fol = Follower(FollowSettings())
+    for f in range(5):
+        fol.learn(_frame([(_at(f), RED)]), _at(f))
+    assert fol.walk_on(_at(4)).step(_frame([(_at(5), RED)]), [_at(5)]) == _at(5)
+    fol.learn(_frame([(_at(5), BLUE)]), _at(5))  # the track's last box: the tracker switched to a blue person
+    assert fol.walk_on(_at(5)).step(_frame([(_at(6), BLUE)]), [_at(6)]) is None
+
+
 def test_walk_refuses_someone_who_does_not_look_like_the_target():
     fol = Follower(FollowSettings())
     fol.learn(_frame([(_at(0), RED)]), _at(0))

@@ -404,8 +404,8 @@ def print_masking(runs: list[dict], console) -> None:
                   "[/dim]")  # fmt: skip
 
 
-# Ties go to the first setting: the stricter look margin (a wrong follow leaves a bystander visible).
-FOLLOW_GRID = {"min_iou": (0.3,), "min_similarity": (0.5,), "look_margin": (None, 0.25, 0.15, 0.1, 0.05)}
+# Ties go to the first setting: the stricter one (a wrong follow leaves a bystander visible).
+FOLLOW_GRID = {"min_iou": (0.3,), "min_similarity": (0.7, 0.6, 0.5), "look_margin": (None, 0.25, 0.15, 0.1, 0.05)}
 FOLLOW_CUT = 0.3  # the tuning target's sighting keeps its first 30 % of boxes; the export follows the rest
 FOLLOW_MIN_FRAMES = 40  # tuning targets: every person in the window with at least this many GT boxes
 

@@ -57,6 +57,7 @@ class Follower:
     settings: FollowSettings = field(default_factory=FollowSettings)
     _look: np.ndarray | None = None
     _n: int = 0
+    _latest: np.ndarray | None = None  # the histogram of the latest stored box
 
     def learn(self, img: np.ndarray, box: Box) -> None:
         """Add a stored (analysed) box of the target to its look."""
@@ -65,9 +66,16 @@ class Follower:
             return
         self._n += 1
         self._look = hist if self._look is None else self._look + (hist - self._look) / min(self._n, 20)
+        self._latest = hist
 
     def walk(self, start: Box) -> Walk:
         return Walk(self, start)
+
+    def walk_on(self, start: Box) -> Walk:
+        """Following on after the last stored box, only when that box still looks like the target: a track
+        often ends where the tracker got confused, and its last boxes may already be someone else's."""
+        sim = similarity(self._latest, self._look)
+        return Walk(self, start if sim is None or sim >= self.settings.min_similarity else None)
 
 
 @dataclass
@@ -157,7 +165,7 @@ def frame_targets(
             continue
         if ft.state == "unknown":  # after the last stored box
             if forward is None:
-                forward = follower.walk(target_boxes.at(int(target_boxes.frames[-1])))
+                forward = follower.walk_on(target_boxes.at(int(target_boxes.frames[-1])))
             _take(ft, forward.step(img, ft.people(masker)))
         elif ft.state == "analysed":
             follower.learn(img, ft.target)

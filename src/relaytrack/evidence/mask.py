@@ -281,8 +281,9 @@ class FollowSettings:
     """Chosen on the masking bench's tuning window only (`relaytrack bench masking --tune`: PETS09-S2L1 frames
     1-100, each of its 6 people with >= 40 boxes the target in turn, the sighting cut to its first 30 %), never
     on its scored windows. Target frames with the export's box on the target, of 523: no following 140; no
-    look margin 263; look margin 0.25 / 0.15 263, 0.1 322, 0.05 322 (the stricter of the tie kept); no frame
-    with the box on someone else in any setting."""
+    look margin 263; look margin 0.25 / 0.15 263, 0.1 322, 0.05 322 (the stricter of the tie kept); with the
+    margin 0.1, least look similarity 0.5 322, 0.6 297, 0.7 258, 0.8 253; no frame with the box on someone else
+    in any setting."""
 
     min_iou: float = 0.3  # least overlap with the previous target box
     ambiguity: float = 0.7  # a rival overlapping at least this share of the best's overlap: two people there
