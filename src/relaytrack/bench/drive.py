@@ -25,6 +25,7 @@ import yaml
 from relaytrack.bench.seeds import HELD_OUT, TUNING
 from relaytrack.bench.town_ingest import ingest_cameras
 from relaytrack.store import Store
+from relaytrack.town.driving import ROAD_CAMERAS
 
 TARGET_F1 = 0.8
 FPS = 5.0
@@ -146,19 +147,19 @@ def drive_town(seed: int, work: Path, say: Callable[[str], None], hops: int = 12
     from relaytrack.search.engine import search_description
     from relaytrack.search.query import parse_text
 
-    tdir = work / f"drive-s{seed}"
+    tdir = work / f"drive-s{seed}-r{ROAD_CAMERAS}"
     t0 = time.perf_counter()
     if not (tdir / "answer.json").is_file():
         say(f"render {tdir.name}")
         town_mod.scenario("suspect-drives", tdir, seed=seed)
     out = DriveScore(seed, str(tdir))
     out.notes["render_s"] = round(time.perf_counter() - t0, 1)
-    out.notes.update(ingest_town(tdir, work / f"drive-s{seed}.db", say))
+    out.notes.update(ingest_town(tdir, work / f"{tdir.name}.db", say))
     truth = town_mod.load_truth(tdir)
     car, at, visits = ride_truth(truth)
     out.truth = [{k: v[k] for k in ("camera", "start", "end", "kind")} for v in visits]
     suspect = truth["suspect"]["id"]
-    store = Store(work / f"drive-s{seed}.db")
+    store = Store(work / f"{tdir.name}.db")
     try:
         net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
         ids: dict[int, Any] = {}

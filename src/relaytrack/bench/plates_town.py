@@ -26,6 +26,7 @@ import numpy as np
 
 from relaytrack.errors import InputError
 from relaytrack.seeds import HELD_OUT, TUNING, lighting_of
+from relaytrack.town.driving import ROAD_CAMERAS
 
 PROTOCOL_RENDERED = (
     "plate towns (seeds.HELD_OUT['plates-town']; --tuning: TUNING), 0.5 min, 2 street + 6 traffic cameras, "
@@ -147,7 +148,7 @@ def run_rendered(
         if say:
             say(f"plate town {seed} ({spec.lighting}): render or reuse")
         t0 = time.perf_counter()
-        out, meta = generate_town(spec, work / f"town-{seed}-v{TRUTH_ROWS}")
+        out, meta = generate_town(spec, work / f"town-{seed}-v{TRUTH_ROWS}-r{ROAD_CAMERAS}")
         render_s += time.perf_counter() - t0
         truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
         if say:

@@ -1,7 +1,8 @@
 """Driving in the town: traffic cameras that read plates, and the suspect who gets into a car.
 
 - ``plate_cameras``: cameras on a pole over the curb half of a lane looking along it with a narrow field of
-  view, as traffic-enforcement cameras do, so plates come close enough to read in a 640x360 frame.
+  view, as traffic-enforcement cameras do, rendered at twice the town's resolution (megapixel cameras), so plates
+  come close enough to read.
   Without the suspect driving they watch the lanes with the most traffic in the footage.
 - ``suspect_drives``: halfway through, the suspect leaves the sidewalk for a car parked at the curb, stands
   at its door and is gone (inside); the car drives off along its lane. One camera watches the boarding place
@@ -40,8 +41,13 @@ def _lane_frame(lane) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
 
 
 ROAD_BACK_M = (20.0, 35.0)  # how far before the watched spot the pole stands
-# Road width the frame covers at that spot: one lane, as enforcement cameras frame it.
-ROAD_VIEW_M = (2.6, 4.5)
+# Road width the frame covers at that spot: a lane and a half to two lanes, the whole car in view, as
+# enforcement cameras frame it; at ROAD_SCALE times the town's resolution (1280x720 for 640x360), as they are
+# megapixel cameras, so the plate keeps the pixels a one-lane view at the town's resolution gave it.
+ROAD_VIEW_M = (5.2, 8.0)
+ROAD_SCALE = 2
+# Bumped whenever traffic cameras change, so that benches render their cached towns anew.
+ROAD_CAMERAS = 3
 
 
 def road_camera(
@@ -49,10 +55,12 @@ def road_camera(
 ) -> PinholeCamera | None:
     """A traffic camera watching the lane around arc length s: downstream looking back at oncoming fronts
     (front=True) or upstream looking at rears, over the lane's curb half (as on an overhanging pole), 4.5-6.5
-    m up and 20-35 m before the spot it watches, its field of view as narrow as covers one lane there (2.6-4.5
-    m), as enforcement cameras are set up: a car is in view over 8-15 m of its approach (1-2.5 s at town
-    speeds), 250-450 px wide at that spot, its plate 15-27 px high there (10-40 px over the approach). Closer
-    and wider (as before), a car passed under the pole within a few frames, showing the camera its roof."""
+    m up and 20-35 m before the spot it watches, its field of view covering 5.2-8 m of road there (a lane and
+    a half to two), as enforcement cameras are set up: a car is in view, whole, over 10-20 m of its approach,
+    290-440 px wide at that spot in a 1280x720 frame, its plate 17-27 px high there. A one-lane view at the
+    town's 640x360 (the cameras before) cut the car by the frame's edges, and a COCO detector scored it 0.1-0.35
+    (a car at 0.35 or more in 14 % of frames on tuning town 81); closer and wider still, a car passed under the
+    pole within a few frames, showing the camera its roof."""
     a, d, right, length = _lane_frame(lane)
     target = a + d * s
     for attempt in range(16):
@@ -189,7 +197,8 @@ def plan_driving(town: Town) -> None:
             length = _lane_frame(lane)[3]
             for i in range(spec.plate_cameras):
                 at = s + max(15.0, (length - 10.0 - s) * (i + 1) / (spec.plate_cameras + 0.5))
-                cam = road_camera(town.world, rng, lane, at, spec.width, spec.height, front=i % 2 == 0)
+                cam = road_camera(town.world, rng, lane, at, spec.width * ROAD_SCALE, spec.height * ROAD_SCALE,
+                                  front=i % 2 == 0)  # fmt: skip
                 if cam:
                     _add(town, cam, "교통단속", "road", "road")
         return
@@ -200,7 +209,7 @@ def plan_driving(town: Town) -> None:
         k = busy[i % len(busy)][0]
         lane = town.world.lanes[k]
         length = _lane_frame(lane)[3]
-        cam = road_camera(town.world, rng, lane, float(rng.uniform(0.3, 0.7)) * length, spec.width,
-                          spec.height, front=i % 2 == 0)  # fmt: skip
+        cam = road_camera(town.world, rng, lane, float(rng.uniform(0.3, 0.7)) * length,
+                          spec.width * ROAD_SCALE, spec.height * ROAD_SCALE, front=i % 2 == 0)  # fmt: skip
         if cam:
             _add(town, cam, "교통단속", "road", "road")

@@ -61,7 +61,8 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
     writers = []
     for c in town.cameras:
         path = out / "videos" / f"{c.id}.mp4"
-        wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), spec.fps, (spec.width, spec.height))
+        # Per camera: traffic cameras are rendered at a higher resolution than the town's (town/driving.py).
+        wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), spec.fps, (c.cam.width, c.cam.height))
         if not wr.isOpened():
             raise TownError(f"{path}: OpenCV could not open an mp4v video writer")
         writers.append(wr)
@@ -96,7 +97,7 @@ def render_town(town: Town, out: Path, progress: Progress | None = None) -> dict
         wr.release()
     elapsed = time.perf_counter() - started
     for c in town.cameras:
-        write_mot(out / "mot" / c.id, c.id, gt[c.id], n_frames, spec)
+        write_mot(out / "mot" / c.id, c.id, gt[c.id], n_frames, spec, (c.cam.width, c.cam.height))
     return {
         "frames": n_frames,
         "cameras": len(town.cameras),
@@ -188,7 +189,9 @@ def render_frame(
     return out
 
 
-def write_mot(folder: Path, cam_id: str, rows: list[tuple], n_frames: int, spec: TownSpec) -> None:
+def write_mot(
+    folder: Path, cam_id: str, rows: list[tuple], n_frames: int, spec: TownSpec, size: tuple[int, int]
+) -> None:
     (folder / "gt").mkdir(parents=True, exist_ok=True)
     rows = sorted(rows, key=lambda r: (r[0], r[1]))
     with open(folder / "gt" / "gt.txt", "w", encoding="utf-8") as fh:
@@ -197,7 +200,7 @@ def write_mot(folder: Path, cam_id: str, rows: list[tuple], n_frames: int, spec:
     (folder / "seqinfo.ini").write_text(
         "[Sequence]\n"
         f"name={cam_id}\nimDir=img1\nframeRate={int(spec.fps)}\nseqLength={n_frames}\n"
-        f"imWidth={spec.width}\nimHeight={spec.height}\nimExt=.jpg\n",
+        f"imWidth={size[0]}\nimHeight={size[1]}\nimExt=.jpg\n",
         encoding="utf-8",
     )
 

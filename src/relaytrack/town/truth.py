@@ -73,8 +73,9 @@ def visits_of(town: Town, gt: dict[str, list[tuple]], pid: int, fps: float) -> l
     """One person's camera visits from the gt rows: runs of frames on a camera (a gap over 1 s starts a new
     run; runs under 3 frames are dropped), with the image edges the person entered and left by."""
     visits = []
-    W, H = town.spec.width, town.spec.height
+    size = {c.id: (c.cam.width, c.cam.height) for c in town.cameras}
     for cid, rows in gt.items():
+        W, H = size.get(cid, (town.spec.width, town.spec.height))
         mine = [r for r in rows if r[1] == pid]
         if not mine:
             continue
@@ -216,8 +217,8 @@ def camera_register(town: Town, views: list[View]) -> list[dict]:
                 "purpose": c.purpose,
                 "stream_url": None,
                 "clock_offset_s": 0.0,
-                "width": spec.width,
-                "height": spec.height,
+                "width": c.cam.width,
+                "height": c.cam.height,
                 "start_time": t0.isoformat(),
                 "source": f"videos/{c.id}.mp4",
                 "zones": zones_for(town, c, v),

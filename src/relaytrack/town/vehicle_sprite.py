@@ -17,6 +17,7 @@ from relaytrack.town.humanoid import Sprite, draw_person, pose_joints, to_world
 from relaytrack.town.plates import paint_plates
 
 WIDTH = {"car": 1.8, "truck": 1.75, "bus": 2.5, "motorcycle": 0.6}
+TREAD = {"car": 0.21, "truck": 0.2, "bus": 0.28, "motorcycle": 0.1}  # tyre width, m
 SUN = np.array([0.3, -0.35, 0.89]) / np.linalg.norm([0.3, -0.35, 0.89])
 TYRE = (24, 24, 26)
 RIM = (150, 153, 158)
@@ -227,10 +228,13 @@ def draw_vehicle(
     def P(p: np.ndarray) -> np.ndarray:
         return np.round((p - [x0, y0]) * 8).astype(np.int32)
 
-    def wheel(c: np.ndarray, r: float, colour, with_mask: bool) -> None:
+    def wheel(c: np.ndarray, r: float, colour, with_mask: bool, tread: float = 0.0) -> None:
+        """A tyre: its side disc, or with `tread` (m) the solid of both faces, so that a camera behind or in
+        front of the vehicle sees the tread's dark block under the bumper, not an edge-on sliver."""
         ring = np.array(
             [
-                c + r * (math.cos(q) * fwd + math.sin(q) * up)
+                c + dw * right + r * (math.cos(q) * fwd + math.sin(q) * up)
+                for dw in ((-tread / 2, tread / 2) if tread else (0.0,))
                 for q in np.linspace(0, 2 * np.pi, 14, endpoint=False)
             ]
         )
@@ -249,7 +253,7 @@ def draw_vehicle(
     # Wheels first (the far ones show under the body).
     for a in axles:
         for s in sides:
-            wheel(base + a * fwd + s * right + up * wheel_r, wheel_r, TYRE, True)
+            wheel(base + a * fwd + s * right + up * wheel_r, wheel_r, TYRE, True, TREAD[v.kind])
 
     def colour_of(mat, n: np.ndarray) -> np.ndarray:
         sh = _shade(n)
