@@ -189,7 +189,7 @@ def test_no_hangul_font_is_a_clear_error_before_rendering(tmp_path, monkeypatch)
 
 def test_traffic_cameras_see_the_car_approach_not_its_roof():
     """A traffic camera stands 20-35 m before the spot it watches with a view of a lane and a half to two lanes
-    (5.2-8 m wide) there, at twice the town's resolution, so the car the suspect drives is in frame, whole, for
+    (5.2-8 m wide) there, at three times the town's resolution, so the car the suspect drives is in frame, whole, for
     its approach (over a second at town speeds) at a size a detector knows as a car, not for a few frames from
     above as it passes under the pole."""
     spec = TownSpec(
@@ -204,7 +204,7 @@ def test_traffic_cameras_see_the_car_approach_not_its_roof():
         dist = (cam.z - 0.6) / np.tan(np.radians(cam.tilt_deg))
         view = 2 * np.hypot(dist, cam.z - 0.6) * np.tan(np.radians(cam.fov_deg) / 2)
         assert 20.0 <= dist <= 35.5 and 5.1 <= view <= 8.1
-        assert (cam.width, cam.height) == (2 * spec.width, 2 * spec.height)
+        assert (cam.width, cam.height) == (3 * spec.width, 3 * spec.height)
         seen = []
         for t in np.arange(car.depart, spec.duration, 0.1):
             pose = car.pose(float(t))

@@ -55,11 +55,13 @@ def _bin(h: float) -> str:
     return next(name for name, lo, hi in BINS if lo <= h < hi)
 
 
-def _cases(truth: dict, width: int, height: int) -> list[dict]:
-    """The plate crops to read: fully visible, inside the frame, every EVERY-th frame of each tracklet."""
+def _cases(truth: dict, sizes: dict[str, tuple[int, int]]) -> list[dict]:
+    """The plate crops to read: fully visible, inside the frame (`sizes`: each camera's width and height),
+    every EVERY-th frame of each tracklet."""
     out = []
     for vid, v in truth["vehicles"].items():
         for cam, rows in v["plates"].items():
+            width, height = sizes[cam]
             body = {b[0]: b[1:5] for b in v.get("boxes", {}).get(cam, [])}
             aspect = ASPECT.get(v["plate_style"], 520 / 110)
             keep = [
@@ -80,12 +82,14 @@ def _cases(truth: dict, width: int, height: int) -> list[dict]:
 
 def _read_town(town: Path, truth: dict) -> list[dict]:
     import cv2
+    import yaml
 
     from relaytrack.describe import plate as reader
 
-    spec = truth["spec"]
-    W, H = spec["width"], spec["height"]
-    cases = _cases(truth, W, H)
+    # Each camera's own resolution: traffic cameras are rendered larger than the town's (town/driving.py).
+    register = yaml.safe_load((town / "cameras.yaml").read_text(encoding="utf-8"))["cameras"]
+    sizes = {c["id"]: (int(c["width"]), int(c["height"])) for c in register}
+    cases = _cases(truth, sizes)
     by_cam: dict[str, dict[int, list[dict]]] = {}
     for c in cases:
         by_cam.setdefault(c["camera"], {}).setdefault(c["frame"], []).append(c)
@@ -98,6 +102,7 @@ def _read_town(town: Path, truth: dict) -> list[dict]:
             f += 1
             if not ok:
                 break
+            H, W = img.shape[:2]
             for c in frames.get(f, []):
                 x, y, w, h = c["box"]
                 mx, my = int(round(0.15 * w)), int(round(0.35 * h))

@@ -1,7 +1,7 @@
 """Driving in the town: traffic cameras that read plates, and the suspect who gets into a car.
 
 - ``plate_cameras``: cameras on a pole over the curb half of a lane looking along it with a narrow field of
-  view, as traffic-enforcement cameras do, rendered at twice the town's resolution (megapixel cameras), so plates
+  view, as traffic-enforcement cameras do, rendered at three times the town's resolution (1080p), so plates
   come close enough to read.
   Without the suspect driving they watch the lanes with the most traffic in the footage.
 - ``suspect_drives``: halfway through, the suspect leaves the sidewalk for a car parked at the curb, stands
@@ -42,12 +42,12 @@ def _lane_frame(lane) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
 
 ROAD_BACK_M = (20.0, 35.0)  # how far before the watched spot the pole stands
 # Road width the frame covers at that spot: a lane and a half to two lanes, the whole car in view, as
-# enforcement cameras frame it; at ROAD_SCALE times the town's resolution (1280x720 for 640x360), as they are
-# megapixel cameras, so the plate keeps the pixels a one-lane view at the town's resolution gave it.
+# enforcement cameras frame it; at ROAD_SCALE times the town's resolution (1920x1080 for 640x360), as they are
+# megapixel cameras (at twice, plates came out 10-20 px high on tuning towns 81-82: too few to read).
 ROAD_VIEW_M = (5.2, 8.0)
-ROAD_SCALE = 2
+ROAD_SCALE = 3
 # Bumped whenever traffic cameras change, so that benches render their cached towns anew.
-ROAD_CAMERAS = 3
+ROAD_CAMERAS = 4
 
 
 def road_camera(
@@ -57,7 +57,7 @@ def road_camera(
     (front=True) or upstream looking at rears, over the lane's curb half (as on an overhanging pole), 4.5-6.5
     m up and 20-35 m before the spot it watches, its field of view covering 5.2-8 m of road there (a lane and
     a half to two), as enforcement cameras are set up: a car is in view, whole, over 10-20 m of its approach,
-    290-440 px wide at that spot in a 1280x720 frame, its plate 17-27 px high there. A one-lane view at the
+    430-660 px wide at that spot in a 1920x1080 frame. A one-lane view at the
     town's 640x360 (the cameras before) cut the car by the frame's edges, and a COCO detector scored it 0.1-0.35
     (a car at 0.35 or more in 14 % of frames on tuning town 81); closer and wider still, a car passed under the
     pole within a few frames, showing the camera its roof."""
