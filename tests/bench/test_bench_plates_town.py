@@ -20,9 +20,11 @@ def test_cases_keep_fully_visible_plates_inside_the_frame():
         [6, "rear", 100, 200, 120, 40, 24.0, 0.97, 110.0],  # read
         [7, "rear", 100, 200, 20, 40, 24.0, 1.0, 18.0],  # seen nearly edge-on
     ]
-    cases = pt._cases(_truth(rows), 640, 360)
+    cases = pt._cases(_truth(rows), {"C01": (640, 360)})
     assert [c["frame"] for c in cases] == [1, 6]
     assert cases[1]["plate"] == "12가3456" and cases[1]["box"] == [100, 200, 120, 40]
+    # Each camera's own size bounds it: a traffic camera three times the town's keeps the plate at x=600.
+    assert [c["frame"] for c in pt._cases(_truth(rows), {"C01": (1920, 1080)})] == [1, 4, 6]
 
 
 def test_scoring_by_height():
