@@ -5,10 +5,12 @@ post-roll), and the sighting itself may end while the person is still in view (t
 window ends). There the export used to know no target box and masked everybody, the target too (issue 18
 finding 7). The export's own detection pass sees every frame, so from the nearest stored box the target is
 followed frame by frame, forwards after the last box and backwards before the first: the person box that
-overlaps the previous target box best, when it overlaps enough, no other person box is nearly as close, and
-it still looks like the target (colour histogram of the boxes the sighting stored). When any of these fails
-for more than `coast` frames the target is lost for the rest of that direction: those frames are masked whole
-as before and never re-acquired, since a wrong pick would leave a bystander unmasked.
+overlaps the previous target box best, when it overlaps enough and still looks like the target (colour
+histogram of the boxes the sighting stored); when another person box overlaps nearly as much, only the one
+that looks clearly more like the target. Never on from a last stored box that no longer looks like the
+target. When no box is taken for more than `coast` frames (and at once before any was) the target is lost for
+the rest of that direction: those frames are masked whole as before and never re-acquired, since a wrong pick
+would leave a bystander unmasked.
 
 Every followed frame is recorded as `followed` in frames.json (beside `analysed`, `interpolated`, `unknown`),
 so a reader of the package can tell boxes the pipeline stored from boxes the export inferred.
@@ -55,7 +57,7 @@ class Follower:
     """The target's look (mean histogram of its stored boxes seen so far) and one direction's walk."""
 
     settings: FollowSettings = field(default_factory=FollowSettings)
-    _look: np.ndarray | None = None
+    look: np.ndarray | None = None  # mean histogram of the stored boxes
     _n: int = 0
     _latest: np.ndarray | None = None  # the histogram of the latest stored box
 
@@ -65,7 +67,7 @@ class Follower:
         if hist is None:
             return
         self._n += 1
-        self._look = hist if self._look is None else self._look + (hist - self._look) / min(self._n, 20)
+        self.look = hist if self.look is None else self.look + (hist - self.look) / min(self._n, 20)
         self._latest = hist
 
     def walk(self, start: Box) -> Walk:
@@ -74,7 +76,7 @@ class Follower:
     def walk_on(self, start: Box) -> Walk:
         """Following on after the last stored box, only when that box still looks like the target: a track
         often ends where the tracker got confused, and its last boxes may already be someone else's."""
-        sim = similarity(self._latest, self._look)
+        sim = similarity(self._latest, self.look)
         return Walk(self, start if sim is None or sim >= self.settings.min_similarity else None)
 
 
@@ -96,7 +98,7 @@ class Walk:
         pick = None
         if scored and scored[0][0] >= s.min_iou:
             close = [b for v, b in scored if v >= s.ambiguity * scored[0][0]]
-            look = self.follower._look
+            look = self.follower.look
             sims = sorted(((similarity(_hist(img, b), look), b) for b in close), key=lambda t: t[0] or 0.0)[
                 ::-1
             ]
