@@ -12,7 +12,8 @@ target's box, except the bystander's head (the top `head_share` of a person box)
 masked inside it too; the target's own head region is never masked by a bystander's head strip. Before, a large
 detector box that contained the target was masked whole. A frame whose target box is unknown (before the first
 or after the last stored box of the sighting, where the export could not follow the target: evidence/follow.py)
-protects nothing: everybody there is masked, the target too, and the export says so. `FrameMask.target_visible` is the share of the target's box left unaltered.
+protects nothing: everybody there is masked, the target too, and the export says so. `FrameMask.target_visible`
+is the share of the target's box left unaltered.
 """
 
 from __future__ import annotations
