@@ -231,7 +231,7 @@ def test_mjpeg_stream_has_frames_with_boxes(client, world):
     assert client.get("/api/video/camera/NOPE.mjpeg", headers=hdr(world, "op")).status_code == 404
 
 
-def test_relay_confirm_reject_export_audit(client, world):
+def test_relay_confirm_reject_export_audit(client, world, tmp_path):
     h = hdr(world, "kim")
     origin = world.suspect[0]
     r = client.post("/api/relay", headers=h, json={"origin": origin, "hops": 4})
@@ -269,6 +269,9 @@ def test_relay_confirm_reject_export_audit(client, world):
     assert len(exp["hops"]) == 3 and "manifest.json" in exp["files"]
     exports = client.get("/api/exports", headers=h).json()
     assert exports[0]["id"] == exp["export_id"]
+    # The package is named, never located: no server path in what the client is told.
+    assert exp["package"] == exports[0]["package"] and "/" not in exp["package"]
+    assert str(tmp_path) not in r.text and str(tmp_path) not in json.dumps(exports)  # export_root's parent
     v = client.get(f"/api/exports/{exp['export_id']}/verify", headers=h).json()
     assert v["ok"] is True
     f = client.get(f"/api/exports/{exp['export_id']}/file", params={"name": "manifest.json"}, headers=h)
@@ -347,9 +350,11 @@ def test_agency_request_lifecycle(client, world):
         f"/api/requests/{rid}/deliver", headers=hdr(world, "sup"), json={"export_id": r.json()["export_id"]}
     )
     assert r.status_code == 200 and r.json()["status"] == "delivered"
+    assert r.json()["package_path"] and "/" not in r.json()["package_path"]  # a name, not the server's path
     r = client.post(f"/api/requests/{rid}/outcome", headers=hdr(world, "pol"), json={"outcome": "arrest"})
     assert r.json()["outcome"] == "arrest"
-    assert [x["id"] for x in client.get("/api/requests", headers=hdr(world, "pol")).json()] == [rid]
+    listed = client.get("/api/requests", headers=hdr(world, "pol")).json()
+    assert [x["id"] for x in listed] == [rid] and "/" not in listed[0]["package_path"]
     stats = client.get("/api/requests/stats", headers=hdr(world, "aud")).json()
     total = [s for s in stats if s["agency"] == "ALL"]
     assert total and total[0]["delivered"] == 1 and total[0]["arrests"] == 1

@@ -23,6 +23,7 @@ from typing import Any
 from relaytrack.errors import RelaytrackError
 from relaytrack.evidence import export as ex
 from relaytrack.evidence.guard import file_token
+from relaytrack.service.redact import package_name
 
 KEEP_S = 3600.0  # a finished job is kept this long for the console to pick it up
 CHUNK = 1 << 20
@@ -115,6 +116,7 @@ class ExportJobs:
                     progress=advance,
                 )
             out = res.as_dict()
+            out["package"] = package_name(out["package"])
             out["files"] = sorted(str(p.relative_to(res.path)) for p in res.path.rglob("*") if p.is_file())
             job.result, job.export_id, job.state = out, int(out["export_id"]), "done"
         except RelaytrackError as err:

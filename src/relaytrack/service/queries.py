@@ -16,6 +16,7 @@ from typing import Any
 from relaytrack.evidence import audit
 from relaytrack.evidence.access import PERMISSIONS
 from relaytrack.relay import persist
+from relaytrack.service.redact import package_fields
 from relaytrack.store.sightings import CAMERA_COLUMNS
 
 # ---- cases -----------------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def requests_for(conn, user: str, role: str, limit: int = 200) -> list[dict[str,
                 (user, limit),
             )
         ]
-    return [get(conn, i).as_dict() for i in ids]
+    return [package_fields(get(conn, i).as_dict()) for i in ids]
 
 
 def exports_of_case(conn, case: str) -> list[dict[str, Any]]:

@@ -23,3 +23,19 @@ def scrub_paths(text: str) -> str:
         return ".../" + parts[-1] if parts else "..."
 
     return _ABS_PATH.sub(cut, text)
+
+
+def package_name(path: str | None) -> str | None:
+    """What a client is told of an evidence package on the server: its folder's name, never where it lies
+    (the download and verify routes find it by export id)."""
+    if not path:
+        return path
+    return re.split(r"[\\/]", str(path).rstrip("/\\"))[-1] or None
+
+
+PACKAGE_KEYS = ("package", "package_path")
+
+
+def package_fields(record: dict) -> dict:
+    """`record` (an export or an agency request as the library gives it) with its package paths cut to names."""
+    return {k: package_name(v) if k in PACKAGE_KEYS else v for k, v in record.items()}

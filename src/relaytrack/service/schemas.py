@@ -275,7 +275,7 @@ class ExportOut(View):
     id: int
     case: str
     user: str
-    package: str = Field(description="Path of the evidence package")
+    package: str = Field(description="The evidence package's folder name (never its path on the server)")
     manifest_sha256: str | None
     request_id: int | None
     sightings: list[Any]
@@ -438,7 +438,9 @@ class RequestOut(View):
     created_at: float
     decided_by: str | None
     reason: str | None
-    package_path: str | None
+    package_path: str | None = Field(
+        default=None, description="The delivered package's folder name (never its path on the server)"
+    )
     package_digest: str | None
     outcome: str | None
     outcome_note: str | None
@@ -478,7 +480,7 @@ class ExportHopOut(View):
 
 
 class ExportCreatedOut(View):
-    package: str = Field(description="Path of the evidence package")
+    package: str = Field(description="The evidence package's folder name (never its path on the server)")
     manifest_sha256: str
     audit_seq: int
     export_id: int
