@@ -224,12 +224,11 @@ def measure_masking(
     for f in sorted(masks):
         m = masks[f].coverage_mask(w, h)
         tb = masks[f].target
+        prot = np.zeros((h, w), bool)
         if tb is not None:
             g = gt_target.get(f)
             boxed += 1
             boxed_wrong += int(g is None or iou(tb, (g[1], g[2], g[1] + g[3], g[2] + g[4])) < 0.3)
-        prot = np.zeros((h, w), bool)
-        if tb is not None:
             px1, py1, px2, py2 = pad(tb, 0.0, w, h)
             prot[py1:py2, px1:px2] = True
         rows = gt[gt[:, 0] == f]

@@ -25,6 +25,16 @@ from relaytrack.evidence import export as ex
 from relaytrack.evidence.guard import file_token
 from relaytrack.service.redact import package_name
 
+
+def export_answer(res: ex.ExportResult) -> dict[str, Any]:
+    """What the client is told of a finished export (POST /api/exports and a job's result): the export, its
+    package named by its folder only, and the package's files relative to it."""
+    out = res.as_dict()
+    out["package"] = package_name(out["package"])
+    out["files"] = sorted(str(p.relative_to(res.path)) for p in res.path.rglob("*") if p.is_file())
+    return out
+
+
 KEEP_S = 3600.0  # a finished job is kept this long for the console to pick it up
 CHUNK = 1 << 20
 
@@ -115,9 +125,7 @@ class ExportJobs:
                     request_id=body.request_id,
                     progress=advance,
                 )
-            out = res.as_dict()
-            out["package"] = package_name(out["package"])
-            out["files"] = sorted(str(p.relative_to(res.path)) for p in res.path.rglob("*") if p.is_file())
+            out = export_answer(res)
             job.result, job.export_id, job.state = out, int(out["export_id"]), "done"
         except RelaytrackError as err:
             job.error, job.state = str(err), "failed"

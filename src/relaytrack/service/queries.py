@@ -16,7 +16,7 @@ from typing import Any
 from relaytrack.evidence import audit
 from relaytrack.evidence.access import PERMISSIONS
 from relaytrack.relay import persist
-from relaytrack.service.redact import package_fields
+from relaytrack.service.redact import package_fields, package_name
 from relaytrack.store.sightings import CAMERA_COLUMNS
 
 # ---- cases -----------------------------------------------------------------------------------------------
@@ -200,8 +200,6 @@ def routes_of_case(conn, case: str) -> list[dict[str, Any]]:
 
 def requests_for(conn, user: str, role: str, limit: int = 200) -> list[dict[str, Any]]:
     """Requests a user may see: all for a supervisor, their own for an agency, their cases' otherwise."""
-    from relaytrack.evidence.requests import get
-
     if role == "supervisor":
         ids = [
             r[0] for r in conn.execute("SELECT id FROM agency_requests ORDER BY id DESC LIMIT ?", (limit,))
@@ -222,7 +220,14 @@ def requests_for(conn, user: str, role: str, limit: int = 200) -> list[dict[str,
                 (user, limit),
             )
         ]
-    return [package_fields(get(conn, i).as_dict()) for i in ids]
+    return [request_out(conn, i) for i in ids]
+
+
+def request_out(conn, request_id: int) -> dict[str, Any]:
+    """An agency request as the service answers it: its delivered package named, never located."""
+    from relaytrack.evidence.requests import get
+
+    return package_fields(get(conn, request_id).as_dict())
 
 
 def exports_of_case(conn, case: str) -> list[dict[str, Any]]:
@@ -231,7 +236,7 @@ def exports_of_case(conn, case: str) -> list[dict[str, Any]]:
             "id": r[0],
             "case": r[1],
             "user": r[2],
-            "package": r[3],
+            "package": package_name(r[3]),  # named, never located: answers carry no server path
             "manifest_sha256": r[4],
             "request_id": r[5],
             "sightings": json.loads(r[6] or "[]"),

@@ -20,8 +20,7 @@ from relaytrack.evidence.package import verify_package
 from relaytrack.relay.persist import latest_route
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, need
-from relaytrack.service.export_jobs import ExportJobs, zip_stream
-from relaytrack.service.redact import package_fields, package_name
+from relaytrack.service.export_jobs import ExportJobs, export_answer, zip_stream
 from relaytrack.service.schemas import MAX_ID, ExportCreatedOut, ExportIn, ExportOut, ExportVerifyOut, View
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
@@ -67,10 +66,7 @@ def create_export(body: ExportIn, a: Annotated[Access, Depends(need("export"))])
         export_root=a.cfg.export_root,
         request_id=body.request_id,
     )
-    out = res.as_dict()
-    out["package"] = package_name(out["package"])
-    out["files"] = sorted(str(p.relative_to(res.path)) for p in res.path.rglob("*") if p.is_file())
-    return out
+    return export_answer(res)
 
 
 class ExportJobOut(View):
@@ -143,7 +139,7 @@ def download_export(export_id: ExportId, a: Annotated[Access, Depends(need("expo
 @router.get("", response_model=list[ExportOut])
 def list_exports(a: Annotated[Access, Depends(need("export"))]) -> list[dict]:
     """Exports of the acting case."""
-    out = [package_fields(e) for e in queries.exports_of_case(a.conn, a.case)]
+    out = queries.exports_of_case(a.conn, a.case)
     a.log({"endpoint": "GET /api/exports", "exports": len(out)}, [e["id"] for e in out])
     return out
 

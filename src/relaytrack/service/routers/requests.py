@@ -13,7 +13,6 @@ from relaytrack.evidence import requests as rq
 from relaytrack.evidence.auth import User
 from relaytrack.service import queries
 from relaytrack.service.deps import Access, current_case, current_user, need, request_store
-from relaytrack.service.redact import package_fields
 from relaytrack.service.schemas import (
     MAX_ID,
     DecisionIn,
@@ -75,21 +74,21 @@ def file_request(
         end=body.end,
         drug_related=body.drug_related,
     )
-    return package_fields(rq.get(store.conn, rid).as_dict())
+    return queries.request_out(store.conn, rid)
 
 
 @router.post("/{request_id}/approve", response_model=RequestOut)
 def approve(request_id: ReqId, body: DecisionIn, store: StoreDep, user: Authed) -> dict:
     """Approve (supervisor; never one's own request)."""
     rq.approve(store.conn, store.path, request_id, user=user.name, note=body.note)
-    return package_fields(rq.get(store.conn, request_id).as_dict())
+    return queries.request_out(store.conn, request_id)
 
 
 @router.post("/{request_id}/refuse", response_model=RequestOut)
 def refuse(request_id: ReqId, body: RefuseIn, store: StoreDep, user: Authed) -> dict:
     """Refuse with a reason (supervisor)."""
     rq.refuse(store.conn, store.path, request_id, user=user.name, reason=body.reason)
-    return package_fields(rq.get(store.conn, request_id).as_dict())
+    return queries.request_out(store.conn, request_id)
 
 
 @router.post("/{request_id}/deliver", response_model=RequestOut)
@@ -99,7 +98,7 @@ def deliver(request_id: ReqId, body: DeliverIn, store: StoreDep, user: Authed) -
     if exp is None:
         raise HTTPException(404, f"export {body.export_id} not found")
     rq.deliver(store.conn, store.path, request_id, user=user.name, package=FsPath(exp["package"]))
-    return package_fields(rq.get(store.conn, request_id).as_dict())
+    return queries.request_out(store.conn, request_id)
 
 
 @router.post("/{request_id}/outcome", response_model=RequestOut)
@@ -108,4 +107,4 @@ def outcome(request_id: ReqId, body: OutcomeIn, store: StoreDep, user: Authed) -
     rq.record_outcome(
         store.conn, store.path, request_id, user=user.name, outcome=body.outcome, note=body.note
     )
-    return package_fields(rq.get(store.conn, request_id).as_dict())
+    return queries.request_out(store.conn, request_id)
