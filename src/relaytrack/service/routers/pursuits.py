@@ -131,9 +131,13 @@ def _events(conn: Any, pid: int, after: int = 0, limit: int = BATCH) -> list[dic
     return [_event(r) for r in rows]
 
 
-def _summary(conn: Any, r: PursuitRow) -> dict[str, Any]:
+def _summary(conn: Any, r: PursuitRow, upto: int | None = None) -> dict[str, Any]:
+    """The pursuit's row and its event count and last event; `upto` bounds them by the events a caller already
+    read, so a count never names an event its list lacks (the pursuit writes while the console reads)."""
+    bound = "" if upto is None else " AND id<=?"
+    args = (r.id,) if upto is None else (r.id, upto)
     n, last_id = conn.execute(
-        "SELECT COUNT(*), MAX(id) FROM pursuit_events WHERE pursuit_id=?", (r.id,)
+        f"SELECT COUNT(*), MAX(id) FROM pursuit_events WHERE pursuit_id=?{bound}", args
     ).fetchone()
     last = None
     if last_id is not None:
@@ -228,10 +232,11 @@ def get_pursuit(pursuit_id: PursuitId, a: Annotated[Access, Depends(need("relay"
         events += got
         if len(got) < BATCH:
             break
+    upto = events[-1]["id"] if events else 0
     events = _visible(a, events)
     seen = sorted({r.origin} | {int(e["sighting"]) for e in events if e.get("type") == "handoff"})
     a.log({"endpoint": "GET /api/pursuits/{id}", "pursuit": pursuit_id, "events": len(events)}, seen)
-    return {**_summary(a.conn, r), "event_list": events}
+    return {**_summary(a.conn, r, upto), "event_list": events}
 
 
 def _sse(event: str, data: dict, ident: int | None = None) -> str:
