@@ -117,3 +117,32 @@ def test_bulk_load_without_indexes_gives_the_same_store(tmp_path, monkeypatch):
         idx = "SELECT name FROM pragma_index_list('sightings') ORDER BY name"
         assert [r[0] for r in a.query(idx)] == [r[0] for r in b.query(idx)]
         assert len(a.query(idx)) >= 13
+
+
+@needs_seoul
+def test_bulk_load_on_postgres_rebuilds_the_same_indexes(pg_cluster, monkeypatch):
+    # PostgreSQL's index definitions come from the server (the migrations' text is translated there): a bulk
+    # load drops and rebuilds exactly those, and the rows are those of a load with its indexes in place.
+    from conftest import drop_pg_database, new_pg_database
+
+    from relaytrack.store import Store
+    from relaytrack.town import city
+
+    urls = [new_pg_database(pg_cluster), new_pg_database(pg_cluster)]
+    try:
+        city.simulate_city(urls[0], cameras=40, sightings=1200, seed=4, dim=8)
+        monkeypatch.setattr(city, "BULK_LOAD", 1000)
+        s = city.simulate_city(urls[1], cameras=40, sightings=1200, seed=4, dim=8)
+        assert "build_indexes" in s["seconds_by_step"]
+        with Store(urls[0]) as a, Store(urls[1]) as b:
+            q = "SELECT * FROM sightings ORDER BY id"
+            rows = [[{k: r[k] for k in r.keys() if k != "created_at"} for r in s.query(q)] for s in (a, b)]
+            assert rows[0] == rows[1]
+            idx = "SELECT indexdef FROM pg_indexes WHERE tablename = 'sightings' ORDER BY indexname"
+            assert [r[0] for r in a.query(idx)] == [r[0] for r in b.query(idx)]
+            assert len(a.query(idx)) >= 13
+            links = "SELECT src, dst, mode, source FROM camera_links ORDER BY src, dst, mode"
+            assert a.query(links) == b.query(links) and len(a.query(links)) > 40
+    finally:
+        for u in urls:
+            drop_pg_database(pg_cluster, u)

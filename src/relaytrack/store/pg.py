@@ -313,8 +313,10 @@ class PgConnection:
         target = table
         if conflict:
             target = f"_rt_stage_{table}"
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} (LIKE {table} INCLUDING DEFAULTS)")
-            cur.execute(f"TRUNCATE {target}")
+            # Only the loaded columns: a twin of the whole table would demand its generated id (NOT NULL,
+            # no identity in a LIKE copy), which the INSERT ... SELECT leaves to the table itself.
+            cur.execute(f"DROP TABLE IF EXISTS {target}")
+            cur.execute(f"CREATE TEMP TABLE {target} AS SELECT {names} FROM {table} WITH NO DATA")
         with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row(r)
