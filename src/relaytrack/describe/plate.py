@@ -141,6 +141,13 @@ def _score(lay: Layout, probs: dict, kinds: str) -> tuple[float, list[CharRead]]
     syl = lay.boxes[kinds.index("H")]
     wide = max(0.0, syl[2] / max(1.0, float(np.median(hs))) - SYL_MAX_W)
     irregular = float((((hs - hs.mean()) / hs.mean()) ** 2).sum() + np.var(steps / steps.mean())) + wide**2
+    # The type digits stand at the serial's pitch: a frame edge or bolt beside them reads as a leading 1 at
+    # another distance (53어1144 read 153어1144).
+    if not lay.two_line:
+        head = digits[: len(digits) - 4]
+        if len(head) >= 2:
+            head_steps = np.diff([b[0] + b[2] / 2 for b in head])
+            irregular += float(((head_steps / steps.mean() - 1.0) ** 2).sum())
     s -= GEOMETRY_W * irregular
     if kinds.startswith("ddd"):
         s -= THREE_DIGIT_COST
