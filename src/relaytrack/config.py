@@ -297,6 +297,23 @@ class RelayConfig(Strict):
         "consistent walk scores as well as the person's",
     )
 
+    covisible_s: float = Field(
+        3.0,
+        ge=0,
+        le=60,
+        description="Vehicles on cameras whose views overlap (a link expecting a negative travel time): a "
+        "sighting there that was in view when this one ended (forward; began, backward) and lasted until at "
+        "most this many seconds before is the same vehicle seen twice, whenever it arrived (a parked car "
+        "watched by two cameras began long before either hop's window); 0 turns it off",
+    )
+    covisible_logit: float = Field(
+        2.5,
+        ge=-20,
+        le=20,
+        description="Log-odds added to such a sighting that also left its view within covisible_s of this one "
+        "(forward; came into it, backward): the vehicle drove off from both views at once",
+    )
+
     @classmethod
     def legacy(cls, **kw: Any) -> RelayConfig:
         """The relay as first written (tuned on detection-level synthetic towns): for before/after benches."""
@@ -311,6 +328,7 @@ class RelayConfig(Strict):
             revisit_factor=1.0,
             vehicle_handoffs=False,
             path_look=0.0,
+            covisible_s=0.0,
             **kw,
         )
 
