@@ -170,6 +170,8 @@ def _bulk_load(store: Any, enabled: bool, steps: dict[str, float]) -> Iterator[N
             store.conn.execute(f"SET maintenance_work_mem = '{PG_INDEX_MEMORY}'")
         for _, stmt in ddl:
             store.conn.execute(stmt)
+        if pg and ddl:
+            store.conn.execute("RESET maintenance_work_mem")
         if ddl:  # only a load that dropped indexes reports their build
             steps["build_indexes"] = time.perf_counter() - t
 
