@@ -241,18 +241,23 @@ class CandidateFinder:
         """`terms.edge_logit` under this run's params."""
         return terms.edge_logit(prev, c, link, direction, via, self.p)
 
+    def look_logit(self, prev: Sighting, c: Sighting) -> tuple[float, list[str]]:
+        """Log-odds from the candidate's look alone: appearance and attributes against the reference."""
+        logit, why = self.app_logit(prev, c)
+        ref = self.attr_ref(prev, c)
+        if self.p.use_attributes and ref is not None:
+            a, w = terms.attribute_logit(ref, c, self.p.soft_colours)
+            logit += self.p.w_attr * a
+            why = why + w
+        return logit, why
+
     def score(
         self, prev: Sighting, c: Sighting, link: Link, dt: float, direction: str, via: list[str]
     ) -> tuple[float, list[str]]:
         """Log-odds (against nobody) that `c`, reached from `prev` over `link` in `dt` seconds, is the person,
         and the reasons. The terms are added one by one in a fixed order so results are reproducible."""
         p = self.p
-        logit, why = self.app_logit(prev, c)
-        ref = self.attr_ref(prev, c)
-        if p.use_attributes and ref is not None:
-            a, w = terms.attribute_logit(ref, c, p.soft_colours)
-            logit += p.w_attr * a
-            why += w
+        logit, why = self.look_logit(prev, c)
         self.last_look = logit  # appearance + attributes alone: "does anyone there look like the person?"
         if p.use_topology and p.use_time:
             logit += p.w_time * self.time_logit(dt, link)
@@ -394,12 +399,7 @@ class CandidateFinder:
             s = row_to_sighting(r)
             if s.id in out or s.id in self.rejected or s.id == cur.id:
                 continue
-            logit, why = self.app_logit(cur, s)
-            ref = self.attr_ref(cur, s)
-            if p.use_attributes and ref is not None:
-                a, w = terms.attribute_logit(ref, s, p.soft_colours)
-                logit += p.w_attr * a
-                why = why + w
+            logit, why = self.look_logit(cur, s)
             if p.use_time:
                 logit += p.w_time * self.time_logit(link.mean_s, link)
             why.append(f"in view on {other} at the same moment (overlapping views)")
@@ -467,12 +467,7 @@ class CandidateFinder:
             if (direction == "forward" and t0 <= cur_t0) or (direction == "backward" and t1 >= cur_t1):
                 continue  # overlapping the whole tracklet: someone else beside the person
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
-            logit, why = self.app_logit(cur, s)
-            ref = self.attr_ref(cur, s)
-            if p.use_attributes and ref is not None:
-                a, w = terms.attribute_logit(ref, s, p.soft_colours)
-                logit += p.w_attr * a
-                why = why + w
+            logit, why = self.look_logit(cur, s)
             if p.use_time:
                 logit += p.w_time * self.time_logit(dt, gap_link)
             logit += p.frag_logit
