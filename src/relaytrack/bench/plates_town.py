@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from relaytrack.bench import plate_search
 from relaytrack.errors import InputError
 from relaytrack.seeds import HELD_OUT, TUNING, lighting_of
 from relaytrack.town.driving import ROAD_CAMERAS
@@ -171,11 +172,12 @@ def run_rendered(
     tracks: dict[tuple, list[dict]] = {}
     for c in cases:
         tracks.setdefault((c["seed"], c["vehicle"], c["camera"]), []).append(c)
-    voted = []
-    for group in tracks.values():
+    voted, votes = [], []
+    for (seed, vid, _cam), group in tracks.items():
         v = vote([r for c in group for r in c["reads"][:1]])
         voted.append({"plate": group[0]["plate"], "height": max(c["height"] for c in group),
                       "read": v.text if v else ""})  # fmt: skip
+        votes.append(((seed, vid, group[0]["plate"]), v))
     big_exact = by_height[">=20"]["exact"]
     return {
         "protocol": PROTOCOL_RENDERED,
@@ -213,6 +215,7 @@ def run_rendered(
             "exact": round(sum(v["read"] == v["plate"] for v in voted) / max(len(voted), 1), 4),
             "exact_ge20": _score([v for v in voted if v["height"] >= TARGET_H])["exact"],
         },
+        "plate_search": plate_search.score(votes),
         "seconds_per_read": round(sum(c["seconds"] for c in cases) / max(len(cases), 1), 3),
         "render_seconds": round(render_s, 1),
         "misses_ge20": [
@@ -253,6 +256,12 @@ def print_rendered(res: dict, out: Callable[[str], None]) -> None:
     tr = res["tracklets"]
     out(f"  tracklets (vehicle x camera, reads voted): {tr['n']}, with a plate read {tr['read_share']:.3f}, "
         f"exact {tr['exact']:.3f} (tracklets with a plate >= 20 px: {tr['exact_ge20']})")  # fmt: skip
+    ps = res["plate_search"]
+    if ps["queries"]:
+        by = ", ".join(f"{k} {v:.3f}" for k, v in ps["by_pattern"].items() if v is not None)
+        out(f"  search by a partial plate (search --plate, {ps['vehicles_read']} of {ps['vehicles']} vehicles "
+            f"with a plate read, {ps['queries']} queries): rank 1 right {ps['rank1']:.3f} ({by}); target >= "
+            f"{ps['target_rank1']:.2f} ({'met' if ps['met'] else 'MISSED'})")  # fmt: skip
     tg = res["target"]
     verdict = "met" if tg["met"] else "MISSED"
     target = f"exact >= {tg['exact']:.2f} on plates >= {tg['min_height_px']:.0f} px"
