@@ -305,3 +305,19 @@ def test_sum_order_bound_never_undercuts_an_unread_row():
             best_u = min(1.0, s) if a >= b else max(0.0, s - 1.0)  # confidence on the larger weight first
             best = 1.0 - a * (1 - best_u) - b * (1 - min(1.0, s - best_u))
             assert at(s) == pytest.approx(best, abs=1e-9)
+
+
+def test_item_indexes_hold_only_rows_with_the_item(store_db):
+    # The tiers read "has the item" best first; PostgreSQL walks NULLs first in a descending scan, so the item
+    # indexes are partial (search:005) on both backends, and a tier still reads exactly.
+    from relaytrack.store import Store
+
+    with Store(store_db) as st:
+        if st.backend == "postgresql":
+            rows = st.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sightings'")
+        else:
+            rows = st.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sightings'")
+        defs = {r[0]: r[1] for r in rows}
+    for slug in ("backpack", "handbag", "suitcase", "umbrella", "phone"):
+        for name in (f"sightings_upper_{slug}", f"sightings_item_{slug}"):
+            assert "IS NOT NULL" in defs[name], (name, defs[name])

@@ -49,6 +49,10 @@ MIGRATIONS = [
     ),
     # An upper colour with a carried item reads by upper + item confidence (engine.upper_item_bound).
     ("004_upper_item", lambda conn: _upper_item_indexes(conn)),
+    # The item indexes hold only rows that carry the item: the tiers ask for it (`... IS NOT NULL`) and read
+    # best first, and PostgreSQL sorts NULLs first in a descending walk: a 10M store's "grey top, handbag"
+    # walked 770,000 item-less index entries before its first row (3.7 s; SQLite sorts them last).
+    ("005_partial_items", lambda conn: _partial_item_indexes(conn)),
 ]
 
 _ITEMS = {"backpack": "backpack", "handbag": "handbag", "suitcase": "suitcase", "umbrella": "umbrella",
@@ -61,10 +65,23 @@ def _upper_item_indexes(conn) -> None:
         _index_now(conn, f"sightings_upper_{slug}", f"kind, upper_color, {expr}")
 
 
-def _index_now(conn, name: str, columns: str) -> None:
+def _partial_item_indexes(conn) -> None:
+    for item, slug in _ITEMS.items():
+        held = f"json_extract(items, '$.\"{item}\"')"
+        for name, columns in (
+            (f"sightings_upper_{slug}", f"kind, upper_color, (upper_conf + {held})"),
+            (f"sightings_item_{slug}", f"kind, {held}"),
+        ):
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+            _index_now(conn, name, columns, f"{held} IS NOT NULL")
+
+
+def _index_now(conn, name: str, columns: str, where: str | None = None) -> None:
     """Create an index on sightings and tell the planner of it at once: SQLite would otherwise take a new,
     statistics-less index for other queries on kind (a 4M store's item search went from 5 ms to 30 s)."""
-    conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON sightings({columns})")
+    conn.execute(
+        f"CREATE INDEX IF NOT EXISTS {name} ON sightings({columns})" + (f" WHERE {where}" if where else "")
+    )
     if getattr(conn, "backend", "sqlite") == "postgresql":
         conn.execute("ANALYZE sightings")
     elif conn.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_stat1'").fetchone():
