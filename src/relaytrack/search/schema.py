@@ -53,6 +53,9 @@ MIGRATIONS = [
     # best first, and PostgreSQL sorts NULLs first in a descending walk: a 10M store's "grey top, handbag"
     # walked 770,000 item-less index entries before its first row (3.7 s; SQLite sorts them last).
     ("005_partial_items", lambda conn: _partial_item_indexes(conn)),
+    # A plate fragment is a substring (`LIKE '%456%'`): SQLite scans its small partial plate index; PostgreSQL
+    # does too, at 0.5 s for a 10M store's million plates, unless a trigram index serves the LIKE.
+    ("006_plate_trigrams", lambda conn: _plate_trigrams(conn)),
 ]
 
 _ITEMS = {"backpack": "backpack", "handbag": "handbag", "suitcase": "suitcase", "umbrella": "umbrella",
@@ -74,6 +77,25 @@ def _partial_item_indexes(conn) -> None:
         ):
             conn.execute(f"DROP INDEX IF EXISTS {name}")
             _index_now(conn, name, columns, f"{held} IS NOT NULL")
+
+
+def _plate_trigrams(conn) -> None:
+    """PostgreSQL only: a trigram (pg_trgm, a trusted extension shipped with the server) index on the plates;
+    where the extension cannot be created the search reads the plate index as before."""
+    if getattr(conn, "backend", "sqlite") != "postgresql":
+        return
+    try:
+        conn.execute("SAVEPOINT plate_trgm")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:  # noqa: BLE001 - the server's reason does not matter: the search works without it
+        conn.execute("ROLLBACK TO SAVEPOINT plate_trgm")
+        return
+    conn.execute("RELEASE SAVEPOINT plate_trgm")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS sightings_plate_trgm ON sightings USING gin (plate gin_trgm_ops)"
+        " WHERE plate IS NOT NULL"
+    )
+    conn.execute("ANALYZE sightings")
 
 
 def _index_now(conn, name: str, columns: str, where: str | None = None) -> None:
