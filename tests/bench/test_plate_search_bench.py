@@ -24,7 +24,10 @@ def test_rank1_through_the_search_engine():
         (a, _vote("12가3456")),
         (a, _vote("12거3456", 0.6)),  # a second camera's read, one syllable confused
         (b, _vote("34나5678")),
-        (c, _vote("56다7B90", 0.5)),  # misread serial (B for 8): the serial pattern still fits, 0.9 below exact
+        (
+            c,
+            _vote("56다7B90", 0.5),
+        ),  # misread serial (B for 8): the serial pattern still fits, 0.9 below exact
         (c, None),
         (d, None),  # never read: not a query
     ]

@@ -316,7 +316,9 @@ def test_item_indexes_hold_only_rows_with_the_item(store_db):
         if st.backend == "postgresql":
             rows = st.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sightings'")
         else:
-            rows = st.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sightings'")
+            rows = st.query(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sightings'"
+            )
         defs = {r[0]: r[1] for r in rows}
     for slug in ("backpack", "handbag", "suitcase", "umbrella", "phone"):
         for name in (f"sightings_upper_{slug}", f"sightings_item_{slug}"):

@@ -402,7 +402,18 @@ def simulate_city(
                 "INSERT INTO sources(id, camera_id, uri, fingerprint, start_wall, fps, analysed_fps, width, height,"
                 " status) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (i + 1, cam_ids[i], f"sim://{cam_ids[i]}", f"sim-{seed}", t0, FPS, FPS, 640, 360, "complete")
+                    (
+                        i + 1,
+                        cam_ids[i],
+                        f"sim://{cam_ids[i]}",
+                        f"sim-{seed}",
+                        t0,
+                        FPS,
+                        FPS,
+                        640,
+                        360,
+                        "complete",
+                    )
                     for i in range(cameras)
                 ],
             )
