@@ -123,12 +123,10 @@ def test_bulk_load_without_indexes_gives_the_same_store(tmp_path, monkeypatch):
 def test_bulk_load_on_postgres_rebuilds_the_same_indexes(pg_cluster, monkeypatch):
     # PostgreSQL's index definitions come from the server (the migrations' text is translated there): a bulk
     # load drops and rebuilds exactly those, and the rows are those of a load with its indexes in place.
-    from conftest import drop_pg_database, new_pg_database
-
     from relaytrack.store import Store
     from relaytrack.town import city
 
-    urls = [new_pg_database(pg_cluster), new_pg_database(pg_cluster)]
+    urls = [pg_cluster.new_database(), pg_cluster.new_database()]
     try:
         city.simulate_city(urls[0], cameras=40, sightings=1200, seed=4, dim=8)
         monkeypatch.setattr(city, "BULK_LOAD", 1000)
@@ -145,4 +143,4 @@ def test_bulk_load_on_postgres_rebuilds_the_same_indexes(pg_cluster, monkeypatch
             assert a.query(links) == b.query(links) and len(a.query(links)) > 40
     finally:
         for u in urls:
-            drop_pg_database(pg_cluster, u)
+            pg_cluster.drop_database(u)
