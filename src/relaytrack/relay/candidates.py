@@ -397,7 +397,7 @@ class CandidateFinder:
         ).fetchall()
         for r in rows:
             s = row_to_sighting(r)
-            if s.id in out or s.id in self.rejected or s.id == cur.id:
+            if s.id in self.rejected or s.id == cur.id:
                 continue
             logit, why = self.look_logit(cur, s)
             if p.use_time:
@@ -422,7 +422,9 @@ class CandidateFinder:
                 "via": [],
                 "source": "covisible",
             }
-            out[s.id] = Candidate(s, logit, info, why, t0, t1)
+            prev = out.get(s.id)  # found through a link too: the likelier reading of the two stands
+            if prev is None or logit > prev.logit:
+                out[s.id] = Candidate(s, logit, info, why, t0, t1)
 
     def _handoffs(self, cur: Sighting, direction: str, out: dict[int, Candidate]) -> None:
         """The person getting into a vehicle (or out of one) on this camera: the route goes on as the vehicle
