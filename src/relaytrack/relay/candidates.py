@@ -14,33 +14,20 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
-from relaytrack.relay import boarding, network, terms
+from relaytrack.relay import boarding, covisible, network, terms
+from relaytrack.relay.candidate import Candidate
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
 
 
 def mode_of(kind: str) -> str:
     """How a kind of sighting travels between cameras: people walk, vehicles drive."""
     return "walk" if kind == "person" else "drive"
-
-
-@dataclass
-class Candidate:
-    """A scored candidate: `logit` against nobody, `conf` its softmax share, `t0`/`t1` its true start/end."""
-
-    s: Sighting
-    logit: float
-    link: dict[str, Any]
-    reasons: list[str]
-    t0: float
-    t1: float
-    conf: float = 0.0
 
 
 class CandidateFinder:
@@ -356,75 +343,12 @@ class CandidateFinder:
         if self.p.covisible_s > 0 and cur.kind == "vehicle":
             for link in links:
                 if link.mean_s < 0:
-                    self._covisible(cur, cur_t0, cur_t1, link, direction, out)
+                    covisible.candidates(self, cur, cur_t0, cur_t1, link, direction, out)
         if self.p.fragments:
             self._fragments(cur, cur_t0, cur_t1, direction, out)
         if self.p.vehicle_handoffs:
             self._handoffs(cur, direction, out)
         return list(out.values())
-
-    def _covisible(
-        self,
-        cur: Sighting,
-        cur_t0: float,
-        cur_t1: float,
-        link: Link,
-        direction: str,
-        out: dict[int, Candidate],
-    ) -> None:
-        """The vehicle seen at the same moment on a camera whose view overlaps this one's: a sighting there in
-        view when `cur` ended (forward) or began (backward), whatever its own start. A parked car watched by
-        two cameras began on both long before either hop's travel window, which looks at starts only; here
-        its look and attributes decide, the timing being the link's own (no edge: it did not come in)."""
-        p = self.p
-        other = link.dst if direction == "forward" else link.src
-        if other == cur.camera:
-            return
-        off = self.offset(other)
-        at = cur_t1 if direction == "forward" else cur_t0
-        lo, hi = (at - p.covisible_s, at) if direction == "forward" else (at, at + p.covisible_s)
-        if self.refine is not None:
-            self.refine(other, lo + off, hi + off)
-        rows = self.conn.execute(
-            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND kind=? AND wall_start<=? AND"
-            " wall_end>=? AND superseded_by IS NULL",
-            (
-                other,
-                cur.kind,
-                (at if direction == "forward" else hi) + off,
-                (lo if direction == "forward" else at) + off,
-            ),
-        ).fetchall()
-        for r in rows:
-            s = row_to_sighting(r)
-            if s.id in self.rejected or s.id == cur.id:
-                continue
-            logit, why = self.look_logit(cur, s)
-            if p.use_time:
-                logit += p.w_time * self.time_logit(link.mean_s, link)
-            why.append(f"in view on {other} at the same moment (overlapping views)")
-            t0, t1 = s.wall_start - off, s.wall_end - off
-            together = abs(t1 - cur_t1) if direction == "forward" else abs(t0 - cur_t0)
-            if together <= p.covisible_s:
-                logit += p.covisible_logit
-                why.append(
-                    f"{'left' if direction == 'forward' else 'came into'} both views {together:.1f} s apart"
-                )
-            info = {
-                "src": cur.camera if direction == "forward" else other,
-                "dst": other if direction == "forward" else cur.camera,
-                "exit_edge": None,
-                "entry_edge": None,
-                "mean_s": round(link.mean_s, 1),
-                "std_s": round(link.std_s, 1),
-                "mode": link.mode,
-                "travel_s": 0.0,
-                "via": [],
-                "source": "covisible",
-            }
-            prev = out.get(s.id)  # found through a link too: the likelier reading of the two stands
-            if prev is None or logit > prev.logit:
-                out[s.id] = Candidate(s, logit, info, why, t0, t1)
 
     def _handoffs(self, cur: Sighting, direction: str, out: dict[int, Candidate]) -> None:
         """The person getting into a vehicle (or out of one) on this camera: the route goes on as the vehicle
