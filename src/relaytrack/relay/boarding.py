@@ -24,6 +24,7 @@ import numpy as np
 
 from relaytrack.config import RelayConfig
 from relaytrack.records import Sighting
+from relaytrack.relay.candidate import hop_link
 from relaytrack.relay.route import HANDOFF_SOURCES
 from relaytrack.store.sightings import SIGHTING_COLUMNS, boxes_of, row_to_sighting
 
@@ -109,16 +110,7 @@ class Handoff:
     def link(self, mode: str) -> dict:
         """The hop's `link`: a hand-off on one camera, no travel; `source` board | alight names it."""
         return {
-            "src": None,
-            "dst": None,
-            "exit_edge": None,
-            "entry_edge": None,
-            "mean_s": 0.0,
-            "std_s": 0.0,
-            "mode": mode,
-            "travel_s": 0.0,
-            "via": [],
-            "source": self.kind,
+            **hop_link(None, None, mode, self.kind),
             "person": self.person,
             "vehicle": self.vehicle,
             "at_wall": round(self.at, 3),

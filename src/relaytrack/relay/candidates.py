@@ -21,7 +21,7 @@ import numpy as np
 from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
 from relaytrack.relay import boarding, covisible, network, terms
-from relaytrack.relay.candidate import Candidate
+from relaytrack.relay.candidate import Candidate, hop_link
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
 
 
@@ -402,18 +402,10 @@ class CandidateFinder:
             )
             prev = out.get(s.id)
             if prev is None or logit > prev.logit:
-                info = {
-                    "src": cur.camera,
-                    "dst": cur.camera,
-                    "exit_edge": None,
-                    "entry_edge": None,
-                    "mean_s": 0.5,
-                    "std_s": 1.0,
-                    "mode": mode_of(cur.kind),
-                    "travel_s": round(dt, 1),
-                    "via": [],
-                    "source": "fragment",
-                }
+                info = hop_link(
+                    cur.camera, cur.camera, mode_of(cur.kind), "fragment", mean_s=0.5, std_s=1.0,
+                    travel_s=round(dt, 1),
+                )  # fmt: skip
                 out[s.id] = Candidate(s, logit, info, why, t0, t1)
 
     def _link_candidates(
@@ -451,18 +443,19 @@ class CandidateFinder:
             prev = out.get(s.id)
             if prev is None or logit > prev.logit:
                 chain = first or link
-                info = {
-                    "src": chain.src if direction == "forward" else link.src,
-                    "dst": link.dst if direction == "forward" else chain.dst,
-                    "exit_edge": chain.exit_edge if direction == "forward" else link.exit_edge,
-                    "entry_edge": link.entry_edge if direction == "forward" else chain.entry_edge,
-                    "mean_s": round(link.mean_s, 1),
-                    "std_s": round(link.std_s, 1),
-                    "mode": link.mode,
-                    "travel_s": round(dt, 1),
-                    "via": list(via),
-                    "source": link.source,
-                }
+                fwd = direction == "forward"
+                info = hop_link(
+                    chain.src if fwd else link.src,
+                    link.dst if fwd else chain.dst,
+                    link.mode,
+                    link.source,
+                    exit_edge=chain.exit_edge if fwd else link.exit_edge,
+                    entry_edge=link.entry_edge if fwd else chain.entry_edge,
+                    mean_s=round(link.mean_s, 1),
+                    std_s=round(link.std_s, 1),
+                    travel_s=round(dt, 1),
+                    via=via,
+                )
                 out[s.id] = Candidate(s, logit, info, why, t0, t1)
         return best
 

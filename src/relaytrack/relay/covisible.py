@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from relaytrack.records import Link, Sighting
-from relaytrack.relay.candidate import Candidate
+from relaytrack.relay.candidate import Candidate, hop_link
 from relaytrack.store.sightings import SIGHTING_COLUMNS, row_to_sighting
 
 
@@ -48,18 +48,7 @@ def candidates(
             (lo if direction == "forward" else at) + off,
         ),
     ).fetchall()
-    info = {
-        "src": cur.camera if direction == "forward" else other,
-        "dst": other if direction == "forward" else cur.camera,
-        "exit_edge": None,
-        "entry_edge": None,
-        "mean_s": round(link.mean_s, 1),
-        "std_s": round(link.std_s, 1),
-        "mode": link.mode,
-        "travel_s": 0.0,
-        "via": [],
-        "source": "covisible",
-    }
+    src, dst = (cur.camera, other) if direction == "forward" else (other, cur.camera)
     for r in rows:
         s = row_to_sighting(r)
         if s.id in finder.rejected or s.id == cur.id:
@@ -77,4 +66,7 @@ def candidates(
             )
         prev = out.get(s.id)  # found through a link too: the likelier reading of the two stands
         if prev is None or logit > prev.logit:
-            out[s.id] = Candidate(s, logit, dict(info), why, t0, t1)
+            info = hop_link(
+                src, dst, link.mode, "covisible", mean_s=round(link.mean_s, 1), std_s=round(link.std_s, 1)
+            )
+            out[s.id] = Candidate(s, logit, info, why, t0, t1)
