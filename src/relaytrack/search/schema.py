@@ -62,15 +62,19 @@ _ITEMS = {"backpack": "backpack", "handbag": "handbag", "suitcase": "suitcase", 
           "cell phone": "phone"}  # fmt: skip
 
 
+def _held(item: str) -> str:
+    """An item's confidence in a row (NULL where it is not carried), as engine._item_expr says it."""
+    return f"json_extract(items, '$.\"{item}\"')"
+
+
 def _upper_item_indexes(conn) -> None:
     for item, slug in _ITEMS.items():
-        expr = f"(upper_conf + json_extract(items, '$.\"{item}\"'))"
-        _index_now(conn, f"sightings_upper_{slug}", f"kind, upper_color, {expr}")
+        _index_now(conn, f"sightings_upper_{slug}", f"kind, upper_color, (upper_conf + {_held(item)})")
 
 
 def _partial_item_indexes(conn) -> None:
     for item, slug in _ITEMS.items():
-        held = f"json_extract(items, '$.\"{item}\"')"
+        held = _held(item)
         for name, columns in (
             (f"sightings_upper_{slug}", f"kind, upper_color, (upper_conf + {held})"),
             (f"sightings_item_{slug}", f"kind, {held}"),
