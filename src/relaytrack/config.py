@@ -95,6 +95,21 @@ class TrackConfig(Strict):
     )
     appearance_low: bool = Field(False, description="Also use appearance for low-score second-stage matches")
     edge_margin: float = Field(0.04, ge=0, le=0.3, description="Share of the frame that counts as its edge")
+    low_rate_s: float = Field(
+        0.5,
+        gt=0,
+        description="Analysed-frame interval (s) from which boxes are also matched by distance: at a low "
+        "analysed rate people move further than their own box between frames, so IoU alone never matches",
+    )
+    low_rate_min_len: int = Field(
+        2, ge=1, description="Boxes a finished tracklet needs at a low analysed rate (`low_rate_s`)"
+    )
+    max_speed: float = Field(
+        1.5,  # a walk is about 0.8; the rest is the box's and the prediction's error (tuning towns 7 and 11)
+        gt=0,
+        le=10,
+        description="Fastest plausible motion, in box heights per second (low-rate matching)",
+    )
 
 
 class DescribeConfig(Strict):

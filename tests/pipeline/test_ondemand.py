@@ -126,3 +126,43 @@ def test_reprocess_around_sightings_only_touches_their_spans(tmp_path, clip):
     re("C1", START - 1.0, START + 1.5)  # its own full-rate sightings are not spans to re-process again
     assert len(re.windows) == 1
     store.close()
+
+
+class TwoWalkers:
+    """One person in the first 5 s, another from 9 s on (the first long gone): two low-rate sightings."""
+
+    def detect(self, image: np.ndarray) -> Detections:
+        i = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
+        if i <= 50:
+            boxes = [[10 + 2 * i, 60, 40 + 2 * i, 140]]
+        else:
+            boxes = [] if i < 90 else [[300 - 2 * (i - 90), 50, 330 - 2 * (i - 90), 140]]
+        xyxy = np.array(boxes, np.float32).reshape(-1, 4)
+        return Detections(xyxy, np.full(len(boxes), 0.9), np.full(len(boxes), PERSON))
+
+
+def test_reprocess_around_look_only_touches_the_likeliest(tmp_path, clip):
+    from relaytrack.store.sightings import get_sighting
+
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    stages = Stages(cfg, TwoWalkers(), None)  # type: ignore[arg-type]
+    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    rows = store.query("SELECT id, wall_start, wall_end FROM sightings ORDER BY wall_start")
+    assert len(rows) == 2
+    (first, a0, a1), (second, b0, b1) = rows
+    like, unlike = np.array([1, 0, 0], np.float32), np.array([0, 1, 0], np.float32)
+    with store.tx() as conn:
+        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (unlike.tobytes(), first))
+        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (like.tobytes(), second))
+    ref = get_sighting(store.conn, second)
+    re = Reprocessor(store, load_config(None), stages=stages, around="look", reference=ref, top=1)
+    re("C1", START - 1.0, START + 13.0)  # the whole clip: only the one who looks like the reference
+    assert len(re.windows) == 1
+    w = re.windows[0]
+    assert w.wall_lo <= b0 and w.wall_hi >= b1 and w.wall_lo > a1
+    assert store.one("SELECT superseded_by FROM sightings WHERE id=?", (first,))[0] is None
+    assert store.one("SELECT superseded_by FROM sightings WHERE id=?", (second,))[0] == w.id
+    with pytest.raises(Exception, match="reference"):
+        Reprocessor(store, load_config(None), stages=stages, around="look")("C1", START, START + 13.0)
+    store.close()

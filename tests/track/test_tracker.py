@@ -160,10 +160,56 @@ def test_appearance_vetoes_a_box_that_looks_like_someone_else():
         for i in range(1, 13):
             boxes = np.array([box(100 + 5 * i, 100), box(100 + 5 * i, 300)])
             feats = np.stack([look_a, look_b] if i < 12 else [look_b, look_a])  # frame 12: looks swapped
-            out = tr.update(Detections(boxes, np.full(2, 0.9), np.full(2, PERSON)), i, (i - 1) / FPS, feats=feats)
+            out = tr.update(
+                Detections(boxes, np.full(2, 0.9), np.full(2, PERSON)), i, (i - 1) / FPS, feats=feats
+            )
             if i == 11:
                 last = set(out.track_id.tolist())
         return last & set(out.track_id.tolist())
 
     assert len(go(False)) == 2  # the same two ids carry on
     assert len(go(True)) == 0  # neither track takes the other person's box
+
+
+def _at_rate(tracker, frames, fps):
+    for i, dets in enumerate(frames, 1):
+        xyxy = np.array([d[0] for d in dets]).reshape(-1, 4)
+        conf = np.array([d[1] for d in dets])
+        tracker.update(Detections(xyxy, conf, np.full(len(conf), PERSON)), i, (i - 1) / fps)
+    return tracker.flush()
+
+
+def test_one_fps_walkers_are_followed_one_tracklet_each():
+    # Two people 80 px tall walking 60 px/s (0.75 heights/s) in opposite directions, seen once a second: a
+    # box never overlaps the previous one, so IoU alone starts a new track every frame and stores nobody.
+    frames = [[(box(60 + 60 * i, 150), 0.9), (box(580 - 60 * i, 250), 0.9)] for i in range(9)]
+    tls = _at_rate(Tracker(TrackConfig(), (W, H)), frames, 1.0)
+    assert len(tls) == 2
+    for tl in tls:
+        assert len(tl.boxes) == 9
+        ys = {round((b.xyxy[1] + b.xyxy[3]) / 2) for b in tl.boxes}
+        assert len(ys) == 1  # never swapped to the other walker
+    off = _at_rate(Tracker(TrackConfig(low_rate_s=100.0), (W, H)), frames, 1.0)
+    assert off == []  # the same frames without distance matching: nobody stored
+
+
+def test_one_fps_never_joins_a_box_too_far_or_of_another_size():
+    # A box 3 heights away one second later, and one of half the height next to it: neither is the same person.
+    frames = [
+        [(box(100, 150), 0.9)],
+        [(box(100, 150), 0.9)],
+        [(box(340, 150), 0.9), (box(130, 150, 15, 40), 0.9)],
+    ]
+    tls = _at_rate(Tracker(TrackConfig(min_hits=1), (W, H)), frames, 1.0)
+    # The walker's two boxes stand (two suffice at a low rate); each of the others is a one-box track.
+    assert [len(t.boxes) for t in tls] == [2]
+    assert {round(b.xyxy[0]) for b in tls[0].boxes} == {85}
+
+
+def test_full_rate_tracking_does_not_use_distance_matching(monkeypatch):
+    called = []
+    orig = Tracker._reach
+    monkeypatch.setattr(Tracker, "_reach", lambda self, *a: called.append(1) or orig(self, *a))
+    frames = [[(box(60 + 12 * i, 150), 0.9)] for i in range(20)]
+    tls = _at_rate(Tracker(TrackConfig(), (W, H)), frames, 5.0)
+    assert len(tls) == 1 and not called

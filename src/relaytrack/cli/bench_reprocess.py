@@ -19,16 +19,24 @@ def bench_reprocess(
     seed: Annotated[
         list[int] | None, typer.Option(help="Town seed (tuning relay-towns seeds only; repeat for more)")
     ] = None,
-    cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2)] = 4,
+    cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2)] = 12,
     minutes: Annotated[float, typer.Option(help="Minutes of footage per camera", min=0.2)] = 1.0,
+    decoys: Annotated[int, typer.Option(help="Look-alike decoys per town", min=0)] = 3,
+    crowd: Annotated[float, typer.Option(help="Crowd multiplier", min=0.1)] = 2.0,
     full_fps: Annotated[
         float, typer.Option(help="The full analysed rate (reference and re-processing)")
     ] = 5.0,
     low_fps: Annotated[float, typer.Option(help="The low analysed rate of the index (motion-gated)")] = 1.0,
     around: Annotated[
         list[str] | None,
-        typer.Option(help="Ways of re-processing compared: sightings (their spans), window (whole windows)"),
+        typer.Option(
+            help="Ways of re-processing compared: look (the spans of the --top low-rate sightings most like "
+            "the origin), sightings (every low-rate sighting's span), window (whole windows)"
+        ),
     ] = None,
+    top: Annotated[
+        int, typer.Option(help="Low-rate sightings re-processed per window with --around look", min=1)
+    ] = 2,
     work: Annotated[Path | None, typer.Option(help="Folder for towns and stores")] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures to this file")
@@ -38,12 +46,23 @@ def bench_reprocess(
     from relaytrack.bench.reprocess import Options, run
     from relaytrack.errors import InputError
 
-    if around and set(around) - {"sightings", "window"}:
-        raise InputError(f"--around takes sightings or window, got {', '.join(around)}")
-    opts = Options(cameras=cameras, minutes=minutes, full_fps=full_fps, low_fps=low_fps)
+    if around and set(around) - {"look", "sightings", "window"}:
+        raise InputError(f"--around takes look, sightings or window, got {', '.join(around)}")
+    opts = Options(
+        cameras=cameras,
+        minutes=minutes,
+        decoys=decoys,
+        crowd=crowd,
+        full_fps=full_fps,
+        low_fps=low_fps,
+        top=top,
+    )
     if around:
         opts.around = tuple(around)
-    res = run(list(seed or [7]), opts, work or home_dir() / "bench" / "reprocess", say=console.print)
+    # The relay bench's folder: its towns (same seeds and shape) and full-rate stores are reused.
+    res = run(
+        list(seed or [7, 11, 13]), opts, work or home_dir() / "bench" / "relay-towns", say=console.print
+    )
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")

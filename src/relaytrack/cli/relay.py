@@ -252,6 +252,17 @@ def relay_cmd(
         float | None,
         typer.Option("--reprocess-fps", help="Rate of --reprocess (default: every frame)", min=0.1, max=120),
     ] = None,
+    reprocess_around: Annotated[
+        str,
+        typer.Option(
+            "--reprocess-around",
+            help="What --reprocess analyses in a candidate window: window (all of it), sightings (the spans of "
+            "its low-rate sightings), look (the spans of the --reprocess-top most like the origin)",
+        ),
+    ] = "window",
+    reprocess_top: Annotated[
+        int, typer.Option("--reprocess-top", help="Sightings per window for --reprocess-around look", min=1)
+    ] = 2,
     db: DbOpt = None,
     user: UserOpt = None,
     case: CaseOpt = None,
@@ -280,8 +291,20 @@ def relay_cmd(
         if reprocess:
             from relaytrack.config import load_config
             from relaytrack.pipeline.ondemand import Reprocessor
+            from relaytrack.store.sightings import get_sighting
 
-            refine = Reprocessor(store, load_config(None), fps=reprocess_fps)
+            if reprocess_around not in ("window", "sightings", "look"):
+                raise InputError(
+                    f"--reprocess-around takes window, sightings or look, got {reprocess_around}"
+                )
+            refine = Reprocessor(
+                store,
+                load_config(None),
+                fps=reprocess_fps,
+                around=reprocess_around,
+                reference=get_sighting(store.conn, from_) if reprocess_around == "look" else None,
+                top=reprocess_top,
+            )
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
         authorize_sightings(acx, [from_])  # another case's evidence is no origin (refused, logged)
         route = relay(

@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relaytrack.config import Config
+from relaytrack.errors import InputError
 from relaytrack.pipeline.raypool import JobQueue
 from relaytrack.pipeline.session import CameraSession, Described, Stages, insert_described
+from relaytrack.records import Sighting
 from relaytrack.source.open import open_source
 from relaytrack.store import Store
+from relaytrack.store.sightings import SIGHTING_COLUMNS, row_to_sighting
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,10 @@ class Reprocessor:
 
     `around`: "window" re-processes the whole window; "sightings" only the spans of the low-rate sightings
     starting in it (padded by `pad_s`): far fewer frames, at the price of a person the low-rate index missed
-    altogether in that window staying missed."""
+    altogether in that window staying missed; "look" only the spans of the `top` low-rate sightings of the
+    `reference`'s kind that look most like it (cosine of their embeddings; needs `reference`, the relay's
+    origin sighting): the relay decides between people who look like the suspect, and only those are worth
+    full detail, so the frames spent no longer grow with the crowd."""
 
     store: Store
     cfg: Config
@@ -279,6 +285,8 @@ class Reprocessor:
     pad_s: float = 1.0
     max_extend_s: float = 10.0
     around: str = "window"
+    reference: Sighting | None = None
+    top: int = 2
     windows: list[Window] = field(default_factory=list)
     queue: JobQueue = field(default_factory=JobQueue)
     _low: dict[str, bool] = field(default_factory=dict)
@@ -313,17 +321,7 @@ class Reprocessor:
             if self.stages is None:
                 self.stages = Stages.load(self.cfg)
                 self.stages.bind(self.store)
-            spans = [(lo, hi)]
-            if self.around == "sightings":
-                spans = [
-                    (float(a), float(b))
-                    for a, b in self.store.conn.execute(
-                        "SELECT wall_start, wall_end FROM sightings WHERE camera_id=? AND superseded_by IS NULL"
-                        " AND wall_start BETWEEN ? AND ?"
-                        " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL) ORDER BY wall_start",
-                        (camera, lo, hi),
-                    ).fetchall()
-                ]
+            spans = [(lo, hi)] if self.around == "window" else self._spans(camera, lo, hi)
             for a, b in spans:
                 w = reprocess_window(
                     self.store, camera, a, b, self.cfg, self.stages, fps=self.fps, pad_s=self.pad_s,
@@ -333,6 +331,29 @@ class Reprocessor:
                     self.windows.append(w)
                     done.append(w)
         return done
+
+    def _spans(self, camera: str, lo: float, hi: float) -> list[tuple[float, float]]:
+        """The spans to re-process in a window: its live low-rate sightings ("sightings"), or the `top` of
+        them by likeness to the reference ("look")."""
+        rows = self.store.conn.execute(
+            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND superseded_by IS NULL"
+            " AND wall_start BETWEEN ? AND ?"
+            " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL) ORDER BY wall_start",
+            (camera, lo, hi),
+        ).fetchall()
+        found = [row_to_sighting(r) for r in rows]
+        if self.around == "look":
+            ref = self.reference
+            if ref is None or ref.embedding is None:
+                raise InputError("re-processing around the look needs the reference sighting's embedding")
+            alike = [
+                s
+                for s in found
+                if s.kind == ref.kind and s.embedding is not None and s.embedding.shape == ref.embedding.shape
+            ]
+            alike.sort(key=lambda s: -float(s.embedding @ ref.embedding))
+            found = sorted(alike[: self.top], key=lambda s: s.wall_start)
+        return [(s.wall_start, s.wall_end) for s in found]
 
     def __call__(self, camera: str, wall_lo: float, wall_hi: float, priority: int = 0) -> None:
         self.submit(camera, wall_lo, wall_hi, priority)

@@ -120,6 +120,7 @@ class Tracker:
         self._tracks: list[_Track] = []
         self._finished: list[Tracklet] = []
         self._t: float | None = None
+        self._dt = 0.0  # interval since the previous analysed frame
         self._feat_mean: np.ndarray | None = None
         self._feat_count = 0
 
@@ -147,12 +148,30 @@ class Tracker:
                 g = min(1.0, 0.25 * gap)
                 grown = np.array([b[0] - g * bw, b[1] - g * bh * 0.25, b[2] + g * bw, b[3] + g * bh * 0.25])
                 iou[k] = np.maximum(iou[k], 0.9 * iou_matrix(grown[None], xyxy)[0])
+        if self._dt >= self.cfg.low_rate_s:
+            iou = np.maximum(iou, self._reach(tracks, pred, xyxy, t))
         cost = 1.0 - iou * conf[None, :] ** 0.5
         if feats is not None and self.cfg.appearance:
             cost = self._with_appearance(cost, tracks, feats)
         track_cls = np.array([tr.class_id for tr in tracks])
         cost[track_cls[:, None] != cls[None, :]] = 1.0
         return cost
+
+    def _reach(self, tracks: list[_Track], pred: np.ndarray, xyxy: np.ndarray, t: float) -> np.ndarray:
+        """An IoU stand-in for low analysed rates: 1 at the predicted box's centre, falling linearly to 0 at
+        the distance the person could have covered since last seen (`max_speed` box heights per second plus
+        a fifth of a height of jitter), for a box of similar height (ratio >= 0.6); scaled by 0.9 so that
+        a real overlap wins a tie. At 5 fps and above it is never used (`low_rate_s`)."""
+        pc = (pred[:, :2] + pred[:, 2:]) / 2
+        dc = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+        ph = np.maximum(pred[:, 3] - pred[:, 1], 1.0)
+        dh = np.maximum(xyxy[:, 3] - xyxy[:, 1], 1.0)
+        gap = np.array([max(t - tr.last_t, self._dt) for tr in tracks])
+        radius = ph * (0.2 + self.cfg.max_speed * gap)
+        dist = np.linalg.norm(pc[:, None, :] - dc[None, :, :], axis=2)
+        near = np.clip(1.0 - dist / radius[:, None], 0.0, 1.0)
+        ratio = np.minimum(ph[:, None], dh[None, :]) / np.maximum(ph[:, None], dh[None, :])
+        return 0.9 * near * (ratio >= 0.6)
 
     def _with_appearance(self, cost: np.ndarray, tracks: list[_Track], feats: np.ndarray) -> np.ndarray:
         """Blend in the appearance distance (1 - cosine) of tracks that have an appearance, and veto pairs
@@ -199,7 +218,7 @@ class Tracker:
             dets = dets.select(keep)
             feats = None if feats is None else feats[keep]
         dt = 0.0 if self._t is None else t - self._t
-        self._t = t
+        self._t, self._dt = t, dt
         for tr in self._tracks:
             tr.kf.predict(dt)
 
@@ -237,14 +256,22 @@ class Tracker:
 
         # Stage 1: confident detections against tracked and lost tracks.
         fe = (lambda idx: None) if feats is None else (lambda idx: feats[idx])
-        cost = self._cost(active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t, fe(hi_idx))
+        cost = self._cost(
+            active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t, fe(hi_idx)
+        )
         pairs, um_tracks, um_hi = assign(cost, 1.0 - cfg.match_iou)
         for ti, dj in pairs:
             take(active[ti], int(hi_idx[dj]))
         # Stage 2: low-score detections rescue tracks that were being followed until now (not lost ones).
         rest = [active[i] for i in um_tracks if active[i].lost_since is None]
-        cost = self._cost(rest, dets.xyxy[lo_idx], np.ones(len(lo_idx)), dets.class_id[lo_idx], t,
-                          fe(lo_idx) if cfg.appearance_low else None)
+        cost = self._cost(
+            rest,
+            dets.xyxy[lo_idx],
+            np.ones(len(lo_idx)),
+            dets.class_id[lo_idx],
+            t,
+            fe(lo_idx) if cfg.appearance_low else None,
+        )
         pairs, _, _ = assign(cost, 1.0 - cfg.second_iou)
         for ti, dj in pairs:
             take(rest[ti], int(lo_idx[dj]))
@@ -264,10 +291,20 @@ class Tracker:
             if dets.confidence[di] < cfg.new_track_conf:
                 continue
             box = dets.xyxy[di].astype(np.float64)
-            if cfg.birth_overlap < 1.0 and len(taken) and iou_matrix(box[None], taken).max() > cfg.birth_overlap:
+            if (
+                cfg.birth_overlap < 1.0
+                and len(taken)
+                and iou_matrix(box[None], taken).max() > cfg.birth_overlap
+            ):
                 continue  # a second box on someone already followed (a tile seam, a split body): no new person
-            tr = _Track(self._next_id, int(dets.class_id[di]), Kalman(box), last_t=t, last_box=box,
-                        feat=None if feats is None else _blend(None, feats[di]))
+            tr = _Track(
+                self._next_id,
+                int(dets.class_id[di]),
+                Kalman(box),
+                last_t=t,
+                last_box=box,
+                feat=None if feats is None else _blend(None, feats[di]),
+            )
             tr.boxes.append(
                 TrackBox(frame_index, t, tuple(float(v) for v in box), float(dets.confidence[di]))
             )
@@ -295,8 +332,15 @@ class Tracker:
         self._tracks = keep
         return out.build()
 
+    def _min_len(self) -> int:
+        """Boxes a tracklet needs: `min_len` is counted at the full rate; at a low analysed rate that many
+        boxes would take seconds, and a person crossing a corner leaves two (`low_rate_min_len`)."""
+        if self._dt >= self.cfg.low_rate_s:
+            return min(self.cfg.min_len, self.cfg.low_rate_min_len)
+        return self.cfg.min_len
+
     def _finish(self, tr: _Track) -> None:
-        if not tr.confirmed or len(tr.boxes) < self.cfg.min_len:
+        if not tr.confirmed or len(tr.boxes) < self._min_len():
             return
         w, h = self.frame_size
         entry, exit_, heading, speed = edges_and_heading(
