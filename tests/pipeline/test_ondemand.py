@@ -163,6 +163,14 @@ def test_reprocess_around_look_only_touches_the_likeliest(tmp_path, clip):
     assert w.wall_lo <= b0 and w.wall_hi >= b1 and w.wall_lo > a1
     assert store.one("SELECT superseded_by FROM sightings WHERE id=?", (first,))[0] is None
     assert store.one("SELECT superseded_by FROM sightings WHERE id=?", (second,))[0] == w.id
+    assert w.sightings == 1 and w.frames == len(range(w.frame_lo, w.frame_hi + 1))  # every frame of the span
+    with store.tx() as conn:  # the replacement looks like the one it replaced (no embedder in this test)
+        conn.execute("UPDATE sightings SET embedding=? WHERE source_id=?", (like.tobytes(), w.source_id))
+    re("C1", START - 1.0, START + 13.0)  # asked again: the top one is refined already, nobody new is
+    assert len(re.windows) == 1
+    re.top = 2
+    re("C1", START - 1.0, START + 13.0)  # two wanted: the other one now
+    assert len(re.windows) == 2 and store.one("SELECT superseded_by FROM sightings WHERE id=?", (first,))[0]
     with pytest.raises(Exception, match="reference"):
         Reprocessor(store, load_config(None), stages=stages, around="look")("C1", START, START + 13.0)
     store.close()

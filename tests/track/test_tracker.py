@@ -213,3 +213,16 @@ def test_full_rate_tracking_does_not_use_distance_matching(monkeypatch):
     frames = [[(box(60 + 12 * i, 150), 0.9)] for i in range(20)]
     tls = _at_rate(Tracker(TrackConfig(), (W, H)), frames, 5.0)
     assert len(tls) == 1 and not called
+
+
+def test_a_track_lost_too_long_is_not_matched_after_skipped_frames():
+    # Motion gating skipped 9 s of an empty scene: the next person where the last one left is someone else.
+    cfg = TrackConfig()
+    tr = Tracker(cfg, (W, H))
+    for i in range(5):
+        tr.update(Detections(np.array([box(100 + 10 * i, 150)]), np.array([0.9]), np.array([PERSON])), i + 1, i)
+    tr.update(Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int)), 6, 5.0)
+    for k, t in enumerate((14.0, 15.0, 16.0)):
+        tr.update(Detections(np.array([box(150 + 10 * k, 150)]), np.array([0.9]), np.array([PERSON])), 7 + k, t)
+    tls = tr.flush()
+    assert sorted(len(t.boxes) for t in tls) == [3, 5]

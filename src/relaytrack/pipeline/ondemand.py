@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from relaytrack.config import Config
 from relaytrack.errors import InputError
 from relaytrack.pipeline.raypool import JobQueue
@@ -29,7 +31,7 @@ from relaytrack.pipeline.session import CameraSession, Described, Stages, insert
 from relaytrack.records import Sighting
 from relaytrack.source.open import open_source
 from relaytrack.store import Store
-from relaytrack.store.sightings import SIGHTING_COLUMNS, row_to_sighting
+from relaytrack.store.sightings import SIGHTING_COLUMNS, boxes_of, row_to_sighting
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,81 @@ def reprocess_window(
     if planned is None:
         return None
     src, win = planned
+    described, rate = _analyse(store, src, win, cfg, stages, fps)
+    with store.tx() as conn:
+        _record(conn, win, rate, src)
+        win.superseded = supersede(conn, win, win.source_id)
+        _store(conn, win, described)
+    return win
+
+
+def refine_sighting(
+    store: Store,
+    sighting: Sighting,
+    cfg: Config,
+    stages: Stages,
+    *,
+    fps: float | None = None,
+    pad_s: float = 1.0,
+) -> Window | None:
+    """Analyse one low-rate sighting's span again at `fps` and replace it by the tracklets of the same person
+    (those whose boxes overlap its boxes at the same moment, IoU >= 0.3); the other people in those frames keep
+    their low-rate sightings, so nobody is stored twice. None when it is not a live low-rate sighting, no
+    footage covers it, or the re-analysis finds nobody on its boxes (it then stays live)."""
+    live = store.conn.execute(
+        "SELECT 1 FROM sightings WHERE id=? AND superseded_by IS NULL"
+        " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL)",
+        (sighting.id,),
+    ).fetchone()
+    src = source_for(store.conn, sighting.camera, sighting.wall_start, sighting.wall_end) if live else None
+    if src is None:
+        return None
+    lo = max(src.start_wall, sighting.wall_start - pad_s)
+    hi = min(src.end_wall, sighting.wall_end + pad_s)
+    fr = frame_range(src.start_wall, src.fps, src.frames, lo, hi)
+    if fr is None:
+        return None
+    win = Window(sighting.camera, lo, hi, fr[0], fr[1])
+    described, rate = _analyse(store, src, win, cfg, stages, fps)
+    own = {int(f): (x, y, x + w, y + h) for f, _t, x, y, w, h, _c in boxes_of(store.conn, sighting.id)}
+    near = max(1, round(0.25 * src.fps))
+    same = [d for d in described if _overlaps(d, own, near)]
+    with store.tx() as conn:
+        _record(conn, win, rate, src)
+        if same:
+            cur = conn.execute("UPDATE sightings SET superseded_by=? WHERE id=?", (win.id, sighting.id))
+            win.superseded = int(cur.rowcount or 0)
+        _store(conn, win, same)
+    return win if same else None
+
+
+def _overlaps(
+    d: Described, own: dict[int, tuple[float, float, float, float]], near: int, min_iou: float = 0.3
+) -> bool:
+    """Whether a re-analysed tracklet is on the sighting's boxes: IoU >= `min_iou` with its box on the same
+    frame or one at most `near` frames away (the two rates' frame grids need not line up)."""
+    if not own:
+        return False
+    frames = np.array(sorted(own))
+    for b in d.tracklet.boxes:
+        k = int(np.abs(frames - int(b.frame)).argmin())
+        if abs(int(frames[k]) - int(b.frame)) > near:
+            continue
+        o = own[int(frames[k])]
+        ix = max(0.0, min(o[2], b.xyxy[2]) - max(o[0], b.xyxy[0]))
+        iy = max(0.0, min(o[3], b.xyxy[3]) - max(o[1], b.xyxy[1]))
+        inter = ix * iy
+        union = (o[2] - o[0]) * (o[3] - o[1]) + (b.xyxy[2] - b.xyxy[0]) * (b.xyxy[3] - b.xyxy[1]) - inter
+        if union > 0 and inter / union >= min_iou:
+            return True
+    return False
+
+
+def _analyse(
+    store: Store, src: SourceSpan, win: Window, cfg: Config, stages: Stages, fps: float | None
+) -> tuple[list[Described], float | None]:
+    """Run the one pipeline over the window's frames under a source row of its own (status running until
+    `_store`); returns the described tracklets and the rate used (None: every frame)."""
     rate = fps if fps and fps < src.fps else None
     scfg = cfg.source.model_copy(update={"analyse_fps": rate, "motion_gate": False})
     with store.tx() as conn:
@@ -208,7 +285,7 @@ def reprocess_window(
             "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, analysed_fps, width, height,"
             " frames_total, status, checkpoint_frame, reprocess_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                camera,
+                win.camera,
                 src.uri,
                 f"{src.fingerprint}#re{win.frame_lo}-{win.frame_hi}@{rate or src.fps:g}",
                 src.start_wall,
@@ -224,45 +301,47 @@ def reprocess_window(
         )
         win.source_id = int(cur.lastrowid)
     session = CameraSession(
-        stages, camera, (src.width, src.height), source_id=win.source_id, start_wall=src.start_wall
+        stages, win.camera, (src.width, src.height), source_id=win.source_id, start_wall=src.start_wall
     )
     described: list[Described] = []
-    for frame in open_source(src.uri, camera, scfg, src.start_wall, start_index=win.frame_lo):
+    for frame in open_source(src.uri, win.camera, scfg, src.start_wall, start_index=win.frame_lo):
         if frame.index > win.frame_hi:
             break
         step = session.step(frame)
         win.frames += 1
         described.extend(session.describe(step.finished))
     described.extend(session.describe(session.finish()))
-    with store.tx() as conn:
-        cur = conn.execute(
-            "INSERT INTO reprocessed(camera_id, source_id, wall_lo, wall_hi, frame_lo, frame_hi, fps, frames)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            (
-                camera,
-                win.source_id,
-                win.wall_lo,
-                win.wall_hi,
-                win.frame_lo,
-                win.frame_hi,
-                rate or src.fps,
-                win.frames,
-            ),
-        )
-        win.id = int(cur.lastrowid)
-        win.superseded = supersede(conn, win, win.source_id)
-        for d in described:
-            insert_described(conn, d)
-        win.sightings = len(described)
-        conn.execute(
-            "UPDATE reprocessed SET sightings=?, superseded=? WHERE id=?",
-            (win.sightings, win.superseded, win.id),
-        )
-        conn.execute(
-            "UPDATE sources SET status='complete', checkpoint_frame=? WHERE id=?",
-            (win.frame_hi, win.source_id),
-        )
-    return win
+    return described, rate
+
+
+def _record(conn: Any, win: Window, rate: float | None, src: SourceSpan) -> None:
+    cur = conn.execute(
+        "INSERT INTO reprocessed(camera_id, source_id, wall_lo, wall_hi, frame_lo, frame_hi, fps, frames)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (
+            win.camera,
+            win.source_id,
+            win.wall_lo,
+            win.wall_hi,
+            win.frame_lo,
+            win.frame_hi,
+            rate or src.fps,
+            win.frames,
+        ),
+    )
+    win.id = int(cur.lastrowid)
+
+
+def _store(conn: Any, win: Window, described: list[Described]) -> None:
+    for d in described:
+        insert_described(conn, d)
+    win.sightings = len(described)
+    conn.execute(
+        "UPDATE reprocessed SET sightings=?, superseded=? WHERE id=?", (win.sightings, win.superseded, win.id)
+    )
+    conn.execute(
+        "UPDATE sources SET status='complete', checkpoint_frame=? WHERE id=?", (win.frame_hi, win.source_id)
+    )
 
 
 @dataclass
@@ -273,10 +352,11 @@ class Reprocessor:
 
     `around`: "window" re-processes the whole window; "sightings" only the spans of the low-rate sightings
     starting in it (padded by `pad_s`): far fewer frames, at the price of a person the low-rate index missed
-    altogether in that window staying missed; "look" only the spans of the `top` low-rate sightings of the
+    altogether in that window staying missed; "look" refines only the `top` low-rate sightings of the
     `reference`'s kind that look most like it (cosine of their embeddings; needs `reference`, the relay's
-    origin sighting): the relay decides between people who look like the suspect, and only those are worth
-    full detail, so the frames spent no longer grow with the crowd."""
+    origin sighting), each replaced by the full-rate tracklets on its own boxes (`refine_sighting`): the
+    relay decides between people who look like the suspect, and only those are worth full detail, so the
+    frames spent no longer grow with the crowd, and the others in those frames are not stored twice."""
 
     store: Store
     cfg: Config
@@ -321,6 +401,13 @@ class Reprocessor:
             if self.stages is None:
                 self.stages = Stages.load(self.cfg)
                 self.stages.bind(self.store)
+            if self.around == "look":
+                for s in self._alike(camera, lo, hi):
+                    w = refine_sighting(self.store, s, self.cfg, self.stages, fps=self.fps, pad_s=self.pad_s)
+                    if w is not None:
+                        self.windows.append(w)
+                        done.append(w)
+                continue
             spans = [(lo, hi)] if self.around == "window" else self._spans(camera, lo, hi)
             for a, b in spans:
                 w = reprocess_window(
@@ -332,28 +419,34 @@ class Reprocessor:
                     done.append(w)
         return done
 
-    def _spans(self, camera: str, lo: float, hi: float) -> list[tuple[float, float]]:
-        """The spans to re-process in a window: its live low-rate sightings ("sightings"), or the `top` of
-        them by likeness to the reference ("look")."""
+    def _live(self, camera: str, lo: float, hi: float, low_only: bool = True) -> list[Sighting]:
         rows = self.store.conn.execute(
             f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND superseded_by IS NULL"
             " AND wall_start BETWEEN ? AND ?"
-            " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL) ORDER BY wall_start",
+            + (" AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL)" if low_only else "")
+            + " ORDER BY wall_start",
             (camera, lo, hi),
         ).fetchall()
-        found = [row_to_sighting(r) for r in rows]
-        if self.around == "look":
-            ref = self.reference
-            if ref is None or ref.embedding is None:
-                raise InputError("re-processing around the look needs the reference sighting's embedding")
-            alike = [
-                s
-                for s in found
-                if s.kind == ref.kind and s.embedding is not None and s.embedding.shape == ref.embedding.shape
-            ]
-            alike.sort(key=lambda s: -float(s.embedding @ ref.embedding))
-            found = sorted(alike[: self.top], key=lambda s: s.wall_start)
-        return [(s.wall_start, s.wall_end) for s in found]
+        return [row_to_sighting(r) for r in rows]
+
+    def _spans(self, camera: str, lo: float, hi: float) -> list[tuple[float, float]]:
+        """ "sightings": the spans of the window's live low-rate sightings."""
+        return [(s.wall_start, s.wall_end) for s in self._live(camera, lo, hi)]
+
+    def _alike(self, camera: str, lo: float, hi: float) -> list[Sighting]:
+        """ "look": of the window's `top` live sightings of the reference's kind most like it (refined ones
+        included, so asking again for a window refines nobody new), those still at the low rate."""
+        ref = self.reference
+        if ref is None or ref.embedding is None:
+            raise InputError("re-processing around the look needs the reference sighting's embedding")
+        alike = [
+            s
+            for s in self._live(camera, lo, hi, low_only=False)
+            if s.kind == ref.kind and s.embedding is not None and s.embedding.shape == ref.embedding.shape
+        ]
+        alike.sort(key=lambda s: -float(s.embedding @ ref.embedding))
+        low = {s.id for s in self._live(camera, lo, hi)}
+        return [s for s in alike[: self.top] if s.id in low]
 
     def __call__(self, camera: str, wall_lo: float, wall_hi: float, priority: int = 0) -> None:
         self.submit(camera, wall_lo, wall_hi, priority)

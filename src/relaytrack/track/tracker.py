@@ -219,6 +219,14 @@ class Tracker:
             feats = None if feats is None else feats[keep]
         dt = 0.0 if self._t is None else t - self._t
         self._t, self._dt = t, dt
+        # A track lost longer than max_lost_s ends before this frame is matched, not after: with motion gating
+        # a quiet scene skips frames for many seconds, and the next person in view is somebody else.
+        expired = [
+            tr for tr in self._tracks if tr.lost_since is not None and t - tr.lost_since > cfg.max_lost_s
+        ]
+        for tr in expired:
+            self._finish(tr)
+        self._tracks = [tr for tr in self._tracks if tr not in expired]
         for tr in self._tracks:
             tr.kf.predict(dt)
 
