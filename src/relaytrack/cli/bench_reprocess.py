@@ -75,3 +75,48 @@ def bench_reprocess(
     console.print(f"target: {res['target']}: {'met' if res['met'] else 'NOT met'}")
     if json_file is None:
         print_json({k: v for k, v in res.items() if k != "towns"})
+
+
+@bench.command("lowrate")
+def bench_lowrate(
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="MOTChallenge folders (default: ../shared/data/mot15; mot17-mini holds 4-8 frames)"
+        ),
+    ] = None,
+    fps: Annotated[
+        list[float] | None, typer.Option("--fps", help="Analysed rates compared (repeat; default 1 and 2)")
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures to this file")
+    ] = None,
+) -> None:
+    """Tracking at a low analysed rate on real footage: HOTA/IDF1/MOTA of the stored tracklets with and
+    without matching by distance, on the analysed frames only; the protocol is printed above the table."""
+    from rich.table import Table
+
+    from relaytrack.bench.lowrate import run
+    from relaytrack.config import load_config
+    from relaytrack.errors import InputError
+    from relaytrack.paths import data_dir
+
+    rates = list(fps or [1.0, 2.0])
+    if any(r <= 0 for r in rates):
+        raise InputError(f"--fps must be > 0, got {', '.join(f'{r:g}' for r in rates)}")
+    res = run(list(folders or [data_dir() / "mot15"]), rates, load_config(None), say=console.print)
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")
+    console.print(res["protocol"])
+    table = Table(title="tracking at low analysed rates, real footage (pooled)")
+    for col in ("fps", "matching", "HOTA", "IDF1", "MOTA", "IDSW", "FP", "FN"):
+        table.add_column(col)
+    for r in res["table"]:
+        table.add_row(
+            f"{r['fps']:g}", r["variant"], *(f"{r[k]:.1f}" for k in ("HOTA", "IDF1", "MOTA")),
+            *(str(r[k]) for k in ("IDSW", "FP", "FN")),
+        )  # fmt: skip
+    console.print(table)
+    if json_file is None:
+        print_json({k: v for k, v in res.items() if k != "per_sequence"})
