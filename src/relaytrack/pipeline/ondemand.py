@@ -8,7 +8,8 @@ sightings under a source row of their own (`sources.reprocess_of`) and marks the
 range replaces as `superseded_by` the window (kept, never deleted). The range is widened to cover whole the
 live sightings it overlaps (up to `max_extend_s` each side), so a superseded tracklet is always replaced by
 tracklets of the same stretch of footage. Windows done are recorded in `reprocessed`; a window already covered
-is not done again.
+is not done again. `refine_sighting` does the same for one low-rate sighting's span and keeps only the
+tracklets on its own boxes: that person in full detail, the others in those frames left as they were.
 
 `Reprocessor` is the relay's `refine(camera, wall_lo, wall_hi)` callback: jobs go through a priority queue
 (`raypool.JobQueue`, the one the Ray ingest pool uses: lowest number first), run here, in this process, on
