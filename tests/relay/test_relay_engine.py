@@ -349,3 +349,30 @@ def test_confirmed_hops_refine_link_travel_times(town: Town) -> None:
     assert 40.0 < ab["mean_s"] < ab["prior_mean_s"]  # C's +30 s clock offset did not leak into B->C either
     bc = next(ln for ln in all_links(town.store.conn) if (ln["src"], ln["dst"]) == ("B", "C"))
     assert bc["mean_s"] < bc["prior_mean_s"]
+
+
+def test_cli_relay_reprocess_around_is_checked_and_passed_on(town: Town, tmp_path: Path) -> None:
+    from relaytrack.cli import app
+
+    with town.store.tx() as conn:
+        create_user(conn, "kim", "investigator")
+        create_case(conn, "2026-7", legal_basis="w", purpose="p", members=["kim"])
+    ids = walk(town, unit(town.rng.normal(size=DIM)))
+    args = ["relay", "--from", str(ids[2]), "--hops", "3", "--db", town.store.url, "--user", "kim"]
+    args += ["--case", "2026-7", "--reprocess"]
+    runner = CliRunner()
+    res = runner.invoke(app, [*args, "--reprocess-around", "frames", "--out", str(tmp_path / "x.json")])
+    assert (
+        res.exit_code != 0 and "--reprocess-around" in str(res.exception) and "frames" in str(res.exception)
+    )
+    assert not (tmp_path / "x.json").exists()
+    plain = tmp_path / "plain.json"
+    looked = tmp_path / "look.json"
+    assert runner.invoke(app, [*args[:-1], "--out", str(plain)]).exit_code == 0
+    res = runner.invoke(
+        app, [*args, "--reprocess-around", "look", "--reprocess-top", "1", "--out", str(looked)]
+    )
+    assert res.exit_code == 0, res.output
+    # Footage indexed at the full rate (here: no footage at all) is never re-processed: the same route.
+    hops = [h["sighting"] for h in json.loads(looked.read_text())["hops"]]
+    assert hops == [h["sighting"] for h in json.loads(plain.read_text())["hops"]] and len(hops) >= 3
