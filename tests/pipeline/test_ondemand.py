@@ -174,3 +174,22 @@ def test_reprocess_around_look_only_touches_the_likeliest(tmp_path, clip):
     with pytest.raises(Exception, match="reference"):
         Reprocessor(store, load_config(None), stages=stages, around="look")("C1", START, START + 13.0)
     store.close()
+
+
+def test_same_person_keeps_fragments_in_turn_never_two_at_once():
+    from types import SimpleNamespace
+
+    from relaytrack.pipeline.ondemand import same_person
+    from relaytrack.records import TrackBox
+
+    own = {f: (100.0 + f, 50.0, 130.0 + f, 130.0) for f in range(1, 21, 2)}  # a low-rate sighting's boxes
+
+    def tl(frames, dx=0.0):
+        boxes = [TrackBox(f, f / 10, (100.0 + f + dx, 50.0, 130.0 + f + dx, 130.0), 0.9) for f in frames]
+        return SimpleNamespace(tracklet=SimpleNamespace(boxes=boxes))
+
+    whole, late_copy, elsewhere = tl(range(1, 21)), tl(range(12, 21), dx=3.0), tl(range(1, 21), dx=200.0)
+    assert same_person([late_copy, elsewhere, whole], own, near=1) == [whole]
+    first, second = tl(range(1, 9)), tl(range(11, 21))
+    assert same_person([second, elsewhere, first], own, near=1) == [first, second]
+    assert same_person([elsewhere], own, near=1) == []

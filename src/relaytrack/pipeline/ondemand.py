@@ -222,7 +222,7 @@ def refine_sighting(
     pad_s: float = 1.0,
 ) -> Window | None:
     """Analyse one low-rate sighting's span again at `fps` and replace it by the tracklets of the same person
-    (those whose boxes overlap its boxes at the same moment, IoU >= 0.3); the other people in those frames keep
+    (`same_person`: on its boxes at the same moment, IoU >= 0.3, never two at once); the other people in those frames keep
     their low-rate sightings, so nobody is stored twice. None when it is not a live low-rate sighting, no
     footage covers it, or the re-analysis finds nobody on its boxes (it then stays live)."""
     live = store.conn.execute(
@@ -242,7 +242,7 @@ def refine_sighting(
     described, rate = _analyse(store, src, win, cfg, stages, fps)
     own = {int(f): (x, y, x + w, y + h) for f, _t, x, y, w, h, _c in boxes_of(store.conn, sighting.id)}
     near = max(1, round(0.25 * src.fps))
-    same = [d for d in described if _overlaps(d, own, near)]
+    same = same_person(described, own, near)
     with store.tx() as conn:
         _record(conn, win, rate, src)
         if same:
@@ -252,14 +252,15 @@ def refine_sighting(
     return win if same else None
 
 
-def _overlaps(
+def _on_boxes(
     d: Described, own: dict[int, tuple[float, float, float, float]], near: int, min_iou: float = 0.3
-) -> bool:
-    """Whether a re-analysed tracklet is on the sighting's boxes: IoU >= `min_iou` with its box on the same
-    frame or one at most `near` frames away (the two rates' frame grids need not line up)."""
+) -> int:
+    """How many of a re-analysed tracklet's boxes lie on the sighting's boxes: IoU >= `min_iou` with its box
+    on the same frame or one at most `near` frames away (the two rates' frame grids need not line up)."""
     if not own:
-        return False
+        return 0
     frames = np.array(sorted(own))
+    hits = 0
     for b in d.tracklet.boxes:
         k = int(np.abs(frames - int(b.frame)).argmin())
         if abs(int(frames[k]) - int(b.frame)) > near:
@@ -269,9 +270,30 @@ def _overlaps(
         iy = max(0.0, min(o[3], b.xyxy[3]) - max(o[1], b.xyxy[1]))
         inter = ix * iy
         union = (o[2] - o[0]) * (o[3] - o[1]) + (b.xyxy[2] - b.xyxy[0]) * (b.xyxy[3] - b.xyxy[1]) - inter
-        if union > 0 and inter / union >= min_iou:
-            return True
-    return False
+        hits += bool(union > 0 and inter / union >= min_iou)
+    return hits
+
+
+def same_person(
+    described: list[Described], own: dict[int, tuple[float, float, float, float]], near: int
+) -> list[Described]:
+    """The re-analysed tracklets that replace a sighting: those on its boxes, most boxes on them first, none
+    overlapping in time by more than a fifth of its length one already kept (a crossing re-tracked from a cold
+    start can put two tracklets on one person at once; two would split the relay's belief between them),
+    in time order. Fragments one after another (an occlusion) are all kept."""
+    scored = sorted(((_on_boxes(d, own, near), d) for d in described), key=lambda x: -x[0])
+    kept: list[Described] = []
+    for hits, d in scored:
+        if hits == 0:
+            break
+        a0, a1 = d.tracklet.boxes[0].frame, d.tracklet.boxes[-1].frame
+        overlap = max(
+            (min(a1, k.tracklet.boxes[-1].frame) - max(a0, k.tracklet.boxes[0].frame) for k in kept),
+            default=-1,
+        )
+        if overlap <= 0.2 * max(a1 - a0, 1):
+            kept.append(d)
+    return sorted(kept, key=lambda d: d.tracklet.boxes[0].frame)
 
 
 def _analyse(
