@@ -222,9 +222,9 @@ def refine_sighting(
     pad_s: float = 1.0,
 ) -> Window | None:
     """Analyse one low-rate sighting's span again at `fps` and replace it by the tracklets of the same person
-    (`same_person`: on its boxes at the same moment, IoU >= 0.3, never two at once); the other people in those frames keep
-    their low-rate sightings, so nobody is stored twice. None when it is not a live low-rate sighting, no
-    footage covers it, or the re-analysis finds nobody on its boxes (it then stays live)."""
+    (`same_person`: on its boxes at the same moment, IoU >= 0.3, never two at once); the other people in those
+    frames keep their low-rate sightings, so nobody is stored twice. None when it is not a live low-rate
+    sighting, no footage covers it, or the re-analysis finds nobody on its boxes (it then stays live)."""
     live = store.conn.execute(
         "SELECT 1 FROM sightings WHERE id=? AND superseded_by IS NULL"
         " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL)",
