@@ -193,3 +193,29 @@ def test_same_person_keeps_fragments_in_turn_never_two_at_once():
     first, second = tl(range(1, 9)), tl(range(11, 21))
     assert same_person([second, elsewhere, first], own, near=1) == [first, second]
     assert same_person([elsewhere], own, near=1) == []
+
+
+def test_reprocess_around_look_skips_who_looks_like_a_stranger(tmp_path, clip, monkeypatch):
+    from relaytrack.pipeline import ondemand
+    from relaytrack.store.sightings import get_sighting
+
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    stages = Stages(cfg, TwoWalkers(), None)  # type: ignore[arg-type]
+    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    (first,), (second,) = store.query("SELECT id FROM sightings ORDER BY wall_start")
+    with store.tx() as conn:
+        conn.execute(
+            "UPDATE sightings SET embedding=? WHERE id=?", (np.float32([0.6, 0.8, 0]).tobytes(), first)
+        )
+        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32([1, 0, 0]).tobytes(), second))
+    # Strangers' cosine 0.5 +- 0.1: the first (cosine 0.6, z 1.0) is no better than a stranger.
+    monkeypatch.setattr(ondemand, "background", lambda conn, kind: (0.5, 0.1))
+    ref = get_sighting(store.conn, second)
+    re = Reprocessor(store, load_config(None), stages=stages, around="look", reference=ref, top=2)
+    re("C1", START - 1.0, START + 13.0)
+    assert [w.wall_lo > START + 5 for w in re.windows] == [True]
+    re.min_z = 0.5
+    re("C1", START - 1.0, START + 13.0)
+    assert len(re.windows) == 2
+    store.close()

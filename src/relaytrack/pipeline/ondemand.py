@@ -33,6 +33,7 @@ from relaytrack.records import Sighting
 from relaytrack.source.open import open_source
 from relaytrack.store import Store
 from relaytrack.store.sightings import SIGHTING_COLUMNS, boxes_of, row_to_sighting
+from relaytrack.store.vectors import background
 
 
 @dataclass(frozen=True)
@@ -376,8 +377,8 @@ class Reprocessor:
     `around`: "window" re-processes the whole window; "sightings" only the spans of the low-rate sightings
     starting in it (padded by `pad_s`): far fewer frames, at the price of a person the low-rate index missed
     altogether in that window staying missed; "look" refines only the `top` low-rate sightings of the
-    `reference`'s kind that look most like it (cosine of their embeddings; needs `reference`, the relay's
-    origin sighting), each replaced by the full-rate tracklets on its own boxes (`refine_sighting`): the
+    `reference`'s kind that look most like it (cosine of their embeddings, and `min_z` background spreads
+    above strangers; needs `reference`, the relay's origin sighting), each replaced by the full-rate tracklets on its own boxes (`refine_sighting`): the
     relay decides between people who look like the suspect, and only those are worth full detail, so the
     frames spent no longer grow with the crowd, and the others in those frames are not stored twice."""
 
@@ -390,6 +391,7 @@ class Reprocessor:
     around: str = "window"
     reference: Sighting | None = None
     top: int = 2
+    min_z: float = 1.5
     windows: list[Window] = field(default_factory=list)
     queue: JobQueue = field(default_factory=JobQueue)
     _low: dict[str, bool] = field(default_factory=dict)
@@ -468,6 +470,10 @@ class Reprocessor:
             if s.kind == ref.kind and s.embedding is not None and s.embedding.shape == ref.embedding.shape
         ]
         alike.sort(key=lambda s: -float(s.embedding @ ref.embedding))
+        bg = background(self.store.conn, ref.kind)
+        if bg is not None:
+            # Nobody who looks no more like the suspect than strangers do is worth the detail.
+            alike = [s for s in alike if (float(s.embedding @ ref.embedding) - bg[0]) / bg[1] >= self.min_z]
         low = {s.id for s in self._live(camera, lo, hi)}
         return [s for s in alike[: self.top] if s.id in low]
 

@@ -200,7 +200,7 @@ class CandidateFinder:
             t = self.origin.wall_start
             rows = self.conn.execute(
                 "SELECT embedding FROM sightings WHERE camera_id=? AND kind=? AND wall_start BETWEEN ? AND ?"
-                " AND embedding IS NOT NULL LIMIT 256",
+                " AND embedding IS NOT NULL AND superseded_by IS NULL LIMIT 256",
                 (cam, kind, t - 1800.0, t + 1800.0),
             ).fetchall()
             emb = None

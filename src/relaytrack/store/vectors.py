@@ -295,7 +295,8 @@ def background(conn, kind: str, sample: int = 400, seed: int = 7) -> tuple[float
     """Mean and spread of cosine similarity between random sightings of different cameras: what "unrelated"
     looks like for this store's embedder. Ids are sampled by primary key, so it is fast on any store size;
     the value is kept per connection until the store gains sightings or changes embedder (every search by
-    example asks for it)."""
+    example asks for it). Sightings superseded by a re-processed window are left out: with both versions of
+    a person in the sample, that person would count as "unrelated" to themselves."""
     # Two queries: SQLite answers a lone MIN or MAX from the key, but MIN and MAX together scan the table
     # (0.2 s per million sightings, on every search by example).
     lo = conn.execute("SELECT MIN(id) FROM sightings").fetchone()[0]
@@ -316,7 +317,7 @@ def _background(conn, kind: str, lo: int, hi: int, sample: int, seed: int) -> tu
     ids = sorted(set(rng.integers(lo, hi + 1, size=min(sample * 3, hi - lo + 1)).tolist()))
     rows = conn.execute(
         f"SELECT camera_id, embedding FROM sightings WHERE id IN ({','.join('?' * len(ids))})"
-        " AND kind=? AND embedding IS NOT NULL",
+        " AND kind=? AND embedding IS NOT NULL AND superseded_by IS NULL",
         [*ids, kind],
     ).fetchall()[:sample]
     if len(rows) < 8:
