@@ -198,7 +198,14 @@ def run_condition(
     return out
 
 
-def run(seeds: list[int], opts: Options, work: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    seeds: list[int], opts: Options, work: Path, say: Callable[[str], None] = print, *, held_out: bool = False
+) -> dict[str, Any]:
+    """Tuning seeds only, or (`held_out`) exactly the relay bench's held-out towns, scored, never tuned on."""
+    from relaytrack.seeds import HELD_OUT
+
+    if held_out and sorted(seeds) != sorted(HELD_OUT["relay-towns"]):
+        raise ValueError(f"held-out runs score exactly {HELD_OUT['relay-towns']}, not {seeds}")
     from relaytrack import town as town_mod
 
     work.mkdir(parents=True, exist_ok=True)
@@ -213,7 +220,8 @@ def run(seeds: list[int], opts: Options, work: Path, say: Callable[[str], None] 
     extra = dict.fromkeys(names, 0)
     frames_full = frames_low = 0
     for seed in seeds:
-        check_tuning("relay-towns", seed)
+        if not held_out:
+            check_tuning("relay-towns", seed)
         name = f"town-s{seed}-c{opts.cameras}-m{opts.minutes:g}-d{opts.decoys}-x{opts.crowd:g}"
         tdir = work / name
         say(f"render {name}")
@@ -257,6 +265,7 @@ def run(seeds: list[int], opts: Options, work: Path, say: Callable[[str], None] 
         }
     return {
         "seeds": seeds,
+        "held_out": held_out,
         "options": opts.__dict__,
         "conditions": rows,
         "target": "route F1 within 0.02 of full rate with <= 30 % of its analysed frames",

@@ -37,6 +37,13 @@ def bench_reprocess(
     top: Annotated[
         int, typer.Option(help="Low-rate sightings re-processed per window with --around look", min=1)
     ] = 2,
+    held_out: Annotated[
+        bool,
+        typer.Option(
+            "--held-out",
+            help="Score the relay bench's held-out towns (601-603) instead: once, after every setting is fixed",
+        ),
+    ] = False,
     work: Annotated[Path | None, typer.Option(help="Folder for towns and stores")] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures to this file")
@@ -60,9 +67,12 @@ def bench_reprocess(
     if around:
         opts.around = tuple(around)
     # The relay bench's folder: its towns (same seeds and shape) and full-rate stores are reused.
-    res = run(
-        list(seed or [7, 11, 13]), opts, work or home_dir() / "bench" / "relay-towns", say=console.print
-    )
+    from relaytrack.seeds import HELD_OUT
+
+    if held_out and seed:
+        raise InputError("--held-out scores the held-out towns; it takes no --seed")
+    seeds = list(HELD_OUT["relay-towns"]) if held_out else list(seed or [7, 11, 13])
+    res = run(seeds, opts, work or home_dir() / "bench" / "relay-towns", say=console.print, held_out=held_out)
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")
