@@ -219,3 +219,35 @@ def test_reprocess_around_look_skips_who_looks_like_a_stranger(tmp_path, clip, m
     re("C1", START - 1.0, START + 13.0)
     assert len(re.windows) == 2
     store.close()
+
+
+def test_two_sightings_on_the_same_frames_are_refined_each(tmp_path, clip):
+    # Two people walking together give two low-rate sightings over the same frames: each refinement is a
+    # source row of its own (their fingerprints once collided and the second refinement failed).
+    from relaytrack.pipeline.ondemand import refine_sighting
+    from relaytrack.store.sightings import get_sighting
+
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    stages = Stages(cfg, ScriptedDetector(), None)  # type: ignore[arg-type]
+    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    (sid,) = store.query("SELECT id FROM sightings")[0]
+    twin = get_sighting(store.conn, sid)
+    with store.tx() as conn:  # the companion: the same stored row again under another track
+        conn.execute(
+            "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s, first_frame,"
+            " last_frame, wall_start, wall_end) SELECT camera_id, source_id, track_id + 100, kind, class_name,"
+            " start_s, end_s, first_frame, last_frame, wall_start, wall_end FROM sightings WHERE id=?",
+            (sid,),
+        )
+        other = conn.execute("SELECT MAX(id) FROM sightings").fetchone()[0]
+        conn.execute(
+            "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf)"
+            " SELECT ?, frame, t, x, y, w, h, conf FROM boxes WHERE sighting_id=?",
+            (other, sid),
+        )
+    a = refine_sighting(store, twin, load_config(None), stages)
+    b = refine_sighting(store, get_sighting(store.conn, other), load_config(None), stages)
+    assert a is not None and b is not None and (a.frame_lo, a.frame_hi) == (b.frame_lo, b.frame_hi)
+    assert a.source_id != b.source_id
+    store.close()

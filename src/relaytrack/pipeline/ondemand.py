@@ -240,7 +240,7 @@ def refine_sighting(
     if fr is None:
         return None
     win = Window(sighting.camera, lo, hi, fr[0], fr[1])
-    described, rate = _analyse(store, src, win, cfg, stages, fps)
+    described, rate = _analyse(store, src, win, cfg, stages, fps, tag=f"/s{sighting.id}")
     own = {int(f): (x, y, x + w, y + h) for f, _t, x, y, w, h, _c in boxes_of(store.conn, sighting.id)}
     near = max(1, round(0.25 * src.fps))
     same = same_person(described, own, near)
@@ -298,10 +298,11 @@ def same_person(
 
 
 def _analyse(
-    store: Store, src: SourceSpan, win: Window, cfg: Config, stages: Stages, fps: float | None
+    store: Store, src: SourceSpan, win: Window, cfg: Config, stages: Stages, fps: float | None, tag: str = ""
 ) -> tuple[list[Described], float | None]:
     """Run the one pipeline over the window's frames under a source row of its own (status running until
-    `_store`); returns the described tracklets and the rate used (None: every frame)."""
+    `_store`; `tag` keeps the row's fingerprint unique where two refinements share a frame range); returns
+    the described tracklets and the rate used (None: every frame)."""
     rate = fps if fps and fps < src.fps else None
     scfg = cfg.source.model_copy(update={"analyse_fps": rate, "motion_gate": False})
     with store.tx() as conn:
@@ -311,7 +312,7 @@ def _analyse(
             (
                 win.camera,
                 src.uri,
-                f"{src.fingerprint}#re{win.frame_lo}-{win.frame_hi}@{rate or src.fps:g}",
+                f"{src.fingerprint}#re{win.frame_lo}-{win.frame_hi}@{rate or src.fps:g}{tag}",
                 src.start_wall,
                 src.fps,
                 rate or src.fps,
