@@ -1,15 +1,18 @@
 """`relaytrack bench reprocess`: index at a low rate and re-process on demand, against indexing at full rate.
 
-On rendered towns (`relaytrack town generate --decoys --crowd`, tuning seeds of `relay-towns` only: this bench
-tunes the re-processing's pad and extension), each town is ingested twice through the real pipeline:
-(a) every camera at `full_fps` (5 fps); (b) every camera at `low_fps` (1 fps) with motion gating, then the relay
-runs with `pipeline.ondemand.Reprocessor` as its refine callback, which re-analyses at `full_fps` each candidate
-camera window the relay reads. Both relay from the first hit of a search for the suspect's Korean description
-that is the suspect (the operator's confirmation), on map links, with the default relay parameters. Scores:
-route F1 by identity (`relay.evaluate.route_scores`, identities from the ground-truth boxes, re-processed
-sightings included) and the analysed frames of each condition (ingest + re-processing), and their ratio.
+On the relay bench's hard towns (`relaytrack town generate --decoys 3 --crowd 2`, 12 cameras x 1 minute; tuning
+seeds of `relay-towns` only, which tune the re-processing's settings and the low-rate tracking; `held_out` scores
+601-603 once), each town is ingested twice through the real pipeline: (a) every camera at `full_fps` (5 fps;
+the relay bench's store of the town is reused when it has one); (b) every camera at `low_fps` (1 fps) with motion
+gating; each index then learns its own appearance model (`reid train` + `reid apply`). The relay runs on (b)
+without re-processing, and on copies of (b) with `pipeline.ondemand.Reprocessor` as its refine callback in each
+way of `around` (`look`: the `top` low-rate sightings most like the origin in each candidate window refined at
+`full_fps`; `sightings`: every low-rate sighting's span; `window`: whole windows). Every relay starts from the
+first hit of a search for the suspect's Korean description that is the suspect (the operator's confirmation),
+on map links, with the default relay parameters. Scores: route F1 by identity (`relay.evaluate.route_scores`,
+identities from the ground-truth boxes, re-processed sightings included) and the analysed frames of each
+condition (ingest + re-processing), and their ratio.
 """
-
 from __future__ import annotations
 
 import time
