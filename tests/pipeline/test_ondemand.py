@@ -251,3 +251,28 @@ def test_two_sightings_on_the_same_frames_are_refined_each(tmp_path, clip):
     assert a is not None and b is not None and (a.frame_lo, a.frame_hi) == (b.frame_lo, b.frame_hi)
     assert a.source_id != b.source_id
     store.close()
+
+
+class Nobody:
+    def detect(self, image: np.ndarray) -> Detections:
+        return Detections(np.zeros((0, 4), np.float32), np.zeros(0), np.zeros(0, int))
+
+
+def test_a_refinement_that_finds_nobody_counts_its_frames_and_is_not_repeated(tmp_path, clip):
+    from relaytrack.store.sightings import get_sighting
+
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    ingest(store, str(clip), "C1", cfg, Stages(cfg, TwoWalkers(), None), start_wall=START)  # type: ignore[arg-type]
+    (first,), (second,) = store.query("SELECT id FROM sightings ORDER BY wall_start")
+    with store.tx() as conn:
+        conn.execute("UPDATE sightings SET embedding=?", (np.float32([1, 0, 0]).tobytes(),))
+    blind = Stages(load_config(None), Nobody(), None)  # type: ignore[arg-type]
+    ref = get_sighting(store.conn, second)
+    re = Reprocessor(store, load_config(None), stages=blind, around="look", reference=ref, top=1)
+    re("C1", START + 8.0, START + 13.0)
+    assert len(re.windows) == 1 and re.frames > 0 and re.windows[0].superseded == 0
+    assert store.one("SELECT superseded_by FROM sightings WHERE id=?", (second,))[0] is None  # still live
+    re("C1", START + 8.0, START + 13.0)
+    assert len(re.windows) == 1  # not analysed again
+    store.close()

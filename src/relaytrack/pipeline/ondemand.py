@@ -224,8 +224,9 @@ def refine_sighting(
 ) -> Window | None:
     """Analyse one low-rate sighting's span again at `fps` and replace it by the tracklets of the same person
     (`same_person`: on its boxes at the same moment, IoU >= 0.3, never two at once); the other people in those
-    frames keep their low-rate sightings, so nobody is stored twice. None when it is not a live low-rate
-    sighting, no footage covers it, or the re-analysis finds nobody on its boxes (it then stays live)."""
+    frames keep their low-rate sightings, so nobody is stored twice. Returns the window analysed (`superseded`
+    0 when the re-analysis found nobody on its boxes: the sighting then stays live), or None when it is not a
+    live low-rate sighting or no footage covers it."""
     live = store.conn.execute(
         "SELECT 1 FROM sightings WHERE id=? AND superseded_by IS NULL"
         " AND source_id IN (SELECT id FROM sources WHERE reprocess_of IS NULL)",
@@ -250,7 +251,7 @@ def refine_sighting(
             cur = conn.execute("UPDATE sightings SET superseded_by=? WHERE id=?", (win.id, sighting.id))
             win.superseded = int(cur.rowcount or 0)
         _store(conn, win, same)
-    return win if same else None
+    return win
 
 
 def _on_boxes(
@@ -379,9 +380,10 @@ class Reprocessor:
     starting in it (padded by `pad_s`): far fewer frames, at the price of a person the low-rate index missed
     altogether in that window staying missed; "look" refines only the `top` low-rate sightings of the
     `reference`'s kind that look most like it (cosine of their embeddings, and `min_z` background spreads
-    above strangers; needs `reference`, the relay's origin sighting), each replaced by the full-rate tracklets on its own boxes (`refine_sighting`): the
-    relay decides between people who look like the suspect, and only those are worth full detail, so the
-    frames spent no longer grow with the crowd, and the others in those frames are not stored twice."""
+    above strangers; needs `reference`, the relay's origin sighting), each replaced by the full-rate
+    tracklets on its own boxes (`refine_sighting`; each sighting tried once): the relay decides between people
+    who look like the suspect, and only those are worth full detail, so the frames spent no longer grow with
+    the crowd, and the others in those frames are not stored twice."""
 
     store: Store
     cfg: Config
@@ -396,6 +398,7 @@ class Reprocessor:
     windows: list[Window] = field(default_factory=list)
     queue: JobQueue = field(default_factory=JobQueue)
     _low: dict[str, bool] = field(default_factory=dict)
+    _tried: set[int] = field(default_factory=set)
     _n: int = 0
 
     @property
@@ -429,6 +432,9 @@ class Reprocessor:
                 self.stages.bind(self.store)
             if self.around == "look":
                 for s in self._alike(camera, lo, hi):
+                    if s.id in self._tried:
+                        continue  # found nobody on its boxes before: analysing it again would not either
+                    self._tried.add(s.id)
                     w = refine_sighting(self.store, s, self.cfg, self.stages, fps=self.fps, pad_s=self.pad_s)
                     if w is not None:
                         self.windows.append(w)
