@@ -46,3 +46,14 @@ def test_real_footage_at_two_fps_distance_matching_beats_iou_only():
     rows = {r["variant"]: r for r in res["table"]}
     assert rows["distance"]["IDF1"] > rows["IoU only"]["IDF1"] + 5
     assert rows["distance"]["FN"] < rows["IoU only"]["FN"]
+
+
+def test_a_missing_folder_is_a_one_line_error(tmp_path):
+    from relaytrack.bench.lowrate import run
+    from relaytrack.config import load_config
+    from relaytrack.errors import InputError
+
+    with pytest.raises(InputError, match="no such folder"):
+        run([tmp_path / "nope"], [1.0], load_config(None))
+    with pytest.raises(InputError, match="no MOTChallenge sequences"):
+        run([tmp_path], [1.0], load_config(None))

@@ -77,12 +77,14 @@ def run(
     folders: list[Path], rates: list[float], cfg: Config, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Every MOTChallenge sequence under `folders`."""
+    from relaytrack.errors import InputError
     from relaytrack.source.motio import sequences
 
+    for folder in folders:
+        if not Path(folder).is_dir():
+            raise InputError(f"{folder}: no such folder")
     paths = [s for folder in folders for s in sequences(folder)]
     if not paths:
-        from relaytrack.errors import InputError
-
         raise InputError(f"{', '.join(map(str, folders))}: no MOTChallenge sequences (img1/ and gt/gt.txt)")
     return run_sequences(paths, rates, cfg, say)
 
