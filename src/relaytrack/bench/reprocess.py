@@ -43,7 +43,7 @@ class Options:
     low_fps: float = 1.0
     hops: int = 10
     around: tuple[str, ...] = AROUND
-    top: int = 2  # "look": the low-rate sightings most like the origin re-processed per window
+    top: int = 1  # "look": the low-rate sightings most like the origin re-processed per window
 
 
 def _identities(conn, tdir: Path, net: dict) -> dict[int, int | None]:

@@ -36,7 +36,7 @@ def bench_reprocess(
     ] = None,
     top: Annotated[
         int, typer.Option(help="Low-rate sightings re-processed per window with --around look", min=1)
-    ] = 2,
+    ] = 1,
     held_out: Annotated[
         bool,
         typer.Option(

@@ -262,7 +262,7 @@ def relay_cmd(
     ] = "window",
     reprocess_top: Annotated[
         int, typer.Option("--reprocess-top", help="Sightings per window for --reprocess-around look", min=1)
-    ] = 2,
+    ] = 1,
     db: DbOpt = None,
     user: UserOpt = None,
     case: CaseOpt = None,

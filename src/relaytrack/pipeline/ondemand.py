@@ -393,7 +393,7 @@ class Reprocessor:
     max_extend_s: float = 10.0
     around: str = "window"
     reference: Sighting | None = None
-    top: int = 2
+    top: int = 1
     min_z: float = 1.5
     windows: list[Window] = field(default_factory=list)
     queue: JobQueue = field(default_factory=JobQueue)
