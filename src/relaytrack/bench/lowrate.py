@@ -101,10 +101,9 @@ def run_sequences(
     per_seq: list[dict[str, Any]] = []
     for seq in seqs:
         grids = {r: analysed_indices(seq.n_frames, seq.fps, r) for r in rates}
-        say(
-            f"{seq.name}: {seq.n_frames} frames at {seq.fps:g} fps; detecting {len(set().union(*grids.values()))}"
-        )
-        dets = _detect(seq, set().union(*grids.values()), cfg)
+        needed = set().union(*grids.values())
+        say(f"{seq.name}: {seq.n_frames} frames at {seq.fps:g} fps; detecting {len(needed)}")
+        dets = _detect(seq, needed, cfg)
         gt = scored_gt(seq.gt)
         for r, grid in grids.items():
             remap = {f: k for k, f in enumerate(grid, 1)}

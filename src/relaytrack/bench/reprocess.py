@@ -13,6 +13,7 @@ on map links, with the default relay parameters. Scores: route F1 by identity (`
 identities from the ground-truth boxes, re-processed sightings included) and the analysed frames of each
 condition (ingest + re-processing), and their ratio.
 """
+
 from __future__ import annotations
 
 import time
@@ -82,18 +83,20 @@ def _learn(store, say: Callable[[str], None]) -> dict[str, Any]:
 
 def _reuse_relay_store(db: Path, tdir: Path, cameras: int, opts: Options) -> bool:
     """Copy the relay bench's store of the same town (`bench relay` ingests at 5 fps, every frame, then
-    learns its appearance model: this bench's full-rate condition) instead of ingesting it again."""
+    learns its appearance model: this bench's full-rate condition when `full_fps` is that rate) instead of
+    ingesting it again."""
     import shutil
 
     from relaytrack.store import Store
 
     src = tdir.with_suffix(".db")
-    if opts.full_fps != 5.0 or not opts.learn_reid or not src.is_file():
+    if not opts.learn_reid or not src.is_file():
         return False
     with Store(src) as st:
         done = st.one(
             "SELECT COUNT(*) FROM sources WHERE status='complete' AND reprocess_of IS NULL"
-            " AND ABS(analysed_fps - 5.0) < 1e-6"
+            " AND ABS(analysed_fps - ?) < 1e-6",
+            (opts.full_fps,),
         )[0]
     if done != cameras:
         return False

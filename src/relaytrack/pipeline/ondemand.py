@@ -20,6 +20,7 @@ rate already are never re-processed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -399,6 +400,7 @@ class Reprocessor:
     queue: JobQueue = field(default_factory=JobQueue)
     _low: dict[str, bool] = field(default_factory=dict)
     _tried: set[int] = field(default_factory=set)
+    _own: dict[str, set[int]] = field(default_factory=dict)
     _n: int = 0
 
     @property
@@ -430,26 +432,26 @@ class Reprocessor:
             if self.stages is None:
                 self.stages = Stages.load(self.cfg)
                 self.stages.bind(self.store)
-            if self.around == "look":
-                for s in self._alike(camera, lo, hi):
-                    if s.id in self._tried:
-                        continue  # found nobody on its boxes before: analysing it again would not either
-                    self._tried.add(s.id)
-                    w = refine_sighting(self.store, s, self.cfg, self.stages, fps=self.fps, pad_s=self.pad_s)
-                    if w is not None:
-                        self.windows.append(w)
-                        done.append(w)
-                continue
-            spans = [(lo, hi)] if self.around == "window" else self._spans(camera, lo, hi)
-            for a, b in spans:
-                w = reprocess_window(
-                    self.store, camera, a, b, self.cfg, self.stages, fps=self.fps, pad_s=self.pad_s,
-                    max_extend_s=self.max_extend_s,
-                )  # fmt: skip
+            for w in self._work(camera, lo, hi, self.stages):
                 if w is not None:
                     self.windows.append(w)
                     done.append(w)
         return done
+
+    def _work(self, camera: str, lo: float, hi: float, stages: Stages) -> Iterator[Window | None]:
+        """Re-process one queued window the `around` way, a window (or None: nothing to do) at a time."""
+        if self.around == "look":
+            for s in self._alike(camera, lo, hi):
+                if s.id in self._tried:
+                    continue  # refined, or found nobody on its boxes: analysing it again would not change that
+                self._tried.add(s.id)
+                yield refine_sighting(self.store, s, self.cfg, stages, fps=self.fps, pad_s=self.pad_s)
+            return
+        for a, b in [(lo, hi)] if self.around == "window" else self._spans(camera, lo, hi):
+            yield reprocess_window(
+                self.store, camera, a, b, self.cfg, stages, fps=self.fps, pad_s=self.pad_s,
+                max_extend_s=self.max_extend_s,
+            )  # fmt: skip
 
     def _live(self, camera: str, lo: float, hi: float, low_only: bool = True) -> list[Sighting]:
         rows = self.store.conn.execute(
@@ -471,18 +473,30 @@ class Reprocessor:
         ref = self.reference
         if ref is None or ref.embedding is None:
             raise InputError("re-processing around the look needs the reference sighting's embedding")
-        alike = [
+        live = [
             s
             for s in self._live(camera, lo, hi, low_only=False)
             if s.kind == ref.kind and s.embedding is not None and s.embedding.shape == ref.embedding.shape
         ]
-        alike.sort(key=lambda s: -float(s.embedding @ ref.embedding))
+        sim = {s.id: float(s.embedding @ ref.embedding) for s in live}
+        alike = sorted(live, key=lambda s: -sim[s.id])
         bg = background(self.store.conn, ref.kind)
         if bg is not None:
             # Nobody who looks no more like the suspect than strangers do is worth the detail.
-            alike = [s for s in alike if (float(s.embedding @ ref.embedding) - bg[0]) / bg[1] >= self.min_z]
-        low = {s.id for s in self._live(camera, lo, hi)}
-        return [s for s in alike[: self.top] if s.id in low]
+            alike = [s for s in alike if (sim[s.id] - bg[0]) / bg[1] >= self.min_z]
+        low = self._low_sources(camera)
+        return [s for s in alike[: self.top] if s.source_id in low]
+
+    def _low_sources(self, camera: str) -> set[int]:
+        """The camera's own (not re-processing) sources: fixed while re-processing only adds others."""
+        if camera not in self._own:
+            self._own[camera] = {
+                int(r[0])
+                for r in self.store.conn.execute(
+                    "SELECT id FROM sources WHERE camera_id=? AND reprocess_of IS NULL", (camera,)
+                ).fetchall()
+            }
+        return self._own[camera]
 
     def __call__(self, camera: str, wall_lo: float, wall_hi: float, priority: int = 0) -> None:
         self.submit(camera, wall_lo, wall_hi, priority)

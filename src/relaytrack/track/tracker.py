@@ -166,7 +166,7 @@ class Tracker:
         dc = (xyxy[:, :2] + xyxy[:, 2:]) / 2
         ph = np.maximum(pred[:, 3] - pred[:, 1], 1.0)
         dh = np.maximum(xyxy[:, 3] - xyxy[:, 1], 1.0)
-        gap = np.array([max(t - tr.last_t, self._dt) for tr in tracks])
+        gap = np.array([t - tr.last_t for tr in tracks])  # >= the frame interval: last seen at or before it
         radius = ph * (0.2 + self.cfg.max_speed * gap)
         dist = np.linalg.norm(pc[:, None, :] - dc[None, :, :], axis=2)
         near = np.clip(1.0 - dist / radius[:, None], 0.0, 1.0)
@@ -221,9 +221,7 @@ class Tracker:
         self._t, self._dt = t, dt
         # A track lost longer than max_lost_s ends before this frame is matched, not after: with motion gating
         # a quiet scene skips frames for many seconds, and the next person in view is somebody else.
-        expired = [
-            tr for tr in self._tracks if tr.lost_since is not None and t - tr.lost_since > cfg.max_lost_s
-        ]
+        expired = [tr for tr in self._tracks if self._lost_too_long(tr, t)]
         for tr in expired:
             self._finish(tr)
         self._tracks = [tr for tr in self._tracks if tr not in expired]
@@ -330,7 +328,7 @@ class Tracker:
                 continue
             if tr.id not in matched_tracks and tr.lost_since is None:
                 tr.lost_since = tr.last_t
-            if tr.lost_since is not None and t - tr.lost_since > cfg.max_lost_s:
+            if self._lost_too_long(tr, t):
                 self._finish(tr)
                 continue
             if len(tr.boxes) >= MAX_BOXES:
@@ -339,6 +337,9 @@ class Tracker:
             keep.append(tr)
         self._tracks = keep
         return out.build()
+
+    def _lost_too_long(self, tr: _Track, t: float) -> bool:
+        return tr.lost_since is not None and t - tr.lost_since > self.cfg.max_lost_s
 
     def _min_len(self) -> int:
         """Boxes a tracklet needs: `min_len` is counted at the full rate; at a low analysed rate that many
