@@ -40,6 +40,15 @@ def clip(tmp_path):
     return d
 
 
+def low_index(tmp_path, clip, detector) -> tuple[Store, Stages]:
+    """The clip indexed at 2 fps with `detector` (no model): a store and the stages that filled it."""
+    store = Store(tmp_path / "s.db")
+    cfg = load_config(None, {"source.analyse_fps": 2.0})
+    stages = Stages(cfg, detector, None)  # type: ignore[arg-type]
+    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    return store, stages
+
+
 def test_window_maps_to_frames():
     # Frame i is at START + (i - 1) / FPS.
     assert frame_range(START, 10, 600, START + 2.0, START + 3.0) == (21, 31)
@@ -113,10 +122,7 @@ def test_relay_hook_is_called_before_reading_and_off_by_default(tmp_path, clip):
 
 
 def test_reprocess_around_sightings_only_touches_their_spans(tmp_path, clip):
-    store = Store(tmp_path / "s.db")
-    cfg = load_config(None, {"source.analyse_fps": 2.0})
-    stages = Stages(cfg, ScriptedDetector(), None)  # type: ignore[arg-type]
-    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    store, stages = low_index(tmp_path, clip, ScriptedDetector())
     re = Reprocessor(store, load_config(None), stages=stages, around="sightings")
     re("C1", START + 60.0, START + 90.0)  # nobody starts there (and the clip ends at 12 s)
     assert re.windows == [] and re.frames == 0
@@ -144,10 +150,7 @@ class TwoWalkers:
 def test_reprocess_around_look_only_touches_the_likeliest(tmp_path, clip):
     from relaytrack.store.sightings import get_sighting
 
-    store = Store(tmp_path / "s.db")
-    cfg = load_config(None, {"source.analyse_fps": 2.0})
-    stages = Stages(cfg, TwoWalkers(), None)  # type: ignore[arg-type]
-    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    store, stages = low_index(tmp_path, clip, TwoWalkers())
     rows = store.query("SELECT id, wall_start, wall_end FROM sightings ORDER BY wall_start")
     assert len(rows) == 2
     (first, a0, a1), (second, b0, b1) = rows
@@ -199,10 +202,7 @@ def test_reprocess_around_look_skips_who_looks_like_a_stranger(tmp_path, clip, m
     from relaytrack.pipeline import ondemand
     from relaytrack.store.sightings import get_sighting
 
-    store = Store(tmp_path / "s.db")
-    cfg = load_config(None, {"source.analyse_fps": 2.0})
-    stages = Stages(cfg, TwoWalkers(), None)  # type: ignore[arg-type]
-    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    store, stages = low_index(tmp_path, clip, TwoWalkers())
     (first,), (second,) = store.query("SELECT id FROM sightings ORDER BY wall_start")
     with store.tx() as conn:
         conn.execute(
@@ -227,10 +227,7 @@ def test_two_sightings_on_the_same_frames_are_refined_each(tmp_path, clip):
     from relaytrack.pipeline.ondemand import refine_sighting
     from relaytrack.store.sightings import get_sighting
 
-    store = Store(tmp_path / "s.db")
-    cfg = load_config(None, {"source.analyse_fps": 2.0})
-    stages = Stages(cfg, ScriptedDetector(), None)  # type: ignore[arg-type]
-    ingest(store, str(clip), "C1", cfg, stages, start_wall=START)
+    store, stages = low_index(tmp_path, clip, ScriptedDetector())
     (sid,) = store.query("SELECT id FROM sightings")[0]
     twin = get_sighting(store.conn, sid)
     with store.tx() as conn:  # the companion: the same stored row again under another track
@@ -261,9 +258,7 @@ class Nobody:
 def test_a_refinement_that_finds_nobody_counts_its_frames_and_is_not_repeated(tmp_path, clip):
     from relaytrack.store.sightings import get_sighting
 
-    store = Store(tmp_path / "s.db")
-    cfg = load_config(None, {"source.analyse_fps": 2.0})
-    ingest(store, str(clip), "C1", cfg, Stages(cfg, TwoWalkers(), None), start_wall=START)  # type: ignore[arg-type]
+    store, _ = low_index(tmp_path, clip, TwoWalkers())
     (first,), (second,) = store.query("SELECT id FROM sightings ORDER BY wall_start")
     with store.tx() as conn:
         conn.execute("UPDATE sightings SET embedding=?", (np.float32([1, 0, 0]).tobytes(),))
