@@ -94,6 +94,15 @@ class TrackConfig(Strict):
         description="No new track from a box overlapping a followed one by more IoU (1 = off)",
     )
     appearance_low: bool = Field(False, description="Also use appearance for low-score second-stage matches")
+    look_gate: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description="Colour-look distance (1 - Bhattacharyya) above which a box is never given to a track; 0 = off",
+    )
+    look_min_boxes: int = Field(
+        3, ge=1, description="Confident looks a track needs before its look vetoes a box"
+    )
     edge_margin: float = Field(0.04, ge=0, le=0.3, description="Share of the frame that counts as its edge")
     low_rate_s: float = Field(
         0.5,

@@ -39,6 +39,7 @@ def stored_rows(
     grid: list[int],
     fps: float,
     dets: dict[int, Detections],
+    looks: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """[analysed frame number, track id, x, y, w, h] of the tracklets the tracker finishes (what ingest
     stores) when it sees only the frames of `grid`."""
@@ -48,7 +49,7 @@ def stored_rows(
     remap = {f: k for k, f in enumerate(grid, 1)}
     done = []
     for f in grid:
-        tracker.update(dets.get(f, Detections.empty()), f, (f - 1) / fps)
+        tracker.update(dets.get(f, Detections.empty()), f, (f - 1) / fps, looks=(looks or {}).get(f))
         done.extend(tracker.pop_finished())
     done.extend(tracker.flush())
     rows = [
@@ -59,18 +60,23 @@ def stored_rows(
     return np.array(rows, dtype=np.float64).reshape(-1, 6)
 
 
-def _detect(seq, frames: set[int], cfg: Config) -> dict[int, Detections]:
+def _detect(seq, frames: set[int], cfg: Config) -> tuple[dict[int, Detections], dict[int, np.ndarray]]:
+    """Person detections of the frames, and their colour looks (what ingest gives the tracker)."""
     import cv2
 
     from relaytrack.detect import Detector
     from relaytrack.records import PERSON
+    from relaytrack.track.look import person_looks
 
     det = Detector(cfg.detect)
     out: dict[int, Detections] = {}
+    looks: dict[int, np.ndarray] = {}
     for f in sorted(frames):
-        d = det.detect(cv2.imread(str(seq.frames[f - 1])))
+        img = cv2.imread(str(seq.frames[f - 1]))
+        d = det.detect(img)
         out[f] = d.select(d.class_id == PERSON)
-    return out
+        looks[f] = person_looks(img, out[f])
+    return out, looks
 
 
 def run(
@@ -103,14 +109,16 @@ def run_sequences(
         grids = {r: analysed_indices(seq.n_frames, seq.fps, r) for r in rates}
         needed = set().union(*grids.values())
         say(f"{seq.name}: {seq.n_frames} frames at {seq.fps:g} fps; detecting {len(needed)}")
-        dets = _detect(seq, needed, cfg)
+        dets, looks = _detect(seq, needed, cfg)
         gt = scored_gt(seq.gt)
         for r, grid in grids.items():
             remap = {f: k for k, f in enumerate(grid, 1)}
             g = gt[np.isin(gt[:, 0].astype(int), grid)].copy()
             g[:, 0] = [remap[int(f)] for f in g[:, 0]]
             for v in VARIANTS:
-                rows = stored_rows(variant_config(cfg.track, v), seq.size, seq.name, grid, seq.fps, dets)
+                rows = stored_rows(
+                    variant_config(cfg.track, v), seq.size, seq.name, grid, seq.fps, dets, looks
+                )
                 res = evaluate(seq_data(g, rows, 1, len(grid)))
                 results.setdefault((r, v), []).append(res)
                 per_seq.append(

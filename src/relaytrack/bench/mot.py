@@ -42,16 +42,24 @@ from relaytrack.records import Detections
 from relaytrack.source.motio import sequences
 
 PEERS = ("bytetrack", "ocsort")
-SPLIT_WORDS = {"loso": "leave one sequence out", "halves": "per sequence: tune on the first half, score the second"}
+SPLIT_WORDS = {
+    "loso": "leave one sequence out",
+    "halves": "per sequence: tune on the first half, score the second",
+}
 TRACKER_NAMES = ("relaytrack", "relaytrack-offline", *PEERS)
 
 
 # -- trackers -------------------------------------------------------------------------------------------
-def _cut(v: View, f: int, det_min: float) -> tuple[Detections, np.ndarray | None]:
+def _cut(v: View, f: int, det_min: float) -> tuple[Detections, np.ndarray | None, np.ndarray | None]:
+    """A frame's detections above `det_min`, with their appearance features and colour looks (None: absent)."""
     d = v.dets.get(f, Detections.empty())
     keep = d.confidence >= det_min
-    feats = v.feats.get(f)
-    return d.select(keep), (feats[keep] if feats is not None and len(feats) == len(d) else None)
+    feats, looks = v.feats.get(f), v.looks.get(f)
+    return (
+        d.select(keep),
+        feats[keep] if feats is not None and len(feats) == len(d) else None,
+        looks[keep] if looks is not None and len(looks) == len(d) else None,
+    )
 
 
 def track_config(params: dict[str, Any], base: TrackConfig | None = None) -> TrackConfig:
@@ -69,8 +77,8 @@ def run_relaytrack(params: dict[str, Any], v: View, online: bool = True) -> np.n
     rows: list[list[float]] = []
     finished = []
     for f in range(v.span.first, v.span.last + 1):
-        d, feats = _cut(v, f, float(params.get("det_min", 0.0)))
-        out = tracker.update(d, f, (f - 1) / v.fps, feats=feats)
+        d, feats, looks = _cut(v, f, float(params.get("det_min", 0.0)))
+        out = tracker.update(d, f, (f - 1) / v.fps, feats=feats, looks=looks)
         if online:
             for tid, b in zip(out.track_id, out.xyxy, strict=True):
                 rows.append([f, int(tid), b[0], b[1], b[2] - b[0], b[3] - b[1]])
@@ -103,9 +111,10 @@ def run_peer(name: str, params: dict[str, Any], v: View) -> np.ndarray:
     tracker = _peer_class(name)(frame_rate=v.fps, **kw)
     rows = []
     for f in range(v.span.first, v.span.last + 1):
-        d, _ = _cut(v, f, float(params.get("det_min", 0.0)))
-        out = tracker.update(sv.Detections(xyxy=d.xyxy.astype(np.float32), confidence=d.confidence,
-                                           class_id=d.class_id))
+        d, _, _ = _cut(v, f, float(params.get("det_min", 0.0)))
+        out = tracker.update(
+            sv.Detections(xyxy=d.xyxy.astype(np.float32), confidence=d.confidence, class_id=d.class_id)
+        )
         if out.tracker_id is None:
             continue
         for box, tid in zip(out.xyxy, out.tracker_id, strict=True):
@@ -181,8 +190,16 @@ class FoldResult:
     frames: int
 
 
-def run_folds(seqs: list[SeqData], folds: list[Fold], names: list[str], cfg: Config, n: int, seed: int,
-              tuner=tune, progress=None) -> list[FoldResult]:
+def run_folds(
+    seqs: list[SeqData],
+    folds: list[Fold],
+    names: list[str],
+    cfg: Config,
+    n: int,
+    seed: int,
+    tuner=tune,
+    progress=None,
+) -> list[FoldResult]:
     """Tune each tracker on each fold's tuning spans (only those reach `tuner`), then run it with the chosen
     thresholds on the fold's scored spans."""
     by_name = {s.name: s for s in seqs}
@@ -229,7 +246,9 @@ def speed_720p(frames: list[Path], cfg: Config, n: int = 60) -> dict[str, float]
     from relaytrack.records import Frame
 
     stages = Stages.load(cfg)
-    imgs = [cv2.resize(cv2.imread(str(p)), (1280, 720)) for p in (frames * (n // max(len(frames), 1) + 1))[:n]]
+    imgs = [
+        cv2.resize(cv2.imread(str(p)), (1280, 720)) for p in (frames * (n // max(len(frames), 1) + 1))[:n]
+    ]
     timings: dict[str, float] = {}
     fr = (Frame("bench", i + 1, i / 10.0, i / 10.0, im) for i, im in enumerate(imgs))
     t0 = time.perf_counter()
@@ -251,8 +270,9 @@ def speed_720p(frames: list[Path], cfg: Config, n: int = 60) -> dict[str, float]
     }
 
 
-def load(folder: Path, cfg: Config, cache_dir: Path, progress=None,
-         timings: dict[str, float] | None = None) -> tuple[list[SeqData], list[str]]:
+def load(
+    folder: Path, cfg: Config, cache_dir: Path, progress=None, timings: dict[str, float] | None = None
+) -> tuple[list[SeqData], list[str]]:
     seqs = [load_sequence(s) for s in sequences(folder)]
     if not seqs:
         from relaytrack.errors import InputError
@@ -262,8 +282,19 @@ def load(folder: Path, cfg: Config, cache_dir: Path, progress=None,
     return seqs, files
 
 
-def run(folder: Path, cfg: Config, names: list[str], out_file: Path | None, *, cache_dir: Path,
-        split: str = "loso", n: int = 24, seed: int = 0, progress=None, speed: bool = True) -> dict:
+def run(
+    folder: Path,
+    cfg: Config,
+    names: list[str],
+    out_file: Path | None,
+    *,
+    cache_dir: Path,
+    split: str = "loso",
+    n: int = 24,
+    seed: int = 0,
+    progress=None,
+    speed: bool = True,
+) -> dict:
     """Tune and score every tracker under the protocol; returns the protocol, the chosen thresholds and the
     table (written as JSON to out_file when given)."""
     for name in names:
@@ -277,27 +308,47 @@ def run(folder: Path, cfg: Config, names: list[str], out_file: Path | None, *, c
         "protocol": {
             "data": str(folder),
             "sequences": {s.name: s.n_frames for s in seqs},
-            "detections": {"source": "relaytrack NanoDet (relaytrack detect), persons", "cache": files,
-                           "detect": cfg.detect.model_dump(mode="json")},
+            "detections": {
+                "source": "relaytrack NanoDet (relaytrack detect), persons",
+                "cache": files,
+                "detect": cfg.detect.model_dump(mode="json"),
+            },
             "split": split,
-            "folds": [{"name": f.name, "tune": [str(s) for s in f.tune], "score": [str(s) for s in f.score]}
-                      for f in folds],
-            "search": {"candidates": n + 1, "seed": seed, "objective": "mean of HOTA, IDF1, MOTA on tuning spans",
-                       "spaces": {name: search_space(name) for name in names}},
+            "folds": [
+                {"name": f.name, "tune": [str(s) for s in f.tune], "score": [str(s) for s in f.score]}
+                for f in folds
+            ],
+            "search": {
+                "candidates": n + 1,
+                "seed": seed,
+                "objective": "mean of HOTA, IDF1, MOTA on tuning spans",
+                "spaces": {name: search_space(name) for name in names},
+            },
             "output": "online (boxes reported at frame t from frames <= t); relaytrack-offline: finished "
-                      "tracklets",
+            "tracklets",
         },
-        "chosen": [{"fold": r.fold.name, "tracker": r.tracker, "params": r.tuned.params,
-                    "tuning_objective": r.tuned.objective} for r in results],
+        "chosen": [
+            {
+                "fold": r.fold.name,
+                "tracker": r.tracker,
+                "params": r.tuned.params,
+                "tuning_objective": r.tuned.objective,
+            }
+            for r in results
+        ],
         "table": summarise(results, names),
     }
     if timings.get("frames"):
-        result["speed"] = {"decode_fps": timings["frames"] / max(timings["decode_s"], 1e-9),
-                           "detect_fps": timings["frames"] / max(timings["detect_s"], 1e-9)}
+        result["speed"] = {
+            "decode_fps": timings["frames"] / max(timings["decode_s"], 1e-9),
+            "detect_fps": timings["frames"] / max(timings["detect_s"], 1e-9),
+        }
     if speed:
         if progress:
             progress("speed at 1280x720")
-        result.setdefault("speed", {}).update({f"720p_{k}": v for k, v in speed_720p(seqs[0].frames, cfg).items()})
+        result.setdefault("speed", {}).update(
+            {f"720p_{k}": v for k, v in speed_720p(seqs[0].frames, cfg).items()}
+        )
     if out_file:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(result, indent=2))
@@ -308,14 +359,18 @@ def protocol_lines(res: dict) -> list[str]:
     """The protocol in words, printed above the table."""
     p = res["protocol"]
     seqs = ", ".join(f"{k} ({v} frames)" for k, v in p["sequences"].items())
-    lines = [f"data: {p['data']}: {seqs}",
-             f"detections: {p['detections']['source']}, cached per sequence; every tracker gets the same boxes",
-             f"split: {p['split']} ({SPLIT_WORDS.get(p['split'], 'tune on one sequence, score the others')})"]
+    lines = [
+        f"data: {p['data']}: {seqs}",
+        f"detections: {p['detections']['source']}, cached per sequence; every tracker gets the same boxes",
+        f"split: {p['split']} ({SPLIT_WORDS.get(p['split'], 'tune on one sequence, score the others')})",
+    ]
     for f in p["folds"]:
         lines.append(f"  {f['name']}: tune on {', '.join(f['tune'])}; score {', '.join(f['score'])}")
     s = p["search"]
-    lines.append(f"tuning: {s['candidates']} candidates per tracker (defaults + random sample, seed {s['seed']}), "
-                 f"objective {s['objective']}")
+    lines.append(
+        f"tuning: {s['candidates']} candidates per tracker (defaults + random sample, seed {s['seed']}), "
+        f"objective {s['objective']}"
+    )
     lines.append(f"scored output: {p['output']}")
     lines.append("thresholds chosen:")
     for c in res["chosen"]:

@@ -37,6 +37,8 @@ class SeqData:
     dets: dict[int, Detections] = field(default_factory=dict)
     # Per frame, the (N, D) appearance embedding of each box in `dets` (same order); empty when not computed.
     feats: dict[int, np.ndarray] = field(default_factory=dict)
+    # Per frame, the colour look of each box in `dets` (`track.look.box_looks`, same order).
+    looks: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:
@@ -61,9 +63,17 @@ def load_sequence(seq: Path) -> SeqData:
 
 def cache_key(cfg: Config, seq: SeqData, embedder: str | None) -> str:
     """Detector settings, sequence identity and embedder: any change makes a new cache file."""
-    blob = json.dumps({"v": CACHE_VERSION, "detect": cfg.detect.model_dump(mode="json"), "seq": seq.name,
-                       "n": seq.n_frames, "first": seq.frames[0].stat().st_size, "embed": embedder},
-                      sort_keys=True)
+    blob = json.dumps(
+        {
+            "v": CACHE_VERSION,
+            "detect": cfg.detect.model_dump(mode="json"),
+            "seq": seq.name,
+            "n": seq.n_frames,
+            "first": seq.frames[0].stat().st_size,
+            "embed": embedder,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
@@ -73,12 +83,13 @@ def _crops(img: np.ndarray, xyxy: np.ndarray) -> list[np.ndarray]:
     for x1, y1, x2, y2 in xyxy:
         a, b = int(max(0, np.floor(x1))), int(max(0, np.floor(y1)))
         c, d = int(min(w, np.ceil(x2))), int(min(h, np.ceil(y2)))
-        out.append(img[b:max(d, b + 2), a:max(c, a + 2)])
+        out.append(img[b : max(d, b + 2), a : max(c, a + 2)])
     return out
 
 
-def detect_sequence(seq: SeqData, cfg: Config, embedder: str | None = "parts",
-                    timings: dict[str, float] | None = None) -> tuple[dict[int, Detections], dict[int, np.ndarray]]:
+def detect_sequence(
+    seq: SeqData, cfg: Config, embedder: str | None = "parts", timings: dict[str, float] | None = None
+) -> tuple[dict[int, Detections], dict[int, np.ndarray]]:
     """Run the detector (and the embedder on every person box) over every frame of the sequence."""
     import cv2
 
@@ -108,15 +119,23 @@ def detect_sequence(seq: SeqData, cfg: Config, embedder: str | None = "parts",
     return dets, feats
 
 
-def cached_detections(seq: SeqData, cfg: Config, cache_dir: Path, embedder: str | None = "parts",
-                      progress=None, timings: dict[str, float] | None = None) -> Path:
+def cached_detections(
+    seq: SeqData,
+    cfg: Config,
+    cache_dir: Path,
+    embedder: str | None = "parts",
+    progress=None,
+    timings: dict[str, float] | None = None,
+) -> Path:
     """Fill seq.dets / seq.feats from the cache file, computing and writing it first when missing."""
     path = cache_dir / f"{seq.name}-{cache_key(cfg, seq, embedder)}.npz"
     if not path.is_file():
         if progress:
             progress(f"detect {seq.name} ({seq.n_frames} frames; cached to {path})")
         dets, feats = detect_sequence(seq, cfg, embedder, timings)
-        frames = np.concatenate([np.full(len(d), f, np.int32) for f, d in dets.items()] or [np.zeros(0, np.int32)])
+        frames = np.concatenate(
+            [np.full(len(d), f, np.int32) for f, d in dets.items()] or [np.zeros(0, np.int32)]
+        )
         arrays = {
             "frame": frames,
             "xyxy": np.concatenate([d.xyxy for d in dets.values()] or [np.zeros((0, 4), np.float32)]),
@@ -137,4 +156,31 @@ def cached_detections(seq: SeqData, cfg: Config, cache_dir: Path, embedder: str 
         seq.dets[f] = Detections(xyxy[m], conf[m], np.full(int(m.sum()), PERSON))
         if feat is not None:
             seq.feats[f] = feat[m]
+    _cached_looks(seq, path)
     return path
+
+
+LOOKS_VERSION = 2  # bump when `track.look.box_looks` changes
+
+
+def _cached_looks(seq: SeqData, det_path: Path) -> None:
+    """Fill seq.looks (the tracker's colour looks of every detection), cached beside the detections."""
+    import cv2
+
+    from relaytrack.track.look import DIM, box_looks
+
+    path = det_path.with_name(f"{det_path.stem}-looks{LOOKS_VERSION}.npz")
+    if not path.is_file():
+        rows = [
+            box_looks(cv2.imread(str(p)), seq.dets[f].xyxy) if len(seq.dets[f]) else np.zeros((0, DIM))
+            for f, p in enumerate(seq.frames, 1)
+        ]
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, look=np.concatenate(rows).astype(np.float32))
+        tmp.replace(path)
+    look = np.load(path)["look"]
+    if look.shape[1:] != (DIM,):  # written by another version of the looks: compute them again
+        path.unlink()
+        return _cached_looks(seq, det_path)
+    counts = np.cumsum([0] + [len(seq.dets[f]) for f in range(1, seq.n_frames + 1)])
+    seq.looks = {f: look[counts[f - 1] : counts[f]] for f in range(1, seq.n_frames + 1)}

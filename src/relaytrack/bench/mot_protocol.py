@@ -85,7 +85,9 @@ def whole(seq: SeqData) -> Span:
 def leave_one_out(seqs: list[SeqData]) -> list[Fold]:
     if len(seqs) < 2:
         raise ValueError("leave-one-sequence-out needs at least two sequences")
-    folds = [Fold(f"held-out {s.name}", tuple(whole(o) for o in seqs if o is not s), (whole(s),)) for s in seqs]
+    folds = [
+        Fold(f"held-out {s.name}", tuple(whole(o) for o in seqs if o is not s), (whole(s),)) for s in seqs
+    ]
     for f in folds:
         f.check()
     return folds
@@ -133,6 +135,7 @@ class View:
     dets: dict[int, Detections]
     feats: dict[int, np.ndarray]
     gt: np.ndarray = field(repr=False)
+    looks: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def view(seq: SeqData, span: Span) -> View:
@@ -140,8 +143,15 @@ def view(seq: SeqData, span: Span) -> View:
         raise ValueError(f"span {span} does not fit sequence {seq.name} ({seq.n_frames} frames)")
     fr = range(span.first, span.last + 1)
     gt = seq.gt[(seq.gt[:, 0] >= span.first) & (seq.gt[:, 0] <= span.last)]
-    return View(span, seq.fps, seq.size, {f: seq.dets.get(f, Detections.empty()) for f in fr},
-                {f: seq.feats[f] for f in fr if f in seq.feats}, gt)
+    return View(
+        span,
+        seq.fps,
+        seq.size,
+        {f: seq.dets.get(f, Detections.empty()) for f in fr},
+        {f: seq.feats[f] for f in fr if f in seq.feats},
+        gt,
+        {f: seq.looks[f] for f in fr if f in seq.looks},
+    )
 
 
 # -- search ---------------------------------------------------------------------------------------------
@@ -181,8 +191,11 @@ class Tuned:
     trials: tuple[tuple[str, float], ...] = ()
 
 
-def tune(candidates: list[dict[str, Any]], views: list[View],
-         score: Callable[[dict[str, Any], list[View]], dict[str, float]]) -> Tuned:
+def tune(
+    candidates: list[dict[str, Any]],
+    views: list[View],
+    score: Callable[[dict[str, Any], list[View]], dict[str, float]],
+) -> Tuned:
     """The best candidate on `views` (the fold's tuning spans, and nothing else) by `objective`; ties go to
     the earlier candidate, so the defaults (candidate 0) win unless something beats them."""
     best: tuple[float, int] | None = None

@@ -99,9 +99,13 @@ def track_cmd(
                 from relaytrack.source.motio import load_detections
 
                 table = load_detections(dets)
+                from relaytrack.track.look import person_looks
+
                 tracker = Tracker(cfg.track, (info.width, info.height), "cli", classes=("person",))
                 for frame in frames:
-                    tracker.update(table.get(frame.index, _empty()), frame.index, frame.t)
+                    d = table.get(frame.index, _empty())
+                    looks = person_looks(frame.image, d) if cfg.track.look_gate > 0 else None
+                    tracker.update(d, frame.index, frame.t, looks=looks)
                     finished.extend(tracker.pop_finished())
                     bar.update(task, completed=frame.index)
                 finished.extend(tracker.flush())
@@ -136,10 +140,21 @@ def audit_ingest(store, user: str | None, res) -> None:
     """One audit entry per ingested source, whatever its outcome."""
     from relaytrack.evidence.audit import append
 
-    append(store.conn, store.path, user=user, case=None, action="ingest",
-           outcome="ok" if res.status != "failed" else "error",
-           detail={"uri": res.uri, "camera": res.camera, "status": res.status, "sightings": res.sightings,
-                   "error": res.error})
+    append(
+        store.conn,
+        store.path,
+        user=user,
+        case=None,
+        action="ingest",
+        outcome="ok" if res.status != "failed" else "error",
+        detail={
+            "uri": res.uri,
+            "camera": res.camera,
+            "status": res.status,
+            "sightings": res.sightings,
+            "error": res.error,
+        },
+    )
 
 
 def learn_if_due(store, cfg: Config, user: str | None, json_out: bool) -> None:
@@ -157,8 +172,10 @@ def learn_if_due(store, cfg: Config, user: str | None, json_out: bool) -> None:
     log_maintenance(store, user, "reid-auto", res)
     out = console_err if json_out else console
     if res["learned"]:
-        out.print(f"learned the store's appearance model from {res['tracklets']} tracklets on {res['cameras']} "
-                  f"cameras in {res['train_s']} s; re-embedded {res['embedded']} sightings with it")
+        out.print(
+            f"learned the store's appearance model from {res['tracklets']} tracklets on {res['cameras']} "
+            f"cameras in {res['train_s']} s; re-embedded {res['embedded']} sightings with it"
+        )
     else:
         out.print(f"[yellow]note:[/yellow] the store's appearance model was not learned: {res['reason']}")
 
@@ -177,11 +194,15 @@ def learn_links_if_due(store, cfg: Config, user: str | None, json_out: bool) -> 
     log_maintenance(store, user, "links-auto", res)
     out = console_err if json_out else console
     if res["learned"]:
-        out.print(f"learned {res['links']} camera links from {res['sightings']} person sightings "
-                  f"({res['map_links_dropped']} map guesses replaced, {res['unestimated']} neighbours unsettled)")
+        out.print(
+            f"learned {res['links']} camera links from {res['sightings']} person sightings "
+            f"({res['map_links_dropped']} map guesses replaced, {res['unestimated']} neighbours unsettled)"
+        )
     else:
-        out.print(f"[yellow]note:[/yellow] no camera link could be learned from {res['sightings']} person "
-                  "sightings; the links stay as they were")
+        out.print(
+            f"[yellow]note:[/yellow] no camera link could be learned from {res['sightings']} person "
+            "sightings; the links stay as they were"
+        )
 
 
 def ingest_cmd(

@@ -34,6 +34,7 @@ from relaytrack.source import SourceInfo
 from relaytrack.store import Store, vectors
 from relaytrack.store import sightings as st
 from relaytrack.track import Tracker
+from relaytrack.track.look import person_looks
 
 
 @dataclass
@@ -143,7 +144,8 @@ class CameraSession:
         t0 = time.perf_counter()
         dets = self.stages.detector.detect(frame.image)
         t1 = time.perf_counter()
-        tracks = state.tracker.update(dets, frame.index, frame.t)
+        looks = person_looks(frame.image, dets) if self.stages.cfg.track.look_gate > 0 else None
+        tracks = state.tracker.update(dets, frame.index, frame.t, looks=looks)
         t2 = time.perf_counter()
         if self.collect_crops:
             state.bank.add_frame(frame.image, frame.index, tracks, dets)

@@ -15,6 +15,7 @@ import numpy as np
 
 from relaytrack.config import TrackConfig
 from relaytrack.records import COCO_CLASSES, NEW, RECOVERED, TRACKED, Detections, TrackBox, Tracklet, Tracks
+from relaytrack.track import look as looks_mod
 from relaytrack.track.direction import edges_and_heading
 from relaytrack.track.kalman import Kalman
 
@@ -46,10 +47,13 @@ def assign(cost: np.ndarray, max_cost: float) -> tuple[list[tuple[int, int]], li
 
 
 FEAT_MOMENTUM = 0.9  # a track's look follows slow changes (turning, light) but not one odd box
+# Colour looks are coarser and change more as a walker turns: measured on tuning towns 7/11/13 and MOT15, a
+# running mean at 0.8 puts 99.5 % of one person's next looks within 0.33 of it (0.26 on MOT15).
+LOOK_MOMENTUM = 0.8
 
 
-def _blend(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:
-    f = new.astype(np.float64) if old is None else FEAT_MOMENTUM * old + (1.0 - FEAT_MOMENTUM) * new
+def _blend(old: np.ndarray | None, new: np.ndarray, momentum: float = FEAT_MOMENTUM) -> np.ndarray:
+    f = new.astype(np.float64) if old is None else momentum * old + (1.0 - momentum) * new
     return f / max(float(np.linalg.norm(f)), 1e-9)
 
 
@@ -96,6 +100,9 @@ class _Track:
     last_box: np.ndarray | None = None
     lost_since: float | None = None
     feat: np.ndarray | None = None  # running mean of its confident boxes' appearance (unit length)
+    look: np.ndarray | None = None  # running mean of its confident boxes' colour looks (`track.look`)
+    looks: int = 0  # confident boxes with a look seen so far
+    look_height: float = 0.0  # px: its last box not cut by the frame's edge
 
 
 class Tracker:
@@ -133,6 +140,7 @@ class Tracker:
         cls: np.ndarray,
         t: float,
         feats: np.ndarray | None = None,
+        looks: np.ndarray | None = None,
     ) -> np.ndarray:
         if not tracks or len(xyxy) == 0:
             return np.ones((len(tracks), len(xyxy)))
@@ -153,6 +161,8 @@ class Tracker:
         cost = 1.0 - iou * conf[None, :] ** 0.5
         if feats is not None and self.cfg.appearance:
             cost = self._with_appearance(cost, tracks, feats)
+        if looks is not None:
+            self._veto_looks(cost, tracks, looks, xyxy[:, 3] - xyxy[:, 1])
         track_cls = np.array([tr.class_id for tr in tracks])
         cost[track_cls[:, None] != cls[None, :]] = 1.0
         return cost
@@ -195,6 +205,27 @@ class Tracker:
         cost[have] = blended
         return cost
 
+    def _veto_looks(
+        self, cost: np.ndarray, tracks: list[_Track], looks: np.ndarray, heights: np.ndarray
+    ) -> None:
+        """No box for a track whose look it does not share (`look_gate`): where one person leaves the picture
+        where another enters, or two cross, the overlap says "same" and the colours say otherwise. Only
+        tracks that have seen `look_min_boxes` confident looks veto (one box's look can be half occluded)."""
+        for k, tr in enumerate(tracks):
+            if tr.look is not None and tr.looks >= self.cfg.look_min_boxes:
+                far = looks_mod.distance(tr.look, looks) > self.cfg.look_gate
+                cost[k, far & looks_mod.telling(looks, heights, tr.look_height)] = 1.0
+
+    @staticmethod
+    def _learn_look(tr: _Track, look: np.ndarray, height: float) -> None:
+        """A confident box teaches the track its look, unless it shows too little of the body to tell."""
+        if not look.any() or not looks_mod.telling(look[None], np.array([height]), tr.look_height)[0]:
+            return
+        tr.look = looks_mod.blend(tr.look, look, LOOK_MOMENTUM)
+        tr.looks += 1
+        if not look[looks_mod.CUT]:
+            tr.look_height = float(height)
+
     def _learn_mean(self, feats: np.ndarray) -> None:
         n = len(feats)
         if self._feat_mean is None:
@@ -204,19 +235,30 @@ class Tracker:
             self._feat_mean += rate * (feats.mean(axis=0) - self._feat_mean)
         self._feat_count += n
 
-    def update(self, dets: Detections, frame_index: int, t: float, feats: np.ndarray | None = None) -> Tracks:
+    def update(
+        self,
+        dets: Detections,
+        frame_index: int,
+        t: float,
+        feats: np.ndarray | None = None,
+        looks: np.ndarray | None = None,
+    ) -> Tracks:
         """Feed one analysed frame; returns the confirmed tracks matched in it, in matching order.
 
         This return value is the tracker's online output: what it reports at frame t knowing only frames
         <= t (a track's boxes before it is confirmed are never in it). `feats` (N, D), L2-normalised
-        appearance embeddings aligned with `dets`, are used when `appearance` is on."""
+        appearance embeddings aligned with `dets`, are used when `appearance` is on; `looks` (N, look.DIM),
+        the boxes' colour looks (`track.look.box_looks`), veto matches when `look_gate` is above 0."""
         cfg = self.cfg
         if feats is not None and (len(feats) != len(dets) or not cfg.appearance):
             feats = None
+        if looks is not None and (len(looks) != len(dets) or cfg.look_gate <= 0):
+            looks = None
         if self.class_ids is not None:
             keep = np.isin(dets.class_id, list(self.class_ids))
             dets = dets.select(keep)
             feats = None if feats is None else feats[keep]
+            looks = None if looks is None else looks[keep]
         dt = 0.0 if self._t is None else t - self._t
         self._t, self._dt = t, dt
         # A track lost longer than max_lost_s ends before this frame is matched, not after: with motion gating
@@ -253,6 +295,8 @@ class Tracker:
             if feats is not None and conf >= cfg.high_conf:
                 # Only confident boxes teach the track its look: low-score ones are mostly half hidden.
                 tr.feat = _blend(tr.feat, feats[di])
+            if looks is not None and conf >= cfg.high_conf:
+                self._learn_look(tr, looks[di], box[3] - box[1])
             matched_tracks.add(tr.id)
             if tr.hits >= cfg.min_hits:
                 tr.confirmed = True
@@ -262,8 +306,15 @@ class Tracker:
 
         # Stage 1: confident detections against tracked and lost tracks.
         fe = (lambda idx: None) if feats is None else (lambda idx: feats[idx])
+        lk = (lambda idx: None) if looks is None else (lambda idx: looks[idx])
         cost = self._cost(
-            active, dets.xyxy[hi_idx], dets.confidence[hi_idx], dets.class_id[hi_idx], t, fe(hi_idx)
+            active,
+            dets.xyxy[hi_idx],
+            dets.confidence[hi_idx],
+            dets.class_id[hi_idx],
+            t,
+            fe(hi_idx),
+            lk(hi_idx),
         )
         pairs, um_tracks, um_hi = assign(cost, 1.0 - cfg.match_iou)
         for ti, dj in pairs:
@@ -277,6 +328,7 @@ class Tracker:
             dets.class_id[lo_idx],
             t,
             fe(lo_idx) if cfg.appearance_low else None,
+            lk(lo_idx),
         )
         pairs, _, _ = assign(cost, 1.0 - cfg.second_iou)
         for ti, dj in pairs:
@@ -284,7 +336,13 @@ class Tracker:
         # Stage 3: tentative tracks take leftover confident detections.
         left_hi = hi_idx[um_hi]
         cost = self._cost(
-            tentative, dets.xyxy[left_hi], dets.confidence[left_hi], dets.class_id[left_hi], t, fe(left_hi)
+            tentative,
+            dets.xyxy[left_hi],
+            dets.confidence[left_hi],
+            dets.class_id[left_hi],
+            t,
+            fe(left_hi),
+            lk(left_hi),
         )
         pairs, um_tent, um_new = assign(cost, 0.7)
         for ti, dj in pairs:
@@ -311,6 +369,8 @@ class Tracker:
                 last_box=box,
                 feat=None if feats is None else _blend(None, feats[di]),
             )
+            if looks is not None:
+                self._learn_look(tr, looks[di], box[3] - box[1])
             tr.boxes.append(
                 TrackBox(frame_index, t, tuple(float(v) for v in box), float(dets.confidence[di]))
             )
