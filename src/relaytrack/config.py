@@ -103,6 +103,16 @@ class TrackConfig(Strict):
     look_min_boxes: int = Field(
         3, ge=1, description="Confident looks a track needs before its look vetoes a box"
     )
+    edge_reversal: float = Field(
+        0.2,
+        ge=0,
+        le=2,
+        description="Split a track whose box, cut by the top or bottom edge, shrinks and grows back by this share "
+        "(one person leaving where another enters); 0 = off",
+    )
+    edge_reversal_s: float = Field(
+        2.5, gt=0, description="Window in which that shrinking and growing must happen"
+    )
     edge_margin: float = Field(0.04, ge=0, le=0.3, description="Share of the frame that counts as its edge")
     low_rate_s: float = Field(
         0.5,

@@ -107,8 +107,9 @@ class CropBank:
                 self._items_for(bank, box, items_xyxy, items_conf, items_cls, image)
 
     @staticmethod
-    def _items_for(bank: _Bank, box: np.ndarray, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray,
-                   image: np.ndarray) -> None:
+    def _items_for(
+        bank: _Bank, box: np.ndarray, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, image: np.ndarray
+    ) -> None:
         x1, y1, x2, y2 = box
         w, h = x2 - x1, y2 - y1
         # Carried things hang beside the body as often as in front of it: widen the box sideways.
@@ -130,13 +131,29 @@ class CropBank:
             # for the shirt (see describe_tracklet).
             bx1, by1, bx2, by2 = (int(round(v)) for v in xyxy[i])
             bw, bh = bx2 - bx1, by2 - by1
-            region = image[max(0, by1 + bh // 5):max(0, by2 - bh // 5), max(0, bx1 + bw // 5):max(0, bx2 - bw // 5)]
+            region = image[
+                max(0, by1 + bh // 5) : max(0, by2 - bh // 5), max(0, bx1 + bw // 5) : max(0, bx2 - bw // 5)
+            ]
             colour, share = colors.dominant(region)
             if colour:
                 acc[3][colour] = acc[3].get(colour, 0.0) + share * s
 
     def pop(self, tid: int) -> _Bank | None:
         return self.banks.pop(tid, None)
+
+    def split(self, tid: int, new_tid: int, first_frame: int) -> None:
+        """The tracker split track `tid` (`Tracker.pop_splits`): its crops from `first_frame` on are another
+        person's and go to `new_tid`. Item evidence is not kept per frame and stays with `tid` (a few frames'
+        worth of the newcomer's, at most `edge_reversal_s`)."""
+        bank = self.banks.get(tid)
+        if bank is None:
+            return
+        moved = [c for c in bank.crops if c[1] >= first_frame]
+        if moved:
+            bank.crops = [c for c in bank.crops if c[1] < first_frame]
+            heapq.heapify(bank.crops)
+            heapq.heapify(moved)
+            self.banks[new_tid] = _Bank(crops=moved)
 
     def drop_except(self, live: set[int]) -> None:
         for tid in [t for t in self.banks if t not in live]:
@@ -154,7 +171,9 @@ def _foreground(region: np.ndarray, border: np.ndarray, min_keep: float = 0.2) -
     if len(border) == 0 or len(region) == 0:
         return region
     step = max(1, len(border) // 96)
-    lab_b = cv2.cvtColor(border[::step].reshape(-1, 1, 3), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    lab_b = (
+        cv2.cvtColor(border[::step].reshape(-1, 1, 3), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    )
     lab_r = cv2.cvtColor(region.reshape(-1, 1, 3), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
     d = np.sqrt(((lab_r[:, None, :] - lab_b[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
     keep = d > 14.0
@@ -184,8 +203,11 @@ def _second_colours(crops: list) -> list[tuple[str | None, float]]:
             continue
         counts = np.bincount(colors.classify_pixels(pix), minlength=len(colors.NAMES)).astype(np.float64)
         order = np.argsort(-counts)
-        out.append((colors.NAMES[int(order[1])], float(counts[order[1]] / counts.sum())) if counts[order[1]] > 0
-                   else (None, 0.0))
+        out.append(
+            (colors.NAMES[int(order[1])], float(counts[order[1]] / counts.sum()))
+            if counts[order[1]] > 0
+            else (None, 0.0)
+        )
     return out
 
 
@@ -232,12 +254,18 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
         d.upper_color, d.upper_conf = _vote(ups)
         d.lower_color, d.lower_conf = _vote(lows)
         frames = max(bank.frames, 1)
-        carried = {name: max(acc[3], key=acc[3].get) for name, acc in bank.items.items()
-                   if acc[3] and acc[1] >= 2 and name in ("backpack", "handbag", "suitcase")}
+        carried = {
+            name: max(acc[3], key=acc[3].get)
+            for name, acc in bank.items.items()
+            if acc[3] and acc[1] >= 2 and name in ("backpack", "handbag", "suitcase")
+        }
         if d.upper_color and d.upper_color in carried.values():
             # The torso's top colour is the bag's: take the next colour of the upper body if it is substantial.
-            alt = [(n2, s2, w) for (n, s, w), (n2, s2) in zip(ups, _second_colours(keep), strict=True)
-                   if n == d.upper_color and n2]
+            alt = [
+                (n2, s2, w)
+                for (n, s, w), (n2, s2) in zip(ups, _second_colours(keep), strict=True)
+                if n == d.upper_color and n2
+            ]
             if alt:
                 name2, conf2 = _vote(alt)
                 if name2 and conf2 >= 0.2:

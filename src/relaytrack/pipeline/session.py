@@ -146,6 +146,8 @@ class CameraSession:
         t1 = time.perf_counter()
         looks = person_looks(frame.image, dets) if self.stages.cfg.track.look_gate > 0 else None
         tracks = state.tracker.update(dets, frame.index, frame.t, looks=looks)
+        for old, new, first in state.tracker.pop_splits():
+            state.bank.split(old, new, first)
         t2 = time.perf_counter()
         if self.collect_crops:
             state.bank.add_frame(frame.image, frame.index, tracks, dets)

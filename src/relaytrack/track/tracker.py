@@ -19,6 +19,7 @@ from relaytrack.track import look as looks_mod
 from relaytrack.track.direction import edges_and_heading
 from relaytrack.track.kalman import Kalman
 
+EDGE_PX = 2.0  # a box within this of the picture's top or bottom is cut by it
 MAX_BOXES = 5000  # a tracklet longer than this (a parked car) is closed and continued as a new one
 
 
@@ -126,6 +127,7 @@ class Tracker:
         self._next_id = 1
         self._tracks: list[_Track] = []
         self._finished: list[Tracklet] = []
+        self._splits: list[tuple[int, int, int]] = []
         self._t: float | None = None
         self._dt = 0.0  # interval since the previous analysed frame
         self._feat_mean: np.ndarray | None = None
@@ -292,6 +294,10 @@ class Tracker:
             tr.last_box = box
             tr.lost_since = None
             tr.boxes.append(TrackBox(frame_index, t, tuple(float(v) for v in box), conf))
+            k = self._edge_reversal(tr)
+            if k is not None:
+                self._split(tr, k)
+                was_confirmed = False  # reported as a new person from here
             if feats is not None and conf >= cfg.high_conf:
                 # Only confident boxes teach the track its look: low-score ones are mostly half hidden.
                 tr.feat = _blend(tr.feat, feats[di])
@@ -397,6 +403,56 @@ class Tracker:
             keep.append(tr)
         self._tracks = keep
         return out.build()
+
+    def _edge_reversal(self, tr: _Track) -> int | None:
+        """Index of the box after which `tr` is somebody else, by the signature of one person leaving at the
+        top or bottom edge of the picture where another enters: within `edge_reversal_s`, the box cut by that
+        edge shrinks step by step to a minimum and grows back, by `edge_reversal` of the minimum each way (a
+        walker's height does not change while they stay in view; a detector's single odd box is not a step).
+        Where the two look alike, the colour-look veto cannot tell them apart; this can. None: no reversal."""
+        r = self.cfg.edge_reversal
+        boxes = tr.boxes
+        if r <= 0 or len(boxes) < 4:
+            return None
+        h_img = self.frame_size[1]
+
+        def edge(b: TrackBox) -> int:  # -1 top, 1 bottom, 0 neither
+            return -1 if b.xyxy[1] <= EDGE_PX else 1 if b.xyxy[3] >= h_img - EDGE_PX else 0
+
+        last = boxes[-1]
+        side = edge(last)
+        if side == 0:
+            return None
+        first = len(boxes) - 1
+        while first > 0 and last.t - boxes[first - 1].t <= self.cfg.edge_reversal_s:
+            first -= 1
+        hs = [b.xyxy[3] - b.xyxy[1] for b in boxes]
+        inner = [i for i in range(first + 1, len(boxes) - 1) if edge(boxes[i]) == side]
+        if not inner:
+            return None
+        k = min(inner, key=lambda i: hs[i])
+        low = (1.0 + r) * hs[k]
+        if max(hs[first:k]) >= low and hs[-1] >= low and hs[k - 1] < low and hs[k + 1] < low:
+            return k
+        return None
+
+    def _split(self, tr: _Track, k: int) -> None:
+        """Finish `tr`'s boxes up to k as the person who left; the rest go on under a new id, with no look
+        yet (theirs is another person's). `pop_splits` tells whoever keeps per-track state (the crop bank)."""
+        if k + 1 >= self._min_len():
+            self._finish(_Track(tr.id, tr.class_id, tr.kf, boxes=tr.boxes[: k + 1], confirmed=True))
+        old = tr.id
+        tr.id, self._next_id = self._next_id, self._next_id + 1
+        tr.boxes = tr.boxes[k + 1 :]
+        tr.hits = len(tr.boxes)
+        tr.look, tr.looks, tr.look_height, tr.feat = None, 0, 0.0, None
+        # A tracker restored from a checkpoint written before splits existed has no list yet.
+        self.__dict__.setdefault("_splits", []).append((old, tr.id, tr.boxes[0].frame))
+
+    def pop_splits(self) -> list[tuple[int, int, int]]:
+        """(old track id, new track id, first frame of the new one) of the tracks split since the last call."""
+        done, self._splits = self.__dict__.get("_splits", []), []
+        return done
 
     def _lost_too_long(self, tr: _Track, t: float) -> bool:
         return tr.lost_since is not None and t - tr.lost_since > self.cfg.max_lost_s
