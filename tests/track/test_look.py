@@ -88,3 +88,28 @@ def test_look_veto_splits_one_person_leaving_from_another_entering_at_the_same_s
 def test_look_veto_keeps_one_person_whose_look_barely_changes():
     # Someone in the same clothes entering right after is the same look: the veto has no say (overlap decides).
     assert len(_leave_and_enter(GATE, second=(RED, NAVY))) == 1
+
+
+def test_the_veto_holds_between_close_frames_only():
+    """Between frames `low_rate_s` or more apart a look changes more than the gate was measured for: there the
+    track takes the box as it would without looks."""
+    red = person_looks(scene([([300, 100, 330, 180], RED, NAVY)]), _one([300, 100, 330, 180]))
+    white = person_looks(scene([([300, 100, 330, 180], WHITE, BLACK)]), _one([300, 100, 330, 180]))
+
+    def ids(dt: float) -> set[int]:
+        tracker = Tracker(TrackConfig(), (W, H), classes=("person",))
+        seen = set()
+        for k in range(1, 6):
+            out = tracker.update(_one([300, 100, 330, 180]), k, (k - 1) * dt, looks=red)
+            seen |= set(out.track_id.tolist())
+        out = tracker.update(_one([300, 100, 330, 180]), 6, 5 * dt, looks=white)
+        return seen, set(out.track_id.tolist())
+
+    before, after = ids(0.2)
+    assert not (after & before)  # 5 fps: the white-clad box is not the red-clad track's
+    before, after = ids(1.0)
+    assert after <= before and after  # 1 fps: overlap and distance decide, as without looks
+
+
+def _one(box: list[float]) -> Detections:
+    return Detections(np.array([box], float), np.full(1, 0.9), np.full(1, PERSON))
