@@ -19,7 +19,6 @@ from relaytrack.track import look as looks_mod
 from relaytrack.track.direction import edges_and_heading
 from relaytrack.track.kalman import Kalman
 
-EDGE_PX = 2.0  # a box within this of the picture's top or bottom is cut by it
 MAX_BOXES = 5000  # a tracklet longer than this (a parked car) is closed and continued as a new one
 
 
@@ -422,7 +421,9 @@ class Tracker:
         h_img = self.frame_size[1]
 
         def edge(b: TrackBox) -> int:  # -1 top, 1 bottom, 0 neither
-            return -1 if b.xyxy[1] <= EDGE_PX else 1 if b.xyxy[3] >= h_img - EDGE_PX else 0
+            return (
+                -1 if b.xyxy[1] <= looks_mod.EDGE_PX else 1 if b.xyxy[3] >= h_img - looks_mod.EDGE_PX else 0
+            )
 
         last = boxes[-1]
         side = edge(last)
