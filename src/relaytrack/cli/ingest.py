@@ -99,13 +99,10 @@ def track_cmd(
                 from relaytrack.source.motio import load_detections
 
                 table = load_detections(dets)
-                from relaytrack.track.look import person_looks
-
                 tracker = Tracker(cfg.track, (info.width, info.height), "cli", classes=("person",))
                 for frame in frames:
                     d = table.get(frame.index, _empty())
-                    looks = person_looks(frame.image, d) if cfg.track.look_gate > 0 else None
-                    tracker.update(d, frame.index, frame.t, looks=looks)
+                    tracker.update(d, frame.index, frame.t, looks=tracker.looks_for(frame.image, d, frame.t))
                     finished.extend(tracker.pop_finished())
                     bar.update(task, completed=frame.index)
                 finished.extend(tracker.flush())

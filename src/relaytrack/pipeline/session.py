@@ -34,7 +34,6 @@ from relaytrack.source import SourceInfo
 from relaytrack.store import Store, vectors
 from relaytrack.store import sightings as st
 from relaytrack.track import Tracker
-from relaytrack.track.look import person_looks
 
 
 @dataclass
@@ -144,7 +143,7 @@ class CameraSession:
         t0 = time.perf_counter()
         dets = self.stages.detector.detect(frame.image)
         t1 = time.perf_counter()
-        looks = person_looks(frame.image, dets) if self.stages.cfg.track.look_gate > 0 else None
+        looks = state.tracker.looks_for(frame.image, dets, frame.t)
         tracks = state.tracker.update(dets, frame.index, frame.t, looks=looks)
         for old, new, first in state.tracker.pop_splits():
             state.bank.split(old, new, first)

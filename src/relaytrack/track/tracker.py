@@ -206,6 +206,18 @@ class Tracker:
         cost[have] = blended
         return cost
 
+    def _uses_looks(self, t: float) -> bool:
+        """Whether boxes' looks count in the frame at `t`: the veto is on and the frame is under `low_rate_s`
+        after the previous one. The look gate was measured between frames 0.2 s apart; at low analysed rates a
+        look changes more between frames (turning, light) and the gate is unmeasured: on bench lowrate it cost
+        2 fps IDF1 74.8 -> 68.6 (and gave 1 fps 56.7 -> 59.9), so it neither vetoes nor learns there."""
+        return self.cfg.look_gate > 0 and (self._t is None or t - self._t < self.cfg.low_rate_s)
+
+    def looks_for(self, image: np.ndarray, dets: Detections, t: float) -> np.ndarray | None:
+        """The colour looks `update` wants with the frame at `t` (`look.person_looks`), or None where it
+        would not use them: callers never compute looks that are thrown away (a 1 fps index)."""
+        return looks_mod.person_looks(image, dets) if self._uses_looks(t) else None
+
     def _veto_looks(
         self, cost: np.ndarray, tracks: list[_Track], looks: np.ndarray, heights: np.ndarray
     ) -> None:
@@ -253,7 +265,7 @@ class Tracker:
         cfg = self.cfg
         if feats is not None and (len(feats) != len(dets) or not cfg.appearance):
             feats = None
-        if looks is not None and (len(looks) != len(dets) or cfg.look_gate <= 0):
+        if looks is not None and (len(looks) != len(dets) or not self._uses_looks(t)):
             looks = None
         if self.class_ids is not None:
             keep = np.isin(dets.class_id, list(self.class_ids))
@@ -262,11 +274,6 @@ class Tracker:
             looks = None if looks is None else looks[keep]
         dt = 0.0 if self._t is None else t - self._t
         self._t, self._dt = t, dt
-        if dt >= cfg.low_rate_s:
-            # The look gate was measured between frames 0.2 s apart; at low analysed rates a look changes more
-            # between frames (turning, light) and the gate is unmeasured: on bench lowrate it cost 2 fps IDF1
-            # 74.8 -> 68.6 (and gave 1 fps 56.7 -> 59.9), so it neither vetoes nor learns there.
-            looks = None
         # A track lost longer than max_lost_s ends before this frame is matched, not after: with motion gating
         # a quiet scene skips frames for many seconds, and the next person in view is somebody else.
         expired = [tr for tr in self._tracks if self._lost_too_long(tr, t)]
