@@ -21,7 +21,9 @@ TUNING: dict[str, tuple[int, ...]] = {
     "detect": (3, 7, 11),
     "demo": (7, 11),
     "relay": tuple(range(10)),
-    "relay-towns": (7, 11, 13),
+    # 17, 21, 24 added in session 13 (a day town among them: 7/11/13 are night/dusk) to develop the route's end
+    # and revisit rules on more than three routes.
+    "relay-towns": (7, 11, 13, 17, 21, 24),
     "reid": (101, 102, 103),
     # The live pursuit (bench pursuit): the demo's town 7 and two more, rendered as the bench renders them;
     # 17-29 rendered only, to tune the prediction on the suspects' true visits (no footage analysed).

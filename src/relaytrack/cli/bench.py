@@ -461,10 +461,10 @@ def bench_relay(
     towns: Annotated[
         int,
         typer.Option(
-            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601..), rendered and ingested "
-            "here: several minutes each on 2 cores",
+            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-603; with --tuning up to 6 "
+            "TUNING towns), rendered and ingested here: several minutes each on 2 cores",
             min=0,
-            max=3,
+            max=6,
         ),
     ] = 1,
     town_cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2, max=40)] = 12,

@@ -186,16 +186,20 @@ def fill_gaps(finder: CandidateFinder, hops: list[Hop], confirmed: set[int]) -> 
             if p.exclusive_tracks
             else []
         )
+        # The beam's revisit cost holds here too: a camera the route holds elsewhere (not the two neighbours,
+        # where a track resumes or is about to) is one the person would have gone back to.
+        elsewhere = {(h.sighting.camera, h.sighting.kind) for k, h in enumerate(out) if k not in (i, i + 1)}
         best: tuple[float, Candidate, Candidate] | None = None
         for y in finder.candidates(a.sighting, "forward", used):
-            if y.conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start or _overlaps(y, held):
+            conf = y.conf * (p.revisit_factor if (y.s.camera, y.s.kind) in elsewhere else 1.0)
+            if conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start or _overlaps(y, held):
                 continue
             for z in finder.candidates(y.s, "forward", used - {b.sighting.id}):
                 # B is already on the route: the second leg only has to be plausible, not to win against
                 # Y's other neighbours.
                 if z.s.id == b.sighting.id and z.logit >= p.none_logit + p.gap_min_logit:
-                    if best is None or y.conf > best[0]:
-                        best = (y.conf, y, z)
+                    if best is None or conf > best[0]:
+                        best = (conf, replace(y, conf=conf), z)
         if best is None:
             i += 1
             continue
