@@ -347,6 +347,21 @@ class RelayConfig(Strict):
         description="Log-odds added to such a sighting that also left its view within covisible_s of this one "
         "(forward; came into it, backward): the vehicle drove off from both views at once",
     )
+    explained_min: float = Field(
+        0.5,
+        ge=0,
+        le=1.01,
+        description="The route's ends are checked backwards: a hop beyond the anchors whose own best way back "
+        "(its most likely sighting before it, forward; after it, backward) is someone off the route with at "
+        "least this confidence ends the route there (above 1: off). A look-alike walking after the person "
+        "is better explained by where they came from themselves",
+    )
+    explained_margin: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="...and by at least this much more confidence than the best way back to the route",
+    )
 
     @classmethod
     def legacy(cls, **kw: Any) -> RelayConfig:
@@ -363,6 +378,7 @@ class RelayConfig(Strict):
             vehicle_handoffs=False,
             path_look=0.0,
             covisible_s=0.0,
+            explained_min=1.01,
             **kw,
         )
 

@@ -463,6 +463,10 @@ PHRASES: list[tuple[str, str]] = [
     ("best candidate {n} below {m}", "가장 유력한 후보도 신뢰도 {n}(으)로 기준 {m}에 못 미침"),
     ("reached anchor", "확인된 목격까지 이어짐"),
     ("hop limit {n}", "구간 수 한도 {n}에 도달"),
+    (
+        "#{a} on {c} is better explained by #{b} on {e} ({n} against {m} for the route)",
+        "{c}의 #{a}는 경로 밖 {e}의 #{b}에서 이어진 다른 사람으로 더 잘 설명됨 (신뢰도 {n}, 경로 쪽 {m})",
+    ),
     # alert reasons (relaytrack.watch.explain)
     ("stopped {n} s at {p}", "{p}에서 {n}초 멈춤"),
     ("bent over ({n})", "허리를 굽힘 ({n})"),

@@ -21,7 +21,7 @@ from relaytrack.relay.candidates import CandidateFinder
 from relaytrack.relay.clock import true_times
 from relaytrack.relay.persist import feedback_for
 from relaytrack.relay.route import DIRECTIONS, Hop, Route
-from relaytrack.relay.search import beam_search, fill_gaps, to_hop
+from relaytrack.relay.search import beam_search, cut_explained_tails, fill_gaps, to_hop
 from relaytrack.store.sightings import get_sighting
 
 
@@ -106,6 +106,9 @@ def relay(
     out.sort(key=lambda h: (h.true_start, h.true_end))
     if params.fill_gaps and params.use_topology:
         out = fill_gaps(finder, out, confirmed)
+    out, cut = cut_explained_tails(finder, out)
+    for side, why in cut.items():
+        stopped[side] = why
     return Route(
         origin.id,
         out,

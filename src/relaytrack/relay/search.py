@@ -216,3 +216,54 @@ def fill_gaps(finder: CandidateFinder, hops: list[Hop], confirmed: set[int]) -> 
         out.insert(i + 1, hop_y)
         i += 1
     return out
+
+
+def _better_explained(finder: CandidateFinder, h: Hop, direction: str, on_route: set[int]) -> str | None:
+    """Why hop `h` (taken going `direction`) is better explained by someone off the route, or None: its own
+    most likely sighting the other way is off the route, at least `explained_min` confident and
+    `explained_margin` above the best one on the route."""
+    p = finder.p
+    back = "backward" if direction == "forward" else "forward"
+    rivals = finder.candidates(h.sighting, back, {h.sighting.id})
+    route_conf = max((c.conf for c in rivals if c.s.id in on_route), default=0.0)
+    other = next((c for c in rivals if c.s.id not in on_route), None)
+    if other is None or other.conf < p.explained_min or other.conf - route_conf < p.explained_margin:
+        return None
+    return (
+        f"#{h.sighting.id} on {h.sighting.camera} is better explained by #{other.s.id} on {other.s.camera} "
+        f"({other.conf:.2f} against {route_conf:.2f} for the route)"
+    )
+
+
+def cut_explained_tails(finder: CandidateFinder, hops: list[Hop]) -> tuple[list[Hop], dict[str, str]]:
+    """Check the route's ends backwards: walking out from the anchors, the first hop whose own best way back
+    leads to someone off the route (a look-alike who came along after the person left: their own earlier
+    sighting explains them better than the person's last one) ends that side of the route, with everything
+    beyond it. Hops in time order; returns the kept hops and {direction: why} for each side cut. Only hops of
+    the origin's kind before any change of kind are checked (a car's way back is not the person's)."""
+    p = finder.p
+    if p.explained_min > 1.0 or not hops:
+        return hops, {}
+    kind = finder.origin.kind
+    anchors = [k for k, h in enumerate(hops) if h.direction in ("origin", "confirmed")]
+    if not anchors:
+        return hops, {}
+    keep = list(hops)
+    why: dict[str, str] = {}
+    for direction, order in (
+        ("forward", range(anchors[-1] + 1, len(hops))),
+        ("backward", range(anchors[0] - 1, -1, -1)),
+    ):
+        for k in order:
+            h = hops[k]
+            if h.direction != direction or h.sighting.kind != kind:
+                break
+            on_route = {x.sighting.id for x in keep}
+            reason = _better_explained(finder, h, direction, on_route)
+            if reason is None:
+                continue
+            cut = set(order[order.index(k) :])
+            keep = [x for j, x in enumerate(hops) if j not in cut and x in keep]
+            why[direction] = reason
+            break
+    return keep, why
