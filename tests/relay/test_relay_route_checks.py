@@ -76,7 +76,7 @@ X, Y = _sighting(9, "B", 12, 18), _sighting(8, "A", -3, 2)
 def _ends(table: dict, **kw) -> tuple[list[int], dict[str, str]]:
     finder = _Finder(RelayConfig(**kw), table, ORIGIN)
     hops = [_hop(D, "backward"), _hop(ORIGIN, "origin"), _hop(B), _hop(C)]
-    kept, why = cut_explained_tails(finder, hops)
+    kept, why = cut_explained_tails(finder, hops, {"forward": [2, 3], "backward": [4]})
     return [h.sighting.id for h in kept], why
 
 
@@ -105,5 +105,16 @@ def test_everything_beyond_the_cut_goes_with_it_and_the_backward_end_is_checked_
 def test_a_change_of_kind_is_not_checked() -> None:
     car = _sighting(3, "C", 20, 25, kind="vehicle")
     finder = _Finder(RelayConfig(), {(3, "backward"): [(X, 0.9, 2.0)]}, ORIGIN)
-    kept, why = cut_explained_tails(finder, [_hop(ORIGIN, "origin"), _hop(B), _hop(car)])
+    kept, why = cut_explained_tails(finder, [_hop(ORIGIN, "origin"), _hop(B), _hop(car)], {"forward": [2, 3]})
     assert [h.sighting.id for h in kept] == [1, 2, 3] and why == {}
+
+
+def test_the_ends_are_walked_in_the_beams_order_not_in_time_order() -> None:
+    # Overlapping views: the backward chain's first hop E begins after the origin does (a look-alike walking
+    # beside the person on the next camera); D was reached through E. E's own way forward is Y, not the origin:
+    # E and D go, though D lies first in time and looks fine on its own.
+    e = _sighting(5, "E", 1, 12)
+    finder = _Finder(RelayConfig(), {5: [(Y, 0.9, 2.0), (ORIGIN, 0.05, -2.0)], 4: [(e, 0.9, 2.0)]}, ORIGIN)
+    hops = [_hop(D, "backward"), _hop(ORIGIN, "origin"), _hop(e, "backward"), _hop(B)]
+    kept, why = cut_explained_tails(finder, hops, {"forward": [2], "backward": [5, 4]})
+    assert [h.sighting.id for h in kept] == [1, 2] and "#5 on E" in why["backward"]

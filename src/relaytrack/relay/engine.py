@@ -91,10 +91,12 @@ def relay(
                 break
             out.append(to_hop(c, alts, "forward", confirmed))
         out.append(anchor_hop(b))
+    tails: dict[str, list[int]] = {}  # each end's hops in the order the beam took them, outwards
     if direction in ("both", "forward") and hops > 0:
         path, why = beam_search(finder, anchors[-1], "forward", hops)
         out += [to_hop(c, alts, "forward", confirmed) for c, alts in path]
         stopped["forward"] = why
+        tails["forward"] = [c.s.id for c, _ in path]
     if direction in ("both", "backward") and hops > 0:
         # Overlapping views give negative travel times: a sighting already taken forwards can also look like
         # an earlier one; one route visits each sighting once.
@@ -102,11 +104,12 @@ def relay(
         path, why = beam_search(finder, anchors[0], "backward", hops, exclude=taken)
         out = [to_hop(c, alts, "backward", confirmed) for c, alts in reversed(path)] + out
         stopped["backward"] = why
+        tails["backward"] = [c.s.id for c, _ in path]
     boarding.clamp_spans(out)
     out.sort(key=lambda h: (h.true_start, h.true_end))
     if params.fill_gaps and params.use_topology:
         out = fill_gaps(finder, out, confirmed)
-    out, cut = cut_explained_tails(finder, out)
+    out, cut = cut_explained_tails(finder, out, tails)
     for side, why in cut.items():
         stopped[side] = why
     return Route(

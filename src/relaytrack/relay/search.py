@@ -235,35 +235,41 @@ def _better_explained(finder: CandidateFinder, h: Hop, direction: str, on_route:
     )
 
 
-def cut_explained_tails(finder: CandidateFinder, hops: list[Hop]) -> tuple[list[Hop], dict[str, str]]:
-    """Check the route's ends backwards: walking out from the anchors, the first hop whose own best way back
-    leads to someone off the route (a look-alike who came along after the person left: their own earlier
+def _beyond(x: Hop, h: Hop, direction: str) -> bool:
+    """Whether hop `x` of the same end lies beyond `h` in time (going `direction`)."""
+    if x.direction != direction:
+        return False
+    return x.true_start >= h.true_start if direction == "forward" else x.true_end <= h.true_end
+
+
+def cut_explained_tails(
+    finder: CandidateFinder, hops: list[Hop], tails: dict[str, list[int]]
+) -> tuple[list[Hop], dict[str, str]]:
+    """Check the route's ends backwards: walking out from the anchors along each end's chain of hops (`tails`:
+    {"forward"|"backward": sighting ids in the order the beam took them}), the first hop whose own best way
+    back leads to someone off the route (a look-alike who came along after the person left: their own earlier
     sighting explains them better than the person's last one) ends that side of the route, with everything
-    beyond it. Hops in time order; returns the kept hops and {direction: why} for each side cut. Only hops of
-    the origin's kind before any change of kind are checked (a car's way back is not the person's)."""
+    beyond it: the chain's later hops and the hops inserted beyond it in time. Chain order, not time order:
+    where views overlap, a backward hop can begin after the anchor it leads to. Returns the kept hops (in the
+    given order) and {direction: why} for each side cut. Only hops of the origin's kind before any change of
+    kind are checked (a car's way back is not the person's)."""
     p = finder.p
-    if p.explained_min > 1.0 or not hops:
+    if p.explained_min > 1.0:
         return hops, {}
     kind = finder.origin.kind
-    anchors = [k for k, h in enumerate(hops) if h.direction in ("origin", "confirmed")]
-    if not anchors:
-        return hops, {}
+    by_id = {h.sighting.id: h for h in hops}
     keep = list(hops)
     why: dict[str, str] = {}
-    for direction, order in (
-        ("forward", range(anchors[-1] + 1, len(hops))),
-        ("backward", range(anchors[0] - 1, -1, -1)),
-    ):
-        for k in order:
-            h = hops[k]
-            if h.direction != direction or h.sighting.kind != kind:
+    for direction, chain in tails.items():
+        for k, sid in enumerate(chain):
+            h = by_id.get(sid)
+            if h is None or h.direction != direction or h.sighting.kind != kind:
                 break
-            on_route = {x.sighting.id for x in keep}
-            reason = _better_explained(finder, h, direction, on_route)
+            reason = _better_explained(finder, h, direction, {x.sighting.id for x in keep})
             if reason is None:
                 continue
-            cut = set(order[order.index(k) :])
-            keep = [x for j, x in enumerate(hops) if j not in cut and x in keep]
+            gone = set(chain[k:])
+            keep = [x for x in keep if x.sighting.id not in gone and not _beyond(x, h, direction)]
             why[direction] = reason
             break
     return keep, why
