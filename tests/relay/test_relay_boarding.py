@@ -13,9 +13,8 @@ from relay_factory import DIM, T0, noisy, unit
 from relaytrack.records import Sighting
 from relaytrack.relay import RelayConfig, import_network, relay
 from relaytrack.relay.boarding import Track, alight, board, reach
-from relaytrack.relay.candidates import Candidate, CandidateFinder
 from relaytrack.store import Store
-from relaytrack.store.sightings import get_sighting, insert_sighting
+from relaytrack.store.sightings import insert_sighting
 
 LAT, LON = 37.5563, 126.9220
 NETWORK = "cameras:\n" + "".join(
@@ -223,65 +222,3 @@ def test_a_car_lost_by_the_detector_as_it_moves_off_is_boarded_at_a_cost(street:
     assert any("track ended 1 s later" in r for r in hop.reasons)
     # The car driving back past the camera the suspect walked on is no revisit of the person's.
     assert route.to_dict()["handoffs"][0]["type"] == "board"
-
-
-# A and B watch one kerb from two sides (a walking link that expects a negative travel time): someone leaving A
-# by its top edge is still on B, and may get into a car there.
-OVERLAP = (
-    NETWORK
-    + "links:\n"
-    + "".join(
-        f"  - {{src: {a}, dst: {b}, exit_edge: top, entry_edge: top, mean_s: -8.0, std_s: 1.0, min_s: -10.0,"
-        f" max_s: -6.0, mode: walk}}\n"
-        for a, b in (("A", "B"), ("B", "A"))
-    )
-)
-
-
-def _twin_scene(tmp_path: Path, *, twin_alike: bool) -> tuple[Store, dict[str, int]]:
-    st = Street.__new__(Street)
-    st.store = Store(str(tmp_path / "twin.db"))
-    (tmp_path / "net.yaml").write_text(OVERLAP, encoding="utf-8")
-    import_network(st.store, tmp_path / "net.yaml", infer=False)
-    st.rng, st.n = np.random.default_rng(7), 0
-    for k in range(40):
-        st.person("AB"[k % 2], 3000 + 9 * k, unit(st.rng.normal(size=DIM)), upper="gray", lower="gray")
-        st.car("AB"[k % 2], 3000 + 9 * k, unit(st.rng.normal(size=DIM)), color="white", plate=None)
-    me, car = unit(st.rng.normal(size=DIM)), unit(st.rng.normal(size=DIM))
-    ids = {"walk": st.person("A", 0, noisy(st.rng, me), path=[(0, 20, 100, 30, 90), (10, 300, 10, 30, 90)],
-                             exit_="top")}  # fmt: skip
-    # On B the same person is in view from t=-5 until they vanish beside a parked car at 10.4: far outside the
-    # link's window (it expects B to begin 8 s before A ends, not 15), but ending with A's sighting.
-    look = noisy(st.rng, me) if twin_alike else unit(st.rng.normal(size=DIM))
-    colours = {} if twin_alike else {"upper": "green", "lower": "white"}
-    ids["twin"] = st.person("B", -5, look, path=[(-5, 20, 100, 30, 90), (10.4, 300, 100, 30, 90)], entry="top",
-                            exit_="inside", **colours)  # fmt: skip
-    ids["car"] = st.car("B", -20, noisy(st.rng, car), path=[(-20, 250, 150, 160, 70), (13, 250, 150, 160, 70),
-                        (18, 600, 150, 160, 70)], entry="inside", exit_="right")  # fmt: skip
-    return st.store, ids
-
-
-def _from_walk(store: Store, walk: int, **kw) -> dict[int, Candidate]:
-    origin = get_sighting(store.conn, walk)
-    finder = CandidateFinder(store.conn, origin, RelayConfig(**kw), set(), set())
-    return {c.s.id: c for c in finder.candidates(origin, "forward", set())}
-
-
-def test_a_boarding_seen_from_the_overlapping_camera_is_a_hand_off(tmp_path: Path) -> None:
-    store, ids = _twin_scene(tmp_path, twin_alike=True)
-    try:
-        car = _from_walk(store, ids["walk"])[ids["car"]]
-        assert car.link["source"] == "board" and car.link["person"] == ids["twin"] and car.conf >= 0.25
-        assert any(r.startswith("seen from B (overlapping view") for r in car.reasons)
-        # A's own boxes show no car: only the overlapping camera's look (off with covisible_s 0) finds it.
-        assert ids["car"] not in _from_walk(store, ids["walk"], covisible_s=0)
-    finally:
-        store.close()
-
-
-def test_someone_else_getting_into_a_car_on_the_overlapping_camera_is_no_hand_off(tmp_path: Path) -> None:
-    store, ids = _twin_scene(tmp_path, twin_alike=False)
-    try:
-        assert ids["car"] not in _from_walk(store, ids["walk"])
-    finally:
-        store.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -107,8 +107,6 @@ class Handoff:
     logit: float
     reasons: list[str]
 
-    via: int | None = None  # the person's sighting on an overlapping camera the hand-off was seen from
-
     def link(self, mode: str) -> dict:
         """The hop's `link`: a hand-off on one camera, no travel; `source` board | alight names it."""
         return {
@@ -117,57 +115,6 @@ class Handoff:
             "vehicle": self.vehicle,
             "at_wall": round(self.at, 3),
         }
-
-    def seen_from(self, twin: Twin) -> Handoff:
-        """This hand-off, found on the overlapping camera of `twin`: less sure by the twin's doubt."""
-        return replace(
-            self,
-            logit=self.logit + min(0.0, twin.look) - TWIN_COST,
-            reasons=[*self.reasons, f"seen from {twin.camera} (overlapping view, #{twin.person})"],
-            via=twin.person,
-        )
-
-
-TWIN_COST = 0.5  # a hand-off seen through another camera's sighting of the person: one more step of doubt
-TWIN_MIN_LOOK = -2.0  # the twin's look log-odds against the person's hop; below it, someone else beside them
-
-
-@dataclass(frozen=True)
-class Twin:
-    camera: str
-    person: int
-    look: float  # the twin's look log-odds against the person's hop
-
-
-def twins(finder, cur: Sighting, direction: str) -> list[tuple[Sighting, Twin]]:
-    """The person's sightings on cameras whose views overlap `cur`'s (walking links that expect a negative
-    travel time) that were in view with it and left (forward; came in, backward) within `covisible_s` of it,
-    and do not look unlike it (look log-odds >= TWIN_MIN_LOOK: seen at once from another angle, colours
-    read differently): the same person seen twice at once. `finder` is the run's
-    `relay.candidates.CandidateFinder`."""
-    p = finder.p
-    off = finder.offset(cur.camera)
-    at = (cur.wall_end if direction == "forward" else cur.wall_start) - off
-    out = []
-    for link in finder.links(cur.camera, direction, "walk"):
-        other = link.dst if direction == "forward" else link.src
-        if link.mean_s >= 0 or other == cur.camera:
-            continue
-        o_off = finder.offset(other)
-        rows = finder.conn.execute(
-            f"SELECT {SIGHTING_COLUMNS} FROM sightings WHERE camera_id=? AND kind='person' AND wall_start<=?"
-            " AND wall_end>=? AND superseded_by IS NULL",
-            (other, at + o_off + p.covisible_s, at + o_off - p.covisible_s),
-        ).fetchall()
-        for r in rows:
-            s = row_to_sighting(r)
-            edge = (s.wall_end if direction == "forward" else s.wall_start) - o_off
-            if s.id in finder.rejected or s.id == cur.id or abs(edge - at) > p.covisible_s:
-                continue
-            look, _ = finder.look_logit(cur, s)
-            if look >= TWIN_MIN_LOOK:
-                out.append((s, Twin(other, s.id, look)))
-    return out
 
 
 def find(

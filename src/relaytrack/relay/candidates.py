@@ -352,27 +352,18 @@ class CandidateFinder:
 
     def _handoffs(self, cur: Sighting, direction: str, out: dict[int, Candidate]) -> None:
         """The person getting into a vehicle (or out of one) on this camera: the route goes on as the vehicle
-        (or the person) from there (`relay.boarding`). Where this camera shows none, a person hop also looks
-        through the cameras whose views overlap its own (`boarding.twins`): the person walking to the car may
-        be seen getting in by the next camera while leaving this one by its edge."""
-        found = boarding.find(self.conn, cur, direction, self.p, self.rejected | set(out))
-        if not found and cur.kind == "person" and self.p.covisible_s > 0:
-            for twin, seen_from in boarding.twins(self, cur, direction):
-                for s, h in boarding.find(self.conn, twin, direction, self.p, self.rejected | set(out)):
-                    found.append((s, h.seen_from(seen_from)))
-        for s, h in found:
-            off = self.offset(s.camera)
+        (or the person) from there (`relay.boarding`)."""
+        off = self.offset(cur.camera)
+        for s, h in boarding.find(self.conn, cur, direction, self.p, self.rejected | set(out)):
             logit, why = h.logit, list(h.reasons)
             ref = self.attr_ref(cur, s)
             if self.p.use_attributes and ref is not None:
                 a, w = terms.attribute_logit(ref, s, self.p.soft_colours)
                 logit += self.p.w_attr * a
                 why += w
-            prev = out.get(s.id)
-            if prev is None or logit > prev.logit:
-                out[s.id] = Candidate(
-                    s, logit, h.link(mode_of(s.kind)), why, s.wall_start - off, s.wall_end - off
-                )
+            out[s.id] = Candidate(
+                s, logit, h.link(mode_of(s.kind)), why, s.wall_start - off, s.wall_end - off
+            )
 
     def _fragments(
         self, cur: Sighting, cur_t0: float, cur_t1: float, direction: str, out: dict[int, Candidate]
