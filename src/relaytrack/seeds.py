@@ -21,8 +21,8 @@ TUNING: dict[str, tuple[int, ...]] = {
     "detect": (3, 7, 11),
     "demo": (7, 11),
     "relay": tuple(range(10)),
-    # 17, 21, 24 added in session 13 (a day town among them: 7/11/13 are night/dusk) to develop the route's end
-    # and revisit rules on more than three routes.
+    # 17, 21, 24 added in session 13 to develop the route's ends and revisit rules on more than three routes
+    # (bench relay renders every town in daylight, whatever the seed).
     "relay-towns": (7, 11, 13, 17, 21, 24),
     "reid": (101, 102, 103),
     # The live pursuit (bench pursuit): the demo's town 7 and two more, rendered as the bench renders them;
