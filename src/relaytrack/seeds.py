@@ -39,7 +39,9 @@ HELD_OUT: dict[str, tuple[int, ...]] = {
     "watch": (31, 32, 33, 34, 35),
     "detect": (41, 42, 43, 44, 45),
     "relay": (1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009),
-    "relay-towns": (601, 602, 603),
+    # 604-606 appended in session 13 after the relay's last change of that session, never rendered before it:
+    # three routes were too few to say whether the 0.80 target holds.
+    "relay-towns": (601, 602, 603, 604, 605, 606),
     "reid": (501, 502, 503),
     # Written before the pursuit's prediction, budget or hand-off thresholds were tuned on anything.
     "pursuit": (701, 702, 703, 704, 705, 706),

@@ -461,7 +461,7 @@ def bench_relay(
     towns: Annotated[
         int,
         typer.Option(
-            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-603; with --tuning up to 6 "
+            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-606; with --tuning the six "
             "TUNING towns), rendered and ingested here: several minutes each on 2 cores",
             min=0,
             max=6,

@@ -67,11 +67,11 @@ def bench_reprocess(
     if around:
         opts.around = tuple(around)
     # The relay bench's folder: its towns (same seeds and shape) and full-rate stores are reused.
-    from relaytrack.seeds import HELD_OUT
+    from relaytrack.bench.reprocess import REPROCESS_HELD_OUT
 
     if held_out and seed:
         raise InputError("--held-out scores the held-out towns; it takes no --seed")
-    seeds = list(HELD_OUT["relay-towns"]) if held_out else list(seed or [7, 11, 13])
+    seeds = list(REPROCESS_HELD_OUT) if held_out else list(seed or [7, 11, 13])
     res = run(seeds, opts, work or home_dir() / "bench" / "relay-towns", say=console.print, held_out=held_out)
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
