@@ -55,3 +55,50 @@ def bench_reid(
         "ms per tracklet (5 crops): " + ", ".join(f"{k} {v}" for k, v in res["ms_per_tracklet"].items())
     )
     console.print(f"written: {out / 'reid.json'}")
+
+
+@bench.command("colours")
+def bench_colours(
+    towns: Annotated[int, typer.Option("--towns", min=1, max=6, help="Relay-bench towns scored")] = 3,
+    tuning: Annotated[
+        bool, typer.Option("--tuning", help="The relay bench's TUNING towns instead of its held-out ones")
+    ] = False,
+    work: Annotated[
+        Path | None,
+        typer.Option("--work", help="The relay bench's work folder (default .relaytrack/bench/relay-towns)"),
+    ] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the figures to this file")] = None,
+) -> None:
+    """How often the stored upper and lower clothing colours are the person's own, on the towns `bench relay`
+    rendered and ingested (their truth.json gives every person's colours), by what the person carries."""
+    from rich.table import Table
+
+    from relaytrack.bench.colours import run
+    from relaytrack.seeds import HELD_OUT, TUNING
+
+    seeds = list((TUNING if tuning else HELD_OUT)["relay-towns"][:towns])
+    res = run(
+        seeds, work or home_dir() / "bench" / "relay-towns", say=lambda m: console.print(f"[dim]{m}[/dim]")
+    )
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")
+    table = Table("town", "carries", "sightings", "upper right", "lower right", title="bench colours")
+    for seed, t in res["towns"].items():
+        for group, g in t["by_carried"].items():
+            table.add_row(str(seed), group, str(g["sightings"]), f"{g['upper_accuracy']:.3f}",
+                          f"{g['lower_accuracy']:.3f}")  # fmt: skip
+        table.add_row(str(seed), "all", str(t["sightings"]), f"{t['upper_accuracy'] or 0:.3f}",
+                      f"{t['lower_accuracy'] or 0:.3f}", end_section=True)  # fmt: skip
+    p = res["pooled"]
+    for group, g in p["by_carried"].items():
+        table.add_row("pooled", group, str(g["sightings"]), f"{g['upper_accuracy']:.3f}",
+                      f"{g['lower_accuracy']:.3f}")  # fmt: skip
+    table.add_row("pooled", "all", str(p["sightings"]), f"{p['upper_accuracy'] or 0:.3f}",
+                  f"{p['lower_accuracy'] or 0:.3f}")  # fmt: skip
+    console.print(table)
+    for seed, t in res["towns"].items():
+        console.print(
+            f"town {seed} upper misread: "
+            + ", ".join(f"{k} ({v})" for k, v in t["confusions"]["upper"].items())
+        )

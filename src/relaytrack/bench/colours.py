@@ -1,0 +1,126 @@
+"""`relaytrack bench colours`: how often the stored clothing colours are right, on the relay bench's towns.
+
+The description search ranks people by the upper and lower colours ingest stored for them, and the relay's
+attribute term compares them hop to hop: a colour read wrong puts the suspect below the look-alikes (issue 15's
+"clothing colour names taken from the right part"). Every person the town renders has its true upper and lower
+colour and carried items (truth.json "people"); a stored person sighting is that person where its boxes match
+the person's ground-truth boxes (`bench.truth.sighting_identities`). Read from the stores `bench relay` made,
+never re-analysed: this is what the system searched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from relaytrack.errors import InputError
+
+PARTS = ("upper", "lower")
+BAGS = ("backpack", "handbag", "suitcase")
+
+
+def _group(items: Iterable[str]) -> str:
+    """What a person carries, as far as it can hide the torso: a backpack, another bag, or neither."""
+    items = set(items)
+    if "backpack" in items:
+        return "backpack"
+    return "other bag" if items & set(BAGS) else "no bag"
+
+
+def score_sightings(rows: Iterable[tuple[int, str | None, str | None]], identities: Mapping[int, Any],
+                    people: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """rows: (sighting id, stored upper colour, stored lower colour) of person sightings; identities: sighting
+    id -> true person id (None: nobody); people: truth.json "people". Sightings of nobody, or of a person the
+    truth gives no colours for, are not scored. Returns counts, accuracies by part and by what the person
+    carries, and the commonest confusions."""
+    right = {p: 0 for p in PARTS}
+    n = 0
+    by_group: dict[str, Counter] = {}
+    confusions = {p: Counter() for p in PARTS}
+    for sid, upper, lower in rows:
+        who = identities.get(sid)
+        truth = people.get(str(who)) if who is not None else None
+        if not truth or not all(truth.get(p) for p in PARTS):
+            continue
+        n += 1
+        group = by_group.setdefault(_group(truth.get("items") or ()), Counter())
+        group["n"] += 1
+        for part, got in zip(PARTS, (upper, lower), strict=True):
+            if got == truth[part]:
+                right[part] += 1
+                group[part] += 1
+            else:
+                confusions[part][f"{truth[part]} -> {got or 'none'}"] += 1
+    return {
+        "sightings": n,
+        **{f"{p}_right": right[p] for p in PARTS},
+        **{f"{p}_accuracy": round(right[p] / n, 4) if n else None for p in PARTS},
+        "by_carried": {
+            g: {
+                "sightings": c["n"],
+                **{f"{p}_right": c[p] for p in PARTS},
+                **{f"{p}_accuracy": round(c[p] / c["n"], 4) for p in PARTS},
+            }
+            for g, c in sorted(by_group.items())
+        },
+        "confusions": {p: dict(confusions[p].most_common(6)) for p in PARTS},
+    }
+
+
+def score_town(tdir: Path, db: Path) -> dict[str, Any]:
+    """One rendered town and the store `bench relay` ingested it into."""
+    from relaytrack import town as town_mod
+    from relaytrack.bench.truth import sighting_identities
+    from relaytrack.store import Store
+
+    if not db.is_file() or not (tdir / "truth.json").is_file():
+        raise InputError(
+            f"{db.name}: no ingested town there; `relaytrack bench relay` renders and ingests it first"
+        )
+    store = Store(db)
+    try:
+        net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
+        identities: dict[int, Any] = {}
+        for cam in net["cameras"]:
+            gt = tdir / "mot" / cam["id"] / "gt" / "gt.txt"
+            if gt.is_file():
+                identities.update(sighting_identities(store.conn, cam["id"], gt))
+        rows = store.conn.execute(
+            "SELECT id, upper_color, lower_color FROM sightings WHERE kind='person' AND superseded_by IS NULL"
+        ).fetchall()
+        return score_sightings([tuple(r) for r in rows], identities, town_mod.load_truth(tdir)["people"])
+    finally:
+        store.close()
+
+
+def run(seeds: list[int], work: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every town of `seeds` in `work` (the relay bench's folder and town shape), and all pooled."""
+    from relaytrack.bench.relay_heldout import TownOptions
+
+    opts = TownOptions()
+    towns = {}
+    for seed in seeds:
+        say(f"town {seed}")
+        towns[seed] = score_town(work / opts.name(seed), work / f"{opts.name(seed)}.db")
+    n = sum(t["sightings"] for t in towns.values())
+    pooled = {
+        "sightings": n,
+        **{f"{p}_accuracy": round(sum(t[f"{p}_right"] for t in towns.values()) / n, 4) if n else None
+           for p in PARTS},
+    }  # fmt: skip
+    groups: dict[str, Counter] = {}
+    for t in towns.values():
+        for g, c in t["by_carried"].items():
+            groups.setdefault(g, Counter()).update(
+                {k: c[k] for k in ("sightings", "upper_right", "lower_right")}
+            )
+    pooled["by_carried"] = {
+        g: {"sightings": c["sightings"], **{f"{p}_accuracy": round(c[f"{p}_right"] / c["sightings"], 4)
+                                            for p in PARTS}}
+        for g, c in sorted(groups.items())
+    }  # fmt: skip
+    return {"seeds": seeds, "work": str(work), "towns": towns, "pooled": pooled}
