@@ -74,7 +74,7 @@ def score_sightings(rows: Iterable[tuple[int, str | None, str | None]], identiti
 def score_town(tdir: Path, db: Path) -> dict[str, Any]:
     """One rendered town and the store `bench relay` ingested it into."""
     from relaytrack import town as town_mod
-    from relaytrack.bench.truth import sighting_identities
+    from relaytrack.bench.truth import town_identities
     from relaytrack.store import Store
 
     if not db.is_file() or not (tdir / "truth.json").is_file():
@@ -84,11 +84,7 @@ def score_town(tdir: Path, db: Path) -> dict[str, Any]:
     store = Store(db)
     try:
         net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
-        identities: dict[int, Any] = {}
-        for cam in net["cameras"]:
-            gt = tdir / "mot" / cam["id"] / "gt" / "gt.txt"
-            if gt.is_file():
-                identities.update(sighting_identities(store.conn, cam["id"], gt))
+        identities = town_identities(store.conn, tdir, [c["id"] for c in net["cameras"]])
         rows = store.conn.execute(
             "SELECT id, upper_color, lower_color FROM sightings WHERE kind='person' AND superseded_by IS NULL"
         ).fetchall()

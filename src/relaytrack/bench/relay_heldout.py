@@ -41,11 +41,7 @@ from relaytrack.relay.learn_links import LinkComparison, compare_links, learn_li
 from relaytrack.relay.route import Hop, Route
 from relaytrack.store import Store
 
-FULL_MAP, FULL_LEARNED, FULL_ORACLE = (
-    "full relay, map links",
-    "full relay, learned links",
-    "full relay, oracle links",
-)
+FULL_MAP, FULL_LEARNED, FULL_ORACLE = "full relay, map links", "full relay, learned links", "full relay, oracle links"
 BASE_TOPO, BASE_APP = "baseline: linked camera in window + colour", "baseline: appearance alone"
 # (method, links it runs on)
 METHODS: tuple[tuple[str, str], ...] = (
@@ -302,13 +298,11 @@ class TownOptions:
         return f"town-s{seed}-c{self.cameras}-m{self.minutes:g}-d{self.decoys}-x{self.crowd:g}"
 
 
-def rendered_town(
-    seed: int, opts: TownOptions, work: Path, hops: int, say: Callable[[str], None]
-) -> TownScore:
+def rendered_town(seed: int, opts: TownOptions, work: Path, hops: int, say: Callable[[str], None]) -> TownScore:
     """Render (or reuse) a hard town, import its register, ingest every camera, search the suspect's
     description, relay from the operator-confirmed first hit."""
     from relaytrack import town as town_mod
-    from relaytrack.bench.truth import sighting_identities
+    from relaytrack.bench.truth import town_identities
     from relaytrack.config import load_config
     from relaytrack.pipeline.ingest import Stages, ingest
     from relaytrack.relay.network import import_network
@@ -320,12 +314,7 @@ def rendered_town(
     tdir = work / name
     t0 = time.perf_counter()
     town_mod.generate(
-        seed=seed,
-        cameras=opts.cameras,
-        minutes=opts.minutes,
-        out_dir=tdir,
-        decoys=opts.decoys,
-        crowd=opts.crowd,
+        seed=seed, cameras=opts.cameras, minutes=opts.minutes, out_dir=tdir, decoys=opts.decoys, crowd=opts.crowd
     )
     score = TownScore(str(tdir), seed, "rendered")
     score.notes["render_s"] = round(time.perf_counter() - t0, 1)
@@ -339,14 +328,7 @@ def rendered_town(
         stages = Stages.load(cfg)
         for cam in net["cameras"]:
             say(f"ingest {name} {cam['id']}")
-            ingest(
-                store,
-                str(tdir / cam["source"]),
-                cam["id"],
-                cfg,
-                stages,
-                start_wall=parse_time(cam.get("start_time")),
-            )
+            ingest(store, str(tdir / cam["source"]), cam["id"], cfg, stages, start_wall=parse_time(cam.get("start_time")))
         score.notes["ingest_s"] = round(time.perf_counter() - t0, 1)
         # As a deployment does: the store's own appearance model, learned without labels, then re-embedded.
         from relaytrack.errors import InputError
@@ -359,11 +341,7 @@ def rendered_town(
         except InputError as err:
             say(f"reid: {err}")
     truth = town_mod.load_truth(tdir)
-    identities: dict[int, int | None] = {}
-    for cam in net["cameras"]:
-        gt = tdir / "mot" / cam["id"] / "gt" / "gt.txt"
-        if gt.is_file():
-            identities.update(sighting_identities(store.conn, cam["id"], gt))
+    identities = town_identities(store.conn, tdir, [c["id"] for c in net["cameras"]])
     suspect = truth["suspect"]["id"]
     hits = search_description(store.conn, parse_text(truth["suspect"]["description_ko"]), top=20).hits
     confirmed = [h.sighting.id for h in hits if identities.get(h.sighting.id) == suspect]
@@ -449,11 +427,7 @@ def _pool(towns: list[TownScore]) -> dict[str, Any]:
 
 
 def protocol(s_seeds, t_seeds, people: int, suspects: int, opts: TownOptions, tuning: bool) -> list[str]:
-    split = (
-        "TUNING seeds (development run, not a result)"
-        if tuning
-        else "HELD_OUT seeds, fixed in bench/seeds.py before tuning, never tuned on"
-    )
+    split = "TUNING seeds (development run, not a result)" if tuning else "HELD_OUT seeds, fixed in bench/seeds.py before tuning, never tuned on"
     return [
         f"seeds: {split}; detection-level {list(s_seeds)}, rendered {list(t_seeds)}",
         f"detection-level: 5x5-camera grid, {people} people, simulator's own edge model (register headings off "
@@ -483,31 +457,12 @@ def print_held_out(res: dict[str, Any]) -> None:
     for kind, pooled in res["pooled"].items():
         if not pooled:
             continue
-        t = Table(
-            "method",
-            "routes",
-            "hops",
-            "correct",
-            "visits",
-            "covered",
-            "precision",
-            "recall",
-            "F1",
-            title=f"relay by identity, {kind} towns (pooled)",
-        )
+        t = Table("method", "routes", "hops", "correct", "visits", "covered", "precision", "recall", "F1",
+                  title=f"relay by identity, {kind} towns (pooled)")
         for m, _ in METHODS:
             s = pooled[m]
-            t.add_row(
-                m,
-                str(s["routes"]),
-                str(s["hops"]),
-                str(s["correct"]),
-                str(s["visits"]),
-                str(s["covered"]),
-                f"{s['precision']:.3f}",
-                f"{s['recall']:.3f}",
-                f"{s['f1']:.3f}",
-            )
+            t.add_row(m, str(s["routes"]), str(s["hops"]), str(s["correct"]), str(s["visits"]),
+                      str(s["covered"]), f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}")
         console.print(t)
         for lk in ("links_map", "links_learned"):
             if lk in pooled:
@@ -523,6 +478,4 @@ def print_held_out(res: dict[str, Any]) -> None:
         console.print(f"  truth:   {' > '.join(town['true_sequence'])}")
         for m, seq in town["sequences"].items():
             s = town["methods"][m]
-            console.print(
-                f"  {m}: {' > '.join(seq)}  (P {s['precision']:.2f} R {s['recall']:.2f} F1 {s['f1']:.2f})"
-            )
+            console.print(f"  {m}: {' > '.join(seq)}  (P {s['precision']:.2f} R {s['recall']:.2f} F1 {s['f1']:.2f})")

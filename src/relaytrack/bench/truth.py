@@ -56,6 +56,17 @@ def sighting_identities(conn, camera: str, gt_file: Path, min_iou: float = 0.5) 
     return out
 
 
+def town_identities(conn, town_dir: Path, cameras: list[str], min_iou: float = 0.5) -> dict[int, int | None]:
+    """`sighting_identities` over a rendered town's cameras (their `mot/<camera>/gt/gt.txt`; a camera without
+    one is skipped): {sighting id: true person id or None}."""
+    out: dict[int, int | None] = {}
+    for cam in cameras:
+        gt = Path(town_dir) / "mot" / cam / "gt" / "gt.txt"
+        if gt.is_file():
+            out.update(sighting_identities(conn, cam, gt, min_iou))
+    return out
+
+
 def route_identities(conn, route, mot_root: Path, min_iou: float = 0.5) -> dict[int, int | None]:
     """{sighting id: GT identity} for every sighting of a route (origin included), by sighting_identities on
     each of the route's cameras (mot_root/<camera>/gt/gt.txt): what relay.evaluate.route_scores judges by."""
