@@ -96,7 +96,7 @@ def test_the_veto_holds_between_close_frames_only():
     red = person_looks(scene([([300, 100, 330, 180], RED, NAVY)]), _one([300, 100, 330, 180]))
     white = person_looks(scene([([300, 100, 330, 180], WHITE, BLACK)]), _one([300, 100, 330, 180]))
 
-    def ids(dt: float) -> set[int]:
+    def ids(dt: float) -> tuple[set[int], set[int]]:
         tracker = Tracker(TrackConfig(), (W, H), classes=("person",))
         seen = set()
         for k in range(1, 6):

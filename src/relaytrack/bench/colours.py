@@ -31,14 +31,30 @@ def _group(items: Iterable[str]) -> str:
     return "other bag" if items & set(BAGS) else "no bag"
 
 
+def _summary(counts: Mapping[str, int]) -> dict[str, Any]:
+    """Counts {"sightings", "upper_right", "lower_right"} with the accuracies they give (None for nothing)."""
+    n = counts["sightings"]
+    return {
+        "sightings": n,
+        **{f"{p}_right": counts[f"{p}_right"] for p in PARTS},
+        **{f"{p}_accuracy": round(counts[f"{p}_right"] / n, 4) if n else None for p in PARTS},
+    }
+
+
+def _counted(groups: Mapping[str, Counter]) -> dict[str, Any]:
+    """The whole and each group of what people carry, summarised from their counts."""
+    whole = Counter({"sightings": 0, **{f"{p}_right": 0 for p in PARTS}})
+    for c in groups.values():
+        whole.update(c)
+    return {**_summary(whole), "by_carried": {g: _summary(c) for g, c in sorted(groups.items())}}
+
+
 def score_sightings(rows: Iterable[tuple[int, str | None, str | None]], identities: Mapping[int, Any],
                     people: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:  # fmt: skip
     """rows: (sighting id, stored upper colour, stored lower colour) of person sightings; identities: sighting
     id -> true person id (None: nobody); people: truth.json "people". Sightings of nobody, or of a person the
     truth gives no colours for, are not scored. Returns counts, accuracies by part and by what the person
     carries, and the commonest confusions."""
-    right = {p: 0 for p in PARTS}
-    n = 0
     by_group: dict[str, Counter] = {}
     confusions = {p: Counter() for p in PARTS}
     for sid, upper, lower in rows:
@@ -46,29 +62,16 @@ def score_sightings(rows: Iterable[tuple[int, str | None, str | None]], identiti
         truth = people.get(str(who)) if who is not None else None
         if not truth or not all(truth.get(p) for p in PARTS):
             continue
-        n += 1
-        group = by_group.setdefault(_group(truth.get("items") or ()), Counter())
-        group["n"] += 1
+        group = by_group.setdefault(
+            _group(truth.get("items") or ()), Counter({"sightings": 0, **{f"{p}_right": 0 for p in PARTS}})
+        )
+        group["sightings"] += 1
         for part, got in zip(PARTS, (upper, lower), strict=True):
             if got == truth[part]:
-                right[part] += 1
-                group[part] += 1
+                group[f"{part}_right"] += 1
             else:
                 confusions[part][f"{truth[part]} -> {got or 'none'}"] += 1
-    return {
-        "sightings": n,
-        **{f"{p}_right": right[p] for p in PARTS},
-        **{f"{p}_accuracy": round(right[p] / n, 4) if n else None for p in PARTS},
-        "by_carried": {
-            g: {
-                "sightings": c["n"],
-                **{f"{p}_right": c[p] for p in PARTS},
-                **{f"{p}_accuracy": round(c[p] / c["n"], 4) for p in PARTS},
-            }
-            for g, c in sorted(by_group.items())
-        },
-        "confusions": {p: dict(confusions[p].most_common(6)) for p in PARTS},
-    }
+    return {**_counted(by_group), "confusions": {p: dict(confusions[p].most_common(6)) for p in PARTS}}
 
 
 def score_town(tdir: Path, db: Path) -> dict[str, Any]:
@@ -101,22 +104,12 @@ def run(seeds: list[int], work: Path, say: Callable[[str], None] = print) -> dic
     towns = {}
     for seed in seeds:
         say(f"town {seed}")
-        towns[seed] = score_town(work / opts.name(seed), work / f"{opts.name(seed)}.db")
-    n = sum(t["sightings"] for t in towns.values())
-    pooled = {
-        "sightings": n,
-        **{f"{p}_accuracy": round(sum(t[f"{p}_right"] for t in towns.values()) / n, 4) if n else None
-           for p in PARTS},
-    }  # fmt: skip
+        name = opts.name(seed)
+        towns[seed] = score_town(work / name, work / f"{name}.db")
     groups: dict[str, Counter] = {}
     for t in towns.values():
         for g, c in t["by_carried"].items():
             groups.setdefault(g, Counter()).update(
                 {k: c[k] for k in ("sightings", "upper_right", "lower_right")}
             )
-    pooled["by_carried"] = {
-        g: {"sightings": c["sightings"], **{f"{p}_accuracy": round(c[f"{p}_right"] / c["sightings"], 4)
-                                            for p in PARTS}}
-        for g, c in sorted(groups.items())
-    }  # fmt: skip
-    return {"seeds": seeds, "work": str(work), "towns": towns, "pooled": pooled}
+    return {"seeds": seeds, "work": str(work), "towns": towns, "pooled": _counted(groups)}
