@@ -50,6 +50,11 @@ def _after_handoff(
     return [c for c in cands if c.s.kind != "vehicle" or c.t0 < at]
 
 
+def _revisit(c: Candidate, left: set[tuple[str, str]], factor: float) -> Candidate:
+    """`c` with the revisit cost (`RelayConfig.revisit_factor`) where its (camera, kind) is one the route left."""
+    return replace(c, conf=c.conf * factor) if factor < 1.0 and (c.s.camera, c.s.kind) in left else c
+
+
 def anchor_look(finder: CandidateFinder, s: Sighting) -> float | None:
     """How far `s` stands out (z-score) in its likeness to the anchors' mean look alone, the previous hop left
     out, calibrated as the appearance term is; None where the look cannot be scored (another kind, no
@@ -115,13 +120,7 @@ def beam_search(
                 # the same kind: the car someone got into may well drive back past where they walked.
                 left = {(start.camera, start.kind)} | {(c.s.camera, c.s.kind) for c, _ in path}
                 left.discard((cur.camera, cur.kind))
-                cands = sorted(
-                    (
-                        replace(c, conf=c.conf * p.revisit_factor) if (c.s.camera, c.s.kind) in left else c
-                        for c in cands
-                    ),
-                    key=lambda c: -c.conf,
-                )
+                cands = sorted((_revisit(c, left, p.revisit_factor) for c in cands), key=lambda c: -c.conf)
             p_take = sum(c.conf for c in cands)
             viable = [c for c in cands if c.conf >= p.stop_conf][: p.beam]
             alts = [c for c in cands if c.conf >= p.alt_min_conf]
@@ -190,16 +189,16 @@ def fill_gaps(finder: CandidateFinder, hops: list[Hop], confirmed: set[int]) -> 
         # where a track resumes or is about to) is one the person would have gone back to.
         elsewhere = {(h.sighting.camera, h.sighting.kind) for k, h in enumerate(out) if k not in (i, i + 1)}
         best: tuple[float, Candidate, Candidate] | None = None
-        for y in finder.candidates(a.sighting, "forward", used):
-            conf = y.conf * (p.revisit_factor if (y.s.camera, y.s.kind) in elsewhere else 1.0)
-            if conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start or _overlaps(y, held):
+        for y0 in finder.candidates(a.sighting, "forward", used):
+            y = _revisit(y0, elsewhere, p.revisit_factor)
+            if y.conf < p.stop_conf or y.t0 >= b.true_start or y.t1 <= a.true_start or _overlaps(y, held):
                 continue
             for z in finder.candidates(y.s, "forward", used - {b.sighting.id}):
                 # B is already on the route: the second leg only has to be plausible, not to win against
                 # Y's other neighbours.
                 if z.s.id == b.sighting.id and z.logit >= p.none_logit + p.gap_min_logit:
-                    if best is None or conf > best[0]:
-                        best = (conf, replace(y, conf=conf), z)
+                    if best is None or y.conf > best[0]:
+                        best = (y.conf, y, z)
         if best is None:
             i += 1
             continue
