@@ -296,6 +296,7 @@ WORDS: dict[str, str] = {
     "phone raised": "휴대전화를 듦",
     "then phone raised": "이어서 휴대전화를 듦",
     "then photographed the spot": "이어서 그 자리를 사진으로 찍음",
+    "stayed there": "그 자리에 더 머묾",
     "courier": "운반책",
     "forward": "이후 구간",  # a hop found after the origin in time
     "backward": "이전 구간",
@@ -476,6 +477,7 @@ PHRASES: list[tuple[str, str]] = [
     ("hand into the {p} ({n} frames)", "{p} 안으로 손을 넣음 ({n}프레임)"),
     ("phone raised towards the spot ({n} frames)", "그 자리를 향해 휴대전화를 듦 ({n}프레임)"),
     ("photo of the spot after the hand ({n} frames)", "손을 넣은 뒤 그 자리를 사진으로 찍음 ({n}프레임)"),
+    ("stayed at the spot {n} s after the hand", "손을 넣은 뒤 그 자리에 {n}초 더 머묾"),
     ("back at the same spot after {n} s", "{n}초 뒤 같은 자리로 돌아옴"),
     ("at night ({n})", "야간 ({n})"),
     ("{o} stop in {m} min", "{m}분 안에 {o}번째 멈춤"),

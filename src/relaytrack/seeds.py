@@ -16,8 +16,10 @@ TUNING: dict[str, tuple[int, ...]] = {
     "watch": (1, 2, 3),
     # The courier watch's innocent cues (issue 22): drop-free streets with confusers and more drop towns, for
     # tuning only (the scored confuser streets are the held-out watch seeds).
-    "watch-confusers": (1, 2, 3),
-    "watch-drops": (4, 5, 6, 8, 9, 10),
+    # 4-5 (confusers) and 11-16 (drops) added in session 14, to tune the hand's confirmation and the stay after
+    # it on more than one confuser street.
+    "watch-confusers": (1, 2, 3, 4, 5),
+    "watch-drops": (4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16),
     "detect": (3, 7, 11),
     "demo": (7, 11),
     "relay": tuple(range(10)),

@@ -42,3 +42,30 @@ def test_intervals_added_to_event_figures():
     assert ev["recall_zone_ci"]["k"] == 8 and ev["recall_zone_ci"]["n"] == 10
     assert ev["recall_zone_ci"]["low"] == pytest.approx(0.4902, abs=1e-4)
     assert ev["recall_ci"]["k"] == 9
+
+
+def test_held_out_drop_towns_have_innocent_people_at_their_spots(tmp_path, monkeypatch):
+    import relaytrack.town as town
+
+    got = []
+    monkeypatch.setattr(town, "generate", lambda seed, **k: got.append((seed, k["confusers"], k["out_dir"].name)))
+    bw.held_out_towns(tmp_path, 2, echo=lambda *_: None)
+    assert [c for _, c, _ in got] == [bw.DROP_TOWN_CONFUSERS] * 2 and bw.DROP_TOWN_CONFUSERS > 0
+    got.clear()
+    bw.held_out_towns(tmp_path, 1, echo=lambda *_: None, confusers=0)
+    seed = seeds.HELD_OUT["watch"][0]
+    assert got == [(seed, 0, f"held-s{seed}-{seeds.lighting_of(seed)}")]  # the earlier protocol's towns
+
+
+def test_alerts_at_no_drop_are_attributed_to_the_confuser_there():
+    truth = {
+        "couriers": [{"id": 1, "events": [{"camera": "C1", "zone": "Z1", "start": 10.0, "end": 30.0}]}],
+        "confusers": [{"id": 5, "kind": "postman", "visits": [{"camera": "C2", "zone": "Z4", "start": 50.0,
+                                                                "end": 55.0}]}],
+    }  # fmt: skip
+    alerts = [
+        {"camera": "C1", "start": 20.0, "end": 31.0},  # the drop
+        {"camera": "C2", "start": 54.0, "end": 60.0},  # the postman's visit
+        {"camera": "C2", "start": 200.0, "end": 210.0},  # nobody known there
+    ]
+    assert bw._false_alarms_by_kind(alerts, truth) == {"postman": 1, "other": 1}

@@ -95,11 +95,13 @@ def test_crouch_and_reach_into_the_mailbox_alerts_with_explanation(cfg):
     assert crossed, f"max score {max(a.score for a in res)}"
     first = crossed[0]
     # The hand alone stays under the threshold; the photo of the spot after it (from 11 s on) crosses it.
-    assert first.strengths["photo"] == 1.0 and first.strengths["reach"] == 1.0
+    assert first.strengths["photo"] > 0 and first.strengths["reach"] == 1.0
     before = [a for a in res if not a.strengths["photo"]]
     assert before and max(a.score for a in before) < cfg.alert.threshold
     final = res[-1]
     assert final.strengths["phone"] == 1.0 and final.signals["photo_frames"] >= cfg.signals.phone_frames
+    # A photo held for its full number of frames is the full signal; the first frames of it give their share.
+    assert final.strengths["photo"] == 1.0 and first.strengths["photo"] < 1.0
     assert final.signals["knee_min_deg"] == 80.0 and final.signals["box_ratio_min"] < 0.78
     assert final.reasons[0].startswith("stopped") and "mailbox Z2" in final.reasons[0]
     assert any(r.startswith("crouched") or r.startswith("bent over") for r in final.reasons)

@@ -55,6 +55,15 @@ def bench_watch(
     confuser_minutes: Annotated[
         float, typer.Option("--confuser-minutes", min=0.1, max=30, help="Minutes of each confuser town")
     ] = 10.0,
+    drop_confusers: Annotated[
+        int,
+        typer.Option(
+            "--drop-confusers",
+            min=0,
+            max=60,
+            help="Innocent people at the hiding spots of each held-out drop town (0: the drop towns alone)",
+        ),
+    ] = 6,
 ) -> None:
     """Courier events found at the right hiding spot (k/n, 95% CI) and time-to-alert on tuning and held-out
     towns; false alarms per camera-hour (95% upper bound) on real footage with defined zones; one table."""
@@ -63,7 +72,7 @@ def bench_watch(
     res = run_bench(
         out, towns=town, scenes=scenes, real=real, watch_config=watch_config, echo=console.print,
         held_out=held_out, real_held_out=real_held_out, held_out_towns_n=held_out_towns,
-        confuser_towns=confuser_towns, confuser_minutes=confuser_minutes,
+        confuser_towns=confuser_towns, confuser_minutes=confuser_minutes, drop_confusers=drop_confusers,
     )  # fmt: skip
     if json_file:
         json_file.parent.mkdir(parents=True, exist_ok=True)

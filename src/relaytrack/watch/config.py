@@ -63,6 +63,13 @@ class SignalConfig(Strict):
         description="Crouch/bend evidence counts only while the box bottom stays within this many heights of "
         "where the stop began (a person walking away shrinks in the image; crouching keeps the feet down)",
     )
+    replant_ratio: float = Field(
+        0.9,
+        gt=0.2,
+        le=1.5,
+        description="While the box is at least this share of the standing height (upright), the place the feet "
+        "are planted follows the person (still stepping into place after the stop began)",
+    )
     bend_torso_deg: float = Field(
         20.0, ge=5, le=90, description="Torso inclination from vertical above which the pose says bent"
     )
@@ -87,6 +94,20 @@ class SignalConfig(Strict):
         15.0, ge=0, le=300, description="A phone raise counts this long after a stop at a zone ended"
     )
     phone_frames: int = Field(2, ge=1, le=50, description="Analysed frames with a raised phone needed")
+    photo_full_frames: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Photo frames (a phone held up after the hand) that give the full photo signal; fewer give "
+        "their share of it: a phone in two frames is as often keypoint noise (hands in front of the chest)",
+    )
+    stay_after_s: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="Still at the spot this long after the hand action ended (checking or photographing the "
+        "hiding place, often with the phone out of the camera's sight) makes the stay-after signal",
+    )
     pose_frames: int = Field(3, ge=1, le=50, description="Analysed frames with crouch/bend (or reach) needed")
     sitting_s: float = Field(
         40.0, gt=0, le=3600, description="Low posture held longer than this is sitting/resting, not a drop"
@@ -145,6 +166,13 @@ class WeightConfig(Strict):
         le=2,
         description="A phone held up after the hand went in (reach or crouch seen first), standing: the photo of "
         "the hiding place",
+    )
+    stay: float = Field(
+        0.3,
+        ge=0,
+        le=2,
+        description="Stayed at the spot after the hand action (signals.stay_after_s): a passer-by who ties a shoe "
+        "or sets a parcel down gets up and goes",
     )
     stops: float = Field(0.35, ge=0, le=2, description="Several stops at different zones in the window")
     revisit: float = Field(0.15, ge=0, le=2, description="Came back to the same spot")

@@ -40,6 +40,9 @@ def explain(s: Stop, signals: dict, strengths: dict) -> tuple[list[str], str]:
     elif strengths["phone"]:
         reasons.append(f"phone raised towards the spot ({s.phone_frames} frames)")
         acts.append("then phone raised" if acts else "phone raised")
+    if strengths.get("stay"):
+        reasons.append(f"stayed at the spot {signals['after_hand_s']:.0f} s after the hand")
+        acts.append("stayed there")
     tail = []
     n = signals["stops_in_window"]
     if n >= 2:

@@ -46,6 +46,7 @@ from relaytrack.watch.zones import Zone
 
 TOP_EDGE_PX = 2.0  # a box starting this close to the frame's top is cut off by it
 RETRACK_S = 1.0  # a track that began this long before another ended may be that person picked up again
+UNSURE_MAX = 150  # low-keypoint frames kept per stop until the standing height can confirm them (bounded)
 
 
 def _lower_body_points(xyxy, n: int = 4) -> list[tuple[float, float]]:
@@ -332,6 +333,10 @@ class CameraWatch:
         if s is None or s.closed:
             return
         ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
+        # A stop begins as the person slows down, often a step or two before they settle at the spot: while
+        # they still stand at full height the place their feet are planted follows them.
+        if s.plant_y is None or ratio >= self.cfg.signals.replant_ratio:
+            s.plant_y = xyxy[3]
         tr.planted = self._planted(s, xyxy, stand_h)
         if tr.planted:
             s.box_ratio_min = ratio if s.box_ratio_min is None else min(s.box_ratio_min, ratio)
@@ -340,14 +345,18 @@ class CameraWatch:
         tr.box_low = ratio < self.cfg.signals.crouch_box_ratio and len(tr.heights) >= 5 and tr.planted
         if tr.box_low:
             self._low(tr, s, frame, t)
+        if s.unsure_low:
+            self._confirm_unsure(tr, s, stand_h)
 
     def _planted(self, s: Stop, xyxy, stand_h: float) -> bool:
-        """The box bottom is still where the stop began (within `planted_h` standing heights)."""
-        return abs(xyxy[3] - s.foot[1]) <= self.cfg.signals.planted_h * max(stand_h, 1.0)
+        """The box bottom is still where the person last stood upright in this stop (within `planted_h` heights)."""
+        plant_y = s.foot[1] if s.plant_y is None else s.plant_y
+        return abs(xyxy[3] - plant_y) <= self.cfg.signals.planted_h * max(stand_h, 1.0)
 
     def _low(self, tr: TrackState, s: Stop, frame: int, t: float) -> None:
         s.crouch_frames += 1
         s.low_s = s.dwell
+        s.hand_t = t if s.hand_t is None else max(s.hand_t, t)
         if s.crouch_frames == self.cfg.signals.pose_frames:
             s.key["crouch"] = (frame, t)
 
@@ -374,14 +383,11 @@ class CameraWatch:
         ratio = (xyxy[3] - xyxy[1]) / max(stand_h, 1.0)
         # Keypoints of small people are noisy: a low pose counts only when the box got lower too, or when
         # the box cannot show it because the frame's top edge cuts the head off (it is as tall standing).
-        low = (
-            (
-                (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg)
-                or (p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg)
-            )
-            and (ratio < sc.confirm_box_ratio or xyxy[1] <= TOP_EDGE_PX)
-            and tr.planted
-        ) or (
+        low_keypoints = (p.knee_deg is not None and p.knee_deg < sc.crouch_knee_deg) or (
+            p.torso_deg is not None and p.torso_deg > sc.bend_torso_deg
+        )
+        box_says = ratio < sc.confirm_box_ratio or xyxy[1] <= TOP_EDGE_PX
+        low = (low_keypoints and box_says and tr.planted) or (
             # Bending over to a spot at hand height leaves the box as tall (or taller): a clearly inclined
             # torso counts on its own.
             p.torso_deg is not None and p.torso_deg > sc.strong_bend_torso_deg and tr.planted
@@ -402,9 +408,29 @@ class CameraWatch:
         # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
         leaning = tr.planted and p.torso_deg is not None and p.torso_deg > sc.reach_torso_deg
         if (low or leaning or (tr.box_low and not upright)) and at_spot:
-            s.reach_frames += 1
-            if s.reach_frames == sc.pose_frames:
-                s.key["reach"] = (frame, t)
+            self._reach(s, frame, t)
+        elif low_keypoints and tr.planted and not low and len(s.unsure_low) < UNSURE_MAX:
+            s.unsure_low.append((frame, t, xyxy[3] - xyxy[1], at_spot))
+
+    def _reach(self, s: Stop, frame: int, t: float) -> None:
+        s.reach_frames += 1
+        s.hand_t = t if s.hand_t is None else max(s.hand_t, t)
+        if s.reach_frames == self.cfg.signals.pose_frames:
+            s.key["reach"] = (frame, t)
+
+    def _confirm_unsure(self, tr: TrackState, s: Stop, stand_h: float) -> None:
+        """Low keypoints the box could not confirm when they were seen (no standing height yet) count once the
+        person stood up taller than those boxes: the crouch, and the reach where a wrist was at the spot."""
+        keep = []
+        for frame, t, h, at_spot in s.unsure_low:
+            if h / max(stand_h, 1.0) < self.cfg.signals.confirm_box_ratio:
+                self._low(tr, s, frame, t)
+                s.pose_low_frames += 1
+                if at_spot:
+                    self._reach(s, frame, t)
+            else:
+                keep.append((frame, t, h, at_spot))
+        s.unsure_low = keep
 
     def _phone(self, s: Stop, frame: int, t: float, low: bool) -> None:
         """A raised phone at this frame (`low`: the person is crouched or bent over now)."""
@@ -476,6 +502,8 @@ class CameraWatch:
         reached = s.reach_frames >= sc.pose_frames and not sitting
         phone = s.phone_frames >= sc.phone_frames
         photo = s.photo_frames >= sc.phone_frames and (reached or crouched)
+        hand = reached or crouched
+        after_hand = s.last - s.hand_t if hand and s.hand_t is not None else None
         stop_start_wall = wall - (t - s.start)
         others = self.route.same_person(
             (self.camera, tr.track_id), tr.hist, stop_start_wall, sc.appearance_match, sc.route_window_s
@@ -499,7 +527,8 @@ class CameraWatch:
             "crouch_pose": 1.0 if crouched and pose_confirmed else 0.0,
             "reach": 1.0 if reached else 0.0,
             "phone": 1.0 if phone else 0.0,
-            "photo": 1.0 if photo else 0.0,
+            "photo": min(1.0, s.photo_frames / sc.photo_full_frames) if photo else 0.0,
+            "stay": 1.0 if after_hand is not None and after_hand >= sc.stay_after_s else 0.0,
             "stops": min(1.0, (n_stops - 1) / 2.0),
             "revisit": 1.0 if back else 0.0,
             "night": 1.0 if night else 0.0,
@@ -542,6 +571,7 @@ class CameraWatch:
             "gone_move_h": None if s.gone_move_h is None else round(s.gone_move_h, 2),
             "gone_speed_h_s": None if s.gone_speed_h_s is None else round(s.gone_speed_h_s, 2),
             "head_turns": s.head_turns,
+            "after_hand_s": None if after_hand is None else round(after_hand, 1),
             "spot_change_share": share,
             "spot_compare": None if change is None else change.why,
         }

@@ -22,15 +22,23 @@ class Stop:
     last: float
     start_frame: int
     foot: tuple[float, float] = (0.0, 0.0)  # where the person stood when the stop began
+    # Box bottom (image y) where the person last stood upright during the stop: crouch evidence needs the feet
+    # to stay there. None until the first box of the stop.
+    plant_y: float | None = None
     crouch_frames: int = 0
     pose_low_frames: int = 0  # of those, frames where the keypoints (knees, torso) said low too
     low_s: float = 0.0
+    hand_t: float | None = None  # the last analysed moment of the hand action (crouched, bent or reaching)
     reach_frames: int = 0
     posed_frames: int = 0  # analysed frames with a posture during the stop (the share of them with a reach)
     phone_frames: int = 0
     # Phone frames after the hand went in (reach or crouch seen), held upright: the photo a courier takes of
     # the hiding place for the buyer. A phone seen while still crouched is mostly hands in front of the chest.
     photo_frames: int = 0
+    # Posed frames whose knees or torso said low while the box could not confirm it yet: a person found only
+    # once crouched (in the dark, behind others) has no standing height until they stand up again. Each is
+    # (frame, t, box height, wrist at the spot), confirmed or not once the standing height is known.
+    unsure_low: list[tuple[int, float, float, bool]] = field(default_factory=list)
     sitting: bool = False
     knee_min: float | None = None
     torso_max: float | None = None
