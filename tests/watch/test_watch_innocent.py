@@ -75,8 +75,11 @@ def test_a_postman_round_scores_below_the_threshold_while_a_planted_drop_alerts(
             (3, XS[1], XS[1], None, True), (2, XS[1], XS[1], None, False), (5, XS[1], 700, None, False)]  # fmt: skip
     out, alerts = drive(cfg, drop)
     assert [a.zone for a in alerts] == ["M1"] and alerts[0].score >= cfg.alert.threshold
-    # The round cue is what lowers the postman: without its weight the 4th stop alerts.
-    loose = load_watch_config(None, {"alert.clips": False, "innocent.w_round": 0.0, "innocent.w_brief": 0.0})
+    # The round cue is what lowers the postman: without its weight the 4th stop alerts (at the threshold before
+    # the stay-after signal; the hand at a 3rd spot alone, 0.95, is now just under the default of 1.0).
+    loose = load_watch_config(
+        None, {"alert.clips": False, "innocent.w_round": 0.0, "innocent.w_brief": 0.0, "alert.threshold": 0.9}
+    )
     _, alerts = drive(loose, plan)
     assert [a for a in alerts if a.zone == "M3"]
 

@@ -100,3 +100,39 @@ def test_low_keypoints_never_confirmed_by_a_taller_box_stay_unsure(cfg):
     # The same person never seen taller: the keypoints alone (small people are noisy) do not make a crouch.
     res = run(CameraWatch("C1", [POT], cfg), [EMPTY, {**FOUND_LOW, "s": 9}])
     assert res and res[-1][1].strengths["crouch"] == 0.0
+
+
+# The hand at the pot, then upright at the spot (the photo of it out of the camera's sight), then on.
+HAND = {"s": 4, "x0": 520, "foot0": 275, "h0": 100, "h1": 62, "pose": CROUCHED}
+UP = {"s": 1, "x0": 520, "foot0": 275, "h0": 100, "pose": UPRIGHT}
+WALK_ON = {"s": 3, "x0": 520, "x1": 640, "foot0": 275, "h0": 100}
+
+
+def _final(res):
+    return res[-1][1]
+
+
+@pytest.mark.parametrize(("stay_s", "fires"), [(7, True), (1, False)])
+def test_staying_at_the_spot_after_the_hand_is_its_own_signal(cfg, stay_s, fires):
+    plan = [WALK_IN, HAND, {**UP, "s": stay_s}, WALK_ON]
+    last = _final(run(CameraWatch("C1", [POT], cfg), plan))
+    assert last.strengths["crouch"] == 1.0 and last.strengths["photo"] == 0.0
+    assert last.strengths["stay"] == (1.0 if fires else 0.0)
+    assert stay_s <= last.signals["after_hand_s"] <= stay_s + 1.0  # and the first steps away
+    said = [r for r in last.reasons if r.startswith("stayed at the spot")]
+    assert bool(said) == fires
+
+
+def test_staying_without_a_hand_is_no_stay_after_it(cfg):
+    # Standing at the spot as long, hands never there (a smoker, someone waiting): no hand, no stay after it.
+    plan = [WALK_IN, {**UP, "s": 11}, WALK_ON]
+    last = _final(run(CameraWatch("C1", [POT], cfg), plan))
+    assert last.strengths["stay"] == 0.0 and last.signals["after_hand_s"] is None
+
+
+def test_the_reason_names_the_whole_kind_of_spot(cfg):
+    meter = make_zone(
+        {"id": "Z7", "kind": "gas_meter", "polygon": [[500, 230], [540, 230], [540, 262], [500, 262]]}, "t"
+    )
+    last = _final(run(CameraWatch("C1", [meter], cfg), [WALK_IN, HAND, UP, WALK_ON]))
+    assert any(r.startswith("hand into the gas meter (") for r in last.reasons), last.reasons

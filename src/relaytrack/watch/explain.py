@@ -32,7 +32,8 @@ def explain(s: Stop, signals: dict, strengths: dict) -> tuple[list[str], str]:
         reasons.append(f"{what} ({', '.join(detail)})" if detail else what)
         acts.append(what)
     if strengths["reach"]:
-        reasons.append(f"hand into the {s.zone.label.split(' ')[0]} ({s.reach_frames} frames)")
+        # The spot's kind without its id: "gas meter", not "gas".
+        reasons.append(f"hand into the {s.zone.label.rsplit(' ', 1)[0]} ({s.reach_frames} frames)")
         acts.append("reached in")
     if strengths.get("photo"):  # callers built before the photo signal pass no such key
         reasons.append(f"photo of the spot after the hand ({s.photo_frames} frames)")

@@ -401,13 +401,16 @@ class CameraWatch:
             self._low(tr, s, frame, t)
         if low:
             s.pose_low_frames += 1
-        if p.phone_pose:
-            self._phone(s, frame, t, low=low or tr.box_low)
-        self._head(s, p.head)
         # Reaching in happens while crouched or bent over; a hand near the spot while walking upright is not.
         # Leaning towards a spot at hand height shows in the torso and knees, not in the box height.
         leaning = tr.planted and p.torso_deg is not None and p.torso_deg > sc.reach_torso_deg
-        if (low or leaning or (tr.box_low and not upright)) and at_spot:
+        reaching = (low or leaning or (tr.box_low and not upright)) and at_spot
+        if p.phone_pose:
+            # Arms held out towards the spot with a phone (someone photographing a shop front) are a reach and
+            # a phone in the same frames: the photo of a hiding place comes after the hand has left it.
+            self._phone(s, frame, t, low=low or tr.box_low or reaching)
+        self._head(s, p.head)
+        if reaching:
             self._reach(s, frame, t)
         elif low_keypoints and tr.planted and not low and len(s.unsure_low) < UNSURE_MAX:
             s.unsure_low.append((frame, t, xyxy[3] - xyxy[1], at_spot))
@@ -502,7 +505,9 @@ class CameraWatch:
         reached = s.reach_frames >= sc.pose_frames and not sitting
         phone = s.phone_frames >= sc.phone_frames
         photo = s.photo_frames >= sc.phone_frames and (reached or crouched)
-        hand = reached or crouched
+        # A lower box alone is also a person half hidden behind something: the stay after the hand needs the
+        # hand seen in the keypoints (a reach, or knees or torso that said low).
+        hand = reached or (crouched and pose_confirmed)
         after_hand = s.last - s.hand_t if hand and s.hand_t is not None else None
         stop_start_wall = wall - (t - s.start)
         others = self.route.same_person(
