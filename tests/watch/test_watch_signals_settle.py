@@ -136,3 +136,14 @@ def test_the_reason_names_the_whole_kind_of_spot(cfg):
     )
     last = _final(run(CameraWatch("C1", [meter], cfg), [WALK_IN, HAND, UP, WALK_ON]))
     assert any(r.startswith("hand into the gas meter (") for r in last.reasons), last.reasons
+
+
+def test_a_stay_handed_over_to_the_track_that_goes_on_keeps_the_hand(cfg):
+    from relaytrack.watch.stop import Stop
+
+    lost, goes_on = Stop(POT, 10.0, 14.0, 50, hand_t=13.0), Stop(POT, 12.0, 20.0, 60)
+    lost.hand_over(goes_on)
+    assert goes_on.hand_t == 13.0 and goes_on.start == 10.0
+    later = Stop(POT, 12.0, 20.0, 60, hand_t=15.0)
+    lost.hand_over(later)
+    assert later.hand_t == 15.0  # the latest moment of the hand, whichever track saw it

@@ -74,6 +74,8 @@ class Stop:
         ):
             setattr(to, k, max(getattr(to, k), getattr(self, k)))
         to.low_s = max(to.low_s, self.low_s)
+        if self.hand_t is not None:
+            to.hand_t = self.hand_t if to.hand_t is None else max(to.hand_t, self.hand_t)
         to.sitting = to.sitting or self.sitting
         for k, pick in (("knee_min", min), ("torso_max", max), ("box_ratio_min", min)):
             mine, theirs = getattr(self, k), getattr(to, k)
