@@ -318,7 +318,7 @@ def run_bench(
     real_held_out: bool = False,
     held_out_towns_n: int = len(HELD_OUT["watch"]),
     confuser_towns: int = 0,
-    confuser_minutes: float = 10.0,
+    confuser_minutes: float = 12.0,
     drop_confusers: int = DROP_TOWN_CONFUSERS,
 ) -> dict[str, Any]:
     """towns: the tuning set (rendered here from seeds.TUNING when empty; scenes=0 skips it); held_out: towns

@@ -19,7 +19,7 @@ from relaytrack.bench.seeds import HELD_OUT, lighting_of
 from relaytrack.bench.stats import poisson_rate
 from relaytrack.watch.config import WatchConfig
 
-CONFUSER_CAMERAS, CONFUSER_MINUTES, CONFUSERS_PER_TOWN = 5, 10.0, 24
+CONFUSER_CAMERAS, CONFUSER_MINUTES, CONFUSERS_PER_TOWN = 5, 12.0, 24
 TOLERANCE_S = 2.0
 
 
