@@ -154,7 +154,7 @@ class WeightConfig(Strict):
     # height is known): photo 0.65, stay 0.3, threshold 1.0, chosen by a grid on tuning towns watch-drops 1-6,
     # 8-16 (31 drops) and confuser streets 1-3 (1.08 camera-hours) as the most drops with no false alarm and
     # at least 0.1 between the threshold and the highest innocent stop: 20/31 drops, 0 false alarms, where
-    # the weights before found 16/31 with 3 false alarms on the same recordings.
+    # the weights before found 14/31 with 5 false alarms on the same recordings (replayed end to end).
     dwell: float = Field(0.25, ge=0, le=2, description="Dwell near a zone (min_dwell_s .. full_dwell_s)")
     crouch: float = Field(0.10, ge=0, le=2, description="Crouched or bent during the stop")
     crouch_pose: float = Field(
