@@ -31,6 +31,11 @@ def _group(items: Iterable[str]) -> str:
     return "other bag" if items & set(BAGS) else "no bag"
 
 
+def _zero() -> Counter:
+    """Counts of no sighting yet: {"sightings", "upper_right", "lower_right"} all 0."""
+    return Counter({"sightings": 0, **{f"{p}_right": 0 for p in PARTS}})
+
+
 def _summary(counts: Mapping[str, int]) -> dict[str, Any]:
     """Counts {"sightings", "upper_right", "lower_right"} with the accuracies they give (None for nothing)."""
     n = counts["sightings"]
@@ -43,7 +48,7 @@ def _summary(counts: Mapping[str, int]) -> dict[str, Any]:
 
 def _counted(groups: Mapping[str, Counter]) -> dict[str, Any]:
     """The whole and each group of what people carry, summarised from their counts."""
-    whole = Counter({"sightings": 0, **{f"{p}_right": 0 for p in PARTS}})
+    whole = _zero()
     for c in groups.values():
         whole.update(c)
     return {**_summary(whole), "by_carried": {g: _summary(c) for g, c in sorted(groups.items())}}
@@ -62,9 +67,7 @@ def score_sightings(rows: Iterable[tuple[int, str | None, str | None]], identiti
         truth = people.get(str(who)) if who is not None else None
         if not truth or not all(truth.get(p) for p in PARTS):
             continue
-        group = by_group.setdefault(
-            _group(truth.get("items") or ()), Counter({"sightings": 0, **{f"{p}_right": 0 for p in PARTS}})
-        )
+        group = by_group.setdefault(_group(truth.get("items") or ()), _zero())
         group["sightings"] += 1
         for part, got in zip(PARTS, (upper, lower), strict=True):
             if got == truth[part]:

@@ -26,6 +26,7 @@ The real footage is run with a night-time start (the `night` signal on), the wor
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,24 +119,21 @@ def run_towns(
         res = watch_sources(specs, None, None, wcfg, once=True, clips_dir=out / "clips" / d.name)
         ev = evaluate_events(res.alerts, truth)
         ev["town"] = d.name
-        ev["false_alarms_by_kind"] = _false_alarms_by_kind([a.public() for a in res.alerts], truth)
+        public = [a.public() for a in res.alerts]
+        ev["false_alarms_by_kind"] = _false_alarms_by_kind(public, truth)
         ev["cameras"] = len(specs)
         ev["wall_s"] = round(time.time() - t0, 1)
         ev["processing_latency_max"] = round(max(res.latencies()), 3) if res.latencies() else None
         rows.append(ev)
         echo(f"  {d.name}: events={ev['events']} alerts={ev['alerts']} matched={ev['matched']} "
              f"latency={ev['latency']} ({ev['wall_s']} s)")  # fmt: skip
-        for a in res.alerts:
-            all_alerts.append({**a.public(), "camera": f"{d.name}/{a.camera}"})
+        all_alerts.extend({**a, "camera": f"{d.name}/{a['camera']}"} for a in public)
         from relaytrack.watch.evaluate import truth_events
 
         all_events.extend({**e, "camera": f"{d.name}/{e['camera']}"} for e in truth_events(truth))
     total = with_intervals(evaluate_events(all_alerts, all_events))
     total["towns"] = rows
-    total["false_alarms_by_kind"] = {}
-    for r in rows:
-        for k, v in r["false_alarms_by_kind"].items():
-            total["false_alarms_by_kind"][k] = total["false_alarms_by_kind"].get(k, 0) + v
+    total["false_alarms_by_kind"] = dict(sum((Counter(r["false_alarms_by_kind"]) for r in rows), Counter()))
     return total
 
 

@@ -84,18 +84,13 @@ def bench_colours(
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")
     table = Table("town", "carries", "sightings", "upper right", "lower right", title="bench colours")
-    for seed, t in res["towns"].items():
+    # Each town, then the pooled figures: a row per group of what people carry, then everyone.
+    for label, t in [*((str(seed), t) for seed, t in res["towns"].items()), ("pooled", res["pooled"])]:
         for group, g in t["by_carried"].items():
-            table.add_row(str(seed), group, str(g["sightings"]), f"{g['upper_accuracy']:.3f}",
+            table.add_row(label, group, str(g["sightings"]), f"{g['upper_accuracy']:.3f}",
                           f"{g['lower_accuracy']:.3f}")  # fmt: skip
-        table.add_row(str(seed), "all", str(t["sightings"]), f"{t['upper_accuracy'] or 0:.3f}",
+        table.add_row(label, "all", str(t["sightings"]), f"{t['upper_accuracy'] or 0:.3f}",
                       f"{t['lower_accuracy'] or 0:.3f}", end_section=True)  # fmt: skip
-    p = res["pooled"]
-    for group, g in p["by_carried"].items():
-        table.add_row("pooled", group, str(g["sightings"]), f"{g['upper_accuracy']:.3f}",
-                      f"{g['lower_accuracy']:.3f}")  # fmt: skip
-    table.add_row("pooled", "all", str(p["sightings"]), f"{p['upper_accuracy'] or 0:.3f}",
-                  f"{p['lower_accuracy'] or 0:.3f}")  # fmt: skip
     console.print(table)
     for seed, t in res["towns"].items():
         console.print(
