@@ -21,6 +21,10 @@ def bench_cameras(
     ] = 176_371,
     fmt: Annotated[str, typer.Option("--format", help="Register file: yaml or geojson")] = "yaml",
     seed: Annotated[int, typer.Option(help="Seed of the camera layout and headings")] = 0,
+    mounted: Annotated[
+        bool,
+        typer.Option("--mounted", help="Cameras give mounts (height 3-8 m, tilt 15-45°): view-to-view links"),
+    ] = False,
     work: Annotated[Path | None, typer.Option(help="Folder for the register and the store")] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures to this file")
@@ -33,13 +37,17 @@ def bench_cameras(
 
     if fmt not in ("yaml", "geojson"):
         raise InputError(f"--format takes yaml or geojson, got {fmt!r}")
-    res = run(cameras, seed=seed, fmt=fmt, work=work or home_dir() / "bench" / "cameras", say=console.print)
+    res = run(
+        cameras, seed=seed, fmt=fmt, work=work or home_dir() / "bench" / "cameras", mounted=mounted,
+        say=console.print,
+    )  # fmt: skip
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
         json_file.write_text(json.dumps(res, indent=2), encoding="utf-8")
-    s = res["seconds_by_step"]
+    s, what = res["seconds_by_step"], ", mounted" if mounted else ""
     console.print(
-        f"{res['cameras']:,} cameras ({res['format']}) imported with map links in {res['seconds']:.1f} s: "
+        f"{res['cameras']:,} cameras ({res['format']}{what}) imported with map links "
+        f"in {res['seconds']:.1f} s: "
         f"read {s['read']:.1f} s, links worked out {s['infer']:.1f} s before the write lock, "
         f"write lock held {s['write']:.1f} s; {res['links_inferred']:,} links "
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(res['links_by_mode'].items()))})"

@@ -10,7 +10,8 @@ tree for everything up to that distance instead. The result is the full sort's, 
 (tests/relay/test_map_links_fast.py compares both on random registers).
 
 `distance_links` computes the camera-to-camera travel times and edges of `map_link` for many
-pairs at once (the same formulas on arrays).
+pairs at once (the same formulas on arrays), and `relay.viewgaps` the view-to-view ones of mounted cameras
+(each camera's ground footprint once, not once per pair: 20,000 mounted cameras took 320 s pair by pair).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from relaytrack.errors import InputError
 from relaytrack.records import Camera, Link
 from relaytrack.relay.footprint import Mount, View, footprint, mount_of, view_gap
 from relaytrack.relay.geo import EARTH_RADIUS_M, edge_towards, haversine_m
+from relaytrack.relay.viewgaps import Footprints, footprints, view_gaps, views_of
 
 SLACK = 4  # neighbours asked for beyond k: room for the source itself and for ties
 TOL_M = 1e-6  # distances closer than this are not trusted to order the same by chord and by haversine
@@ -273,7 +275,9 @@ def infer_links(
     """Links from each source camera to its nearest `neighbours` cameras of `pool` within radius_m, both ways.
     `mounts`: camera id -> Mount where the register gives it (`camera_mounts`); a pair with both mounted and
     headed is linked view to view, any other camera to camera."""
-    return map_links(sources, pool, mode=mode, radius_m=radius_m, neighbours=neighbours, mounts=mounts).links()
+    return map_links(
+        sources, pool, mode=mode, radius_m=radius_m, neighbours=neighbours, mounts=mounts
+    ).links()
 
 
 @dataclass
@@ -312,7 +316,7 @@ def map_links(
 ) -> LinkTable:
     """`infer_links` as a LinkTable: nearest neighbours from a k-d tree (`relay.maplinks`, the same
     neighbours as sorting the whole pool by distance, ties by pool order), camera-to-camera times on arrays,
-    view-to-view pairs through `map_link`."""
+    view-to-view pairs as `map_link` makes them, on arrays (`relay.viewgaps`)."""
     radius = radius_m if radius_m is not None else DEFAULT_RADIUS_M[mode]
     mounts = mounts or {}
     cams = [c for c in pool if c.lat is not None]
@@ -332,7 +336,8 @@ def map_links(
         src_idx[k] = index[srcs[k].id]
     a0 = src_idx[ri] if len(ri) else np.zeros(0, np.int64)
     n = max(1, len(cams))
-    code = np.sort(np.concatenate([a0 * n + cj, cj * n + a0]))  # each pair both ways, once (np.unique is slower)
+    # each pair both ways, once (np.unique is slower)
+    code = np.sort(np.concatenate([a0 * n + cj, cj * n + a0]))
     code = code[np.concatenate([[True], code[1:] != code[:-1]])] if len(code) else code
     a, b = code // n, code % n
     lat = np.array([c.lat for c in cams], np.float64)
@@ -340,9 +345,42 @@ def map_links(
     heading = np.array([np.nan if c.heading_deg is None else c.heading_deg for c in cams], np.float64)
     cols = distance_links(lat, lon, heading, a, b, SPEEDS[mode], DETOUR)
     viewed = np.array([c.heading_deg is not None and c.id in mounts for c in cams], bool)
-    for r in np.flatnonzero(viewed[a] & viewed[b]).tolist() if len(cams) else []:
-        ln = map_link(cams[a[r]], cams[b[r]], mode, mounts)
-        for key, v in (("mean_s", ln.mean_s), ("std_s", ln.std_s), ("min_s", ln.min_s), ("max_s", ln.max_s),
-                       ("exit_edge", ln.exit_edge), ("entry_edge", ln.entry_edge)):  # fmt: skip
-            cols[key][r] = v
+    if len(cams) and viewed.any():
+        _view_links(cols, cams, viewed, mounts, a, b, mode)
     return LinkTable(cams, a, b, mode, cols)
+
+
+_LAST_FOOTPRINTS: list[tuple[tuple[bytes, ...], Footprints]] = []  # an import's walk and drive links share it
+
+
+def _view_links(cols, cams: list[Camera], viewed: np.ndarray, mounts: dict[str, Mount], a, b, mode) -> None:
+    """`map_link`'s view-to-view links, in place, for the pairs a -> b whose cameras are both `viewed`
+    (mounted and headed), on arrays (`relay.viewgaps`); a pair whose views view_gap cannot place (a camera
+    that sees no ground) keeps its camera-to-camera columns, as map_link falls back to them."""
+    rows = np.flatnonzero(viewed[a] & viewed[b])
+    if len(rows) == 0:
+        return
+    idx = np.flatnonzero(viewed)  # every viewed camera, pairs or not: the same views for every mode's table
+    views = views_of([cams[i] for i in idx.tolist()], [mounts[cams[i].id] for i in idx.tolist()])
+    key, last = views.key(), _LAST_FOOTPRINTS[-1:]  # one read: another thread may replace it meanwhile
+    if last and last[0][0] == key:
+        fp = last[0][1]
+    else:
+        fp = footprints(views)
+        _LAST_FOOTPRINTS[:] = [(key, fp)]
+    compact = np.cumsum(viewed) - 1
+    gap, exit_edge, entry_edge = view_gaps(views, fp, compact[a[rows]], compact[b[rows]])
+    placed = ~np.isnan(gap)
+    rows, g = rows[placed], gap[placed]
+    slow, typical, fast = SPEEDS[mode]
+    m_lo, m_hi = VIEW_MARGIN_LO_M / typical, VIEW_MARGIN_HI_M / typical
+    # apart, or overlapping views: seen by both at once, the second view entered before the first is left
+    apart = g > 0
+    lo = np.where(apart, g / fast - m_lo, g * DETOUR / typical - m_lo)
+    hi = np.where(apart, g * DETOUR / slow + m_hi, m_hi)
+    cols["mean_s"][rows] = np.where(apart, g * VIEW_DETOUR / typical, g * OVERLAP_SLANT / typical)
+    cols["std_s"][rows] = np.maximum(3.0, (hi - lo) / 6.0)
+    cols["min_s"][rows] = lo
+    cols["max_s"][rows] = hi
+    cols["exit_edge"][rows] = exit_edge[placed]
+    cols["entry_edge"][rows] = entry_edge[placed]
