@@ -201,3 +201,168 @@ def test_without_following_those_frames_are_masked_whole_as_before(store, fragme
     assert [f for f in log if log[f]["target_state"] == "unknown"] == [1, 2, 3, 8, 9, 10, 11, 12]
     assert all(log[f]["target"] is None for f in (1, 2, 3, 8, 12))
     assert res.hops[0].target_followed_frames == 0
+
+
+# Relinking: where the target is lost, another track that starts near where it was heading and looks like it
+# takes it on (the tracker fragments a person at an occlusion); never a track seen beside the target.
+RELINK = FollowSettings(relink_gap_s=1.0, relink_jump=1.0, relink_similarity=0.5)
+
+
+def _stored(fol: Follower, frames: range) -> None:
+    for f in frames:
+        img = _frame([(_at(f), RED)])
+        fol.learn(img, _at(f), f)
+
+
+def test_a_new_track_where_the_target_was_heading_takes_it_on_after_a_gap():
+    fol = Follower(RELINK)
+    fol.gap = 10
+    _stored(fol, range(0, 5))
+    walk = fol.walk_on(_at(4), 5)
+    assert walk.velocity == pytest.approx((4.0, 0.0))
+    for f in (5, 6, 7):  # hidden: nobody there, the walk coasts then loses the target
+        walk.step(_frame([]), [], {})
+    assert walk.step(_frame([]), [], {}) is None
+    # Frame 9: a new track (key 7) of a red person where the target was heading, a blue one farther away.
+    far = (190.0, 20.0, 230.0, 120.0)
+    img = _frame([(_at(9), RED), (far, BLUE)])
+    assert walk.step(img, [], {7: _at(9), 8: far}) == _at(9)
+    assert walk.riding == 7
+    # Along that track from then on, even where the detection pass sees nothing.
+    assert walk.step(_frame([(_at(10), RED)]), [], {7: _at(10)}) == _at(10)
+
+
+def test_no_relink_without_the_setting_or_after_the_gap():
+    fol = Follower(FollowSettings())  # relink_gap_s 0: the follower as before
+    _stored(fol, range(0, 5))
+    walk = fol.walk_on(_at(4), 5)
+    for _ in range(4):
+        walk.step(_frame([]), [], {})
+    assert walk.step(_frame([(_at(9), RED)]), [], {7: _at(9)}) is None
+    fol = Follower(RELINK)
+    fol.gap = 3
+    _stored(fol, range(0, 5))
+    walk = fol.walk_on(_at(4), 5)
+    for _ in range(4):
+        walk.step(_frame([]), [], {})
+    assert walk.step(_frame([(_at(9), RED)]), [], {7: _at(9)}) is None  # 5 frames after: longer than the gap
+
+
+def test_a_track_seen_beside_the_target_is_never_its_continuation():
+    fol = Follower(RELINK)
+    fol.gap = 10
+    _stored(fol, range(0, 5))
+    twin = (120.0, 20.0, 160.0, 120.0)  # another red person walking beside the target all along
+    fol.saw_beside(_at(4), {3: twin})
+    walk = fol.walk_on(_at(4), 5)
+    for _ in range(3):
+        walk.step(_frame([]), [], {})
+    assert walk.step(_frame([(_at(8), RED)]), [], {3: _at(8)}) is None
+
+
+def test_two_new_tracks_that_look_alike_are_not_told_apart():
+    fol = Follower(RELINK)
+    fol.gap = 10
+    _stored(fol, range(0, 5))
+    walk = fol.walk_on(_at(4), 5)
+    for _ in range(3):
+        walk.step(_frame([]), [], {})
+    other = (80.0, 20.0, 120.0, 120.0)
+    img = _frame([(_at(8), RED), (other, RED)])
+    assert walk.step(img, [], {7: _at(8), 8: other}) is None
+
+
+def test_the_track_taken_on_is_left_when_it_turns_into_someone_else():
+    fol = Follower(RELINK)
+    fol.gap = 10
+    _stored(fol, range(0, 5))
+    walk = fol.walk_on(_at(4), 5)
+    assert walk.step(_frame([(_at(5), RED)]), [_at(5)], {7: _at(5)}) == _at(5)
+    assert walk.riding == 7
+    # The track swaps onto a blue person (the tracker's identity switch): held over the coast, then left.
+    for f in range(6, 6 + RELINK.coast):
+        assert walk.step(_frame([(_at(f), BLUE)]), [], {7: _at(f)}) == _at(f)
+    assert walk.step(_frame([(_at(9), BLUE)]), [], {7: _at(9)}) is None
+    assert walk.riding is None
+
+
+@pytest.fixture
+def gap_footage(store, tmp_path):
+    """Twelve frames at 10 fps: the red target walks right, hidden in frames 8-9 (no box of anyone), then a
+    new track of the pipeline holds them (10-12); the target's sighting stored frames 1-7; a blue bystander
+    has a track all along."""
+    seq = tmp_path / "gapseq"
+    (seq / "img1").mkdir(parents=True)
+    for f in range(1, N + 1):
+        people = [(BYSTANDER, BLUE)] + ([] if f in (8, 9) else [(_at(f), RED)])
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.png"), _frame(people))
+    ids = []
+    with store.tx() as conn:
+        conn.execute("INSERT OR IGNORE INTO cameras(id, name) VALUES ('CAM9', 'CAM9')")
+        src = conn.execute(
+            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height)"
+            " VALUES ('CAM9',?,?,?,?,?,?)",
+            (str(seq), "fp-relink", 1_700_000_000.0, 10.0, W, H),
+        ).lastrowid
+        for k, frames, where in ((1, range(1, 8), _at), (2, range(10, N + 1), _at),
+                                 (3, range(1, N + 1), lambda f: BYSTANDER)):  # fmt: skip
+            frames = list(frames)
+            sid = conn.execute(
+                "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s,"
+                " first_frame, last_frame, wall_start, wall_end) VALUES ('CAM9',?,?,'person','person',?,?,?,?,?,?)",
+                (src, k, (frames[0] - 1) / 10, (frames[-1] - 1) / 10, frames[0], frames[-1],
+                 1_700_000_000.0, 1_700_000_001.2),
+            ).lastrowid  # fmt: skip
+            conn.executemany(
+                "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)",
+                [(sid, f, (f - 1) / 10, *where(f)[:2], where(f)[2] - where(f)[0], where(f)[3] - where(f)[1], 0.9)
+                 for f in frames],
+            )  # fmt: skip
+            ids.append(sid)
+    return ids
+
+
+@pytest.mark.parametrize("relink", [True, False])
+def test_export_takes_the_targets_next_track_on_after_an_occlusion(store, gap_footage, tmp_path, relink):
+    follow = RELINK if relink else FollowSettings()
+    res = export_evidence(
+        store,
+        tmp_path / f"pkg-relink-{relink}",
+        hops_from_sightings(store.conn, [gap_footage[0]]),
+        user="kim",
+        case="C-1",
+        pre_roll=0,
+        post_roll=0.5,  # frames 8-12
+        settings=MaskSettings(detect=False, faces=False, follow=follow),
+        keep_masks=True,
+    )
+    log = {e["frame"]: e for e in json.loads((res.path / "hops" / "01_CAM9" / "frames.json").read_text())}
+    assert [log[f]["target_state"] for f in (8, 9)] == ["unknown", "unknown"]  # hidden: nobody to follow
+    after = [log[f]["target_state"] for f in (10, 11, 12)]
+    masks = {fm.frame: fm for fm in res.hops[0].masks}
+    x1, y1, x2, y2 = (int(v) for v in BYSTANDER)
+    if relink:
+        assert after == [FOLLOWED] * 3
+        for f in (10, 11, 12):
+            assert log[f]["target"] == pytest.approx(list(_at(f)), abs=0.1)
+            assert log[f]["target_visible"] == 1.0  # its new track is not masked as somebody else
+            assert masks[f].coverage_mask(W, H)[y1:y2, x1:x2].mean() == 1.0
+    else:
+        assert after == ["unknown"] * 3  # lost: everybody masked, the target too
+        assert all(log[f]["target_visible"] is None or log[f]["target_visible"] < 0.5 for f in (10, 11, 12))
+    assert verify_package(res.path).ok
+
+
+def test_a_track_seen_beside_the_target_crossing_its_box_is_not_followed_along():
+    fol = Follower(RELINK)
+    fol.gap = 10
+    _stored(fol, range(0, 5))
+    fol.saw_beside(_at(4), {3: (150.0, 20.0, 190.0, 120.0)})  # another red person's track, beside the target
+    walk = fol.walk_on(_at(4), 5)
+    # Frame 5: that track's box is over the target (a crossing): the box is the target's, the track is not.
+    assert walk.step(_frame([(_at(5), RED)]), [_at(5)], {3: _at(5)}) == _at(5)
+    assert walk.riding is None
+    # A new track over the target is followed along.
+    walk = fol.walk_on(_at(4), 5)
+    assert walk.step(_frame([(_at(5), RED)]), [_at(5)], {7: _at(5)}) == _at(5)
+    assert walk.riding == 7

@@ -105,9 +105,11 @@ def measure_masking(
     mask_overrides: dict | None = None,
     follow: bool = True,
     cut: float | None = None,
-) -> dict:
+    variants: list[dict] | None = None,
+) -> dict | list[dict]:
     """Export frames first..first+frames-1 of `seq` with the pipeline's own target and score the masking.
-    `tune` instead searches the target-match rule on this window and returns it (tuning windows only)."""
+    `tune` instead searches the target-match rule on this window and returns it (tuning windows only);
+    `variants` (mask setting overrides) exports the one ingested window once per variant, a result each."""
     from relaytrack.bench.masking_target import (
         DEFAULT_RULE,
         first_click,
@@ -118,7 +120,7 @@ def measure_masking(
     from relaytrack.config import Config
     from relaytrack.evidence import access as acc
     from relaytrack.evidence.export import Hop, export_evidence
-    from relaytrack.evidence.mask import MaskSettings, bystander_head, iou, pad
+    from relaytrack.evidence.mask import MaskSettings
     from relaytrack.pipeline.ingest import ingest
     from relaytrack.source.open import probe
     from relaytrack.store import Store
@@ -196,25 +198,41 @@ def measure_masking(
                 if any(tuple(r) in picked for r in t.rows):
                     conn.execute("DELETE FROM boxes WHERE sighting_id=? AND frame>=?", (t.sid, click[0]))
         hop = Hop("BENCH", 1, last, sid, source_id)
-        overrides = dict(mask_overrides or {})
-        if not follow:
-            overrides["follow"] = None
-        settings = MaskSettings(
-            method=method, detect=detect, faces=faces, protect_target=protect, **overrides
-        )
-        exp = export_evidence(
-            store,
-            Path(tmp) / "pkg",
-            [hop],
-            user="bench",
-            case="BENCH-1",
-            pre_roll=0,
-            post_roll=0,
-            settings=settings,
-            keep_masks=True,
-            progress=progress,
-        )
+        exps = []
+        for i, variant in enumerate(variants if variants is not None else [mask_overrides or {}]):
+            overrides = dict(variant)
+            if not follow:
+                overrides["follow"] = None
+            settings = MaskSettings(
+                method=method, detect=detect, faces=faces, protect_target=protect, **overrides
+            )
+            exps.append(export_evidence(
+                store,
+                Path(tmp) / f"pkg-{i}",
+                [hop],
+                user="bench",
+                case="BENCH-1",
+                pre_roll=0,
+                post_roll=0,
+                settings=settings,
+                keep_masks=True,
+                progress=progress,
+            ))  # fmt: skip
         store.close()
+    scored = [
+        _score(exp, gt, gt_target, target, info, first, threshold, seq=seq, uri=uri, end=end, rule=rule,
+               agreement=agreement, n_tracks=n_tracks, tracks=tracks, detect=detect, faces=faces, method=method,
+               protect=protect, follow=follow)
+        for exp in exps
+    ]  # fmt: skip
+    return scored if variants is not None else scored[0]
+
+
+def _score(exp, gt, gt_target, target, info, first, threshold, *, seq, uri, end, rule, agreement, n_tracks,
+           tracks, detect, faces, method, protect, follow) -> dict:  # fmt: skip
+    """The figures of one export of the window (see measure_masking)."""
+    from relaytrack.evidence.mask import bystander_head, iou, pad
+
     masks = {m.frame: m for m in exp.hops[0].masks}
     w, h = info.width, info.height
     covered_n, total, cov_all, target_vis, target_worst = 0, 0, [], [], None
@@ -439,3 +457,41 @@ def tune_follow(seq: Path, first: int, frames: int, progress=None) -> dict:
     best = max(rows[1:], key=lambda x: x["score"])
     return {"sequence": seq.name, "frames": f"{first}-{first + frames - 1}", "cut": FOLLOW_CUT, "targets": targets,
             "grid": rows, "best": best}  # fmt: skip
+
+
+# The relink's grid, the follower's own settings as chosen above. Ties go to the first setting: the shortest
+# gap, the nearest reach and the strictest look (a wrong continuation leaves a bystander visible).
+RELINK_GRID = {"relink_gap_s": (1.5, 3.0, 6.0), "relink_jump": (0.5, 1.0, 2.0), "relink_similarity": (0.5, 0.4, 0.3, 0.2)}
+
+
+def tune_relink(seq: Path, first: int, frames: int, progress=None) -> dict:
+    """Grid search of the export's relink (another track taken as the target's continuation where it was lost)
+    on a tuning window: each person with enough GT boxes is the target in turn, once with its whole sighting
+    (the tracker's own fragments and swaps) and once cut to its first FOLLOW_CUT of boxes (the rest of that
+    track then gone); scored as tune_follow (target frames with the export's box on the target minus twice
+    those on someone else, pooled)."""
+    from dataclasses import asdict
+    from itertools import product
+
+    from relaytrack.evidence.mask import FollowSettings
+
+    gt = load_gt(seq)
+    gt = gt[(gt[:, 0] >= first) & (gt[:, 0] < first + frames)]
+    ids, counts = np.unique(gt[:, 1].astype(int), return_counts=True)
+    targets = [int(i) for i, c in zip(ids, counts, strict=True) if c >= FOLLOW_MIN_FRAMES]
+    settings = [FollowSettings()] + [FollowSettings(relink_gap_s=g, relink_jump=j, relink_similarity=m)
+                                     for g, j, m in product(*RELINK_GRID.values())]  # fmt: skip
+    tot = [{"target_frames": 0, "on_target": 0, "wrong": 0, "followed": 0} for _ in settings]
+    for tid, cut in product(targets, (None, FOLLOW_CUT)):
+        runs = measure_masking(seq, target=tid, first=first, frames=frames, faces=False, cut=cut, progress=progress,
+                               variants=[{"follow": fs} for fs in settings])  # fmt: skip
+        for t, r in zip(tot, runs, strict=True):
+            t["target_frames"] += r["target_frames"]
+            t["on_target"] += r["target_tracked_frames"]
+            t["wrong"] += r["export_target_wrong_frames"]
+            t["followed"] += r["export_target_followed_frames"]
+    rows = [{"follow": asdict(fs), **t, "score": round((t["on_target"] - 2 * t["wrong"]) / max(t["target_frames"], 1), 4)}
+            for fs, t in zip(settings, tot, strict=True)]  # fmt: skip
+    best = max(rows, key=lambda x: x["score"])
+    return {"sequence": seq.name, "frames": f"{first}-{first + frames - 1}", "cut": [None, FOLLOW_CUT],
+            "targets": targets, "grid": rows, "best": best}  # fmt: skip

@@ -204,11 +204,12 @@ def bench_masking(
     from relaytrack.paths import data_dir
 
     if tune:
-        from relaytrack.bench.evidence import tune_follow
+        from relaytrack.bench.evidence import tune_follow, tune_relink
 
         rel, f0, f1 = TUNE_SET
         print_json(measure_masking(data_dir() / rel, first=f0, frames=f1 - f0 + 1, tune=True))
         print_json(tune_follow(data_dir() / rel, f0, f1 - f0 + 1))
+        print_json(tune_relink(data_dir() / rel, f0, f1 - f0 + 1))
         return
     windows = [(seq, first, frames)] if seq else [
         (data_dir() / rel, f0, (f1 - f0 + 1) if f1 else 10_000) for rel, f0, f1 in SCORED_SETS

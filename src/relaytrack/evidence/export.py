@@ -350,7 +350,7 @@ def export_hop(
     log, masks, n_regions, n_faces, vis = [], [], 0, 0, []
     try:
         for ft in frame_targets(
-            _read_frames(src, first, last), target_boxes, others, masker, masker.s.follow
+            _read_frames(src, first, last), target_boxes, others, masker, masker.s.follow, src.fps
         ):
             fr, img, target, state = ft.frame, ft.image, ft.target, ft.state
             fm = masker.apply(img, fr.index, target, ft.others, ft.dets)

@@ -291,6 +291,17 @@ class FollowSettings:
     look_margin: float | None = 0.1  # ... then the one whose look is this much closer, else stop (None: stop)
     min_similarity: float = 0.5  # colour histogram correlation with the target's stored look
     coast: int = 2  # frames without a match during which the last box is kept before the target is lost
+    # Where the target is lost, a new track that looks like it, within `relink_jump` heights of where the
+    # target's last box was heading and at most `relink_gap_s` seconds after it, is taken as the target's
+    # continuation (the tracker fragments a person at occlusions; evidence/follow.py). 0: never. Chosen by
+    # `relaytrack bench masking --tune` (tune_relink: PETS09-S2L1 1-100 only, its 6 people the target in turn,
+    # whole and cut to 30 %): target frames with the export's box on the target 730 of 1046 without, 787 with
+    # these (gap 1.5-6 s, reach 1 height, similarity 0.3 or 0.2 tied; the shortest gap and the stricter look
+    # kept), 747 at reach 0.5, 760 at similarity 0.4, 730 at 0.5; boxes on someone else 2 in all these, 26-42
+    # at a 6 s gap with reach 2 or similarity 0.5 and reach 1.
+    relink_gap_s: float = 1.5
+    relink_jump: float = 1.0
+    relink_similarity: float = 0.3  # least look similarity of the track taken on (and kept while following it)
     # Frames held in memory to follow the target backwards from its first stored box: the default 2 s pre-roll
     # at 30 fps fits (75 raw frames: 460 MB at 1080p).
     max_back: int = 75
