@@ -233,7 +233,7 @@ def test_a_new_track_where_the_target_was_heading_takes_it_on_after_a_gap():
 
 
 def test_no_relink_without_the_setting_or_after_the_gap():
-    fol = Follower(FollowSettings())  # relink_gap_s 0: the follower as before
+    fol = Follower(FollowSettings(relink_gap_s=0.0))  # the follower as before
     _stored(fol, range(0, 5))
     walk = fol.walk_on(_at(4), 5)
     for _ in range(4):
@@ -324,7 +324,7 @@ def gap_footage(store, tmp_path):
 
 @pytest.mark.parametrize("relink", [True, False])
 def test_export_takes_the_targets_next_track_on_after_an_occlusion(store, gap_footage, tmp_path, relink):
-    follow = RELINK if relink else FollowSettings()
+    follow = RELINK if relink else FollowSettings(relink_gap_s=0.0)
     res = export_evidence(
         store,
         tmp_path / f"pkg-relink-{relink}",
