@@ -464,6 +464,33 @@ def tune_follow(seq: Path, first: int, frames: int, progress=None) -> dict:
 RELINK_GRID = {"relink_gap_s": (1.5, 3.0, 6.0), "relink_jump": (0.5, 1.0, 2.0), "relink_similarity": (0.5, 0.4, 0.3, 0.2)}
 
 
+def _over_targets(seq: Path, first: int, frames: int, variants: list[dict], cuts: tuple, progress=None) -> tuple:
+    """Each person of a tuning window with at least FOLLOW_MIN_FRAMES GT boxes the target in turn (its sighting
+    whole, or cut to a share of its boxes, per `cuts`), exported once per variant of the mask settings: the
+    targets and, per variant, the pooled target frames, those with the export's box on the target and on
+    someone else, followed frames, bystander boxes masked and the target's unaltered share summed."""
+    from itertools import product
+
+    gt = load_gt(seq)
+    gt = gt[(gt[:, 0] >= first) & (gt[:, 0] < first + frames)]
+    ids, counts = np.unique(gt[:, 1].astype(int), return_counts=True)
+    targets = [int(i) for i, c in zip(ids, counts, strict=True) if c >= FOLLOW_MIN_FRAMES]
+    keys = ("target_frames", "on_target", "wrong", "followed", "masked", "non_target_boxes", "visible_sum")
+    tot = [dict.fromkeys(keys, 0) for _ in variants]
+    for tid, cut in product(targets, cuts):
+        runs = measure_masking(seq, target=tid, first=first, frames=frames, faces=False, cut=cut, progress=progress,
+                               variants=variants)  # fmt: skip
+        for t, r in zip(tot, runs, strict=True):
+            t["target_frames"] += r["target_frames"]
+            t["on_target"] += r["target_tracked_frames"]
+            t["wrong"] += r["export_target_wrong_frames"]
+            t["followed"] += r["export_target_followed_frames"]
+            t["masked"] += r["masked"]
+            t["non_target_boxes"] += r["non_target_boxes"]
+            t["visible_sum"] += (r["target_visible_mean"] or 0.0) * r["target_frames"]
+    return targets, tot
+
+
 def tune_relink(seq: Path, first: int, frames: int, progress=None) -> dict:
     """Grid search of the export's relink (another track taken as the target's continuation where it was lost)
     on a tuning window: each person with enough GT boxes is the target in turn, once with its whole sighting
@@ -475,23 +502,14 @@ def tune_relink(seq: Path, first: int, frames: int, progress=None) -> dict:
 
     from relaytrack.evidence.mask import FollowSettings
 
-    gt = load_gt(seq)
-    gt = gt[(gt[:, 0] >= first) & (gt[:, 0] < first + frames)]
-    ids, counts = np.unique(gt[:, 1].astype(int), return_counts=True)
-    targets = [int(i) for i, c in zip(ids, counts, strict=True) if c >= FOLLOW_MIN_FRAMES]
-    settings = [FollowSettings()] + [FollowSettings(relink_gap_s=g, relink_jump=j, relink_similarity=m)
-                                     for g, j, m in product(*RELINK_GRID.values())]  # fmt: skip
-    tot = [{"target_frames": 0, "on_target": 0, "wrong": 0, "followed": 0} for _ in settings]
-    for tid, cut in product(targets, (None, FOLLOW_CUT)):
-        runs = measure_masking(seq, target=tid, first=first, frames=frames, faces=False, cut=cut, progress=progress,
-                               variants=[{"follow": fs} for fs in settings])  # fmt: skip
-        for t, r in zip(tot, runs, strict=True):
-            t["target_frames"] += r["target_frames"]
-            t["on_target"] += r["target_tracked_frames"]
-            t["wrong"] += r["export_target_wrong_frames"]
-            t["followed"] += r["export_target_followed_frames"]
+    settings = [FollowSettings(relink_gap_s=0.0)] + [
+        FollowSettings(relink_gap_s=g, relink_jump=j, relink_similarity=m) for g, j, m in product(*RELINK_GRID.values())
+    ]
+    targets, tot = _over_targets(seq, first, frames, [{"follow": fs} for fs in settings], (None, FOLLOW_CUT),
+                                 progress)  # fmt: skip
     rows = [{"follow": asdict(fs), **t, "score": round((t["on_target"] - 2 * t["wrong"]) / max(t["target_frames"], 1), 4)}
             for fs, t in zip(settings, tot, strict=True)]  # fmt: skip
     best = max(rows, key=lambda x: x["score"])
     return {"sequence": seq.name, "frames": f"{first}-{first + frames - 1}", "cut": [None, FOLLOW_CUT],
             "targets": targets, "grid": rows, "best": best}  # fmt: skip
+

@@ -301,7 +301,7 @@ class FollowSettings:
     # at a 6 s gap with reach 2 or similarity 0.5 and reach 1.
     relink_gap_s: float = 1.5
     relink_jump: float = 1.0
-    relink_similarity: float = 0.3  # least look similarity of the track taken on (and kept while following it)
+    relink_similarity: float = 0.3  # least look similarity of a track taken on and followed along
     # Frames held in memory to follow the target backwards from its first stored box: the default 2 s pre-roll
     # at 30 fps fits (75 raw frames: 460 MB at 1080p).
     max_back: int = 75
