@@ -182,7 +182,8 @@ def bench_masking(
     tune: Annotated[
         bool,
         typer.Option(
-            "--tune", help="Search the target-match rule and the export's follower on PETS09-S2L1 frames 1-100 only"
+            "--tune",
+            help="Search the target-match rule, the export's follower and its relink on PETS09-S2L1 frames 1-100 only",
         ),
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
