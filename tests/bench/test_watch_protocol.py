@@ -69,3 +69,24 @@ def test_alerts_at_no_drop_are_attributed_to_the_confuser_there():
         {"camera": "C2", "start": 200.0, "end": 210.0},  # nobody known there
     ]
     assert bw._false_alarms_by_kind(alerts, truth) == {"postman": 1, "other": 1}
+
+
+def test_the_false_alarms_by_kind_are_those_precision_counts():
+    from relaytrack.watch.evaluate import evaluate_events
+
+    truth = {
+        "couriers": [{"id": 1, "events": [{"camera": "C1", "zone": "Z1", "start": 10.0, "end": 30.0}]}],
+        "confusers": [{"id": 5, "kind": "smoker", "visits": [{"camera": "C1", "zone": "Z2", "start": 25.0,
+                                                               "end": 40.0}]}],
+    }  # fmt: skip
+    # Two alerts on the one drop (the second at the smoker standing by during it), one at nobody.
+    alerts = [
+        {"camera": "C1", "start": 12.0, "end": 28.0},
+        {"camera": "C1", "start": 27.0, "end": 38.0},
+        {"camera": "C1", "start": 300.0, "end": 310.0},
+    ]
+    ev = evaluate_events(alerts, truth)
+    false_alarms = ev["alerts"] - round(ev["precision"] * ev["alerts"])
+    by_kind = bw._false_alarms_by_kind(alerts, truth)
+    assert sum(by_kind.values()) == false_alarms == 2
+    assert by_kind == {"smoker": 1, "other": 1}

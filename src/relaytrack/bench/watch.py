@@ -138,18 +138,13 @@ def run_towns(
 
 
 def _false_alarms_by_kind(alerts: list[dict], truth: dict) -> dict[str, int]:
-    """Alerts at no drop (camera and time, +/- 2 s) attributed to the confuser kind whose spot visit they
-    overlap, else "other"."""
+    """The false alarms as precision counts them (courier alerts the one-to-one matching leaves unmatched,
+    a second alert on one drop included) attributed to the confuser kind whose spot visit they overlap, else
+    "other"."""
     from relaytrack.bench.watch_confusers import attribute
-    from relaytrack.watch.evaluate import truth_events
+    from relaytrack.watch.evaluate import unmatched_alerts
 
-    events = truth_events(truth)
-    stray = [
-        a for a in alerts
-        if not any(e["camera"] == a["camera"] and a["end"] >= e["start"] - 2.0 and a["start"] <= e["end"] + 2.0
-                   for e in events)
-    ]  # fmt: skip
-    return attribute(stray, truth)
+    return attribute(unmatched_alerts(alerts, truth), truth)
 
 
 def run_live(d: Path, out: Path, wcfg: WatchConfig, echo: Callable[..., Any] = print) -> dict[str, Any]:

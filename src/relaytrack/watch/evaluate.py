@@ -54,6 +54,24 @@ def _med(v: list[float]) -> float | None:
     return round(v[len(v) // 2], 2) if v else None
 
 
+def _candidates(alerts: list) -> list:
+    """The courier alerts, earliest-deciding first (the order the matching takes them in)."""
+    cand = [a for a in alerts if (_get(a, "kind", "courier") or "courier") == "courier"]
+    cand.sort(
+        key=lambda a: _get(a, "decided", None) if _get(a, "decided", None) is not None else _get(a, "start")
+    )
+    return cand
+
+
+def unmatched_alerts(alerts: list, truth: dict | list, tolerance_s: float = 2.0) -> list:
+    """The courier alerts the lenient matching of `evaluate_events` leaves unmatched: its false alarms (a
+    second alert on a drop already matched is one too, as precision counts it)."""
+    events = truth_events(truth) if isinstance(truth, dict) else list(truth)
+    cand = _candidates(alerts)
+    _, used = _match(events, cand, tolerance_s, zone=False)
+    return [a for i, a in enumerate(cand) if i not in used]
+
+
 def evaluate_events(alerts: list, truth: dict | list, tolerance_s: float = 2.0) -> dict[str, Any]:
     """Match alerts to drop events one-to-one: same camera, alert [start, end] overlapping the event's
     [start - tol, end + tol]; the earliest-deciding alert wins. Lenient (camera and time): recall = matched /
@@ -61,10 +79,7 @@ def evaluate_events(alerts: list, truth: dict | list, tolerance_s: float = 2.0) 
     recall_zone, precision_zone. Time-to-alert = alert decision time - event start (source seconds), and
     - the hand action start where the truth gives it (from the lenient matching)."""
     events = truth_events(truth) if isinstance(truth, dict) else list(truth)
-    cand = [a for a in alerts if (_get(a, "kind", "courier") or "courier") == "courier"]
-    cand.sort(
-        key=lambda a: _get(a, "decided", None) if _get(a, "decided", None) is not None else _get(a, "start")
-    )
+    cand = _candidates(alerts)
     matches, used = _match(events, cand, tolerance_s, zone=False)
     strict, used_z = _match(events, cand, tolerance_s, zone=True)
     n_e, n_a = len(events), len(cand)
