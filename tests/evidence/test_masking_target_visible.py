@@ -16,6 +16,7 @@ from relaytrack.evidence.package import verify_package
 W, H = 200, 120
 TARGET = (60.0, 10.0, 100.0, 110.0)  # xyxy, 40 x 100
 BYSTANDER = (80.0, 20.0, 150.0, 118.0)  # a large box over half the target (a merged or nearby detection)
+PAD = MaskSettings().pad  # a masked box's padding (the head strip gets half of it)
 
 
 def _noise(h=H, w=W, seed=0):
@@ -38,21 +39,27 @@ def test_bystander_over_target_masks_only_their_head_inside_the_target_box():
     # Inside the target's box, only the bystander's head (top quarter of their box, padded) is masked ...
     bx1, by1, bx2, by2 = BYSTANDER
     bw, bh = bx2 - bx1, by2 - by1
-    head_bottom = by1 + 0.25 * bh + 0.1 * (0.3 * bh)  # head strip plus half the pad
+    head_bottom = by1 + 0.25 * bh + PAD / 2 * (0.3 * bh)  # head strip plus half the pad
     ys, xs = np.nonzero(covered[ty1:ty2, tx1:tx2])
     assert len(ys) > 0, "the bystander's head inside the target box must stay masked"
-    assert (ys + ty1).max() < head_bottom + 1 and (xs + tx1).min() >= int(bx1 + 0.1 * bw - 0.1 * 0.8 * bw) - 1
+    assert (ys + ty1).max() < head_bottom + 1 and (xs + tx1).min() >= int(
+        bx1 + 0.1 * bw - PAD / 2 * 0.8 * bw
+    ) - 1
     # ... the rest of the target's box is untouched, pixel for pixel.
     inside = np.zeros((H, W), bool)
     inside[ty1:ty2, tx1:tx2] = True
     assert not changed[inside & ~covered].any()
     assert changed[inside & covered].mean() > 0.8  # the head there is really pixelated
-    # The bystander outside the target's box is masked whole (padded).
-    x1, y1, x2, y2 = pad(BYSTANDER, 0.2, W, H)
+    # The bystander outside the target's box is masked whole (padded; slivers under 2 px beside it dropped).
+    x1, y1, x2, y2 = pad(BYSTANDER, PAD, W, H)
     outside = np.zeros((H, W), bool)
     outside[y1:y2, x1:x2] = True
     outside &= ~inside
-    assert covered[outside].all()
+    ys, xs = np.nonzero(outside & ~covered)
+    assert (
+        (np.abs(xs - tx1) <= 2) | (np.abs(xs - tx2) <= 2) | (np.abs(ys - ty1) <= 2) | (np.abs(ys - ty2) <= 2)
+    ).all()
+    assert covered[outside].mean() > 0.9
     # The recorded share is the box's unaltered share, and it meets the bench's bar.
     measured = 1.0 - covered[inside].mean()
     assert fm.target_visible == pytest.approx(measured, abs=1e-3)
@@ -70,7 +77,7 @@ def test_no_target_box_records_none_and_masks_everybody():
     orig = img.copy()
     fm = Masker(MaskSettings(detect=False, faces=False)).apply(img, 1, None, [(BYSTANDER, "person")])
     assert fm.target_visible is None
-    x1, y1, x2, y2 = pad(BYSTANDER, 0.2, W, H)
+    x1, y1, x2, y2 = pad(BYSTANDER, PAD, W, H)
     assert np.any(img[y1:y2, x1:x2] != orig[y1:y2, x1:x2], axis=2).mean() > 0.8
     assert visible_summary([[1, None], [2, 0.4], [3, 1.0]]) == {
         "frames": 2,

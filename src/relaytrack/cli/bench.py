@@ -183,7 +183,8 @@ def bench_masking(
         bool,
         typer.Option(
             "--tune",
-            help="Search the target-match rule, the export's follower and its relink on PETS09-S2L1 frames 1-100 only",
+            help="Search the target-match rule, the export's follower, its relink and the mask's pad on PETS09-S2L1"
+            " frames 1-100 only",
         ),
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the figures as JSON here")] = None,
@@ -205,12 +206,13 @@ def bench_masking(
     from relaytrack.paths import data_dir
 
     if tune:
-        from relaytrack.bench.evidence import tune_follow, tune_relink
+        from relaytrack.bench.evidence import tune_follow, tune_pad, tune_relink
 
         rel, f0, f1 = TUNE_SET
         print_json(measure_masking(data_dir() / rel, first=f0, frames=f1 - f0 + 1, tune=True))
         print_json(tune_follow(data_dir() / rel, f0, f1 - f0 + 1))
         print_json(tune_relink(data_dir() / rel, f0, f1 - f0 + 1))
+        print_json(tune_pad(data_dir() / rel, f0, f1 - f0 + 1))
         return
     windows = [(seq, first, frames)] if seq else [
         (data_dir() / rel, f0, (f1 - f0 + 1) if f1 else 10_000) for rel, f0, f1 in SCORED_SETS
