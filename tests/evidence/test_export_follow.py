@@ -103,34 +103,22 @@ STORED = range(4, 8)  # the target's sighting stored boxes only on frames 4-7
 BYSTANDER = (170.0, 30.0, 210.0, 130.0)
 
 
-@pytest.fixture
-def fragment_footage(store, tmp_path):
-    """Twelve frames: the red target walks right all along, a blue bystander stands at the right. The
-    target's sighting stored frames 4-7; two other person tracks of the pipeline hold the target before (1-3)
-    and after (8-12), as a tracker fragments a person; the bystander has a track of their own."""
-    seq = tmp_path / "seq"
-    (seq / "img1").mkdir(parents=True)
-    for f in range(1, N + 1):
-        cv2.imwrite(str(seq / "img1" / f"{f:06d}.png"), _frame([(_at(f), RED), (BYSTANDER, BLUE)]))
+def _store_tracks(store, seq, camera: str, tracks) -> list[int]:
+    """The footage folder `seq` (10 fps) as a source of `camera` with person tracks (track id, frames, box of
+    a frame): their sighting ids."""
     ids = []
     with store.tx() as conn:
-        conn.execute("INSERT OR IGNORE INTO cameras(id, name) VALUES ('CAM8', 'CAM8')")
+        conn.execute("INSERT OR IGNORE INTO cameras(id, name) VALUES (?, ?)", (camera, camera))
         src = conn.execute(
-            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height)"
-            " VALUES ('CAM8',?,?,?,?,?,?)",
-            (str(seq), "fp-follow", 1_700_000_000.0, 10.0, W, H),
+            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height) VALUES (?,?,?,?,?,?,?)",
+            (camera, str(seq), f"fp-{seq.name}", 1_700_000_000.0, 10.0, W, H),
         ).lastrowid
-        tracks = (
-            (1, list(STORED), _at),
-            (2, [1, 2, 3], _at),
-            (3, list(range(8, N + 1)), _at),
-            (4, list(range(1, N + 1)), lambda f: BYSTANDER),
-        )
         for k, frames, where in tracks:
+            frames = list(frames)
             sid = conn.execute(
                 "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s,"
-                " first_frame, last_frame, wall_start, wall_end) VALUES ('CAM8',?,?,'person','person',?,?,?,?,?,?)",
-                (src, k, (min(frames) - 1) / 10, (max(frames) - 1) / 10, min(frames), max(frames),
+                " first_frame, last_frame, wall_start, wall_end) VALUES (?,?,?,'person','person',?,?,?,?,?,?)",
+                (camera, src, k, (frames[0] - 1) / 10, (frames[-1] - 1) / 10, frames[0], frames[-1],
                  1_700_000_000.0, 1_700_000_001.2),
             ).lastrowid  # fmt: skip
             rows = []
@@ -142,6 +130,24 @@ def fragment_footage(store, tmp_path):
             )
             ids.append(sid)
     return ids
+
+
+@pytest.fixture
+def fragment_footage(store, tmp_path):
+    """Twelve frames: the red target walks right all along, a blue bystander stands at the right. The
+    target's sighting stored frames 4-7; two other person tracks of the pipeline hold the target before (1-3)
+    and after (8-12), as a tracker fragments a person; the bystander has a track of their own."""
+    seq = tmp_path / "seq"
+    (seq / "img1").mkdir(parents=True)
+    for f in range(1, N + 1):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.png"), _frame([(_at(f), RED), (BYSTANDER, BLUE)]))
+    tracks = (
+        (1, list(STORED), _at),
+        (2, [1, 2, 3], _at),
+        (3, list(range(8, N + 1)), _at),
+        (4, list(range(1, N + 1)), lambda f: BYSTANDER),
+    )
+    return _store_tracks(store, seq, "CAM8", tracks)
 
 
 def _export(store, tmp_path, target, follow):
@@ -296,30 +302,8 @@ def gap_footage(store, tmp_path):
     for f in range(1, N + 1):
         people = [(BYSTANDER, BLUE)] + ([] if f in (8, 9) else [(_at(f), RED)])
         cv2.imwrite(str(seq / "img1" / f"{f:06d}.png"), _frame(people))
-    ids = []
-    with store.tx() as conn:
-        conn.execute("INSERT OR IGNORE INTO cameras(id, name) VALUES ('CAM9', 'CAM9')")
-        src = conn.execute(
-            "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, width, height)"
-            " VALUES ('CAM9',?,?,?,?,?,?)",
-            (str(seq), "fp-relink", 1_700_000_000.0, 10.0, W, H),
-        ).lastrowid
-        for k, frames, where in ((1, range(1, 8), _at), (2, range(10, N + 1), _at),
-                                 (3, range(1, N + 1), lambda f: BYSTANDER)):  # fmt: skip
-            frames = list(frames)
-            sid = conn.execute(
-                "INSERT INTO sightings(camera_id, source_id, track_id, kind, class_name, start_s, end_s,"
-                " first_frame, last_frame, wall_start, wall_end) VALUES ('CAM9',?,?,'person','person',?,?,?,?,?,?)",
-                (src, k, (frames[0] - 1) / 10, (frames[-1] - 1) / 10, frames[0], frames[-1],
-                 1_700_000_000.0, 1_700_000_001.2),
-            ).lastrowid  # fmt: skip
-            conn.executemany(
-                "INSERT INTO boxes(sighting_id, frame, t, x, y, w, h, conf) VALUES (?,?,?,?,?,?,?,?)",
-                [(sid, f, (f - 1) / 10, *where(f)[:2], where(f)[2] - where(f)[0], where(f)[3] - where(f)[1], 0.9)
-                 for f in frames],
-            )  # fmt: skip
-            ids.append(sid)
-    return ids
+    tracks = ((1, range(1, 8), _at), (2, range(10, N + 1), _at), (3, range(1, N + 1), lambda f: BYSTANDER))
+    return _store_tracks(store, seq, "CAM9", tracks)
 
 
 @pytest.mark.parametrize("relink", [True, False])
