@@ -231,11 +231,12 @@ class Walk:
         if a[0] <= m or a[1] <= m or a[2] >= iw - m or a[3] >= ih - m:
             return None  # at the picture's edge the target may have left it, and whoever comes in there next is new
         cands = []
+        n = self.since + 1
+        shift = (self.velocity[0] * n, self.velocity[1] * n)  # where the target was heading
         for key, b in tracks.items():
             if key in self.follower.beside:
                 continue
             bh = b[3] - b[1]
-            shift = (self.velocity[0] * (self.since + 1), self.velocity[1] * (self.since + 1))
             if ah <= 0 or not (ah / 1.5 <= bh <= ah * 1.5) or _centre_gap(a, b, shift) > s.relink_jump * ah:
                 continue
             sim = self.follower.looks_like(img, b)
@@ -312,7 +313,7 @@ def frame_targets(
             if forward is None:
                 forward = follower.walk_on(target_boxes.at(int(target_boxes.frames[-1])), fr.index)
             _step(ft, forward, masker)
-        else:
+        else:  # (the stored frames' tracks were noted up front; interpolated frames may add some)
             follower.saw_beside(ft.target, ft.tracks())
             if ft.state == "analysed":
                 follower.learn(img, ft.target, fr.index)
