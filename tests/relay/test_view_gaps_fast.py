@@ -189,3 +189,13 @@ def test_bench_cameras_mounted_register(tmp_path):
     assert res["mounted"] and res["links_inferred"] > 1000
     with sqlite3.connect(res["db"]) as conn:  # only view-to-view links have a window opening before 0 s
         assert conn.execute("SELECT COUNT(*) FROM camera_links WHERE min_s < 0").fetchone()[0] > 0
+
+
+def test_footprints_are_shared_by_the_modes_of_one_import_through_the_callers_cache():
+    cams, mounts = _mounted_register(np.random.default_rng(7), 60)
+    cache: dict = {}
+    shared = [map_links(cams, cams, mode=m, mounts=mounts, footprint_cache=cache) for m in ("walk", "drive")]
+    assert len(cache) == 1  # worked out once for both modes, held only as long as the caller keeps the dict
+    for m, table in zip(("walk", "drive"), shared, strict=True):
+        alone = map_links(cams, cams, mode=m, mounts=mounts)
+        assert table.links() == alone.links()

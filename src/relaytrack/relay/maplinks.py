@@ -313,10 +313,13 @@ def map_links(
     radius_m: float | None = None,
     neighbours: int = DEFAULT_NEIGHBOURS,
     mounts: dict[str, Mount] | None = None,
+    footprint_cache: dict | None = None,
 ) -> LinkTable:
     """`infer_links` as a LinkTable: nearest neighbours from a k-d tree (`relay.maplinks`, the same
     neighbours as sorting the whole pool by distance, ties by pool order), camera-to-camera times on arrays,
-    view-to-view pairs as `map_link` makes them, on arrays (`relay.viewgaps`)."""
+    view-to-view pairs as `map_link` makes them, on arrays (`relay.viewgaps`). `footprint_cache`: a dict the
+    caller keeps while it links one register in several modes, so the mounted cameras' footprints are worked
+    out once (they do not depend on the mode); dropped with it."""
     radius = radius_m if radius_m is not None else DEFAULT_RADIUS_M[mode]
     mounts = mounts or {}
     cams = [c for c in pool if c.lat is not None]
@@ -346,14 +349,14 @@ def map_links(
     cols = distance_links(lat, lon, heading, a, b, SPEEDS[mode], DETOUR)
     viewed = np.array([c.heading_deg is not None and c.id in mounts for c in cams], bool)
     if len(cams) and viewed.any():
-        _view_links(cols, cams, viewed, mounts, a, b, mode)
+        _view_links(cols, cams, viewed, mounts, a, b, mode, footprint_cache)
     return LinkTable(cams, a, b, mode, cols)
 
 
-_LAST_FOOTPRINTS: list[tuple[tuple[bytes, ...], Footprints]] = []  # an import's walk and drive links share it
-
-
-def _view_links(cols, cams: list[Camera], viewed: np.ndarray, mounts: dict[str, Mount], a, b, mode) -> None:
+def _view_links(
+    cols, cams: list[Camera], viewed: np.ndarray, mounts: dict[str, Mount], a, b, mode,
+    cache: dict[tuple[bytes, ...], Footprints] | None,
+) -> None:  # fmt: skip
     """`map_link`'s view-to-view links, in place, for the pairs a -> b whose cameras are both `viewed`
     (mounted and headed), on arrays (`relay.viewgaps`); a pair whose views view_gap cannot place (a camera
     that sees no ground) keeps its camera-to-camera columns, as map_link falls back to them."""
@@ -362,12 +365,12 @@ def _view_links(cols, cams: list[Camera], viewed: np.ndarray, mounts: dict[str, 
         return
     idx = np.flatnonzero(viewed)  # every viewed camera, pairs or not: the same views for every mode's table
     views = views_of([cams[i] for i in idx.tolist()], [mounts[cams[i].id] for i in idx.tolist()])
-    key, last = views.key(), _LAST_FOOTPRINTS[-1:]  # one read: another thread may replace it meanwhile
-    if last and last[0][0] == key:
-        fp = last[0][1]
-    else:
+    key = views.key()
+    fp = cache.get(key) if cache is not None else None
+    if fp is None:
         fp = footprints(views)
-        _LAST_FOOTPRINTS[:] = [(key, fp)]
+        if cache is not None:
+            cache[key] = fp
     compact = np.cumsum(viewed) - 1
     gap, exit_edge, entry_edge = view_gaps(views, fp, compact[a[rows]], compact[b[rows]])
     placed = ~np.isnan(gap)

@@ -178,10 +178,12 @@ def _columns(net: NetworkFile, pool, mounts, modes, neighbours: int, radius_m) -
     given = {ln.src for ln, _ in net.links}
     by_id = {c.id: c for c in pool}
     to_infer = [by_id[e.camera.id] for e in net.cameras if e.camera.id not in given]
+    cache: dict = {}  # the mounted cameras' footprints, shared by the modes of this import only
     tables = [
-        map_links(to_infer, pool, mode=m, radius_m=radius_m.get(m), neighbours=neighbours, mounts=mounts)
+        map_links(to_infer, pool, mode=m, radius_m=radius_m.get(m), neighbours=neighbours, mounts=mounts,
+                  footprint_cache=cache)
         for m in modes
-    ]
+    ]  # fmt: skip
     return _merge(tables, given)
 
 
