@@ -325,14 +325,19 @@ def test_export_takes_the_targets_next_track_on_after_an_occlusion(store, gap_fo
     after = [log[f]["target_state"] for f in (10, 11, 12)]
     masks = {fm.frame: fm for fm in res.hops[0].masks}
     x1, y1, x2, y2 = (int(v) for v in BYSTANDER)
+    hops = json.loads((res.path / "manifest.json").read_text())["target_visibility"]["hops"]
     if relink:
         assert after == [FOLLOWED] * 3
+        # The record names the stored sighting the boxes came from, frame by frame and in the signed manifest.
+        assert [log[f]["target_via"] for f in (10, 11, 12)] == [gap_footage[1]] * 3
+        assert hops[0]["frames_relinked"] == 3 and hops[0]["relinked_sightings"] == [gap_footage[1]]
         for f in (10, 11, 12):
             assert log[f]["target"] == pytest.approx(list(_at(f)), abs=0.1)
             assert log[f]["target_visible"] == 1.0  # its new track is not masked as somebody else
             assert masks[f].coverage_mask(W, H)[y1:y2, x1:x2].mean() == 1.0
     else:
         assert after == ["unknown"] * 3  # lost: everybody masked, the target too
+        assert hops[0]["frames_relinked"] == 0 and all(e["target_via"] is None for e in log.values())
         assert all(log[f]["target_visible"] is None or log[f]["target_visible"] < 0.5 for f in (10, 11, 12))
     assert verify_package(res.path).ok
 

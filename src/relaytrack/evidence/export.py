@@ -77,6 +77,8 @@ class HopResult:
     target_frames: int = 0
     target_unknown_frames: int = 0
     target_followed_frames: int = 0  # of the known: found by following (evidence/follow.py), not stored
+    target_relinked_frames: int = 0  # of the followed: along another stored sighting (follow.py's relink)
+    target_relinked_sightings: list[int] = field(default_factory=list)  # those sightings
     target_visible_min: float | None = None
     target_visible_mean: float | None = None
     target_frames_below_half: int = 0
@@ -315,7 +317,7 @@ def _others(conn, source_id: int, first: int, last: int, exclude: int | None) ->
             (sid, first - 1000, last + 1000),
         ).fetchall()
         if boxes:
-            out.append((TrackBoxes([tuple(b) for b in boxes]), kind))
+            out.append((TrackBoxes([tuple(b) for b in boxes], sid), kind))
     return out
 
 
@@ -366,6 +368,7 @@ def export_hop(
                     "masked": fm.n_tracked + fm.n_detected,
                     "faces": len(fm.faces),
                     "target_state": state,
+                    "target_via": ft.via,
                     "target_visible": fm.target_visible,
                 }
             )
@@ -386,6 +389,8 @@ def export_hop(
     res.visibility = vis
     res.target_unknown_frames = sum(1 for e in log if e["target_state"] == "unknown")
     res.target_followed_frames = sum(1 for e in log if e["target_state"] == FOLLOWED)
+    res.target_relinked_frames = sum(1 for e in log if e["target_via"] is not None)
+    res.target_relinked_sightings = sorted({e["target_via"] for e in log if e["target_via"] is not None})
     for k, v in visible_summary(vis).items():
         setattr(res, f"target_{k}", v)
     custody_src = {

@@ -261,6 +261,7 @@ class FrameTarget:
     keys: list[int] = field(default_factory=list)  # others[i] is the box of track keys[i]
     target: Box | None = None
     state: str = "none"  # analysed, interpolated, followed, unknown (no box), none (no target)
+    via: int | None = None  # a followed box that is another stored sighting's: that sighting (the relink)
 
     def people(self, masker: Masker) -> list[Box]:
         return masker.people(self.dets) + [b for b, kind in self.others if kind == "person"]
@@ -312,7 +313,7 @@ def frame_targets(
         if ft.state == "unknown":  # after the last stored box
             if forward is None:
                 forward = follower.walk_on(target_boxes.at(int(target_boxes.frames[-1])), fr.index)
-            _step(ft, forward, masker)
+            _step(ft, forward, masker, others)
         else:  # (the stored frames' tracks were noted up front; interpolated frames may add some)
             follower.saw_beside(ft.target, ft.tracks())
             if ft.state == "analysed":
@@ -320,7 +321,7 @@ def frame_targets(
         if pending:  # the first stored box: follow backwards through the frames held before it
             back = follower.walk(ft.target)
             for p in reversed(pending):
-                _step(p, back, masker)
+                _step(p, back, masker, others)
             yield from pending
             pending.clear()
         yield ft
@@ -332,12 +333,14 @@ def _apart(box: Box | None, target: Box | None) -> bool:
     return box is not None and target is not None and iou(box, target) < 0.5
 
 
-def _step(ft: FrameTarget, walk: Walk, masker: Masker) -> None:
+def _step(ft: FrameTarget, walk: Walk, masker: Masker, others: list[tuple[TrackBoxes, str]]) -> None:
     _take(ft, walk.step(ft.image, ft.people(masker), ft.tracks()))
     if walk.riding is not None and walk.riding in ft.keys:
-        # The track followed along is the target here: it is not masked as someone else.
+        # The track followed along is the target here: it is not masked as someone else, and the record says
+        # which stored sighting the box came from.
         i = ft.keys.index(walk.riding)
         del ft.others[i], ft.keys[i]
+        ft.via = others[walk.riding][0].sighting
 
 
 def _take(ft: FrameTarget, box: Box | None) -> None:

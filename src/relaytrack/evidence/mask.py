@@ -49,7 +49,10 @@ def pad(box: Box, frac: float, w: int, h: int) -> tuple[int, int, int, int]:
 class TrackBoxes:
     """One sighting's boxes by frame, linearly interpolated between analysed frames (no extrapolation)."""
 
-    def __init__(self, rows: list[tuple[int, float, float, float, float]]) -> None:
+    def __init__(
+        self, rows: list[tuple[int, float, float, float, float]], sighting: int | None = None
+    ) -> None:
+        self.sighting = sighting  # the stored sighting these boxes are of (None: not stored as one)
         rows = sorted(rows)
         self.frames = np.array([r[0] for r in rows], dtype=np.int64)
         self.xyxy = np.array(
@@ -480,6 +483,8 @@ def visibility_record(hops: list) -> dict:
         " target, or no target: everybody masked there)",
         "followed": "frames outside the stored boxes where the export's detection pass followed the target"
         " from its nearest stored box (target_state 'followed' in frames.json)",
+        "relinked": "of the followed frames, those whose box is another stored sighting's, taken as the target's"
+        " continuation where it was lost (target_via in frames.json names that sighting)",
         "protected": "bystander masks clipped to outside the target's box, but for their heads and faces",
         "hops": [
             {
@@ -489,6 +494,8 @@ def visibility_record(hops: list) -> dict:
                 "frames_known": r.target_frames,
                 "frames_unknown": r.target_unknown_frames,
                 "frames_followed": r.target_followed_frames,
+                "frames_relinked": r.target_relinked_frames,
+                "relinked_sightings": r.target_relinked_sightings,
                 "visible_min": r.target_visible_min,
                 "visible_mean": r.target_visible_mean,
                 "frames_below_half": r.target_frames_below_half,
