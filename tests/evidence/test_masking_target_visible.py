@@ -175,9 +175,11 @@ def test_bench_pools_the_target_share_over_frames():
                 "target_frames": tf, "target_visible_mean": mean, "target_visible_min": vmin,
                 "target_visible_ge_0.95": ge, "target_tracked_frames": tf, "target_visible_mean_tracked": mean,
                 "target_visible_ge_0.95_tracked": ge, "masked_rate_outside_target": k / n,
-                "unmasked_inside_target_only": 1, "head_masked_rate": 1.0}  # fmt: skip
+                "unmasked_inside_target_only": 1, "head_masked_rate": 1.0, "export_target_followed_frames": tf // 10,
+                "export_target_relinked_frames": tf // 100}  # fmt: skip
 
     (p,) = pooled([run(99, 100, 300, 1.0, 0.9, 1.0), run(50, 100, 100, 0.0, 0.0, 0.0)])
+    assert p["export_target_followed_frames"] == 40 and p["export_target_relinked_frames"] == 4
     assert p["masked_rate"] == 0.745 and p["target_frames"] == 400
     assert p["target_visible_mean"] == 0.75 and p["target_visible_min"] == 0.0  # a missed target counts
     assert p["target_visible_ge_0.95"] == 0.75 and p["unmasked_inside_target_only"] == 2

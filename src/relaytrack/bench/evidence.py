@@ -322,6 +322,7 @@ def _score(exp, gt, gt_target, target, info, first, threshold, *, seq, uri, end,
         "export_target_visible_mean": exp.hops[0].target_visible_mean,
         "export_target_frames_below_half": exp.hops[0].target_frames_below_half,
         "export_target_followed_frames": exp.hops[0].target_followed_frames,
+        "export_target_relinked_frames": exp.hops[0].target_relinked_frames,  # of those, along another track
         # Frames whose protected box is not on the target (IoU < 0.3 with its GT box, or the target not there):
         # a bystander left visible there, the cost of a wrong pick or a wrong follow.
         "export_target_boxed_frames": boxed,
@@ -382,6 +383,7 @@ def _pooled_diagnostics(sel: list[dict], n: int) -> dict:
         "head_masked_rate": round(sum(r["head_masked_rate"] * r["non_target_boxes"] for r in sel) / n, 4)
         if n else None,
         "export_target_followed_frames": sum(r.get("export_target_followed_frames", 0) for r in sel),
+        "export_target_relinked_frames": sum(r.get("export_target_relinked_frames", 0) for r in sel),
         "export_target_boxed_frames": sum(r.get("export_target_boxed_frames", 0) for r in sel),
         "export_target_wrong_frames": sum(r.get("export_target_wrong_frames", 0) for r in sel),
     }  # fmt: skip
@@ -414,7 +416,8 @@ def print_masking(runs: list[dict], console) -> None:
                       f"bystanders masked outside the target's box {p['masked_rate_outside_target']}, "
                       f"{p['unmasked_inside_target_only']} unmasked only inside it; bystander heads (top fifth "
                       f"of the GT box) masked {p['head_masked_rate']}; the export protected a box in "
-                      f"{p['export_target_boxed_frames']} frames ({p['export_target_followed_frames']} followed), "
+                      f"{p['export_target_boxed_frames']} frames ({p['export_target_followed_frames']} followed, "
+                      f"{p['export_target_relinked_frames']} of them along another track), "
                       f"{p['export_target_wrong_frames']} of them not on the target")  # fmt: skip
     console.print("[dim]targets: >= 0.99 of bystander boxes masked, >= 0.95 of the target's box unaltered; "
                   "a target the pipeline did not track under the click is missed (its box masked with everyone)"
