@@ -216,15 +216,22 @@ def map_link(a: Camera, b: Camera, mode: str = "walk", mounts: dict[str, Mount] 
         exit_edge = edge_towards(a.lat, a.lon, a.heading_deg, b.lat, b.lon)
         entry_edge = edge_towards(b.lat, b.lon, b.heading_deg, a.lat, a.lon)
     else:
-        gap = g.gap_m
-        m_lo, m_hi = VIEW_MARGIN_LO_M / typical, VIEW_MARGIN_HI_M / typical
-        if gap > 0:
-            lo, mean, hi = gap / fast - m_lo, gap * VIEW_DETOUR / typical, gap * DETOUR / slow + m_hi
-        else:  # overlapping views: seen by both at once, the second view entered before the first is left
-            lo, mean, hi = gap * DETOUR / typical - m_lo, gap * OVERLAP_SLANT / typical, m_hi
-        std = max(3.0, (hi - lo) / 6.0)
+        lo, mean, hi, std = (float(v) for v in view_times(np.float64(g.gap_m), mode))
         exit_edge, entry_edge = g.exit_edge, g.entry_edge
     return Link(a.id, b.id, exit_edge, entry_edge, mean, std, lo, hi, mode, "map")
+
+
+def view_times(gap: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Travel times (lo, mean, hi, std) across view gaps in metres (a scalar or an array): apart, the gap at
+    the mode's speeds; overlapping (gap <= 0), seen by both at once, the second view entered before the first
+    is left."""
+    slow, typical, fast = SPEEDS[mode]
+    m_lo, m_hi = VIEW_MARGIN_LO_M / typical, VIEW_MARGIN_HI_M / typical
+    apart = gap > 0
+    lo = np.where(apart, gap / fast - m_lo, gap * DETOUR / typical - m_lo)
+    hi = np.where(apart, gap * DETOUR / slow + m_hi, m_hi)
+    mean = np.where(apart, gap * VIEW_DETOUR / typical, gap * OVERLAP_SLANT / typical)
+    return lo, mean, hi, np.maximum(3.0, (hi - lo) / 6.0)
 
 
 _FOOTPRINTS: dict[tuple, tuple[View, object]] = {}
@@ -374,16 +381,9 @@ def _view_links(
     compact = np.cumsum(viewed) - 1
     gap, exit_edge, entry_edge = view_gaps(views, fp, compact[a[rows]], compact[b[rows]])
     placed = ~np.isnan(gap)
-    rows, g = rows[placed], gap[placed]
-    slow, typical, fast = SPEEDS[mode]
-    m_lo, m_hi = VIEW_MARGIN_LO_M / typical, VIEW_MARGIN_HI_M / typical
-    # apart, or overlapping views: seen by both at once, the second view entered before the first is left
-    apart = g > 0
-    lo = np.where(apart, g / fast - m_lo, g * DETOUR / typical - m_lo)
-    hi = np.where(apart, g * DETOUR / slow + m_hi, m_hi)
-    cols["mean_s"][rows] = np.where(apart, g * VIEW_DETOUR / typical, g * OVERLAP_SLANT / typical)
-    cols["std_s"][rows] = np.maximum(3.0, (hi - lo) / 6.0)
-    cols["min_s"][rows] = lo
-    cols["max_s"][rows] = hi
+    rows = rows[placed]
+    cols["min_s"][rows], cols["mean_s"][rows], cols["max_s"][rows], cols["std_s"][rows] = view_times(
+        gap[placed], mode
+    )
     cols["exit_edge"][rows] = exit_edge[placed]
     cols["entry_edge"][rows] = entry_edge[placed]
