@@ -356,7 +356,7 @@ class CameraWatch:
     def _low(self, tr: TrackState, s: Stop, frame: int, t: float) -> None:
         s.crouch_frames += 1
         s.low_s = s.dwell
-        s.hand_t = t if s.hand_t is None else max(s.hand_t, t)
+        s.hand_at(t)
         if s.crouch_frames == self.cfg.signals.pose_frames:
             s.key["crouch"] = (frame, t)
 
@@ -417,7 +417,7 @@ class CameraWatch:
 
     def _reach(self, s: Stop, frame: int, t: float) -> None:
         s.reach_frames += 1
-        s.hand_t = t if s.hand_t is None else max(s.hand_t, t)
+        s.hand_at(t)
         if s.reach_frames == self.cfg.signals.pose_frames:
             s.key["reach"] = (frame, t)
 

@@ -59,6 +59,10 @@ class Stop:
     def dwell(self) -> float:
         return self.last - self.start
 
+    def hand_at(self, t: float) -> None:
+        """The hand action was seen at `t`: `hand_t` keeps the latest such moment."""
+        self.hand_t = t if self.hand_t is None else max(self.hand_t, t)
+
     def hand_over(self, to: Stop) -> None:
         """This stop's evidence goes on with `to`, the stop of the track that stays at the same spot (a track
         broken or doubled on one person): the larger count of each kind (a doubled track saw the same frames)
@@ -75,7 +79,7 @@ class Stop:
             setattr(to, k, max(getattr(to, k), getattr(self, k)))
         to.low_s = max(to.low_s, self.low_s)
         if self.hand_t is not None:
-            to.hand_t = self.hand_t if to.hand_t is None else max(to.hand_t, self.hand_t)
+            to.hand_at(self.hand_t)
         to.sitting = to.sitting or self.sitting
         for k, pick in (("knee_min", min), ("torso_max", max), ("box_ratio_min", min)):
             mine, theirs = getattr(self, k), getattr(to, k)
