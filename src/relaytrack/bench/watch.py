@@ -334,8 +334,9 @@ def run_bench(
     res["protocol"] = protocol(wcfg, dirs, held, real, real_held_out)
     if held and not held_out:
         res["protocol"]["scored drop towns"] = (
-            f"{drop_confusers} innocent people (confusers) at the hiding spots of each; an alert at no drop is a "
-            "false alarm (precision), attributed to the confuser kind whose spot visit it overlaps"
+            f"{drop_confusers} innocent people (confusers) at the hiding spots of each; an alert the one-to-one "
+            "matching leaves unmatched (at no drop, or a second one on a drop) is a false alarm (precision), "
+            "attributed to the confuser kind whose spot visit it overlaps"
         )
     if confuser_towns:
         from relaytrack.bench.watch_confusers import CONFUSER_CAMERAS, CONFUSERS_PER_TOWN, protocol_line
