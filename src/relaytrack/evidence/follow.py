@@ -91,7 +91,7 @@ class Follower:
     def saw_beside(self, target: Box, tracks: dict[int, Box]) -> None:
         """Note the tracks in a frame with a stored target box that are not on the target: two tracks of
         one camera in one frame are two people."""
-        self.beside.update(k for k, b in tracks.items() if iou(b, target) < 0.5)
+        self.beside.update(k for k, b in tracks.items() if _apart(b, target))
 
     def walk(self, start: Box) -> Walk:
         return Walk(self, start, gap=self.gap)
@@ -283,9 +283,9 @@ def frame_targets(
     (`settings`, None: never) or unknown. Frames before the first stored box wait (at most `max_back`, the
     oldest leaving unknown) until it is read, then are followed backwards from it."""
     stored = target_boxes is not None and len(target_boxes.frames) > 0
-    follower = Follower(settings) if stored and settings is not None else None
-    if follower is not None:
-        follower.gap = int(round(follower.settings.relink_gap_s * fps))
+    follower = None
+    if stored and settings is not None:
+        follower = Follower(settings, gap=int(round(settings.relink_gap_s * fps)))
         for k, (tb, kind) in enumerate(others):
             if kind == "person":
                 follower.beside.update(
