@@ -211,3 +211,29 @@ def test_verdicts_round_trip_through_store(planted):
         record_verdict(conn, pid, planted[2], "reject", "u")
     assert take_verdicts(store, pid) == [(planted[2], "reject")]
     assert take_verdicts(store, pid) == []
+
+
+def test_no_handoff_to_someone_there_before_the_pursuit_or_during_a_pass_of_the_route(planted, tmp_path):
+    from relaytrack.pursue.run import _Anchor
+
+    store, origin, arr_b, _ = planted
+
+    class AtStart(Planted):
+        """The same arrival, but in its camera's first analysed frame (there before the pursuit began)."""
+
+        def step(self, frame: Frame):
+            return [replace(a, present_at_start=True) for a in super().step(frame)]
+
+    pursuit, log = _pursuit(store, origin, {"B": [arr_b]}, tmp_path)
+    pursuit.analysers["B"] = AtStart([(0.0, get_sighting(store.conn, arr_b))])
+    drive(pursuit, frames(40.0))
+    assert not [e for e in log.events if e.type == "handoff"]
+    # A pass of the route so far: someone starting on A while the suspect was in view there (a long pass on A
+    # overlapping the hand-off to B) is part of that pass or beside it; after the pass, or elsewhere, not.
+    pursuit, _ = _pursuit(store, origin, {}, tmp_path)
+    long_a = replace(get_sighting(store.conn, origin), wall_end=T0 + 40.0)
+    pursuit.stack = [_Anchor(long_a, None, "origin"), _Anchor(get_sighting(store.conn, arr_b), None, "auto")]
+    on_a = replace(long_a, id=0, wall_start=T0 + 32.0, wall_end=T0 + 36.0)
+    assert pursuit._on_route(on_a)
+    assert not pursuit._on_route(replace(on_a, wall_start=T0 + 41.0))
+    assert not pursuit._on_route(replace(on_a, camera="C"))

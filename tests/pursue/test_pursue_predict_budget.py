@@ -125,3 +125,16 @@ def test_near_cameras_come_first():
         sighting("A", 0.0, 5.0), lambda c: links.get(c, []), PredictConfig(near_tau_s=0)
     ).forecast(T0 + 5.0)
     assert abs(even[0].p - even[1].p) < 0.01
+
+
+def test_cameras_already_passed_are_less_likely_next():
+    # B between A and C, the anchor's exit edge unknown: without the route so far A and C are even; the
+    # suspect came from A, so C (onward) is the likelier next camera, A keeps turn_back's share.
+    links = {"B": [Link("B", "A", "left", "right", 10.0, 2.0, 0.0), Link("B", "C", "right", "left", 10.0, 2.0, 0.0)]}
+    anchor = replace(sighting("B", 0.0, 5.0, exit_="inside"), heading_deg=None)
+    even = {f.camera: f.p for f in Predictor(anchor, lambda c: links.get(c, [])).forecast(T0 + 5.0)}
+    assert math.isclose(even["A"], even["C"])
+    came = Predictor(anchor, lambda c: links.get(c, []), came_from=frozenset({"A", "B"}))
+    onward = {f.camera: f.p for f in came.forecast(T0 + 5.0)}
+    assert onward["C"] > even["C"] and onward["A"] < even["A"]
+    assert math.isclose(onward["A"] / onward["C"], PredictConfig().turn_back)

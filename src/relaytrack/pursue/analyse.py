@@ -32,6 +32,9 @@ class Arrival:
     sighting: Sighting
     finished: bool
     save: Callable[[], int] = field(repr=False, default=lambda: 0)
+    # In the camera's first analysed frame: there before the pursuit began, so not an arrival (the origin's
+    # own pass, or someone who was already on a camera whose view overlaps the origin's).
+    present_at_start: bool = False
 
 
 class SessionAnalyser:
@@ -44,13 +47,17 @@ class SessionAnalyser:
         self.session: CameraSession | None = None
         self.last_scored: dict[int, float] = {}
         self.saved: dict[int, int] = {}  # track id -> sighting id
+        self.first_t: float | None = None  # stream time of the first analysed frame
 
     def _kind_ok(self, class_name: str) -> bool:
         return ("vehicle" if class_name in VEHICLE_CLASSES else "person") == self.kind
 
     def step(self, frame: Frame) -> list[Arrival]:
         if self.session is None:
-            self.session = CameraSession(self.stages, self.camera, frame.size, start_wall=frame.wall - frame.t)
+            self.session = CameraSession(
+                self.stages, self.camera, frame.size, start_wall=frame.wall - frame.t
+            )
+            self.first_t = frame.t
         ses = self.session
         st = ses.step(frame)
         out = []
@@ -80,7 +87,8 @@ class SessionAnalyser:
             s = _with_id(s, self.saved[tid])
             if finished:
                 self._update(s)
-        return Arrival((self.camera, tid), s, finished, save)
+        early = self.first_t is not None and d.tracklet.first.t <= self.first_t + 1e-6
+        return Arrival((self.camera, tid), s, finished, save, present_at_start=early)
 
     def _save(self, d: Described) -> int:
         tid = d.tracklet.track_id

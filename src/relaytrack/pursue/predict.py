@@ -30,13 +30,17 @@ T3_90 = 2.353  # the same for a Student-t with 3 degrees of freedom
 @dataclass(frozen=True)
 class PredictConfig:
     max_hops: int = 3  # longest chain of unseen cameras + the next one
-    p_miss: float = 0.25  # a camera on the way does not see the suspect (blind spot, occlusion, missed detection)
+    # A camera on the way does not see the suspect (blind spot, occlusion, missed detection).
+    p_miss: float = 0.25
     p_off: float = 0.05  # prior that the suspect leaves the camera network altogether
     edge_match: float = 1.0  # first-branch weight when the anchor left by the link's exit edge
     edge_adjacent: float = 0.35
     edge_opposite: float = 0.05
     edge_unknown: float = 0.5  # link or anchor without a usable edge
-    turn_back: float = 0.2  # weight of going back to the camera just passed (against 1 for onward links)
+    # Weight of going back to a camera already passed (against 1 for onward links): on a path, the camera
+    # just before; from the anchor, every earlier camera of the pursuit's route (people walk on; a
+    # look-alike turning up where the suspect came from is the commoner sight).
+    turn_back: float = 0.2
     min_std_s: float = 1.5
     # Arrival times as the relay scores them (`RelayConfig.time_tail`): a tracklet starts late and ends early
     # by seconds, and people dawdle, so the link's spread is widened by `jitter_s` and, with `heavy_tail`, the
@@ -113,7 +117,9 @@ def heading_edge(heading_deg: float | None) -> str | None:
 def first_branch(anchor: Sighting, link: Link, cfg: PredictConfig) -> float:
     """How well leaving the anchor's camera by its exit edge (its heading when the edge is 'inside': the
     tracklet ended mid-view) fits `link`."""
-    edge = anchor.exit_edge if anchor.exit_edge not in (None, "", "inside") else heading_edge(anchor.heading_deg)
+    edge = (
+        anchor.exit_edge if anchor.exit_edge not in (None, "", "inside") else heading_edge(anchor.heading_deg)
+    )
     want = link.exit_edge
     if not edge or not want or want == "inside":
         return cfg.edge_unknown
@@ -132,9 +138,17 @@ class Predictor:
     """Next-camera forecasts from one anchor. `links_from(camera) -> list[Link]` gives the network (a store
     query, or a planted dict in tests); `forecast(now_wall)` conditions on no sighting until `now_wall`."""
 
-    def __init__(self, anchor: Sighting, links_from, cfg: PredictConfig | None = None) -> None:
+    def __init__(
+        self,
+        anchor: Sighting,
+        links_from,
+        cfg: PredictConfig | None = None,
+        came_from: frozenset[str] = frozenset(),
+    ) -> None:
+        """`came_from`: the cameras the suspect was seen on before the anchor (the pursuit's route so far)."""
         self.anchor = anchor
         self.cfg = cfg or PredictConfig()
+        self.came_from = came_from - {anchor.camera}
         self.left_wall = anchor.wall_end
         self.hypotheses = self._enumerate(links_from)
 
@@ -142,7 +156,9 @@ class Predictor:
         cfg = self.cfg
         out: list[Hypothesis] = []
         first = [ln for ln in links_from(self.anchor.camera) if ln.dst != self.anchor.camera]
-        weights = [first_branch(self.anchor, ln, cfg) * _nearness(ln, cfg) for ln in first]
+        weights = [
+            first_branch(self.anchor, ln, cfg) * _nearness(ln, cfg) * self._back(ln.dst) for ln in first
+        ]
         total = sum(weights) or 1.0
         # (path, prior, mean, var, floor, last link, previous camera)
         frontier = [
@@ -155,16 +171,21 @@ class Predictor:
             nxt = []
             for path, prior, mean, var, floor, link, prev in frontier:
                 here = path[-1]
-                onward = [] if depth >= cfg.max_hops else [
-                    ln for ln in links_from(here) if ln.dst != here and ln.dst not in path[:-1]
-                ]
+                onward = (
+                    []
+                    if depth >= cfg.max_hops
+                    else [ln for ln in links_from(here) if ln.dst != here and ln.dst not in path[:-1]]
+                )
                 # With onward paths, "missed at this camera" is their mass (p_miss); without, this
                 # hypothesis keeps it and stays open after its window (the suspect may still show up late).
                 terminal = not onward
                 std = math.sqrt(var + cfg.jitter_s**2)
                 out.append(Hypothesis(here, path, prior if terminal else prior * (1.0 - cfg.p_miss), mean,
                                       std, floor, link, terminal, cfg.heavy_tail))  # fmt: skip
-                bw = [(cfg.turn_back if ln.dst == prev else 1.0) * _nearness(ln, cfg) for ln in onward]
+                bw = [
+                    (cfg.turn_back if ln.dst == prev else self._back(ln.dst)) * _nearness(ln, cfg)
+                    for ln in onward
+                ]
                 s = sum(bw)
                 for ln, w in zip(onward, bw, strict=True):
                     nxt.append((
@@ -174,6 +195,9 @@ class Predictor:
             frontier = nxt
             depth += 1
         return out
+
+    def _back(self, camera: str) -> float:
+        return self.cfg.turn_back if camera in self.came_from else 1.0
 
     def posterior(self, now_wall: float) -> list[tuple[Hypothesis, float]]:
         """Every hypothesis with its probability given no sighting until `now_wall` (off-network excluded;

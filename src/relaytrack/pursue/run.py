@@ -83,15 +83,19 @@ class Pursuit:
         return self.stack[-1].sighting
 
     def _rebuild(self, now: float | None = None) -> None:
-        self.predictor = Predictor(self.anchor, self.links_from, self.cfg.predict)
+        self.predictor = self._predictor()
         self.last_predict = -math.inf
         self._predict(self.now if now is None else now)
+
+    def _predictor(self) -> Predictor:
+        came = frozenset(a.sighting.camera for a in self.stack[:-1])
+        return Predictor(self.anchor, self.links_from, self.cfg.predict, came_from=came)
 
     def _predict(self, now: float) -> list[CameraForecast]:
         if self.stack[-1].key is not None:
             # The anchor is still in view: it has not left yet, so the clock of its travel times starts at
             # its latest box (and its heading so far says where it is going).
-            self.predictor = Predictor(self.anchor, self.links_from, self.cfg.predict)
+            self.predictor = self._predictor()
         fc = self.predictor.forecast(now)
         b = self.cfg.budget
         weights = {c: 0.0 for c in self.cameras}
@@ -191,8 +195,8 @@ class Pursuit:
         if key in self.rejected or key in self.handed or (s.id and s.id in self.rejected_ids):
             return
         a = self.anchor
-        if s.wall_start < a.wall_start or (s.camera == a.camera and s.wall_start <= a.wall_end):
-            return  # seen before the anchor, or the anchor's own pass on its camera
+        if arr.present_at_start or s.wall_start < a.wall_start or self._on_route(s):
+            return  # there before the pursuit or the anchor, or during a pass of the route on its camera
         p_cam = None
         if self.cfg.handoff.w_prior:
             # Given nothing seen until this arrival began: how likely was this camera to be the next one?
@@ -210,6 +214,14 @@ class Pursuit:
             sid = arr.save()
             self.offered[sid] = (_rescored(sc, sid), key)
             self._emit_handoff(sc, sid, wall, "offered")
+
+    def _on_route(self, s: Sighting) -> bool:
+        """`s` began on a camera while the suspect was in view there (a pass of the route so far): a fragment
+        of that pass, or someone beside the suspect, never the suspect's next arrival."""
+        return any(
+            b.sighting.camera == s.camera and b.sighting.wall_start <= s.wall_start <= b.sighting.wall_end
+            for b in self.stack
+        )
 
     def _hand_off(self, arr, sc: ArrivalScore, wall: float, status: str) -> None:
         sid = arr.save()
