@@ -130,7 +130,12 @@ def test_near_cameras_come_first():
 def test_cameras_already_passed_are_less_likely_next():
     # B between A and C, the anchor's exit edge unknown: without the route so far A and C are even; the
     # suspect came from A, so C (onward) is the likelier next camera, A keeps turn_back's share.
-    links = {"B": [Link("B", "A", "left", "right", 10.0, 2.0, 0.0), Link("B", "C", "right", "left", 10.0, 2.0, 0.0)]}
+    links = {
+        "B": [
+            Link("B", "A", "left", "right", 10.0, 2.0, 0.0),
+            Link("B", "C", "right", "left", 10.0, 2.0, 0.0),
+        ]
+    }
     anchor = replace(sighting("B", 0.0, 5.0, exit_="inside"), heading_deg=None)
     even = {f.camera: f.p for f in Predictor(anchor, lambda c: links.get(c, [])).forecast(T0 + 5.0)}
     assert math.isclose(even["A"], even["C"])
