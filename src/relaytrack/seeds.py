@@ -29,7 +29,9 @@ TUNING: dict[str, tuple[int, ...]] = {
     "reid": (101, 102, 103),
     # The live pursuit (bench pursuit): the demo's town 7 and two more, rendered as the bench renders them;
     # 17-29 rendered only, to tune the prediction on the suspects' true visits (no footage analysed).
-    "pursuit": (7, 11, 13, 17, 19, 23, 29),
+    # 25-28 added in session 16: the first six have no revisit on the suspects' routes (a camera seen again
+    # after another), so more routes were needed to weigh a return to a camera already passed.
+    "pursuit": (7, 11, 13, 17, 19, 23, 29, 25, 26, 27, 28),
     # Plates on rendered town vehicles (bench plates, rendered part): the towns looked at while building them.
     "plates-town": (81, 82),
     # The suspect who drives off (scenario suspect-drives, relay.boarding): the scenario's own town and two more.

@@ -143,3 +143,25 @@ def test_cameras_already_passed_are_less_likely_next():
     onward = {f.camera: f.p for f in came.forecast(T0 + 5.0)}
     assert onward["C"] > even["C"] and onward["A"] < even["A"]
     assert math.isclose(onward["A"] / onward["C"], PredictConfig().turn_back)
+
+
+def test_overlapping_view_window_opens_before_the_anchor_leaves():
+    # The anchor is still in view until t=30 (a pass whose end is known ahead, as in a replay): B's view
+    # overlaps A's (B sees people up to 20 s before they leave A), C's does not.
+    links = {
+        "A": [
+            Link("A", "B", "top", "top", -8.0, 4.0, -20.0),
+            Link("A", "C", "right", "left", 6.0, 2.0, 2.0),
+        ]
+    }
+    anchor = sighting("A", 0.0, 30.0, exit_="inside")
+    pred = Predictor(anchor, lambda c: links.get(c, []))
+    # B's window opens about 19 s before the anchor leaves (the link's -8 s less its spread, not before -20 s).
+    assert not pred.forecast(T0 + 5.0)[0].open_at(T0 + 5.0)
+    now = T0 + 12.0
+    fc = {f.camera: f for f in pred.forecast(now)}
+    assert fc["B"].open_at(now) and fc["B"].eta_from == now
+    assert fc["C"].eta_from >= anchor.wall_end + 2.0 - 1e-9  # only after the anchor leaves
+    # Not seeing them on B before they leave A is no news: B keeps its share until the anchor has left.
+    later = {f.camera: f.p for f in pred.forecast(T0 + 25.0)}
+    assert math.isclose(later["B"], fc["B"].p)

@@ -15,7 +15,12 @@ from relaytrack.ui import console, console_err
 
 @bench.command("pursuit")
 def bench_pursuit(
-    towns: Annotated[int, typer.Option("--towns", min=1, max=6, help="Held-out towns (seeds 701..)")] = 2,
+    towns: Annotated[
+        int,
+        typer.Option(
+            "--towns", min=1, max=12, help="Towns: held-out seeds 701-706 (with --tuning: up to 11)"
+        ),
+    ] = 2,
     cameras: Annotated[int, typer.Option("--cameras", min=4, max=40, help="Cameras per town")] = 8,
     minutes: Annotated[float, typer.Option("--minutes", min=0.5, max=30, help="Footage per town")] = 1.0,
     decoys: Annotated[int, typer.Option("--decoys", min=0, help="Look-alike decoys per town")] = 2,

@@ -68,6 +68,10 @@ class Hypothesis:
     link: Link  # the last link (its entry edge and travel time score an arrival)
     terminal: bool = True  # no onward path enumerated: a miss here stays with this hypothesis
     heavy_tail: bool = False  # Student-t (3 dof) arrival time instead of a Gaussian
+    # A direct link between overlapping views (its minimum travel time negative): the camera can see the
+    # suspect this long before they leave the anchor's view, so its ETA window opens then (`min_s`, the
+    # floor of "should have been seen by now", stays >= 0: before leaving, not seeing them there is no news).
+    early_s: float | None = None
 
     def cdf(self, dt: float) -> float:
         if dt <= self.min_s:
@@ -80,7 +84,7 @@ class Hypothesis:
 
     def window(self) -> tuple[float, float]:
         q = T3_90 if self.heavy_tail else Z90
-        lo = max(self.min_s, self.mean_s - q * self.std_s)
+        lo = max(self.min_s if self.early_s is None else self.early_s, self.mean_s - q * self.std_s)
         return lo, max(lo, self.mean_s + q * self.std_s)
 
 
@@ -180,8 +184,9 @@ class Predictor:
                 # hypothesis keeps it and stays open after its window (the suspect may still show up late).
                 terminal = not onward
                 std = math.sqrt(var + cfg.jitter_s**2)
+                early = link.min_s if len(path) == 1 and link.min_s < 0 else None
                 out.append(Hypothesis(here, path, prior if terminal else prior * (1.0 - cfg.p_miss), mean,
-                                      std, floor, link, terminal, cfg.heavy_tail))  # fmt: skip
+                                      std, floor, link, terminal, cfg.heavy_tail, early))  # fmt: skip
                 bw = [
                     (cfg.turn_back if ln.dst == prev else self._back(ln.dst)) * _nearness(ln, cfg)
                     for ln in onward
