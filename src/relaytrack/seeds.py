@@ -29,8 +29,8 @@ TUNING: dict[str, tuple[int, ...]] = {
     "reid": (101, 102, 103),
     # The live pursuit (bench pursuit): the demo's town 7 and two more, rendered as the bench renders them;
     # 17-29 rendered only, to tune the prediction on the suspects' true visits (no footage analysed).
-    # 25-28 added in session 16: the first six have no revisit on the suspects' routes (a camera seen again
-    # after another), so more routes were needed to weigh a return to a camera already passed.
+    # 25-28 added in session 16, after a held-out run showed suspects coming back to cameras already passed
+    # (702, 703), to count such returns on tuning routes before weighing them: none in 36 transitions of 11.
     "pursuit": (7, 11, 13, 17, 19, 23, 29, 25, 26, 27, 28),
     # Plates on rendered town vehicles (bench plates, rendered part): the towns looked at while building them.
     "plates-town": (81, 82),
