@@ -220,10 +220,15 @@ def _stored(fol: Follower, frames: range) -> None:
         fol.learn(img, _at(f), f)
 
 
-def test_a_new_track_where_the_target_was_heading_takes_it_on_after_a_gap():
-    fol = Follower(RELINK)
-    fol.gap = 10
+def _learned(settings: FollowSettings = RELINK, gap: int = 10) -> Follower:
+    """A follower (relink gap in frames, as the export gives it) that has seen the target's boxes 0-4."""
+    fol = Follower(settings, gap=gap)
     _stored(fol, range(0, 5))
+    return fol
+
+
+def test_a_new_track_where_the_target_was_heading_takes_it_on_after_a_gap():
+    fol = _learned(gap=10)
     walk = fol.walk_on(_at(4), 5)
     assert walk.velocity == pytest.approx((4.0, 0.0))
     for f in (5, 6, 7):  # hidden: nobody there, the walk coasts then loses the target
@@ -239,15 +244,12 @@ def test_a_new_track_where_the_target_was_heading_takes_it_on_after_a_gap():
 
 
 def test_no_relink_without_the_setting_or_after_the_gap():
-    fol = Follower(FollowSettings(relink_gap_s=0.0))  # the follower as before
-    _stored(fol, range(0, 5))
+    fol = _learned(FollowSettings(relink_gap_s=0.0), gap=0)  # the follower as before
     walk = fol.walk_on(_at(4), 5)
     for _ in range(4):
         walk.step(_frame([]), [], {})
     assert walk.step(_frame([(_at(9), RED)]), [], {7: _at(9)}) is None
-    fol = Follower(RELINK)
-    fol.gap = 3
-    _stored(fol, range(0, 5))
+    fol = _learned(gap=3)
     walk = fol.walk_on(_at(4), 5)
     for _ in range(4):
         walk.step(_frame([]), [], {})
@@ -255,9 +257,7 @@ def test_no_relink_without_the_setting_or_after_the_gap():
 
 
 def test_a_track_seen_beside_the_target_is_never_its_continuation():
-    fol = Follower(RELINK)
-    fol.gap = 10
-    _stored(fol, range(0, 5))
+    fol = _learned(gap=10)
     twin = (120.0, 20.0, 160.0, 120.0)  # another red person walking beside the target all along
     fol.saw_beside(_at(4), {3: twin})
     walk = fol.walk_on(_at(4), 5)
@@ -267,9 +267,7 @@ def test_a_track_seen_beside_the_target_is_never_its_continuation():
 
 
 def test_two_new_tracks_that_look_alike_are_not_told_apart():
-    fol = Follower(RELINK)
-    fol.gap = 10
-    _stored(fol, range(0, 5))
+    fol = _learned(gap=10)
     walk = fol.walk_on(_at(4), 5)
     for _ in range(3):
         walk.step(_frame([]), [], {})
@@ -279,9 +277,7 @@ def test_two_new_tracks_that_look_alike_are_not_told_apart():
 
 
 def test_the_track_taken_on_is_left_when_it_turns_into_someone_else():
-    fol = Follower(RELINK)
-    fol.gap = 10
-    _stored(fol, range(0, 5))
+    fol = _learned(gap=10)
     walk = fol.walk_on(_at(4), 5)
     assert walk.step(_frame([(_at(5), RED)]), [_at(5)], {7: _at(5)}) == _at(5)
     assert walk.riding == 7
@@ -343,9 +339,7 @@ def test_export_takes_the_targets_next_track_on_after_an_occlusion(store, gap_fo
 
 
 def test_a_track_seen_beside_the_target_crossing_its_box_is_not_followed_along():
-    fol = Follower(RELINK)
-    fol.gap = 10
-    _stored(fol, range(0, 5))
+    fol = _learned(gap=10)
     fol.saw_beside(_at(4), {3: (150.0, 20.0, 190.0, 120.0)})  # another red person's track, beside the target
     walk = fol.walk_on(_at(4), 5)
     # Frame 5: that track's box is over the target (a crossing): the box is the target's, the track is not.
