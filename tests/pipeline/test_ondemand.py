@@ -271,3 +271,59 @@ def test_a_refinement_that_finds_nobody_counts_its_frames_and_is_not_repeated(tm
     re("C1", START + 8.0, START + 13.0)
     assert len(re.windows) == 1  # not analysed again
     store.close()
+
+
+class Unseen:
+    """Walker A in the first 5 s; B standing at x 200 from 6.2 to 7.5 s, but in none of the frames a 2 fps
+    index analyses (1, 6, 11, ...): only a full-rate pass sees B."""
+
+    def detect(self, image: np.ndarray) -> Detections:
+        i = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
+        boxes = [[10 + 2 * i, 60, 40 + 2 * i, 140]] if i <= 50 else []
+        if 62 <= i <= 75 and i % 5 != 1:
+            boxes.append([200, 50, 230, 140])
+        xyxy = np.array(boxes, np.float32).reshape(-1, 4)
+        return Detections(xyxy, np.full(len(boxes), 0.9), np.full(len(boxes), PERSON))
+
+
+def test_reprocess_missed_adds_only_who_the_index_missed(tmp_path, clip, monkeypatch):
+    from dataclasses import replace
+
+    from relaytrack.pipeline import ondemand
+    from relaytrack.store.sightings import get_sighting
+
+    store, stages = low_index(tmp_path, clip, Unseen())
+    (a,) = store.query("SELECT id FROM sightings")[0]
+    with store.tx() as conn:
+        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32([0, 1, 0]).tobytes(), a))
+    monkeypatch.setattr(ondemand, "background", lambda conn, kind: (0.5, 0.1))
+    suspect = replace(get_sighting(store.conn, a), embedding=np.float32([1, 0, 0]))  # A looks nothing like it
+    re = Reprocessor(store, load_config(None), stages=stages, around="missed", reference=suspect)
+    re("C1", START - 1.0, START + 13.0)
+    assert len(re.windows) == 1
+    w = re.windows[0]
+    assert w.superseded == 0 and w.sightings == 1 and w.frames > 100  # the whole window, every frame
+    rows = store.query("SELECT id, source_id, superseded_by, first_frame, last_frame FROM sightings ORDER BY id")
+    assert [r[0] for r in rows][0] == a and rows[0][2] is None  # A untouched, not stored twice
+    (b,) = [r for r in rows if r[1] == w.source_id]
+    assert 62 <= b[3] and b[4] <= 75  # B, whom the index never saw
+    re("C1", START - 1.0, START + 13.0)
+    assert len(re.windows) == 1  # done once
+
+
+def test_reprocess_missed_leaves_a_window_where_someone_looks_like_the_suspect(tmp_path, clip, monkeypatch):
+    from relaytrack.pipeline import ondemand
+    from relaytrack.store.sightings import get_sighting
+
+    store, stages = low_index(tmp_path, clip, Unseen())
+    (a,) = store.query("SELECT id FROM sightings")[0]
+    with store.tx() as conn:
+        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32([1, 0, 0]).tobytes(), a))
+    monkeypatch.setattr(ondemand, "background", lambda conn, kind: (0.5, 0.1))
+    re = Reprocessor(
+        store, load_config(None), stages=stages, around="missed", reference=get_sighting(store.conn, a)
+    )
+    re("C1", START - 1.0, START + 13.0)
+    assert re.windows == [] and re.frames == 0
+    assert store.one("SELECT COUNT(*) FROM sightings")[0] == 1
+    store.close()

@@ -16,6 +16,7 @@ condition (ingest + re-processing), and their ratio.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ from relaytrack.bench.town_ingest import ingest_cameras
 # The relay bench's first three held-out towns, on which re-processing was scored (604-606 came later, for the
 # relay alone).
 REPROCESS_HELD_OUT = HELD_OUT["relay-towns"][:3]
-AROUND = ("look", "sightings", "window")  # the ways of re-processing compared (Reprocessor.around)
+# The ways of re-processing compared (Reprocessor.around); "missed" only where the route stops
+# (pipeline.ondemand_relay), the others before every candidate window is read.
+AROUND = ("look", "sightings", "window", "missed")
 
 
 @dataclass
@@ -123,8 +126,17 @@ def _score(store, tdir: Path, net: dict, truth: dict, origin: int, hops: int, re
     from relaytrack.relay.evaluate import route_scores
 
     t0 = time.perf_counter()
-    route = relay(store, origin, hops, params=RelayConfig(), refine=refine)
+    rounds = None
+    if refine is not None and refine.around == "missed":
+        from relaytrack.pipeline.ondemand_relay import relay_on_demand
+
+        done = relay_on_demand(store, origin, hops, refine, params=RelayConfig())
+        route, rounds = done.route, done.rounds
+    else:
+        route = relay(store, origin, hops, params=RelayConfig(), refine=refine)
     out: dict[str, Any] = {"relay_s": round(time.perf_counter() - t0, 1), "reprocess_frames": 0}
+    if rounds is not None:
+        out["rounds"] = rounds
     if refine is not None:
         out["reprocess_frames"] = refine.frames
         out["windows"] = len(refine.windows)
@@ -156,10 +168,16 @@ def run_condition(
     cfg = load_config(None, over)
     out: dict[str, Any] = {}
     reuse, frames = False, 0
-    if db.exists() and not low:
+    # A low-rate store's analysed frames depend on motion gating, so they are kept beside it to reuse it.
+    kept = db.with_suffix(".ingest.json")
+    if db.exists() and (not low or kept.is_file()):
         with Store(db) as st:
             done = st.one("SELECT COUNT(*) FROM sources WHERE status='complete'")[0]
             reuse = done == len(net["cameras"])
+        if reuse and low:
+            out.update(json.loads(kept.read_text(encoding="utf-8")))
+            frames = out.pop("frames")
+            say(f"  the {opts.low_fps:g} fps store of an earlier run is reused")
     if not reuse and not low and _reuse_relay_store(db, tdir, len(net["cameras"]), opts):
         reuse = True
         say(f"  the relay bench's {opts.full_fps:g} fps store of this town is reused")
@@ -172,6 +190,8 @@ def run_condition(
             out["ingest_s"] = round(time.perf_counter() - t0, 1)
             if opts.learn_reid:
                 out["reid"] = _learn(store, say)
+        if low:
+            kept.write_text(json.dumps({**out, "frames": frames}), encoding="utf-8")
     with Store(db) as store, store.tx() as conn:
         set_links(conn, "map", [])
     store = Store(db)
@@ -221,7 +241,8 @@ def run(
         "full": f"{opts.full_fps:g} fps",
         "low": f"{opts.low_fps:g} fps gated",
     }
-    labels = {"window": "windows", "sightings": "spans", "look": f"top {opts.top} by look"}
+    labels = {"window": "windows", "sightings": "spans", "look": f"top {opts.top} by look",
+              "missed": "missed at the ends"}  # fmt: skip
     names.update({f"reprocess_{k}": f"{opts.low_fps:g} fps + {labels[k]}" for k in opts.around})
     scores = {k: MethodScore(v) for k, v in names.items()}
     extra = dict.fromkeys(names, 0)

@@ -31,7 +31,8 @@ def bench_reprocess(
         list[str] | None,
         typer.Option(
             help="Ways of re-processing compared: look (the spans of the --top low-rate sightings most like "
-            "the origin), sightings (every low-rate sighting's span), window (whole windows)"
+            "the origin), sightings (every low-rate sighting's span), window (whole windows), missed (where the "
+            "route stops only: linked windows with nobody like the origin, the people the index missed added)"
         ),
     ] = None,
     top: Annotated[
@@ -50,11 +51,11 @@ def bench_reprocess(
     ] = None,
 ) -> None:
     """Index at 1 fps + on-demand re-processing vs 5 fps: route F1 and analysed frames of each."""
-    from relaytrack.bench.reprocess import Options, run
+    from relaytrack.bench.reprocess import AROUND, Options, run
     from relaytrack.errors import InputError
 
-    if around and set(around) - {"look", "sightings", "window"}:
-        raise InputError(f"--around takes look, sightings or window, got {', '.join(around)}")
+    if around and set(around) - set(AROUND):
+        raise InputError(f"--around takes {', '.join(AROUND)}, got {', '.join(around)}")
     opts = Options(
         cameras=cameras,
         minutes=minutes,

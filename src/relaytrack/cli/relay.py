@@ -257,7 +257,9 @@ def relay_cmd(
         typer.Option(
             "--reprocess-around",
             help="What --reprocess analyses in a candidate window: window (all of it), sightings (the spans of "
-            "its low-rate sightings), look (the spans of the --reprocess-top most like the origin)",
+            "its low-rate sightings), look (the spans of the --reprocess-top most like the origin), missed "
+            "(only where the route stops: the linked windows with nobody like the origin, adding only the "
+            "people the index missed)",
         ),
     ] = "window",
     reprocess_top: Annotated[
@@ -293,30 +295,32 @@ def relay_cmd(
             from relaytrack.pipeline.ondemand import Reprocessor
             from relaytrack.store.sightings import get_sighting
 
-            if reprocess_around not in ("window", "sightings", "look"):
+            if reprocess_around not in ("window", "sightings", "look", "missed"):
                 raise InputError(
-                    f"--reprocess-around takes window, sightings or look, got {reprocess_around}"
+                    f"--reprocess-around takes window, sightings, look or missed, got {reprocess_around}"
                 )
             refine = Reprocessor(
                 store,
                 load_config(None),
                 fps=reprocess_fps,
                 around=reprocess_around,
-                reference=get_sighting(store.conn, from_) if reprocess_around == "look" else None,
+                reference=get_sighting(store.conn, from_) if reprocess_around in ("look", "missed") else None,
                 top=reprocess_top,
             )
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
         authorize_sightings(acx, [from_])  # another case's evidence is no origin (refused, logged)
-        route = relay(
-            store,
-            from_,
-            hops,
-            case=identity(user, case)[1],
-            direction=direction,
-            params=params,
-            hidden=hidden_sightings(store.conn, acx.case),
-            refine=refine,
-        )
+        relay_kw = {
+            "case": identity(user, case)[1],
+            "direction": direction,
+            "params": params,
+            "hidden": hidden_sightings(store.conn, acx.case),
+        }
+        if refine is not None and reprocess_around == "missed":
+            from relaytrack.pipeline.ondemand_relay import relay_on_demand
+
+            route = relay_on_demand(store, from_, hops, refine, **relay_kw).route
+        else:
+            route = relay(store, from_, hops, refine=refine, **relay_kw)
         authorize_sightings(acx, route.sighting_ids)  # every hop passes the same gate before it is shown
         hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])
         written = []

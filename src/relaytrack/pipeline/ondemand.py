@@ -255,6 +255,55 @@ def refine_sighting(
     return win
 
 
+def add_missed(
+    store: Store,
+    camera: str,
+    wall_lo: float,
+    wall_hi: float,
+    cfg: Config,
+    stages: Stages,
+    *,
+    fps: float | None = None,
+    pad_s: float = 1.0,
+) -> Window | None:
+    """Analyse a window of `camera` again at `fps` and add only the people the low-rate index missed there:
+    re-analysed tracklets on none of the live sightings' boxes. Nothing is superseded, so what the index
+    already holds (and a route already built on it) keeps its reads; the window is recorded as done. None
+    when no footage covers the window or it was done before."""
+    src = source_for(store.conn, camera, wall_lo, wall_hi)
+    if src is None:
+        return None
+    lo, hi = max(src.start_wall, wall_lo - pad_s), min(src.end_wall, wall_hi + pad_s)
+    done = [
+        (float(a), float(b))
+        for a, b in store.conn.execute(
+            "SELECT wall_lo, wall_hi FROM reprocessed WHERE camera_id=? AND wall_hi >= ? AND wall_lo <= ?",
+            (camera, lo, hi),
+        ).fetchall()
+    ]
+    lo, hi = _trim(lo, hi, done)
+    fr = frame_range(src.start_wall, src.fps, src.frames, lo, hi)
+    if hi - lo < 1e-3 or covered(done, lo, hi) or fr is None:
+        return None
+    win = Window(camera, lo, hi, fr[0], fr[1])
+    described, rate = _analyse(store, src, win, cfg, stages, fps, tag="/missed")
+    near = max(1, round(0.25 * src.fps))
+    live = store.conn.execute(
+        "SELECT id FROM sightings WHERE camera_id=? AND superseded_by IS NULL AND wall_end >= ? AND wall_start <= ?"
+        " AND (source_id IS NULL OR source_id<>?)",
+        (camera, lo - pad_s, hi + pad_s, win.source_id),
+    ).fetchall()
+    owns = [
+        {int(f): (x, y, x + w, y + h) for f, _t, x, y, w, h, _c in boxes_of(store.conn, int(r[0]))}
+        for r in live
+    ]
+    new = [d for d in described if not any(_on_boxes(d, own, near) for own in owns)]
+    with store.tx() as conn:
+        _record(conn, win, rate, src)
+        _store(conn, win, new)
+    return win
+
+
 def _on_boxes(
     d: Described, own: dict[int, tuple[float, float, float, float]], near: int, min_iou: float = 0.3
 ) -> int:
@@ -384,7 +433,10 @@ class Reprocessor:
     above strangers; needs `reference`, the relay's origin sighting), each replaced by the full-rate
     tracklets on its own boxes (`refine_sighting`; each sighting tried once): the relay decides between people
     who look like the suspect, and only those are worth full detail, so the frames spent no longer grow with
-    the crowd, and the others in those frames are not stored twice."""
+    the crowd, and the others in those frames are not stored twice; "missed" analyses a window whose live
+    sightings hold nobody like the `reference` whole and adds only the people on none of their boxes
+    (`add_missed`; nothing superseded): meant for the windows where a route stopped
+    (`pipeline.ondemand_relay.relay_on_demand`), not for every window the relay reads."""
 
     store: Store
     cfg: Config
@@ -440,6 +492,11 @@ class Reprocessor:
 
     def _work(self, camera: str, lo: float, hi: float, stages: Stages) -> Iterator[Window | None]:
         """Re-process one queued window the `around` way, a window (or None: nothing to do) at a time."""
+        if self.around == "missed":
+            # Someone here already looks like the reference: the index did not miss them, nothing to add.
+            if not self._alike(camera, lo, hi, low_only=False):
+                yield add_missed(self.store, camera, lo, hi, self.cfg, stages, fps=self.fps, pad_s=self.pad_s)
+            return
         if self.around == "look":
             for s in self._alike(camera, lo, hi):
                 if s.id in self._tried:
@@ -467,9 +524,10 @@ class Reprocessor:
         """ "sightings": the spans of the window's live low-rate sightings."""
         return [(s.wall_start, s.wall_end) for s in self._live(camera, lo, hi)]
 
-    def _alike(self, camera: str, lo: float, hi: float) -> list[Sighting]:
+    def _alike(self, camera: str, lo: float, hi: float, low_only: bool = True) -> list[Sighting]:
         """ "look": of the window's `top` live sightings of the reference's kind most like it (refined ones
-        included, so asking again for a window refines nobody new), those still at the low rate."""
+        included, so asking again for a window refines nobody new), those still at the low rate (any, when
+        not `low_only`)."""
         ref = self.reference
         if ref is None or ref.embedding is None:
             raise InputError("re-processing around the look needs the reference sighting's embedding")
@@ -484,6 +542,8 @@ class Reprocessor:
         if bg is not None:
             # Nobody who looks no more like the suspect than strangers do is worth the detail.
             alike = [s for s in alike if (sim[s.id] - bg[0]) / bg[1] >= self.min_z]
+        if not low_only:
+            return alike[: self.top]
         low = self._low_sources(camera)
         return [s for s in alike[: self.top] if s.source_id in low]
 

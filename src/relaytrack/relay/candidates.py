@@ -459,6 +459,12 @@ class CandidateFinder:
                 out[s.id] = Candidate(s, logit, info, why, t0, t1)
         return best
 
+    def link_window(self, cur: Sighting, link: Link, direction: str) -> tuple[str, float, float] | None:
+        """The far camera of `link` and the wall-time window (its clock) that candidates after (`forward`) or
+        before (`backward`) `cur` start in: the window the relay reads there."""
+        off = self.offset(cur.camera)
+        return self._window(cur, cur.wall_start - off, cur.wall_end - off, link, direction, [])
+
     def _window(
         self, cur: Sighting, cur_t0: float, cur_t1: float, link: Link, direction: str, via: list[str]
     ) -> tuple[str, float, float] | None:
