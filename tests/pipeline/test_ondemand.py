@@ -303,7 +303,9 @@ def test_reprocess_missed_adds_only_who_the_index_missed(tmp_path, clip, monkeyp
     assert len(re.windows) == 1
     w = re.windows[0]
     assert w.superseded == 0 and w.sightings == 1 and w.frames > 100  # the whole window, every frame
-    rows = store.query("SELECT id, source_id, superseded_by, first_frame, last_frame FROM sightings ORDER BY id")
+    rows = store.query(
+        "SELECT id, source_id, superseded_by, first_frame, last_frame FROM sightings ORDER BY id"
+    )
     assert [r[0] for r in rows][0] == a and rows[0][2] is None  # A untouched, not stored twice
     (b,) = [r for r in rows if r[1] == w.source_id]
     assert 62 <= b[3] and b[4] <= 75  # B, whom the index never saw
@@ -326,4 +328,65 @@ def test_reprocess_missed_leaves_a_window_where_someone_looks_like_the_suspect(t
     re("C1", START - 1.0, START + 13.0)
     assert re.windows == [] and re.frames == 0
     assert store.one("SELECT COUNT(*) FROM sightings")[0] == 1
+    store.close()
+
+
+def test_refine_names_the_full_rate_tracklet_that_replaced_the_sighting(tmp_path, clip):
+    from relaytrack.store.sightings import get_sighting
+
+    store, stages = low_index(tmp_path, clip, ScriptedDetector())
+    (low,) = store.query("SELECT id FROM sightings")[0]
+    re = Reprocessor(store, load_config(None), stages=stages)
+    new = re.refine(get_sighting(store.conn, low))
+    assert new != low and store.one("SELECT superseded_by FROM sightings WHERE id=?", (low,))[0] is not None
+    a, b = (
+        store.one("SELECT last_frame - first_frame FROM sightings WHERE id=?", (i,))[0] for i in (new, low)
+    )
+    assert a > b  # the walker in full detail
+    assert re.refine(get_sighting(store.conn, low)) == low and len(re.windows) == 1  # once only
+    blind = Reprocessor(store, load_config(None), stages=Stages(load_config(None), Nobody(), None))  # type: ignore[arg-type]
+    assert blind.refine(get_sighting(store.conn, new)) == new  # full rate already: nothing to do
+    store.close()
+
+
+def test_refine_follows_the_person_on_the_best_crop_not_the_longest(tmp_path, clip, monkeypatch):
+    # A low-rate track can run on from the person into someone else; the full-rate pass splits them. The
+    # origin is the person of the sighting's best crop (what the operator saw), even on the shorter piece.
+    from dataclasses import replace
+
+    from relaytrack.pipeline import ondemand
+    from relaytrack.store.sightings import boxes_of, get_sighting, insert_sighting
+
+    store, stages = low_index(tmp_path, clip, ScriptedDetector())
+    (low,) = store.query("SELECT id FROM sightings")[0]
+    s = get_sighting(store.conn, low)
+    late = boxes_of(store.conn, low)[-2]  # the best crop: late in the track
+    with store.tx() as conn:
+        conn.execute("UPDATE sightings SET box_x=?, box_y=?, box_w=?, box_h=? WHERE id=?", (*late[2:6], low))
+    s = get_sighting(store.conn, low)
+    made = {}
+
+    def fake_refine(store_, sighting, cfg, stages_, *, fps=None, pad_s=1.0):
+        with store_.tx() as conn:
+            src = conn.execute(
+                "INSERT INTO sources(camera_id, uri, fingerprint, start_wall, fps, analysed_fps, width, height,"
+                " frames_total, status, reprocess_of) VALUES ('C1', 'x', 'fp-re', ?, 10, 10, 320, 240, 120,"
+                " 'complete', ?)",
+                (START, sighting.source_id),
+            ).lastrowid
+            own = boxes_of(conn, sighting.id)
+            early = [b for b in own if b[0] < late[0] - 10]
+            for name, rows, track in (("long", early, 1), ("on_crop", [late], 2)):
+                frames = sorted({b[0] for b in rows})
+                made[name] = insert_sighting(
+                    conn,
+                    replace(s, source_id=src, track_id=track, first_frame=frames[0], last_frame=frames[-1]),
+                    boxes=[b for b in own if b[0] in frames],
+                )
+            conn.execute("UPDATE sightings SET superseded_by=1 WHERE id=?", (sighting.id,))
+        return ondemand.Window("C1", START, START + 12, 1, 120, id=1, source_id=src, frames=120, superseded=1)
+
+    monkeypatch.setattr(ondemand, "refine_sighting", fake_refine)
+    re = Reprocessor(store, load_config(None), stages=stages)
+    assert re.refine(s) == made["on_crop"]
     store.close()

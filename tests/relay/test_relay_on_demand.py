@@ -22,6 +22,10 @@ class ScriptedReprocessor:
     def __init__(self, find) -> None:
         self.find, self.queue, self.windows, self.asked = find, [], [], []
 
+    def refine(self, sighting) -> int:
+        self.refined = sighting.id
+        return sighting.id
+
     def submit(self, camera: str, lo: float, hi: float, priority: int = 0) -> None:
         self.queue.append((priority, camera, lo, hi))
 
@@ -84,4 +88,4 @@ def test_nothing_added_means_one_relay_and_one_round(street: Street, monkeypatch
     rep = ScriptedReprocessor(lambda *a: [])
     done = relay_on_demand(street.store, origin, 4, rep, rounds=3)
     assert len(calls) == 1 and len(done.rounds) == 1 and done.rounds[0]["windows"] == len(rep.asked) > 0
-    assert done.route.sighting_ids == [origin]
+    assert done.route.sighting_ids == [origin] and rep.refined == origin

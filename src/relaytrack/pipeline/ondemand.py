@@ -243,7 +243,7 @@ def refine_sighting(
         return None
     win = Window(sighting.camera, lo, hi, fr[0], fr[1])
     described, rate = _analyse(store, src, win, cfg, stages, fps, tag=f"/s{sighting.id}")
-    own = {int(f): (x, y, x + w, y + h) for f, _t, x, y, w, h, _c in boxes_of(store.conn, sighting.id)}
+    own = {int(b[0]): _xyxy(b) for b in boxes_of(store.conn, sighting.id)}
     near = max(1, round(0.25 * src.fps))
     same = same_person(described, own, near)
     with store.tx() as conn:
@@ -293,10 +293,7 @@ def add_missed(
         " AND (source_id IS NULL OR source_id<>?)",
         (camera, lo - pad_s, hi + pad_s, win.source_id),
     ).fetchall()
-    owns = [
-        {int(f): (x, y, x + w, y + h) for f, _t, x, y, w, h, _c in boxes_of(store.conn, int(r[0]))}
-        for r in live
-    ]
+    owns = [{int(b[0]): _xyxy(b) for b in boxes_of(store.conn, int(r[0]))} for r in live]
     new = [d for d in described if not any(_on_boxes(d, own, near) for own in owns)]
     with store.tx() as conn:
         _record(conn, win, rate, src)
@@ -304,24 +301,36 @@ def add_missed(
     return win
 
 
-def _on_boxes(
-    d: Described, own: dict[int, tuple[float, float, float, float]], near: int, min_iou: float = 0.3
-) -> int:
-    """How many of a re-analysed tracklet's boxes lie on the sighting's boxes: IoU >= `min_iou` with its box
-    on the same frame or one at most `near` frames away (the two rates' frame grids need not line up)."""
+XYXY = tuple[float, float, float, float]
+
+
+def _xyxy(row) -> XYXY:
+    """A stored box row (frame, t, x, y, w, h, ...) as corners."""
+    x, y, w, h = (float(v) for v in row[2:6])
+    return (x, y, x + w, y + h)
+
+
+def _on_boxes(d: Described, own: dict[int, XYXY], near: int, min_iou: float = 0.3) -> int:
+    """How many of a re-analysed tracklet's boxes lie on the sighting's boxes (`_hits`)."""
+    return _hits([(int(b.frame), b.xyxy) for b in d.tracklet.boxes], own, near, min_iou)
+
+
+def _hits(boxes: list[tuple[int, XYXY]], own: dict[int, XYXY], near: int, min_iou: float = 0.3) -> int:
+    """How many of `boxes` (frame, xyxy) lie on `own` (frame -> xyxy): IoU >= `min_iou` with its box on the
+    same frame or one at most `near` frames away (the two rates' frame grids need not line up)."""
     if not own:
         return 0
     frames = np.array(sorted(own))
     hits = 0
-    for b in d.tracklet.boxes:
-        k = int(np.abs(frames - int(b.frame)).argmin())
-        if abs(int(frames[k]) - int(b.frame)) > near:
+    for f, b in boxes:
+        k = int(np.abs(frames - f).argmin())
+        if abs(int(frames[k]) - f) > near:
             continue
         o = own[int(frames[k])]
-        ix = max(0.0, min(o[2], b.xyxy[2]) - max(o[0], b.xyxy[0]))
-        iy = max(0.0, min(o[3], b.xyxy[3]) - max(o[1], b.xyxy[1]))
+        ix = max(0.0, min(o[2], b[2]) - max(o[0], b[0]))
+        iy = max(0.0, min(o[3], b[3]) - max(o[1], b[1]))
         inter = ix * iy
-        union = (o[2] - o[0]) * (o[3] - o[1]) + (b.xyxy[2] - b.xyxy[0]) * (b.xyxy[3] - b.xyxy[1]) - inter
+        union = (o[2] - o[0]) * (o[3] - o[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
         hits += bool(union > 0 and inter / union >= min_iou)
     return hits
 
@@ -477,14 +486,48 @@ class Reprocessor:
             self._n += 1
             self.queue.push(self._n, (camera, wall_lo, wall_hi), priority)  # type: ignore[arg-type]
 
+    def _loaded(self) -> Stages:
+        if self.stages is None:
+            self.stages = Stages.load(self.cfg)
+            self.stages.bind(self.store)
+        return self.stages
+
+    def refine(self, sighting: Sighting) -> int:
+        """One low-rate sighting analysed again at full rate (`refine_sighting`, once); returns the id that
+        now stands for it: of the tracklets that replaced it, the one on the sighting's best crop (the person
+        the operator saw: a low-rate track may have run on into someone else), else the longest; its own id
+        when nothing replaced it (a camera at full rate already, no footage, nobody found on its boxes)."""
+        if not self.needs(sighting.camera) or sighting.id in self._tried:
+            return sighting.id
+        self._tried.add(sighting.id)
+        crop = _xyxy((0, 0, *sighting.box))
+        own = {int(b[0]): _xyxy(b) for b in boxes_of(self.store.conn, sighting.id)}
+        shown = {f: b for f, b in own.items() if np.allclose(b, crop, atol=0.5)}
+        win = refine_sighting(self.store, sighting, self.cfg, self._loaded(), fps=self.fps, pad_s=self.pad_s)
+        if win is None:
+            return sighting.id
+        self.windows.append(win)
+        rows = self.store.conn.execute(
+            "SELECT id, last_frame - first_frame FROM sightings WHERE source_id=? AND superseded_by IS NULL",
+            (win.source_id,),
+        ).fetchall()
+        if not win.superseded or not rows:
+            return sighting.id
+        src_fps = self.store.one("SELECT fps FROM sources WHERE id=?", (sighting.source_id,))[0]
+        near = max(1, round(0.25 * float(src_fps or 10.0)))
+        on_crop = {
+            int(r[0]): _hits(
+                [(int(b[0]), _xyxy(b)) for b in boxes_of(self.store.conn, int(r[0]))], shown, near
+            )
+            for r in rows
+        }
+        return max(rows, key=lambda r: (on_crop[int(r[0])], r[1], -int(r[0])))[0]
+
     def run(self) -> list[Window]:
         done = []
         while len(self.queue):
             _, (camera, lo, hi) = self.queue.pop()
-            if self.stages is None:
-                self.stages = Stages.load(self.cfg)
-                self.stages.bind(self.store)
-            for w in self._work(camera, lo, hi, self.stages):
+            for w in self._work(camera, lo, hi, self._loaded()):
                 if w is not None:
                     self.windows.append(w)
                     done.append(w)

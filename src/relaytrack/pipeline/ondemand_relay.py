@@ -55,13 +55,29 @@ def end_windows(store: Store, route: Route, params: RelayConfig) -> list[tuple[s
 
 
 def relay_on_demand(
-    store: Store, origin: int, hops: int, reprocessor: Reprocessor, *, rounds: int = 2, **relay_kw: Any
+    store: Store,
+    origin: int,
+    hops: int,
+    reprocessor: Reprocessor,
+    *,
+    rounds: int = 2,
+    refine_origin: bool = True,
+    **relay_kw: Any,
 ) -> OnDemandRoute:
     """Relay from `origin` on the index as it is (`relay_kw`: the relay's own options, `refine` excepted);
     then, up to `rounds` times, re-process (the `reprocessor`'s way, normally "missed") the windows around the
-    route's ends and relay again while that added someone."""
+    route's ends and relay again while that added someone. With `refine_origin` the origin, the sighting the
+    operator chose, is first analysed again at full rate (`Reprocessor.refine`) and the route runs from the
+    tracklet that replaced it: every hop is judged against the origin's look and reads, which a handful of
+    low-rate frames give poorly."""
     params = relay_kw.setdefault("params", None) or RelayConfig()
     relay_kw["params"] = params
+    if refine_origin:
+        first = origin
+        origin = reprocessor.refine(get_sighting(store.conn, origin))
+        ref = getattr(reprocessor, "reference", None)
+        if origin != first and ref is not None and ref.id == first:
+            reprocessor.reference = get_sighting(store.conn, origin)  # "like the origin": its full-rate look
     route = relay(store, origin, hops, **relay_kw)
     out = OnDemandRoute(route)
     for _ in range(rounds):
