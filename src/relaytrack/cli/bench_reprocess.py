@@ -17,7 +17,8 @@ from relaytrack.ui import console, print_json
 @bench.command("reprocess")
 def bench_reprocess(
     seed: Annotated[
-        list[int] | None, typer.Option(help="Town seed (tuning relay-towns seeds only; repeat for more)")
+        list[int] | None,
+        typer.Option(help="Town seed (tuning relay-towns seeds only; repeat for more; default all six)"),
     ] = None,
     cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2)] = 12,
     minutes: Annotated[float, typer.Option(help="Minutes of footage per camera", min=0.2)] = 1.0,
@@ -42,7 +43,7 @@ def bench_reprocess(
         bool,
         typer.Option(
             "--held-out",
-            help="Score the relay bench's held-out towns (601-603) instead: once, after every setting is fixed",
+            help="Score the relay bench's held-out towns (601-606) instead: once, after every setting is fixed",
         ),
     ] = False,
     work: Annotated[Path | None, typer.Option(help="Folder for towns and stores")] = None,
@@ -72,7 +73,9 @@ def bench_reprocess(
 
     if held_out and seed:
         raise InputError("--held-out scores the held-out towns; it takes no --seed")
-    seeds = list(REPROCESS_HELD_OUT) if held_out else list(seed or [7, 11, 13])
+    from relaytrack.bench.seeds import TUNING
+
+    seeds = list(REPROCESS_HELD_OUT) if held_out else list(seed or TUNING["relay-towns"])
     res = run(seeds, opts, work or home_dir() / "bench" / "relay-towns", say=console.print, held_out=held_out)
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
