@@ -9,7 +9,8 @@ import pytest
 
 from relaytrack.config import load_config
 from relaytrack.pipeline.ingest import ingest
-from relaytrack.pipeline.ondemand import Reprocessor, covered, frame_range, plan_window
+from relaytrack.pipeline.ondemand import covered, frame_range, plan_window
+from relaytrack.pipeline.reprocessor import Reprocessor
 from relaytrack.pipeline.session import Stages
 from relaytrack.records import PERSON, Detections
 from relaytrack.store import Store
@@ -199,7 +200,7 @@ def test_same_person_keeps_fragments_in_turn_never_two_at_once():
 
 
 def test_reprocess_around_look_skips_who_looks_like_a_stranger(tmp_path, clip, monkeypatch):
-    from relaytrack.pipeline import ondemand
+    from relaytrack.pipeline import reprocessor
     from relaytrack.store.sightings import get_sighting
 
     store, stages = low_index(tmp_path, clip, TwoWalkers())
@@ -210,7 +211,7 @@ def test_reprocess_around_look_skips_who_looks_like_a_stranger(tmp_path, clip, m
         )
         conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32([1, 0, 0]).tobytes(), second))
     # Strangers' cosine 0.5 +- 0.1: the first (cosine 0.6, z 1.0) is no better than a stranger.
-    monkeypatch.setattr(ondemand, "background", lambda conn, kind: (0.5, 0.1))
+    monkeypatch.setattr(reprocessor, "background", lambda conn, kind: (0.5, 0.1))
     ref = get_sighting(store.conn, second)
     re = Reprocessor(store, load_config(None), stages=stages, around="look", reference=ref, top=2)
     re("C1", START - 1.0, START + 13.0)
@@ -286,19 +287,25 @@ class Unseen:
         return Detections(xyxy, np.full(len(boxes), 0.9), np.full(len(boxes), PERSON))
 
 
-def test_reprocess_missed_adds_only_who_the_index_missed(tmp_path, clip, monkeypatch):
+def _missed(tmp_path, clip, monkeypatch, look_of_a, look_of_suspect):
+    """The `Unseen` clip indexed at 2 fps (A only), A given a look, strangers' cosine 0.5 +- 0.1, and a
+    "missed" re-processor for a suspect with the given look."""
     from dataclasses import replace
 
-    from relaytrack.pipeline import ondemand
+    from relaytrack.pipeline import reprocessor
     from relaytrack.store.sightings import get_sighting
 
     store, stages = low_index(tmp_path, clip, Unseen())
     (a,) = store.query("SELECT id FROM sightings")[0]
     with store.tx() as conn:
-        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32([0, 1, 0]).tobytes(), a))
-    monkeypatch.setattr(ondemand, "background", lambda conn, kind: (0.5, 0.1))
-    suspect = replace(get_sighting(store.conn, a), embedding=np.float32([1, 0, 0]))  # A looks nothing like it
-    re = Reprocessor(store, load_config(None), stages=stages, around="missed", reference=suspect)
+        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32(look_of_a).tobytes(), a))
+    monkeypatch.setattr(reprocessor, "background", lambda conn, kind: (0.5, 0.1))
+    suspect = replace(get_sighting(store.conn, a), embedding=np.float32(look_of_suspect))
+    return store, a, Reprocessor(store, load_config(None), stages=stages, around="missed", reference=suspect)
+
+
+def test_reprocess_missed_adds_only_who_the_index_missed(tmp_path, clip, monkeypatch):
+    store, a, re = _missed(tmp_path, clip, monkeypatch, [0, 1, 0], [1, 0, 0])  # A looks nothing like them
     re("C1", START - 1.0, START + 13.0)
     assert len(re.windows) == 1
     w = re.windows[0]
@@ -311,20 +318,11 @@ def test_reprocess_missed_adds_only_who_the_index_missed(tmp_path, clip, monkeyp
     assert 62 <= b[3] and b[4] <= 75  # B, whom the index never saw
     re("C1", START - 1.0, START + 13.0)
     assert len(re.windows) == 1  # done once
+    store.close()
 
 
 def test_reprocess_missed_leaves_a_window_where_someone_looks_like_the_suspect(tmp_path, clip, monkeypatch):
-    from relaytrack.pipeline import ondemand
-    from relaytrack.store.sightings import get_sighting
-
-    store, stages = low_index(tmp_path, clip, Unseen())
-    (a,) = store.query("SELECT id FROM sightings")[0]
-    with store.tx() as conn:
-        conn.execute("UPDATE sightings SET embedding=? WHERE id=?", (np.float32([1, 0, 0]).tobytes(), a))
-    monkeypatch.setattr(ondemand, "background", lambda conn, kind: (0.5, 0.1))
-    re = Reprocessor(
-        store, load_config(None), stages=stages, around="missed", reference=get_sighting(store.conn, a)
-    )
+    store, _a, re = _missed(tmp_path, clip, monkeypatch, [1, 0, 0], [1, 0, 0])
     re("C1", START - 1.0, START + 13.0)
     assert re.windows == [] and re.frames == 0
     assert store.one("SELECT COUNT(*) FROM sightings")[0] == 1
@@ -354,7 +352,7 @@ def test_refine_follows_the_person_on_the_best_crop_not_the_longest(tmp_path, cl
     # origin is the person of the sighting's best crop (what the operator saw), even on the shorter piece.
     from dataclasses import replace
 
-    from relaytrack.pipeline import ondemand
+    from relaytrack.pipeline import ondemand, reprocessor
     from relaytrack.store.sightings import boxes_of, get_sighting, insert_sighting
 
     store, stages = low_index(tmp_path, clip, ScriptedDetector())
@@ -386,7 +384,7 @@ def test_refine_follows_the_person_on_the_best_crop_not_the_longest(tmp_path, cl
             conn.execute("UPDATE sightings SET superseded_by=1 WHERE id=?", (sighting.id,))
         return ondemand.Window("C1", START, START + 12, 1, 120, id=1, source_id=src, frames=120, superseded=1)
 
-    monkeypatch.setattr(ondemand, "refine_sighting", fake_refine)
+    monkeypatch.setattr(reprocessor, "refine_sighting", fake_refine)
     re = Reprocessor(store, load_config(None), stages=stages)
     assert re.refine(s) == made["on_crop"]
     store.close()

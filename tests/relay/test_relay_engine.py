@@ -376,7 +376,8 @@ def test_cli_relay_reprocess_around_is_checked_and_passed_on(town: Town, tmp_pat
     # Footage indexed at the full rate (here: no footage at all) is never re-processed: the same route.
     hops = [h["sighting"] for h in json.loads(looked.read_text())["hops"]]
     assert hops == [h["sighting"] for h in json.loads(plain.read_text())["hops"]] and len(hops) >= 3
-    missed = tmp_path / "missed.json"
-    res = runner.invoke(app, [*args, "--reprocess-around", "missed", "--out", str(missed)])
-    assert res.exit_code == 0, res.output
-    assert [h["sighting"] for h in json.loads(missed.read_text())["hops"]] == hops
+    for way in ("origin", "missed"):
+        got = tmp_path / f"{way}.json"
+        res = runner.invoke(app, [*args, "--reprocess-around", way, "--out", str(got)])
+        assert res.exit_code == 0, res.output
+        assert [h["sighting"] for h in json.loads(got.read_text())["hops"]] == hops

@@ -19,6 +19,8 @@ class ScriptedReprocessor:
     """Stands in for `Reprocessor(around="missed")`: `find(camera, lo, hi)` plays the full-rate pass of a
     window and returns the sightings it adds."""
 
+    around = "missed"
+
     def __init__(self, find) -> None:
         self.find, self.queue, self.windows, self.asked = find, [], [], []
 
@@ -89,3 +91,5 @@ def test_nothing_added_means_one_relay_and_one_round(street: Street, monkeypatch
     done = relay_on_demand(street.store, origin, 4, rep, rounds=3)
     assert len(calls) == 1 and len(done.rounds) == 1 and done.rounds[0]["windows"] == len(rep.asked) > 0
     assert done.route.sighting_ids == [origin] and rep.refined == origin
+    rep.around = "origin"  # the origin only: no window asked
+    assert relay_on_demand(street.store, origin, 4, rep).rounds == [] and len(rep.asked) == done.windows

@@ -5,7 +5,7 @@ seeds of `relay-towns` only, which tune the re-processing's settings and the low
 601-606 once), each town is ingested twice through the real pipeline: (a) every camera at `full_fps` (5 fps;
 the relay bench's store of the town is reused when it has one); (b) every camera at `low_fps` (1 fps) with motion
 gating; each index then learns its own appearance model (`reid train` + `reid apply`). The relay runs on (b)
-without re-processing, and on copies of (b) with `pipeline.ondemand.Reprocessor` as its refine callback in each
+without re-processing, and on copies of (b) with `pipeline.reprocessor.Reprocessor` as its refine callback in each
 way of `around` (`look`: the `top` low-rate sightings most like the origin in each candidate window refined at
 `full_fps`; `sightings`: every low-rate sighting's span; `window`: whole windows), and with
 `pipeline.ondemand_relay.relay_on_demand` for `missed` (the origin refined, then only the windows linked to the
@@ -35,9 +35,9 @@ from relaytrack.bench.town_ingest import ingest_cameras
 # relay alone in session 13, never run through this bench) were added in session 17 before its held-out run,
 # with the "missed" way fixed on the tuning towns: three routes were too few to tell anything apart.
 REPROCESS_HELD_OUT = HELD_OUT["relay-towns"]
-# The ways of re-processing compared (Reprocessor.around); "missed" only where the route stops
-# (pipeline.ondemand_relay), the others before every candidate window is read.
-AROUND = ("look", "sightings", "window", "missed")
+# The ways of re-processing compared (pipeline.reprocessor.AROUND): "origin" and "missed" through
+# pipeline.ondemand_relay (the origin, then where the route stops), the others before every window is read.
+AROUND = ("look", "sightings", "window", "origin", "missed")
 
 
 @dataclass
@@ -130,7 +130,7 @@ def _score(store, tdir: Path, net: dict, truth: dict, origin: int, hops: int, re
 
     t0 = time.perf_counter()
     rounds = None
-    if refine is not None and refine.around == "missed":
+    if refine is not None and refine.around in ("origin", "missed"):
         from relaytrack.pipeline.ondemand_relay import relay_on_demand
 
         done = relay_on_demand(store, origin, hops, refine, params=RelayConfig())
@@ -162,7 +162,7 @@ def run_condition(
 
     from relaytrack import town as town_mod
     from relaytrack.config import load_config
-    from relaytrack.pipeline.ondemand import Reprocessor
+    from relaytrack.pipeline.reprocessor import Reprocessor
     from relaytrack.store import Store
 
     net = yaml.safe_load((tdir / "cameras.yaml").read_text(encoding="utf-8"))
@@ -245,7 +245,7 @@ def run(
         "low": f"{opts.low_fps:g} fps gated",
     }
     labels = {"window": "windows", "sightings": "spans", "look": f"top {opts.top} by look",
-              "missed": "missed at the ends"}  # fmt: skip
+              "origin": "the origin refined", "missed": "origin + missed at ends"}  # fmt: skip
     names.update({f"reprocess_{k}": f"{opts.low_fps:g} fps + {labels[k]}" for k in opts.around})
     scores = {k: MethodScore(v) for k, v in names.items()}
     extra = dict.fromkeys(names, 0)

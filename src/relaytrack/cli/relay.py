@@ -256,12 +256,13 @@ def relay_cmd(
         str,
         typer.Option(
             "--reprocess-around",
-            help="What --reprocess analyses in a candidate window: window (all of it), sightings (the spans of "
-            "its low-rate sightings), look (the spans of the --reprocess-top most like the origin), missed "
-            "(only where the route stops: the linked windows with nobody like the origin, adding only the "
-            "people the index missed; the default: the only way that did not lower route F1 on the tuning towns)",
+            help="What --reprocess analyses: origin (the origin's own span only, the route then runs from its "
+            "full-rate tracklet; the default: it carried the whole gain on the tuning towns), missed (origin, "
+            "then where the route stops the linked windows with nobody like the origin, adding only the people "
+            "the index missed), or before each candidate window is read: window (all of it), sightings (the "
+            "spans of its low-rate sightings), look (the spans of the --reprocess-top most like the origin)",
         ),
-    ] = "missed",
+    ] = "origin",
     reprocess_top: Annotated[
         int, typer.Option("--reprocess-top", help="Sightings per window for --reprocess-around look", min=1)
     ] = 1,
@@ -292,19 +293,17 @@ def relay_cmd(
         refine = None
         if reprocess:
             from relaytrack.config import load_config
-            from relaytrack.pipeline.ondemand import Reprocessor
+            from relaytrack.pipeline.reprocessor import AROUND, Reprocessor
             from relaytrack.store.sightings import get_sighting
 
-            if reprocess_around not in ("window", "sightings", "look", "missed"):
-                raise InputError(
-                    f"--reprocess-around takes window, sightings, look or missed, got {reprocess_around}"
-                )
+            if reprocess_around not in AROUND:
+                raise InputError(f"--reprocess-around takes {', '.join(AROUND)}, got {reprocess_around}")
             refine = Reprocessor(
                 store,
                 load_config(None),
                 fps=reprocess_fps,
                 around=reprocess_around,
-                reference=get_sighting(store.conn, from_) if reprocess_around in ("look", "missed") else None,
+                reference=get_sighting(store.conn, from_) if reprocess_around != "window" else None,
                 top=reprocess_top,
             )
         acx = access(store, user, case, "relay", detail={"from": from_, "hops": hops})
@@ -315,7 +314,7 @@ def relay_cmd(
             "params": params,
             "hidden": hidden_sightings(store.conn, acx.case),
         }
-        if refine is not None and reprocess_around == "missed":
+        if refine is not None and reprocess_around in ("origin", "missed"):
             from relaytrack.pipeline.ondemand_relay import relay_on_demand
 
             route = relay_on_demand(store, from_, hops, refine, **relay_kw).route

@@ -45,7 +45,7 @@ class CandidateFinder:
         refine: Callable[..., Any] | None = None,
     ) -> None:
         self.conn, self.p, self.origin = conn, params, origin
-        # On-demand re-processing (pipeline.ondemand.Reprocessor): called with (camera, wall_lo, wall_hi)
+        # On-demand re-processing (pipeline.reprocessor.Reprocessor): called with (camera, wall_lo, wall_hi)
         # before a camera's window is read, so that a camera indexed at a low rate is read at full rate there.
         self.refine = refine
         self.rejected, self.confirmed = rejected, confirmed

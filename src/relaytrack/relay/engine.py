@@ -45,7 +45,7 @@ def relay(
     `rejected` ids may be passed directly). `hidden` sightings (another case's evidence,
     relaytrack.evidence.access.hidden_sightings) are never candidates and, unlike rejected ones, are not named
     in the route. `refine(camera, wall_lo, wall_hi)`, when given, is called before a candidate camera's window
-    is read (on-demand re-processing: relaytrack.pipeline.ondemand.Reprocessor). Returns a Route whose hops
+    is read (on-demand re-processing: relaytrack.pipeline.reprocessor.Reprocessor). Returns a Route whose hops
     are in time order, origin included.
     """
     if direction not in DIRECTIONS:
