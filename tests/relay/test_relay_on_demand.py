@@ -68,14 +68,14 @@ def test_the_visit_the_index_missed_is_added_at_the_end_and_relayed_to(street: S
     rep = ScriptedReprocessor(find)
     done = relay_on_demand(street.store, origin, 4, rep)
     assert added and added[0] in done.route.sighting_ids
-    assert done.rounds[0]["added"] == 1
+    assert done.rounds[0].added == 1
     # Asked: the cameras linked to the ends only (the origin's in both directions; then B's), each window
     # where the relay reads candidates from there.
     wins = end_windows(street.store, relay(street.store, origin, 4), RelayConfig())
     assert {c for c, *_ in wins} <= {"A", "B", "C", "D"} and "B" in {c for c, *_ in wins}
     assert all(hi > lo for _c, lo, hi, _m in wins)
     # The second round asked around the new end (B) and added nobody: the relay stops there.
-    assert len(done.rounds) == 2 and done.rounds[1]["added"] == 0
+    assert len(done.rounds) == 2 and done.rounds[1].added == 0
     assert done.windows == len(rep.asked)
 
 
@@ -89,7 +89,23 @@ def test_nothing_added_means_one_relay_and_one_round(street: Street, monkeypatch
     monkeypatch.setattr(ondemand_relay, "relay", lambda *a, **k: calls.append(1) or real(*a, **k))
     rep = ScriptedReprocessor(lambda *a: [])
     done = relay_on_demand(street.store, origin, 4, rep, rounds=3)
-    assert len(calls) == 1 and len(done.rounds) == 1 and done.rounds[0]["windows"] == len(rep.asked) > 0
+    assert len(calls) == 1 and len(done.rounds) == 1 and done.rounds[0].windows == len(rep.asked) > 0
     assert done.route.sighting_ids == [origin] and rep.refined == origin
     rep.around = "origin"  # the origin only: no window asked
     assert relay_on_demand(street.store, origin, 4, rep).rounds == [] and len(rep.asked) == done.windows
+
+
+def test_the_operators_feedback_follows_the_origin_into_its_refined_tracklet(street: Street) -> None:
+    from relaytrack.relay import record_feedback
+
+    me = unit(street.rng.normal(size=DIM))
+    origin = street.person("A", 0, noisy(street.rng, me))
+    at_b = street.person("B", 78, noisy(street.rng, me))
+    assert at_b in relay(street.store, origin, hops=4).sighting_ids
+    with street.store.tx() as conn:
+        record_feedback(conn, "case-1", origin, [at_b], "reject", "kim")
+    refined = street.person("A", 0, noisy(street.rng, me))  # the origin's span analysed again at full rate
+    rep = ScriptedReprocessor(lambda *a: [])
+    rep.refine = lambda s: refined
+    route = relay_on_demand(street.store, origin, 4, rep, case="case-1").route
+    assert route.origin == refined and at_b not in route.sighting_ids

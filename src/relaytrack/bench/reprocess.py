@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ def _score(store, tdir: Path, net: dict, truth: dict, origin: int, hops: int, re
         from relaytrack.pipeline.ondemand_relay import relay_on_demand
 
         done = relay_on_demand(store, origin, hops, refine, params=RelayConfig())
-        route, rounds = done.route, done.rounds
+        route, rounds = done.route, [asdict(r) for r in done.rounds]
     else:
         route = relay(store, origin, hops, params=RelayConfig(), refine=refine)
     out: dict[str, Any] = {"relay_s": round(time.perf_counter() - t0, 1), "reprocess_frames": 0}

@@ -24,21 +24,31 @@ from relaytrack.config import RelayConfig
 from relaytrack.pipeline.reprocessor import Reprocessor
 from relaytrack.relay.candidates import CandidateFinder, mode_of
 from relaytrack.relay.engine import relay
+from relaytrack.relay.persist import feedback_for
 from relaytrack.relay.route import Route
 from relaytrack.store import Store
 from relaytrack.store.sightings import get_sighting
 
 
+@dataclass(frozen=True)
+class Round:
+    """One round of re-processing at the route's ends: windows analysed, people added, frames spent."""
+
+    windows: int
+    added: int
+    frames: int
+
+
 @dataclass
 class OnDemandRoute:
-    """The final route and what re-processing did for it: windows asked per round, frames analysed."""
+    """The final route and what re-processing did for it, round by round."""
 
     route: Route
-    rounds: list[dict] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
 
     @property
     def windows(self) -> int:
-        return sum(r["windows"] for r in self.rounds)
+        return sum(r.windows for r in self.rounds)
 
 
 def end_windows(store: Store, route: Route, params: RelayConfig) -> list[tuple[str, float, float, float]]:
@@ -84,6 +94,11 @@ def relay_on_demand(
         ref = getattr(reprocessor, "reference", None)
         if origin != first and ref is not None and ref.id == first:
             reprocessor.reference = get_sighting(store.conn, origin)  # "like the origin": its full-rate look
+        if origin != first and relay_kw.get("case"):
+            # The operator's confirmations and rejections were given on the route from the sighting they chose.
+            conf, rej = feedback_for(store.conn, relay_kw["case"], first)
+            relay_kw["confirmed"] = set(relay_kw.get("confirmed") or ()) | conf
+            relay_kw["rejected"] = (set(relay_kw.get("rejected") or ()) | rej) - relay_kw["confirmed"]
     route = relay(store, origin, hops, **relay_kw)
     out = OnDemandRoute(route)
     for _ in range(rounds):
@@ -93,8 +108,7 @@ def relay_on_demand(
             reprocessor.submit(cam, lo, hi, priority=rank)
         done = reprocessor.run()
         added = sum(w.sightings for w in done)
-        out.rounds.append({"windows": len(reprocessor.windows) - before, "added": added,
-                           "frames": sum(w.frames for w in done)})  # fmt: skip
+        out.rounds.append(Round(len(reprocessor.windows) - before, added, sum(w.frames for w in done)))
         if not added:
             break
         route = relay(store, origin, hops, **relay_kw)
