@@ -381,3 +381,7 @@ def test_cli_relay_reprocess_around_is_checked_and_passed_on(town: Town, tmp_pat
         res = runner.invoke(app, [*args, "--reprocess-around", way, "--out", str(got)])
         assert res.exit_code == 0, res.output
         assert [h["sighting"] for h in json.loads(got.read_text())["hops"]] == hops
+        (detail,) = town.store.conn.execute(
+            "SELECT detail FROM audit_log WHERE action='relay' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        assert json.loads(detail)["reprocessed"] == {"frames": 0, "windows": 0, "origin": ids[2]}

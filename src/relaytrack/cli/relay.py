@@ -320,6 +320,14 @@ def relay_cmd(
             route = relay_on_demand(store, from_, hops, refine, **relay_kw).route
         else:
             route = relay(store, from_, hops, refine=refine, **relay_kw)
+        if refine is not None:
+            # What was analysed again is on the record (audit) and said to the person (stderr: stdout is JSON).
+            redo = {"frames": refine.frames, "windows": len(refine.windows), "origin": route.origin}
+            if route.origin != from_:
+                console_err.print(
+                    f"sighting #{from_} analysed again at full rate: the route runs from #{route.origin}",
+                    highlight=False,
+                )
         authorize_sightings(acx, route.sighting_ids)  # every hop passes the same gate before it is shown
         hint = dead_end_hint(store.conn, route, route.case, identity(user, case)[0])
         written = []
@@ -335,7 +343,8 @@ def relay_cmd(
         with store.tx() as conn:
             save_route(conn, route, acx.user)
             acx.log(
-                detail={"from": from_, "hops": len(route.hops), "files": written},
+                detail={"from": from_, "hops": len(route.hops), "files": written}
+                | ({"reprocessed": redo} if refine is not None else {}),
                 result_ids=route.sighting_ids,
             )
     if json_out:
