@@ -85,6 +85,7 @@ def bench_reprocess(
             f"{r['method']:>20}: route F1 {r['f1']:.3f} (P {r['precision']:.2f} R {r['recall']:.2f}, "
             f"dF1 {r['f1_delta']:+.3f}), analysed frames {r['frames']} ({r['reprocess_frames']} re-processed, "
             f"{100 * r['frames_ratio']:.0f} % of full rate){'  target met' if r['met'] else ''}"
+            f"{'  (no worse than full rate)' if r['no_worse'] and not r['met'] else ''}"
         )
     console.print(f"target: {res['target']}: {'met' if res['met'] else 'NOT met'}")
     if json_file is None:
