@@ -30,14 +30,12 @@ import yaml
 from relaytrack.bench.relay_heldout import FULL_MAP, MethodScore, set_links
 from relaytrack.bench.seeds import HELD_OUT, check_tuning
 from relaytrack.bench.town_ingest import ingest_cameras
+from relaytrack.pipeline.reprocessor import AROUND  # the ways compared, all by default
 
 # The relay bench's held-out towns. Re-processing was scored on 601-603 (session 12); 604-606 (appended for the
 # relay alone in session 13, never run through this bench) were added in session 17 before its held-out run,
 # with the "missed" way fixed on the tuning towns: three routes were too few to tell anything apart.
 REPROCESS_HELD_OUT = HELD_OUT["relay-towns"]
-# The ways of re-processing compared (pipeline.reprocessor.AROUND): "origin" and "missed" through
-# pipeline.ondemand_relay (the origin, then where the route stops), the others before every window is read.
-AROUND = ("look", "sightings", "window", "origin", "missed")
 
 
 @dataclass

@@ -32,8 +32,9 @@ def bench_reprocess(
         list[str] | None,
         typer.Option(
             help="Ways of re-processing compared: look (the spans of the --top low-rate sightings most like "
-            "the origin), sightings (every low-rate sighting's span), window (whole windows), missed (where the "
-            "route stops only: linked windows with nobody like the origin, the people the index missed added)"
+            "the origin), sightings (every low-rate sighting's span), window (whole windows), origin (the "
+            "origin's span only, the route run from its full-rate tracklet), missed (origin, then where the route "
+            "stops only: linked windows with nobody like the origin, the people the index missed added)"
         ),
     ] = None,
     top: Annotated[

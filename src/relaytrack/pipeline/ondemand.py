@@ -268,16 +268,12 @@ def add_missed(
     re-analysed tracklets on none of the live sightings' boxes. Nothing is superseded, so what the index
     already holds (and a route already built on it) keeps its reads; the window is recorded as done. None
     when no footage covers the window or it was done before."""
-    src = source_for(store.conn, camera, wall_lo, wall_hi)
-    if src is None:
+    # The padded window as asked, less footage done before; never widened to whole sightings (none is replaced).
+    planned = plan_window(store.conn, camera, wall_lo - pad_s, wall_hi + pad_s, pad_s=0.0, max_extend_s=0.0)
+    if planned is None:
         return None
-    lo, hi = max(src.start_wall, wall_lo - pad_s), min(src.end_wall, wall_hi + pad_s)
-    done = done_windows(store.conn, camera, lo, hi)
-    lo, hi = _trim(lo, hi, done)
-    fr = frame_range(src.start_wall, src.fps, src.frames, lo, hi)
-    if hi - lo < 1e-3 or covered(done, lo, hi) or fr is None:
-        return None
-    win = Window(camera, lo, hi, fr[0], fr[1])
+    src, win = planned
+    lo, hi = win.wall_lo, win.wall_hi
     described, rate = _analyse(store, src, win, cfg, stages, fps, tag="/missed")
     near = max(1, round(0.25 * src.fps))
     live = store.conn.execute(

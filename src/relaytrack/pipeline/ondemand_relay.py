@@ -86,8 +86,7 @@ def relay_on_demand(
     low-rate frames give poorly."""
     if reprocessor.around == "origin":
         rounds = 0  # the origin in full detail, no window
-    params = relay_kw.setdefault("params", None) or RelayConfig()
-    relay_kw["params"] = params
+    params = relay_kw["params"] = relay_kw.get("params") or RelayConfig()
     if refine_origin:
         first = origin
         origin = reprocessor.refine(get_sighting(store.conn, origin))

@@ -28,7 +28,7 @@ from relaytrack.store.vectors import background
 
 # The ways of re-processing: before every candidate window the relay reads (window, sightings, look), or only
 # for the relay's origin (origin) and then where the route stops (missed; pipeline.ondemand_relay).
-AROUND = ("window", "sightings", "look", "origin", "missed")
+AROUND = ("look", "sightings", "window", "origin", "missed")
 
 
 @dataclass
