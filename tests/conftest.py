@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 from pathlib import Path
 
@@ -13,6 +14,26 @@ os.environ.setdefault("RELAYTRACK_LANG", "en")  # human output in English unless
 os.environ.setdefault(
     "RELAYTRACK_HOME", str(Path(__file__).resolve().parent.parent / ".relaytrack" / "test-home")
 )
+
+# Ray (and other native libraries) install their own fatal-signal handlers over pytest's faulthandler, and both
+# write to stderr as captured by pytest, lost when the process dies: re-arm faulthandler before every test on the
+# terminal's stderr (kept by the capture manager; private, so any change there only loses this report), so that a
+# crash still prints the Python stacks of every thread.
+_FAULT_OUT: list = []
+
+
+def pytest_configure(config):
+    capman = config.pluginmanager.getplugin("capturemanager")
+    err = getattr(getattr(capman, "_global_capturing", None), "err", None)
+    fd = getattr(err, "targetfd_save", None)
+    if isinstance(fd, int):
+        _FAULT_OUT.append(os.fdopen(os.dup(fd), "w"))
+
+
+def pytest_runtest_setup(item):
+    if _FAULT_OUT:
+        faulthandler.enable(file=_FAULT_OUT[0], all_threads=True)
+
 
 PETS = data_dir() / "mot15" / "PETS09-S2L1"
 needs_data = pytest.mark.skipif(not PETS.is_dir(), reason="../shared/data (real MOT footage) not present")

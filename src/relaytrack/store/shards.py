@@ -333,7 +333,10 @@ class ShardIndex:
         self.shards: dict[ShardKey, ShardInfo] = {}
         self.indexed_upto = 0
         self.dim, self.embedder = dim, embedder
-        self._open: dict[ShardKey, tuple[int, Any]] = {}  # read-only (version, index), memory-mapped
+        # Read-only (version, file identity, index), memory-mapped: the identity (inode, size, mtime) is checked
+        # before each use, because reading a mapping whose file was rewritten in place (a `cp` over it) kills the
+        # process with a bus error, where a reload gives a reported problem at worst.
+        self._open: dict[ShardKey, tuple[int, tuple[int, int, int], Any]] = {}
         self._writing: dict[ShardKey, Shard] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._ray: Any = None
@@ -377,10 +380,16 @@ class ShardIndex:
     def _load(self, key: ShardKey, retry: bool = True) -> Any:
         """The shard's index for searching (memory-mapped where FAISS can), checked against the manifest."""
         info = self.shards[key]
-        got = self._open.get(key)
-        if got is not None and got[0] == info.version:
-            return got[1]
         path = self.root / key.file
+        try:
+            st = path.stat()
+        except OSError:
+            raise ShardError(f"{path}: shard file missing") from None
+        ident = (st.st_ino, st.st_size, st.st_mtime_ns)
+        got = self._open.get(key)
+        if got is not None and got[0] == info.version and got[1] == ident:
+            return got[2]
+        self._open.pop(key, None)
         if not path.is_file():
             raise ShardError(f"{path}: shard file missing")
         try:
@@ -393,7 +402,7 @@ class ShardIndex:
             raise ShardError(
                 f"{path}: holds {index.ntotal} vectors of width {index.d}; the manifest says {info.count} of {self.dim}"
             )
-        self._open[key] = (info.version, index)
+        self._open[key] = (info.version, ident, index)
         return index
 
     def _refresh(self, key: ShardKey) -> bool:
