@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from relaytrack.bench.relay_heldout import FULL_MAP, MethodScore, set_links
-from relaytrack.bench.seeds import HELD_OUT, check_tuning
+from relaytrack.bench.seeds import HELD_OUT, TUNING, check_tuning
 from relaytrack.bench.town_ingest import ingest_cameras
 from relaytrack.pipeline.reprocessor import AROUND  # the ways compared, all by default
 
@@ -36,6 +36,8 @@ from relaytrack.pipeline.reprocessor import AROUND  # the ways compared, all by 
 # relay alone in session 13, never run through this bench) were added in session 17 before its held-out run,
 # with the "missed" way fixed on the tuning towns: three routes were too few to tell anything apart.
 REPROCESS_HELD_OUT = HELD_OUT["relay-towns"]
+# The tuning towns its settings were decided on (session 17); the relay's later tuning towns are not in its default.
+REPROCESS_TUNING = TUNING["relay-towns"][:6]
 
 
 @dataclass

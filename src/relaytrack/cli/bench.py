@@ -465,10 +465,10 @@ def bench_relay(
     towns: Annotated[
         int,
         typer.Option(
-            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-606; with --tuning the six "
-            "TUNING towns), rendered and ingested here: several minutes each on 2 cores",
+            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-606, at most 6; with --tuning "
+            "the first N of the twelve TUNING towns), rendered and ingested here: several minutes each on 2 cores",
             min=0,
-            max=6,
+            max=12,
         ),
     ] = 1,
     town_cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2, max=40)] = 12,

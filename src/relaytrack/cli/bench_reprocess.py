@@ -70,13 +70,11 @@ def bench_reprocess(
     if around:
         opts.around = tuple(around)
     # The relay bench's folder: its towns (same seeds and shape) and full-rate stores are reused.
-    from relaytrack.bench.reprocess import REPROCESS_HELD_OUT
+    from relaytrack.bench.reprocess import REPROCESS_HELD_OUT, REPROCESS_TUNING
 
     if held_out and seed:
         raise InputError("--held-out scores the held-out towns; it takes no --seed")
-    from relaytrack.bench.seeds import TUNING
-
-    seeds = list(REPROCESS_HELD_OUT) if held_out else list(seed or TUNING["relay-towns"])
+    seeds = list(REPROCESS_HELD_OUT) if held_out else list(seed or REPROCESS_TUNING)
     res = run(seeds, opts, work or home_dir() / "bench" / "relay-towns", say=console.print, held_out=held_out)
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
