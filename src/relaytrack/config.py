@@ -290,6 +290,11 @@ class RelayConfig(Strict):
         description="A route never holds two sightings of one camera that overlap in time (more than 0.5 s): "
         "the second is someone beside the person, typically a look-alike walking along",
     )
+    ordered_starts: bool = Field(
+        True,
+        description="A forward hop begins no earlier than the sighting it follows (a backward hop no later), "
+        "within slack_s, however negative the link's travel time (overlapping views)",
+    )
     gap_min_logit: float = Field(
         -2.0,
         ge=-20,

@@ -48,10 +48,10 @@ NETWORK = (
 
 
 class World:
-    def __init__(self, path: Path, extra_links: str = "") -> None:
+    def __init__(self, path: Path, extra_links: str = "", network: str = NETWORK) -> None:
         self.store = Store(path)
         net = path.parent / "net.yaml"
-        net.write_text(NETWORK + extra_links, encoding="utf-8")
+        net.write_text(network + extra_links, encoding="utf-8")
         import_network(self.store, net, infer=False)
         self.rng = np.random.default_rng(11)
         self.n = 0
@@ -293,5 +293,53 @@ def test_a_look_alike_beside_the_person_on_one_camera_is_not_a_hop(tmp_path: Pat
         assert {a, b, twin} <= set(both)  # without the rule the look-alike joins the route
         ids = relay(w.store, a, 5).sighting_ids
         assert b in ids and twin not in ids
+    finally:
+        w.store.close()
+
+
+OVERLAP = (
+    "  - {src: A, dst: B, exit_edge: top, entry_edge: top, mean_s: -2.0, std_s: 1.0, min_s: -6.0,"
+    " max_s: 2.0, mode: walk}\n"
+    "  - {src: B, dst: A, exit_edge: top, entry_edge: top, mean_s: -2.0, std_s: 1.0, min_s: -6.0,"
+    " max_s: 2.0, mode: walk}\n"
+)
+
+
+def test_the_route_holds_one_track_per_camera_across_its_two_ends(tmp_path: Path) -> None:
+    # From B the forward search takes the person on A (overlapping views) and the backward search, which
+    # only knows its own path, took the look-alike beside them on A: one route, two people on one camera.
+    w = World(tmp_path / "ends.db", OVERLAP)
+    try:
+        me = unit(w.rng.normal(size=DIM))
+        a = w.add("A", 100.0, w.noisy(me), dur=3.0, entry="top", exit_="top")
+        twin = w.add("A", 100.5, w.noisy(me, 0.3), dur=3.0, entry="top", exit_="top")
+        b = w.add("B", 100.0, w.noisy(me), dur=4.0, entry="top", exit_="top")
+        route = relay(w.store, b, 5)
+        assert len({a, twin} & set(route.sighting_ids)) == 1
+        on_a = [h for h in route.hops if h.sighting.camera == "A"]
+        assert len(on_a) == 1
+    finally:
+        w.store.close()
+
+
+def test_a_forward_hop_does_not_begin_before_the_sighting_it_follows(tmp_path: Path) -> None:
+    # Two views overlapping so much that the register's link expects up to -40 s (the only link): its window
+    # reaches a look-alike who walked through C well before the person came into A. People walk into one view
+    # after another.
+    w = World(
+        tmp_path / "order.db",
+        network=NETWORK.split("links:")[0] + "links:\n",
+        extra_links="  - {src: A, dst: C, exit_edge: top, entry_edge: top, mean_s: -20.0, std_s: 8.0, min_s: -40.0,"
+        " max_s: 0.0, mode: walk}\n",
+    )
+    try:
+        me = unit(w.rng.normal(size=DIM))
+        a = w.add("A", 100.0, w.noisy(me), dur=10.0, entry="top", exit_="top")
+        early = w.add("C", 80.0, w.noisy(me, 0.05), dur=15.0, entry="top", exit_="top")
+        later = w.add("C", 104.0, w.noisy(me, 0.3), dur=16.0, entry="top", exit_="top")
+        unordered = relay(w.store, a, 5, params=off(ordered_starts=False)).sighting_ids
+        assert early in unordered  # the closer look wins without the rule
+        ids = relay(w.store, a, 5).sighting_ids
+        assert early not in ids and later in ids
     finally:
         w.store.close()

@@ -84,8 +84,16 @@ def relay(
 
     out: list[Hop] = [anchor_hop(anchors[0])]
     stopped: dict[str, str] = {}
+
+    def spans() -> list[tuple[str, float, float, str]]:
+        """What the route holds so far: one person is one track at a time on one camera, across the bridges
+        and both ends (a look-alike walking a few seconds behind overlaps the person's own track there)."""
+        return [(h.sighting.camera, h.true_start, h.true_end, h.sighting.kind) for h in out]
+
     for a, b in zip(anchors, anchors[1:], strict=False):
-        path, _ = beam_search(finder, a, "forward", max(hops, 1), stop_at=b.id, not_after=times[b.id][0])
+        path, _ = beam_search(
+            finder, a, "forward", max(hops, 1), stop_at=b.id, not_after=times[b.id][0], held=spans()
+        )
         for c, alts in path:
             if c.s.id == b.id:
                 break
@@ -93,7 +101,7 @@ def relay(
         out.append(anchor_hop(b))
     tails: dict[str, list[int]] = {}  # each end's hops in the order the beam took them, outwards
     if direction in ("both", "forward") and hops > 0:
-        path, why = beam_search(finder, anchors[-1], "forward", hops)
+        path, why = beam_search(finder, anchors[-1], "forward", hops, held=spans())
         out += [to_hop(c, alts, "forward", confirmed) for c, alts in path]
         stopped["forward"] = why
         tails["forward"] = [c.s.id for c, _ in path]
@@ -101,7 +109,7 @@ def relay(
         # Overlapping views give negative travel times: a sighting already taken forwards can also look like
         # an earlier one; one route visits each sighting once.
         taken = {h.sighting.id for h in out}
-        path, why = beam_search(finder, anchors[0], "backward", hops, exclude=taken)
+        path, why = beam_search(finder, anchors[0], "backward", hops, exclude=taken, held=spans())
         out = [to_hop(c, alts, "backward", confirmed) for c, alts in reversed(path)] + out
         stopped["backward"] = why
         tails["backward"] = [c.s.id for c, _ in path]

@@ -50,6 +50,17 @@ def _after_handoff(
     return [c for c in cands if c.s.kind != "vehicle" or c.t0 < at]
 
 
+def _in_order(c: Candidate, cur_t0: float, cur_kind: str, direction: str, slack_s: float) -> bool:
+    """Whether `c` comes after (forward) or before (backward) a sighting that began at `cur_t0`, by when each
+    began: people walk into one view after another, however much the views overlap (links between
+    overlapping views expect negative travel times, so a window alone lets a forward hop begin long before
+    the sighting it follows). Within `slack_s` (clock jitter, a track starting late); a change of kind (a
+    car parked before its driver got in) or the same car on two views at once is judged by its own rules."""
+    if c.s.kind != cur_kind or (c.link or {}).get("source") in ("board", "alight", "covisible"):
+        return True
+    return c.t0 >= cur_t0 - slack_s if direction == "forward" else c.t0 <= cur_t0 + slack_s
+
+
 def _revisit(c: Candidate, left: set[tuple[str, str]], factor: float) -> Candidate:
     """`c` with the revisit cost (`RelayConfig.revisit_factor`) where its (camera, kind) is one the route left."""
     return replace(c, conf=c.conf * factor) if factor < 1.0 and (c.s.camera, c.s.kind) in left else c
@@ -88,10 +99,12 @@ def beam_search(
     stop_at: int | None = None,
     not_after: float | None = None,
     exclude: set[int] | None = None,
+    held: list[tuple[str, float, float, str]] | None = None,
 ) -> tuple[list[Step], str]:
     """Beam search from `start`; returns [(chosen, alternatives at that step)] and why it stopped. `stop_at`
     ends a path on reaching that sighting (a confirmed anchor), `not_after` drops candidates starting later
-    (true time) than it, `exclude` ids are never taken."""
+    (true time) than it, `exclude` ids are never taken, `held` are (camera, true start, true end, kind) spans
+    the route already holds outside this search (its other side's hops), as exclusive as the path's own."""
     p = finder.p
     beams: list[_Beam] = [(0.0, [], False, "")]
     used0 = {start.id, finder.origin.id} | (exclude or set())
@@ -107,10 +120,13 @@ def beam_search(
             # One person is one track at a time on one camera: a candidate overlapping in time a sighting the
             # path already holds on the same camera is someone else beside them (a look-alike walking along).
             if p.exclusive_tracks:
-                held = [(start.camera, *finder.true_span(start), start.kind)] + [
+                spans = [(start.camera, *finder.true_span(start), start.kind), *(held or [])] + [
                     (c.s.camera, c.t0, c.t1, c.s.kind) for c, _ in path
                 ]
-                cands = [c for c in cands if not _overlaps(c, held)]
+                cands = [c for c in cands if not _overlaps(c, spans)]
+            if p.ordered_starts:
+                cur_t0 = finder.true_span(cur)[0]
+                cands = [c for c in cands if _in_order(c, cur_t0, cur.kind, direction, p.slack_s)]
             if not_after is not None:
                 cands = [c for c in cands if c.t0 <= not_after or c.s.id == stop_at]
             if path:
