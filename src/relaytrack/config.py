@@ -272,6 +272,16 @@ class RelayConfig(Strict):
     frag_gap_s: float = Field(
         4.0, ge=0, le=60, description="Longest gap between two fragments of one passage through a view"
     )
+    frag_reach: float = Field(
+        3.0,
+        ge=0,
+        le=100,
+        description="A same-camera tracklet taken as the person's resumed track begins within this many body "
+        "heights of where the earlier one's last second of motion led (0: not checked)",
+    )
+    frag_reach_per_s: float = Field(
+        1.0, ge=0, le=100, description="Body heights added to frag_reach per second of gap between the tracklets"
+    )
     frag_logit: float = Field(
         -0.5,
         ge=-20,

@@ -86,7 +86,7 @@ def world(tmp_path: Path) -> World:
     w.store.close()
 
 
-def off(**kw: bool) -> RelayConfig:
+def off(**kw: float) -> RelayConfig:
     return RelayConfig(**kw)
 
 
@@ -217,6 +217,37 @@ def test_stranger_after_a_tracklet_is_not_a_fragment(world: World) -> None:
     stranger = world.add("B", 23.0, unit(world.rng.normal(size=DIM)), upper="green", lower="white")
     route = relay(world.store, a, 6, direction="forward")
     assert route.sighting_ids[:2] == [a, b] and stranger not in route.sighting_ids
+
+
+def _walk(w: World, cam: str, t: float, dur: float, x0: float, x1: float, emb: np.ndarray) -> int:
+    """A person tracklet on `cam` whose boxes (90 px tall) move from x0 to x1, a box every 0.2 s."""
+    from relaytrack.store.sightings import insert_sighting
+
+    w.n += 1
+    n = int(round(dur / 0.2)) + 1
+    boxes = [(int((t + k * 0.2) * 10) + 1, t + k * 0.2, x0 + (x1 - x0) * k / (n - 1), 100.0, 30.0, 90.0, 0.9)
+             for k in range(n)]  # fmt: skip
+    s = Sighting(
+        id=0, camera=cam, source_id=None, track_id=w.n, kind="person", class_name="person", start=t,
+        end=t + dur, first_frame=boxes[0][0], last_frame=boxes[-1][0], wall_start=T0 + t,
+        wall_end=T0 + t + dur, box=(x0, 100.0, 30.0, 90.0), entry_edge="inside", exit_edge="inside",
+        upper_color="yellow", upper_conf=0.9, lower_color="blue", lower_conf=0.8, embedding=emb,
+    )  # fmt: skip
+    with w.store.tx() as conn:
+        return insert_sighting(conn, s, boxes=boxes)
+
+
+def test_a_tracklet_resuming_away_from_where_the_person_was_heading_is_someone_else(world: World) -> None:
+    # The person walks right across B and is lost for a moment; a look-alike's tracklet begins at the far side
+    # of the picture 1.5 s later (closer in look), the person's own one where they were heading.
+    me = unit(world.rng.normal(size=DIM))
+    b1 = _walk(world, "B", 10.0, 4.0, 100.0, 200.0, world.noisy(me))
+    twin = _walk(world, "B", 15.5, 3.0, 800.0, 700.0, world.noisy(me, 0.05))
+    b2 = _walk(world, "B", 16.0, 4.0, 245.0, 345.0, world.noisy(me, 0.3))
+    loose = relay(world.store, b1, 4, direction="forward", params=off(frag_reach=0.0)).sighting_ids
+    assert twin in loose  # by look and time alone the look-alike is the better fragment
+    ids = relay(world.store, b1, 4, direction="forward").sighting_ids
+    assert twin not in ids and b2 in ids
 
 
 def test_bench_towns_needs_one_store_per_town(tmp_path: Path) -> None:

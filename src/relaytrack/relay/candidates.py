@@ -22,6 +22,7 @@ from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
 from relaytrack.relay import boarding, covisible, network, terms
 from relaytrack.relay.candidate import Candidate, hop_link
+from relaytrack.relay.continuity import resume_residual
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
 
 
@@ -52,6 +53,7 @@ class CandidateFinder:
         self.cams: dict[str, Camera | None] = {}
         self.link_cache: dict[tuple[str, str, str], list[Link]] = {}
         self.hist_cache: dict[int, np.ndarray | None] = {}
+        self.box_cache: dict[tuple[int, bool], np.ndarray] = {}  # tracklet ends (relay.continuity)
         self.ref_cache: dict[tuple[int, str], np.ndarray | None] = {}
         self.cand_cache: dict[tuple[int, str], list[Candidate]] = {}
         self.cam_emb: dict[tuple[str, str], np.ndarray | None] = {}
@@ -393,6 +395,11 @@ class CandidateFinder:
             if (direction == "forward" and t0 <= cur_t0) or (direction == "backward" and t1 >= cur_t1):
                 continue  # overlapping the whole tracklet: someone else beside the person
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
+            if p.frag_reach > 0:
+                pair = (cur.id, s.id) if direction == "forward" else (s.id, cur.id)
+                res = resume_residual(self.conn, *pair, self.box_cache)
+                if res is not None and res[0] > p.frag_reach + p.frag_reach_per_s * abs(res[1]):
+                    continue  # begins away from where the person was heading: someone else
             logit, why = self.look_logit(cur, s)
             if p.use_time:
                 logit += p.w_time * self.time_logit(dt, gap_link)
