@@ -269,6 +269,11 @@ class RelayConfig(Strict):
     fragments: bool = Field(
         True, description="A tracklet broken in the same camera continues as a same-camera hop"
     )
+    passages: bool = Field(
+        True,
+        description="Candidates that are fragments of one passage through a view count together against the "
+        "stop threshold (their confidences share one normalisation, so a cut passage split its own chance)",
+    )
     frag_gap_s: float = Field(
         4.0, ge=0, le=60, description="Longest gap between two fragments of one passage through a view"
     )

@@ -49,7 +49,8 @@ def _route(path_look: float, look_alike_z: float = 1.0) -> list[int]:
     # The person's sightings look like the origin (z 4-5 against the store's background), the look-alike's
     # less (z 1-2: alike, not the same).
     looks = {2: look_alike_z + 1.0, 3: 4.0, 4: look_alike_z, 5: 5.0}
-    finder = FixedFinder(RelayConfig(path_look=path_look), origin, steps, looks)
+    # The stub holds no store: no tracklet boxes to tell passages by (relay.continuity), so that is off.
+    finder = FixedFinder(RelayConfig(path_look=path_look, passages=False), origin, steps, looks)
     path, _ = beam_search(finder, origin, "forward", 5)
     return [c.s.id for c, _ in path]
 

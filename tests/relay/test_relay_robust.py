@@ -250,6 +250,20 @@ def test_a_tracklet_resuming_away_from_where_the_person_was_heading_is_someone_e
     assert twin not in ids and b2 in ids
 
 
+def test_a_passage_cut_in_two_counts_as_one_against_the_stop_threshold(world: World) -> None:
+    # On C the tracker cut the person's passage in two; three people dressed alike cross C meanwhile. Each
+    # piece alone is no likelier than a look-alike, the passage is: counted apart, a look-alike is taken.
+    me = unit(world.rng.normal(size=DIM))
+    b = world.add("B", 0.0, world.noisy(me))
+    c1 = _walk(world, "C", 16.0, 2.0, 100.0, 150.0, world.noisy(me, 0.3))
+    c2 = _walk(world, "C", 19.0, 3.0, 180.0, 250.0, world.noisy(me, 0.3))
+    alike = [_walk(world, "C", 16.5, 5.0, x, x - 60.0, world.noisy(me, 0.3)) for x in (500.0, 700.0, 900.0)]
+    cut = relay(world.store, b, 3, direction="forward", params=off(passages=False))
+    assert set(alike) & set(cut.sighting_ids) and c1 not in cut.sighting_ids
+    route = relay(world.store, b, 3, direction="forward")
+    assert {c1, c2} <= set(route.sighting_ids) and not set(alike) & set(route.sighting_ids)
+
+
 def test_bench_towns_needs_one_store_per_town(tmp_path: Path) -> None:
     from relaytrack.bench.relay import bench_towns
 

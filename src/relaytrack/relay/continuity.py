@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from relaytrack.relay.candidate import Candidate
+
 _VELOCITY_S = 1.0  # the earlier tracklet's velocity from its last second of boxes
 
 
@@ -49,3 +51,37 @@ def resume_residual(
     pred = end[1:3] + v * gap
     height = max(1.0, (end[3] + start[3]) / 2.0)
     return float(np.linalg.norm(start[1:3] - pred) / height), gap
+
+
+def passages(
+    conn: Any,
+    cands: list[Candidate],
+    gap_s: float,
+    reach: float,
+    reach_per_s: float,
+    cache: dict[tuple[int, bool], np.ndarray],
+) -> list[tuple[int, float]]:
+    """For each candidate, (its passage, the summed confidence of the candidates that are fragments of that
+    passage with it):
+    on one camera, one beginning within `gap_s` after the other ends, where its motion led. The confidences
+    share one normalisation, so a passage the tracker cut in two splits its probability between rivals that
+    are the same person, and neither piece may reach the stop threshold that the passage clears."""
+    parent = list(range(len(cands)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, ca in enumerate(cands):
+        for b, cb in enumerate(cands):
+            if ca.s.camera != cb.s.camera or ca.s.kind != cb.s.kind or not 0.0 <= cb.t0 - ca.t1 <= gap_s:
+                continue
+            res = resume_residual(conn, ca.s.id, cb.s.id, cache)
+            if res is not None and res[0] <= reach + reach_per_s * abs(res[1]):
+                parent[root(b)] = root(a)
+    mass: dict[int, float] = {}
+    for i, c in enumerate(cands):
+        mass[root(i)] = mass.get(root(i), 0.0) + c.conf
+    return [(root(i), mass[root(i)]) for i in range(len(cands))]

@@ -16,6 +16,7 @@ from dataclasses import replace
 from relaytrack.records import Sighting
 from relaytrack.relay import terms
 from relaytrack.relay.candidates import Candidate, CandidateFinder
+from relaytrack.relay.continuity import passages
 from relaytrack.relay.route import Hop
 
 Step = tuple[Candidate, list[Candidate]]  # the chosen candidate and the alternatives at that step
@@ -59,6 +60,25 @@ def _in_order(c: Candidate, cur_t0: float, cur_kind: str, direction: str, slack_
     if c.s.kind != cur_kind or (c.link or {}).get("source") in ("board", "alight", "covisible"):
         return True
     return c.t0 >= cur_t0 - slack_s if direction == "forward" else c.t0 <= cur_t0 + slack_s
+
+
+def _passages(finder: CandidateFinder, cands: list[Candidate]) -> list[Candidate]:
+    """The candidates with each passage cut into fragments represented by its likeliest fragment, carrying the
+    passage's summed confidence (`relay.continuity.passages`); the other fragments stay behind it, so the
+    path can still continue onto them as the person's resumed track."""
+    p = finder.p
+    groups = passages(finder.conn, cands, p.frag_gap_s, p.frag_reach, p.frag_reach_per_s, finder.box_cache)
+    seen: set[int] = set()
+    out = []
+    for c, (g, m) in zip(cands, groups, strict=True):  # best first: the first of a passage represents it
+        if m > c.conf and g not in seen:
+            seen.add(g)
+            out.append(
+                replace(c, conf=m, reasons=[*c.reasons, f"one passage with fragments ({m:.2f} together)"])
+            )
+        else:
+            out.append(c)
+    return sorted(out, key=lambda c: -c.conf)
 
 
 def _revisit(c: Candidate, left: set[tuple[str, str]], factor: float) -> Candidate:
@@ -138,6 +158,8 @@ def beam_search(
                 left.discard((cur.camera, cur.kind))
                 cands = sorted((_revisit(c, left, p.revisit_factor) for c in cands), key=lambda c: -c.conf)
             p_take = sum(c.conf for c in cands)
+            if p.passages and p.fragments:
+                cands = _passages(finder, cands)
             viable = [c for c in cands if c.conf >= p.stop_conf][: p.beam]
             alts = [c for c in cands if c.conf >= p.alt_min_conf]
             if not viable:
