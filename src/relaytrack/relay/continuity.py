@@ -78,8 +78,8 @@ def passages(
         for b, cb in enumerate(cands):
             if ca.s.camera != cb.s.camera or ca.s.kind != cb.s.kind or not 0.0 <= cb.t0 - ca.t1 <= gap_s:
                 continue
-            res = resume_residual(conn, ca.s.id, cb.s.id, cache)
-            if res is not None and res[0] <= reach + reach_per_s * abs(res[1]):
+            res = resume_residual(conn, ca.s.id, cb.s.id, cache) if reach > 0 else None
+            if res is None or res[0] <= reach + reach_per_s * abs(res[1]):
                 parent[root(b)] = root(a)
     mass: dict[int, float] = {}
     for i, c in enumerate(cands):
