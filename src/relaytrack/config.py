@@ -287,6 +287,16 @@ class RelayConfig(Strict):
     frag_reach_per_s: float = Field(
         1.0, ge=0, le=100, description="Body heights added to frag_reach per second of gap between the tracklets"
     )
+    frag_back: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="A resumed track begins no more than this many body heights behind where the earlier one was, "
+        "along its motion (0: not checked)",
+    )
+    frag_back_per_interval: float = Field(
+        2.5, ge=0, le=100, description="Body heights added to frag_back per second between the earlier tracklet's boxes"
+    )
     frag_logit: float = Field(
         -0.5,
         ge=-20,

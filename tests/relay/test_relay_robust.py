@@ -250,6 +250,19 @@ def test_a_tracklet_resuming_away_from_where_the_person_was_heading_is_someone_e
     assert twin not in ids and b2 in ids
 
 
+def test_a_tracklet_resuming_behind_where_the_person_was_is_someone_else(world: World) -> None:
+    # Within reach of where the person was heading, but two body heights behind where they were: a look-alike
+    # following them (walking away from the camera, the person's box is small and the look-alike's close).
+    me = unit(world.rng.normal(size=DIM))
+    b1 = _walk(world, "B", 10.0, 4.0, 100.0, 200.0, world.noisy(me))
+    twin = _walk(world, "B", 15.0, 3.0, 20.0, 60.0, world.noisy(me, 0.05))
+    b2 = _walk(world, "B", 15.5, 4.0, 240.0, 340.0, world.noisy(me, 0.3))
+    loose = relay(world.store, b1, 4, direction="forward", params=off(frag_back=0.0)).sighting_ids
+    assert twin in loose
+    ids = relay(world.store, b1, 4, direction="forward").sighting_ids
+    assert twin not in ids and b2 in ids
+
+
 def test_a_passage_cut_in_two_counts_as_one_against_the_stop_threshold(world: World) -> None:
     # On C the tracker cut the person's passage in two; three people dressed alike cross C meanwhile. Each
     # piece alone is no likelier than a look-alike, the passage is: counted apart, a look-alike is taken.

@@ -22,7 +22,7 @@ from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
 from relaytrack.relay import boarding, covisible, network, terms
 from relaytrack.relay.candidate import Candidate, hop_link
-from relaytrack.relay.continuity import resume_residual
+from relaytrack.relay.continuity import continues, resumption
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
 
 
@@ -395,11 +395,9 @@ class CandidateFinder:
             if (direction == "forward" and t0 <= cur_t0) or (direction == "backward" and t1 >= cur_t1):
                 continue  # overlapping the whole tracklet: someone else beside the person
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
-            if p.frag_reach > 0:
-                pair = (cur.id, s.id) if direction == "forward" else (s.id, cur.id)
-                res = resume_residual(self.conn, *pair, self.box_cache)
-                if res is not None and res[0] > p.frag_reach + p.frag_reach_per_s * abs(res[1]):
-                    continue  # begins away from where the person was heading: someone else
+            pair = (cur.id, s.id) if direction == "forward" else (s.id, cur.id)
+            if p.frag_reach > 0 and not continues(resumption(self.conn, *pair, self.box_cache), p):
+                continue  # begins away from where the person was heading: someone else
             logit, why = self.look_logit(cur, s)
             if p.use_time:
                 logit += p.w_time * self.time_logit(dt, gap_link)

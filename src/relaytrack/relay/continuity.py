@@ -5,18 +5,24 @@ begins about where the person was heading. Someone else starting then (a look-al
 behind, a passer-by entering by another edge) begins elsewhere. The residual is the distance, in body heights,
 between the later tracklet's first box and the earlier one's last box carried on at its last second's velocity.
 On the tuning towns' stores every same-person pair (48 at 5 fps, 22 at 1 fps) lay within 3 heights plus one
-per second of gap, and about half the different-person pairs within that gap lay outside.
+per second of gap, and about half the different-person pairs within that gap lay outside. Nor does a resumed
+track begin behind where the person was, along their motion: no same-person pair lay more than 0.8 heights
+behind at 5 fps (2.9 at 1 fps, where two boxes a second apart give the direction), while a look-alike following
+a few seconds later does (tuning town 21).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from relaytrack.config import RelayConfig
 from relaytrack.relay.candidate import Candidate
 
 _VELOCITY_S = 1.0  # the earlier tracklet's velocity from its last second of boxes
+_MOVING = 0.2  # body heights a second below which a tracklet stood still (no direction to be behind)
 
 
 def _boxes(conn: Any, sighting_id: int, last: bool, cache: dict[tuple[int, bool], np.ndarray]) -> np.ndarray:
@@ -36,11 +42,22 @@ def _boxes(conn: Any, sighting_id: int, last: bool, cache: dict[tuple[int, bool]
     return cache[key]
 
 
-def resume_residual(
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """How a later tracklet begins against an earlier one's end on the same camera (body heights: the mean of the
+    two boxes' heights)."""
+
+    residual: float  # from where the earlier tracklet's last second of motion led
+    gap_s: float
+    along: float | None  # along that motion from its last box (negative: behind it); None when it stood still
+    interval_s: float  # the earlier tracklet's box interval (the analysed rate)
+
+
+def resumption(
     conn: Any, earlier: int, later: int, cache: dict[tuple[int, bool], np.ndarray]
-) -> tuple[float, float] | None:
-    """(residual in body heights, gap in seconds) from tracklet `earlier`'s end to `later`'s start; None when
-    either has no stored boxes (nothing to judge by)."""
+) -> Resumption | None:
+    """The later tracklet's start against the earlier one's end; None when either has no stored boxes (nothing
+    to judge by)."""
     a, b = _boxes(conn, earlier, True, cache), _boxes(conn, later, False, cache)
     if not len(a) or not len(b):
         return None
@@ -48,18 +65,32 @@ def resume_residual(
     span = end[0] - a[0, 0]
     v = (end[1:3] - a[0, 1:3]) / span if span > 0 else np.zeros(2)
     gap = float(start[0] - end[0])
-    pred = end[1:3] + v * gap
     height = max(1.0, (end[3] + start[3]) / 2.0)
-    return float(np.linalg.norm(start[1:3] - pred) / height), gap
+    residual = float(np.linalg.norm(start[1:3] - (end[1:3] + v * gap)) / height)
+    speed = float(np.linalg.norm(v))
+    along = None
+    if speed > _MOVING * height:
+        along = float((start[1:3] - end[1:3]) @ (v / speed) / height)
+    interval = float(np.median(np.diff(a[:, 0]))) if len(a) > 1 else _VELOCITY_S
+    return Resumption(residual, gap, along, interval)
+
+
+def continues(r: Resumption | None, p: RelayConfig) -> bool:
+    """Whether a tracklet beginning as `r` says can be the person's resumed track: within `frag_reach` (+
+    `frag_reach_per_s` a second of gap) of where they were heading, and not behind where they were (by more
+    than `frag_back` + `frag_back_per_interval` a second of box interval: at low rates the last second's
+    direction is read from two boxes). Without boxes, yes (time and look alone decide, as before)."""
+    if r is None or p.frag_reach <= 0:
+        return True
+    if r.residual > p.frag_reach + p.frag_reach_per_s * abs(r.gap_s):
+        return False
+    if p.frag_back > 0 and r.along is not None:
+        return r.along >= -(p.frag_back + p.frag_back_per_interval * r.interval_s)
+    return True
 
 
 def passages(
-    conn: Any,
-    cands: list[Candidate],
-    gap_s: float,
-    reach: float,
-    reach_per_s: float,
-    cache: dict[tuple[int, bool], np.ndarray],
+    conn: Any, cands: list[Candidate], p: RelayConfig, cache: dict[tuple[int, bool], np.ndarray]
 ) -> list[tuple[int, float]]:
     """For each candidate, (its passage, the summed confidence of the candidates that are fragments of that
     passage with it):
@@ -76,10 +107,13 @@ def passages(
 
     for a, ca in enumerate(cands):
         for b, cb in enumerate(cands):
-            if ca.s.camera != cb.s.camera or ca.s.kind != cb.s.kind or not 0.0 <= cb.t0 - ca.t1 <= gap_s:
+            if (
+                ca.s.camera != cb.s.camera
+                or ca.s.kind != cb.s.kind
+                or not 0.0 <= cb.t0 - ca.t1 <= p.frag_gap_s
+            ):
                 continue
-            res = resume_residual(conn, ca.s.id, cb.s.id, cache) if reach > 0 else None
-            if res is None or res[0] <= reach + reach_per_s * abs(res[1]):
+            if p.frag_reach <= 0 or continues(resumption(conn, ca.s.id, cb.s.id, cache), p):
                 parent[root(b)] = root(a)
     mass: dict[int, float] = {}
     for i, c in enumerate(cands):

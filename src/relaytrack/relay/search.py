@@ -66,8 +66,7 @@ def _passages(finder: CandidateFinder, cands: list[Candidate]) -> list[Candidate
     """The candidates with each passage cut into fragments represented by its likeliest fragment, carrying the
     passage's summed confidence (`relay.continuity.passages`); the other fragments stay behind it, so the
     path can still continue onto them as the person's resumed track."""
-    p = finder.p
-    groups = passages(finder.conn, cands, p.frag_gap_s, p.frag_reach, p.frag_reach_per_s, finder.box_cache)
+    groups = passages(finder.conn, cands, finder.p, finder.box_cache)
     seen: set[int] = set()
     out = []
     for c, (g, m) in zip(cands, groups, strict=True):  # best first: the first of a passage represents it
