@@ -237,30 +237,30 @@ def _walk(w: World, cam: str, t: float, dur: float, x0: float, x1: float, emb: n
         return insert_sighting(conn, s, boxes=boxes)
 
 
-def test_a_tracklet_resuming_away_from_where_the_person_was_heading_is_someone_else(world: World) -> None:
-    # The person walks right across B and is lost for a moment; a look-alike's tracklet begins at the far side
-    # of the picture 1.5 s later (closer in look), the person's own one where they were heading.
+@pytest.mark.parametrize(
+    ("twin", "mine", "switch"),
+    [
+        # A look-alike's tracklet begins at the far side of the picture 1.5 s later.
+        ((15.5, 3.0, 800.0, 700.0), (16.0, 4.0, 245.0, 345.0), {"frag_reach": 0.0}),
+        # Within reach of where the person was heading, but two body heights behind where they were: someone
+        # following them.
+        ((15.0, 3.0, 20.0, 60.0), (15.5, 4.0, 240.0, 340.0), {"frag_back": 0.0}),
+    ],
+    ids=["away from where they were heading", "behind where they were"],
+)
+def test_a_tracklet_resuming_elsewhere_than_the_person_is_someone_else(
+    world: World, twin: tuple, mine: tuple, switch: dict
+) -> None:
+    # The person walks right across B and is lost for a moment; the look-alike's tracklet (closer in look)
+    # begins elsewhere, the person's own one where they were heading.
     me = unit(world.rng.normal(size=DIM))
     b1 = _walk(world, "B", 10.0, 4.0, 100.0, 200.0, world.noisy(me))
-    twin = _walk(world, "B", 15.5, 3.0, 800.0, 700.0, world.noisy(me, 0.05))
-    b2 = _walk(world, "B", 16.0, 4.0, 245.0, 345.0, world.noisy(me, 0.3))
-    loose = relay(world.store, b1, 4, direction="forward", params=off(frag_reach=0.0)).sighting_ids
-    assert twin in loose  # by look and time alone the look-alike is the better fragment
+    other = _walk(world, "B", *twin, world.noisy(me, 0.05))
+    b2 = _walk(world, "B", *mine, world.noisy(me, 0.3))
+    loose = relay(world.store, b1, 4, direction="forward", params=off(**switch)).sighting_ids
+    assert other in loose  # without the check, look and time make the look-alike the better fragment
     ids = relay(world.store, b1, 4, direction="forward").sighting_ids
-    assert twin not in ids and b2 in ids
-
-
-def test_a_tracklet_resuming_behind_where_the_person_was_is_someone_else(world: World) -> None:
-    # Within reach of where the person was heading, but two body heights behind where they were: a look-alike
-    # following them (walking away from the camera, the person's box is small and the look-alike's close).
-    me = unit(world.rng.normal(size=DIM))
-    b1 = _walk(world, "B", 10.0, 4.0, 100.0, 200.0, world.noisy(me))
-    twin = _walk(world, "B", 15.0, 3.0, 20.0, 60.0, world.noisy(me, 0.05))
-    b2 = _walk(world, "B", 15.5, 4.0, 240.0, 340.0, world.noisy(me, 0.3))
-    loose = relay(world.store, b1, 4, direction="forward", params=off(frag_back=0.0)).sighting_ids
-    assert twin in loose
-    ids = relay(world.store, b1, 4, direction="forward").sighting_ids
-    assert twin not in ids and b2 in ids
+    assert other not in ids and b2 in ids
 
 
 def test_a_passage_cut_in_two_counts_as_one_against_the_stop_threshold(world: World) -> None:
