@@ -13,6 +13,7 @@ a few seconds later does (tuning town 21).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,10 +94,10 @@ def passages(
     conn: Any, cands: list[Candidate], p: RelayConfig, cache: dict[tuple[int, bool], np.ndarray]
 ) -> list[tuple[int, float]]:
     """For each candidate, (its passage, the summed confidence of the candidates that are fragments of that
-    passage with it):
-    on one camera, one beginning within `gap_s` after the other ends, where its motion led. The confidences
-    share one normalisation, so a passage the tracker cut in two splits its probability between rivals that
-    are the same person, and neither piece may reach the stop threshold that the passage clears."""
+    passage with it): on one camera, one beginning within `frag_gap_s` after the other ends where `continues`
+    says it may (`frag_reach` 0 or no stored boxes: by time alone, as fragments are then taken). The
+    confidences share one normalisation, so a passage the tracker cut in two splits its probability between
+    rivals that are the same person, and neither piece may reach the stop threshold that the passage clears."""
     parent = list(range(len(cands)))
 
     def root(i: int) -> int:
@@ -105,16 +106,16 @@ def passages(
             i = parent[i]
         return i
 
-    for a, ca in enumerate(cands):
-        for b, cb in enumerate(cands):
-            if (
-                ca.s.camera != cb.s.camera
-                or ca.s.kind != cb.s.kind
-                or not 0.0 <= cb.t0 - ca.t1 <= p.frag_gap_s
-            ):
-                continue
-            if p.frag_reach <= 0 or continues(resumption(conn, ca.s.id, cb.s.id, cache), p):
-                parent[root(b)] = root(a)
+    by_view: dict[tuple[str, str], list[int]] = {}
+    for i in sorted(range(len(cands)), key=lambda i: cands[i].t0):
+        by_view.setdefault((cands[i].s.camera, cands[i].s.kind), []).append(i)
+    for idx in by_view.values():  # on one camera: each tracklet and those beginning within the gap after it
+        starts = [cands[i].t0 for i in idx]
+        for a in idx:
+            end = cands[a].t1
+            for b in idx[bisect_left(starts, end) : bisect_right(starts, end + p.frag_gap_s)]:
+                if p.frag_reach <= 0 or continues(resumption(conn, cands[a].s.id, cands[b].s.id, cache), p):
+                    parent[root(b)] = root(a)
     mass: dict[int, float] = {}
     for i, c in enumerate(cands):
         mass[root(i)] = mass.get(root(i), 0.0) + c.conf
