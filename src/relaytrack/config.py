@@ -285,7 +285,10 @@ class RelayConfig(Strict):
         "heights of where the earlier one's last second of motion led (0: not checked)",
     )
     frag_reach_per_s: float = Field(
-        1.0, ge=0, le=100, description="Body heights added to frag_reach per second of gap between the tracklets"
+        1.0,
+        ge=0,
+        le=100,
+        description="Body heights added to frag_reach per second of gap between the tracklets",
     )
     frag_back: float = Field(
         1.0,
@@ -295,7 +298,10 @@ class RelayConfig(Strict):
         "along its motion (0: not checked)",
     )
     frag_back_per_interval: float = Field(
-        2.5, ge=0, le=100, description="Body heights added to frag_back per second between the earlier tracklet's boxes"
+        2.5,
+        ge=0,
+        le=100,
+        description="Body heights added to frag_back per second between the earlier tracklet's boxes",
     )
     frag_logit: float = Field(
         -0.5,
