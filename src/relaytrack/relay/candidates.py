@@ -22,7 +22,7 @@ from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
 from relaytrack.relay import boarding, covisible, network, terms
 from relaytrack.relay.candidate import Candidate, hop_link
-from relaytrack.relay.continuity import continues, resumption
+from relaytrack.relay.continuity import continues
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
 
 
@@ -396,7 +396,7 @@ class CandidateFinder:
                 continue  # overlapping the whole tracklet: someone else beside the person
             dt = (t0 - cur_t1) if direction == "forward" else (cur_t0 - t1)
             pair = (cur.id, s.id) if direction == "forward" else (s.id, cur.id)
-            if p.frag_reach > 0 and not continues(resumption(self.conn, *pair, self.box_cache), p):
+            if not continues(self.conn, *pair, p, self.box_cache):
                 continue  # begins away from where the person was heading: someone else
             logit, why = self.look_logit(cur, s)
             if p.use_time:

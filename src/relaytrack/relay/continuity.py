@@ -30,16 +30,16 @@ def _boxes(conn: Any, sighting_id: int, last: bool, cache: dict[tuple[int, bool]
     """(t, centre x, centre y, height) rows of the tracklet's last second (last) or its first box."""
     key = (sighting_id, last)
     if key not in cache:
-        order = "DESC" if last else "ASC"
+        order, limit = ("DESC", 50) if last else ("ASC", 1)
         rows = conn.execute(
-            f"SELECT t, x + w / 2, y + h / 2, h FROM boxes WHERE sighting_id=? ORDER BY frame {order} LIMIT 50",
+            f"SELECT t, x + w / 2, y + h / 2, h FROM boxes WHERE sighting_id=? ORDER BY frame {order} LIMIT {limit}",
             (sighting_id,),
         ).fetchall()
         arr = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 4)
         if last and len(arr):
             arr = arr[::-1]
             arr = arr[arr[:, 0] >= arr[-1, 0] - _VELOCITY_S]
-        cache[key] = arr if last else arr[:1]
+        cache[key] = arr
     return cache[key]
 
 
@@ -76,12 +76,17 @@ def resumption(
     return Resumption(residual, gap, along, interval)
 
 
-def continues(r: Resumption | None, p: RelayConfig) -> bool:
-    """Whether a tracklet beginning as `r` says can be the person's resumed track: within `frag_reach` (+
-    `frag_reach_per_s` a second of gap) of where they were heading, and not behind where they were (by more
+def continues(
+    conn: Any, earlier: int, later: int, p: RelayConfig, cache: dict[tuple[int, bool], np.ndarray]
+) -> bool:
+    """Whether tracklet `later` can be the person's resumed track after `earlier`: beginning within `frag_reach`
+    (+ `frag_reach_per_s` a second of gap) of where they were heading, and not behind where they were (by more
     than `frag_back` + `frag_back_per_interval` a second of box interval: at low rates the last second's
-    direction is read from two boxes). Without boxes, yes (time and look alone decide, as before)."""
-    if r is None or p.frag_reach <= 0:
+    direction is read from two boxes). With `frag_reach` 0 or without boxes, yes (time and look alone decide)."""
+    if p.frag_reach <= 0:
+        return True
+    r = resumption(conn, earlier, later, cache)
+    if r is None:
         return True
     if r.residual > p.frag_reach + p.frag_reach_per_s * abs(r.gap_s):
         return False
@@ -114,7 +119,7 @@ def passages(
         for a in idx:
             end = cands[a].t1
             for b in idx[bisect_left(starts, end) : bisect_right(starts, end + p.frag_gap_s)]:
-                if p.frag_reach <= 0 or continues(resumption(conn, cands[a].s.id, cands[b].s.id, cache), p):
+                if continues(conn, cands[a].s.id, cands[b].s.id, p, cache):
                     parent[root(b)] = root(a)
     mass: dict[int, float] = {}
     for i, c in enumerate(cands):

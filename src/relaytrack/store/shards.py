@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -384,14 +385,14 @@ class ShardIndex:
         try:
             st = path.stat()
         except OSError:
-            raise ShardError(f"{path}: shard file missing") from None
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            raise ShardError(f"{path}: shard file missing")
         ident = (st.st_ino, st.st_size, st.st_mtime_ns)
         got = self._open.get(key)
         if got is not None and got[0] == info.version and got[1] == ident:
             return got[2]
         self._open.pop(key, None)
-        if not path.is_file():
-            raise ShardError(f"{path}: shard file missing")
         try:
             index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if info.kind != "flat" else 0)
         except RuntimeError as err:
