@@ -312,6 +312,11 @@ class RelayConfig(Strict):
     skip_needs_empty: bool = Field(
         True, description="Never skip a camera that holds a plausible-looking candidate"
     )
+    skip_crossing: bool = Field(
+        True,
+        description="A hop that skips a camera adds the time people take to cross that camera's view (read "
+        "from its stored passers-by, relay.skip) to the two links' travel times",
+    )
     skip_block_app: float = Field(
         0.0, ge=-20, le=20, description='Appearance+attribute log-odds that count as "plausible-looking"'
     )
@@ -409,6 +414,7 @@ class RelayConfig(Strict):
             camera_calibration=False,
             fragments=False,
             skip_needs_empty=False,
+            skip_crossing=False,
             fill_gaps=False,
             revisit_factor=1.0,
             vehicle_handoffs=False,

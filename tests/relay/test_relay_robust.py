@@ -14,7 +14,7 @@ from relay_factory import DIM, T0, add_person, noisy, unit
 
 from relaytrack.errors import InputError
 from relaytrack.records import Link, Sighting
-from relaytrack.relay import RelayConfig, import_network, relay
+from relaytrack.relay import RelayConfig, import_network, relay, skip
 from relaytrack.relay.candidates import CandidateFinder
 from relaytrack.relay.terms import attribute_logit
 from relaytrack.store import Store
@@ -125,6 +125,38 @@ def test_skip_only_over_a_camera_with_nobody_like_the_person(world: World) -> No
     no_rule = cands(off(time_tail=False, skip_needs_empty=False))
     assert no_rule[0].s.id == a and no_rule[0].link["via"] == ["B"]
     assert all(x.link["via"] == [] for x in cands(off(time_tail=False)))
+
+
+def test_a_skip_adds_the_crossing_of_the_skipped_view(world: World) -> None:
+    me = unit(world.rng.normal(size=DIM))
+    # A (0-6 s) -> B unseen -> C: 10 s to B, 6 s across B's view (its stored passers-by take 6 s), 10 s on to
+    # C: the person reaches C 26 s after leaving A. A look-alike reaches C at 20 s, when the two links alone
+    # say the person would.
+    a = world.add("A", 0.0, world.noisy(me))
+    c_true = world.add("C", 6.0 + 26.0, world.noisy(me))
+    c_rival = world.add("C", 6.0 + 20.0, world.noisy(me), dur=14.0)  # beside the person on C at the end
+    assert relay(world.store, a, 5, direction="forward").sighting_ids == [a, c_true]
+    legacy_sum = relay(world.store, a, 5, direction="forward", params=off(skip_crossing=False))
+    assert legacy_sum.sighting_ids == [a, c_rival]
+    conn = world.store.conn
+    cross = skip.view_crossing(conn, "B", "person")
+    assert cross is not None and cross.short_s == pytest.approx(6.0) and cross.n == 10
+    # Standing people (came in or left 'inside') are not passers-by; fewer than five passers-by say nothing.
+    for k in range(3):
+        world.add("B", 3000.0 + 100 * k, unit(world.rng.normal(size=DIM)), dur=80.0, entry="inside")
+    assert skip.view_crossing(conn, "B", "person").median_s == pytest.approx(6.0)
+    assert skip.view_crossing(conn, "B", "vehicle") is None
+
+
+def test_composed_link_of_a_skip() -> None:
+    ab = Link("A", "B", "right", "left", 10.0, 1.0, 6.0, 16.0)
+    bc = Link("B", "C", "right", "left", 12.0, 2.0, 8.0, None)
+    plain = skip.compose(ab, bc, None)
+    assert (plain.src, plain.dst, plain.exit_edge, plain.entry_edge) == ("A", "C", "right", "left")
+    assert plain.mean_s == 22.0 and plain.min_s == 14.0 and plain.max_s == 16.0 + 18.0
+    assert plain.std_s == pytest.approx(math.hypot(1.0, 2.0))
+    crossed = skip.compose(ab, bc, skip.Crossing(median_s=12.0, spread_s=2.0, short_s=5.0, n=20))
+    assert crossed.mean_s == 27.0 and crossed.min_s == 16.5 and crossed.max_s == 34.0 + 12.0 + 6.0
 
 
 def test_adjacent_edge_and_confusable_colour_keep_the_hop(world: World) -> None:

@@ -33,6 +33,15 @@ def demo_cmd(
             "register: only the links inferred from the register's positions and headings"
         ),
     ] = "register",
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator/--unattended",
+            help="Relay from the first search hit that is the suspect, as an investigator confirms it (the demo "
+            "reads the truth for this one judgement, as bench relay does; the unattended pick is scored beside "
+            "it) | only the unattended pick: the best-supported route from the top three hits",
+        ),
+    ] = True,
 ) -> None:
     """The whole job on a synthetic town: ingest, search from a Korean description, relay route, courier
     watch, and an accuracy summary against ground truth (the route also by identity: precision, recall and
@@ -50,6 +59,7 @@ def demo_cmd(
             watch=watch,
             decoys=decoys,
             links=links,
+            operator=operator,
         ),
         say=lambda m: console.print(m),
         progress_factory=progress,

@@ -11,7 +11,6 @@ is `relaytrack.relay.search`.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 
 from relaytrack.config import RelayConfig
 from relaytrack.records import Camera, Link, Sighting
-from relaytrack.relay import boarding, covisible, network, terms
+from relaytrack.relay import boarding, covisible, network, skip, terms
 from relaytrack.relay.candidate import Candidate, hop_link
 from relaytrack.relay.continuity import continues
 from relaytrack.store.sightings import SIGHTING_COLUMNS, get_sighting, row_to_camera, row_to_sighting
@@ -59,6 +58,7 @@ class CandidateFinder:
         self.cam_emb: dict[tuple[str, str], np.ndarray | None] = {}
         self.cam_bg: dict[tuple[str, int, str], tuple[float, float] | None] = {}
         self.seen_app: dict[tuple[int, str, str], float] = {}  # (from, direction, camera) -> best look
+        self.crossings: dict[tuple[str, str], skip.Crossing | None] = {}
         self.look_cache: dict[int, float | None] = {}  # sighting -> likeness to the anchors (relay.search)
         self.last_look = 0.0
         self.mode = mode_of(origin.kind)
@@ -510,18 +510,7 @@ class CandidateFinder:
             if nxt_other == cur.camera or nxt_other == other or nxt_other in via:
                 continue
             a, b = (link, nxt) if direction == "forward" else (nxt, link)
-            composed = Link(
-                a.src,
-                b.dst,
-                a.exit_edge,
-                b.entry_edge,
-                link.mean_s + nxt.mean_s,
-                math.hypot(link.std_s, nxt.std_s),
-                link.min_s + nxt.min_s,
-                (link.max_s or link.mean_s + 3 * link.std_s) + (nxt.max_s or nxt.mean_s + 3 * nxt.std_s),
-                link.mode,
-                link.source,
-            )
+            composed = skip.compose(a, b, self.crossing(other, cur.kind) if self.p.skip_crossing else None)
             best = self._link_candidates(
                 cur,
                 cur_t0,
@@ -538,6 +527,13 @@ class CandidateFinder:
                 self._skip(
                     cur, cur_t0, cur_t1, composed, direction, out, [*via, other], depth + 1, first or link
                 )
+
+    def crossing(self, cam: str, kind: str) -> skip.Crossing | None:
+        """How long passers-by of `kind` take to cross `cam`'s view (`relay.skip`), cached per run."""
+        key = (cam, kind)
+        if key not in self.crossings:
+            self.crossings[key] = skip.view_crossing(self.conn, cam, kind)
+        return self.crossings[key]
 
     def _free_candidates(
         self,
