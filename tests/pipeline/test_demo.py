@@ -38,6 +38,14 @@ def test_json_has_the_contract_keys_with_real_values(demo):
         assert 0.0 <= fig[k] <= 1.0, k
     assert fig["decoys"] == 1 and fig["links"] == "register"  # links not given: the register's own
     assert "P / R / F1" in stdout and "look-alike decoys in the town 1" in stdout
+    # The route comes from the investigator's pick (the first hit that is the suspect) when the search has the
+    # suspect, and the unattended pick is scored beside it either way.
+    assert fig["route_origin"] in ("operator", "unattended")
+    assert (fig["route_origin"] == "operator") == (fig["search_first_suspect_rank"] is not None)
+    assert fig["route_start_is_suspect"] == (fig["route_origin"] == "operator")
+    alone = fig["route_unattended"]
+    assert all(0.0 <= alone[k] <= 1.0 for k in ("precision", "recall", "f1"))
+    assert "route relayed from" in stdout and "unattended pick P / R / F1" in stdout
     assert os.path.exists(fig["report"]) and "<svg" in open(fig["report"], encoding="utf-8").read()
     assert "accuracy against the town's ground truth" in stdout
 
