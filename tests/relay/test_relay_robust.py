@@ -132,6 +132,8 @@ def test_a_skip_adds_the_crossing_of_the_skipped_view(world: World) -> None:
     # A (0-6 s) -> B unseen -> C: 10 s to B, 6 s across B's view (its stored passers-by take 6 s), 10 s on to
     # C: the person reaches C 26 s after leaving A. A look-alike reaches C at 20 s, when the two links alone
     # say the person would.
+    for k in range(6):  # B's passers-by of the hour (the crossing is read within half an hour of the origin)
+        world.add("B", 300.0 + 20 * k, unit(world.rng.normal(size=DIM)))
     a = world.add("A", 0.0, world.noisy(me))
     c_true = world.add("C", 6.0 + 26.0, world.noisy(me))
     c_rival = world.add("C", 6.0 + 20.0, world.noisy(me), dur=14.0)  # beside the person on C at the end
@@ -139,13 +141,15 @@ def test_a_skip_adds_the_crossing_of_the_skipped_view(world: World) -> None:
     legacy_sum = relay(world.store, a, 5, direction="forward", params=off(skip_crossing=False))
     assert legacy_sum.sighting_ids == [a, c_rival]
     conn = world.store.conn
-    cross = skip.view_crossing(conn, "B", "person")
-    assert cross is not None and cross.short_s == pytest.approx(6.0) and cross.n == 10
+    cross = skip.view_crossing(conn, "B", "person", around=T0)
+    assert cross is not None and cross.short_s == pytest.approx(6.0) and cross.n == 6
+    assert skip.view_crossing(conn, "B", "person").n == 16  # without a time: the camera's whole history
     # Standing people (came in or left 'inside') are not passers-by; fewer than five passers-by say nothing.
     for k in range(3):
-        world.add("B", 3000.0 + 100 * k, unit(world.rng.normal(size=DIM)), dur=80.0, entry="inside")
-    assert skip.view_crossing(conn, "B", "person").median_s == pytest.approx(6.0)
-    assert skip.view_crossing(conn, "B", "vehicle") is None
+        world.add("B", 500.0 + 100 * k, unit(world.rng.normal(size=DIM)), dur=80.0, entry="inside")
+    assert skip.view_crossing(conn, "B", "person", around=T0).median_s == pytest.approx(6.0)
+    assert skip.view_crossing(conn, "B", "vehicle", around=T0) is None
+    assert skip.view_crossing(conn, "B", "person", around=T0 + 10_000) is None  # nobody then
 
 
 def test_composed_link_of_a_skip() -> None:

@@ -34,8 +34,9 @@ from relaytrack.pipeline.reprocessor import AROUND  # the ways compared, all by 
 
 # The relay bench's held-out towns. Re-processing was scored on 601-603 (session 12); 604-606 (appended for the
 # relay alone in session 13, never run through this bench) were added in session 17 before its held-out run,
-# with the "missed" way fixed on the tuning towns: three routes were too few to tell anything apart.
-REPROCESS_HELD_OUT = HELD_OUT["relay-towns"]
+# with the "missed" way fixed on the tuning towns: three routes were too few to tell anything apart. 607-609
+# (appended for the relay in session 19) are not in it: this bench's figures stay on the six it was scored on.
+REPROCESS_HELD_OUT = HELD_OUT["relay-towns"][:6]
 # The tuning towns its settings were decided on (session 17); the relay's later tuning towns are not in its default.
 REPROCESS_TUNING = TUNING["relay-towns"][:6]
 

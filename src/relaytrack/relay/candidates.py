@@ -532,7 +532,7 @@ class CandidateFinder:
         """How long passers-by of `kind` take to cross `cam`'s view (`relay.skip`), cached per run."""
         key = (cam, kind)
         if key not in self.crossings:
-            self.crossings[key] = skip.view_crossing(self.conn, cam, kind)
+            self.crossings[key] = skip.view_crossing(self.conn, cam, kind, around=self.origin.wall_start)
         return self.crossings[key]
 
     def _free_candidates(

@@ -22,7 +22,8 @@ import numpy as np
 from relaytrack.records import Link
 
 MIN_CROSSINGS = 5  # fewer passers-by than this say nothing about the view: the crossing is left out
-MAX_ROWS = 400  # the most recent crossings read (a busy city camera has thousands)
+MAX_ROWS = 400  # the crossings read (a busy city camera has thousands)
+WINDOW_S = 1800.0  # around the relay's origin: half an hour either side
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +37,22 @@ class Crossing:
     n: int
 
 
-def view_crossing(conn: sqlite3.Connection, camera: str, kind: str) -> Crossing | None:
-    """The crossing time of `camera`'s view for sightings of `kind`, from its stored passers-by; None when
-    fewer than MIN_CROSSINGS of them are stored."""
+def view_crossing(
+    conn: sqlite3.Connection, camera: str, kind: str, around: float | None = None
+) -> Crossing | None:
+    """The crossing time of `camera`'s view for sightings of `kind`, from its stored passers-by (within
+    WINDOW_S of the wall time `around` when given: the hour's own crowd and light, and an index range rather
+    than the camera's whole history); None when fewer than MIN_CROSSINGS of them are stored."""
+    where, args = "camera_id=? AND kind=?", [camera, kind]
+    if around is not None:
+        where += " AND wall_start BETWEEN ? AND ?"
+        args += [around - WINDOW_S, around + WINDOW_S]
     rows = conn.execute(
-        "SELECT end_s - start_s FROM sightings WHERE camera_id=? AND kind=? AND superseded_by IS NULL"
+        f"SELECT end_s - start_s FROM sightings WHERE {where} AND superseded_by IS NULL"
         " AND entry_edge IS NOT NULL AND entry_edge NOT IN ('', 'inside')"
         " AND exit_edge IS NOT NULL AND exit_edge NOT IN ('', 'inside')"
-        f" ORDER BY wall_start DESC LIMIT {MAX_ROWS}",
-        (camera, kind),
+        f" LIMIT {MAX_ROWS}",
+        args,
     ).fetchall()
     d = np.array([r[0] for r in rows if r[0] is not None and r[0] > 0], np.float64)
     if len(d) < MIN_CROSSINGS:
