@@ -97,21 +97,25 @@ def _reuse_relay_store(db: Path, tdir: Path, cameras: int, opts: Options) -> boo
     ingesting it again."""
     import shutil
 
-    from relaytrack.store import Store
 
     src = tdir.with_suffix(".db")
-    if not opts.learn_reid or not src.is_file():
-        return False
-    with Store(src) as st:
-        done = st.one(
-            "SELECT COUNT(*) FROM sources WHERE status='complete' AND reprocess_of IS NULL"
-            " AND ABS(analysed_fps - ?) < 1e-6",
-            (opts.full_fps,),
-        )[0]
-    if done != cameras:
+    if not opts.learn_reid or not src.is_file() or not complete_at(src, opts.full_fps, cameras):
         return False
     shutil.copyfile(src, db)
     return True
+
+
+def complete_at(db: Path, fps: float, cameras: int) -> bool:
+    """Whether the store `db` holds a complete ingest of `cameras` sources, every one analysed at `fps`."""
+    from relaytrack.store import Store
+
+    with Store(db) as st:
+        done = st.one(
+            "SELECT COUNT(*) FROM sources WHERE status='complete' AND reprocess_of IS NULL"
+            " AND ABS(analysed_fps - ?) < 1e-6",
+            (fps,),
+        )[0]
+    return done == cameras
 
 
 def _full_frames(store, cfg) -> int:
@@ -175,9 +179,9 @@ def run_condition(
     # A low-rate store's analysed frames depend on motion gating, so they are kept beside it to reuse it.
     kept = db.with_suffix(".ingest.json")
     if db.exists() and (not low or kept.is_file()):
-        with Store(db) as st:
-            done = st.one("SELECT COUNT(*) FROM sources WHERE status='complete'")[0]
-            reuse = done == len(net["cameras"])
+        # Only a store analysed at this run's rate: the store's name says full or low, not the rate, and a
+        # `--low-fps 2` run must not score the 1 fps index of an earlier run.
+        reuse = complete_at(db, cfg.source.analyse_fps, len(net["cameras"]))
         if reuse and low:
             out.update(json.loads(kept.read_text(encoding="utf-8")))
             frames = out.pop("frames")
