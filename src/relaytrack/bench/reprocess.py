@@ -97,7 +97,6 @@ def _reuse_relay_store(db: Path, tdir: Path, cameras: int, opts: Options) -> boo
     ingesting it again."""
     import shutil
 
-
     src = tdir.with_suffix(".db")
     if not opts.learn_reid or not src.is_file() or not complete_at(src, opts.full_fps, cameras):
         return False
