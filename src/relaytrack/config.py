@@ -404,6 +404,17 @@ class RelayConfig(Strict):
         description="...and by at least this much more confidence than the best way back to the route",
     )
 
+    # 2.0: on the twenty relay tuning towns the one fragment whose reads clashed with the tracklet it continued
+    # was a look-alike (town 107, "brown" after "white", both confident); 1.0 did not turn that hop away, 2.0
+    # and 3.0 did, and changed no other route. The correct fragments there agreed in both colours.
+    frag_colours: float = Field(
+        2.0,
+        ge=0,
+        le=20,
+        description="Weight of the colour disagreement between a same-camera fragment and the tracklet it "
+        "continues (same view, same light, seconds apart: the reads of one person agree; 0: not checked)",
+    )
+
     @classmethod
     def legacy(cls, **kw: Any) -> RelayConfig:
         """The relay as first written (tuned on detection-level synthetic towns): for before/after benches."""

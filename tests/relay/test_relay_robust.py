@@ -16,7 +16,7 @@ from relaytrack.errors import InputError
 from relaytrack.records import Link, Sighting
 from relaytrack.relay import RelayConfig, import_network, relay, skip
 from relaytrack.relay.candidates import CandidateFinder
-from relaytrack.relay.terms import attribute_logit
+from relaytrack.relay.terms import attribute_logit, colour_clash
 from relaytrack.store import Store
 from relaytrack.store.sightings import get_sighting
 
@@ -255,7 +255,10 @@ def test_stranger_after_a_tracklet_is_not_a_fragment(world: World) -> None:
     assert route.sighting_ids[:2] == [a, b] and stranger not in route.sighting_ids
 
 
-def _walk(w: World, cam: str, t: float, dur: float, x0: float, x1: float, emb: np.ndarray) -> int:
+def _walk(
+    w: World, cam: str, t: float, dur: float, x0: float, x1: float, emb: np.ndarray, *, upper: str = "yellow",
+    upper_conf: float = 0.9,
+) -> int:
     """A person tracklet on `cam` whose boxes (90 px tall) move from x0 to x1, a box every 0.2 s."""
     from relaytrack.store.sightings import insert_sighting
 
@@ -267,10 +270,46 @@ def _walk(w: World, cam: str, t: float, dur: float, x0: float, x1: float, emb: n
         id=0, camera=cam, source_id=None, track_id=w.n, kind="person", class_name="person", start=t,
         end=t + dur, first_frame=boxes[0][0], last_frame=boxes[-1][0], wall_start=T0 + t,
         wall_end=T0 + t + dur, box=(x0, 100.0, 30.0, 90.0), entry_edge="inside", exit_edge="inside",
-        upper_color="yellow", upper_conf=0.9, lower_color="blue", lower_conf=0.8, embedding=emb,
+        upper_color=upper, upper_conf=upper_conf, lower_color="blue", lower_conf=0.8, embedding=emb,
     )  # fmt: skip
     with w.store.tx() as conn:
         return insert_sighting(conn, s, boxes=boxes)
+
+
+def test_a_fragment_whose_colours_clash_with_the_tracklet_it_continues_is_someone_else(world: World) -> None:
+    # The person's tracklet on B ends (they walk on out of the picture unseen); 1.5 s later a look-alike's
+    # tracklet begins where the person was heading: as close in look as the tracker's own fragments are, but
+    # read "brown" where the person read "yellow" in the same view seconds before (town 107's tail).
+    me = unit(world.rng.normal(size=DIM))
+    b1 = _walk(world, "B", 10.0, 4.0, 100.0, 200.0, world.noisy(me), upper="white", upper_conf=0.4)
+    twin = _walk(world, "B", 15.5, 4.0, 215.0, 315.0, world.noisy(me, 1.4), upper="brown", upper_conf=0.9)
+    conn = world.store.conn
+    origin = get_sighting(conn, b1)
+
+    def fragment(p: RelayConfig):
+        found = CandidateFinder(conn, origin, p, set(), set()).candidates(origin, "forward", {b1})
+        return next(c for c in found if c.s.id == twin)
+
+    plain, checked = fragment(off(frag_colours=0.0)), fragment(RelayConfig())
+    assert checked.logit == pytest.approx(plain.logit - RelayConfig().frag_colours * 0.4)
+    assert any("colours differ from the tracklet it would continue (upper brown, not white)" in r
+               for r in checked.reasons)  # fmt: skip
+    assert twin in relay(world.store, b1, 4, direction="forward", params=off(frag_colours=0.0)).sighting_ids
+    assert twin not in relay(world.store, b1, 4, direction="forward").sighting_ids
+
+
+def test_colour_clash_counts_only_confident_disagreements() -> None:
+    def s(upper: str | None, uc: float, lower: str | None, lc: float) -> Sighting:
+        return Sighting(id=0, camera="B", source_id=None, track_id=1, kind="person", class_name="person",
+                        start=0.0, end=1.0, first_frame=1, last_frame=2, wall_start=T0, wall_end=T0 + 1,
+                        box=(0.0, 0.0, 10.0, 30.0), upper_color=upper, upper_conf=uc, lower_color=lower,
+                        lower_conf=lc)  # fmt: skip
+
+    assert colour_clash(s("yellow", 0.9, "blue", 0.8), s("yellow", 0.5, "blue", 0.2)) == (0.0, "")
+    assert colour_clash(s("yellow", 0.9, "blue", 0.8), s("brown", 0.3, "black", 0.6)) == pytest.approx(
+        (0.9, "upper brown, not yellow; lower black, not blue")
+    )
+    assert colour_clash(s(None, 0.0, "blue", 0.8), s("brown", 0.9, "blue", 0.6))[0] == 0.0
 
 
 @pytest.mark.parametrize(

@@ -465,10 +465,10 @@ def bench_relay(
     towns: Annotated[
         int,
         typer.Option(
-            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-609, at most 9; with --tuning "
-            "the first N of the fourteen TUNING towns), rendered and ingested here: several minutes each on 2 cores",
+            help="Held-out rendered hard towns (HELD_OUT['relay-towns'], seeds 601-612, at most 12; with --tuning "
+            "the first N of the twenty TUNING towns), rendered and ingested here: several minutes each on 2 cores",
             min=0,
-            max=14,
+            max=20,
         ),
     ] = 1,
     town_cameras: Annotated[int, typer.Option(help="Cameras per rendered town", min=2, max=40)] = 12,

@@ -399,6 +399,11 @@ class CandidateFinder:
             if not continues(self.conn, *pair, p, self.box_cache):
                 continue  # begins away from where the person was heading: someone else
             logit, why = self.look_logit(cur, s)
+            if p.frag_colours > 0:
+                clash, said = terms.colour_clash(cur, s)
+                if clash > 0:
+                    logit -= p.frag_colours * clash
+                    why.append(f"colours differ from the tracklet it would continue ({said})")
             if p.use_time:
                 logit += p.w_time * self.time_logit(dt, gap_link)
             logit += p.frag_logit

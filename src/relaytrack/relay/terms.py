@@ -144,6 +144,21 @@ def attribute_logit(ref: Sighting, c: Sighting, soft: bool = False) -> tuple[flo
     return score, why
 
 
+def colour_clash(a: Sighting, b: Sighting) -> tuple[float, str]:
+    """How confidently two sightings' clothing colours disagree (0: they do not): the sum over upper and lower
+    of the lower read confidence where the two reads name different colours, and a reason ("upper brown, not
+    white"). Meant for two tracklets of one camera seconds apart, where one person's reads agree."""
+    clash, said = 0.0, []
+    for name, x, xc, y, yc in (
+        ("upper", a.upper_color, a.upper_conf, b.upper_color, b.upper_conf),
+        ("lower", a.lower_color, a.lower_conf, b.lower_color, b.lower_conf),
+    ):
+        if x and y and x != y:
+            clash += min(xc or 0.0, yc or 0.0)
+            said.append(f"{name} {y}, not {x}")
+    return clash, "; ".join(said)
+
+
 def time_logit(dt: float, link: Link, p: RelayConfig) -> float:
     """Travel-time log-likelihood ratio, 0.5 at the link's mean. The legacy Gaussian (floor -6) is right for
     exact times; a real tracklet starts late / ends early by seconds (missed detections, fragments), so the
