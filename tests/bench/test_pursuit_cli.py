@@ -14,6 +14,7 @@ from relaytrack.cli import app
 KEYS = {
     "next_top1", "next_top3", "handoff_latency_s", "routes_followed", "frames_per_s", "baseline_frames_per_s",
     "effort_vs_baseline", "handoff_recall", "towns", "protocol", "targets", "load_average", "transitions",
+    "handoff_latency_split_s",
 }  # fmt: skip
 
 
@@ -39,6 +40,10 @@ def test_json_keys_and_held_out_seeds(tmp_path, monkeypatch):
     assert set(res["handoff_latency_s"]) == {"p50", "p95", "n"}
     assert [t["seed"] for t in res["towns"]] == list(pursuit.held_out("pursuit", 2))
     assert res["next_top1"] == 1.0 and res["handoff_latency_s"]["p50"] == 1.5
+    split = res["handoff_latency_split_s"]
+    assert split["track_begins"]["p50"] == 0.5 and split["decided_after_track"]["p50"] == 1.0
+    assert res["towns"][0]["pursuit"]["latency_splits_s"] == [[0.5, 1.0]]
+    assert "track begins after visible" in r.output
     assert (
         res["frames_per_s"] == 2.0
         and res["baseline_frames_per_s"] == 8.0

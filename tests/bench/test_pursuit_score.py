@@ -106,6 +106,9 @@ def test_score_run_and_pool():
     assert s.ranks == [3, 4]
     assert s.on_track == [True, False]  # C's prediction came from sighting 99, not the suspect
     assert s.latencies == [pytest.approx(2.0), None]
+    # B: the track began 0.5 s after the suspect became visible, the hand-off 1.5 s after that.
+    assert s.splits[0] == pytest.approx((0.5, 1.5)) and s.splits[1] is None
+    assert sum(s.splits[0]) == pytest.approx(s.latencies[0])
     assert s.recall == 0.5
     assert s.offered == 1 and s.wrong_auto == 1 and not s.followed
 
@@ -117,6 +120,10 @@ def test_score_run_and_pool():
     res = pool([town])
     assert res["next_top1"] == 0.0 and res["next_top3"] == 0.5 and res["next_top3_on_track"] == 1.0
     assert res["handoff_latency_s"] == {"p50": 2.0, "p95": 2.0, "n": 1}
+    assert res["handoff_latency_split_s"] == {
+        "track_begins": {"p50": 0.5, "p95": 0.5},
+        "decided_after_track": {"p50": 1.5, "p95": 1.5},
+    }
     assert res["routes_followed"] == 0.0
     assert res["frames_per_s"] == 2.0 and res["baseline_frames_per_s"] == 8.0
     assert res["effort_vs_baseline"] == 0.25 and res["targets"]["effort_vs_baseline"]["met"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SLACK_S = 2.0  # a tracklet starts a little before the gt calls the person visible (20 % of the body)
 MIN_VISIT_S = 1.0  # a visit shorter than this cannot be handed off (0.8 s of track is the least described)
@@ -110,6 +110,13 @@ def latency(h: Handoff, visit: Visit) -> float:
     return h.decided - visit.start
 
 
+def latency_split(h: Handoff, visit: Visit) -> tuple[float, float]:
+    """The latency in its two halves: the arrival's track beginning after the suspect became visible (the
+    camera's analysed rate and the detector), then the hand-off computed after the track began (how long the
+    look took to convince). They add up to `latency`."""
+    return h.seen - visit.start, h.decided - h.seen
+
+
 def route_followed(handoffs: Sequence[Handoff], visits: Sequence[Visit]) -> bool:
     """Every visit after the origin got an automatic hand-off onto the suspect, and no automatic hand-off
     onto someone else came before the last of them (the chain never left the suspect while the route
@@ -144,6 +151,7 @@ class RunScore:
     wrong_auto: int  # automatic hand-offs onto someone else
     followed: bool
     wrong_after_route: int = 0  # of those, arrivals after the suspect's last visit (false alarms)
+    splits: list[tuple[float, float] | None] = field(default_factory=list)  # latency_split per visit
 
     @property
     def recall(self) -> float | None:
@@ -160,7 +168,7 @@ def score_run(
 ) -> RunScore:
     """`visits`: the true visits after the origin's; `suspect_ids`: sightings that are the suspect (to tell
     whether a prediction was made from the suspect's own sighting)."""
-    ranks, on_track, lat = [], [], []
+    ranks, on_track, lat, split = [], [], [], []
     offered = 0
     ids = suspect_ids or set()
     for v in visits:
@@ -169,9 +177,10 @@ def score_run(
         on_track.append(bool(before) and max(before, key=lambda p: p.time).anchor in ids)
         h = handoff_of(handoffs, v)
         lat.append(None if h is None else latency(h, v))
+        split.append(None if h is None else latency_split(h, v))
         if h is None and any(x.status == "offered" and x.suspect and _matches(x, v) for x in handoffs):
             offered += 1
     wrong = [h for h in handoffs if h.status == "auto" and not h.suspect]
     last = visits[-1].end if visits else -math.inf
     after = sum(1 for h in wrong if h.seen > last + SLACK_S)
-    return RunScore(ranks, on_track, lat, offered, len(wrong), route_followed(handoffs, visits), after)
+    return RunScore(ranks, on_track, lat, offered, len(wrong), route_followed(handoffs, visits), after, split)
