@@ -294,3 +294,8 @@ class Link:
     max_s: float | None = None
     mode: str = "walk"  # walk | drive
     source: str = "map"  # map | data | manual
+
+    @property
+    def upper_s(self) -> float:
+        """The longest travel time the link allows: `max_s`, or mean + 3 std when not given."""
+        return self.max_s if self.max_s is not None else self.mean_s + 3 * self.std_s

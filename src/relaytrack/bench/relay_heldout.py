@@ -186,7 +186,7 @@ def topology_colour_route(conn, origin_id: int, hops: int = 10) -> Route:
             fwd = direction == "forward"
             for ln in (links_from if fwd else links_to)(conn, cur.camera, "walk"):
                 other = ln.dst if fwd else ln.src
-                hi = ln.max_s if ln.max_s is not None else ln.mean_s + 3 * ln.std_s
+                hi = ln.upper_s
                 if fwd:
                     t = cur.wall_end - off.get(cur.camera, 0.0)
                     lo_t, hi_t = t + ln.min_s, t + hi

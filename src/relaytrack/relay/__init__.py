@@ -27,7 +27,9 @@ Relay (relaytrack.relay.engine; the pieces it puts together are route, candidate
   travel time, link std widened by time_jitter_s), soft_edges (adjacent edge = partial credit, short
   tracklets' edges weigh less), soft_colours (confusable colour pairs), camera_calibration (appearance z also
   against the candidate camera's own sightings), fragments (same-camera hop to a tracklet resuming within
-  frag_gap_s; frag_colours: its colour reads must agree with the tracklet it continues), skip_needs_empty (no skip over a camera holding someone who looks like the person), fill_gaps.
+  frag_gap_s; frag_colours: its colour reads must agree with the tracklet it continues), skip_needs_empty (no
+  skip over a camera holding someone who looks like the person), skip_crossing (a skipped camera's view takes
+  time to cross, relay.skip), fill_gaps.
   RelayConfig.legacy() is the relay as first written (for before/after benches).
 
 Persistence (relaytrack.relay.persist): where a route is saved and read back

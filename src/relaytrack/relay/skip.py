@@ -66,10 +66,8 @@ def compose(first: Link, second: Link, crossing: Crossing | None) -> Link:
     """The link first.src -> second.dst through the camera between them (first.dst == second.src), the
     person unseen there: the two legs plus a short crossing of that camera's view when it is known (half of
     it at the window's low end)."""
-    hi_a = first.max_s if first.max_s is not None else first.mean_s + 3 * first.std_s
-    hi_b = second.max_s if second.max_s is not None else second.mean_s + 3 * second.std_s
     mean, std = first.mean_s + second.mean_s, math.hypot(first.std_s, second.std_s)
-    lo, hi = first.min_s + second.min_s, hi_a + hi_b
+    lo, hi = first.min_s + second.min_s, first.upper_s + second.upper_s
     if crossing is not None:
         mean += crossing.short_s
         lo += 0.5 * crossing.short_s

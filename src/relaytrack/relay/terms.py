@@ -97,14 +97,22 @@ def _norm_item(k: str) -> str:
     return k.split(":")[-1]
 
 
+ColourPair = tuple[str, str | None, float | None, str | None, float | None]
+
+
+def _colour_pairs(a: Sighting, b: Sighting) -> tuple[ColourPair, ColourPair]:
+    """(slot, a's colour, its confidence, b's colour, its confidence) for the upper and lower body."""
+    return (
+        ("upper", a.upper_color, a.upper_conf, b.upper_color, b.upper_conf),
+        ("lower", a.lower_color, a.lower_conf, b.lower_color, b.lower_conf),
+    )
+
+
 def attribute_logit(ref: Sighting, c: Sighting, soft: bool = False) -> tuple[float, list[str]]:
     """Colour/item/vehicle agreement between the reference and a candidate, weighted by the lower confidence.
     `soft`: a confusable colour pair (CONFUSABLE) costs half a mismatch."""
     score, why = 0.0, []
-    for name, a, ac, b, bc in (
-        ("upper", ref.upper_color, ref.upper_conf, c.upper_color, c.upper_conf),
-        ("lower", ref.lower_color, ref.lower_conf, c.lower_color, c.lower_conf),
-    ):
+    for name, a, ac, b, bc in _colour_pairs(ref, c):
         if a and b:
             w = min(ac or 0.0, bc or 0.0)
             if a == b:
@@ -149,10 +157,7 @@ def colour_clash(a: Sighting, b: Sighting) -> tuple[float, str]:
     of the lower read confidence where the two reads name different colours, and a reason ("upper brown, not
     white"). Meant for two tracklets of one camera seconds apart, where one person's reads agree."""
     clash, said = 0.0, []
-    for name, x, xc, y, yc in (
-        ("upper", a.upper_color, a.upper_conf, b.upper_color, b.upper_conf),
-        ("lower", a.lower_color, a.lower_conf, b.lower_color, b.lower_conf),
-    ):
+    for name, x, xc, y, yc in _colour_pairs(a, b):
         if x and y and x != y:
             clash += min(xc or 0.0, yc or 0.0)
             said.append(f"{name} {y}, not {x}")
@@ -176,7 +181,7 @@ def travel_window(link: Link, widen: float, p: RelayConfig) -> tuple[float, floa
     widened for a skipped camera, plus the clock slack (at least twice the tracklet jitter when the robust
     time term is on, so a late tracklet is still looked at)."""
     lo = link.min_s
-    hi = link.max_s if link.max_s is not None else link.mean_s + 3 * link.std_s
+    hi = link.upper_s
     if widen != 1.0:
         lo, hi = min(lo, lo / widen), hi * widen
     slack = p.slack_s
