@@ -214,3 +214,63 @@ def test_cli_learn_prints_support_and_confirmed_hops_refine_learned_links(
     _store(empty_db, empty).close()
     res = CliRunner().invoke(app, ["cameras", "links", "--learn", "--db", empty_db])
     assert res.exit_code == 0 and "learned 0 links" in res.output and "could not estimate" in res.output
+
+
+def _thin_street(db: str, folder: Path, walkers: int, seed: int = 3) -> Store:
+    """Five minutes of a quiet street: `walkers` people walk A -> B (left by the right edge, 90 +- 4 s later
+    entering B by the left edge), and 25 strangers pass each camera at random times."""
+    store = _store(db, folder)
+    rng = np.random.default_rng(seed)
+    track = 0
+    for _ in range(walkers):
+        proto = unit(rng.normal(size=DIM))
+        t = float(rng.uniform(0, 180))
+        for cam, at in (("A", t), ("B", t + 8 + float(rng.normal(90, 4)))):
+            track += 1
+            add_person(store, cam, at, noisy(rng, proto, 0.15), track_id=track, dur=8, entry="left",
+                       exit_="right", upper="red", lower="blue")  # fmt: skip
+    for cam in "ABC":
+        for _ in range(25):
+            track += 1
+            add_person(store, cam, float(rng.uniform(0, 300)), unit(rng.normal(size=DIM)), track_id=track, dur=8,
+                       entry="top", exit_="bottom", upper="gray", lower="gray")  # fmt: skip
+    return store
+
+
+def test_a_street_walked_three_times_is_learned_inside_the_register_window(store_db: str, tmp_path: Path) -> None:
+    # Three walkers are too few for the open test (it needs an excess of 4 over five minutes of window); the
+    # register says A and B are neighbours, and inside its window three mutual look-alikes are not chance.
+    store = _thin_street(store_db, tmp_path, walkers=3)
+    open_only = learn_links(store.conn, LearnParams(prior_min_pairs=10**6))
+    assert open_only.links == []
+    res = learn_links(store.conn)
+    pairs = {(ln.src, ln.dst): ln for ln in res.links}
+    assert set(pairs) == {("A", "B")}, res.to_dict()
+    ab = pairs[("A", "B")]
+    assert ab.method == "window" and ab.observed == 3
+    assert ab.mean_s == pytest.approx(90, abs=8)
+    assert (ab.exit_edge, ab.entry_edge) == ("right", "left")
+    prior = store.conn.execute(
+        "SELECT min_s, max_s FROM camera_links WHERE src='A' AND dst='B' AND source='map'"
+    ).fetchone()
+    assert ab.min_s <= prior[0] and ab.max_s >= prior[1]  # the register's window is kept, its time moved
+
+    with store.tx() as conn:
+        out = store_learned(conn, res)
+    # Only the A -> B map link gives way: A's other exits stay (a few walkers said nothing about them).
+    assert out == {"stored": 1, "map_links_dropped": 1}
+    src = dict(store.conn.execute("SELECT dst, source FROM camera_links WHERE src='A'").fetchall())
+    assert src["B"] == "learned" and src["C"] == "map"
+    # Learning again finds the same link: the register's A -> B prior is still known after it was replaced.
+    again = learn_links(store.conn)
+    assert [(ln.src, ln.dst, ln.method) for ln in again.links] == [("A", "B", "window")]
+    store.close()
+
+
+@pytest.mark.parametrize("walkers", [0, 1])
+def test_one_walker_or_strangers_alone_learn_nothing(store_db: str, tmp_path: Path, walkers: int) -> None:
+    store = _thin_street(store_db, tmp_path, walkers=walkers, seed=4 + walkers)
+    res = learn_links(store.conn)
+    assert res.links == [], res.to_dict()
+    assert ("A", "B") in {(u.src, u.dst) for u in res.unestimated} or res.absent > 0
+    store.close()

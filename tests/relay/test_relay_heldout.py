@@ -88,7 +88,8 @@ def test_every_method_scores_the_same_routes(tmp_path: Path) -> None:
     assert len(visits) == 1  # the same suspects' visits for every row
     for m in town.methods.values():
         assert 0.0 <= m.precision <= 1.0 and 0.0 <= m.recall <= 1.0
-    assert set(town.links) == {"map", "learned"}
+    assert set(town.links) == {"map", "learned", "learned_only"}
+    assert town.links["learned_only"].learned <= town.notes["learned_links"]  # the learned links alone
     assert town.sequences[relay_heldout.FULL_ORACLE][0] == town.true_sequence[0]  # relayed from the first visit
 
 

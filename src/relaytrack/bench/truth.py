@@ -114,3 +114,47 @@ def tracking_scores(conn, cameras: dict[str, Path], analysed: dict[str, list[int
         if not names:
             return {}
         return trackeval_scores(root, names, ["relaytrack"])["relaytrack"]
+
+
+def footage_transitions(town_dir: Path, fps: float | None = None) -> dict[tuple[str, str], list[float]]:
+    """The camera-to-camera transitions the people of a rendered town really made in its footage, from the
+    ground truth (`mot/<camera>/gt/gt.txt`, cameras and start times from `cameras.yaml`): per true person, the
+    runs of frames on each camera (a gap over a second starts a new run) in time order; each change of camera
+    adds its gap (next entered - previous left, seconds) under (src, dst). What traffic could teach a learner;
+    links nobody walked are not in it."""
+    import datetime as dt
+
+    import yaml
+
+    town_dir = Path(town_dir)
+    reg = yaml.safe_load((town_dir / "cameras.yaml").read_text(encoding="utf-8")) or {}
+    visits: dict[int, list[tuple[float, float, str]]] = {}
+    for cam in reg.get("cameras") or []:
+        gt = town_dir / "mot" / cam["id"] / "gt" / "gt.txt"
+        if not gt.is_file():
+            continue
+        rate = fps or _seq_fps(gt.parent.parent)
+        start = dt.datetime.fromisoformat(str(cam["start_time"])).timestamp() if cam.get("start_time") else 0.0
+        rows = read_mot(gt)
+        for pid in np.unique(rows[:, 1]).astype(int) if len(rows) else []:
+            frames = np.sort(rows[rows[:, 1] == pid, 0])
+            for run in np.split(frames, np.nonzero(np.diff(frames) > rate)[0] + 1):
+                visits.setdefault(pid, []).append(
+                    (start + (run[0] - 1) / rate, start + (run[-1] - 1) / rate, str(cam["id"]))
+                )
+    out: dict[tuple[str, str], list[float]] = {}
+    for vs in visits.values():
+        vs.sort()
+        for a, b in zip(vs, vs[1:], strict=False):
+            if a[2] != b[2]:
+                out.setdefault((a[2], b[2]), []).append(b[0] - a[1])
+    return out
+
+
+def _seq_fps(seq: Path) -> float:
+    """The frame rate in a MOTChallenge sequence's seqinfo.ini (10 where it does not say)."""
+    import configparser
+
+    ini = configparser.ConfigParser()
+    ini.read(seq / "seqinfo.ini")
+    return float(ini.get("Sequence", "frameRate", fallback="10"))

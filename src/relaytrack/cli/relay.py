@@ -207,6 +207,7 @@ def _print_learned(learned, stored: dict, truth: Path | None, json_out: bool) ->
             f"{ln.src} -{ln.exit_edge or 'any'}-> {ln.dst} ({ln.entry_edge or 'any'}) {ln.mean_s:.1f}±{ln.std_s:.1f} s "
             f"[{ln.min_s:.0f}, {ln.max_s:.0f}] support {ln.support:.1f} ({ln.observed} seen, "
             f"{ln.expected:.1f} by chance, z {ln.z:.1f})"
+            + ("" if ln.method == "open" else ", inside the register's window")
         )
     if learned.unestimated:
         console.print(f"[yellow]could not estimate {len(learned.unestimated)} neighbour links:[/yellow]")

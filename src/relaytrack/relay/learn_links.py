@@ -11,8 +11,16 @@ histogram exceeds the shuffled one by at least `min_support` pairs with a Poisso
 the peak; its travel time is the median (spread: MAD) of the pairs under the peak, its edges the modal exit
 edge of A and entry edge of B there when one dominates (else any edge).
 
-Pairs of cameras the register puts next to each other but whose traffic cannot settle a link are reported
-(too few sightings, or an excess too small to tell from chance), never filled in. Learned links are stored
+A street's traffic is often too thin for that open test (minutes of footage: a link walked two or three
+times). For the camera pairs the register puts next to each other, a second test uses the register as the
+prior it is: only pairs inside the register link's travel window count (far fewer chance pairs than over
+five minutes), each A sighting and B sighting that are each other's most similar there (mutual), above a
+looser similarity quantile; the same shuffles give the chance count, and a link is kept where the observed
+count is at least `prior_min_pairs` with a Poisson tail probability under `prior_p`. Its travel time is the
+median of those pairs, its window widened to the register's share of uncertainty; it replaces only the
+register link of its own pair (`method` = "window"; the open test's links are "open").
+Pairs whose traffic settles neither are reported (too few sightings, or an excess too small to tell from
+chance), never filled in. Learned links are stored
 with source='learned' and their support and z (migration relay:002_learned_links); confirmed routes refine
 them like any other link (`refine_links`: the learned estimate is the prior).
 """
@@ -47,6 +55,12 @@ class LearnParams:
     dwell_s: float = 10.0  # typical time in view of a camera passed on the way (for indirect links)
     indirect_tol: float = 0.3  # A->B->C explains A->C when the times add up within this share
     centre_min: int = 8  # per-camera mean removed only for cameras with this many sightings
+    prior_min_pairs: int = 2  # mutual pairs needed inside a register window
+    via_share: float = 0.8  # a pair is indirect when a third camera's sighting between them is this alike
+    between_slack_s: float = 2.0  # "between": after A is left and before B is entered, give or take
+    prior_max_pairs: int = 6  # the most alike pairs looked at (each count tried costs its share of prior_p)
+    prior_p: float = 0.01  # chance probability of that many pairs so alike (Bonferroni over counts tried)
+    prior_rel_std: float = 0.15  # a window-learned time's spread is at least this share of it (few pairs)
     seed: int = 0
 
 
@@ -65,6 +79,7 @@ class LearnedLink:
     expected: float
     z: float
     mode: str = "walk"
+    method: str = "open"  # open: the whole-window test; window: inside a register link's window
 
     def to_link(self) -> Link:
         return Link(
@@ -167,7 +182,9 @@ def _best_pairs(sim: np.ndarray, win: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return i[ok], j[ok], s[ok]
 
 
-def _threshold(cams: dict[str, _Cam], p: LearnParams) -> float | None:
+def _pool(cams: dict[str, _Cam], p: LearnParams) -> np.ndarray:
+    """Similarities of every cross-camera pair inside the open window, sorted: nearly all of them two
+    different people, so the chance level of a likeness."""
     sims = []
     for ca, a in cams.items():
         for cb, b in cams.items():
@@ -177,20 +194,28 @@ def _threshold(cams: dict[str, _Cam], p: LearnParams) -> float | None:
             win = (dt >= -p.overlap_s) & (dt <= p.max_gap_s)
             if win.any():
                 sims.append((a.emb @ b.emb.T)[win])
-    if not sims:
-        return None
-    return float(np.quantile(np.concatenate(sims), p.sim_quantile))
+    return np.sort(np.concatenate(sims)) if sims else np.zeros(0)
 
 
-def _neighbours(conn: sqlite3.Connection) -> set[tuple[str, str]]:
-    """Camera pairs the register puts next to each other (stored links of any source, else map inference)."""
-    pairs = {(r[0], r[1]) for r in conn.execute("SELECT src, dst FROM camera_links WHERE source != 'learned'")}
-    if pairs:
-        return pairs
-    from relaytrack.relay.network import all_cameras, infer_links
+def _priors(conn: sqlite3.Connection, mode: str) -> dict[tuple[str, str], Link]:
+    """The register's link per camera pair (of `mode`; the widest window among its edge variants): the stored
+    links of any source but learned, and the map links inferred from the register for the pairs they lack
+    (an earlier learning may have replaced a pair's map link, and the register still says where it leads)."""
+    from relaytrack.relay.network import all_cameras, camera_mounts, infer_links
 
+    rows = conn.execute(
+        "SELECT src, dst, exit_edge, entry_edge, mean_s, std_s, min_s, max_s, mode, source FROM camera_links"
+        " WHERE mode=? AND source != 'learned'",
+        (mode,),
+    ).fetchall()
+    given = [Link(r[0], r[1], r[2] or None, r[3] or None, r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows]
     cams = all_cameras(conn)
-    return {(ln.src, ln.dst) for ln in infer_links(cams, cams)}
+    out: dict[tuple[str, str], Link] = {}
+    for ln in given + infer_links(cams, cams, mode=mode, mounts=camera_mounts(conn)):
+        old = out.get((ln.src, ln.dst))
+        if old is None or (old.source == ln.source and ln.upper_s - ln.min_s > old.upper_s - old.min_s):
+            out[(ln.src, ln.dst)] = ln
+    return out
 
 
 def learn_links(
@@ -206,9 +231,11 @@ def learn_links(
         cameras=conn.execute("SELECT COUNT(*) FROM cameras").fetchone()[0],
         params=p,
     )
-    neighbours = _neighbours(conn)
+    priors = _priors(conn, "walk" if kind == "person" else "drive")
+    neighbours = set(priors)
     busy = {c for c, v in cams.items() if len(v.t0) >= p.min_sightings}
-    res.threshold = _threshold({c: cams[c] for c in busy}, p)
+    pool = _pool({c: cams[c] for c in busy}, p)
+    res.threshold = float(np.quantile(pool, p.sim_quantile)) if len(pool) else None
     edges = np.arange(-p.overlap_s, p.max_gap_s + p.bin_s, p.bin_s)
     tested: set[tuple[str, str]] = set()
     if res.threshold is not None:
@@ -218,6 +245,9 @@ def learn_links(
                     continue
                 tested.add((ca, cb))
                 link, why = _test_pair(ca, cb, cams[ca], cams[cb], res.threshold, edges, p, rng)
+                if link is None and (ca, cb) in priors:
+                    others = [cams[c] for c in cams if c not in (ca, cb)]
+                    link = _test_window(ca, cb, cams[ca], cams[cb], priors[(ca, cb)], pool, others, p)
                 if link is not None:
                     res.links.append(link)
                 elif (ca, cb) in neighbours:
@@ -306,6 +336,97 @@ def _test_pair(
     )
 
 
+def _mutual_pairs(sim: np.ndarray, win: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a index, b index) of the pairs inside the window that are each other's most similar there."""
+    masked = np.where(win, sim, -np.inf)
+    j = np.argmax(masked, axis=1)
+    i = np.arange(sim.shape[0])
+    back = np.argmax(masked, axis=0)
+    ok = np.isfinite(masked[i, j]) & (back[j] == i)
+    return i[ok], j[ok]
+
+
+def _seen_between(
+    a: _Cam, b: _Cam, qa: int, qb: int, level: float, others: list[_Cam], p: LearnParams
+) -> bool:
+    """Whether someone on another camera, between A's sighting qa leaving and B's sighting qb arriving, looks
+    like both of them (similarity of at least `level` to each)."""
+    lo, hi = a.t1[qa] - p.between_slack_s, b.t0[qb] + p.between_slack_s
+    for x in others:
+        m = (x.t0 >= lo) & (x.t1 <= hi)
+        if m.any() and float(np.max(np.minimum(x.emb[m] @ a.emb[qa], x.emb[m] @ b.emb[qb]))) >= level:
+            return True
+    return False
+
+
+def _test_window(
+    ca: str, cb: str, a: _Cam, b: _Cam, prior: Link, pool: np.ndarray, others: list[_Cam], p: LearnParams
+) -> LearnedLink | None:
+    """A link A -> B learned inside the register link's window (see the module docstring), or None.
+
+    Chance is judged by likeness, not by time: in a short clip the window is most of it, and a shuffle of B's
+    times would find the same people again. The mutual pairs are ranked by similarity; for the k most alike,
+    the number of this window's pairs that chance alone would make at least as alike as the k-th is the
+    window's pair count times the pool's share above it (`_pool`: nearly all pairs there are two people),
+    and the Poisson probability of k or more such pairs is the evidence; the best k counts, its probability
+    multiplied by the number of k tried."""
+    from scipy.stats import poisson
+
+    if prior.mean_s <= 0 or len(pool) == 0:
+        # Overlapping views: people are seen by both at once, and how long depends on their path through the
+        # overlap, not on a walk between the cameras; the register's overlap model is left as it is.
+        return None
+    dts = b.t0[None, :] - a.t1[:, None]
+    win = (dts >= prior.min_s) & (dts <= prior.upper_s)
+    sims = a.emb @ b.emb.T
+    i, j = _mutual_pairs(sims, win)
+    if len(i) < p.prior_min_pairs:
+        return None
+    sim = sims[i, j]
+    # A person seen on a third camera in between walked A -> X -> B: that is X's links, not this one.
+    direct = np.array(
+        [not _seen_between(a, b, qa, qb, s * p.via_share, others, p) for qa, qb, s in zip(i, j, sim, strict=True)]
+    )
+    i, j, sim = i[direct], j[direct], sim[direct]
+    if len(i) < p.prior_min_pairs:
+        return None
+    order = np.argsort(-sim)
+    i, j, sim = i[order], j[order], sim[order]
+    # The chance level from the other camera pairs: this pair's own walkers must not vouch for themselves.
+    own = np.sort(sims[(dts >= -p.overlap_s) & (dts <= p.max_gap_s)])
+    n_above = (len(pool) - np.searchsorted(pool, sim)) - (len(own) - np.searchsorted(own, sim))
+    above = (n_above + 1) / (len(pool) - len(own) + 1)
+    ks = np.arange(p.prior_min_pairs, min(len(i), p.prior_max_pairs) + 1)
+    tails = poisson.sf(ks - 1, float(win.sum()) * above[ks - 1])
+    best = int(np.argmin(tails))
+    if float(tails[best]) * len(ks) > p.prior_p:
+        return None
+    o = int(ks[best])
+    e = float(win.sum() * above[o - 1])
+    i, j = i[:o], j[:o]
+    x = dts[i, j]
+    med = float(np.median(x))
+    # Two or three pairs cannot tell the spread: keep a share of the time (and of the register's window).
+    std = max(3.0, p.prior_rel_std * abs(med), 1.4826 * float(np.median(np.abs(x - med))))
+    return LearnedLink(
+        ca,
+        cb,
+        _modal([a.exit[q] for q in i], p.edge_share) or prior.exit_edge,
+        _modal([b.entry[q] for q in j], p.edge_share) or prior.entry_edge,
+        med,
+        std,
+        # The window stays at least the register's: a few pairs move the time, not the bounds of the walk.
+        float(min(x.min(), med - 3 * std, prior.min_s)),
+        float(max(x.max(), med + 3 * std, prior.upper_s)),
+        float(o - e),
+        o,
+        e,
+        float((o - e) / np.sqrt(max(e, 1.0))),
+        prior.mode,
+        "window",
+    )
+
+
 def _prune_indirect(
     links: list[LearnedLink], p: LearnParams
 ) -> tuple[list[LearnedLink], list[tuple[str, str, str]]]:
@@ -347,14 +468,20 @@ def _modal(values: list[str], share: float) -> str | None:
 
 
 def store_learned(conn: sqlite3.Connection, result: LearnResult) -> dict[str, int]:
-    """Replace earlier learned links with `result`'s. A camera with learned outgoing links loses its map-inferred
-    ones (its traffic has spoken about its exits; `cameras import` brings them back); file links stay, as do
-    the map links of cameras the traffic said nothing about. Returns {"stored", "map_links_dropped"}."""
+    """Replace earlier learned links with `result`'s. A camera with links from the open test loses its
+    map-inferred ones (its traffic has spoken about its exits; `cameras import` brings them back); a link
+    learned inside a register window replaces the map link of its own pair only; file links stay, as do the map
+    links of cameras the traffic said nothing about. Returns {"stored", "map_links_dropped"}."""
     conn.execute("DELETE FROM camera_links WHERE source='learned'")
-    srcs = sorted({ln.src for ln in result.links})
     dropped = 0
-    for src in srcs:
+    for src in sorted({ln.src for ln in result.links if ln.method == "open"}):
         dropped += conn.execute("DELETE FROM camera_links WHERE src=? AND source='map'", (src,)).rowcount
+    for ln in result.links:
+        if ln.method != "open":
+            dropped += conn.execute(
+                "DELETE FROM camera_links WHERE src=? AND dst=? AND mode=? AND source='map'",
+                (ln.src, ln.dst, ln.mode),
+            ).rowcount
     for ln in result.links:
         conn.execute(
             "INSERT OR REPLACE INTO camera_links(src, dst, exit_edge, entry_edge, mode, mean_s, std_s, min_s,"

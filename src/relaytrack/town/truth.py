@@ -28,7 +28,7 @@ from relaytrack.town.plan import CamSpec, Town, describe
 from relaytrack.town.render import View
 from relaytrack.town.vehicle_truth import vehicle_truth
 
-LINK_KEYS = ("src", "dst", "exit_edge", "entry_edge", "mean_s", "std_s", "min_s", "max_s", "mode")
+LINK_KEYS = ("src", "dst", "exit_edge", "entry_edge", "mean_s", "std_s", "min_s", "max_s", "mode", "samples")
 LINKS_FILE = "links-truth.yaml"
 REGISTER_FILE = "cameras.yaml"
 
