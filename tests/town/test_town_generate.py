@@ -93,6 +93,7 @@ def test_camera_network_file(tiny):
         assert link["src"] in ids and link["dst"] in ids and link["src"] != link["dst"]
         assert link["exit_edge"] in ("left", "right", "top", "bottom", "inside")
         assert link["std_s"] >= 1.0 and link["min_s"] <= link["mean_s"] <= link["max_s"]
+        assert link["samples"] >= 3  # the walks behind it: a pair's true time is their weighted mean
 
 
 def test_links_truth_imports_after_the_register(tiny, tmp_path):
