@@ -91,6 +91,7 @@ def test_planted_transition_is_learned_with_its_time_and_edges(store_db: str, tm
     assert ab.mean_s == pytest.approx(70, abs=8)
     assert (ab.exit_edge, ab.entry_edge) == ("right", "left")
     assert ab.support >= 30 and ab.z >= 5
+    assert res.explained_cameras == ["A"]
     cmp = compare_links(res.links, [{"src": "A", "dst": "B", "mean_s": 72.0, "samples": 60}])
     assert cmp.precision == 1.0 and cmp.recall == 1.0 and cmp.within_20pct == 1
 
@@ -102,7 +103,8 @@ def test_planted_transition_is_learned_with_its_time_and_edges(store_db: str, tm
     ).fetchall()
     assert [(r[0], r[1], r[2]) for r in rows] == [("A", "B", "learned")]
     assert rows[0][3] >= 30
-    # A's map links went (its traffic spoke about its exits); the other cameras keep theirs.
+    # A's map links went (its learned exit holds all its departures: its traffic spoke about its exits); the
+    # other cameras keep theirs.
     assert (
         store.conn.execute("SELECT COUNT(*) FROM camera_links WHERE src='A' AND source='map'").fetchone()[0]
         == 0
@@ -273,4 +275,23 @@ def test_one_walker_or_strangers_alone_learn_nothing(store_db: str, tmp_path: Pa
     res = learn_links(store.conn)
     assert res.links == [], res.to_dict()
     assert ("A", "B") in {(u.src, u.dst) for u in res.unestimated} or res.absent > 0
+    store.close()
+
+
+def test_a_learned_exit_that_holds_few_departures_leaves_the_other_map_links(store_db: str, tmp_path: Path) -> None:
+    # 60 people walk A -> B, and 140 more leave A for places the traffic does not show: A -> B is learned
+    # (open test), but it holds under half of A's departures, so A's other exits stay as the register has them.
+    store = _planted(store_db, tmp_path)
+    rng = np.random.default_rng(11)
+    for k in range(140):
+        add_person(store, "A", float(rng.uniform(0, 1300)), unit(rng.normal(size=DIM)), track_id=10_000 + k,
+                   dur=8, entry="left", exit_="top", upper="gray", lower="gray")  # fmt: skip
+    res = learn_links(store.conn)
+    assert [(ln.src, ln.dst, ln.method) for ln in res.links] == [("A", "B", "open")]
+    assert res.explained_cameras == []
+    with store.tx() as conn:
+        out = store_learned(conn, res)
+    assert out == {"stored": 1, "map_links_dropped": 1}
+    src = dict(store.conn.execute("SELECT dst, source FROM camera_links WHERE src='A'").fetchall())
+    assert src == {"B": "learned", "C": "map"}
     store.close()

@@ -199,7 +199,8 @@ def _print_learned(learned, stored: dict, truth: Path | None, json_out: bool) ->
         return
     console.print(
         f"learned {len(learned.links)} links from {learned.sightings} sightings on {learned.cameras} cameras "
-        f"({stored['map_links_dropped']} map links of those cameras replaced); {len(learned.indirect)} "
+        f"({stored['map_links_dropped']} map links replaced; {len(learned.explained_cameras)} cameras whose learned "
+        f"exits hold most departures lost their other map links); {len(learned.indirect)} "
         f"two-hop peaks left to their relay camera; {learned.absent} neighbour pairs with traffic and no link"
     )
     for ln in learned.links:

@@ -3,7 +3,8 @@
 A register gives positions, headings and fields of view, not links; the links inferred from it are guesses
 (on held-out detection-level towns 0.43 of them are real). Once the store holds `links.auto_min_sightings`
 person sightings, the links are learned from them (`relay.learn_links`, no labels) and stored
-(`store_learned`: a camera whose traffic settled its exits loses its map guesses, file links stay), and again
+(`store_learned`: a learned link replaces its pair's map guess, a camera whose learned exits hold most of
+its departures loses its other map guesses, file links stay), and again
 each time the store has grown `links.auto_growth`-fold since. Stores with more than `links.auto_max_cameras`
 cameras are left alone: every camera pair is tested, which a city needs district by district. What was done
 is kept in meta (`links_learned`), so every ingest process agrees.

@@ -17,8 +17,9 @@ prior it is: only pairs inside the register link's travel window count (far fewe
 five minutes), each A sighting and B sighting that are each other's most similar there (mutual), above a
 looser similarity quantile; the same shuffles give the chance count, and a link is kept where the observed
 count is at least `prior_min_pairs` with a Poisson tail probability under `prior_p`. Its travel time is the
-median of those pairs, its window widened to the register's share of uncertainty; it replaces only the
-register link of its own pair (`method` = "window"; the open test's links are "open").
+median of those pairs, its window at least the register's (`method` = "window"; the open test's links are
+"open"). A learned link replaces the register link of its own pair; a camera whose open-test exits (views
+apart, not overlaps) hold at least `explained_share` of its sightings loses its other map links as well.
 Pairs whose traffic settles neither are reported (too few sightings, or an excess too small to tell from
 chance), never filled in. Learned links are stored
 with source='learned' and their support and z (migration relay:002_learned_links); confirmed routes refine
@@ -55,6 +56,7 @@ class LearnParams:
     dwell_s: float = 10.0  # typical time in view of a camera passed on the way (for indirect links)
     indirect_tol: float = 0.3  # A->B->C explains A->C when the times add up within this share
     centre_min: int = 8  # per-camera mean removed only for cameras with this many sightings
+    explained_share: float = 0.5  # learned exits holding this share of a camera's departures replace its map exits
     prior_min_pairs: int = 2  # mutual pairs needed inside a register window
     via_share: float = 0.8  # a pair is indirect when a third camera's sighting between them is this alike
     between_slack_s: float = 2.0  # "between": after A is left and before B is entered, give or take
@@ -110,6 +112,10 @@ class LearnResult:
     links: list[LearnedLink] = field(default_factory=list)
     unestimated: list[Unestimated] = field(default_factory=list)  # register neighbours the traffic cannot settle
     absent: int = 0  # register neighbours with enough traffic and no excess: no link
+    absent_pairs: list[tuple[str, str]] = field(default_factory=list)  # those pairs (src, dst)
+    mode: str = "walk"  # the links' mode (walk for people, drive for vehicles)
+    # Cameras whose open-test exits hold at least `explained_share` of their sightings' departures.
+    explained_cameras: list[str] = field(default_factory=list)
     indirect: list[tuple[str, str, str]] = field(default_factory=list)  # (src, dst, via): a relay through `via`
     sightings: int = 0
     cameras: int = 0
@@ -121,6 +127,8 @@ class LearnResult:
             "links": [_round(asdict(x)) for x in self.links],
             "unestimated": [_round(asdict(x)) for x in self.unestimated],
             "absent": self.absent,
+            "absent_pairs": [list(x) for x in self.absent_pairs],
+            "explained_cameras": self.explained_cameras,
             "indirect": [list(x) for x in self.indirect],
             "sightings": self.sightings,
             "cameras": self.cameras,
@@ -231,7 +239,8 @@ def learn_links(
         cameras=conn.execute("SELECT COUNT(*) FROM cameras").fetchone()[0],
         params=p,
     )
-    priors = _priors(conn, "walk" if kind == "person" else "drive")
+    res.mode = "walk" if kind == "person" else "drive"
+    priors = _priors(conn, res.mode)
     neighbours = set(priors)
     busy = {c for c, v in cams.items() if len(v.t0) >= p.min_sightings}
     pool = _pool({c: cams[c] for c in busy}, p)
@@ -253,9 +262,16 @@ def learn_links(
                 elif (ca, cb) in neighbours:
                     if why is None:
                         res.absent += 1
+                        res.absent_pairs.append((ca, cb))
                     else:
                         res.unestimated.append(why)
     res.links, res.indirect = _prune_indirect(res.links, p)
+    held: Counter[str] = Counter()
+    for ln in res.links:
+        # An overlap is no exit: someone seen by both views at once still leaves the first one somewhere.
+        if ln.method == "open" and ln.mean_s > 0:
+            held[ln.src] += ln.observed
+    res.explained_cameras = sorted(c for c, n in held.items() if n >= p.explained_share * len(cams[c].t0))
     for ca, cb in sorted(neighbours - tested):
         na, nb = len(cams[ca].t0) if ca in cams else 0, len(cams[cb].t0) if cb in cams else 0
         res.unestimated.append(
@@ -468,20 +484,23 @@ def _modal(values: list[str], share: float) -> str | None:
 
 
 def store_learned(conn: sqlite3.Connection, result: LearnResult) -> dict[str, int]:
-    """Replace earlier learned links with `result`'s. A camera with links from the open test loses its
-    map-inferred ones (its traffic has spoken about its exits; `cameras import` brings them back); a link
-    learned inside a register window replaces the map link of its own pair only; file links stay, as do the map
-    links of cameras the traffic said nothing about. Returns {"stored", "map_links_dropped"}."""
+    """Replace earlier learned links with `result`'s. A learned link replaces the map-inferred link of its own
+    camera pair, and a neighbour pair whose traffic was enough to see a link and showed none (`absent_pairs`)
+    loses its map link. A camera whose learned exits explain most of the people leaving it
+    (`explained_cameras`) loses its other map links too (its traffic has spoken about its exits); elsewhere
+    the map links of pairs the traffic could not settle stay (minutes of a street settle a few pairs, and one
+    learned exit does not show that the others lead nowhere). File links stay; `cameras import` brings the map
+    links back. Returns {"stored", "map_links_dropped"}."""
     conn.execute("DELETE FROM camera_links WHERE source='learned'")
     dropped = 0
-    for src in sorted({ln.src for ln in result.links if ln.method == "open"}):
-        dropped += conn.execute("DELETE FROM camera_links WHERE src=? AND source='map'", (src,)).rowcount
-    for ln in result.links:
-        if ln.method != "open":
-            dropped += conn.execute(
-                "DELETE FROM camera_links WHERE src=? AND dst=? AND mode=? AND source='map'",
-                (ln.src, ln.dst, ln.mode),
-            ).rowcount
+    for src in result.explained_cameras:
+        dropped += conn.execute(
+            "DELETE FROM camera_links WHERE src=? AND mode=? AND source='map'", (src, result.mode)
+        ).rowcount
+    for src, dst, mode in sorted({(ln.src, ln.dst, ln.mode) for ln in result.links}):
+        dropped += conn.execute(
+            "DELETE FROM camera_links WHERE src=? AND dst=? AND mode=? AND source='map'", (src, dst, mode)
+        ).rowcount
     for ln in result.links:
         conn.execute(
             "INSERT OR REPLACE INTO camera_links(src, dst, exit_edge, entry_edge, mode, mean_s, std_s, min_s,"
