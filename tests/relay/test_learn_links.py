@@ -295,3 +295,17 @@ def test_a_learned_exit_that_holds_few_departures_leaves_the_other_map_links(sto
     src = dict(store.conn.execute("SELECT dst, source FROM camera_links WHERE src='A'").fetchall())
     assert src == {"B": "learned", "C": "map"}
     store.close()
+
+
+def test_a_link_the_operator_gave_is_not_relearned_from_thin_traffic(store_db: str, tmp_path: Path) -> None:
+    store = _thin_street(store_db, tmp_path, walkers=3)
+    links = tmp_path / "links.yaml"
+    links.write_text("links:\n  - {src: A, dst: B, mean_s: 95, std_s: 10, min_s: 60, max_s: 130}\n", encoding="utf-8")
+    import_network(store, links)
+    res = learn_links(store.conn)
+    assert res.links == [], res.to_dict()  # the file's A -> B is the operator's word, not a guess to test
+    with store.tx() as conn:
+        store_learned(conn, res)
+    rows = store.conn.execute("SELECT source FROM camera_links WHERE src='A' AND dst='B'").fetchall()
+    assert [r[0] for r in rows] == ["file"]
+    store.close()

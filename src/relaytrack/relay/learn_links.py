@@ -12,14 +12,16 @@ the peak; its travel time is the median (spread: MAD) of the pairs under the pea
 edge of A and entry edge of B there when one dominates (else any edge).
 
 A street's traffic is often too thin for that open test (minutes of footage: a link walked two or three
-times). For the camera pairs the register puts next to each other, a second test uses the register as the
-prior it is: only pairs inside the register link's travel window count (far fewer chance pairs than over
-five minutes), each A sighting and B sighting that are each other's most similar there (mutual), above a
-looser similarity quantile; the same shuffles give the chance count, and a link is kept where the observed
-count is at least `prior_min_pairs` with a Poisson tail probability under `prior_p`. Its travel time is the
-median of those pairs, its window at least the register's (`method` = "window"; the open test's links are
-"open"). A learned link replaces the register link of its own pair; a camera whose open-test exits (views
-apart, not overlaps) hold at least `explained_share` of its sightings loses its other map links as well.
+times). For the camera pairs the register puts next to each other (its map links: a guess from positions and
+headings; file links are the operator's and stay as given), a second test takes the register link as the
+prior it is: only pairs inside its travel window count, and of those the A and B sightings that are each
+other's most similar there (mutual), ranked by likeness. Chance is judged by likeness against the other camera
+pairs (`_test_window`); a link is kept where two to six such pairs are too alike to be chance. Its travel time
+is the median of those pairs, its window at least the register's (`method` = "window"; the open test's links
+are "open"). Views that overlap are left to the register, and a pair whose person is seen on a third camera
+in between is no evidence for a direct link. A learned link replaces the map link of its own pair; a camera
+whose open-test exits (views apart, not overlaps) hold at least `explained_share` of its sightings loses its
+other map links as well.
 Pairs whose traffic settles neither are reported (too few sightings, or an excess too small to tell from
 chance), never filled in. Learned links are stored
 with source='learned' and their support and z (migration relay:002_learned_links); confirmed routes refine
@@ -254,7 +256,7 @@ def learn_links(
                     continue
                 tested.add((ca, cb))
                 link, why = _test_pair(ca, cb, cams[ca], cams[cb], res.threshold, edges, p, rng)
-                if link is None and (ca, cb) in priors:
+                if link is None and (ca, cb) in priors and priors[(ca, cb)].source == "map":
                     others = [cams[c] for c in cams if c not in (ca, cb)]
                     link = _test_window(ca, cb, cams[ca], cams[cb], priors[(ca, cb)], pool, others, p)
                 if link is not None:
@@ -485,8 +487,8 @@ def _modal(values: list[str], share: float) -> str | None:
 
 def store_learned(conn: sqlite3.Connection, result: LearnResult) -> dict[str, int]:
     """Replace earlier learned links with `result`'s. A learned link replaces the map-inferred link of its own
-    camera pair, and a neighbour pair whose traffic was enough to see a link and showed none (`absent_pairs`)
-    loses its map link. A camera whose learned exits explain most of the people leaving it
+    camera pair (a pair judged absent keeps it: minutes of traffic with look-alikes often show no excess where
+    a link is). A camera whose learned exits explain most of the people leaving it
     (`explained_cameras`) loses its other map links too (its traffic has spoken about its exits); elsewhere
     the map links of pairs the traffic could not settle stay (minutes of a street settle a few pairs, and one
     learned exit does not show that the others lead nowhere). File links stay; `cameras import` brings the map
