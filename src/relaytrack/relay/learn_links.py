@@ -426,11 +426,13 @@ def _test_window(
     med = float(np.median(x))
     # Two or three pairs cannot tell the spread: keep a share of the time (and of the register's window).
     std = max(3.0, p.prior_rel_std * abs(med), 1.4826 * float(np.median(np.abs(x - med))))
+    # The edges stay the register's: two to six people's exits and entries are no majority to replace the
+    # geometry with (with edges read from them, learning more links cost the five-minute tuning towns' relay).
     return LearnedLink(
         ca,
         cb,
-        _modal([a.exit[q] for q in i], p.edge_share) or prior.exit_edge,
-        _modal([b.entry[q] for q in j], p.edge_share) or prior.entry_edge,
+        prior.exit_edge,
+        prior.entry_edge,
         med,
         std,
         # The window stays at least the register's: a few pairs move the time, not the bounds of the walk.
