@@ -309,3 +309,13 @@ def test_a_link_the_operator_gave_is_not_relearned_from_thin_traffic(store_db: s
     rows = store.conn.execute("SELECT source FROM camera_links WHERE src='A' AND dst='B'").fetchall()
     assert [r[0] for r in rows] == ["file"]
     store.close()
+
+
+def test_an_operator_link_outranks_the_map_guess_for_its_pair_whatever_the_order() -> None:
+    from relaytrack.records import Link
+    from relaytrack.relay.learn_links import _prior_rank
+
+    guess = Link("A", "B", None, None, 96.0, 20.0, 55.0, 203.0, "walk", "map")
+    given = Link("A", "B", None, None, 95.0, 10.0, 60.0, 130.0, "walk", "file")
+    assert _prior_rank(given) > _prior_rank(guess)  # narrower, but the operator's
+    assert max([guess, given], key=_prior_rank) is given and max([given, guess], key=_prior_rank) is given

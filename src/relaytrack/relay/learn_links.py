@@ -208,9 +208,10 @@ def _pool(cams: dict[str, _Cam], p: LearnParams) -> np.ndarray:
 
 
 def _priors(conn: sqlite3.Connection, mode: str) -> dict[tuple[str, str], Link]:
-    """The register's link per camera pair (of `mode`; the widest window among its edge variants): the stored
-    links of any source but learned, and the map links inferred from the register for the pairs they lack
-    (an earlier learning may have replaced a pair's map link, and the register still says where it leads)."""
+    """The register's link per camera pair (of `mode`; `_prior_rank`: an operator's link over a map guess, then
+    the widest window among its edge variants): the stored links of any source but learned, and the map links
+    inferred from the register for the pairs they lack (an earlier learning may have replaced a pair's map
+    link, and the register still says where it leads)."""
     from relaytrack.relay.network import all_cameras, camera_mounts, infer_links
 
     rows = conn.execute(
@@ -223,9 +224,14 @@ def _priors(conn: sqlite3.Connection, mode: str) -> dict[tuple[str, str], Link]:
     out: dict[tuple[str, str], Link] = {}
     for ln in given + infer_links(cams, cams, mode=mode, mounts=camera_mounts(conn)):
         old = out.get((ln.src, ln.dst))
-        if old is None or (old.source == ln.source and ln.upper_s - ln.min_s > old.upper_s - old.min_s):
+        if old is None or _prior_rank(ln) > _prior_rank(old):
             out[(ln.src, ln.dst)] = ln
     return out
+
+
+def _prior_rank(ln: Link) -> tuple[bool, float]:
+    """The operator's links (file, data) before a map guess whatever their order; then the widest window."""
+    return ln.source != "map", ln.upper_s - ln.min_s
 
 
 def learn_links(
