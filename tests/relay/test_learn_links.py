@@ -239,7 +239,9 @@ def _thin_street(db: str, folder: Path, walkers: int, seed: int = 3) -> Store:
     return store
 
 
-def test_a_street_walked_three_times_is_learned_inside_the_register_window(store_db: str, tmp_path: Path) -> None:
+def test_a_street_walked_three_times_is_learned_inside_the_register_window(
+    store_db: str, tmp_path: Path
+) -> None:
     # Three walkers are too few for the open test (it needs an excess of 4 over five minutes of window); the
     # register says A and B are neighbours, and inside its window three mutual look-alikes are not chance.
     store = _thin_street(store_db, tmp_path, walkers=3)
@@ -255,7 +257,8 @@ def test_a_street_walked_three_times_is_learned_inside_the_register_window(store
         "SELECT min_s, max_s, exit_edge, entry_edge FROM camera_links WHERE src='A' AND dst='B' AND source='map'"
     ).fetchone()
     assert ab.min_s <= prior[0] and ab.max_s >= prior[1]  # the register's window is kept, its time moved
-    assert (ab.exit_edge or "", ab.entry_edge or "") == (prior[2], prior[3])  # three walkers do not move edges
+    # Three walkers do not move the register's edges.
+    assert (ab.exit_edge or "", ab.entry_edge or "") == (prior[2], prior[3])
 
     with store.tx() as conn:
         out = store_learned(conn, res)
@@ -278,7 +281,9 @@ def test_one_walker_or_strangers_alone_learn_nothing(store_db: str, tmp_path: Pa
     store.close()
 
 
-def test_a_learned_exit_that_holds_few_departures_leaves_the_other_map_links(store_db: str, tmp_path: Path) -> None:
+def test_a_learned_exit_that_holds_few_departures_leaves_the_other_map_links(
+    store_db: str, tmp_path: Path
+) -> None:
     # 60 people walk A -> B, and 140 more leave A for places the traffic does not show: A -> B is learned
     # (open test), but it holds under half of A's departures, so A's other exits stay as the register has them.
     store = _planted(store_db, tmp_path)
@@ -300,7 +305,9 @@ def test_a_learned_exit_that_holds_few_departures_leaves_the_other_map_links(sto
 def test_a_link_the_operator_gave_is_not_relearned_from_thin_traffic(store_db: str, tmp_path: Path) -> None:
     store = _thin_street(store_db, tmp_path, walkers=3)
     links = tmp_path / "links.yaml"
-    links.write_text("links:\n  - {src: A, dst: B, mean_s: 95, std_s: 10, min_s: 60, max_s: 130}\n", encoding="utf-8")
+    links.write_text(
+        "links:\n  - {src: A, dst: B, mean_s: 95, std_s: 10, min_s: 60, max_s: 130}\n", encoding="utf-8"
+    )
     import_network(store, links)
     res = learn_links(store.conn)
     assert res.links == [], res.to_dict()  # the file's A -> B is the operator's word, not a guess to test
