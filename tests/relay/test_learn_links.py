@@ -11,7 +11,8 @@ import pytest
 from relay_factory import DIM, add_person, noisy, unit
 
 from relaytrack.relay import import_network
-from relaytrack.relay.learn_links import LearnParams, compare_links, learn_links, store_learned
+from relaytrack.relay.learn_links import LearnParams, learn_links, store_learned
+from relaytrack.relay.link_truth import compare_links
 from relaytrack.store import Store
 
 LAT, LON = 37.5563, 126.9220

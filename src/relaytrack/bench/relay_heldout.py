@@ -37,7 +37,8 @@ from relaytrack.bench.seeds import TUNING, check_tuning, held_out
 from relaytrack.config import RelayConfig
 from relaytrack.records import Link
 from relaytrack.relay.evaluate import RouteScore, route_scores
-from relaytrack.relay.learn_links import LinkComparison, compare_links, learn_links, store_learned
+from relaytrack.relay.learn_links import learn_links, store_learned
+from relaytrack.relay.link_truth import LinkComparison, compare_links
 from relaytrack.relay.route import Hop, Route
 from relaytrack.store import Store
 

@@ -191,7 +191,7 @@ def cameras_links(
 
 
 def _print_learned(learned, stored: dict, truth: Path | None, json_out: bool) -> None:
-    from relaytrack.relay.learn_links import compare_links, read_truth_links
+    from relaytrack.relay.link_truth import compare_links, read_truth_links
 
     cmp = compare_links(learned.links, read_truth_links(truth)).to_dict() if truth else None
     if json_out:
