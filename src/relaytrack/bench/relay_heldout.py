@@ -235,15 +235,13 @@ def _score_methods(
     identities: dict[int, int | None],
     town: TownScore,
     hops: int,
-    walked: dict[tuple[str, str], list[float]] | None = None,
+    walked: set[tuple[str, str]] | None = None,
 ) -> None:
     """Every method on every case (origin, true visits, suspect), link condition by link condition. `walked`:
-    the footage's own transitions (rendered towns), which restrict a second comparison of the links to the
-    true links its people walked at least WALKED_MIN times (what traffic could teach)."""
+    the camera pairs the footage's people walked at least WALKED_MIN times (rendered towns), which restrict a
+    second comparison of the links to those true links (what traffic could teach)."""
     town.methods = {m: MethodScore(m) for m, _ in METHODS}
-    walked_truth = [
-        d for d in oracle if len((walked or {}).get((str(d["src"]), str(d["dst"])), [])) >= WALKED_MIN
-    ]
+    walked_truth = [d for d in oracle if (str(d["src"]), str(d["dst"])) in (walked or set())]
     for kind in ("map", "learned", "oracle"):
         with store.tx() as conn:
             learned = set_links(conn, kind, oracle)
@@ -366,10 +364,8 @@ def rendered_town(seed: int, opts: TownOptions, work: Path, hops: int, say: Call
         sightings=store.conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0],
     )
     cases = [(origin, truth["suspect"]["route"], suspect)] if origin is not None else []
-    walked = footage_transitions(tdir)
-    score.notes["walked_links"] = sum(
-        len(walked.get(pair, [])) >= WALKED_MIN for pair in {(str(d["src"]), str(d["dst"])) for d in oracle}
-    )
+    walked = {pair for pair, gaps in footage_transitions(tdir).items() if len(gaps) >= WALKED_MIN}
+    score.notes["walked_links"] = len(walked & {(str(d["src"]), str(d["dst"])) for d in oracle})
     _score_methods(store, oracle, cases, identities, score, hops, walked)
     store.close()
     return score

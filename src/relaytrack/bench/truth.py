@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relaytrack.source.motio import read_mot
+from relaytrack.source.motio import read_mot, seqinfo
 
 
 def _iou_one(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -133,7 +133,7 @@ def footage_transitions(town_dir: Path, fps: float | None = None) -> dict[tuple[
         gt = town_dir / "mot" / cam["id"] / "gt" / "gt.txt"
         if not gt.is_file():
             continue
-        rate = fps or _seq_fps(gt.parent.parent)
+        rate = fps or float(seqinfo(gt.parent.parent).get("frameRate", 10))
         start = dt.datetime.fromisoformat(str(cam["start_time"])).timestamp() if cam.get("start_time") else 0.0
         rows = read_mot(gt)
         for pid in np.unique(rows[:, 1]).astype(int) if len(rows) else []:
@@ -150,11 +150,3 @@ def footage_transitions(town_dir: Path, fps: float | None = None) -> dict[tuple[
                 out.setdefault((a[2], b[2]), []).append(b[0] - a[1])
     return out
 
-
-def _seq_fps(seq: Path) -> float:
-    """The frame rate in a MOTChallenge sequence's seqinfo.ini (10 where it does not say)."""
-    import configparser
-
-    ini = configparser.ConfigParser()
-    ini.read(seq / "seqinfo.ini")
-    return float(ini.get("Sequence", "frameRate", fallback="10"))

@@ -111,7 +111,6 @@ class LearnResult:
     links: list[LearnedLink] = field(default_factory=list)
     unestimated: list[Unestimated] = field(default_factory=list)  # register neighbours the traffic cannot settle
     absent: int = 0  # register neighbours with enough traffic and no excess: no link
-    absent_pairs: list[tuple[str, str]] = field(default_factory=list)  # those pairs (src, dst)
     mode: str = "walk"  # the links' mode (walk for people, drive for vehicles)
     # Cameras whose open-test exits hold at least `explained_share` of their sightings' departures.
     explained_cameras: list[str] = field(default_factory=list)
@@ -123,10 +122,9 @@ class LearnResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "links": [_round(asdict(x)) for x in self.links],
-            "unestimated": [_round(asdict(x)) for x in self.unestimated],
+            "links": [rounded(asdict(x)) for x in self.links],
+            "unestimated": [rounded(asdict(x)) for x in self.unestimated],
             "absent": self.absent,
-            "absent_pairs": [list(x) for x in self.absent_pairs],
             "explained_cameras": self.explained_cameras,
             "indirect": [list(x) for x in self.indirect],
             "sightings": self.sightings,
@@ -136,7 +134,8 @@ class LearnResult:
         }
 
 
-def _round(d: dict[str, Any]) -> dict[str, Any]:
+def rounded(d: dict[str, Any]) -> dict[str, Any]:
+    """A record's floats to two decimals, for JSON."""
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
 
 
@@ -209,14 +208,12 @@ def _priors(conn: sqlite3.Connection, mode: str) -> dict[tuple[str, str], Link]:
     the widest window among its edge variants): the stored links of any source but learned, and the map links
     inferred from the register for the pairs they lack (an earlier learning may have replaced a pair's map
     link, and the register still says where it leads)."""
-    from relaytrack.relay.network import all_cameras, camera_mounts, infer_links
+    from relaytrack.relay.network import all_cameras, camera_mounts, infer_links, row_to_link
 
-    rows = conn.execute(
-        "SELECT src, dst, exit_edge, entry_edge, mean_s, std_s, min_s, max_s, mode, source FROM camera_links"
-        " WHERE mode=? AND source != 'learned'",
-        (mode,),
-    ).fetchall()
-    given = [Link(r[0], r[1], r[2] or None, r[3] or None, r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows]
+    given = [
+        row_to_link(r)
+        for r in conn.execute("SELECT * FROM camera_links WHERE mode=? AND source != 'learned'", (mode,))
+    ]
     cams = all_cameras(conn)
     out: dict[tuple[str, str], Link] = {}
     for ln in given + infer_links(cams, cams, mode=mode, mounts=camera_mounts(conn)):
@@ -243,8 +240,8 @@ def learn_links(
         sightings=int(sum(len(c.t0) for c in cams.values())),
         cameras=conn.execute("SELECT COUNT(*) FROM cameras").fetchone()[0],
         params=p,
+        mode="walk" if kind == "person" else "drive",
     )
-    res.mode = "walk" if kind == "person" else "drive"
     priors = _priors(conn, res.mode)
     neighbours = set(priors)
     busy = {c for c, v in cams.items() if len(v.t0) >= p.min_sightings}
@@ -267,7 +264,6 @@ def learn_links(
                 elif (ca, cb) in neighbours:
                     if why is None:
                         res.absent += 1
-                        res.absent_pairs.append((ca, cb))
                     else:
                         res.unestimated.append(why)
     res.links, res.indirect = _prune_indirect(res.links, p)

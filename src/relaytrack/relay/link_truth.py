@@ -13,6 +13,7 @@ import numpy as np
 import yaml
 
 from relaytrack.errors import InputError
+from relaytrack.relay.learn_links import rounded
 
 
 class _PairLink(Protocol):
@@ -23,10 +24,6 @@ class _PairLink(Protocol):
     exit_edge: str | None
     entry_edge: str | None
     mean_s: float
-
-
-def _round(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +41,7 @@ class LinkComparison:
     edge_agreement: float | None  # share of correct pairs whose known exit and entry edges match the truth's
 
     def to_dict(self) -> dict[str, Any]:
-        return _round(asdict(self))
+        return rounded(asdict(self))
 
 
 def read_truth_links(path: str | Path) -> list[dict[str, Any]]:
