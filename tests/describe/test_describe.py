@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from relaytrack.describe import colors
-from relaytrack.describe.tracklet import CropBank, _body_pixels, describe_tracklet
+from relaytrack.describe.tracklet import CropBank, _Bank, _body_pixels, describe_tracklet
 from relaytrack.paths import data_dir
 from relaytrack.records import CLASS_ID, PERSON, TRACKED, Detections, TrackBox, Tracklet, Tracks
 
@@ -58,6 +58,39 @@ def test_tracklet_description_votes_over_crops_and_finds_a_backpack():
     d = describe_tracklet(tl, bank.pop(1), embedder=None)
     assert (d.upper_color, d.lower_color) == ("red", "blue")
     assert "backpack" in d.items and d.thumbnail_jpeg and d.best_box[2] == 64
+
+
+def _walk_bank(gap: float, quality_peak: int = 12, frames: int = 25, keep: int = 3) -> list[tuple]:
+    """One person walking towards the camera and away again at 5 fps (largest, best crop at `quality_peak`)."""
+    bank = CropBank(keep=keep, min_gap_s=gap)
+    frame = np.full((720, 1280, 3), (110, 120, 125), np.uint8)  # quality grows with height up to 252 px
+    none = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
+    for f in range(frames):
+        h = 200 - 8 * abs(f - quality_peak)
+        box = np.array([300, 600 - h, 300 + h // 2.5, 600], np.float32)
+        bank.add_frame(frame, f, Tracks([1], [PERSON], box[None], [0.9], [TRACKED]), none, t=f / 5.0)
+    return sorted(bank.pop(1).crops, key=lambda c: c[1])
+
+
+def test_crop_bank_keeps_crops_apart_in_time():
+    # Without a gap the best crops are the consecutive frames around the closest approach.
+    assert [c[1] for c in _walk_bank(0.0)] == [11, 12, 13]
+    # With 0.4 s (two frames at 5 fps) they spread: the best frame and the best ones at least 0.4 s from it.
+    kept = _walk_bank(0.4)
+    assert [c[1] for c in kept] == [10, 12, 14]
+    assert all(b[4] - a[4] >= 0.4 - 1e-9 for a, b in zip(kept, kept[1:]))
+
+
+def test_crop_bank_chooses_from_a_pool_and_reads_old_entries():
+    bank = CropBank(keep=2, min_gap_s=1.0)
+    assert bank.capacity == 2 * CropBank.POOL and CropBank(keep=2).capacity == 2
+    bank.banks[1] = _Bank(crops=[(0.9, 1, b"a", (0, 0, 1, 1), 0.2),
+                                (0.8, 2, b"b", (0, 0, 1, 1), 0.6), (0.5, 9, b"c", (0, 0, 1, 1), 1.8)])
+    assert [c[1] for c in bank.pop(1).crops] == [1, 9] and 1 not in bank.banks
+    # A checkpoint written before crops carried their time: its crops never clash.
+    old = CropBank.__new__(CropBank)
+    old.__dict__.update(keep=2, banks={1: _Bank(crops=[(0.9, 1, b"a", (0, 0, 1, 1)), (0.8, 2, b"b", (0, 0, 1, 1))])})
+    assert old.min_gap_s == 0.0 and [c[1] for c in old.pop(1).crops] == [1, 2]
 
 
 @pytest.mark.parametrize(("model", "width"), [("imagenet", 1280), ("parts", 702)])

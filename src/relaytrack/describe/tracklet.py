@@ -62,11 +62,44 @@ class _Bank:
 
 
 class CropBank:
-    """Per-track best crops and carried-item evidence, fed once per analysed frame."""
+    """Per-track best crops and carried-item evidence, fed once per analysed frame.
 
-    def __init__(self, keep: int = 5) -> None:
+    A track's description uses at most `keep` crops at least `min_gap_s` apart in time, the best first (as the
+    re-id bench's ground-truth tracklets do): the best crops alone are the few consecutive frames where the
+    person is largest, near-copies of one pose and one background, and a tracklet described by them matches
+    itself better than the same person on the next camera (re-id bench's ground-truth tracklets, tuning towns:
+    cross-camera rank-1 0.775 with consecutive crops, 0.823 with crops 0.4 s apart). The bank holds a pool of
+    `POOL` times `keep` best crops to choose them from when the track ends.
+    """
+
+    POOL = 3
+    min_gap_s: float = 0.0  # class default: banks pickled in checkpoints before the gap existed keep none
+
+    def __init__(self, keep: int = 5, min_gap_s: float = 0.0) -> None:
         self.keep = keep
+        self.min_gap_s = min_gap_s
         self.banks: dict[int, _Bank] = {}
+
+    @property
+    def capacity(self) -> int:
+        return self.keep * (self.POOL if self.min_gap_s > 0 else 1)
+
+    def chosen(self, tid: int) -> _Bank | None:
+        """Track `tid`'s bank with only the crops its description uses: the best, then each next best at least
+        `min_gap_s` from every crop chosen (entries carry their time fifth; older entries have none)."""
+        bank = self.banks.get(tid)
+        if bank is None:
+            return None
+        picked: list = []
+        for c in sorted(bank.crops, reverse=True):
+            t = c[4] if len(c) > 4 else None
+            if t is None or self.min_gap_s <= 0 or all(
+                len(p) < 5 or abs(p[4] - t) >= self.min_gap_s - 1e-3 for p in picked
+            ):
+                picked.append(c)
+                if len(picked) == self.keep:
+                    break
+        return _Bank(crops=picked, items=bank.items, frames=bank.frames)
 
     def add_frame(
         self,
@@ -74,6 +107,7 @@ class CropBank:
         frame: int,
         tracks: Tracks,
         dets: Detections,
+        t: float | None = None,
     ) -> None:
         fh, fw = image.shape[:2]
         boxes = tracks.xyxy
@@ -88,7 +122,7 @@ class CropBank:
             bank = self.banks.setdefault(tid, _Bank())
             bank.frames += 1
             q = crop_quality(box, float(tracks.confidence[k]), fw, fh, np.delete(boxes, k, axis=0))
-            if q > 0 and (len(bank.crops) < self.keep or q > bank.crops[0][0]):
+            if q > 0 and (len(bank.crops) < self.capacity or q > bank.crops[0][0]):
                 x1, y1, x2, y2 = (int(round(v)) for v in box)
                 x1, y1 = max(0, x1), max(0, y1)
                 x2, y2 = min(fw, x2), min(fh, y2)
@@ -99,7 +133,9 @@ class CropBank:
                         _jpeg(image[y1:y2, x1:x2]),
                         (float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
                     )
-                    if len(bank.crops) < self.keep:
+                    if t is not None:
+                        entry += (float(t),)
+                    if len(bank.crops) < self.capacity:
                         heapq.heappush(bank.crops, entry)
                     else:
                         heapq.heapreplace(bank.crops, entry)
@@ -139,7 +175,10 @@ class CropBank:
                 acc[3][colour] = acc[3].get(colour, 0.0) + share * s
 
     def pop(self, tid: int) -> _Bank | None:
-        return self.banks.pop(tid, None)
+        """The crops chosen for track `tid`'s description (see `chosen`); the track leaves the bank."""
+        bank = self.chosen(tid)
+        self.banks.pop(tid, None)
+        return bank
 
     def split(self, tid: int, new_tid: int, first_frame: int) -> None:
         """The tracker split track `tid` (`Tracker.pop_splits`): its crops from `first_frame` on are another

@@ -131,7 +131,7 @@ class CameraSession:
         self.start_wall = start_wall
         self.timings = timings if timings is not None else {}
         self.state = state or SessionState(
-            Tracker(cfg.track, frame_size, camera, classes=TRACKED_CLASSES), CropBank(cfg.describe.best_crops)
+            Tracker(cfg.track, frame_size, camera, classes=TRACKED_CLASSES), CropBank(cfg.describe.best_crops, cfg.describe.crop_gap_s)
         )
 
     @property
@@ -149,7 +149,7 @@ class CameraSession:
             state.bank.split(old, new, first)
         t2 = time.perf_counter()
         if self.collect_crops:
-            state.bank.add_frame(frame.image, frame.index, tracks, dets)
+            state.bank.add_frame(frame.image, frame.index, tracks, dets, t=frame.t)
         t3 = time.perf_counter()
         timings["detect"] = timings.get("detect", 0.0) + t1 - t0
         timings["track"] = timings.get("track", 0.0) + t2 - t1

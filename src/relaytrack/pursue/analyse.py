@@ -71,7 +71,7 @@ class SessionAnalyser:
             if frame.t - self.last_scored.get(tl.track_id, -1e9) < self.rescore_s:
                 continue
             self.last_scored[tl.track_id] = frame.t
-            desc = describe_tracklet(tl, ses.state.bank.banks.get(tl.track_id), self.stages.embedder)
+            desc = describe_tracklet(tl, ses.state.bank.chosen(tl.track_id), self.stages.embedder)
             s = tracklet_to_sighting(tl, desc, camera=self.camera, source_id=None, start_wall=ses.start_wall)
             out.append(self._arrival(Described(s, tl, desc), finished=False))
         return out
