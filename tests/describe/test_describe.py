@@ -87,6 +87,9 @@ def test_crop_bank_chooses_from_a_pool_and_reads_old_entries():
     bank.banks[1] = _Bank(crops=[(0.9, 1, b"a", (0, 0, 1, 1), 0.2),
                                 (0.8, 2, b"b", (0, 0, 1, 1), 0.6), (0.5, 9, b"c", (0, 0, 1, 1), 1.8)])
     assert [c[1] for c in bank.pop(1).crops] == [1, 9] and 1 not in bank.banks
+    # Too short for two crops a second apart: filled with the best remaining one (a fragment keeps its views).
+    bank.banks[2] = _Bank(crops=[(0.9, 1, b"a", (0, 0, 1, 1), 0.2), (0.8, 2, b"b", (0, 0, 1, 1), 0.6)])
+    assert [c[1] for c in bank.pop(2).crops] == [1, 2]
     # A checkpoint written before crops carried their time: its crops never clash.
     old = CropBank.__new__(CropBank)
     old.__dict__.update(keep=2, banks={1: _Bank(crops=[(0.9, 1, b"a", (0, 0, 1, 1)), (0.8, 2, b"b", (0, 0, 1, 1))])})
