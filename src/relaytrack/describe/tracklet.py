@@ -59,6 +59,9 @@ class _Bank:
     crops: list = field(default_factory=list)  # heap of (quality, frame, jpeg, xywh)
     items: dict = field(default_factory=dict)  # item name -> [sum of scores, frames seen with it, max score]
     frames: int = 0
+    # The best crops by quality alone, set by `CropBank.chosen`: colours and plates are read from these (the
+    # largest, sharpest views, as before crops were spread in time); empty = read them from `crops`.
+    best: list = field(default_factory=list)
 
 
 class CropBank:
@@ -70,7 +73,10 @@ class CropBank:
     itself better than the same person on the next camera (re-id bench's ground-truth tracklets, tuning towns:
     cross-camera rank-1 0.775 with consecutive crops, 0.823 with crops 0.4 s apart). The bank holds a pool of
     `POOL` times `keep` best crops to choose them from when the track ends; a track too short for that many
-    crops so far apart is filled up with its best remaining ones.
+    crops so far apart is filled up with its best remaining ones. Only the embedding (and the crops stored for
+    re-embedding) use the spread crops: colours and plates are still read from the `keep` best ones, so that a
+    description reads as before (spread crops moved one suspect sighting's upper colour from red to the
+    backpack's black on relay tuning town 11, and with it the operator's first confirmed hit).
     """
 
     POOL = 3
@@ -105,7 +111,7 @@ class CropBank:
         # are read from fewer views and a 0.4 s fragment outranked the long sightings of the same person in the
         # description search (relay tuning town 21).
         picked += [c for c in ranked if c not in picked][: self.keep - len(picked)]
-        return _Bank(crops=picked, items=bank.items, frames=bank.frames)
+        return _Bank(crops=picked, items=bank.items, frames=bank.frames, best=ranked[: self.keep])
 
     def add_frame(
         self,
@@ -275,17 +281,27 @@ def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Descr
     d = Description()
     if bank is None or not bank.crops:
         return d
-    crops = sorted(bank.crops, reverse=True)
-    images = [_unjpeg(c[2]) for c in crops]
-    keep = [(c, im) for c, im in zip(crops, images, strict=True) if im is not None]
-    if not keep:
+    decoded: dict[bytes, np.ndarray | None] = {}
+
+    def _decoded(entries: list) -> list:
+        out = []
+        for c in sorted(entries, reverse=True):
+            if c[2] not in decoded:
+                decoded[c[2]] = _unjpeg(c[2])
+            if decoded[c[2]] is not None:
+                out.append((c, decoded[c[2]]))
+        return out
+
+    spread = _decoded(bank.crops)  # the embedding's crops, kept apart in time (CropBank.chosen)
+    keep = _decoded(bank.best) if bank.best else spread  # colours, items, plates: the best crops
+    if not keep or not spread:
         return d
     best, best_img = keep[0]
     d.best_frame, d.best_box, d.thumbnail_jpeg = best[1], best[3], best[2]
-    d.crops_jpeg = [(float(c[0]), int(c[1]), c[2]) for c, _ in keep]
+    d.crops_jpeg = [(float(c[0]), int(c[1]), c[2]) for c, _ in spread]
     if embedder is not None:
-        feats = embedder.embed([im for _, im in keep])
-        weights = np.array([c[0] for c, _ in keep], dtype=np.float32)[:, None]
+        feats = embedder.embed([im for _, im in spread])
+        weights = np.array([c[0] for c, _ in spread], dtype=np.float32)[:, None]
         mean = (feats * weights).sum(axis=0)
         d.embedding = (mean / max(np.linalg.norm(mean), 1e-9)).astype(np.float32)
     if tracklet.class_name == "person":
