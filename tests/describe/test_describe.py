@@ -81,7 +81,7 @@ def test_crop_bank_keeps_crops_apart_in_time():
     # With 0.4 s (two frames at 5 fps) they spread: the best frame and the best ones at least 0.4 s from it.
     kept = _walk_bank(0.4)
     assert [c[1] for c in kept] == [10, 12, 14]
-    assert all(b[4] - a[4] >= 0.4 - 1e-9 for a, b in zip(kept, kept[1:]))
+    assert all(b[4] - a[4] >= 0.4 - 1e-9 for a, b in zip(kept, kept[1:], strict=False))
 
 
 def test_crop_bank_chooses_from_a_pool_and_reads_old_entries():
