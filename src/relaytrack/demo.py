@@ -366,16 +366,7 @@ def write_json(path: Path, figures: dict) -> None:
 
 def _reid_rank1(store: Store, identities: dict[int, int | None]) -> float | None:
     """Cross-camera rank-1 of the stored person sightings that are a known person (ground truth: scoring only)."""
-    import numpy as np
+    from relaytrack.bench.truth import stored_retrieval
 
-    from relaytrack.reid.metrics import cross_camera
-
-    rows = store.conn.execute(
-        "SELECT id, camera_id, embedding FROM sightings WHERE kind='person' AND embedding IS NOT NULL"
-    ).fetchall()
-    rows = [r for r in rows if identities.get(r[0]) is not None]
-    if len(rows) < 2:
-        return None
-    emb = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
-    res = cross_camera(emb, [str(identities[r[0]]) for r in rows], [r[1] for r in rows])
-    return round(res.rank1, 3) if res.queries else None
+    res = stored_retrieval(store.conn, identities)
+    return round(res.rank1, 3) if res is not None and res.queries else None

@@ -311,7 +311,7 @@ def rendered_town(seed: int, opts: TownOptions, work: Path, hops: int, say: Call
     """Render (or reuse) a hard town, import its register, ingest every camera, search the suspect's
     description, relay from the operator-confirmed first hit."""
     from relaytrack import town as town_mod
-    from relaytrack.bench.truth import footage_transitions, town_identities
+    from relaytrack.bench.truth import footage_transitions, stored_retrieval, town_identities
     from relaytrack.config import load_config
     from relaytrack.pipeline.ingest import Stages, ingest
     from relaytrack.relay.network import import_network
@@ -363,6 +363,10 @@ def rendered_town(seed: int, opts: TownOptions, work: Path, hops: int, say: Call
         origin_is_suspect=bool(confirmed),
         sightings=store.conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0],
     )
+    stored = stored_retrieval(store.conn, identities)
+    if stored is not None and stored.queries:
+        score.notes.update(stored_rank1=round(stored.rank1, 4), stored_mAP=round(stored.mAP, 4),
+                           stored_queries=stored.queries)
     cases = [(origin, truth["suspect"]["route"], suspect)] if origin is not None else []
     walked = {pair for pair, gaps in footage_transitions(tdir).items() if len(gaps) >= WALKED_MIN}
     score.notes["walked_links"] = len(walked & {(str(d["src"]), str(d["dst"])) for d in oracle})
@@ -425,6 +429,12 @@ def _pool(towns: list[TownScore]) -> dict[str, Any]:
             acc.visits += s.visits
             acc.covered += s.covered
         out[m] = acc.to_dict()
+    scored = [t.notes for t in towns if t.notes.get("stored_queries")]
+    if scored:
+        n = sum(x["stored_queries"] for x in scored)
+        out["stored_reid"] = {"rank1": round(sum(x["stored_rank1"] * x["stored_queries"] for x in scored) / n, 4),
+                              "mAP": round(sum(x["stored_mAP"] * x["stored_queries"] for x in scored) / n, 4),
+                              "queries": n}
     for kind in ("map", "learned", "learned_only", "map_walked", "learned_walked"):
         cs = [t.links[kind] for t in towns if kind in t.links]
         if cs:
@@ -492,6 +502,10 @@ def print_held_out(res: dict[str, Any]) -> None:
                 console.print(
                     f"{what}: {prec}recall {v['recall']:.3f}, within 20 % travel time {v['recall_within_20pct']:.3f}"
                 )
+        if "stored_reid" in pooled:
+            v = pooled["stored_reid"]
+            console.print(f"stored person sightings, cross-camera re-identification with the store's model: "
+                          f"rank-1 {v['rank1']:.3f}, mAP {v['mAP']:.3f} ({v['queries']} queries)")
     for town in res["towns"]:
         if town["kind"] != "rendered" and town is not res["towns"][0]:
             continue

@@ -150,3 +150,19 @@ def footage_transitions(town_dir: Path, fps: float | None = None) -> dict[tuple[
                 out.setdefault((a[2], b[2]), []).append(b[0] - a[1])
     return out
 
+
+
+def stored_retrieval(conn, identities: dict[int, int | None]):
+    """Cross-camera retrieval (`reid.metrics.Retrieval`) of the stored person sightings that are a known
+    person, with the vectors the store holds: what the pipeline's crops and the store's model give (the re-id
+    bench scores ground-truth tracklets instead). None when fewer than two are known."""
+    from relaytrack.reid.metrics import cross_camera
+
+    rows = conn.execute(
+        "SELECT id, camera_id, embedding FROM sightings WHERE kind='person' AND embedding IS NOT NULL"
+    ).fetchall()
+    rows = [r for r in rows if identities.get(r[0]) is not None]
+    if len(rows) < 2:
+        return None
+    emb = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
+    return cross_camera(emb, [str(identities[r[0]]) for r in rows], [r[1] for r in rows])
