@@ -151,7 +151,6 @@ def footage_transitions(town_dir: Path, fps: float | None = None) -> dict[tuple[
     return out
 
 
-
 def stored_retrieval(conn, identities: dict[int, int | None]):
     """Cross-camera retrieval (`reid.metrics.Retrieval`) of the stored person sightings that are a known
     person, with the vectors the store holds: what the pipeline's crops and the store's model give (the re-id

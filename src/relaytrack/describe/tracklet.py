@@ -56,7 +56,7 @@ def crop_quality(box: np.ndarray, conf: float, frame_w: int, frame_h: int, other
 
 @dataclass
 class _Bank:
-    crops: list = field(default_factory=list)  # heap of (quality, frame, jpeg, xywh)
+    crops: list = field(default_factory=list)  # heap of (quality, frame, jpeg, xywh[, t seconds])
     items: dict = field(default_factory=dict)  # item name -> [sum of scores, frames seen with it, max score]
     frames: int = 0
     # The best crops by quality alone, set by `CropBank.chosen`: colours and plates are read from these (the
@@ -277,7 +277,8 @@ def _vote(pairs: list[tuple[str | None, float, float]]) -> tuple[str | None, flo
 
 
 def describe_tracklet(tracklet: Tracklet, bank: _Bank | None, embedder) -> Description:
-    """Embedding (mean of the best crops' embeddings), colours, items, vehicle attributes, thumbnail."""
+    """Embedding (quality-weighted mean over the crops kept apart in time), colours, items, vehicle attributes
+    and plate (from the best crops), thumbnail."""
     d = Description()
     if bank is None or not bank.crops:
         return d
