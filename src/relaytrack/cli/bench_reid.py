@@ -20,7 +20,9 @@ def bench_reid(
         Path | None,
         typer.Option("--out", help="Work folder (towns, model, reid.json; default .relaytrack/bench/reid)"),
     ] = None,
-    towns: Annotated[int, typer.Option("--towns", min=1, max=3, help="Held-out towns scored")] = 3,
+    towns: Annotated[
+        int, typer.Option("--towns", min=1, max=6, help="Held-out towns scored (501-506; 504-506 added in session 22)")
+    ] = 3,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
 ) -> None:
     """Cross-camera rank-1/rank-5/mAP of the ImageNet embedder, colour histograms, part features and the
