@@ -131,7 +131,8 @@ class CameraSession:
         self.start_wall = start_wall
         self.timings = timings if timings is not None else {}
         self.state = state or SessionState(
-            Tracker(cfg.track, frame_size, camera, classes=TRACKED_CLASSES), CropBank(cfg.describe.best_crops, cfg.describe.crop_gap_s)
+            Tracker(cfg.track, frame_size, camera, classes=TRACKED_CLASSES),
+            CropBank(cfg.describe.best_crops, cfg.describe.crop_gap_s),
         )
 
     @property
