@@ -36,6 +36,11 @@ class FeatureSpec:
     orientations: int = 8
     cnn: bool = False  # add MobileNetV2 stripes (needs the ImageNet embedder model)
     foreground: bool = True  # weight pixels by unlikeness to the crop's side columns; add the width profile
+    # Local maxima (LOMO-style): `local_max[0]` rows, each cut into `local_max[1]` windows across; per row, the
+    # most of each colour/texture bin any one window holds. A stripe's mean mixes the torso with the arm or
+    # the bag on the side the camera sees; the maximum keeps what is there whichever side it is on.
+    # (0, 0) leaves them out (the features of models written before session 23).
+    local_max: tuple[int, int] = (16, 8)
 
     @property
     def colour_channels(self) -> int:
@@ -46,7 +51,7 @@ class FeatureSpec:
         return self.colour_channels + self.orientations
 
     def dim(self, cnn_channels: int = 1280) -> int:
-        d = (self.channels + int(self.foreground)) * sum(self.stripes)
+        d = (self.channels + int(self.foreground)) * sum(self.stripes) + self.channels * self.local_max[0]
         if self.cnn:
             d += cnn_channels * (self.height // 32)
         return d
@@ -168,6 +173,16 @@ def build_features(spec: FeatureSpec, cnn_model=None):
             # The body's width in the stripe: build and what is carried, where colour is the same.
             p = g.op("Concat", [p, g.op("AveragePool", [fg], kernel_shape=kern, strides=kern)], axis=1)
         pooled.append(g.op("Flatten", [g.op("Sqrt", [g.op("Relu", [p])])], axis=1))
+    rows, windows = spec.local_max
+    if rows:
+        if h % rows or w % windows:
+            raise ValueError(f"{h}x{w} is not a multiple of {rows} rows x {windows} windows")
+        kern = [h // rows, w // windows]
+        wsum = g.op("AveragePool", [weight], kernel_shape=kern, strides=kern)
+        local = g.op("Div", [g.op("AveragePool", [weighted], kernel_shape=kern, strides=kern),
+                             g.op("Add", [wsum, g.const(np.float32(1e-4))])])
+        peak = g.op("ReduceMax", [local, g.axes(3)], keepdims=1)  # [N,C,rows,1]
+        pooled.append(g.op("Flatten", [g.op("Sqrt", [g.op("Relu", [peak])])], axis=1))
     nodes_cnn, inits_cnn = [], []
     if spec.cnn:
         if cnn_model is None:
