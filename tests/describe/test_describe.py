@@ -60,9 +60,11 @@ def test_tracklet_description_votes_over_crops_and_finds_a_backpack():
     assert "backpack" in d.items and d.thumbnail_jpeg and d.best_box[2] == 64
 
 
-def _walk_bank(gap: float, quality_peak: int = 12, frames: int = 25, keep: int = 3) -> list[tuple]:
+def _walk_bank(
+    gap: float, quality_peak: int = 12, frames: int = 25, keep: int = 3, spread: int = 0
+) -> list[tuple]:
     """One person walking towards the camera and away again at 5 fps (largest, best crop at `quality_peak`)."""
-    bank = CropBank(keep=keep, min_gap_s=gap)
+    bank = CropBank(keep=keep, min_gap_s=gap, spread=spread)
     frame = np.full((720, 1280, 3), (110, 120, 125), np.uint8)  # quality grows with height up to 252 px
     none = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
     for f in range(frames):
@@ -82,6 +84,18 @@ def test_crop_bank_keeps_crops_apart_in_time():
     kept = _walk_bank(0.4)
     assert [c[1] for c in kept] == [10, 12, 14]
     assert all(b[4] - a[4] >= 0.4 - 1e-9 for a, b in zip(kept, kept[1:], strict=False))
+
+
+def test_crop_bank_embeds_more_views_than_it_reads_colours_from():
+    # 5 crops 0.4 s apart for the embedding, the 3 best (checked in _walk_bank) for colours and plates.
+    kept = _walk_bank(0.4, spread=5)
+    assert [c[1] for c in kept] == [8, 10, 12, 14, 16]
+    # The pool holds enough crops to spread that many: 3 x 5 best by quality.
+    assert CropBank(keep=3, min_gap_s=0.4, spread=5).capacity == 5 * CropBank.POOL
+    # A checkpoint written before the embedding had its own count embeds `keep` crops.
+    old = CropBank.__new__(CropBank)
+    old.__dict__.update(keep=2, min_gap_s=0.0, banks={})
+    assert old.embedded == 2
 
 
 def test_crop_bank_chooses_from_a_pool_and_reads_old_entries():

@@ -3,14 +3,15 @@
 Protocol (printed with the table):
 - scored towns: the held-out seeds of `bench.seeds.HELD_OUT["reid"]`, fixed in code before any tuning, rendered
   with look-alike decoys (suspect's colours) and a doubled crowd; tracklets from their ground truth (each
-  person's visit to a camera, up to 5 crops from boxes >= 40 px tall and >= 60 % visible);
+  person's visit to a camera, up to `describe.embed_crops` (10) crops 0.4 s apart from boxes >= 40 px tall and
+  >= 60 % visible: as many as the pipeline embeds a sighting from; 5 before session 23);
 - training: the learned model is fitted on the tracklets of the *training* towns (`TUNING["reid"]`) exactly as
   `reid train` fits a store: tracklet = one person, co-occurring tracklets = two people, then one round of
   joining mutual nearest tracklets across cameras; no identity read;
 - scores: each tracklet queries the tracklets of the other cameras (same camera left out); rank-1, rank-5, mAP;
 - real data: Market-1501 crops (3 cameras), MOT17-derived crops (two scenes, one camera each: a frame is a
   "camera"), PETS09-S2L1 / TUD people re-appearing after a gap (each visit its own group);
-- speed: milliseconds to embed one tracklet of 5 crops on the configured threads.
+- speed: milliseconds to embed one tracklet of that many crops on the configured threads.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def town_tracklets(seed: int, root: Path, echo: Echo, *, train: bool) -> list[Tr
                     lighting=light, decoys=TOWN_DECOYS, crowd=TOWN_CROWD)
     out = []
     for cam in sorted((path / "mot").iterdir()):
-        for t in from_mot(path / "videos" / f"{cam.name}.mp4", cam / "gt" / "gt.txt", cam.name, fps=10.0):
+        for t in from_mot(path / "videos" / f"{cam.name}.mp4", cam / "gt" / "gt.txt", cam.name, fps=10.0,
+                          k=DescribeConfig().embed_crops):
             out.append(TrackletCrops(f"{seed}:{t.key}", f"{seed}:{t.camera}", t.frames, t.t, t.crops,
                                      None if train else f"{seed}:{t.identity}"))
     return out
@@ -90,7 +92,8 @@ def real_sets(echo: Echo) -> dict[str, list[TrackletCrops]]:
     for seq, fps in (("PETS09-S2L1", 7.0), ("TUD-Stadtmitte", 25.0), ("TUD-Campus", 25.0)):
         d = data_dir() / "mot15" / seq
         if (d / "gt" / "gt.txt").exists():
-            trs = from_mot(d, d / "gt" / "gt.txt", seq, fps=fps, max_gap_s=1.0, mot15=True)
+            trs = from_mot(d, d / "gt" / "gt.txt", seq, fps=fps, max_gap_s=1.0, mot15=True,
+                           k=DescribeConfig().embed_crops)
             # Each visit is its own group: a person matches only their other visits, after a gap.
             sets[f"{seq}-reappear"] = [TrackletCrops(t.key, t.key, t.frames, t.t, t.crops, t.identity) for t in trs]
     echo("real sets: " + ", ".join(f"{k} ({len(v)} tracklets)" for k, v in sets.items()))
@@ -150,19 +153,21 @@ def run(out_dir: Path, *, towns: int = 3, train_towns: int = 2, echo: Echo = pri
         results[set_name] = by
         echo(f"scored {set_name}")
     speed = {}
-    probe = [t for t in scored if len(t.crops) >= 5][:20] or scored[:20]
+    k = cfg.embed_crops
+    probe = [t for t in scored if len(t.crops) >= k][:20] or scored[:20]
     for name, fn in methods.items():
         fn(list(probe[0].crops))  # warm-up
         t1 = time.perf_counter()
         for t in probe:
-            fn(list(t.crops[:5]))
+            fn(list(t.crops[:k]))
         speed[name] = round(1000 * (time.perf_counter() - t1) / max(1, len(probe)), 2)
     return {
         "protocol": {
             "scored_towns": list(scored_seeds),
             "training_towns": list(train_seeds),
             "town": {"cameras": TOWN_CAMERAS, "minutes": TOWN_MINUTES, "decoys": TOWN_DECOYS, "crowd": TOWN_CROWD},
-            "tracklets": "ground-truth visits, <= 5 crops, boxes >= 40 px tall, >= 60 % visible",
+            "tracklets": f"ground-truth visits, <= {k} crops 0.4 s apart, boxes >= 40 px tall, >= 60 % visible",
+            "crops_per_tracklet": k,
             "training": "tracklet = one person, co-occurring tracklets = two people; identities never read",
             "scoring": "cross-camera: same-camera gallery entries left out; queries seen on no other camera skipped",
             "threads": cfg.threads,

@@ -53,9 +53,8 @@ def bench_reid(
                 f"{r['chance_rank1']:.3f}",
             )
     console.print(table)
-    console.print(
-        "ms per tracklet (5 crops): " + ", ".join(f"{k} {v}" for k, v in res["ms_per_tracklet"].items())
-    )
+    k = res["protocol"]["crops_per_tracklet"]
+    console.print(f"ms per tracklet ({k} crops): " + ", ".join(f"{n} {v}" for n, v in res["ms_per_tracklet"].items()))
     console.print(f"written: {out / 'reid.json'}")
 
 

@@ -132,7 +132,7 @@ class CameraSession:
         self.timings = timings if timings is not None else {}
         self.state = state or SessionState(
             Tracker(cfg.track, frame_size, camera, classes=TRACKED_CLASSES),
-            CropBank(cfg.describe.best_crops, cfg.describe.crop_gap_s),
+            CropBank(cfg.describe.best_crops, cfg.describe.crop_gap_s, cfg.describe.embed_crops),
         )
 
     @property

@@ -76,13 +76,20 @@ def fit(
     if len(usable) < 8:
         raise InputError(f"{len(usable)} tracklets with two or more crops; at least 8 are needed to learn from")
     rng = np.random.default_rng(seed)
-    all_x = np.concatenate([feats[i] for i in usable]).astype(np.float64)
-    mean = all_x.mean(axis=0)
-    # PCA first: there are far fewer tracklets than feature dimensions.
-    xc = all_x - mean
-    p = int(min(pca, xc.shape[0] - 1, xc.shape[1]))
-    _u, s, vt = np.linalg.svd(xc, full_matrices=False)
-    basis = vt[:p].T  # (D, p)
+    from scipy.linalg import eigh
+
+    # PCA first: there are far fewer tracklets than feature dimensions. From the D x D scatter, summed a
+    # tracklet at a time, not an SVD of every crop's features at once (3,000 tracklets x 30 views x 1,550
+    # features would hold gigabytes).
+    n_all = sum(len(feats[i]) for i in usable)
+    mean = sum(np.asarray(feats[i], np.float64).sum(axis=0) for i in usable) / n_all
+    scatter = np.zeros((len(mean), len(mean)))
+    for i in usable:
+        xc = np.asarray(feats[i], np.float64) - mean
+        scatter += xc.T @ xc
+    p = int(min(pca, n_all - 1, len(mean)))
+    _ev, evec = eigh(scatter)
+    basis = evec[:, ::-1][:, :p]  # (D, p), largest variance first
     z = [(np.asarray(feats[i], np.float64) - mean) @ basis for i in usable]
     within = np.zeros((p, p))
     n_within = 0
@@ -105,8 +112,6 @@ def fit(
     diffs = np.stack([means[i] - means[j] for i, j in pairs])
     sigma_d = diffs.T @ diffs / len(diffs)
     ridge = reg * np.trace(sigma_s) / p
-    from scipy.linalg import eigh
-
     lam, vec = eigh(sigma_d, sigma_s + ridge * np.eye(p))
     order = np.argsort(-lam)[: min(dim, p)]
     lam, vec = lam[order], vec[:, order]
@@ -114,7 +119,7 @@ def fit(
     weights = basis @ (vec * scale)
     info = {
         "tracklets": len(usable),
-        "crops": int(len(all_x)),
+        "crops": int(n_all),
         "negative_pairs": len(pairs),
         "co_occurring_pairs": len(negatives),
         "pca": p,
