@@ -40,6 +40,36 @@ def test_parts_model_is_brightness_robust_and_mirror_invariant():
     assert va @ vd > va @ vo  # a darker camera sees the same red shirt closer than a blue one
 
 
+def test_local_maxima_keep_a_patch_wherever_it_is_across_the_row():
+    from relaytrack.describe.embed import Embedder
+    from relaytrack.reid.graph import FeatureSpec
+
+    spec = FeatureSpec()
+    rows, windows = spec.local_max
+    e = Embedder(model="parts")
+    # A red bag (one window wide, one row high) beside the torso on the left, then on the right.
+    a = np.full((spec.height, spec.width, 3), 110, np.uint8)
+    b = a.copy()
+    ys, xw = slice(8 * (spec.height // rows), 9 * (spec.height // rows)), spec.width // windows
+    a[ys, 1 * xw : 2 * xw] = (40, 40, 200)
+    b[ys, 5 * xw : 6 * xw] = (40, 40, 200)
+    fa, fb = e.features([a, b])
+    local = spec.channels * rows  # the local maxima close the feature vector, channel by channel
+    colour = slice(fa.shape[0] - local, fa.shape[0] - local + spec.colour_channels * rows)
+    assert fa.shape[0] == spec.dim()
+    assert np.allclose(fa[colour], fb[colour], atol=1e-3)
+    # A maximum, not a mean over the row: the bag's window reads as red as a row that is red all across.
+    full = np.full_like(a, 110)
+    full[ys] = (40, 40, 200)
+    row8 = np.arange(spec.chroma_bins**2) * rows + 8  # chromaticity (intensity is relative to the crop)
+    red = e.features([full])[0][colour][row8]
+    bins = red > 0.2
+    assert bins.any() and np.allclose(fa[colour][row8][bins], red[bins], atol=0.02)
+    # The stripe means weigh the centre more, so they tell the two apart; the maxima's colours do not.
+    assert np.abs(fa[:-local] - fb[:-local]).max() > 1e-2
+    assert FeatureSpec(local_max=(0, 0)).dim() == spec.dim() - local
+
+
 def test_tracklet_rejects_empty_or_bad_crops():
     with pytest.raises(InputError, match="no crops"):
         tracklet("t", "C1", (1, 2), [])

@@ -9,7 +9,10 @@ weighting alone):
   global change of brightness leaves alone, a dark bin where chromaticity means nothing, and a histogram of
   intensity relative to the crop's own mean (night and day cameras differ in gain, not in contrast);
 - texture: oriented gradient energy (8 directions), relative to the crop's brightness (stripes, prints, logos);
-- optionally the ImageNet CNN's last feature map pooled per stripe (what a network sees that colour misses).
+- optionally the ImageNet CNN's last feature map pooled per stripe (what a network sees that colour misses);
+- local maxima (since session 23): 16 rows cut into 8 windows across, per row the most of each colour and
+  texture bin that one window holds, as LOMO does (tuning towns, ground-truth tracklets, a model learned on
+  two other towns: mean rank-1 per town 0.83 -> 0.86 over three training seeds).
 The graph takes the embedder's usual input (float [N,3,H,W], RGB / 255 with ImageNet mean and std) so that
 `describe.embedder` can load it like any other appearance model; `model.write_model` appends the learned
 projection. Written as a graph (not NumPy) so that training and serving can never compute different features.
