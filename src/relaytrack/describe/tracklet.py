@@ -117,9 +117,9 @@ class CropBank:
                 picked.append(c)
                 if len(picked) == self.embedded:
                     break
-        # A track too short for that many crops that far apart still gets them all: with fewer, its colours
-        # are read from fewer views and a 0.4 s fragment outranked the long sightings of the same person in the
-        # description search (relay tuning town 21).
+        # A track too short for that many crops that far apart is filled up with its best remaining ones: a
+        # first try without the fill-up (colours then read from these crops too) let a 0.4 s fragment outrank
+        # the long sightings of the same person in the description search (relay tuning town 21).
         picked += [c for c in ranked if c not in picked][: self.embedded - len(picked)]
         return _Bank(crops=picked, items=bank.items, frames=bank.frames, best=ranked[: self.keep])
 

@@ -27,7 +27,9 @@ from relaytrack.store import Store, vectors
 from relaytrack.store.sightings import crops_of
 
 MIN_TRACKLETS = 8
-MAX_TRACKLETS = 3000  # a sample this size learns the metric; more only costs memory (features x 3 views)
+# A sample this size learns the metric; more only costs memory: its features (10 crops x 3 views x 1,550
+# float32 each since session 23) hold about 0.56 GB.
+MAX_TRACKLETS = 3000
 APPLY_CHUNK = 200
 Progress = Callable[[int, int, str], None]
 
