@@ -86,28 +86,29 @@ class StageCosts:
 # Measured on this project's 2-core development machine (provenance says how and when); used when no costs
 # file exists. Replace them by running `relaytrack bench scaling` or `relaytrack plan capacity --calibrate`.
 DEFAULT_COSTS = StageCosts(
-    detect_s=0.035945,
-    track_s=0.001143,
-    describe_s=0.00585,
-    store_s=0.001482,
-    decode_s=0.001187,
-    gate_s=0.001119,
+    detect_s=0.018482,
+    track_s=0.002012,
+    describe_s=0.013171,
+    store_s=0.00034,
+    decode_s=0.000818,
+    gate_s=0.001405,
     gated_share={1.0: 0.0, 2.0: 0.0038, 5.0: 0.009},
     sightings_per_camera_hour=5497.1,
-    bytes_per_sighting=34840.0,
-    bytes_breakdown={"thumbnail": 1694, "crops": 8229, "vector": 2808, "boxes_rows": 44.3},
+    bytes_per_sighting=63544.0,
+    bytes_breakdown={"thumbnail": 1698, "crops": 15876, "vector": 6200, "boxes_rows": 44.3},
     provenance={
-        "measured_at": "2026-12-05T07:53:26+09:00",
+        "measured_at": "2026-12-08T02:48:58+09:00",
         "command": "relaytrack bench scaling --workers 1,2 --sources 8 --frames 60 --repeat 3",
         "cores": 2,
         "workers": 2,
         "onnx_threads": 1,
-        "load_avg_1m": [23.44, 26.2],
+        "load_avg_1m": [1.2, 1.54],
         "frames": 480,
         "footage_s": 58.3,
         "sightings": 89,
         "footage": ["PETS09-S2L1", "vtest"],
-        "note": "embedded defaults, measured on the project's 2-core development machine",
+        "note": "embedded defaults, measured on the project's 2-core development machine (session 23: ten crops "
+        "per embedding, 1,550-d part features before a store learns its model)",
     },
 )
 
