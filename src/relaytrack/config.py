@@ -141,11 +141,11 @@ class DescribeConfig(Strict):
     crop_height: int = Field(256, ge=32, le=512)
     crop_width: int = Field(128, ge=16, le=512)
     best_crops: int = Field(
-        5, ge=1, le=32, description="Best crops by quality a tracklet's colours, items and plates are read from"
+        5, ge=1, le=32, description="Best crops by quality that a tracklet's colours, items, plates come from"
     )
     embed_crops: int = Field(
         10, ge=1, le=32,
-        description="Crops per tracklet, crop_gap_s apart, averaged into its embedding and stored for re-embedding",
+        description="Crops per tracklet, crop_gap_s apart, averaged into its embedding and kept to re-embed",
     )
     crop_gap_s: float = Field(
         0.4, ge=0.0, le=10.0,

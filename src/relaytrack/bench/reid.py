@@ -166,7 +166,8 @@ def run(out_dir: Path, *, towns: int = 3, train_towns: int = 2, echo: Echo = pri
             "scored_towns": list(scored_seeds),
             "training_towns": list(train_seeds),
             "town": {"cameras": TOWN_CAMERAS, "minutes": TOWN_MINUTES, "decoys": TOWN_DECOYS, "crowd": TOWN_CROWD},
-            "tracklets": f"ground-truth visits, <= {k} crops 0.4 s apart, boxes >= 40 px tall, >= 60 % visible",
+            "tracklets": f"ground-truth visits, <= {k} crops 0.4 s apart, boxes >= 40 px tall, "
+            ">= 60 % visible",
             "crops_per_tracklet": k,
             "training": "tracklet = one person, co-occurring tracklets = two people; identities never read",
             "scoring": "cross-camera: same-camera gallery entries left out; queries seen on no other camera skipped",

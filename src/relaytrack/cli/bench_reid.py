@@ -54,7 +54,8 @@ def bench_reid(
             )
     console.print(table)
     k = res["protocol"]["crops_per_tracklet"]
-    console.print(f"ms per tracklet ({k} crops): " + ", ".join(f"{n} {v}" for n, v in res["ms_per_tracklet"].items()))
+    speeds = ", ".join(f"{n} {v}" for n, v in res["ms_per_tracklet"].items())
+    console.print(f"ms per tracklet ({k} crops): {speeds}")
     console.print(f"written: {out / 'reid.json'}")
 
 

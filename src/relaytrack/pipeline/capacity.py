@@ -107,8 +107,8 @@ DEFAULT_COSTS = StageCosts(
         "footage_s": 58.3,
         "sightings": 89,
         "footage": ["PETS09-S2L1", "vtest"],
-        "note": "embedded defaults, measured on the project's 2-core development machine (session 23: ten crops "
-        "per embedding, 1,550-d part features before a store learns its model)",
+        "note": "embedded defaults, measured on the project's 2-core development machine (session 23: "
+        "ten crops per embedding, 1,550-d part features before a store learns its model)",
     },
 )
 

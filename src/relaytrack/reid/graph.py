@@ -39,9 +39,9 @@ class FeatureSpec:
     orientations: int = 8
     cnn: bool = False  # add MobileNetV2 stripes (needs the ImageNet embedder model)
     foreground: bool = True  # weight pixels by unlikeness to the crop's side columns; add the width profile
-    # Local maxima (LOMO-style): `local_max[0]` rows, each cut into `local_max[1]` windows across; per row, the
-    # most of each colour/texture bin any one window holds. A stripe's mean mixes the torso with the arm or
-    # the bag on the side the camera sees; the maximum keeps what is there whichever side it is on.
+    # Local maxima (LOMO-style): `local_max[0]` rows, each cut into `local_max[1]` windows across; per row,
+    # the most of each colour/texture bin any one window holds. A stripe's mean mixes the torso with the arm
+    # or the bag on the side the camera sees; the maximum keeps what is there whichever side it is on.
     # (0, 0) leaves them out (the features of models written before session 23).
     local_max: tuple[int, int] = (16, 8)
 
