@@ -31,6 +31,7 @@ from relaytrack.reid.metrics import cross_camera
 
 Echo = Callable[[str], None]
 TOWN_CAMERAS, TOWN_MINUTES, TOWN_DECOYS, TOWN_CROWD = 8, 2.0, 3, 2.0
+CROPS = DescribeConfig().embed_crops  # crops per ground-truth tracklet: as many as the pipeline embeds
 
 
 def colour_histogram(crops: list[np.ndarray]) -> np.ndarray:
@@ -59,8 +60,8 @@ def town_tracklets(seed: int, root: Path, echo: Echo, *, train: bool) -> list[Tr
                     lighting=light, decoys=TOWN_DECOYS, crowd=TOWN_CROWD)
     out = []
     for cam in sorted((path / "mot").iterdir()):
-        for t in from_mot(path / "videos" / f"{cam.name}.mp4", cam / "gt" / "gt.txt", cam.name, fps=10.0,
-                          k=DescribeConfig().embed_crops):
+        video = path / "videos" / f"{cam.name}.mp4"
+        for t in from_mot(video, cam / "gt" / "gt.txt", cam.name, fps=10.0, k=CROPS):
             out.append(TrackletCrops(f"{seed}:{t.key}", f"{seed}:{t.camera}", t.frames, t.t, t.crops,
                                      None if train else f"{seed}:{t.identity}"))
     return out
@@ -92,8 +93,7 @@ def real_sets(echo: Echo) -> dict[str, list[TrackletCrops]]:
     for seq, fps in (("PETS09-S2L1", 7.0), ("TUD-Stadtmitte", 25.0), ("TUD-Campus", 25.0)):
         d = data_dir() / "mot15" / seq
         if (d / "gt" / "gt.txt").exists():
-            trs = from_mot(d, d / "gt" / "gt.txt", seq, fps=fps, max_gap_s=1.0, mot15=True,
-                           k=DescribeConfig().embed_crops)
+            trs = from_mot(d, d / "gt" / "gt.txt", seq, fps=fps, max_gap_s=1.0, mot15=True, k=CROPS)
             # Each visit is its own group: a person matches only their other visits, after a gap.
             sets[f"{seq}-reappear"] = [TrackletCrops(t.key, t.key, t.frames, t.t, t.crops, t.identity) for t in trs]
     echo("real sets: " + ", ".join(f"{k} ({len(v)} tracklets)" for k, v in sets.items()))
@@ -153,7 +153,7 @@ def run(out_dir: Path, *, towns: int = 3, train_towns: int = 2, echo: Echo = pri
         results[set_name] = by
         echo(f"scored {set_name}")
     speed = {}
-    k = cfg.embed_crops
+    k = CROPS
     probe = [t for t in scored if len(t.crops) >= k][:20] or scored[:20]
     for name, fn in methods.items():
         fn(list(probe[0].crops))  # warm-up
