@@ -113,7 +113,7 @@ def test_crop_bank_chooses_from_a_pool_and_reads_old_entries():
     assert old.min_gap_s == 0.0 and [c[1] for c in old.pop(1).crops] == [1, 2]
 
 
-@pytest.mark.parametrize(("model", "width"), [("imagenet", 1280), ("parts", 1550)])
+@pytest.mark.parametrize(("model", "width"), [("imagenet", 1280), ("parts", 2594)])
 def test_embedder_ranks_the_same_person_first(model, width):
     crops_dir = data_dir() / "reid-samples" / "market1501-crops"
     if not crops_dir.is_dir():

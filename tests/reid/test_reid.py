@@ -70,6 +70,24 @@ def test_local_maxima_keep_a_patch_wherever_it_is_across_the_row():
     assert FeatureSpec(local_max=(0, 0)).dim() == spec.dim() - local
 
 
+def test_balanced_chromaticity_cancels_the_colour_of_the_light():
+    from relaytrack.describe.embed import Embedder
+    from relaytrack.reid.graph import FeatureSpec
+
+    spec = FeatureSpec()
+    e = Embedder(model="parts")
+    a = person((40, 40, 200), (30, 30, 30))
+    # The same person under a warm street lamp: every channel of the crop, street included, scaled apart.
+    lamp = np.clip(a * np.array([0.72, 0.92, 1.15]), 0, 255).astype(np.uint8)
+    fa, fl = e.features([a, lamp])
+    k2 = spec.chroma_bins**2
+    body = (spec.channels + int(spec.foreground)) * (sum(spec.stripes) - 1)  # the whole-body stripe's block
+    plain, balanced = slice(body, body + k2), slice(body + k2, body + 2 * k2)
+    assert fa[balanced].sum() > 1.0  # the person's colours are there
+    assert np.abs(fa[balanced] - fl[balanced]).sum() < 0.25 * np.abs(fa[plain] - fl[plain]).sum()
+    assert FeatureSpec(balanced_chroma=False).dim() == spec.dim() - k2 * (sum(spec.stripes) + spec.local_max[0])
+
+
 def test_tracklet_rejects_empty_or_bad_crops():
     with pytest.raises(InputError, match="no crops"):
         tracklet("t", "C1", (1, 2), [])
