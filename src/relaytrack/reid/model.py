@@ -1,8 +1,9 @@
 """The re-identification model file: part features plus the learned projection, in one ONNX graph.
 
-Input `input` float [N,3,128,64] (RGB / 255, ImageNet mean and std: the embedder contract), output
-`embedding` [N,d]. Metadata `relaytrack.reid` records the feature spec and what it was trained on, so that a
-model can say what it is (the embedder names its weights by their hash: stores refuse to mix two models' vectors).
+Input `input` float [N,3,H,W] at the spec's size (64 x 32 since session 24, 128 x 64 before; RGB / 255,
+ImageNet mean and std: the embedder contract), output `embedding` [N,d]. Metadata `relaytrack.reid` records
+the feature spec and what it was trained on, so that a model can say what it is (the embedder names its
+weights by their hash: stores refuse to mix two models' vectors).
 """
 
 from __future__ import annotations
