@@ -85,7 +85,8 @@ def test_balanced_chromaticity_cancels_the_colour_of_the_light():
     plain, balanced = slice(body, body + k2), slice(body + k2, body + 2 * k2)
     assert fa[balanced].sum() > 1.0  # the person's colours are there
     assert np.abs(fa[balanced] - fl[balanced]).sum() < 0.25 * np.abs(fa[plain] - fl[plain]).sum()
-    assert FeatureSpec(balanced_chroma=False).dim() == spec.dim() - k2 * (sum(spec.stripes) + spec.local_max[0])
+    pooled = sum(spec.stripes) + spec.local_max[0]  # stripes and rows of local maxima
+    assert FeatureSpec(balanced_chroma=False).dim() == spec.dim() - k2 * pooled
 
 
 def test_tracklet_rejects_empty_or_bad_crops():

@@ -15,9 +15,9 @@ weighting alone):
   two other towns: mean rank-1 per town 0.83 -> 0.86 over three training seeds);
 - balanced chromaticity (since session 24): the same chromaticity histogram once more, of the crop
   white-balanced by its side columns (the pavement and walls beside the person, grey on average), so that
-  the colour of the light a camera sees the person in (a street lamp, dusk) cancels out; computed on a
-  64 x 32 crop (it was 128 x 64: the coarser picture matched people better on the tuning towns as well as
-  costing a quarter; see `FeatureSpec`).
+  the colour of the light a camera sees the person in (a street lamp, dusk) cancels out; every feature is
+  computed on a 64 x 32 crop (it was 128 x 64: with the balanced histogram the coarser picture matched people
+  better on the tuning towns, at 0.4x the cost; see `FeatureSpec`).
 The graph takes the embedder's usual input (float [N,3,H,W], RGB / 255 with ImageNet mean and std) so that
 `describe.embedder` can load it like any other appearance model; `model.write_model` appends the learned
 projection. Written as a graph (not NumPy) so that training and serving can never compute different features.
@@ -142,8 +142,10 @@ def _white_balanced(g: _G, rgb: str, w: int) -> str:
     """[N,3,H,W] -> the crop with each channel scaled so that its side columns come out grey: the sides are
     mostly the ground and walls beside the person, lit like the person, so the light's colour cancels."""
     side = max(2, w // 16)
-    cols = [g.op("Slice", [rgb, g.const(np.array([a], np.int64)), g.const(np.array([b], np.int64)), g.axes(3)])
-            for a, b in ((0, side), (w - side, w))]
+    cols = [
+        g.op("Slice", [rgb, g.const(np.array([a], np.int64)), g.const(np.array([b], np.int64)), g.axes(3)])
+        for a, b in ((0, side), (w - side, w))
+    ]
     bg = g.op("ReduceMean", [g.op("Concat", cols, axis=3), g.axes(2, 3)], keepdims=1)  # [N,3,1,1]
     grey = g.op("ReduceMean", [bg, g.axes(1)], keepdims=1)
     gain = g.op("Div", [grey, g.op("Add", [bg, g.const(np.float32(0.02))])])
@@ -153,7 +155,7 @@ def _white_balanced(g: _G, rgb: str, w: int) -> str:
 
 
 def _chroma_hist(g: _G, rgb: str, spec: FeatureSpec, lit: str) -> str:
-    """[N,3,H,W] -> [N,K*K,H,W]: the joint soft histogram of chromaticity (r, g), zero where it is too dark."""
+    """[N,3,H,W] -> [N,K*K,H,W]: the joint soft histogram of chromaticity (r, g), zero where too dark."""
     h, w, k = spec.height, spec.width, spec.chroma_bins
     total = g.op("ReduceSum", [rgb, g.axes(1)], keepdims=1)
     chrom = g.op("Div", [rgb, g.op("Add", [total, g.const(np.float32(1e-3))])])
