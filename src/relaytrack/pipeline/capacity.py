@@ -88,14 +88,14 @@ class StageCosts:
 DEFAULT_COSTS = StageCosts(
     detect_s=0.018482,
     track_s=0.002012,
-    describe_s=0.013171,
+    describe_s=0.00815,
     store_s=0.00034,
     decode_s=0.000818,
     gate_s=0.001405,
     gated_share={1.0: 0.0, 2.0: 0.0038, 5.0: 0.009},
     sightings_per_camera_hour=5497.1,
-    bytes_per_sighting=63544.0,
-    bytes_breakdown={"thumbnail": 1698, "crops": 15876, "vector": 6200, "boxes_rows": 44.3},
+    bytes_per_sighting=71816.0,
+    bytes_breakdown={"thumbnail": 1698, "crops": 15876, "vector": 10376, "boxes_rows": 44.3},
     provenance={
         "measured_at": "2026-12-08T02:48:58+09:00",
         "command": "relaytrack bench scaling --workers 1,2 --sources 8 --frames 60 --repeat 3",
@@ -108,7 +108,9 @@ DEFAULT_COSTS = StageCosts(
         "sightings": 89,
         "footage": ["PETS09-S2L1", "vtest"],
         "note": "embedded defaults, measured on the project's 2-core development machine (session 23: "
-        "ten crops per embedding, 1,550-d part features before a store learns its model)",
+        "ten crops per embedding, 1,550-d part features before a store learns its model); session 24 "
+        "scaled describe by its same-machine before/after ratio (11.5 -> 7.1 ms on a slower machine: "
+        "2,594-d part features on a 64 x 32 crop) and added the larger vector's bytes (6.2 -> 10.4 kB)",
     },
 )
 
