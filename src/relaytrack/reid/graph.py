@@ -123,30 +123,31 @@ def _soft_hist(g: _G, x: str, centres: np.ndarray, sigma: float) -> str:
     return g.op("Div", [e, g.op("Add", [s, g.const(np.float32(1e-6))])])
 
 
-def _foreground(g: _G, rgb: str, w: int) -> str:
-    """[N,1,H,W] in 0..1: how unlike a pixel is to its row's background, sampled at the crop's sides."""
+def _side_columns(g: _G, rgb: str, w: int) -> list[str]:
+    """The crop's left and right edge columns ([N,3,H,side] each): what the features take for the background
+    beside the person (the foreground weight and the white balance read the same columns)."""
     side = max(2, w // 16)
-    left = g.op("ReduceMean", [g.op("Slice", [rgb, g.const(np.array([0], np.int64)),
-                                              g.const(np.array([side], np.int64)), g.axes(3)]), g.axes(3)], keepdims=1)
-    right = g.op("ReduceMean", [g.op("Slice", [rgb, g.const(np.array([w - side], np.int64)),
-                                               g.const(np.array([w], np.int64)), g.axes(3)]), g.axes(3)], keepdims=1)
+    return [
+        g.op("Slice", [rgb, g.const(np.array([a], np.int64)), g.const(np.array([b], np.int64)), g.axes(3)])
+        for a, b in ((0, side), (w - side, w))
+    ]
+
+
+def _foreground(g: _G, rgb: str, sides: list[str]) -> str:
+    """[N,1,H,W] in 0..1: how unlike a pixel is to its row's background, sampled at the crop's sides."""
     dists = []
-    for bg in (left, right):
+    for col in sides:
+        bg = g.op("ReduceMean", [col, g.axes(3)], keepdims=1)
         d = g.op("Sub", [rgb, bg])
         dists.append(g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [d, d]), g.axes(1)], keepdims=1)]))
     d = g.op("Min", dists)
     return g.op("Sigmoid", [g.op("Mul", [g.op("Sub", [d, g.const(np.float32(0.10))]), g.const(np.float32(30.0))])])
 
 
-def _white_balanced(g: _G, rgb: str, w: int) -> str:
+def _white_balanced(g: _G, rgb: str, sides: list[str]) -> str:
     """[N,3,H,W] -> the crop with each channel scaled so that its side columns come out grey: the sides are
     mostly the ground and walls beside the person, lit like the person, so the light's colour cancels."""
-    side = max(2, w // 16)
-    cols = [
-        g.op("Slice", [rgb, g.const(np.array([a], np.int64)), g.const(np.array([b], np.int64)), g.axes(3)])
-        for a, b in ((0, side), (w - side, w))
-    ]
-    bg = g.op("ReduceMean", [g.op("Concat", cols, axis=3), g.axes(2, 3)], keepdims=1)  # [N,3,1,1]
+    bg = g.op("ReduceMean", [g.op("Concat", sides, axis=3), g.axes(2, 3)], keepdims=1)  # [N,3,1,1]
     grey = g.op("ReduceMean", [bg, g.axes(1)], keepdims=1)
     gain = g.op("Div", [grey, g.op("Add", [bg, g.const(np.float32(0.02))])])
     # Bounded: a side that is one strong colour (a red wall) must not turn the person into its complement.
@@ -182,9 +183,10 @@ def build_features(spec: FeatureSpec, cnn_model=None):
     # Chromaticity of a near-black pixel is noise: such pixels vote for a dark bin instead.
     lit = g.op("Sigmoid", [g.op("Mul", [g.op("Sub", [inten, g.const(np.float32(0.10))]), g.const(np.float32(40.0))])])
     dark = g.op("Sub", [g.const(np.float32(1.0)), lit])
+    sides = _side_columns(g, rgb, w) if spec.balanced_chroma or spec.foreground else []
     colour = [_chroma_hist(g, rgb, spec, lit)]
     if spec.balanced_chroma:
-        colour.append(_chroma_hist(g, _white_balanced(g, rgb, w), spec, lit))
+        colour.append(_chroma_hist(g, _white_balanced(g, rgb, sides), spec, lit))
     mean_i = g.op("ReduceMean", [inten, g.axes(2, 3)], keepdims=1)
     rel = g.op("Div", [inten, g.op("Add", [mean_i, g.const(np.float32(0.02))])])
     mi = _soft_hist(g, rel, np.linspace(0.2, 2.2, spec.intensity_bins), 0.15)
@@ -195,7 +197,7 @@ def build_features(spec: FeatureSpec, cnn_model=None):
     weight = g.const(prior)
     fg = None
     if spec.foreground:
-        fg = _foreground(g, rgb, w)
+        fg = _foreground(g, rgb, sides)
         weight = g.op("Mul", [fg, weight])
     weighted = g.op("Mul", [feats, weight])
     pooled = []
