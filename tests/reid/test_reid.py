@@ -89,6 +89,29 @@ def test_balanced_chromaticity_cancels_the_colour_of_the_light():
     assert FeatureSpec(balanced_chroma=False).dim() == spec.dim() - k2 * pooled
 
 
+def test_pooled_features_are_compressed_so_a_small_patch_still_counts():
+    import onnxruntime as ort
+
+    from relaytrack.reid import model as reid_model
+    from relaytrack.reid.graph import MEAN, STD, FeatureSpec
+
+    def features(spec, rgb):
+        sess = ort.InferenceSession(reid_model.model_bytes(reid_model.build(spec=spec)),
+                                    providers=["CPUExecutionProvider"])
+        x = ((rgb.astype(np.float32) / 255.0 - MEAN) / STD).transpose(0, 3, 1, 2)
+        return sess.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
+
+    spec = FeatureSpec()
+    assert spec.power < 0.5
+    rgb = np.stack([person((200, 40, 40), (30, 30, 30), h=spec.height, w=spec.width)[..., ::-1],
+                    person((40, 200, 40), (200, 200, 30), h=spec.height, w=spec.width, stripe=(250, 250, 250))])
+    old, new = features(FeatureSpec(power=0.5), rgb), features(spec, rgb)
+    assert np.allclose(new, old ** (spec.power / 0.5), atol=1e-5)
+    # A bin a tenth of the pixels fill against one all of them fill: 0.1 ** 0.5 = 0.32 of its weight before,
+    # 0.1 ** 0.15 = 0.71 now, so the few white stripe pixels weigh more beside the green shirt.
+    assert (new[1] > 0.3).sum() > (old[1] > 0.3).sum()
+
+
 def test_tracklet_rejects_empty_or_bad_crops():
     with pytest.raises(InputError, match="no crops"):
         tracklet("t", "C1", (1, 2), [])
