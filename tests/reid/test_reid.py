@@ -23,6 +23,18 @@ def person(upper, lower, h=96, w=40, stripe=None, rng=None):
     return img
 
 
+def graph_features(spec, bgr):
+    """The feature graph of `spec` run on BGR crops already at the spec's size (the embedder's input)."""
+    import onnxruntime as ort
+
+    from relaytrack.reid import model as reid_model
+    from relaytrack.reid.graph import MEAN, STD
+
+    sess = ort.InferenceSession(reid_model.model_bytes(reid_model.build(spec=spec)), providers=["CPUExecutionProvider"])
+    x = ((np.asarray(bgr)[..., ::-1].astype(np.float32) / 255.0 - MEAN) / STD).transpose(0, 3, 1, 2)
+    return sess.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
+
+
 def tracklet(key, cam, frames, crops, ident=None):
     return TrackletCrops(key, cam, frames, (frames[0] / 10, frames[1] / 10), tuple(crops), ident)
 
@@ -41,19 +53,17 @@ def test_parts_model_is_brightness_robust_and_mirror_invariant():
 
 
 def test_local_maxima_keep_a_patch_wherever_it_is_across_the_row():
-    from relaytrack.describe.embed import Embedder
     from relaytrack.reid.graph import FeatureSpec
 
-    spec = FeatureSpec()
+    spec = FeatureSpec(block_norm=False)  # values comparable across crops (each crop's blocks unscaled)
     rows, windows = spec.local_max
-    e = Embedder(model="parts")
     # A red bag (one window wide, one row high) beside the torso on the left, then on the right.
     a = np.full((spec.height, spec.width, 3), 110, np.uint8)
     b = a.copy()
     ys, xw = slice(8 * (spec.height // rows), 9 * (spec.height // rows)), spec.width // windows
     a[ys, 1 * xw : 2 * xw] = (40, 40, 200)
     b[ys, 5 * xw : 6 * xw] = (40, 40, 200)
-    fa, fb = e.features([a, b])
+    fa, fb = graph_features(spec, [a, b])
     local = spec.channels * rows  # the local maxima close the feature vector, channel by channel
     colour = slice(fa.shape[0] - local, fa.shape[0] - local + spec.colour_channels * rows)
     assert fa.shape[0] == spec.dim()
@@ -62,7 +72,7 @@ def test_local_maxima_keep_a_patch_wherever_it_is_across_the_row():
     full = np.full_like(a, 110)
     full[ys] = (40, 40, 200)
     row8 = np.arange(spec.chroma_bins**2) * rows + 8  # chromaticity (intensity is relative to the crop)
-    red = e.features([full])[0][colour][row8]
+    red = graph_features(spec, [full])[0][colour][row8]
     bins = red > 0.2
     assert bins.any() and np.allclose(fa[colour][row8][bins], red[bins], atol=0.02)
     # The stripe means weigh the centre more, so they tell the two apart; the maxima's colours do not.
@@ -90,26 +100,28 @@ def test_balanced_chromaticity_cancels_the_colour_of_the_light():
 
 
 def test_pooled_features_are_compressed_so_a_small_patch_still_counts():
-    import onnxruntime as ort
+    from relaytrack.reid.graph import FeatureSpec
 
-    from relaytrack.reid import model as reid_model
-    from relaytrack.reid.graph import MEAN, STD, FeatureSpec
-
-    def features(spec, rgb):
-        sess = ort.InferenceSession(reid_model.model_bytes(reid_model.build(spec=spec)),
-                                    providers=["CPUExecutionProvider"])
-        x = ((rgb.astype(np.float32) / 255.0 - MEAN) / STD).transpose(0, 3, 1, 2)
-        return sess.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
-
+    features = graph_features
     spec = FeatureSpec()
     assert spec.power < 0.5
-    rgb = np.stack([person((200, 40, 40), (30, 30, 30), h=spec.height, w=spec.width)[..., ::-1],
-                    person((40, 200, 40), (200, 200, 30), h=spec.height, w=spec.width, stripe=(250, 250, 250))])
-    old, new = features(FeatureSpec(power=0.5), rgb), features(spec, rgb)
+    bgr = np.stack([person((40, 40, 200), (30, 30, 30), h=spec.height, w=spec.width),
+                    person((40, 200, 40), (30, 200, 200), h=spec.height, w=spec.width, stripe=(250, 250, 250))])
+    old = features(FeatureSpec(power=0.5, block_norm=False), bgr)
+    new = features(FeatureSpec(block_norm=False), bgr)
     assert np.allclose(new, old ** (spec.power / 0.5), atol=1e-5)
     # A bin a tenth of the pixels fill against one all of them fill: 0.1 ** 0.5 = 0.32 of its weight before,
     # 0.1 ** 0.15 = 0.71 now, so the few white stripe pixels weigh more beside the green shirt.
     assert (new[1] > 0.3).sum() > (old[1] > 0.3).sum()
+    # Each pooled block (the 8, 4 and 1 stripes, the rows of local maxima) at unit length, whatever its size.
+    normed = features(spec, np.concatenate([bgr, (bgr * 0.5).astype(np.uint8)]))
+    sizes = [(spec.channels + 1) * s for s in spec.stripes] + [spec.channels * spec.local_max[0]]
+    edges = np.cumsum([0, *sizes])
+    assert edges[-1] == spec.dim() == normed.shape[1]
+    norms = [np.linalg.norm(normed[:, a:b], axis=1) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    assert np.allclose(norms, 1.0, atol=1e-4)
+    first = new[:, : edges[1]] / np.linalg.norm(new[:, : edges[1]], axis=1, keepdims=True)
+    assert np.allclose(normed[:2, : edges[1]], first, atol=1e-4)  # the same block, only scaled
 
 
 def test_tracklet_rejects_empty_or_bad_crops():
