@@ -120,3 +120,25 @@ def test_online_output_leaves_out_boxes_before_confirmation() -> None:
     offline = mot.run_tracker("relaytrack-offline", {"min_hits": 2}, v)
     assert 1 not in set(online[:, 0].astype(int))  # frame 1: not yet confirmed, not reported online
     assert 1 in set(offline[:, 0].astype(int))  # the finished tracklet keeps it
+
+
+def test_detection_cache_key_follows_the_embedders_weights(tmp_path, monkeypatch) -> None:
+    """A cache written with other weights under the same embedder name (the part features changed in
+    sessions 24 and 25) is never read as the current one's."""
+    from relaytrack.bench import mot_data
+    from relaytrack.describe import embed
+
+    frame = tmp_path / "000001.jpg"
+    frame.write_bytes(b"x" * 100)
+    seq = SeqData("S", tmp_path, [frame], 10.0, (64, 48), np.zeros((0, 10)))
+    cfg = Config()
+    now = mot_data.cache_key(cfg, seq, "parts")
+    assert now == mot_data.cache_key(cfg, seq, "parts")  # stable for the same weights
+    assert mot_data.cache_key(cfg, seq, None) != now
+
+    class OtherWeights:
+        def __init__(self, cfg=None, model=None) -> None:
+            self.identity = "0123456789abcdef"
+
+    monkeypatch.setattr(embed, "Embedder", OtherWeights)
+    assert mot_data.cache_key(cfg, seq, "parts") != now

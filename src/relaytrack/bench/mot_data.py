@@ -62,7 +62,11 @@ def load_sequence(seq: Path) -> SeqData:
 
 
 def cache_key(cfg: Config, seq: SeqData, embedder: str | None) -> str:
-    """Detector settings, sequence identity and embedder: any change makes a new cache file."""
+    """Detector settings, sequence identity and embedder: any change makes a new cache file. The embedder
+    counts by its weights' hash, not its name: the built-in part features changed in sessions 24 and 25
+    under the same name, and a cache of the old ones must not be read as the new."""
+    from relaytrack.describe.embed import Embedder
+
     blob = json.dumps(
         {
             "v": CACHE_VERSION,
@@ -71,6 +75,7 @@ def cache_key(cfg: Config, seq: SeqData, embedder: str | None) -> str:
             "n": seq.n_frames,
             "first": seq.frames[0].stat().st_size,
             "embed": embedder,
+            "embed_id": Embedder(cfg.describe, model=embedder).identity if embedder else None,
         },
         sort_keys=True,
     )
