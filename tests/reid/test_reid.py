@@ -30,7 +30,8 @@ def graph_features(spec, bgr):
     from relaytrack.reid import model as reid_model
     from relaytrack.reid.graph import MEAN, STD
 
-    sess = ort.InferenceSession(reid_model.model_bytes(reid_model.build(spec=spec)), providers=["CPUExecutionProvider"])
+    data = reid_model.model_bytes(reid_model.build(spec=spec))
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     x = ((np.asarray(bgr)[..., ::-1].astype(np.float32) / 255.0 - MEAN) / STD).transpose(0, 3, 1, 2)
     return sess.run(None, {"input": np.ascontiguousarray(x, np.float32)})[0]
 
@@ -105,8 +106,9 @@ def test_pooled_features_are_compressed_so_a_small_patch_still_counts():
     features = graph_features
     spec = FeatureSpec()
     assert spec.power < 0.5
-    bgr = np.stack([person((40, 40, 200), (30, 30, 30), h=spec.height, w=spec.width),
-                    person((40, 200, 40), (30, 200, 200), h=spec.height, w=spec.width, stripe=(250, 250, 250))])
+    h, w = spec.height, spec.width
+    bgr = np.stack([person((40, 40, 200), (30, 30, 30), h=h, w=w),
+                    person((40, 200, 40), (30, 200, 200), h=h, w=w, stripe=(250, 250, 250))])
     old = features(FeatureSpec(power=0.5, block_norm=False), bgr)
     new = features(FeatureSpec(block_norm=False), bgr)
     assert np.allclose(new, old ** (spec.power / 0.5), atol=1e-5)
