@@ -59,7 +59,8 @@ class FeatureSpec:
     # Chromaticity of the crop white-balanced by its side columns, beside the plain one (False: the features
     # of models written before session 24).
     balanced_chroma: bool = True
-    # Every pooled colour and texture value is raised to this power (0.5, a square root, before session 25).
+    # Every pooled colour and texture value is raised to this power (0.5, a square root, before session 25;
+    # the optional CNN stripes keep their square root and are not block-scaled: untried with them).
     # A stronger compression keeps a bin that a few pixels fill from being drowned by the one the whole
     # stripe fills, as LOMO's log does. Tuning towns 101-109 (as above, the feature maps of 0.5 taken again
     # to a power q): q 1 0.906, 0.5 0.914, 0.4 0.915, 0.35 0.918, 0.3 0.920, 0.25 0.918, 0.2 0.917, 0.15
