@@ -103,20 +103,19 @@ def test_balanced_chromaticity_cancels_the_colour_of_the_light():
 def test_pooled_features_are_compressed_so_a_small_patch_still_counts():
     from relaytrack.reid.graph import FeatureSpec
 
-    features = graph_features
     spec = FeatureSpec()
     assert spec.power < 0.5
     h, w = spec.height, spec.width
     bgr = np.stack([person((40, 40, 200), (30, 30, 30), h=h, w=w),
                     person((40, 200, 40), (30, 200, 200), h=h, w=w, stripe=(250, 250, 250))])
-    old = features(FeatureSpec(power=0.5, block_norm=False), bgr)
-    new = features(FeatureSpec(block_norm=False), bgr)
+    old = graph_features(FeatureSpec(power=0.5, block_norm=False), bgr)
+    new = graph_features(FeatureSpec(block_norm=False), bgr)
     assert np.allclose(new, old ** (spec.power / 0.5), atol=1e-5)
     # A bin a tenth of the pixels fill against one all of them fill: 0.1 ** 0.5 = 0.32 of its weight before,
     # 0.1 ** 0.15 = 0.71 now, so the few white stripe pixels weigh more beside the green shirt.
     assert (new[1] > 0.3).sum() > (old[1] > 0.3).sum()
     # Each pooled block (the 8, 4 and 1 stripes, the rows of local maxima) at unit length, whatever its size.
-    normed = features(spec, np.concatenate([bgr, (bgr * 0.5).astype(np.uint8)]))
+    normed = graph_features(spec, np.concatenate([bgr, (bgr * 0.5).astype(np.uint8)]))
     sizes = [(spec.channels + 1) * s for s in spec.stripes] + [spec.channels * spec.local_max[0]]
     edges = np.cumsum([0, *sizes])
     assert edges[-1] == spec.dim() == normed.shape[1]

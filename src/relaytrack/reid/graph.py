@@ -186,17 +186,17 @@ def _chroma_hist(g: _G, rgb: str, spec: FeatureSpec, lit: str) -> str:
     return g.op("Mul", [joint, lit])
 
 
-def _compress(g: _G, x: str, spec: FeatureSpec) -> str:
-    """x >= 0 raised to `spec.power` (a square root node where it is 0.5, as in models written before)."""
+def _compress(g: _G, x: str, power: float) -> str:
+    """x >= 0 raised to `power` (a square root node where it is 0.5, as in models written before)."""
     x = g.op("Relu", [x])
-    if spec.power == 0.5:
+    if power == 0.5:
         return g.op("Sqrt", [x])
-    return g.op("Pow", [x, g.const(np.float32(spec.power))])
+    return g.op("Pow", [x, g.const(np.float32(power))])
 
 
 def _block(g: _G, x: str, spec: FeatureSpec) -> str:
     """A pooled block [N,C,R,1], compressed, flattened to [N,C*R], at unit length with `spec.block_norm`."""
-    flat = g.op("Flatten", [_compress(g, x, spec)], axis=1)
+    flat = g.op("Flatten", [_compress(g, x, spec.power)], axis=1)
     if not spec.block_norm:
         return flat
     norm = g.op("ReduceL2", [flat, g.axes(1)], keepdims=1)
@@ -262,7 +262,7 @@ def build_features(spec: FeatureSpec, cnn_model=None):
             raise ValueError("FeatureSpec.cnn needs the ImageNet embedder model")
         nodes_cnn, inits_cnn, fmap = _cnn_nodes(cnn_model)
         cm = g.op("ReduceMean", [fmap, g.axes(3)], keepdims=1)  # [N,1280,H/32,1]: one row a stripe
-        pooled.append(g.op("Flatten", [g.op("Sqrt", [g.op("Relu", [cm])])], axis=1))
+        pooled.append(g.op("Flatten", [_compress(g, cm, 0.5)], axis=1))  # untried at other powers
     out = g.op("Concat", pooled, axis=1)
     g.nodes.append(helper.make_node("Identity", [out], ["features"]))
     graph = helper.make_graph(
